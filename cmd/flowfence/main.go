@@ -1,0 +1,27 @@
+// Command flowfence learns the flows a CNI recorded and writes the network
+// policies that admit exactly them. All logic lives in the library packages;
+// this is only the process entry point.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/internal/cli/root"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := root.NewCommand(flags.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "flowfence:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(error) int { return 1 }

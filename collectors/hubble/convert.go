@@ -1,0 +1,411 @@
+// Package hubble reads Cilium Hubble flows — `hubble observe -o json/jsonpb`
+// lines, Hubble exporter files, legacy bare Flow objects, or a live
+// observer.GetFlows stream — and converts them into normalized records:
+// labels stripped of their source prefix, reserved identities mapped to
+// entities, and each flow classified as request, reply or unknown as
+// DESIGN.md says (is_reply, TCP flags, policy-verdict events, drops).
+package hubble
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
+	observerpb "github.com/cilium/cilium/api/v1/observer"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// Cilium monitor message types (event_type.type).
+const (
+	msgTypeDrop          = 1
+	msgTypeDebug         = 2
+	msgTypeCapture       = 3
+	msgTypeTrace         = 4
+	msgTypePolicyVerdict = 5
+	msgTypeTraceSock     = 7
+	msgTypeAccessLog     = 129
+)
+
+// Skip reasons reported in the run summary.
+const (
+	SkipLostEvents  = "lost_events lines"
+	SkipNonFlow     = "non-flow events (node_status, agent, debug)"
+	SkipTranslated  = "socket-LB TRANSLATED events (Service IP, not a pod)"
+	SkipVerdict     = "flows with verdict ERROR/UNKNOWN"
+	SkipDebug       = "debug/capture events"
+	SkipNoEndpoints = "flows without source or destination"
+)
+
+// skipInvalidL4 counts flows (from a stream) whose L4 header cannot be real;
+// in a file such a line is malformed.
+const skipInvalidL4 = "flows with a port above 65535 or an ICMP type above 255"
+
+// checkL4 rejects L4 values that do not fit their wire size: the proto
+// fields are uint32, and converting 70000 to a uint16 port would learn
+// port 4464.
+func checkL4(f *flowpb.Flow) error {
+	port := func(name string, p uint32) error {
+		if p > 65535 {
+			return fmt.Errorf("l4 %s %d out of range (0-65535)", name, p)
+		}
+		return nil
+	}
+	switch l4 := f.GetL4().GetProtocol().(type) {
+	case *flowpb.Layer4_TCP:
+		return errors.Join(port("TCP source_port", l4.TCP.GetSourcePort()), port("TCP destination_port", l4.TCP.GetDestinationPort()))
+	case *flowpb.Layer4_UDP:
+		return errors.Join(port("UDP source_port", l4.UDP.GetSourcePort()), port("UDP destination_port", l4.UDP.GetDestinationPort()))
+	case *flowpb.Layer4_SCTP:
+		return errors.Join(port("SCTP source_port", l4.SCTP.GetSourcePort()), port("SCTP destination_port", l4.SCTP.GetDestinationPort()))
+	case *flowpb.Layer4_ICMPv4:
+		if t := l4.ICMPv4.GetType(); t > 255 {
+			return fmt.Errorf("l4 ICMPv4 type %d out of range (0-255)", t)
+		}
+	case *flowpb.Layer4_ICMPv6:
+		if t := l4.ICMPv6.GetType(); t > 255 {
+			return fmt.Errorf("l4 ICMPv6 type %d out of range (0-255)", t)
+		}
+	}
+	return nil
+}
+
+// Ephemeral port range (Linux default ip_local_port_range).
+const (
+	EphemeralLow  = 32768
+	EphemeralHigh = 60999
+)
+
+// IsEphemeral reports whether port is in the ephemeral range.
+func IsEphemeral(port uint16) bool { return port >= EphemeralLow && port <= EphemeralHigh }
+
+// ConvertResponse converts one GetFlowsResponse (or ExportEvent-shaped
+// line). It returns ok=false and a skip reason for events that are not flows
+// to learn from; lost reports events the source said it lost.
+func ConvertResponse(resp *observerpb.GetFlowsResponse, rec *record.Record) (skip string, lost uint64, ok bool) {
+	switch ev := resp.GetResponseTypes().(type) {
+	case *observerpb.GetFlowsResponse_Flow:
+		if ev.Flow == nil {
+			return SkipNonFlow, 0, false
+		}
+		skip, ok = ConvertFlow(ev.Flow, rec)
+		if ok {
+			if rec.Time.IsZero() && resp.GetTime() != nil {
+				rec.Time = resp.GetTime().AsTime()
+			}
+			if rec.Node == "" {
+				rec.Node = resp.GetNodeName()
+			}
+		}
+		return skip, 0, ok
+	case *observerpb.GetFlowsResponse_LostEvents:
+		return SkipLostEvents, ev.LostEvents.GetNumEventsLost(), false
+	default:
+		return SkipNonFlow, 0, false
+	}
+}
+
+// ConvertFlow converts a Hubble flow into rec (which it overwrites).
+func ConvertFlow(f *flowpb.Flow, rec *record.Record) (skip string, ok bool) {
+	*rec = record.Record{}
+	et := f.GetEventType().GetType()
+	switch {
+	case f.GetVerdict() == flowpb.Verdict_TRANSLATED || et == msgTypeTraceSock || f.GetType() == flowpb.FlowType_SOCK:
+		return SkipTranslated, false
+	case et == msgTypeDebug || et == msgTypeCapture:
+		return SkipDebug, false
+	}
+	switch f.GetVerdict() {
+	case flowpb.Verdict_FORWARDED:
+		rec.Verdict = record.Forwarded
+	case flowpb.Verdict_DROPPED:
+		rec.Verdict = record.Dropped
+	case flowpb.Verdict_AUDIT:
+		rec.Verdict = record.Audit
+	case flowpb.Verdict_REDIRECTED:
+		rec.Verdict = record.Redirected
+	case flowpb.Verdict_TRACED:
+		rec.Verdict = record.Traced
+	default:
+		return SkipVerdict, false
+	}
+	if f.GetSource() == nil && f.GetDestination() == nil && f.GetIP() == nil {
+		return SkipNoEndpoints, false
+	}
+	if t := f.GetTime(); t != nil {
+		rec.Time = t.AsTime()
+	}
+	rec.UUID = f.GetUuid()
+	rec.Node = f.GetNodeName()
+	if rec.Verdict == record.Dropped {
+		reason := f.GetDropReasonDesc()
+		if reason == flowpb.DropReason_DROP_REASON_UNKNOWN && f.GetDropReason() != 0 {
+			reason = flowpb.DropReason(f.GetDropReason())
+		}
+		rec.DropReason = reason.String()
+		rec.PolicyDrop = reason == flowpb.DropReason_POLICY_DENIED || reason == flowpb.DropReason_POLICY_DENY
+	}
+	var srcIP, dstIP netip.Addr
+	if ip := f.GetIP(); ip != nil {
+		srcIP, _ = netip.ParseAddr(ip.GetSource())
+		dstIP, _ = netip.ParseAddr(ip.GetDestination())
+	}
+	convertEndpoint(f.GetSource(), srcIP, &rec.Src)
+	convertEndpoint(f.GetDestination(), dstIP, &rec.Dst)
+	rec.Src.Names = f.GetSourceNames()
+	rec.Dst.Names = f.GetDestinationNames()
+
+	if checkL4(f) != nil {
+		return skipInvalidL4, false
+	}
+	var tcpFlags *flowpb.TCPFlags
+	switch l4 := f.GetL4().GetProtocol().(type) {
+	case *flowpb.Layer4_TCP:
+		rec.Proto = record.TCP
+		rec.Src.Port, rec.Dst.Port = uint16(l4.TCP.GetSourcePort()), uint16(l4.TCP.GetDestinationPort())
+		tcpFlags = l4.TCP.GetFlags()
+	case *flowpb.Layer4_UDP:
+		rec.Proto = record.UDP
+		rec.Src.Port, rec.Dst.Port = uint16(l4.UDP.GetSourcePort()), uint16(l4.UDP.GetDestinationPort())
+	case *flowpb.Layer4_SCTP:
+		rec.Proto = record.SCTP
+		rec.Src.Port, rec.Dst.Port = uint16(l4.SCTP.GetSourcePort()), uint16(l4.SCTP.GetDestinationPort())
+	case *flowpb.Layer4_ICMPv4:
+		rec.Proto = record.ICMPv4
+		rec.ICMPType = uint8(l4.ICMPv4.GetType())
+	case *flowpb.Layer4_ICMPv6:
+		rec.Proto = record.ICMPv6
+		rec.ICMPType = uint8(l4.ICMPv6.GetType())
+	}
+
+	l7 := f.GetL7()
+	if dns := l7.GetDns(); dns != nil {
+		rec.DNSQuery = strings.TrimSuffix(dns.GetQuery(), ".")
+		rec.DNSResponse = l7.GetType() == flowpb.L7FlowType_RESPONSE
+		for _, s := range dns.GetIps() {
+			if a, err := netip.ParseAddr(s); err == nil {
+				rec.DNSAnswers = append(rec.DNSAnswers, a)
+			}
+		}
+	}
+	rec.Direction = direction(f, et, tcpFlags, rec)
+	return "", true
+}
+
+func direction(f *flowpb.Flow, et int32, flags *flowpb.TCPFlags, rec *record.Record) record.Direction {
+	if r := f.GetIsReply(); r != nil {
+		if r.GetValue() {
+			return record.Reply
+		}
+		return record.Request
+	}
+	if f.GetReply() { //nolint:staticcheck // deprecated field still set by old exports
+		return record.Reply
+	}
+	if et == msgTypeAccessLog && f.GetL7() != nil {
+		switch f.GetL7().GetType() {
+		case flowpb.L7FlowType_REQUEST:
+			return record.Request
+		case flowpb.L7FlowType_RESPONSE:
+			return record.Reply
+		}
+	}
+	if et == msgTypePolicyVerdict || rec.Verdict == record.Dropped {
+		return record.Request
+	}
+	switch rec.Proto {
+	case record.TCP:
+		if flags.GetSYN() && !flags.GetACK() {
+			return record.Request
+		}
+		if flags.GetSYN() && flags.GetACK() {
+			return record.Reply
+		}
+		return record.DirUnknown
+	case record.ICMPv4:
+		switch rec.ICMPType {
+		case 8, 13, 15, 17: // echo, timestamp, info, address mask requests
+			return record.Request
+		case 0, 14, 16, 18:
+			return record.Reply
+		}
+	case record.ICMPv6:
+		switch rec.ICMPType {
+		case 128:
+			return record.Request
+		case 129:
+			return record.Reply
+		}
+	case record.UDP, record.SCTP:
+		se, de := IsEphemeral(rec.Src.Port), IsEphemeral(rec.Dst.Port)
+		switch {
+		case se && !de:
+			return record.Request
+		case de && !se:
+			return record.Reply
+		}
+	}
+	return record.DirUnknown
+}
+
+// entityFromIdentity maps Cilium's reserved numeric identities
+// (pkg/identity/numericidentity.go) for endpoints that carry no labels.
+
+func entityFromIdentity(id uint32) record.Entity {
+	switch id {
+	case 1:
+		return record.EntityHost
+	case 2, 9, 10:
+		return record.EntityWorld
+	case 3:
+		return record.EntityUnmanaged
+	case 4:
+		return record.EntityHealth
+	case 5:
+		return record.EntityInit
+	case 6:
+		return record.EntityRemoteNode
+	case 7:
+		return record.EntityKubeAPIServer
+	case 8:
+		return record.EntityIngress
+	}
+	return record.EntityNone
+}
+
+// entity precedence when an identity carries several reserved labels (a
+// managed API server is labelled kube-apiserver and world).
+func entityRank(e record.Entity) int {
+	switch e {
+	case record.EntityKubeAPIServer:
+		return 9
+	case record.EntityHost:
+		return 8
+	case record.EntityRemoteNode:
+		return 7
+	case record.EntityHealth:
+		return 6
+	case record.EntityIngress:
+		return 5
+	case record.EntityInit:
+		return 4
+	case record.EntityUnmanaged:
+		return 3
+	case record.EntityWorld:
+		return 2
+	case record.EntityUnknown:
+		return 1
+	}
+	return 0
+}
+
+func reservedEntity(v string) record.Entity {
+	switch v {
+	case "host":
+		return record.EntityHost
+	case "remote-node":
+		return record.EntityRemoteNode
+	case "kube-apiserver":
+		return record.EntityKubeAPIServer
+	case "world", "world-ipv4", "world-ipv6":
+		return record.EntityWorld
+	case "health":
+		return record.EntityHealth
+	case "init":
+		return record.EntityInit
+	case "ingress":
+		return record.EntityIngress
+	case "unmanaged":
+		return record.EntityUnmanaged
+	}
+	return record.EntityUnknown
+}
+
+const (
+	nsLabelPrefix  = "io.cilium.k8s.namespace.labels."
+	clusterLabel   = "io.cilium.k8s.policy.cluster"
+	ciliumSynthPfx = "io.cilium."
+	podNSLabel     = "io.kubernetes.pod.namespace"
+)
+
+func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) {
+	out.IP = ip
+	if ep == nil {
+		out.Entity = record.EntityUnknown
+		return
+	}
+	out.Namespace = ep.GetNamespace()
+	out.Pod = ep.GetPodName()
+	out.Cluster = ep.GetClusterName()
+	if w := ep.GetWorkloads(); len(w) > 0 {
+		out.WorkloadKind, out.WorkloadName = w[0].GetKind(), w[0].GetName()
+	}
+	entity := record.EntityNone
+	for _, l := range ep.GetLabels() {
+		src, kv := splitSource(l)
+		key, val, _ := strings.Cut(kv, "=")
+		if src == "reserved" {
+			if e := reservedEntity(key); entityRank(e) > entityRank(entity) {
+				entity = e
+			}
+			continue
+		}
+		if src == "cidr" || src == "fqdn" {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(key, nsLabelPrefix):
+			if out.NamespaceLabels == nil {
+				out.NamespaceLabels = map[string]string{}
+			}
+			out.NamespaceLabels[key[len(nsLabelPrefix):]] = val
+		case key == clusterLabel:
+			if out.Cluster == "" {
+				out.Cluster = val
+			}
+		case key == podNSLabel || strings.HasPrefix(key, ciliumSynthPfx):
+			// Cilium's synthetic keys: never selected on.
+		default:
+			if out.Labels == nil {
+				out.Labels = map[string]string{}
+			}
+			out.Labels[key] = val
+		}
+	}
+	if entity == record.EntityNone && out.Namespace == "" {
+		entity = entityFromIdentity(ep.GetIdentity())
+		if entity == record.EntityNone {
+			entity = record.EntityUnknown
+		}
+	}
+	if out.Namespace != "" && entity != record.EntityNone && out.Pod != "" {
+		// a pod that also carries a reserved label (e.g. a hostNetwork pod
+		// seen as host) keeps its pod identity only when it has a name.
+		entity = record.EntityNone
+	}
+	out.Entity = entity
+	if out.Namespace != "" && entity == record.EntityNone {
+		if out.NamespaceLabels == nil {
+			out.NamespaceLabels = map[string]string{}
+		}
+		if _, ok := out.NamespaceLabels["kubernetes.io/metadata.name"]; !ok {
+			out.NamespaceLabels["kubernetes.io/metadata.name"] = out.Namespace
+		}
+	}
+}
+
+// splitSource splits "k8s:app=x" into ("k8s", "app=x"). Label keys cannot
+// contain ':', so anything before the first ':' without '=' or '/' is the
+// label source.
+func splitSource(l string) (string, string) {
+	i := strings.IndexByte(l, ':')
+	if i <= 0 {
+		return "", l
+	}
+	if strings.ContainsAny(l[:i], "=/") {
+		return "", l
+	}
+	return l[:i], l[i+1:]
+}

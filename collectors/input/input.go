@@ -1,0 +1,261 @@
+// Package input opens the files a collector reads — paths, globs, `-` for
+// stdin, gzip detected by its magic bytes — and splits them into lines with
+// their line numbers, tolerating lines of any length and a truncated last
+// line (a rotated exporter file). It is format-agnostic: the Hubble and
+// Calico collectors build on it.
+package input
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Stdin is the path that names standard input.
+const Stdin = "-"
+
+// MaxLineBytes is the longest line a reader accepts; longer lines are
+// reported as malformed and skipped (a real Hubble flow is a few KiB).
+const MaxLineBytes = 16 << 20
+
+// Expand resolves a --from argument into file paths: a literal path, a glob
+// (sorted), or `-`. A glob that matches nothing is an error naming it.
+func Expand(arg string) ([]string, error) {
+	if arg == Stdin {
+		return []string{Stdin}, nil
+	}
+	if hasMeta(arg) {
+		// a file whose name merely contains a glob character ("flows[1].json")
+		// is taken literally when it exists
+		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+			return []string{arg}, nil
+		}
+	} else {
+		if _, err := os.Stat(arg); err != nil {
+			return nil, fmt.Errorf("--from %s: %w", arg, err)
+		}
+		return []string{arg}, nil
+	}
+	matches, err := filepath.Glob(arg)
+	if err != nil {
+		return nil, fmt.Errorf("--from %s: bad glob: %w", arg, err)
+	}
+	var files []string
+	for _, m := range matches {
+		if st, err := os.Stat(m); err == nil && !st.IsDir() {
+			files = append(files, m)
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("--from %s: glob matches no file", arg)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+func hasMeta(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '*', '?', '[':
+			return true
+		}
+	}
+	return false
+}
+
+// File is an opened input: decompressed when it was gzip.
+type File struct {
+	Name string // as given (or "stdin")
+	r    *bufio.Reader
+	c    []io.Closer
+	Gzip bool
+}
+
+// Open opens path (or stdin when path is "-"), transparently decompressing gzip.
+func Open(path string, stdin io.Reader) (*File, error) {
+	var (
+		raw  io.Reader
+		f    = &File{Name: path}
+		stat os.FileInfo
+	)
+	if path == Stdin {
+		if stdin == nil {
+			return nil, errors.New("--from -: no standard input")
+		}
+		f.Name = "stdin"
+		raw = stdin
+	} else {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		if stat, err = fh.Stat(); err == nil && stat.IsDir() {
+			fh.Close()
+			return nil, fmt.Errorf("open %s: is a directory", path)
+		}
+		raw = fh
+		f.c = append(f.c, fh)
+	}
+	br := bufio.NewReaderSize(raw, 1<<20)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: corrupt gzip: %w", f.Name, err)
+		}
+		f.c = append(f.c, zr)
+		f.Gzip = true
+		br = bufio.NewReaderSize(gzipErrReader{zr}, 1<<20)
+	}
+	f.r = br
+	return f, nil
+}
+
+// gzipErrReader says that a read error inside a gzip stream is one: a bare
+// "unexpected EOF" or "flate: corrupt input" does not tell the user that the
+// file is a damaged or truncated gzip.
+type gzipErrReader struct{ r io.Reader }
+
+func (g gzipErrReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = fmt.Errorf("gzip stream truncated: %w", err)
+	default:
+		err = fmt.Errorf("corrupt gzip: %w", err)
+	}
+	return n, err
+}
+
+// Peek returns up to n bytes from the start of the (decompressed) content
+// without consuming them, for format detection.
+func (f *File) Peek(n int) ([]byte, error) {
+	b, err := f.r.Peek(n)
+	if err == io.EOF || errors.Is(err, bufio.ErrBufferFull) {
+		err = nil
+	}
+	if err != nil {
+		return b, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return b, nil
+}
+
+// Reader returns the decompressed content stream.
+func (f *File) Reader() io.Reader { return f.r }
+
+// Close closes everything the file opened.
+func (f *File) Close() error {
+	var errs []error
+	for i := len(f.c) - 1; i >= 0; i-- {
+		errs = append(errs, f.c[i].Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Line is one line of input. Data is only valid until the next call to Next
+// unless copied.
+type Line struct {
+	Data []byte
+	No   int
+	// Last is true when this line was not terminated by a newline (it is the
+	// last line of the input): a parse failure there is a truncated tail,
+	// normal for a rotated file.
+	Last bool
+	// TooLong is true when the line exceeded MaxLineBytes; Data then holds
+	// only its beginning.
+	TooLong bool
+}
+
+// Lines iterates over a file's lines.
+type Lines struct {
+	r    *bufio.Reader
+	name string
+	no   int
+	buf  []byte
+	err  error
+}
+
+// NewLines reads lines from f.
+func NewLines(f *File) *Lines { return &Lines{r: f.r, name: f.Name} }
+
+// NewLinesFrom reads lines from any reader (tests, stdin-like sources).
+func NewLinesFrom(name string, r io.Reader) *Lines {
+	return &Lines{r: bufio.NewReaderSize(r, 1<<20), name: name}
+}
+
+// utf8BOM is the byte order mark some Windows tools put at the start of a
+// text file; it is not part of the first line's content.
+const utf8BOM = "\ufeff"
+
+// Next returns the next non-blank line; ok is false at the end of input or on
+// a read error (see Err).
+func (l *Lines) Next() (Line, bool) {
+	for l.err == nil {
+		l.buf = l.buf[:0]
+		n := 0 // bytes of this line read, its newline included
+		terminated := false
+		for {
+			frag, err := l.r.ReadSlice('\n')
+			n += len(frag)
+			// keep at most MaxLineBytes+1 bytes: enough to tell a line of
+			// exactly MaxLineBytes plus its newline from a longer one
+			if room := MaxLineBytes + 1 - len(l.buf); room > 0 {
+				l.buf = append(l.buf, frag[:min(len(frag), room)]...)
+			}
+			if err == nil {
+				terminated = true
+				break
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			switch {
+			case err == io.EOF:
+				l.err = io.EOF
+			case l.no == 0:
+				l.err = fmt.Errorf("%s: %w", l.name, err)
+			default:
+				l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
+			}
+			break
+		}
+		if n == 0 {
+			continue
+		}
+		l.no++
+		content := n
+		if terminated {
+			content-- // the newline
+		}
+		tooLong := content > MaxLineBytes
+		data := l.buf
+		if tooLong {
+			data = data[:MaxLineBytes]
+		}
+		if l.no == 1 {
+			data = bytes.TrimPrefix(data, []byte(utf8BOM))
+		}
+		data = bytes.TrimSpace(data)
+		if len(data) == 0 && !tooLong {
+			continue
+		}
+		return Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong}, true
+	}
+	return Line{}, false
+}
+
+// Err returns the read error that ended iteration, or nil at a clean end.
+func (l *Lines) Err() error {
+	if l.err == io.EOF {
+		return nil
+	}
+	return l.err
+}

@@ -1,0 +1,148 @@
+package input
+
+import (
+	"context"
+	"runtime"
+	"sync"
+)
+
+// batchLines is how many lines a decode worker takes at once.
+const batchLines = 512
+
+type batch[T any] struct {
+	seq   int
+	lines []Line
+	buf   []byte
+	out   []T
+}
+
+// DecodeParallel reads lines and decodes them on `workers` goroutines
+// (GOMAXPROCS when <= 0), delivering the decoded values to sink in input
+// order, batch by batch, from a single goroutine. decode appends the values
+// for one line to out. It stops at the first error from sink, from reading,
+// or when ctx is done.
+func DecodeParallel[T any](ctx context.Context, lines *Lines, workers int, decode func(l Line, out []T) []T, sink func([]T) error) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers == 1 {
+		var out []T
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			l, ok := lines.Next()
+			if !ok {
+				break
+			}
+			out = decode(l, out[:0])
+			if err := sink(out); err != nil {
+				return err
+			}
+		}
+		return lines.Err()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan *batch[T], workers*2)
+	done := make(chan *batch[T], workers*2)
+	free := make(chan *batch[T], workers*4)
+	var readErr error
+	var wg sync.WaitGroup
+	// reader
+	go func() {
+		defer close(todo)
+		seq := 0
+		for {
+			var b *batch[T]
+			select {
+			case b = <-free:
+			default:
+				b = &batch[T]{}
+			}
+			b.seq, b.lines, b.buf, b.out = seq, b.lines[:0], b.buf[:0], b.out[:0]
+			for len(b.lines) < batchLines {
+				l, ok := lines.Next()
+				if !ok {
+					break
+				}
+				start := len(b.buf)
+				b.buf = append(b.buf, l.Data...)
+				l.Data = b.buf[start:len(b.buf):len(b.buf)]
+				b.lines = append(b.lines, l)
+			}
+			// b.buf may have been reallocated: re-slice every line from it.
+			off := 0
+			for i := range b.lines {
+				n := len(b.lines[i].Data)
+				b.lines[i].Data = b.buf[off : off+n : off+n]
+				off += n
+			}
+			if len(b.lines) == 0 {
+				readErr = lines.Err()
+				return
+			}
+			select {
+			case todo <- b:
+			case <-ctx.Done():
+				return
+			}
+			seq++
+		}
+	}()
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range todo {
+				for _, l := range b.lines {
+					b.out = decode(l, b.out)
+				}
+				select {
+				case done <- b:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	pending := map[int]*batch[T]{}
+	next := 0
+	var sinkErr error
+	for b := range done {
+		if sinkErr != nil {
+			continue
+		}
+		pending[b.seq] = b
+		for {
+			nb, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if err := ctx.Err(); err != nil {
+				// cancelled: deliver nothing more, drain the workers
+				sinkErr = err
+				break
+			}
+			if err := sink(nb.out); err != nil {
+				sinkErr = err
+				cancel()
+				break
+			}
+			select {
+			case free <- nb:
+			default:
+			}
+		}
+	}
+	if sinkErr != nil {
+		return sinkErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return readErr
+}

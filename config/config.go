@@ -1,0 +1,183 @@
+// Package config defines flowfence's configuration keys, their defaults and
+// the typed Config read from one injected viper instance. Precedence is
+// viper's: flags > FLOWFENCE_* environment > config file > defaults.
+// config.example.yaml at the repository root documents every key.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/flowfence/flowfence/policy"
+)
+
+// Keys. Nested keys are sections of the config file; their environment
+// variables replace '.' and '-' with '_' (namespaces.include →
+// FLOWFENCE_NAMESPACES_INCLUDE).
+const (
+	KeyConfig        = "config"
+	KeyFrom          = "from"
+	KeyOut           = "out"
+	KeyFormat        = "format"
+	KeyGraph         = "graph"
+	KeyStrict        = "strict"
+	KeyLearnDropped  = "learn-dropped"
+	KeyCloud         = "cloud"
+	KeyCNI           = "cni"
+	KeySince         = "since"
+	KeyUntil         = "until"
+	KeyWorkers       = "workers"
+	KeyQuiet         = "quiet"
+	KeyNSSystem      = "namespaces.system"
+	KeyNSInclude     = "namespaces.include"
+	KeyNSExclude     = "namespaces.exclude"
+	KeyMetadataAllow = "metadata.allow"
+	KeyDNSClusterIPs = "dns.cluster-ips"
+	KeyNodeCIDRs     = "nodes.cidrs"
+	KeyQuietFraction = "readiness.quiet-fraction"
+	KeyQuietPeriod   = "readiness.quiet-period"
+	KeyMinFlows      = "readiness.min-flows"
+)
+
+// EnvPrefix prefixes every environment variable.
+const EnvPrefix = "FLOWFENCE"
+
+// Defaults returns every key's default value.
+func Defaults() map[string]any {
+	return map[string]any{
+		KeyFrom: []string{}, KeyOut: "out", KeyFormat: "k8s", KeyGraph: "", KeyStrict: false, KeyLearnDropped: false,
+		KeyCloud: "generic", KeyCNI: "kubernetes", KeySince: "", KeyUntil: "", KeyWorkers: 0, KeyQuiet: false,
+		KeyNSSystem: []string{}, KeyNSInclude: []string{}, KeyNSExclude: []string{}, KeyMetadataAllow: []any{},
+		KeyDNSClusterIPs: []string{}, KeyNodeCIDRs: []string{},
+		KeyQuietFraction: 0.25, KeyQuietPeriod: "", KeyMinFlows: 20,
+	}
+}
+
+// New returns a viper with defaults and environment binding set up.
+func New() *viper.Viper {
+	vp := viper.New()
+	for k, v := range Defaults() {
+		vp.SetDefault(k, v)
+	}
+	vp.SetEnvPrefix(EnvPrefix)
+	vp.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	vp.AutomaticEnv()
+	return vp
+}
+
+// ReadFile loads the config file named by the `config` key (flag or
+// FLOWFENCE_CONFIG), if any.
+func ReadFile(vp *viper.Viper) error {
+	f := vp.GetString(KeyConfig)
+	if f == "" {
+		return nil
+	}
+	vp.SetConfigFile(f)
+	if err := vp.ReadInConfig(); err != nil {
+		return fmt.Errorf("--config %s: %w", f, err)
+	}
+	for _, k := range vp.AllKeys() {
+		if _, known := Defaults()[k]; !known && k != KeyConfig && !strings.HasPrefix(k, KeyMetadataAllow) {
+			return fmt.Errorf("--config %s: unknown key %q (see config.example.yaml)", f, k)
+		}
+	}
+	return nil
+}
+
+// Config is the typed configuration.
+type Config struct {
+	From          []string
+	Out           string
+	Format        string
+	Graph         string
+	Strict        bool
+	LearnDropped  bool
+	Cloud         string
+	CNI           string
+	Since, Until  time.Time
+	Workers       int
+	Quiet         bool
+	NSSystem      []string
+	NSInclude     []string
+	NSExclude     []string
+	MetadataAllow []policy.OptIn
+	DNSClusterIPs []netip.Addr
+	NodeCIDRs     []netip.Prefix
+	QuietFraction float64
+	QuietPeriod   time.Duration
+	MinFlows      uint64
+}
+
+// Load reads the typed config from vp, validating every value and naming
+// the key (flag) of a bad one.
+func Load(vp *viper.Viper) (*Config, error) {
+	c := &Config{
+		From: vp.GetStringSlice(KeyFrom), Out: vp.GetString(KeyOut), Format: vp.GetString(KeyFormat),
+		Graph: vp.GetString(KeyGraph), Strict: vp.GetBool(KeyStrict), LearnDropped: vp.GetBool(KeyLearnDropped),
+		Cloud: vp.GetString(KeyCloud), CNI: vp.GetString(KeyCNI), Workers: vp.GetInt(KeyWorkers), Quiet: vp.GetBool(KeyQuiet),
+		NSSystem: vp.GetStringSlice(KeyNSSystem), NSInclude: vp.GetStringSlice(KeyNSInclude), NSExclude: vp.GetStringSlice(KeyNSExclude),
+		QuietFraction: vp.GetFloat64(KeyQuietFraction),
+	}
+	var err error
+	for _, tk := range []struct {
+		key string
+		dst *time.Time
+	}{{KeySince, &c.Since}, {KeyUntil, &c.Until}} {
+		if s := vp.GetString(tk.key); s != "" {
+			if *tk.dst, err = parseTime(s); err != nil {
+				return nil, fmt.Errorf("--%s %q: %w", tk.key, s, err)
+			}
+		}
+	}
+	if s := vp.GetString(KeyQuietPeriod); s != "" {
+		if c.QuietPeriod, err = time.ParseDuration(s); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", KeyQuietPeriod, s, err)
+		}
+	}
+	if c.QuietFraction <= 0 || c.QuietFraction >= 1 {
+		return nil, fmt.Errorf("%s %v: must be between 0 and 1", KeyQuietFraction, c.QuietFraction)
+	}
+	mf := vp.GetInt64(KeyMinFlows)
+	if mf < 0 {
+		return nil, fmt.Errorf("%s %d: must not be negative", KeyMinFlows, mf)
+	}
+	c.MinFlows = uint64(mf)
+	for _, s := range vp.GetStringSlice(KeyDNSClusterIPs) {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", KeyDNSClusterIPs, s, err)
+		}
+		c.DNSClusterIPs = append(c.DNSClusterIPs, a)
+	}
+	for _, s := range vp.GetStringSlice(KeyNodeCIDRs) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", KeyNodeCIDRs, s, err)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("%s %q: not a network address (did you mean %s?)", KeyNodeCIDRs, s, p.Masked())
+		}
+		c.NodeCIDRs = append(c.NodeCIDRs, p)
+	}
+	if err := vp.UnmarshalKey(KeyMetadataAllow, &c.MetadataAllow); err != nil {
+		return nil, fmt.Errorf("%s: %w", KeyMetadataAllow, err)
+	}
+	if c.Workers < 0 {
+		return nil, fmt.Errorf("--%s %d: must not be negative", KeyWorkers, c.Workers)
+	}
+	return c, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("want an RFC 3339 time (2026-11-16T00:00:00Z) or a duration ago (24h)")
+}

@@ -1,0 +1,53 @@
+// Package generate is the `flowfence generate` verb: learn from flow
+// sources and write the PR-ready policy tree.
+package generate
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/pipeline"
+)
+
+// NewCommand returns the generate command.
+func NewCommand(env flags.Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "generate --from SRC... --out DIR",
+		Short: "Learn the flow graph and write least-privilege policies as a PR-ready tree",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flags.Bind(env.Viper, cmd); err != nil {
+				return err
+			}
+			c, err := config.Load(env.Viper)
+			if err != nil {
+				return err
+			}
+			log := flags.Logger(env, c.Quiet)
+			if _, err := pipeline.Formatter(c.Format); err != nil {
+				return err
+			}
+			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
+			if err != nil {
+				return err
+			}
+			set, tree, err := pipeline.Render(g, flags.SynthOptions(c), c.Format)
+			if err != nil {
+				return err
+			}
+			if err := output.WriteTree(c.Out, tree); err != nil {
+				return err
+			}
+			if !c.Quiet {
+				pipeline.PrintSummary(env.Streams.Err, sum, g, set, c.Out)
+			}
+			return nil
+		},
+	}
+	flags.AddLearn(cmd.Flags())
+	flags.AddSynth(cmd.Flags())
+	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically)")
+	return cmd
+}

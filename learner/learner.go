@@ -1,0 +1,375 @@
+package learner
+
+import (
+	"hash/fnv"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// Skip reasons the learner reports.
+const (
+	SkipUnknownDirection = "mid-connection packets (direction unknown)"
+	SkipNonPolicyDrop    = "drops not caused by policy"
+	SkipNoPeer           = "flows with an endpoint without identity or IP"
+	SkipSuspectedReply   = "suspected replies to ephemeral ports"
+
+	// Requests whose verdict neither flowed nor was a drop (TRANSLATED
+	// socket-LB events carry a Service IP; ERROR, UNKNOWN): never learned.
+	skipNotFlowed = "requests that neither flowed nor were dropped"
+	// Flows without a known L4 protocol cannot become a policy rule (and an
+	// edge with protocol UNKNOWN could not be read back from the graph).
+	skipNoProtocol = "flows without a known L4 protocol"
+)
+
+// Options tune learning.
+type Options struct {
+	// LearnDropped learns connections that an existing policy denied.
+	LearnDropped bool
+	// DedupeWindow is how many recent flow UUIDs are remembered to drop
+	// resent flows (relay reconnects). 0 means 65536.
+	DedupeWindow int
+}
+
+const defaultDedupe = 1 << 16
+
+// podKey names one pod of one node.
+type podKey struct{ node, pod string }
+
+// Learner accumulates records into a graph. Not safe for concurrent use.
+type Learner struct {
+	opts    Options
+	g       *Graph
+	derive  *deriver
+	replies map[EdgeKey]struct{}
+	dns     map[netip.Addr][]string
+	// labelled remembers the pods whose labels were folded into their
+	// node, so that a pod first seen without labels (field masks) still
+	// contributes its labels when a later record carries them.
+	labelled map[podKey]struct{}
+	uuids    map[string]struct{}
+	ring     []string
+	ringPos  int
+	scratch  strings.Builder
+}
+
+// New returns a learner.
+func New(opts Options) *Learner {
+	if opts.DedupeWindow <= 0 {
+		opts.DedupeWindow = defaultDedupe
+	}
+	return &Learner{
+		opts: opts, g: NewGraph(), derive: newDeriver(), replies: map[EdgeKey]struct{}{},
+		dns: map[netip.Addr][]string{}, uuids: map[string]struct{}{}, labelled: map[podKey]struct{}{},
+	}
+}
+
+// seenUUID reports whether the uuid was seen recently, remembering it.
+func (l *Learner) seenUUID(id string) bool {
+	if _, ok := l.uuids[id]; ok {
+		return true
+	}
+	if len(l.ring) < l.opts.DedupeWindow {
+		l.ring = append(l.ring, id)
+	} else {
+		delete(l.uuids, l.ring[l.ringPos])
+		l.ring[l.ringPos] = id
+		l.ringPos = (l.ringPos + 1) % len(l.ring)
+	}
+	l.uuids[id] = struct{}{}
+	return false
+}
+
+// Add learns from one record.
+func (l *Learner) Add(r *record.Record) {
+	st := &l.g.Stats
+	st.Records++
+	if r.UUID != "" && l.seenUUID(r.UUID) {
+		st.Duplicates++
+		return
+	}
+	// one zone for every stored time: equal instants in different zones
+	// would otherwise make the serialised graph depend on merge order
+	at := r.Time.UTC()
+	if !at.IsZero() {
+		l.g.First = minTime(l.g.First, at)
+		l.g.Last = maxTime(l.g.Last, at)
+	}
+	if q := strings.TrimSuffix(r.DNSQuery, "."); r.DNSResponse && q != "" {
+		st.DNSResponses++
+		for _, a := range r.DNSAnswers {
+			a = a.Unmap()
+			l.dns[a] = appendName(l.dns[a], q)
+		}
+	}
+	switch r.Direction {
+	case record.Reply:
+		st.Replies++
+		if r.Verdict.Flowed() {
+			src, _, ok1 := l.nodeID(&r.Dst)
+			dst, _, ok2 := l.nodeID(&r.Src)
+			if ok1 && ok2 {
+				k := EdgeKey{Src: src, Dst: dst, Proto: r.Proto, Port: r.Src.Port}
+				if r.Proto.HasPorts() || r.Proto == record.ICMPv4 || r.Proto == record.ICMPv6 {
+					if !r.Proto.HasPorts() {
+						k.Port = 0
+					}
+					l.replies[k] = struct{}{}
+					if e := l.g.Edges[k]; e != nil && !e.Answered {
+						e.Answered, e.FwdTuples, e.DropTuples, e.FwdOverflow = true, nil, nil, false
+					}
+				}
+			}
+		}
+		return
+	case record.DirUnknown:
+		st.skip(SkipUnknownDirection, r.Flows())
+		return
+	}
+	st.Requests += r.Flows()
+	if r.Verdict == record.Dropped && !r.PolicyDrop {
+		st.skip(SkipNonPolicyDrop+" ("+r.DropReason+")", r.Flows())
+		return
+	}
+	if r.Verdict != record.Dropped && !r.Verdict.Flowed() {
+		st.skip(skipNotFlowed+" ("+r.Verdict.String()+")", r.Flows())
+		return
+	}
+	if r.Proto == record.ProtoUnknown || r.Proto.String() == "UNKNOWN" {
+		st.skip(skipNoProtocol, r.Flows())
+		return
+	}
+	// a "request" from a well-known port to an ephemeral one is a reply whose
+	// flag was lost: never learn the ephemeral port as a service port.
+	if r.Proto.HasPorts() && isEphemeral(r.Dst.Port) && r.Src.Port != 0 && r.Src.Port < 32768 {
+		st.skip(SkipSuspectedReply, r.Flows())
+		return
+	}
+	// both identities first: a flow that cannot be learned leaves no node
+	srcID, srcKind, ok1 := l.nodeID(&r.Src)
+	dstID, dstKind, ok2 := l.nodeID(&r.Dst)
+	if !ok1 || !ok2 {
+		st.skip(SkipNoPeer, r.Flows())
+		return
+	}
+	srcNode := l.touch(&r.Src, srcID, srcKind, at)
+	dstNode := l.touch(&r.Dst, dstID, dstKind, at)
+	k := EdgeKey{Src: srcNode.ID, Dst: dstNode.ID, Proto: r.Proto, Port: r.Dst.Port}
+	if !r.Proto.HasPorts() {
+		k.Port = 0
+	}
+	e := l.g.Edges[k]
+	if e == nil {
+		e = &Edge{Src: k.Src, Dst: k.Dst, Proto: r.Proto.String(), Port: k.Port, FirstSeen: at, LastSeen: at}
+		l.g.Edges[k] = e
+	}
+	e.FirstSeen = minTime(e.FirstSeen, at)
+	e.LastSeen = maxTime(e.LastSeen, at)
+	if r.Node != "" && (len(e.NodesSeen) < maxNodesSeen || !slices.Contains(e.NodesSeen, r.Node)) {
+		e.NodesSeen = insertSorted(e.NodesSeen, r.Node, maxNodesSeen)
+	}
+	if r.Source != "" {
+		e.Sources = insertSorted(e.Sources, r.Source, maxSources)
+	}
+	n := r.Flows()
+	if r.Verdict == record.Dropped {
+		e.Dropped += n
+	} else {
+		e.Flows += n
+		if r.Verdict == record.Audit {
+			e.Audit += n
+		}
+	}
+	// denied-attempt bookkeeping (judged in Graph, and again on every merge)
+	if e.Answered {
+		return
+	}
+	if _, answered := l.replies[k]; answered {
+		e.Answered, e.FwdTuples, e.DropTuples, e.FwdOverflow = true, nil, nil, false
+		return
+	}
+	t := tupleHash(r)
+	if r.Verdict == record.Dropped {
+		if len(e.DropTuples) < maxDropTuples {
+			e.DropTuples = insertTuple(e.DropTuples, t)
+		}
+		return
+	}
+	if e.FwdOverflow {
+		return
+	}
+	e.FwdTuples = insertTuple(e.FwdTuples, t)
+	if len(e.FwdTuples) > maxFwdTuples {
+		e.FwdOverflow, e.FwdTuples = true, nil
+	}
+}
+
+// tupleHash is a deterministic FNV-1a hash of the 5-tuple (stable across
+// runs, so graphs learned apart can be judged together).
+func tupleHash(r *record.Record) uint64 {
+	h := fnv.New64a()
+	b := r.Src.IP.As16()
+	h.Write(b[:])
+	b = r.Dst.IP.As16()
+	h.Write(b[:])
+	h.Write([]byte{byte(r.Src.Port >> 8), byte(r.Src.Port), byte(r.Dst.Port >> 8), byte(r.Dst.Port), byte(r.Proto)})
+	return h.Sum64()
+}
+
+func insertTuple(s []uint64, t uint64) []uint64 {
+	i, found := slices.BinarySearch(s, t)
+	if found {
+		return s
+	}
+	return slices.Insert(s, i, t)
+}
+
+func isEphemeral(p uint16) bool { return p >= 32768 && p <= 60999 }
+
+func appendName(names []string, n string) []string {
+	if slices.Contains(names, n) || len(names) >= maxNames {
+		return names
+	}
+	return append(names, n)
+}
+
+func insertSorted(s []string, v string, max int) []string {
+	i, found := slices.BinarySearch(s, v)
+	if found {
+		return s
+	}
+	if len(s) >= max && i >= len(s) {
+		return s
+	}
+	s = slices.Insert(s, i, v)
+	if len(s) > max {
+		s = s[:max]
+	}
+	return s
+}
+
+// nodeID computes the graph node ID of an endpoint without creating it, and
+// for a pod its workload kind.
+func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
+	switch {
+	case ep.IsPod():
+		kind, name := l.derive.Workload(ep)
+		if name == "" {
+			return "", "", false
+		}
+		l.scratch.Reset()
+		l.scratch.WriteString("pod:")
+		if ep.Cluster != "" && ep.Cluster != "default" {
+			l.scratch.WriteString(ep.Cluster)
+			l.scratch.WriteByte('/')
+		}
+		l.scratch.WriteString(ep.Namespace)
+		l.scratch.WriteByte('/')
+		l.scratch.WriteString(name)
+		return l.scratch.String(), kind, true
+	case ep.Entity == record.EntityWorld || (ep.Entity == record.EntityUnknown && ep.IP.IsValid() && !isClusterInternal(ep.IP)):
+		if !ep.IP.IsValid() {
+			return "", "", false
+		}
+		return "ip:" + ep.IP.Unmap().String(), "", true
+	case ep.Entity != record.EntityNone:
+		if !ep.IP.IsValid() {
+			return "entity:" + string(ep.Entity), "", ep.Entity != record.EntityUnknown
+		}
+		return "entity:" + string(ep.Entity) + "/" + ep.IP.Unmap().String(), "", true
+	}
+	return "", "", false
+}
+
+// isClusterInternal is false for every address: without inventory the
+// learner cannot tell a pod IP from an external one, so an unlabelled peer
+// with an IP is treated as external (by IP, never widened).
+func isClusterInternal(netip.Addr) bool { return false }
+
+// touch finds or creates the node id (of workload kind, for a pod) for an
+// endpoint seen at t and updates it.
+func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node {
+	n := l.g.Nodes[id]
+	if n == nil {
+		n = &Node{ID: id, FirstSeen: t, LastSeen: t}
+		switch {
+		case strings.HasPrefix(id, "pod:"):
+			_, name := l.derive.Workload(ep)
+			n.Kind, n.Cluster, n.Namespace, n.WorkloadKind, n.Name = NodeWorkload, ep.Cluster, ep.Namespace, kind, name
+			n.NamespaceLabels = maps.Clone(ep.NamespaceLabels)
+		case strings.HasPrefix(id, "ip:"):
+			n.Kind, n.Entity, n.IP = NodeExternal, string(record.EntityWorld), ep.IP.Unmap().String()
+		default:
+			n.Kind, n.Entity = NodeEntity, string(ep.Entity)
+			if ep.IP.IsValid() {
+				n.IP = ep.IP.Unmap().String()
+			}
+		}
+		l.g.Nodes[id] = n
+	}
+	n.FirstSeen = minTime(n.FirstSeen, t)
+	n.LastSeen = maxTime(n.LastSeen, t)
+	if n.Kind == NodeWorkload {
+		// the same rules as mergeNode, so that one learner and parts
+		// learned apart and merged agree
+		if betterKind(n.WorkloadKind, kind) {
+			n.WorkloadKind = kind
+		}
+		if ep.Cluster > n.Cluster {
+			n.Cluster = ep.Cluster
+		}
+		// a record whose labels were masked out (exporter field masks)
+		// says nothing about the workload's labels; a pod's labels count
+		// once, from the first record of it that carries them.
+		pk := podKey{node: id, pod: ep.Pod}
+		if _, done := l.labelled[pk]; !done && len(ep.Labels) > 0 {
+			l.labelled[pk] = struct{}{}
+			sel := selectable(ep.Labels)
+			if len(n.LabelSets) == 0 {
+				n.Labels = maps.Clone(sel)
+			} else {
+				n.Labels = intersectLabels(n.Labels, sel)
+			}
+			n.LabelSets = unionLabelSets(n.LabelSets, []map[string]string{sel})
+			n.NamespaceLabels = unionLabels(n.NamespaceLabels, ep.NamespaceLabels)
+		}
+		if ep.Pod != "" {
+			if _, found := slices.BinarySearch(n.Pods, ep.Pod); !found {
+				n.NamespaceLabels = unionLabels(n.NamespaceLabels, ep.NamespaceLabels)
+				n.Pods = insertSorted(n.Pods, ep.Pod, maxPods)
+			}
+		}
+	}
+	for _, name := range ep.Names {
+		n.Names = insertSorted(n.Names, strings.TrimSuffix(name, "."), maxNames)
+	}
+	return n
+}
+
+// selectable drops pod-specific label keys.
+func selectable(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if !IsPodSpecificLabel(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Graph finalises learning and returns the graph: it judges connections
+// that existing policies denied and attaches DNS names to external IPs. The
+// learner can keep adding afterwards; call Graph again for an updated graph.
+func (l *Learner) Graph() *Graph {
+	g := NewGraph()
+	for a, names := range l.dns {
+		g.DNS[a.String()] = slices.Sorted(slices.Values(names))
+	}
+	g.Merge(l.g) // a copy: the learner keeps its own state
+	g.Judge(l.opts.LearnDropped)
+	return g
+}

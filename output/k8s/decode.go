@@ -1,0 +1,77 @@
+package k8s
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/flowfence/flowfence/output"
+)
+
+// Decode strictly decodes the NetworkPolicy documents of one YAML file
+// (several documents separated by "---" allowed); name is used in errors.
+func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
+	var out []*networkingv1.NetworkPolicy
+	for i, doc := range splitDocs(data) {
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		var np networkingv1.NetworkPolicy
+		if err := yaml.UnmarshalStrict(doc, &np); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
+		}
+		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
+			return nil, fmt.Errorf("%s: document %d: %s/%s is not a networking.k8s.io/v1 NetworkPolicy", name, i+1, np.APIVersion, np.Kind)
+		}
+		if err := Validate(&np); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
+		}
+		out = append(out, &np)
+	}
+	return out, nil
+}
+
+// DecodeTree decodes every policy YAML of a rendered tree (kustomizations
+// and reports are skipped).
+func DecodeTree(t output.Tree) ([]*networkingv1.NetworkPolicy, error) {
+	var out []*networkingv1.NetworkPolicy
+	for _, p := range t.Paths() {
+		if !strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, "/kustomization.yaml") {
+			continue
+		}
+		nps, err := Decode(p, t[p])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, nps...)
+	}
+	return out, nil
+}
+
+func splitDocs(data []byte) [][]byte {
+	var docs [][]byte
+	var cur bytes.Buffer
+	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+		if bytes.Equal(bytes.TrimRight(line, "\r\n"), []byte("---")) {
+			docs = append(docs, bytes.Clone(cur.Bytes()))
+			cur.Reset()
+			continue
+		}
+		cur.Write(line)
+	}
+	return append(docs, cur.Bytes())
+}
+
+func stripComments(doc []byte) []byte {
+	var b bytes.Buffer
+	for _, line := range bytes.SplitAfter(doc, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
+			continue
+		}
+		b.Write(line)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,217 @@
+// Package k8s renders the policy model as Kubernetes NetworkPolicy
+// (networking.k8s.io/v1) YAML: one file per object, a kustomization per
+// namespace, every object validated as the API server would before it is
+// written.
+package k8s
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
+)
+
+// FormatName is the --format value.
+const FormatName = "k8s"
+
+// NamespaceLabel selects namespaces by name.
+const NamespaceLabel = "kubernetes.io/metadata.name"
+
+// Formatter renders NetworkPolicy YAML.
+type Formatter struct{}
+
+// Name returns "k8s".
+func (Formatter) Name() string { return FormatName }
+
+// FileName returns the file a policy is written to inside its namespace
+// directory.
+func FileName(p *policy.Policy) string {
+	switch p.Kind {
+	case policy.KindDefaultDeny:
+		return "00-" + p.Name + ".yaml"
+	case policy.KindDNS:
+		return "01-" + p.Name + ".yaml"
+	}
+	return p.Name + ".yaml"
+}
+
+// Render returns <ns>/<file>.yaml and <ns>/kustomization.yaml for every
+// namespace.
+func (Formatter) Render(set *policy.Set) (output.Tree, error) {
+	t := output.Tree{}
+	for _, ns := range set.Namespaces {
+		var files []string
+		for _, p := range ns.Policies {
+			np, notes := Build(p)
+			if err := Validate(np); err != nil {
+				return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
+			}
+			b, err := Marshal(np, p, notes)
+			if err != nil {
+				return nil, err
+			}
+			f := FileName(p)
+			t[ns.Name+"/"+f] = b
+			files = append(files, f)
+		}
+		slices.Sort(files)
+		t[ns.Name+"/kustomization.yaml"] = kustomization(ns.Name, files)
+	}
+	return t, nil
+}
+
+func kustomization(ns string, files []string) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Apply: kubectl apply -k .   Roll back: kubectl delete -k .\n")
+	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: " + ns + "\nresources:\n")
+	for _, f := range files {
+		b.WriteString("- " + f + "\n")
+	}
+	return b.Bytes()
+}
+
+// Build converts one policy into a NetworkPolicy. Rules that cannot be
+// expressed (ICMP, entities without IPs) are dropped whole — never
+// rendered with an empty peer or port list, which would admit everything —
+// and listed in notes.
+func Build(p *policy.Policy) (*networkingv1.NetworkPolicy, []string) {
+	np := &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "flowfence"}},
+	}
+	if len(p.Subject) > 0 {
+		np.Spec.PodSelector.MatchLabels = p.Subject
+	}
+	var notes []string
+	if p.Ingress {
+		np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+		for _, r := range p.IngressRules {
+			peers, ports, ok, note := rule(r)
+			if note != "" {
+				notes = append(notes, note)
+			}
+			if ok {
+				np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: peers, Ports: ports})
+			}
+		}
+	}
+	if p.Egress {
+		np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		for _, r := range p.EgressRules {
+			peers, ports, ok, note := rule(r)
+			if note != "" {
+				notes = append(notes, note)
+			}
+			if ok {
+				np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: peers, Ports: ports})
+			}
+		}
+	}
+	return np, notes
+}
+
+func rule(r policy.Rule) ([]networkingv1.NetworkPolicyPeer, []networkingv1.NetworkPolicyPort, bool, string) {
+	var ports []networkingv1.NetworkPolicyPort
+	var dropped []string
+	for _, p := range r.Ports {
+		var proto corev1.Protocol
+		switch p.Proto {
+		case record.TCP:
+			proto = corev1.ProtocolTCP
+		case record.UDP:
+			proto = corev1.ProtocolUDP
+		case record.SCTP:
+			proto = corev1.ProtocolSCTP
+		default:
+			dropped = append(dropped, p.String())
+			continue
+		}
+		np := networkingv1.NetworkPolicyPort{Protocol: &proto}
+		if p.Port != 0 {
+			v := intstr.FromInt32(int32(p.Port))
+			np.Port = &v
+		}
+		ports = append(ports, np)
+	}
+	var peers []networkingv1.NetworkPolicyPeer
+	var noIP []string
+	for _, pe := range r.Peers {
+		switch {
+		case pe.Pods != nil:
+			peer := networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchLabels: pe.Pods.Selector}}
+			if pe.Pods.Namespace != "" {
+				peer.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: pe.Pods.Namespace}}
+			}
+			peers = append(peers, peer)
+		case len(pe.CIDRs) > 0:
+			for _, c := range pe.CIDRs {
+				ib := &networkingv1.IPBlock{CIDR: c.Prefix.String()}
+				for _, e := range c.Except {
+					ib.Except = append(ib.Except, e.String())
+				}
+				peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: ib})
+			}
+		default:
+			noIP = append(noIP, string(pe.Entity))
+		}
+	}
+	var notes []string
+	if len(dropped) > 0 {
+		notes = append(notes, "not expressible in NetworkPolicy: "+strings.Join(dropped, ", "))
+	}
+	if len(noIP) > 0 {
+		notes = append(notes, "peers without an address cannot be ipBlocks: "+strings.Join(noIP, ", "))
+	}
+	ok := len(peers) > 0 && (len(ports) > 0 || len(r.Ports) == 0)
+	return peers, ports, ok, strings.Join(notes, "; ")
+}
+
+// Marshal renders the object with its provenance header and DNS-name
+// comments on ipBlocks.
+func Marshal(np *networkingv1.NetworkPolicy, p *policy.Policy, notes []string) ([]byte, error) {
+	body, err := yaml.Marshal(np)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s/%s: %w", np.Namespace, np.Name, err)
+	}
+	names := map[string]string{}
+	for _, rs := range [][]policy.Rule{p.IngressRules, p.EgressRules} {
+		for _, r := range rs {
+			for _, pe := range r.Peers {
+				if len(pe.Names) == 0 {
+					continue
+				}
+				for _, c := range pe.CIDRs {
+					names[c.Prefix.String()] = strings.Join(pe.Names, ", ")
+				}
+			}
+		}
+	}
+	var b bytes.Buffer
+	for _, c := range p.Comment {
+		b.WriteString("# " + c + "\n")
+	}
+	for _, n := range notes {
+		b.WriteString("# NOTE: " + n + "\n")
+	}
+	b.WriteString("# Generated by flowfence from observed flows; regenerate rather than edit.\n")
+	for _, line := range strings.SplitAfter(string(body), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if cidr, ok := strings.CutPrefix(trimmed, "cidr: "); ok {
+			if n, ok := names[cidr]; ok {
+				line = strings.TrimRight(line, "\n") + " # " + n + "\n"
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes(), nil
+}

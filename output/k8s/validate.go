@@ -1,0 +1,140 @@
+package k8s
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Validate applies the checks the API server runs on a NetworkPolicy
+// (k8s.io/kubernetes pkg/apis/networking/validation ValidateNetworkPolicy,
+// rebuilt on apimachinery so the main module stays light): object meta
+// (DNS-1123 names, label syntax), selectors, ports and endPort ranges,
+// protocols, peers (exactly one kind, ipBlock alone), strict CIDRs with
+// except strictly inside cidr, and policyTypes.
+func Validate(np *networkingv1.NetworkPolicy) error {
+	errs := apivalidation.ValidateObjectMeta(&np.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	spec := field.NewPath("spec")
+	opts := metav1validation.LabelSelectorValidationOptions{}
+	errs = append(errs, metav1validation.ValidateLabelSelector(&np.Spec.PodSelector, opts, spec.Child("podSelector"))...)
+	for i, r := range np.Spec.Ingress {
+		p := spec.Child("ingress").Index(i)
+		for j := range r.Ports {
+			errs = append(errs, validatePort(&r.Ports[j], p.Child("ports").Index(j))...)
+		}
+		for j := range r.From {
+			errs = append(errs, validatePeer(&r.From[j], p.Child("from").Index(j))...)
+		}
+	}
+	for i, r := range np.Spec.Egress {
+		p := spec.Child("egress").Index(i)
+		for j := range r.Ports {
+			errs = append(errs, validatePort(&r.Ports[j], p.Child("ports").Index(j))...)
+		}
+		for j := range r.To {
+			errs = append(errs, validatePeer(&r.To[j], p.Child("to").Index(j))...)
+		}
+	}
+	seen := map[networkingv1.PolicyType]bool{}
+	for i, t := range np.Spec.PolicyTypes {
+		p := spec.Child("policyTypes").Index(i)
+		if t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress {
+			errs = append(errs, field.NotSupported(p, t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}))
+		}
+		if seen[t] {
+			errs = append(errs, field.Duplicate(p, t))
+		}
+		seen[t] = true
+	}
+	if len(np.Spec.PolicyTypes) > 2 {
+		errs = append(errs, field.Invalid(spec.Child("policyTypes"), np.Spec.PolicyTypes, "may not specify more than two policyTypes"))
+	}
+	return errs.ToAggregate()
+}
+
+func validatePort(port *networkingv1.NetworkPolicyPort, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if port.Protocol != nil && *port.Protocol != corev1.ProtocolTCP && *port.Protocol != corev1.ProtocolUDP && *port.Protocol != corev1.ProtocolSCTP {
+		errs = append(errs, field.NotSupported(p.Child("protocol"), *port.Protocol, []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP}))
+	}
+	switch {
+	case port.Port == nil:
+		if port.EndPort != nil {
+			errs = append(errs, field.Invalid(p.Child("endPort"), *port.EndPort, "may not be specified when `port` is not specified"))
+		}
+	case port.Port.Type == intstr.Int:
+		for _, msg := range validation.IsValidPortNum(int(port.Port.IntVal)) {
+			errs = append(errs, field.Invalid(p.Child("port"), port.Port.IntVal, msg))
+		}
+		if port.EndPort != nil {
+			if *port.EndPort < port.Port.IntVal {
+				errs = append(errs, field.Invalid(p.Child("endPort"), *port.EndPort, "must be greater than or equal to `port`"))
+			}
+			for _, msg := range validation.IsValidPortNum(int(*port.EndPort)) {
+				errs = append(errs, field.Invalid(p.Child("endPort"), *port.EndPort, msg))
+			}
+		}
+	default:
+		if port.EndPort != nil {
+			errs = append(errs, field.Invalid(p.Child("endPort"), *port.EndPort, "may not be specified when `port` is non-numeric"))
+		}
+		for _, msg := range validation.IsValidPortName(port.Port.StrVal) {
+			errs = append(errs, field.Invalid(p.Child("port"), port.Port.StrVal, msg))
+		}
+	}
+	return errs
+}
+
+func validatePeer(peer *networkingv1.NetworkPolicyPeer, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	opts := metav1validation.LabelSelectorValidationOptions{}
+	if peer.PodSelector != nil {
+		n++
+		errs = append(errs, metav1validation.ValidateLabelSelector(peer.PodSelector, opts, p.Child("podSelector"))...)
+	}
+	if peer.NamespaceSelector != nil {
+		n++
+		errs = append(errs, metav1validation.ValidateLabelSelector(peer.NamespaceSelector, opts, p.Child("namespaceSelector"))...)
+	}
+	if peer.IPBlock != nil {
+		n++
+		errs = append(errs, validateIPBlock(peer.IPBlock, p.Child("ipBlock"))...)
+	}
+	switch {
+	case n == 0:
+		errs = append(errs, field.Required(p, "must specify a peer"))
+	case n > 1 && peer.IPBlock != nil:
+		errs = append(errs, field.Forbidden(p, "may not specify both ipBlock and another peer"))
+	}
+	return errs
+}
+
+func validateIPBlock(ib *networkingv1.IPBlock, p *field.Path) field.ErrorList {
+	if ib.CIDR == "" {
+		return field.ErrorList{field.Required(p.Child("cidr"), "")}
+	}
+	errs := validation.IsValidCIDR(p.Child("cidr"), ib.CIDR)
+	cidr, err := netip.ParsePrefix(ib.CIDR)
+	if err != nil {
+		return errs
+	}
+	for i, e := range ib.Except {
+		ep := p.Child("except").Index(i)
+		errs = append(errs, validation.IsValidCIDR(ep, e)...)
+		ex, err := netip.ParsePrefix(e)
+		if err != nil {
+			continue
+		}
+		if !cidr.Contains(ex.Addr()) || cidr.Bits() >= ex.Bits() {
+			errs = append(errs, field.Invalid(ep, e, "must be a strict subset of `cidr`"))
+		}
+	}
+	return errs
+}

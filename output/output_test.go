@@ -1,0 +1,82 @@
+package output_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowfence/flowfence/output"
+)
+
+func TestWriteTreeReplacesItsOwnTreeWhole(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if err := output.WriteTree(out, output.Tree{"a/x.yaml": []byte("1"), "stale.md": []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := output.WriteTree(out, output.Tree{"a/x.yaml": []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "a/x.yaml")); string(b) != "2" {
+		t.Errorf("a/x.yaml = %q, want 2", b)
+	}
+	if _, err := os.Stat(filepath.Join(out, "stale.md")); !os.IsNotExist(err) {
+		t.Error("a file of the previous tree survived: the tree must be replaced whole")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 1 {
+		t.Errorf("temporary directories left behind: %v", entries)
+	}
+}
+
+func TestWriteTreeFailureKeepsPreviousTree(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if err := output.WriteTree(out, output.Tree{"ns/p.yaml": []byte("good")}); err != nil {
+		t.Fatal(err)
+	}
+	err := output.WriteTree(out, output.Tree{"ns/p.yaml": []byte("new"), "../escape.yaml": []byte("x")})
+	if err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Fatalf("err = %v, want the escaping path refused", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "ns/p.yaml")); string(b) != "good" {
+		t.Errorf("previous tree changed: %q", b)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 1 {
+		t.Errorf("temporary directories left behind after a failure: %v", entries)
+	}
+}
+
+func TestWriteTreeRefusesForeignDirectories(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main"), 0o644)
+	if err := output.WriteTree(dir, output.Tree{"x": []byte("1")}); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if err := output.WriteTree(file, output.Tree{"x": []byte("1")}); err == nil {
+		t.Fatal("wrote over a regular file")
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.Mkdir(empty, 0o755)
+	if err := output.WriteTree(empty, output.Tree{"x": []byte("1")}); err != nil {
+		t.Fatalf("an empty directory may be used: %v", err)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "g.json")
+	for _, v := range []string{"one", "two"} {
+		if err := output.WriteFileAtomic(p, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != v {
+			t.Fatalf("content %q, want %q", b, v)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}

@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/output/k8s"
+	"github.com/flowfence/flowfence/output/report"
+	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/synth"
+)
+
+// Formatter returns the output formatter for a --format value.
+func Formatter(name string) (output.Formatter, error) {
+	switch name {
+	case k8s.FormatName, "kubernetes":
+		return k8s.Formatter{}, nil
+	}
+	return nil, fmt.Errorf("--format %q: unknown policy flavor (this build writes: k8s)", name)
+}
+
+// Render synthesises and renders the complete output tree for a graph.
+func Render(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, output.Tree, error) {
+	f, err := Formatter(format)
+	if err != nil {
+		return nil, nil, err
+	}
+	g = synth.Canonical(g)
+	set, err := synth.Synthesize(g, sopts)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := f.Render(set)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Name() == k8s.FormatName {
+		if err := SelfCheck(g, set, tree); err != nil {
+			return nil, nil, err
+		}
+	}
+	report.Add(tree, set, f.Name())
+	return set, tree, nil
+}
+
+// PrintSummary writes the run summary (stderr in the CLI).
+func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, out string) {
+	in := &sum.Input
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("flowfence run summary")
+	p("  input:     %d files, %d lines, %d flow events, %d saved graphs", in.Files, in.Lines, in.FlowEvents, sum.Graphs)
+	if in.Malformed+in.Truncated+in.LostEvents > 0 {
+		p("  problems:  %d malformed lines skipped, %d truncated last lines, %d events lost at the source", in.Malformed, in.Truncated, in.LostEvents)
+	}
+	st := g.Stats
+	p("  flows:     %d requests, %d replies, %d learned, %d denied attempts, %d duplicates dropped", st.Requests, st.Replies, st.Learned, st.DeniedFlows, st.Duplicates)
+	skipped := map[string]uint64{}
+	maps.Copy(skipped, in.Skipped)
+	for k, v := range st.Skipped {
+		skipped[k] += v
+	}
+	if sum.OutOfWindow > 0 {
+		skipped["outside --since/--until"] += sum.OutOfWindow
+	}
+	for _, k := range slices.Sorted(maps.Keys(skipped)) {
+		p("  skipped:   %d %s", skipped[k], k)
+	}
+	var workloads, externals, entities int
+	for _, n := range g.Nodes {
+		switch n.Kind {
+		case learner.NodeWorkload:
+			workloads++
+		case learner.NodeExternal:
+			externals++
+		default:
+			entities++
+		}
+	}
+	p("  graph:     %d workloads, %d external IPs, %d node/entity peers, %d edges, %d denied edges; window %s .. %s",
+		workloads, externals, entities, len(g.Edges), len(g.Denied), fmtT(g.First), fmtT(g.Last))
+	if set != nil {
+		policies := 0
+		for _, ns := range set.Namespaces {
+			policies += len(ns.Policies)
+		}
+		p("  policies:  %d in %d namespaces (system, peers only: %s)", policies, len(set.Namespaces), orNone(set.System))
+		kinds := map[string]int{}
+		for _, f := range set.Findings {
+			kinds[f.Kind]++
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(kinds)) {
+			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
+		}
+		p("  findings:  %s", orNone(parts))
+		for _, f := range set.Findings {
+			if f.Kind == policy.FindMetadata {
+				p("  ! %s/%s called %s %s/%d: %s", f.Namespace, f.Workload, f.Peer, f.Proto, f.Port, f.Message)
+			}
+		}
+	}
+	if out != "" {
+		p("  written:   %s (see %s/ROLLOUT.md)", out, out)
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

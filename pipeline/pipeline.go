@@ -1,0 +1,161 @@
+// Package pipeline wires the stages — collectors → learner → synth →
+// output — for the CLI verbs, so cmd stays thin and the whole job is usable
+// as a library. It owns source resolution (paths, globs, stdin, saved
+// graphs) and the run summary.
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/hubble"
+	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/record"
+)
+
+// LearnOptions configure reading and learning.
+type LearnOptions struct {
+	Collect      collectors.Options
+	Learn        learner.Options
+	Since, Until time.Time
+}
+
+// Summary is what one run read and learned.
+type Summary struct {
+	Input  collectors.Stats
+	Graphs int // saved graphs merged
+	// OutOfWindow counts records outside --since/--until.
+	OutOfWindow uint64
+}
+
+// Learn reads every --from argument and returns the merged graph. Saved
+// graphs are merged as they are; flow files are learned in one learner (so
+// a connection seen on two nodes in two files is judged once).
+func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logger) (*learner.Graph, *Summary, error) {
+	if len(from) == 0 {
+		return nil, nil, errors.New("--from: no source given (a file, a glob, - for stdin, or a saved graph)")
+	}
+	if opts.Collect.Logger == nil {
+		opts.Collect.Logger = log
+	}
+	sum := &Summary{}
+	l := learner.New(opts.Learn)
+	merged := learner.NewGraph()
+	emit := func(r *record.Record) error {
+		if (!opts.Since.IsZero() && r.Time.Before(opts.Since)) || (!opts.Until.IsZero() && r.Time.After(opts.Until)) {
+			sum.OutOfWindow++
+			return nil
+		}
+		l.Add(r)
+		return nil
+	}
+	stdinUsed := false
+	for _, arg := range from {
+		paths, err := input.Expand(arg)
+		if err != nil {
+			return nil, sum, err
+		}
+		for _, p := range paths {
+			if p == input.Stdin {
+				if stdinUsed {
+					return nil, sum, errors.New("--from -: standard input named twice")
+				}
+				stdinUsed = true
+			}
+			if err := learnFile(ctx, p, p != arg, opts, sum, merged, emit); err != nil {
+				return nil, sum, err
+			}
+		}
+	}
+	g := l.Graph()
+	g.Merge(merged)
+	// merging re-judges denied attempts on the union of the evidence
+	g.Judge(opts.Learn.LearnDropped)
+	return g, sum, nil
+}
+
+func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, emit collectors.Emit) error {
+	f, err := input.Open(path, opts.Collect.Stdin)
+	if err != nil {
+		return err
+	}
+	head, err := f.Peek(8192)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	switch format := collectors.Detect(head); format {
+	case collectors.FormatEmpty:
+		f.Close()
+		sum.Input.Files++
+		sum.Input.Skip("empty files", 1)
+		if opts.Collect.Logger != nil {
+			opts.Collect.Logger.Warn("empty input", "file", f.Name)
+		}
+		return nil
+	case collectors.FormatGraph:
+		defer f.Close()
+		g, err := learner.ReadGraph(f.Name, f.Reader())
+		if err != nil {
+			return err
+		}
+		merged.Merge(g)
+		sum.Graphs++
+		return nil
+	case collectors.FormatHubble, collectors.FormatHubbleLegacy:
+		src := hubble.NewFileSource(f, opts.Collect)
+		return src.Run(ctx, &sum.Input, emit)
+	case collectors.FormatCalicoFlowLog, collectors.FormatGoldmane:
+		f.Close()
+		return fmt.Errorf("%s: %s input is not supported by this build yet", f.Name, format)
+	default:
+		f.Close()
+		if globbed {
+			// a glob over a directory may match notes and such: say so, go on
+			sum.Input.Skip("files a glob matched that are not flows", 1)
+			if opts.Collect.Logger != nil {
+				opts.Collect.Logger.Warn("skipping a file the glob matched: not a flow format", "file", f.Name)
+			}
+			return nil
+		}
+		return fmt.Errorf("%s:1: unrecognized input: not Hubble JSON, a Calico flow log or a flowfence graph", f.Name)
+	}
+}
+
+// WriteGraph writes g to path atomically, merging into the graph already
+// there when merge is true.
+func WriteGraph(path string, g *learner.Graph, merge bool) (*learner.Graph, error) {
+	if merge {
+		if fh, err := os.Open(path); err == nil {
+			old, rerr := learner.ReadGraph(path, fh)
+			fh.Close()
+			if rerr != nil {
+				return nil, fmt.Errorf("--graph %s: existing file: %w", path, rerr)
+			}
+			old.Merge(g)
+			g = old
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("--graph %s: %w", path, err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := g.Write(&buf); err != nil {
+		return nil, err
+	}
+	return g, output.WriteFileAtomic(path, buf.Bytes())
+}
+
+func fmtT(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

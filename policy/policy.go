@@ -1,0 +1,269 @@
+// Package policy is the flavor-neutral policy model: what synth decides
+// (per-namespace bundles, per-workload least-privilege rules, the metadata
+// guard, findings) before output renders it as Kubernetes NetworkPolicy,
+// CiliumNetworkPolicy or Calico YAML.
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// Kind says what role a policy plays.
+type Kind string
+
+// Policy kinds.
+const (
+	KindDefaultDeny Kind = "default-deny"
+	KindDNS         Kind = "dns"
+	KindIngress     Kind = "workload-ingress"
+	KindEgress      Kind = "workload-egress"
+)
+
+// Well-known policy names.
+const (
+	NameDefaultDeny = "default-deny"
+	NameDNS         = "allow-dns"
+)
+
+// Set is everything synth produced for one run.
+type Set struct {
+	Namespaces []*Namespace
+	Guard      Guard
+	Findings   []Finding
+	// System lists namespaces that got no policies (they appear as peers).
+	System      []string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	// Flows is how many request flows the policies were learned from.
+	Flows uint64
+	// CNI is the semantics the policies were written for (kubernetes|cilium).
+	CNI string
+	// Resolvers are the DNS resolvers the DNS bundle admits.
+	Resolvers []Resolver
+}
+
+// Resolver is a DNS resolver that was observed (or assumed).
+type Resolver struct {
+	Kind string // kube-dns, node-local-dns, kube-dns-clusterip, gke-cloud-dns, openshift-dns
+	Peer Peer
+	// Ports always include UDP and TCP 53 plus the resolver's real port.
+	Ports    []Port
+	Observed bool
+}
+
+// Namespace holds one application namespace's policies and evidence.
+type Namespace struct {
+	Name      string
+	Policies  []*Policy
+	Evidence  []Evidence
+	Workloads []string
+	Readiness Readiness
+	// Dependents is how many other namespaces call into this one.
+	Dependents int
+}
+
+// Readiness says whether a namespace is ready to enforce.
+type Readiness struct {
+	State    string // stable | still learning | too little traffic
+	Evidence string
+}
+
+// Readiness states.
+const (
+	Stable        = "stable"
+	StillLearning = "still learning"
+	TooLittle     = "too little traffic"
+)
+
+// Policy is one policy object.
+type Policy struct {
+	Name      string
+	Namespace string
+	Kind      Kind
+	// Workload is the workload the policy is for (empty for namespace-wide).
+	Workload string
+	// Subject selects the pods the policy applies to; empty = all pods.
+	Subject map[string]string
+	// Ingress/Egress say which directions the policy isolates; the rules
+	// list what is admitted (none = deny all in that direction).
+	Ingress, Egress bool
+	IngressRules    []Rule
+	EgressRules     []Rule
+	// Comment lines for the object's header (provenance).
+	Comment []string
+}
+
+// Rule admits traffic from/to any of Peers on any of Ports (empty Ports = all).
+type Rule struct {
+	Peers []Peer
+	Ports []Port
+}
+
+// Peer is one side of a rule. Exactly one of Pods or CIDRs is set; Entity
+// names the reserved identity for flavors that have entities (Cilium), with
+// CIDRs as the NetworkPolicy fallback.
+type Peer struct {
+	Pods   *PodPeer
+	CIDRs  []CIDR
+	Entity record.Entity
+	// Names are DNS names seen for the CIDRs (comments; --fqdn for Cilium).
+	Names []string
+	// Workload is the graph node this peer came from (evidence, reports).
+	Workload string
+}
+
+// PodPeer selects pods by labels, in Namespace ("" = the policy's own
+// namespace; namespaces are selected by kubernetes.io/metadata.name).
+type PodPeer struct {
+	Namespace string
+	Selector  map[string]string
+}
+
+// CIDR is an ipBlock.
+type CIDR struct {
+	Prefix netip.Prefix
+	Except []netip.Prefix
+}
+
+// Port is a protocol with an optional port (0 = all ports of the protocol).
+type Port struct {
+	Proto record.Protocol
+	Port  uint16
+}
+
+func (p Port) String() string {
+	if p.Port == 0 {
+		return p.Proto.String()
+	}
+	return fmt.Sprintf("%s/%d", p.Proto, p.Port)
+}
+
+// ComparePorts orders ports by protocol then number.
+func ComparePorts(a, b Port) int {
+	if c := cmp.Compare(a.Proto, b.Proto); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Port, b.Port)
+}
+
+// Key is a canonical string for a peer (sorting and grouping).
+func (p Peer) Key() string {
+	var sb strings.Builder
+	if p.Pods != nil {
+		sb.WriteString("0pods:")
+		sb.WriteString(p.Pods.Namespace)
+		sb.WriteByte('|')
+		keys := slices.Sorted(maps.Keys(p.Pods.Selector))
+		for _, k := range keys {
+			sb.WriteString(k + "=" + p.Pods.Selector[k] + ",")
+		}
+	}
+	if len(p.CIDRs) > 0 {
+		sb.WriteString("1cidr:")
+		for _, c := range p.CIDRs {
+			sb.WriteString(c.Prefix.String() + ",")
+		}
+	}
+	sb.WriteString("|" + string(p.Entity))
+	return sb.String()
+}
+
+// Evidence is one row of FLOWS.md.
+type Evidence struct {
+	Workload  string
+	Direction string // ingress | egress
+	Peer      string
+	Proto     string
+	Port      uint16
+	Flows     uint64
+	FirstSeen time.Time
+	LastSeen  time.Time
+	Rule      string // what admits it (policy name), or why not
+	// SrcID/DstID name the edge's graph nodes; Admitted says whether the
+	// policies of this direction admit it (the self-check replays those).
+	SrcID, DstID string
+	Admitted     bool
+}
+
+// Guard is the cloud-metadata guard.
+type Guard struct {
+	Cloud     string
+	Addresses []GuardedAddress
+	// OptIns are the named exceptions from config.
+	OptIns []OptIn
+	// Excepts are the prefixes every broad ipBlock excludes, per family.
+	ExceptV4, ExceptV6 []netip.Prefix
+}
+
+// GuardedAddress is a credential endpoint.
+type GuardedAddress struct {
+	Addr netip.Addr
+	What string
+	// DNSPorts are ports on this address that are DNS, not metadata (GKE
+	// Cloud DNS on 169.254.169.254:53): not guarded.
+	DNSPorts []uint16
+}
+
+// OptIn allows one workload to reach a guarded address (config
+// metadata.allow).
+type OptIn struct {
+	Namespace string `json:"namespace" mapstructure:"namespace"`
+	Workload  string `json:"workload" mapstructure:"workload"`
+	Address   string `json:"address" mapstructure:"address"`
+	Port      uint16 `json:"port" mapstructure:"port"`
+}
+
+// Guards reports whether the guard forbids addr:port (proto TCP/UDP).
+func (g *Guard) Guards(addr netip.Addr, port uint16) (GuardedAddress, bool) {
+	for _, a := range g.Addresses {
+		if a.Addr == addr.Unmap() {
+			if slices.Contains(a.DNSPorts, port) {
+				return a, false
+			}
+			return a, true
+		}
+	}
+	return GuardedAddress{}, false
+}
+
+// Finding is something the run summary and ROLLOUT.md tell the user.
+type Finding struct {
+	Kind      string
+	Namespace string
+	Workload  string
+	Peer      string
+	Proto     string
+	Port      uint16
+	Flows     uint64
+	Message   string
+}
+
+// Finding kinds.
+const (
+	FindMetadata      = "metadata-call"
+	FindHostTraffic   = "host-traffic"
+	FindPublic        = "public-entrypoint"
+	FindAmbiguousPort = "ambiguous-port"
+	FindInexpressible = "inexpressible"
+	FindDenied        = "denied-attempt"
+	FindSelector      = "selector"
+	FindNodeIPs       = "node-ips"
+	FindUnsupported   = "unsupported-peer"
+	FindCNI           = "cni-semantics"
+)
+
+// SortFindings orders findings deterministically.
+func SortFindings(f []Finding) {
+	slices.SortFunc(f, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Workload, b.Workload),
+			cmp.Compare(a.Peer, b.Peer), cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Message, b.Message))
+	})
+}

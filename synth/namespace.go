@@ -1,0 +1,401 @@
+package synth
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
+)
+
+// namespace builds one application namespace's policies.
+func (s *synth) namespace(ns string) *policy.Namespace {
+	out := &policy.Namespace{Name: ns}
+	window := fmt.Sprintf("window %s .. %s", fmtTime(s.g.First), fmtTime(s.g.Last))
+	out.Policies = append(out.Policies, &policy.Policy{
+		Name: policy.NameDefaultDeny, Namespace: ns, Kind: policy.KindDefaultDeny, Ingress: true, Egress: true,
+		Comment: []string{"Default deny: every pod of " + ns + ", both directions. Rollback: delete this namespace's policies."},
+	})
+	dns := &policy.Policy{Name: policy.NameDNS, Namespace: ns, Kind: policy.KindDNS, Egress: true,
+		Comment: []string{"DNS for every pod, to the resolvers observed: " + resolverKinds(s.set.Resolvers) + " (UDP and TCP)."}}
+	for _, r := range s.set.Resolvers {
+		dns.EgressRules = append(dns.EgressRules, policy.Rule{Peers: []policy.Peer{r.Peer}, Ports: r.Ports})
+	}
+	out.Policies = append(out.Policies, dns)
+
+	type dirRules struct {
+		peers map[string]*peerPorts
+		flows uint64
+	}
+	ingress := map[string]*dirRules{}
+	egress := map[string]*dirRules{}
+	addRule := func(m map[string]*dirRules, w string, peer policy.Peer, port policy.Port, flows uint64) {
+		d := m[w]
+		if d == nil {
+			d = &dirRules{peers: map[string]*peerPorts{}}
+			m[w] = d
+		}
+		k := peer.Key()
+		pp := d.peers[k]
+		if pp == nil {
+			pp = &peerPorts{peer: peer, ports: map[policy.Port]bool{}}
+			d.peers[k] = pp
+		}
+		pp.ports[port] = true
+		d.flows += flows
+	}
+	workloads := map[string]*learner.Node{}
+	for _, w := range s.byNS[ns] {
+		workloads[w.Name] = w
+		out.Workloads = append(out.Workloads, w.Name)
+	}
+	var newest time.Time
+	var nsFlows uint64
+	for _, e := range learner.SortedEdges(s.g.Edges) {
+		src, dst := s.node(e.Src), s.node(e.Dst)
+		if src == nil || dst == nil {
+			continue
+		}
+		srcHere := src.Kind == learner.NodeWorkload && src.Namespace == ns
+		dstHere := dst.Kind == learner.NodeWorkload && dst.Namespace == ns
+		if !srcHere && !dstHere {
+			continue
+		}
+		nsFlows += e.Flows
+		if e.FirstSeen.After(newest) {
+			newest = e.FirstSeen
+		}
+		proto, _ := record.ParseProtocol(e.Proto)
+		port := policy.Port{Proto: proto, Port: e.Port}
+		if srcHere {
+			ev := policy.Evidence{Workload: src.Name, Direction: "egress", Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst}
+			switch {
+			case s.dnsIDs[e.Key()]:
+				ev.Rule, ev.Admitted = policy.NameDNS, true
+			case !proto.HasPorts() && s.opts.CNI != CNICilium && s.opts.CNI != CNICalico:
+				ev.Rule = "not expressible in NetworkPolicy (use the cilium or calico flavor)"
+				s.finding(policy.Finding{Kind: policy.FindInexpressible, Namespace: ns, Workload: src.Name, Peer: describe(dst),
+					Proto: e.Proto, Flows: e.Flows, Message: e.Proto + " cannot be expressed in Kubernetes NetworkPolicy: needs the cilium or calico flavor"})
+				if peer, ok := s.egressPeer(ns, src, dst, e, true); ok {
+					addRule(egress, src.Name, peer, port, e.Flows)
+				}
+			default:
+				if peer, ok := s.egressPeer(ns, src, dst, e, false); ok {
+					addRule(egress, src.Name, peer, port, e.Flows)
+					ev.Rule, ev.Admitted = safeName(src.Name)+"-egress", s.expressible(peer)
+					if !ev.Admitted {
+						ev.Rule = "needs the cilium flavor (entity " + string(peer.Entity) + ")"
+					}
+				} else {
+					ev.Rule = "not admitted (see findings)"
+				}
+			}
+			out.Evidence = append(out.Evidence, ev)
+		}
+		if dstHere {
+			ev := policy.Evidence{Workload: dst.Name, Direction: "ingress", Peer: describe(src), Proto: e.Proto, Port: e.Port,
+				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst}
+			if peer, ok := s.ingressPeer(ns, src, dst, e); ok {
+				addRule(ingress, dst.Name, peer, port, e.Flows)
+				ev.Rule, ev.Admitted = safeName(dst.Name)+"-ingress", s.expressible(peer)
+				switch {
+				case !proto.HasPorts() && s.opts.CNI == CNIKubernetes:
+					ev.Rule, ev.Admitted = "not expressible in NetworkPolicy (use the cilium or calico flavor)", false
+					// an edge from an application namespace was reported on
+					// its egress side; from anywhere else it would go unreported
+					if src.Kind != learner.NodeWorkload || !s.app[src.Namespace] {
+						s.finding(policy.Finding{Kind: policy.FindInexpressible, Namespace: ns, Workload: dst.Name, Peer: describe(src),
+							Proto: e.Proto, Flows: e.Flows, Message: e.Proto + " cannot be expressed in Kubernetes NetworkPolicy: needs the cilium or calico flavor"})
+					}
+				case !ev.Admitted:
+					ev.Rule = "needs the cilium flavor (entity " + string(peer.Entity) + ")"
+				}
+			} else {
+				ev.Rule = "no rule (see findings)"
+			}
+			out.Evidence = append(out.Evidence, ev)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(workloads)) {
+		w := workloads[name]
+		if ingress[name] == nil && egress[name] == nil {
+			continue
+		}
+		sel := s.selector(w)
+		if sel == nil {
+			continue
+		}
+		if d := ingress[name]; d != nil {
+			out.Policies = append(out.Policies, &policy.Policy{
+				Name: safeName(name) + "-ingress", Namespace: ns, Kind: policy.KindIngress, Workload: name, Subject: sel, Ingress: true,
+				IngressRules: rules(d.peers),
+				Comment:      []string{fmt.Sprintf("Who may call %s/%s (%s): learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)},
+			})
+		}
+		if d := egress[name]; d != nil {
+			out.Policies = append(out.Policies, &policy.Policy{
+				Name: safeName(name) + "-egress", Namespace: ns, Kind: policy.KindEgress, Workload: name, Subject: sel, Egress: true,
+				EgressRules: rules(d.peers),
+				Comment:     []string{fmt.Sprintf("Whom %s/%s (%s) calls: learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)},
+			})
+		}
+	}
+	out.Readiness = s.readiness(nsFlows, newest)
+	return out
+}
+
+// expressible reports whether a NetworkPolicy can express the peer under
+// the configured CNI semantics: on Cilium, ipBlocks match neither nodes nor
+// the API server, which need entities.
+func (s *synth) expressible(p policy.Peer) bool {
+	if p.Pods != nil {
+		return true
+	}
+	if s.opts.CNI == CNICilium {
+		switch p.Entity {
+		case record.EntityHost, record.EntityRemoteNode, record.EntityKubeAPIServer:
+			return false
+		}
+	}
+	return len(p.CIDRs) > 0
+}
+
+type peerPorts struct {
+	peer  policy.Peer
+	ports map[policy.Port]bool
+}
+
+// rules groups peers with identical port sets into one rule: exact, since
+// every peer in a rule was observed on every port of it.
+func rules(peers map[string]*peerPorts) []policy.Rule {
+	groups := map[string]*policy.Rule{}
+	for _, k := range slices.Sorted(maps.Keys(peers)) {
+		pp := peers[k]
+		ports := slices.SortedFunc(maps.Keys(pp.ports), policy.ComparePorts)
+		var sb strings.Builder
+		for _, p := range ports {
+			sb.WriteString(p.String() + ",")
+		}
+		r := groups[sb.String()]
+		if r == nil {
+			r = &policy.Rule{Ports: ports}
+			groups[sb.String()] = r
+		}
+		r.Peers = append(r.Peers, pp.peer)
+	}
+	out := make([]policy.Rule, 0, len(groups))
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
+		out = append(out, *groups[k])
+	}
+	slices.SortFunc(out, func(a, b policy.Rule) int {
+		return cmp.Compare(a.Peers[0].Key(), b.Peers[0].Key())
+	})
+	return out
+}
+
+// podPeer is the peer for a workload as seen from namespace ns.
+func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, bool) {
+	sel := s.selector(w)
+	if sel == nil {
+		return policy.Peer{}, false
+	}
+	p := policy.Peer{Pods: &policy.PodPeer{Selector: sel}, Workload: w.ID}
+	if w.Namespace != ns {
+		p.Pods.Namespace = w.Namespace
+	}
+	return p, true
+}
+
+func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, bool) {
+	a := n.NodeAddr()
+	p := policy.Peer{Entity: record.Entity(n.Entity), Workload: n.ID}
+	if len(s.opts.NodeCIDRs) > 0 {
+		for _, c := range s.opts.NodeCIDRs {
+			p.CIDRs = append(p.CIDRs, policy.CIDR{Prefix: c, Except: broadExcepts(&s.set.Guard, c)})
+		}
+	} else if a.IsValid() {
+		p.CIDRs = []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}
+	}
+	if !s.nodeFinding {
+		s.nodeFinding = true
+		msg := "node traffic is admitted by node IP /32s: node IPs change when nodes are replaced; set nodes.cidrs in config to use the node CIDRs instead"
+		if len(s.opts.NodeCIDRs) > 0 {
+			msg = "node traffic is admitted from/to the configured node CIDRs (nodes.cidrs)"
+		}
+		s.finding(policy.Finding{Kind: policy.FindNodeIPs, Message: msg})
+	}
+	if s.opts.CNI == CNICilium {
+		s.finding(policy.Finding{Kind: policy.FindCNI, Namespace: ns, Workload: workload, Peer: describe(n),
+			Message: "on Cilium, ipBlocks do not match node IPs: use the cilium flavor (entities " + n.Entity + ")"})
+	}
+	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium
+	if !ok {
+		s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
+			Message: "node address not observed: no rule written (set nodes.cidrs in config, or use the cilium flavor)"})
+	}
+	return p, ok
+}
+
+// apiServerPeer is the peer for the API server node n: a /32 (/128) of its
+// observed address, the entity for Cilium. It reports when neither applies.
+func (s *synth) apiServerPeer(n *learner.Node, ns, workload string) (policy.Peer, bool) {
+	p := policy.Peer{Entity: record.EntityKubeAPIServer, Workload: n.ID}
+	if a := n.NodeAddr(); a.IsValid() {
+		p.CIDRs = []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}
+	}
+	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium
+	if !ok {
+		s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
+			Message: "API server address not observed: no rule written (use the cilium flavor: entity kube-apiserver)"})
+	}
+	return p, ok
+}
+
+// egressPeer decides how src may reach dst (or reports why not).
+func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, portless bool) (policy.Peer, bool) {
+	switch dst.Kind {
+	case learner.NodeWorkload:
+		return s.podPeer(ns, dst)
+	case learner.NodeExternal:
+		a := dst.NodeAddr()
+		if ga, guarded := s.set.Guard.Guards(a, e.Port); guarded && !optedIn(&s.set.Guard, ns, src.Name, a, e.Port) {
+			s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+				Flows: e.Flows, Message: ga.What + " called: never allowed by default (opt in with config metadata.allow)"})
+			return policy.Peer{}, false
+		}
+		if !portless && e.Port >= 32768 && e.Port <= 60999 {
+			s.finding(policy.Finding{Kind: policy.FindAmbiguousPort, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+				Flows: e.Flows, Message: "request to an ephemeral port: check it is a real service port"})
+		}
+		return cidrPeer(a, dst), true
+	}
+	// entities
+	switch record.Entity(dst.Entity) {
+	case record.EntityKubeAPIServer:
+		if s.opts.CNI == CNICilium {
+			s.finding(policy.Finding{Kind: policy.FindCNI, Namespace: ns, Workload: src.Name, Peer: describe(dst),
+				Message: "on Cilium, ipBlocks do not match the API server: use the cilium flavor (entity kube-apiserver)"})
+		}
+		return s.apiServerPeer(dst, ns, src.Name)
+	case record.EntityHost, record.EntityRemoteNode:
+		if a := dst.NodeAddr(); a.IsValid() {
+			if ga, guarded := s.set.Guard.Guards(a, e.Port); guarded && !optedIn(&s.set.Guard, ns, src.Name, a, e.Port) {
+				s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+					Flows: e.Flows, Message: ga.What + " called: never allowed by default (opt in with config metadata.allow)"})
+				return policy.Peer{}, false
+			}
+		}
+		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+			Flows: e.Flows, Message: "egress to a node (hostNetwork pod or node port): admitted by node IP"})
+		return s.nodePeer(dst, ns, src.Name)
+	}
+	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+		Flows: e.Flows, Message: "peer without a workload or routable identity: no rule written"})
+	return policy.Peer{}, false
+}
+
+// ingressPeer decides how src may reach dst (a workload of ns).
+func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) (policy.Peer, bool) {
+	switch src.Kind {
+	case learner.NodeWorkload:
+		return s.podPeer(ns, src)
+	case learner.NodeExternal:
+		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+			Message: "called from the internet: admitted from any source on this port only"})
+		return s.worldPeer(), true
+	}
+	switch record.Entity(src.Entity) {
+	case record.EntityWorld:
+		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+			Message: "called from the internet: admitted from any source on this port only"})
+		return s.worldPeer(), true
+	case record.EntityHost:
+		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+			Message: "from the pod's own node (kubelet probes): always allowed, no rule needed"})
+		return policy.Peer{}, false
+	case record.EntityRemoteNode:
+		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+			Message: "from another node (LoadBalancer with externalTrafficPolicy Cluster, hostNetwork clients): admitted by node IP"})
+		return s.nodePeer(src, ns, dst.Name)
+	case record.EntityKubeAPIServer:
+		return s.apiServerPeer(src, ns, dst.Name)
+	}
+	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port,
+		Flows: e.Flows, Message: "caller without a workload or routable identity: no rule written"})
+	return policy.Peer{}, false
+}
+
+// worldPeer is "any source" for public entrypoints, minus the guard excepts.
+func (s *synth) worldPeer() policy.Peer {
+	p := policy.Peer{Entity: record.EntityWorld}
+	for _, pf := range []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")} {
+		p.CIDRs = append(p.CIDRs, policy.CIDR{Prefix: pf, Except: broadExcepts(&s.set.Guard, pf)})
+	}
+	return p
+}
+
+func (s *synth) readiness(flows uint64, newest time.Time) policy.Readiness {
+	span := s.g.Last.Sub(s.g.First)
+	quiet := time.Duration(float64(span) * s.opts.QuietFraction)
+	if s.opts.QuietPeriod > 0 {
+		quiet = s.opts.QuietPeriod
+	}
+	cut := s.g.Last.Add(-quiet)
+	switch {
+	case flows < s.opts.MinFlows:
+		return policy.Readiness{State: policy.TooLittle, Evidence: fmt.Sprintf("%d request flows (need %d)", flows, s.opts.MinFlows)}
+	case !newest.IsZero() && newest.After(cut):
+		return policy.Readiness{State: policy.StillLearning, Evidence: fmt.Sprintf("a new edge appeared at %s, inside the quiet period (after %s)", fmtTime(newest), fmtTime(cut))}
+	}
+	return policy.Readiness{State: policy.Stable, Evidence: fmt.Sprintf("%d request flows; no new edge since %s (quiet period %s)", flows, fmtTime(newest), quiet.Round(time.Second))}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func resolverKinds(rs []policy.Resolver) string {
+	var ks []string
+	for _, r := range rs {
+		k := r.Kind
+		if !r.Observed {
+			k += " (not observed: default)"
+		}
+		if !slices.Contains(ks, k) {
+			ks = append(ks, k)
+		}
+	}
+	return strings.Join(ks, ", ")
+}
+
+// safeName turns a workload name into a DNS-1123 label usable in an object
+// name with a "-ingress"/"-egress" suffix.
+func safeName(n string) string {
+	var sb strings.Builder
+	for _, c := range strings.ToLower(n) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+			sb.WriteRune(c)
+		default:
+			sb.WriteByte('-')
+		}
+	}
+	out := strings.Trim(sb.String(), "-")
+	if len(out) > 200 {
+		out = strings.TrimRight(out[:200], "-")
+	}
+	if out == "" {
+		out = "workload"
+	}
+	return out
+}

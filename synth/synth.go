@@ -1,0 +1,370 @@
+// Package synth turns a learned flow graph into the flavor-neutral policy
+// model: per application namespace a default-deny, the DNS bundle and one
+// least-privilege ingress and egress policy per workload, plus the metadata
+// guard, readiness and the findings a user must read. It never admits more
+// than was observed, except where DESIGN.md says so (the DNS bundle,
+// world-facing entrypoints).
+package synth
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
+)
+
+// CNI semantics the generator writes for.
+const (
+	CNIKubernetes = "kubernetes"
+	CNICilium     = "cilium"
+	CNICalico     = "calico"
+)
+
+// Options configure synthesis.
+type Options struct {
+	Cloud string
+	CNI   string
+	// SystemNamespaces are globs of namespaces that get no policies (their
+	// pods are still peers); added to the built-in list.
+	SystemNamespaces []string
+	// Include/Exclude are namespace globs; empty Include means all.
+	Include, Exclude []string
+	MetadataAllow    []policy.OptIn
+	// DNSClusterIPs are kube-dns Service IPs to admit alongside NodeLocal DNS.
+	DNSClusterIPs []netip.Addr
+	// NodeCIDRs replace per-node /32s for node traffic when set.
+	NodeCIDRs []netip.Prefix
+	// QuietFraction is the trailing part of the window in which no new edge
+	// may appear for a namespace to be "stable" (default 0.25).
+	QuietFraction float64
+	// QuietPeriod, when set, overrides QuietFraction with a duration.
+	QuietPeriod time.Duration
+	// MinFlows is the least traffic (request flows) a namespace needs to be
+	// judged at all (default 20).
+	MinFlows uint64
+}
+
+// DefaultSystemNamespaces are never given policies unless asked for.
+func DefaultSystemNamespaces() []string {
+	return []string{"kube-system", "kube-public", "kube-node-lease", "calico-system", "calico-apiserver",
+		"tigera-operator", "cilium*", "local-path-storage", "gke-*", "gmp-system", "openshift-*"}
+}
+
+type synth struct {
+	opts Options
+	g    *learner.Graph
+	set  *policy.Set
+	byNS map[string][]*learner.Node
+	sel  map[string]map[string]string // node id → selector (nil = cannot select)
+	// ambiguous holds workloads whose selector also matches another
+	// workload's pods; reported when the selector is used.
+	ambiguous   map[string]bool
+	reported    map[string]bool
+	app         map[string]bool          // app namespaces
+	dnsIDs      map[learner.EdgeKey]bool // edges covered by the DNS bundle
+	nodeFinding bool
+}
+
+// Synthesize builds the policy set for a graph.
+func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
+	if opts.CNI == "" {
+		opts.CNI = CNIKubernetes
+	}
+	switch opts.CNI {
+	case CNIKubernetes, CNICilium, CNICalico:
+	default:
+		return nil, fmt.Errorf("--cni %q: one of kubernetes, cilium, calico", opts.CNI)
+	}
+	if opts.QuietFraction <= 0 || opts.QuietFraction >= 1 {
+		opts.QuietFraction = 0.25
+	}
+	if opts.MinFlows == 0 {
+		opts.MinFlows = 20
+	}
+	for _, globs := range []struct {
+		key   string
+		globs []string
+	}{{"namespaces.system", opts.SystemNamespaces}, {"namespaces.include", opts.Include}, {"namespaces.exclude", opts.Exclude}} {
+		for _, p := range globs.globs {
+			if _, err := path.Match(p, ""); err != nil {
+				return nil, fmt.Errorf("%s: namespace glob %q: %w", globs.key, p, err)
+			}
+		}
+	}
+	guard, err := NewGuard(opts.Cloud, opts.MetadataAllow)
+	if err != nil {
+		return nil, err
+	}
+	g = Canonical(g)
+	s := &synth{
+		opts: opts, g: g,
+		set:  &policy.Set{Guard: guard, WindowStart: g.First, WindowEnd: g.Last, CNI: opts.CNI},
+		byNS: map[string][]*learner.Node{}, sel: map[string]map[string]string{},
+		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
+		ambiguous: map[string]bool{}, reported: map[string]bool{},
+	}
+	for _, e := range g.Edges {
+		s.set.Flows += e.Flows
+	}
+	s.indexWorkloads()
+	s.resolvers()
+	s.deniedFindings()
+	nss := slices.Sorted(func(yield func(string) bool) {
+		for ns := range s.byNS {
+			if !yield(ns) {
+				return
+			}
+		}
+	})
+	for _, ns := range nss {
+		if !s.app[ns] {
+			s.set.System = append(s.set.System, ns)
+			continue
+		}
+		s.set.Namespaces = append(s.set.Namespaces, s.namespace(ns))
+	}
+	s.order()
+	policy.SortFindings(s.set.Findings)
+	return s.set, nil
+}
+
+// Canonical returns the graph synth works on: one workload name in one
+// namespace is one workload, whatever cluster reported it (policies are per
+// namespace). Idempotent.
+func Canonical(g *learner.Graph) *learner.Graph {
+	return g.Relabel(func(n *learner.Node) string {
+		if n.Kind == learner.NodeWorkload {
+			return "pod:" + n.Namespace + "/" + n.Name
+		}
+		return n.ID
+	})
+}
+
+func matchAny(globs []string, ns string) bool {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, ns); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *synth) isApp(ns string) bool {
+	if matchAny(DefaultSystemNamespaces(), ns) || matchAny(s.opts.SystemNamespaces, ns) {
+		// system namespaces only when explicitly included by name or glob
+		return len(s.opts.Include) > 0 && matchAny(s.opts.Include, ns) && !matchAny(s.opts.Exclude, ns)
+	}
+	if len(s.opts.Include) > 0 && !matchAny(s.opts.Include, ns) {
+		return false
+	}
+	return !matchAny(s.opts.Exclude, ns)
+}
+
+func (s *synth) indexWorkloads() {
+	for _, n := range s.g.SortedNodes() {
+		if n.Kind == learner.NodeWorkload {
+			s.byNS[n.Namespace] = append(s.byNS[n.Namespace], n)
+		}
+	}
+	for ns, ws := range s.byNS {
+		s.app[ns] = s.isApp(ns)
+		for _, w := range ws {
+			sel, ok := selectorFor(w, ws)
+			s.sel[w.ID] = sel
+			s.ambiguous[w.ID] = sel != nil && !ok
+		}
+	}
+}
+
+func (s *synth) finding(f policy.Finding) { s.set.Findings = append(s.set.Findings, f) }
+
+// selector returns a workload's selector for use in a policy, reporting
+// (once) a workload that cannot be selected or not precisely.
+func (s *synth) selector(w *learner.Node) map[string]string {
+	sel := s.sel[w.ID]
+	if !s.reported[w.ID] {
+		switch {
+		case sel == nil:
+			s.reported[w.ID] = true
+			s.finding(policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
+				Message: "no labels seen for its pods: it cannot be selected, so no rule names it (its flows stay denied until its pods' labels are exported)"})
+		case s.ambiguous[w.ID]:
+			s.reported[w.ID] = true
+			s.finding(policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
+				Message: "no label set separates it from another workload of the namespace: its selector also matches that workload's pods"})
+		}
+	}
+	return sel
+}
+
+func (s *synth) node(id string) *learner.Node { return s.g.Nodes[id] }
+
+// resolvers finds the DNS resolvers the workloads used and marks the edges
+// the DNS bundle covers.
+func (s *synth) resolvers() {
+	type res struct {
+		r     policy.Resolver
+		ports map[policy.Port]bool
+	}
+	found := map[string]*res{}
+	add := func(key, kind string, peer policy.Peer, e *learner.Edge, extra uint16) {
+		r := found[key]
+		if r == nil {
+			r = &res{r: policy.Resolver{Kind: kind, Peer: peer, Observed: true}, ports: map[policy.Port]bool{}}
+			found[key] = r
+		}
+		// a configured resolver (dns.cluster-ips) that was also observed
+		if !r.r.Observed {
+			r.r.Observed, r.r.Peer = true, peer
+		}
+		for _, p := range []uint16{53, extra} {
+			if p != 0 {
+				r.ports[policy.Port{Proto: record.UDP, Port: p}] = true
+				r.ports[policy.Port{Proto: record.TCP, Port: p}] = true
+			}
+		}
+		s.dnsIDs[e.Key()] = true
+	}
+	nodeLocal := false
+	for _, e := range learner.SortedEdges(s.g.Edges) {
+		if e.Proto != "UDP" && e.Proto != "TCP" {
+			continue
+		}
+		src, dst := s.node(e.Src), s.node(e.Dst)
+		if src == nil || dst == nil || src.Kind != learner.NodeWorkload || !s.app[src.Namespace] {
+			continue
+		}
+		switch {
+		case dst.Kind == learner.NodeWorkload && dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" && (e.Port == 53 || e.Port == 5353 || e.Port == 1053):
+			add("kube-dns", "kube-dns", kubeDNSPeer(), e, e.Port)
+		case dst.Kind == learner.NodeWorkload && dst.Namespace == "openshift-dns" && (e.Port == 53 || e.Port == 5353):
+			add("openshift-dns", "openshift-dns", policy.Peer{Pods: &policy.PodPeer{Namespace: "openshift-dns",
+				Selector: map[string]string{"dns.operator.openshift.io/daemonset-dns": "default"}}}, e, e.Port)
+		case dst.Kind != learner.NodeWorkload && e.Port == 53 && dst.IP != "":
+			a := dst.NodeAddr()
+			switch {
+			case a == netip.MustParseAddr("169.254.169.254"):
+				add("gke", "gke-cloud-dns", cidrPeer(a, dst), e, 0)
+			case a.IsLinkLocalUnicast():
+				nodeLocal = true
+				add("nodelocal/"+a.String(), "node-local-dns", cidrPeer(a, dst), e, 0)
+			}
+		}
+	}
+	if nodeLocal {
+		for _, ip := range s.opts.DNSClusterIPs {
+			found["clusterip/"+ip.String()] = &res{r: policy.Resolver{Kind: "kube-dns-clusterip", Peer: cidrPeer(ip, nil)},
+				ports: map[policy.Port]bool{{Proto: record.UDP, Port: 53}: true, {Proto: record.TCP, Port: 53}: true}}
+		}
+		// with kube-proxy in iptables mode NodeLocal DNS also answers on the
+		// kube-dns ClusterIP: port-53 traffic to a non-pod cluster IP
+		for _, e := range learner.SortedEdges(s.g.Edges) {
+			dst := s.node(e.Dst)
+			src := s.node(e.Src)
+			if e.Port != 53 || dst == nil || src == nil || src.Kind != learner.NodeWorkload || !s.app[src.Namespace] || s.dnsIDs[e.Key()] {
+				continue
+			}
+			if a := dst.NodeAddr(); a.IsValid() && a.IsPrivate() {
+				add("clusterip/"+a.String(), "kube-dns-clusterip", cidrPeer(a, dst), e, 0)
+			}
+		}
+	}
+	if len(found) == 0 {
+		found["kube-dns"] = &res{r: policy.Resolver{Kind: "kube-dns", Peer: kubeDNSPeer()},
+			ports: map[policy.Port]bool{{Proto: record.UDP, Port: 53}: true, {Proto: record.TCP, Port: 53}: true}}
+	}
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range found {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, k := range keys {
+		r := found[k]
+		for p := range r.ports {
+			r.r.Ports = append(r.r.Ports, p)
+		}
+		slices.SortFunc(r.r.Ports, policy.ComparePorts)
+		s.set.Resolvers = append(s.set.Resolvers, r.r)
+	}
+}
+
+func kubeDNSPeer() policy.Peer {
+	return policy.Peer{Pods: &policy.PodPeer{Namespace: "kube-system", Selector: map[string]string{"k8s-app": "kube-dns"}}}
+}
+
+func cidrPeer(a netip.Addr, n *learner.Node) policy.Peer {
+	p := policy.Peer{CIDRs: []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}, Entity: record.EntityWorld}
+	if n != nil {
+		p.Names = n.Names
+		p.Workload = n.ID
+		if n.Kind == learner.NodeEntity {
+			p.Entity = record.Entity(n.Entity)
+		}
+	}
+	return p
+}
+
+func (s *synth) deniedFindings() {
+	for _, e := range learner.SortedEdges(s.g.Denied) {
+		src, dst := s.node(e.Src), s.node(e.Dst)
+		ns, w := "", ""
+		if src != nil && src.Kind == learner.NodeWorkload {
+			ns, w = src.Namespace, src.Name
+		}
+		s.finding(policy.Finding{Kind: policy.FindDenied, Namespace: ns, Workload: w, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+			Flows: e.Flows + e.Dropped, Message: "dropped by an existing policy and never answered: not learned (--learn-dropped to learn it)"})
+	}
+}
+
+// describe names a node for reports.
+func describe(n *learner.Node) string {
+	if n == nil {
+		return "?"
+	}
+	switch n.Kind {
+	case learner.NodeWorkload:
+		return n.Namespace + "/" + n.Name
+	case learner.NodeExternal:
+		if len(n.Names) > 0 {
+			return n.IP + " (" + strings.Join(n.Names, ", ") + ")"
+		}
+		return n.IP
+	}
+	if n.IP != "" {
+		return n.Entity + " " + n.IP
+	}
+	return n.Entity
+}
+
+// DescribeNode is describe for other packages (reports).
+func DescribeNode(n *learner.Node) string { return describe(n) }
+
+// order sets dependents and sorts namespaces fewest dependents first.
+func (s *synth) order() {
+	callers := map[string]map[string]bool{}
+	for _, e := range s.g.Edges {
+		src, dst := s.node(e.Src), s.node(e.Dst)
+		if src == nil || dst == nil || src.Kind != learner.NodeWorkload || dst.Kind != learner.NodeWorkload || src.Namespace == dst.Namespace {
+			continue
+		}
+		if callers[dst.Namespace] == nil {
+			callers[dst.Namespace] = map[string]bool{}
+		}
+		callers[dst.Namespace][src.Namespace] = true
+	}
+	for _, n := range s.set.Namespaces {
+		n.Dependents = len(callers[n.Name])
+	}
+	slices.SortStableFunc(s.set.Namespaces, func(a, b *policy.Namespace) int {
+		return cmp.Or(cmp.Compare(a.Dependents, b.Dependents), cmp.Compare(a.Name, b.Name))
+	})
+}
