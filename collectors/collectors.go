@@ -131,11 +131,14 @@ func Detect(head []byte) Format {
 	switch {
 	case has(s[:min(len(s), 512)], "flowfenceGraph"):
 		return FormatGraph
-	case has(first, "flow", "lost_events", "node_status", "agent_event", "debug_event"):
+	case has(first, "flow", "lost_events", "node_status", "agent_event", "debug_event",
+		"lostEvents", "nodeStatus", "agentEvent", "debugEvent"):
 		return FormatHubble
 	case has(first, "verdict", "IP", "l4", "event_type", "Type") && has(first, "source", "destination", "time"):
 		return FormatHubbleLegacy
-	case has(first, "reporter", "source_name_aggr", "dest_name_aggr", "_source", "source_type"):
+	// Calico's keys are snake_case; "reporter" alone would also match a
+	// one-line Goldmane flow (camelCase), so it does not decide
+	case has(first, "source_name_aggr", "dest_name_aggr", "_source", "source_type"):
 		return FormatCalicoFlowLog
 	case has(s[:min(len(s), 4096)], "sourceName", "destName", "sourceNamespace", "Key"):
 		return FormatGoldmane

@@ -41,6 +41,11 @@ const (
 	KeyQuietFraction = "readiness.quiet-fraction"
 	KeyQuietPeriod   = "readiness.quiet-period"
 	KeyMinFlows      = "readiness.min-flows"
+	// verify and diff: the committed policy tree, the baseline graph, and
+	// the Markdown report diff writes.
+	KeyPolicies = "policies"
+	KeyBaseline = "baseline"
+	KeyReport   = "report"
 )
 
 // EnvPrefix prefixes every environment variable.
@@ -54,6 +59,7 @@ func Defaults() map[string]any {
 		KeyNSSystem: []string{}, KeyNSInclude: []string{}, KeyNSExclude: []string{}, KeyMetadataAllow: []any{},
 		KeyDNSClusterIPs: []string{}, KeyNodeCIDRs: []string{},
 		KeyQuietFraction: 0.25, KeyQuietPeriod: "", KeyMinFlows: 20,
+		KeyPolicies: "", KeyBaseline: "", KeyReport: "",
 	}
 }
 
@@ -110,6 +116,8 @@ type Config struct {
 	QuietFraction float64
 	QuietPeriod   time.Duration
 	MinFlows      uint64
+	// Policies, Baseline, Report: see KeyPolicies.
+	Policies, Baseline, Report string
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -118,6 +126,7 @@ func Load(vp *viper.Viper) (*Config, error) {
 	c := &Config{
 		From: vp.GetStringSlice(KeyFrom), Out: vp.GetString(KeyOut), Format: vp.GetString(KeyFormat),
 		Graph: vp.GetString(KeyGraph), Strict: vp.GetBool(KeyStrict), LearnDropped: vp.GetBool(KeyLearnDropped),
+		Policies: vp.GetString(KeyPolicies), Baseline: vp.GetString(KeyBaseline), Report: vp.GetString(KeyReport),
 		Cloud: vp.GetString(KeyCloud), CNI: vp.GetString(KeyCNI), Workers: vp.GetInt(KeyWorkers), Quiet: vp.GetBool(KeyQuiet),
 		NSSystem: vp.GetStringSlice(KeyNSSystem), NSInclude: vp.GetStringSlice(KeyNSInclude), NSExclude: vp.GetStringSlice(KeyNSExclude),
 		QuietFraction: vp.GetFloat64(KeyQuietFraction),

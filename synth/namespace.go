@@ -265,10 +265,14 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 		return s.podPeer(ns, dst)
 	case learner.NodeExternal:
 		a := dst.NodeAddr()
-		if ga, guarded := s.set.Guard.Guards(a, e.Port); guarded && !optedIn(&s.set.Guard, ns, src.Name, a, e.Port) {
+		if ga, guarded := s.set.Guard.Guards(a, e.Port); guarded {
+			if !optedIn(&s.set.Guard, ns, src.Name, a, e.Port) {
+				s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+					Flows: e.Flows, Message: ga.What + " called: never allowed by default (opt in with config metadata.allow)"})
+				return policy.Peer{}, false
+			}
 			s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
-				Flows: e.Flows, Message: ga.What + " called: never allowed by default (opt in with config metadata.allow)"})
-			return policy.Peer{}, false
+				Flows: e.Flows, Message: ga.What + " called: ALLOWED by the named opt-in in config metadata.allow"})
 		}
 		if !portless && e.Port >= 32768 && e.Port <= 60999 {
 			s.finding(policy.Finding{Kind: policy.FindAmbiguousPort, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
@@ -308,13 +312,13 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		return s.podPeer(ns, src)
 	case learner.NodeExternal:
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
-			Message: "called from the internet: admitted from any source on this port only"})
+			Message: "called from the internet: admitted from any source on this port only (where ipBlocks match pod IPs, that includes every pod)"})
 		return s.worldPeer(), true
 	}
 	switch record.Entity(src.Entity) {
 	case record.EntityWorld:
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
-			Message: "called from the internet: admitted from any source on this port only"})
+			Message: "called from the internet: admitted from any source on this port only (where ipBlocks match pod IPs, that includes every pod)"})
 		return s.worldPeer(), true
 	case record.EntityHost:
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,

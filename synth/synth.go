@@ -158,8 +158,16 @@ func matchAny(globs []string, ns string) bool {
 
 func (s *synth) isApp(ns string) bool {
 	if matchAny(DefaultSystemNamespaces(), ns) || matchAny(s.opts.SystemNamespaces, ns) {
-		// system namespaces only when explicitly included by name or glob
-		return len(s.opts.Include) > 0 && matchAny(s.opts.Include, ns) && !matchAny(s.opts.Exclude, ns)
+		// system namespaces only when explicitly included by name or by a
+		// glob that is not the catch-all "*" (include: ["*"] must not put
+		// kube-system under default-deny)
+		var named []string
+		for _, g := range s.opts.Include {
+			if g != "*" {
+				named = append(named, g)
+			}
+		}
+		return matchAny(named, ns) && !matchAny(s.opts.Exclude, ns)
 	}
 	if len(s.opts.Include) > 0 && !matchAny(s.opts.Include, ns) {
 		return false
@@ -264,14 +272,17 @@ func (s *synth) resolvers() {
 				ports: map[policy.Port]bool{{Proto: record.UDP, Port: 53}: true, {Proto: record.TCP, Port: 53}: true}}
 		}
 		// with kube-proxy in iptables mode NodeLocal DNS also answers on the
-		// kube-dns ClusterIP: port-53 traffic to a non-pod cluster IP
+		// kube-dns ClusterIP: port-53 traffic to a configured kube-dns
+		// ClusterIP joins the bundle. Port-53 traffic to any other IP stays a
+		// per-workload /32 rule: an unknown private resolver (a corporate DNS
+		// server) must not become every pod's resolver.
 		for _, e := range learner.SortedEdges(s.g.Edges) {
 			dst := s.node(e.Dst)
 			src := s.node(e.Src)
 			if e.Port != 53 || dst == nil || src == nil || src.Kind != learner.NodeWorkload || !s.app[src.Namespace] || s.dnsIDs[e.Key()] {
 				continue
 			}
-			if a := dst.NodeAddr(); a.IsValid() && a.IsPrivate() {
+			if a := dst.NodeAddr(); a.IsValid() && slices.Contains(s.opts.DNSClusterIPs, a) {
 				add("clusterip/"+a.String(), "kube-dns-clusterip", cidrPeer(a, dst), e, 0)
 			}
 		}

@@ -19,9 +19,14 @@ func main() {
 	defer stop()
 	cmd := root.NewCommand(flags.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "flowfence:", err)
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "flowfence:", msg)
+		}
+		stop()
 		os.Exit(exitCode(err))
 	}
 }
 
-func exitCode(error) int { return 1 }
+// exitCode maps a command's error to the process exit code: the code of a
+// flags.ExitError (3 = verify/diff found something), else 1.
+func exitCode(err error) int { return flags.Code(err) }

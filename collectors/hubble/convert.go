@@ -390,9 +390,9 @@ func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) {
 		if out.NamespaceLabels == nil {
 			out.NamespaceLabels = map[string]string{}
 		}
-		if _, ok := out.NamespaceLabels["kubernetes.io/metadata.name"]; !ok {
-			out.NamespaceLabels["kubernetes.io/metadata.name"] = out.Namespace
-		}
+		// the API server sets this label to the namespace's name and keeps
+		// it immutable: the flow's namespace is the authority
+		out.NamespaceLabels["kubernetes.io/metadata.name"] = out.Namespace
 	}
 }
 

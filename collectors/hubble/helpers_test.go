@@ -44,19 +44,24 @@ func findShared(sub string) (string, bool) {
 	}
 }
 
-// captureFiles returns every file of shared/captures/hubble, or skips the
-// test when the captures are not available.
-func captureFiles(t *testing.T) []string {
+// captureFiles returns every file of shared/captures/hubble followed by
+// the repository's scenario files. When the shared captures are not
+// available it says so in a skipped subtest and returns the scenario files
+// alone; shared reports which case it is.
+func captureFiles(t *testing.T) (files []string, shared bool) {
 	t.Helper()
+	repo := []string{repoFlows("node-a.jsonl"), repoFlows("node-b.json.gz"), repoFlows("node-c-legacy.json")}
 	dir, ok := findShared("hubble")
 	if !ok {
-		t.Skip("shared/captures/hubble not found above the package directory (set FLOWFENCE_CAPTURES to its parent): skipping the real-capture tests")
+		t.Run("shared-captures", func(t *testing.T) {
+			t.Skip("shared/captures/hubble not found above the package directory (set FLOWFENCE_CAPTURES to its parent): only the repository's testdata/flows are checked")
+		})
+		return repo, false
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []string
 	for _, e := range ents {
 		if !e.IsDir() {
 			files = append(files, filepath.Join(dir, e.Name()))
@@ -66,7 +71,7 @@ func captureFiles(t *testing.T) []string {
 		t.Fatalf("%s holds no capture", dir)
 	}
 	sort.Strings(files)
-	return files
+	return append(files, repo...), true
 }
 
 // repoFlows are the synthetic scenario files committed in the repository

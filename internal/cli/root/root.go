@@ -7,9 +7,11 @@ import (
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/configview"
+	"github.com/flowfence/flowfence/internal/cli/diff"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/cli/generate"
 	"github.com/flowfence/flowfence/internal/cli/learn"
+	"github.com/flowfence/flowfence/internal/cli/verify"
 )
 
 // NewCommand returns the root command wired to streams and a fresh viper.
@@ -27,5 +29,6 @@ func NewCommand(streams flags.Streams) *cobra.Command {
 	cmd.PersistentFlags().String(config.KeyConfig, "", "config file (see config.example.yaml); also FLOWFENCE_CONFIG")
 	cmd.PersistentFlags().Bool(config.KeyQuiet, false, "print errors only")
 	cmd.AddCommand(generate.NewCommand(env), learn.NewCommand(env), configview.NewCommand(env))
+	cmd.AddCommand(verify.NewCommand(env), diff.NewCommand(env))
 	return cmd
 }

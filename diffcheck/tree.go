@@ -1,0 +1,130 @@
+package diffcheck
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/flowfence/flowfence/output/k8s"
+	"github.com/flowfence/flowfence/verifier"
+)
+
+// Tree is a policy tree read from disk: every NetworkPolicy and the file it
+// came from.
+type Tree struct {
+	// Dir is the directory as the user named it (--policies).
+	Dir string
+	// Policies are sorted by namespace/name.
+	Policies []*networkingv1.NetworkPolicy
+	// Files maps "namespace/name" to the file (slash-separated, relative to
+	// Dir) that holds the policy.
+	Files map[string]string
+}
+
+// Namespaces returns the namespaces that have at least one policy, sorted.
+func (t *Tree) Namespaces() []string {
+	var out []string
+	for _, np := range t.Policies {
+		out = append(out, namespaceOf(np))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// PolicyKey is the "namespace/name" the verifier reports a policy by.
+func PolicyKey(np *networkingv1.NetworkPolicy) string {
+	return namespaceOf(np) + "/" + np.Name
+}
+
+func namespaceOf(np *networkingv1.NetworkPolicy) string {
+	if np.Namespace == "" {
+		return verifier.DefaultNamespace
+	}
+	return np.Namespace
+}
+
+// isPolicyFile says whether a file of a policy tree holds policies: YAML
+// (.yaml, .yml), not a kustomization.
+func isPolicyFile(name string) bool {
+	lower := strings.ToLower(name)
+	if !strings.HasSuffix(lower, ".yaml") && !strings.HasSuffix(lower, ".yml") {
+		return false
+	}
+	switch lower {
+	case "kustomization.yaml", "kustomization.yml":
+		return false
+	}
+	return true
+}
+
+// ReadTree reads every NetworkPolicy under dir, recursively and in lexical
+// order: YAML files (.yaml, .yml) with one or more documents, decoded
+// strictly and validated as the API server would (output/k8s.Decode).
+// kustomization.yaml, files that are not YAML and hidden directories (.git)
+// are skipped. A file that is not valid NetworkPolicy YAML is an error
+// naming the file and the document; so is a policy defined twice, or a
+// tree without any policy (checking against nothing would pass everything).
+func ReadTree(dir string) (*Tree, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--policies %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("--policies %s: not a directory", dir)
+	}
+	t := &Tree{Dir: dir, Files: map[string]string{}}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 || !isPolicyFile(d.Name()) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		nps, err := k8s.Decode(path, data)
+		if err != nil {
+			return err
+		}
+		for _, np := range nps {
+			key := PolicyKey(np)
+			if prev, dup := t.Files[key]; dup {
+				return fmt.Errorf("%s: policy %s is also defined in %s", path, key, filepath.Join(dir, filepath.FromSlash(prev)))
+			}
+			t.Files[key] = rel
+			t.Policies = append(t.Policies, np)
+		}
+		return nil
+	})
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("--policies %s: %w", dir, err)
+		}
+		return nil, err
+	}
+	if len(t.Policies) == 0 {
+		return nil, fmt.Errorf("--policies %s: no NetworkPolicy found (want the tree flowfence generate wrote)", dir)
+	}
+	slices.SortFunc(t.Policies, func(a, b *networkingv1.NetworkPolicy) int { return strings.Compare(PolicyKey(a), PolicyKey(b)) })
+	return t, nil
+}

@@ -1,0 +1,398 @@
+// Package diffcheck replays observed flows against a committed policy tree
+// and compares observations: the library behind `flowfence verify` and
+// `flowfence diff`.
+//
+// Verify replays every learned request edge of a flow graph against the
+// NetworkPolicies of a tree with the verifier (Kubernetes semantics, or
+// Cilium's with CNI cilium) and sorts each edge into an Outcome: admitted,
+// denied (a failure), from the pod's own node (always admitted by real
+// CNIs), inexpressible (ICMP), a cloud-metadata call the guard denies on
+// purpose, or traffic of an application namespace the tree has no policy
+// for. Compare builds on it for diff: undocumented flows, stale rules
+// (policy rules no observed flow uses, see stale.go) and new and vanished
+// edges against a baseline graph. Update regenerates a tree from a
+// committed graph merged with a new observation. Rendering lives in
+// output/diffreport.
+package diffcheck
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/synth"
+	"github.com/flowfence/flowfence/verifier"
+)
+
+// Outcome is what a policy tree does with one observed request edge.
+type Outcome string
+
+// Outcomes. Only Denied is a failure; Uncovered is a finding of diff.
+const (
+	// Allowed: both directions admit every label set seen on each side.
+	Allowed Outcome = "allowed"
+	// Denied: the tree would deny an observed request.
+	Denied Outcome = "denied"
+	// Host: from the pod's own node (entity host: kubelet probes), always
+	// allowed by real CNIs whatever the policies say.
+	Host Outcome = "host"
+	// Inexpressible: a protocol NetworkPolicy cannot express (ICMP) to or
+	// from an isolated pod: counted, not a failure.
+	Inexpressible Outcome = "inexpressible"
+	// Guarded: a call to a cloud credential endpoint that the tree denies,
+	// as it must without a named opt-in (config metadata.allow).
+	Guarded Outcome = "guarded"
+	// Uncovered: admitted only because an application namespace it touches
+	// has no policy at all in the tree (the tree never saw it): the flow is
+	// undocumented, and enforcing default-deny there would cut it.
+	Uncovered Outcome = "uncovered"
+)
+
+// Options configure the replay.
+type Options struct {
+	// CNI is the NetworkPolicy semantics (kubernetes or cilium).
+	CNI verifier.CNI
+	// Guard says which calls to cloud credential endpoints are denied on
+	// purpose (synth.NewGuard).
+	Guard policy.Guard
+	// Scope decides which namespaces should have policies
+	// (synth.IsApplicationNamespace).
+	Scope synth.Options
+	// Workers evaluate edges in parallel; 0 = all cores.
+	Workers int
+}
+
+// NewOptions derives the replay options from the generator's options, so
+// that verify and diff judge a tree by the settings it was generated with.
+// CNI calico has upstream Kubernetes semantics.
+func NewOptions(sopts synth.Options) (Options, error) {
+	var cni verifier.CNI
+	switch sopts.CNI {
+	case "", synth.CNIKubernetes, synth.CNICalico:
+		cni = verifier.CNIKubernetes
+	case synth.CNICilium:
+		cni = verifier.CNICilium
+	default:
+		return Options{}, fmt.Errorf("--cni %q: one of kubernetes, cilium, calico", sopts.CNI)
+	}
+	guard, err := synth.NewGuard(sopts.Cloud, sopts.MetadataAllow)
+	if err != nil {
+		return Options{}, err
+	}
+	return Options{CNI: cni, Guard: guard, Scope: sopts}, nil
+}
+
+// Side is one direction of the verdict on a flow.
+type Side struct {
+	// Isolated: a policy selects the pod for this direction.
+	Isolated bool `json:"isolated"`
+	// Allowed: not isolated, or a rule admits the flow.
+	Allowed bool `json:"allowed"`
+	// Policies selecting the pod in this direction ("namespace/name").
+	Policies []string `json:"policies,omitempty"`
+	// Matched are the policies, among Policies, with a rule admitting it.
+	Matched []string `json:"matched,omitempty"`
+}
+
+// Flow is one observed request edge (or a baseline edge) and, after a
+// replay, what the tree does with it.
+type Flow struct {
+	// Src and Dst are the graph node ids (canonical: pod:ns/workload,
+	// ip:…, entity:…).
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+	// Source and Destination name the peers for people.
+	Source       string    `json:"source"`
+	Destination  string    `json:"destination"`
+	SrcNamespace string    `json:"srcNamespace,omitempty"`
+	DstNamespace string    `json:"dstNamespace,omitempty"`
+	Protocol     string    `json:"protocol"`
+	Port         uint16    `json:"port"`
+	Flows        uint64    `json:"flows"`
+	FirstSeen    time.Time `json:"firstSeen"`
+	LastSeen     time.Time `json:"lastSeen"`
+	// Outcome, Reason, Egress and Ingress are set by a replay. For a
+	// denied flow they are those of the first label-set pair denied.
+	Outcome Outcome `json:"outcome,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+	Egress  *Side   `json:"egress,omitempty"`
+	Ingress *Side   `json:"ingress,omitempty"`
+	// Namespaces are where the flow belongs in a report: for a denied flow
+	// the namespaces whose policies deny it, for an uncovered flow the
+	// namespaces without policies, for an edge the workload namespaces it
+	// touches.
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// PortString is "TCP/8080", or the protocol alone without a port (ICMP).
+func (f *Flow) PortString() string {
+	if f.Port == 0 {
+		return f.Protocol
+	}
+	return fmt.Sprintf("%s/%d", f.Protocol, f.Port)
+}
+
+// Counts are the edges of a replay per outcome.
+type Counts struct {
+	Edges          int `json:"edges"`
+	Allowed        int `json:"allowed"`
+	Denied         int `json:"denied"`
+	Host           int `json:"host"`
+	Inexpressible  int `json:"inexpressible"`
+	Guarded        int `json:"guarded"`
+	Uncovered      int `json:"uncovered"`
+	DeniedAttempts int `json:"deniedAttempts"`
+}
+
+// Verification is the result of replaying a graph against a tree.
+type Verification struct {
+	CNI         verifier.CNI
+	Dir         string
+	Policies    int
+	Files       map[string]string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Counts      Counts
+	// Flows lists every replayed edge but the allowed ones, by outcome.
+	Denied, Host, Inexpressible, Guarded, Uncovered []Flow
+	// DeniedAttempts are connections an existing policy dropped and nobody
+	// answered (learner.Graph.Denied): reported, not replayed.
+	DeniedAttempts []Flow
+}
+
+// Failed reports whether an observed request would be denied.
+func (v *Verification) Failed() bool { return v.Counts.Denied > 0 }
+
+// Checker replays graphs against one policy tree.
+type Checker struct {
+	tree    *Tree
+	eng     *verifier.Engine
+	opts    Options
+	covered map[string]bool
+}
+
+// NewChecker compiles the tree's policies for the verifier.
+func NewChecker(tree *Tree, opts Options) (*Checker, error) {
+	eng, err := verifier.New(tree.Policies, verifier.Options{CNI: opts.CNI})
+	if err != nil {
+		return nil, fmt.Errorf("--policies %s: %w", tree.Dir, err)
+	}
+	c := &Checker{tree: tree, eng: eng, opts: opts, covered: map[string]bool{}}
+	for _, ns := range tree.Namespaces() {
+		c.covered[ns] = true
+	}
+	return c, nil
+}
+
+// Engine returns the compiled policies.
+func (c *Checker) Engine() *verifier.Engine { return c.eng }
+
+// Verify replays every learned request edge of g (made canonical with
+// synth.Canonical, as generate does) against the tree.
+func (c *Checker) Verify(g *learner.Graph) *Verification {
+	g = synth.Canonical(g)
+	return c.replay(g)
+}
+
+// replay classifies the edges of a canonical graph, in parallel; the result
+// is sorted and does not depend on the number of workers.
+func (c *Checker) replay(g *learner.Graph) *Verification {
+	v := &Verification{CNI: c.eng.CNI(), Dir: c.tree.Dir, Policies: c.eng.Len(), Files: c.tree.Files,
+		WindowStart: g.First, WindowEnd: g.Last}
+	edges := learner.SortedEdges(g.Edges)
+	flows := make([]Flow, len(edges))
+	workers := c.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, max(1, len(edges)/256))
+	var wg sync.WaitGroup
+	chunk := (len(edges) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, len(edges))
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				flows[i] = c.classify(g, edges[i])
+			}
+		})
+	}
+	wg.Wait()
+	v.Counts.Edges = len(flows)
+	for i := range flows {
+		f := flows[i]
+		switch f.Outcome {
+		case Allowed:
+			v.Counts.Allowed++
+		case Denied:
+			v.Counts.Denied++
+			v.Denied = append(v.Denied, f)
+		case Host:
+			v.Counts.Host++
+			v.Host = append(v.Host, f)
+		case Inexpressible:
+			v.Counts.Inexpressible++
+			v.Inexpressible = append(v.Inexpressible, f)
+		case Guarded:
+			v.Counts.Guarded++
+			v.Guarded = append(v.Guarded, f)
+		case Uncovered:
+			v.Counts.Uncovered++
+			v.Uncovered = append(v.Uncovered, f)
+		}
+	}
+	for _, e := range learner.SortedEdges(g.Denied) {
+		v.DeniedAttempts = append(v.DeniedAttempts, newFlow(g, e))
+	}
+	v.Counts.DeniedAttempts = len(v.DeniedAttempts)
+	return v
+}
+
+// newFlow describes an edge of g.
+func newFlow(g *learner.Graph, e *learner.Edge) Flow {
+	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
+	f := Flow{Src: e.Src, Dst: e.Dst, Source: synth.DescribeNode(src), Destination: synth.DescribeNode(dst),
+		Protocol: e.Proto, Port: e.Port, Flows: e.Flows + e.Dropped, FirstSeen: e.FirstSeen.UTC(), LastSeen: e.LastSeen.UTC()}
+	if src != nil && src.Kind == learner.NodeWorkload {
+		f.SrcNamespace = src.Namespace
+	}
+	if dst != nil && dst.Kind == learner.NodeWorkload {
+		f.DstNamespace = dst.Namespace
+	}
+	return f
+}
+
+// Peers returns the verifier peers a graph node stands for: one per label
+// set seen on a workload's pods (pipeline.Peers), or its address. With
+// Cilium semantics the API server counts as a node: Cilium gives it the
+// kube-apiserver identity, which CIDR rules do not match.
+func Peers(n *learner.Node) []verifier.Peer {
+	ps := pipeline.Peers(n)
+	if n.Kind == learner.NodeEntity && n.Entity == string(record.EntityKubeAPIServer) {
+		for i := range ps {
+			ps[i].IsNode = true
+		}
+	}
+	return ps
+}
+
+// classify replays one edge for every pair of label sets seen on its ends.
+func (c *Checker) classify(g *learner.Graph, e *learner.Edge) Flow {
+	f := newFlow(g, e)
+	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
+	if src == nil || dst == nil {
+		f.Outcome, f.Reason = Denied, "the graph names an unknown node"
+		return f
+	}
+	if src.Kind == learner.NodeEntity && src.Entity == string(record.EntityHost) && dst.Kind == learner.NodeWorkload {
+		f.Outcome, f.Reason = Host, "from the pod's own node (kubelet probes): always allowed"
+		return f
+	}
+	proto, _ := record.ParseProtocol(e.Proto)
+	t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
+	var denied *verifier.Result
+	inexpressible := false
+	for _, sp := range Peers(src) {
+		t.Src = sp
+		for _, dp := range Peers(dst) {
+			t.Dst = dp
+			res := c.eng.Evaluate(t)
+			switch res.Verdict {
+			case verifier.Denied:
+				if denied == nil {
+					denied = &res
+				}
+			case verifier.Inexpressible:
+				inexpressible = true
+			}
+		}
+	}
+	switch {
+	case denied != nil:
+		f.Outcome, f.Reason = Denied, denied.Reason
+		f.Egress, f.Ingress = side(denied.Egress), side(denied.Ingress)
+		if !denied.Egress.Allowed && f.SrcNamespace != "" {
+			f.Namespaces = append(f.Namespaces, f.SrcNamespace)
+		}
+		if !denied.Ingress.Allowed && f.DstNamespace != "" {
+			f.Namespaces = append(f.Namespaces, f.DstNamespace)
+		}
+		f.Namespaces = sortedUnique(f.Namespaces)
+		if c.guarded(src, dst, e.Port) {
+			f.Outcome, f.Reason = Guarded, "cloud credential endpoint: denied on purpose (opt in with config metadata.allow); "+denied.Reason
+		}
+	case inexpressible:
+		f.Outcome, f.Reason = Inexpressible, e.Proto+" cannot be expressed by NetworkPolicy ports: needs the cilium or calico flavor"
+	default:
+		f.Outcome, f.Reason = Allowed, "allowed"
+		for _, ns := range []string{f.SrcNamespace, f.DstNamespace} {
+			if ns != "" && !c.covered[ns] && synth.IsApplicationNamespace(ns, c.opts.Scope) && !slices.Contains(f.Namespaces, ns) {
+				f.Namespaces = append(f.Namespaces, ns)
+			}
+		}
+		if len(f.Namespaces) > 0 {
+			slices.Sort(f.Namespaces)
+			f.Outcome, f.Reason = Uncovered, "admitted only because no policy isolates namespace "+joinNS(f.Namespaces)+": the tree has no policy there"
+		}
+	}
+	return f
+}
+
+// guarded reports whether src calling dst:port is a call to a cloud
+// credential endpoint the guard forbids and no opt-in allows.
+func (c *Checker) guarded(src, dst *learner.Node, port uint16) bool {
+	if dst.Kind == learner.NodeWorkload {
+		return false
+	}
+	a, err := netip.ParseAddr(dst.IP)
+	if err != nil {
+		return false
+	}
+	if _, guarded := c.opts.Guard.Guards(a, port); !guarded {
+		return false
+	}
+	for _, o := range c.opts.Guard.OptIns {
+		oa, _ := netip.ParseAddr(o.Address)
+		if src.Kind == learner.NodeWorkload && o.Namespace == src.Namespace && o.Workload == src.Name && oa == a.Unmap() && (o.Port == 0 || o.Port == port) {
+			return false
+		}
+	}
+	return true
+}
+
+func side(d verifier.DirectionResult) *Side {
+	return &Side{Isolated: d.Isolated, Allowed: d.Allowed, Policies: slices.Clone(d.Policies), Matched: slices.Clone(d.Matched)}
+}
+
+func sortedUnique(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func joinNS(ns []string) string {
+	out := ""
+	for i, n := range ns {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
+
+// compareFlows orders flows by source, destination, protocol, port.
+func compareFlows(a, b Flow) int {
+	return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst), cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.Port, b.Port))
+}

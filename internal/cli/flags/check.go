@@ -1,0 +1,57 @@
+package flags
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/flowfence/flowfence/config"
+)
+
+// OutputFlag is the -o/--output flag of the verbs that report.
+const OutputFlag = "output"
+
+// AddPolicies adds --policies, the committed policy tree to check.
+func AddPolicies(fs *pflag.FlagSet) {
+	fs.String(config.KeyPolicies, "", "directory of the committed NetworkPolicy tree (read recursively; kustomization.yaml and non-YAML skipped)")
+}
+
+// AddScope adds the generator settings a check judges a tree by (for verbs
+// that do not generate): --cni, --cloud and the namespace globs.
+func AddScope(fs *pflag.FlagSet) {
+	fs.String(config.KeyCNI, "kubernetes", "NetworkPolicy semantics of the cluster's CNI: kubernetes|cilium|calico")
+	fs.String(config.KeyCloud, "generic", "cloud profile of the metadata guard: generic|aws|gcp|azure|oci|alibaba")
+	fs.StringSlice("system-namespaces", nil, "more namespaces (globs) that get no policies")
+	fs.StringSlice("include-namespaces", nil, "only these namespaces (globs) get policies")
+	fs.StringSlice("exclude-namespaces", nil, "these namespaces (globs) get no policies")
+}
+
+// AddOutput adds -o/--output with the given formats, the first the default.
+func AddOutput(fs *pflag.FlagSet, formats ...string) {
+	fs.StringP(OutputFlag, "o", formats[0], "output on stdout: "+joinBar(formats))
+}
+
+// Output returns the -o value, checked against formats.
+func Output(cmd *cobra.Command, formats ...string) (string, error) {
+	o, err := cmd.Flags().GetString(OutputFlag)
+	if err != nil {
+		return "", fmt.Errorf("-o: %w", err)
+	}
+	if !slices.Contains(formats, o) {
+		return "", fmt.Errorf("-o %q: one of %s", o, joinBar(formats))
+	}
+	return o, nil
+}
+
+func joinBar(s []string) string {
+	out := ""
+	for i, f := range s {
+		if i > 0 {
+			out += "|"
+		}
+		out += f
+	}
+	return out
+}

@@ -1,0 +1,227 @@
+package diffreport
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/flowfence/flowfence/diffcheck"
+)
+
+// MaxMermaidEdges caps the Mermaid graph: GitHub stops rendering large
+// diagrams, and the tables list everything anyway.
+const MaxMermaidEdges = 150
+
+// mdEsc escapes a table cell.
+func mdEsc(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// code renders s as inline code (cells keep pipes escaped).
+func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+
+// Markdown renders a diff as a pull-request comment: a headline, a summary
+// table of counts per namespace, a section per namespace listing its
+// undocumented flows, stale rules, new and vanished edges, and a Mermaid
+// `graph LR` of the new flows.
+func Markdown(d *diffcheck.Diff) []byte {
+	var b bytes.Buffer
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	t := d.Totals()
+	p("# flowfence diff")
+	p("")
+	p("Observation window %s .. %s%s.", ts(d.WindowStart), ts(d.WindowEnd), against(d))
+	p("")
+	if d.Found() {
+		p("**%d new undocumented flows**, %d stale rules, %d new edges, %d vanished edges.", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)
+	} else {
+		p("**Nothing new.** %d stale rules, %d vanished edges.", t.Stale, t.VanishedEdges)
+	}
+	if v := d.Verification; v != nil {
+		c := v.Counts
+		p("")
+		p("Replayed %d observed request edges against the policies: %d admitted, %d denied, %d in namespaces without policies; "+
+			"not failures: %d from the pod's own node (always allowed), %d inexpressible (ICMP), %d cloud-metadata calls denied on purpose; "+
+			"%d denied attempts (dropped by a policy already in place) not replayed.",
+			c.Edges, c.Allowed, c.Denied, c.Uncovered, c.Host, c.Inexpressible, c.Guarded, c.DeniedAttempts)
+	}
+	p("")
+	p("| namespace | new undocumented flows | stale rules | new edges | vanished edges |")
+	p("|---|---:|---:|---:|---:|")
+	for _, n := range d.Namespaces {
+		name := n.Namespace
+		if name == "" {
+			name = "(no namespace)"
+		}
+		p("| %s | %d | %d | %d | %d |", mdEsc(name), n.Undocumented, n.Stale, n.NewEdges, n.VanishedEdges)
+	}
+	p("| **total** | **%d** | **%d** | **%d** | **%d** |", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)
+	if len(d.Namespaces) > 0 {
+		p("")
+		p("A flow between two namespaces is listed under each namespace it concerns; the total counts it once.")
+	}
+	files := map[string]string{}
+	if d.Verification != nil {
+		files = d.Verification.Files
+	}
+	for _, n := range d.Namespaces {
+		p("")
+		if n.Namespace == "" {
+			p("## (no namespace)")
+		} else {
+			p("## %s", mdEsc(n.Namespace))
+		}
+		if fs := diffcheck.InNamespace(d.Undocumented, n.Namespace); len(fs) > 0 {
+			p("")
+			p("### New undocumented flows")
+			p("")
+			p("| source | destination | protocol/port | flows | first seen | last seen | why |")
+			p("|---|---|---|---:|---|---|---|")
+			for i := range fs {
+				f := &fs[i]
+				p("| %s | %s | %s | %d | %s | %s | %s |", mdEsc(f.Source), mdEsc(f.Destination), f.PortString(), f.Flows, ts(f.FirstSeen), ts(f.LastSeen), mdEsc(why(f, files)))
+			}
+		}
+		if rs := diffcheck.StaleInNamespace(d.Stale, n.Namespace); len(rs) > 0 {
+			p("")
+			p("### Stale rules (admit nothing seen in the window)")
+			p("")
+			p("| policy | direction | rule | peer | port | file |")
+			p("|---|---|---:|---|---|---|")
+			for _, r := range rs {
+				peer := r.Peer
+				if r.Note != "" {
+					peer += " — " + r.Note
+				}
+				p("| %s | %s | %d | %s | %s | %s |", mdEsc(r.Policy), r.Direction, r.Rule, mdEsc(peer), mdEsc(r.Port), mdEsc(code(r.File)))
+			}
+		}
+		for _, sec := range []struct {
+			title string
+			flows []diffcheck.Flow
+		}{{"New edges (not in the baseline)", diffcheck.InNamespace(d.NewEdges, n.Namespace)},
+			{"Vanished edges (in the baseline, not observed now)", diffcheck.InNamespace(d.VanishedEdges, n.Namespace)}} {
+			if len(sec.flows) == 0 {
+				continue
+			}
+			p("")
+			p("### %s", sec.title)
+			p("")
+			p("| source | destination | protocol/port | flows | first seen | last seen |")
+			p("|---|---|---|---:|---|---|")
+			for i := range sec.flows {
+				f := &sec.flows[i]
+				p("| %s | %s | %s | %d | %s | %s |", mdEsc(f.Source), mdEsc(f.Destination), f.PortString(), f.Flows, ts(f.FirstSeen), ts(f.LastSeen))
+			}
+		}
+	}
+	if m := Mermaid(newFlows(d)); m != "" {
+		p("")
+		p("## New flows")
+		p("")
+		b.WriteString(m)
+	}
+	return b.Bytes()
+}
+
+// newFlows returns the flows drawn in the graph: the undocumented flows
+// and the new edges, once each, sorted.
+func newFlows(d *diffcheck.Diff) []diffcheck.Flow {
+	type key struct {
+		src, dst, proto string
+		port            uint16
+	}
+	seen := map[key]bool{}
+	var out []diffcheck.Flow
+	for _, fs := range [][]diffcheck.Flow{d.Undocumented, d.NewEdges} {
+		for _, f := range fs {
+			k := key{f.Src, f.Dst, f.Protocol, f.Port}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, f)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b diffcheck.Flow) int {
+		return strings.Compare(fmt.Sprintf("%s\x00%s\x00%s\x00%05d", a.Src, a.Dst, a.Protocol, a.Port), fmt.Sprintf("%s\x00%s\x00%s\x00%05d", b.Src, b.Dst, b.Protocol, b.Port))
+	})
+	return out
+}
+
+// Mermaid renders flows as a fenced Mermaid `graph LR` block ("" for none):
+// one node per peer, id sanitised from the graph node id (letters, digits
+// and underscores, prefixed with "n_" so that no id is a Mermaid keyword
+// such as "end"; made unique when two ids sanitise alike), label quoted
+// with quotes and angle brackets as Mermaid entities; one edge per flow,
+// labelled with protocol/port and flow count. At most MaxMermaidEdges
+// edges are drawn.
+func Mermaid(flows []diffcheck.Flow) string {
+	if len(flows) == 0 {
+		return ""
+	}
+	labels := map[string]string{}
+	for _, f := range flows {
+		labels[f.Src] = f.Source
+		labels[f.Dst] = f.Destination
+	}
+	ids := map[string]string{}
+	taken := map[string]bool{}
+	for _, n := range sortedKeys(labels) {
+		id := MermaidID(n)
+		for i := 2; taken[id]; i++ {
+			id = fmt.Sprintf("%s_%d", MermaidID(n), i)
+		}
+		taken[id] = true
+		ids[n] = id
+	}
+	var b strings.Builder
+	b.WriteString("```mermaid\ngraph LR\n")
+	declared := map[string]bool{}
+	node := func(n string) string {
+		if declared[n] {
+			return ids[n]
+		}
+		declared[n] = true
+		return ids[n] + `["` + MermaidLabel(labels[n]) + `"]`
+	}
+	for i, f := range flows {
+		if i == MaxMermaidEdges {
+			fmt.Fprintf(&b, "  %%%% … and %d more flows: see the tables above\n", len(flows)-MaxMermaidEdges)
+			break
+		}
+		fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", node(f.Src), MermaidLabel(fmt.Sprintf("%s · %d flows", f.PortString(), f.Flows)), node(f.Dst))
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
+
+// MermaidID turns a graph node id into a Mermaid node id.
+func MermaidID(s string) string {
+	var b strings.Builder
+	b.WriteString("n_")
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// MermaidLabel escapes text for a quoted Mermaid label.
+func MermaidLabel(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "\n", " ").Replace(s)
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
