@@ -128,9 +128,19 @@ func Detect(head []byte) Format {
 		}
 		return false
 	}
+	h := s[:min(len(s), 8192)]
 	switch {
 	case has(s[:min(len(s), 512)], "flowfenceGraph"):
 		return FormatGraph
+	// Goldmane flows in any wrapping (a Flow, a FlowResult {"id","flow"},
+	// a FlowListResult {"flows":[…]}; protojson camelCase or the emitter's
+	// snake_case): before Hubble, whose "flow" key a FlowResult shares
+	case has(h, "Key") && has(h, "sourceName", "source_name", "sourceNamespace", "source_namespace", "destName", "dest_name"):
+		return FormatGoldmane
+	// Calico flow logs in any wrapping (Felix lines, Elasticsearch _source
+	// lines or hits, a whole search response pretty-printed over many lines)
+	case has(h, "source_name_aggr", "dest_name_aggr"):
+		return FormatCalicoFlowLog
 	case has(first, "flow", "lost_events", "node_status", "agent_event", "debug_event",
 		"lostEvents", "nodeStatus", "agentEvent", "debugEvent"):
 		return FormatHubble

@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 	"time"
@@ -46,6 +47,16 @@ const (
 	KeyPolicies = "policies"
 	KeyBaseline = "baseline"
 	KeyReport   = "report"
+	// Goldmane (goldmane://HOST:PORT sources): mutual TLS and live follow.
+	KeyGoldmaneCA         = "goldmane.ca"
+	KeyGoldmaneCert       = "goldmane.cert"
+	KeyGoldmaneKey        = "goldmane.key"
+	KeyGoldmaneServerName = "goldmane.server-name"
+	KeyGoldmaneFollow     = "goldmane.follow"
+	// The calico flavor: the tier of the workload policies, and staged
+	// (audit-only) policies.
+	KeyCalicoTier   = "calico.tier"
+	KeyCalicoStaged = "calico.staged"
 )
 
 // EnvPrefix prefixes every environment variable.
@@ -53,14 +64,18 @@ const EnvPrefix = "FLOWFENCE"
 
 // Defaults returns every key's default value.
 func Defaults() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		KeyFrom: []string{}, KeyOut: "out", KeyFormat: "k8s", KeyGraph: "", KeyStrict: false, KeyLearnDropped: false,
 		KeyCloud: "generic", KeyCNI: "kubernetes", KeySince: "", KeyUntil: "", KeyWorkers: 0, KeyQuiet: false,
 		KeyNSSystem: []string{}, KeyNSInclude: []string{}, KeyNSExclude: []string{}, KeyMetadataAllow: []any{},
 		KeyDNSClusterIPs: []string{}, KeyNodeCIDRs: []string{},
 		KeyQuietFraction: 0.25, KeyQuietPeriod: "", KeyMinFlows: 20,
 		KeyPolicies: "", KeyBaseline: "", KeyReport: "",
+		KeyGoldmaneCA: "", KeyGoldmaneCert: "", KeyGoldmaneKey: "", KeyGoldmaneServerName: "goldmane.calico-system.svc", KeyGoldmaneFollow: "",
+		KeyCalicoTier: "", KeyCalicoStaged: false,
 	}
+	maps.Copy(m, liveDefaults())
+	return m
 }
 
 // New returns a viper with defaults and environment binding set up.
@@ -116,6 +131,15 @@ type Config struct {
 	QuietFraction float64
 	QuietPeriod   time.Duration
 	MinFlows      uint64
+	// Live Hubble sources and the replay relay (see live.go).
+	Live  Live
+	Relay Relay
+	// Goldmane sources.
+	GoldmaneCA, GoldmaneCert, GoldmaneKey, GoldmaneServerName string
+	GoldmaneFollow                                            time.Duration
+	// The calico flavor.
+	CalicoTier   string
+	CalicoStaged bool
 	// Policies, Baseline, Report: see KeyPolicies.
 	Policies, Baseline, Report string
 }
@@ -178,7 +202,35 @@ func Load(vp *viper.Viper) (*Config, error) {
 	if c.Workers < 0 {
 		return nil, fmt.Errorf("--%s %d: must not be negative", KeyWorkers, c.Workers)
 	}
+	c.GoldmaneCA, c.GoldmaneCert, c.GoldmaneKey = vp.GetString(KeyGoldmaneCA), vp.GetString(KeyGoldmaneCert), vp.GetString(KeyGoldmaneKey)
+	c.GoldmaneServerName = vp.GetString(KeyGoldmaneServerName)
+	if s := vp.GetString(KeyGoldmaneFollow); s != "" {
+		if c.GoldmaneFollow, err = time.ParseDuration(s); err != nil || c.GoldmaneFollow < 0 {
+			return nil, fmt.Errorf("--goldmane-follow %q: want a positive duration such as 10m", s)
+		}
+	}
+	c.CalicoTier, c.CalicoStaged = vp.GetString(KeyCalicoTier), vp.GetBool(KeyCalicoStaged)
+	if t := c.CalicoTier; t != "" && !validTierName(t) {
+		return nil, fmt.Errorf("--calico-tier %q: a tier name is lowercase letters, digits and '-' (a DNS-1123 label, no '.')", t)
+	}
+	if c.Live, c.Relay, err = loadLive(vp); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// validTierName reports a name usable as a Calico tier: a DNS-1123 label
+// (policy names in the tier are prefixed "<tier>.", so no dots).
+func validTierName(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 func parseTime(s string) (time.Time, error) {

@@ -65,7 +65,7 @@ func (d *Diff) Totals() NamespaceDiff {
 // names the baseline in the report; scope (the generator's namespace
 // settings) decides under which namespaces an edge is listed.
 func Compare(obs *learner.Graph, c *Checker, baseline *learner.Graph, baselineName string, scope synth.Options) (*Diff, error) {
-	obs = synth.Canonical(obs)
+	obs = canonical(obs)
 	d := &Diff{WindowStart: obs.First.UTC(), WindowEnd: obs.Last.UTC()}
 	if c != nil {
 		d.Policies = c.tree.Dir
@@ -80,7 +80,7 @@ func Compare(obs *learner.Graph, c *Checker, baseline *learner.Graph, baselineNa
 	}
 	if baseline != nil {
 		d.Baseline = baselineName
-		base := synth.Canonical(baseline)
+		base := canonical(baseline)
 		d.NewEdges = edgesNotIn(obs, base, scope)
 		d.VanishedEdges = edgesNotIn(base, obs, scope)
 	}

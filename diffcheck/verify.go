@@ -200,17 +200,35 @@ func (c *Checker) Engine() *verifier.Engine { return c.eng }
 // Verify replays every learned request edge of g (made canonical with
 // synth.Canonical, as generate does) against the tree.
 func (c *Checker) Verify(g *learner.Graph) *Verification {
-	g = synth.Canonical(g)
-	return c.replay(g)
+	return c.replay(canonical(g))
+}
+
+// canonical returns synth.Canonical(g), or g itself when it already is
+// canonical (every graph of one cluster): Canonical copies the graph.
+func canonical(g *learner.Graph) *learner.Graph {
+	for id, n := range g.Nodes {
+		if n.Kind == learner.NodeWorkload && id != "pod:"+n.Namespace+"/"+n.Name {
+			return synth.Canonical(g)
+		}
+	}
+	return g
 }
 
 // replay classifies the edges of a canonical graph, in parallel; the result
-// is sorted and does not depend on the number of workers.
+// is sorted and does not depend on the number of workers or on map order.
 func (c *Checker) replay(g *learner.Graph) *Verification {
 	v := &Verification{CNI: c.eng.CNI(), Dir: c.tree.Dir, Policies: c.eng.Len(), Files: c.tree.Files,
 		WindowStart: g.First, WindowEnd: g.Last}
-	edges := learner.SortedEdges(g.Edges)
-	flows := make([]Flow, len(edges))
+	edges := make([]*learner.Edge, 0, len(g.Edges))
+	for _, e := range g.Edges {
+		edges = append(edges, e)
+	}
+	peers := make(map[string][]verifier.Peer, len(g.Nodes))
+	for id, n := range g.Nodes {
+		peers[id] = Peers(n)
+	}
+	// reported[i] is nil for an allowed edge
+	reported := make([]*Flow, len(edges))
 	workers := c.opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -225,17 +243,23 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 		}
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				flows[i] = c.classify(g, edges[i])
+				reported[i] = c.classify(g, edges[i], peers)
 			}
 		})
 	}
 	wg.Wait()
-	v.Counts.Edges = len(flows)
+	var flows []Flow
+	for _, f := range reported {
+		if f != nil {
+			flows = append(flows, *f)
+		}
+	}
+	slices.SortFunc(flows, compareFlows)
+	v.Counts.Edges = len(edges)
+	v.Counts.Allowed = len(edges) - len(flows)
 	for i := range flows {
 		f := flows[i]
 		switch f.Outcome {
-		case Allowed:
-			v.Counts.Allowed++
 		case Denied:
 			v.Counts.Denied++
 			v.Denied = append(v.Denied, f)
@@ -288,25 +312,28 @@ func Peers(n *learner.Node) []verifier.Peer {
 	return ps
 }
 
-// classify replays one edge for every pair of label sets seen on its ends.
-func (c *Checker) classify(g *learner.Graph, e *learner.Edge) Flow {
-	f := newFlow(g, e)
+// classify replays one edge for every pair of label sets seen on its ends
+// (peers by node id). It returns nil for an edge admitted in a namespace
+// that has policies, else the flow to report.
+func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][]verifier.Peer) *Flow {
 	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
 	if src == nil || dst == nil {
+		f := newFlow(g, e)
 		f.Outcome, f.Reason = Denied, "the graph names an unknown node"
-		return f
+		return &f
 	}
 	if src.Kind == learner.NodeEntity && src.Entity == string(record.EntityHost) && dst.Kind == learner.NodeWorkload {
+		f := newFlow(g, e)
 		f.Outcome, f.Reason = Host, "from the pod's own node (kubelet probes): always allowed"
-		return f
+		return &f
 	}
 	proto, _ := record.ParseProtocol(e.Proto)
 	t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
 	var denied *verifier.Result
 	inexpressible := false
-	for _, sp := range Peers(src) {
+	for _, sp := range peers[e.Src] {
 		t.Src = sp
-		for _, dp := range Peers(dst) {
+		for _, dp := range peers[e.Dst] {
 			t.Dst = dp
 			res := c.eng.Evaluate(t)
 			switch res.Verdict {
@@ -319,6 +346,19 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge) Flow {
 			}
 		}
 	}
+	var uncovered []string
+	if denied == nil && !inexpressible {
+		for _, n := range []*learner.Node{src, dst} {
+			if n.Kind == learner.NodeWorkload && !c.covered[n.Namespace] && !slices.Contains(uncovered, n.Namespace) &&
+				synth.IsApplicationNamespace(n.Namespace, c.opts.Scope) {
+				uncovered = append(uncovered, n.Namespace)
+			}
+		}
+		if len(uncovered) == 0 {
+			return nil // allowed
+		}
+	}
+	f := newFlow(g, e)
 	switch {
 	case denied != nil:
 		f.Outcome, f.Reason = Denied, denied.Reason
@@ -336,18 +376,10 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge) Flow {
 	case inexpressible:
 		f.Outcome, f.Reason = Inexpressible, e.Proto+" cannot be expressed by NetworkPolicy ports: needs the cilium or calico flavor"
 	default:
-		f.Outcome, f.Reason = Allowed, "allowed"
-		for _, ns := range []string{f.SrcNamespace, f.DstNamespace} {
-			if ns != "" && !c.covered[ns] && synth.IsApplicationNamespace(ns, c.opts.Scope) && !slices.Contains(f.Namespaces, ns) {
-				f.Namespaces = append(f.Namespaces, ns)
-			}
-		}
-		if len(f.Namespaces) > 0 {
-			slices.Sort(f.Namespaces)
-			f.Outcome, f.Reason = Uncovered, "admitted only because no policy isolates namespace "+joinNS(f.Namespaces)+": the tree has no policy there"
-		}
+		f.Namespaces = sortedUnique(uncovered)
+		f.Outcome, f.Reason = Uncovered, "admitted only because no policy isolates namespace "+joinNS(f.Namespaces)+": the tree has no policy there"
 	}
-	return f
+	return &f
 }
 
 // guarded reports whether src calling dst:port is a call to a cloud

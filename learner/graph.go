@@ -186,8 +186,15 @@ type Graph struct {
 	// DNS maps an address to the names DNS responses resolved to it (kept
 	// in the graph so that names seen in one graph label IPs of another).
 	DNS map[string][]string
+	// Unaddressed is traffic with peers the source named but gave no
+	// address for: reported, never learned (see Unaddressed).
+	Unaddressed map[UnaddressedKey]*Unaddressed
 	// Stats are the learner's counters (summed by Merge).
 	Stats Stats
+	// Cursors say, per live source (a Hubble Relay address), how far its
+	// flows were counted into this graph: a resumed `learn` asks from there
+	// and counts nothing twice. Nil for graphs learned from files.
+	Cursors map[string]*Cursor
 }
 
 // Stats counts what the learner did with the records it saw.
@@ -224,7 +231,8 @@ func (s *Stats) add(o Stats) {
 
 // NewGraph returns an empty graph.
 func NewGraph() *Graph {
-	return &Graph{Nodes: map[string]*Node{}, Edges: map[EdgeKey]*Edge{}, Denied: map[EdgeKey]*Edge{}, DNS: map[string][]string{}}
+	return &Graph{Nodes: map[string]*Node{}, Edges: map[EdgeKey]*Edge{}, Denied: map[EdgeKey]*Edge{}, DNS: map[string][]string{},
+		Unaddressed: map[UnaddressedKey]*Unaddressed{}}
 }
 
 // SortedNodes returns the nodes sorted by ID.
@@ -273,9 +281,11 @@ func (g *Graph) Merge(o *Graph) {
 	for ip, names := range o.DNS {
 		g.DNS[ip] = unionCapped(g.DNS[ip], names, maxNames)
 	}
+	mergeUnaddressed(g.Unaddressed, o.Unaddressed, nil)
 	g.First = minTime(g.First, o.First)
 	g.Last = maxTime(g.Last, o.Last)
 	g.Stats.add(o.Stats)
+	g.Cursors = mergeCursors(g.Cursors, o.Cursors)
 	g.Judge(false)
 }
 
@@ -464,8 +474,12 @@ type graphJSON struct {
 	Nodes   []*Node   `json:"nodes"`
 	Edges   []*Edge   `json:"edges"`
 	Denied  []*Edge   `json:"denied,omitempty"`
+	// Unaddressed: traffic with peers without an address, reported only.
+	Unaddressed []*Unaddressed `json:"unaddressed,omitempty"`
 	// DNS: address → names from DNS responses.
 	DNS map[string][]string `json:"dns,omitempty"`
+	// Cursors: live source → how far it was counted (see Cursor).
+	Cursors map[string]*Cursor `json:"cursors,omitempty"`
 }
 
 // Write serialises the graph as indented, deterministic JSON.
@@ -473,6 +487,13 @@ func (g *Graph) Write(w io.Writer) error {
 	gj := graphJSON{
 		Version: GraphVersion, First: g.First.UTC(), Last: g.Last.UTC(), Stats: g.Stats,
 		Nodes: g.SortedNodes(), Edges: SortedEdges(g.Edges), Denied: SortedEdges(g.Denied), DNS: g.DNS,
+		Unaddressed: SortedUnaddressed(g.Unaddressed),
+	}
+	for _, c := range g.Cursors {
+		c.normalize()
+	}
+	if len(g.Cursors) > 0 {
+		gj.Cursors = g.Cursors
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -495,6 +516,9 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 	}
 	g := NewGraph()
 	g.First, g.Last, g.Stats = gj.First, gj.Last, gj.Stats
+	if err := readCursors(name, g, gj.Cursors); err != nil {
+		return nil, err
+	}
 	for ip, names := range gj.DNS {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			return nil, fmt.Errorf("%s: dns: %q is not an IP address", name, ip)
@@ -525,6 +549,9 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 			set.into[e.Key()] = e
 		}
 	}
+	if err := readUnaddressed(name, g, gj.Unaddressed); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -541,6 +568,7 @@ func (g *Graph) Relabel(id func(*Node) string) *Graph {
 	out := NewGraph()
 	out.First, out.Last = g.First, g.Last
 	out.Stats.add(g.Stats)
+	out.Cursors = mergeCursors(nil, g.Cursors)
 	for ip, names := range g.DNS {
 		out.DNS[ip] = slices.Clone(names)
 	}
@@ -563,5 +591,6 @@ func (g *Graph) Relabel(id func(*Node) string) *Graph {
 			mergeEdges(pair.to, map[EdgeKey]*Edge{c.Key(): &c})
 		}
 	}
+	mergeUnaddressed(out.Unaddressed, g.Unaddressed, func(id string) string { return ids[id] })
 	return out
 }

@@ -51,6 +51,9 @@ type Learner struct {
 	// node, so that a pod first seen without labels (field masks) still
 	// contributes its labels when a later record carries them.
 	labelled map[podKey]struct{}
+	// reported merges the two reporters' records of a connection (see
+	// reporter.go).
+	reported map[reporterKey]*reporterCount
 	uuids    map[string]struct{}
 	ring     []string
 	ringPos  int
@@ -130,30 +133,34 @@ func (l *Learner) Add(r *record.Record) {
 		st.skip(SkipUnknownDirection, r.Flows())
 		return
 	}
-	st.Requests += r.Flows()
+	flows := l.reporterFlows(r)
+	st.Requests += flows
 	if r.Verdict == record.Dropped && !r.PolicyDrop {
-		st.skip(SkipNonPolicyDrop+" ("+r.DropReason+")", r.Flows())
+		st.skip(SkipNonPolicyDrop+" ("+r.DropReason+")", flows)
 		return
 	}
 	if r.Verdict != record.Dropped && !r.Verdict.Flowed() {
-		st.skip(skipNotFlowed+" ("+r.Verdict.String()+")", r.Flows())
+		st.skip(skipNotFlowed+" ("+r.Verdict.String()+")", flows)
 		return
 	}
 	if r.Proto == record.ProtoUnknown || r.Proto.String() == "UNKNOWN" {
-		st.skip(skipNoProtocol, r.Flows())
+		st.skip(skipNoProtocol, flows)
 		return
 	}
 	// a "request" from a well-known port to an ephemeral one is a reply whose
 	// flag was lost: never learn the ephemeral port as a service port.
 	if r.Proto.HasPorts() && isEphemeral(r.Dst.Port) && r.Src.Port != 0 && r.Src.Port < 32768 {
-		st.skip(SkipSuspectedReply, r.Flows())
+		st.skip(SkipSuspectedReply, flows)
+		return
+	}
+	if l.addUnaddressed(r, at, flows) {
 		return
 	}
 	// both identities first: a flow that cannot be learned leaves no node
 	srcID, srcKind, ok1 := l.nodeID(&r.Src)
 	dstID, dstKind, ok2 := l.nodeID(&r.Dst)
 	if !ok1 || !ok2 {
-		st.skip(SkipNoPeer, r.Flows())
+		st.skip(SkipNoPeer, flows)
 		return
 	}
 	srcNode := l.touch(&r.Src, srcID, srcKind, at)
@@ -175,7 +182,7 @@ func (l *Learner) Add(r *record.Record) {
 	if r.Source != "" {
 		e.Sources = insertSorted(e.Sources, r.Source, maxSources)
 	}
-	n := r.Flows()
+	n := flows
 	if r.Verdict == record.Dropped {
 		e.Dropped += n
 	} else {
@@ -185,6 +192,9 @@ func (l *Learner) Add(r *record.Record) {
 		}
 	}
 	// denied-attempt bookkeeping (judged in Graph, and again on every merge)
+	if r.Delivered && r.Verdict.Flowed() && !e.Answered {
+		e.Answered, e.FwdTuples, e.DropTuples, e.FwdOverflow = true, nil, nil, false
+	}
 	if e.Answered {
 		return
 	}
@@ -211,6 +221,9 @@ func (l *Learner) Add(r *record.Record) {
 // tupleHash is a deterministic FNV-1a hash of the 5-tuple (stable across
 // runs, so graphs learned apart can be judged together).
 func tupleHash(r *record.Record) uint64 {
+	if r.Reporter != record.ReporterNone {
+		return reporterTuple
+	}
 	h := fnv.New64a()
 	b := r.Src.IP.As16()
 	h.Write(b[:])

@@ -73,6 +73,9 @@ func (d *deriver) Workload(ep *record.Endpoint) (kind, name string) {
 	if pod == "" {
 		return KindPod, ""
 	}
+	if IsAggregatedName(pod) {
+		return d.aggregated(ep)
+	}
 	l := ep.Labels
 	if h := l["pod-template-hash"]; h != "" {
 		if i := strings.LastIndex(pod, "-"+h+"-"); i > 0 {

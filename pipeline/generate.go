@@ -54,6 +54,7 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("flowfence run summary")
 	p("  input:     %d files, %d lines, %d flow events, %d saved graphs", in.Files, in.Lines, in.FlowEvents, sum.Graphs)
+	printLive(w, sum)
 	if in.Malformed+in.Truncated+in.LostEvents > 0 {
 		p("  problems:  %d malformed lines skipped, %d truncated last lines, %d events lost at the source", in.Malformed, in.Truncated, in.LostEvents)
 	}

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/calico"
+	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/hubble"
+	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
@@ -26,6 +29,10 @@ type LearnOptions struct {
 	Collect      collectors.Options
 	Learn        learner.Options
 	Since, Until time.Time
+	// Live configures hubble:// and hubble+tls:// sources (see live.go).
+	Live LiveOptions
+	// Goldmane configures goldmane:// sources (TLS, follow).
+	Goldmane goldmane.Options
 }
 
 // Summary is what one run read and learned.
@@ -34,6 +41,9 @@ type Summary struct {
 	Graphs int // saved graphs merged
 	// OutOfWindow counts records outside --since/--until.
 	OutOfWindow uint64
+	// Live reports each live Hubble window (reconnects, gaps, lost
+	// events, truncation).
+	Live []*hubblerelay.Report
 }
 
 // Learn reads every --from argument and returns the merged graph. Saved
@@ -58,7 +68,22 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 		return nil
 	}
 	stdinUsed := false
+	var live []string
 	for _, arg := range from {
+		if hubblerelay.IsURL(arg) {
+			live = append(live, arg) // read after the files, together
+			continue
+		}
+		if goldmane.IsURL(arg) {
+			src, err := goldmane.NewSource(arg, opts.Goldmane)
+			if err != nil {
+				return nil, sum, err
+			}
+			if err := src.Run(ctx, &sum.Input, emit); err != nil {
+				return nil, sum, err
+			}
+			continue
+		}
 		paths, err := input.Expand(arg)
 		if err != nil {
 			return nil, sum, err
@@ -74,6 +99,9 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 				return nil, sum, err
 			}
 		}
+	}
+	if err := learnLive(ctx, live, opts, sum, l, merged, emit); err != nil {
+		return nil, sum, err
 	}
 	g := l.Graph()
 	g.Merge(merged)
@@ -113,9 +141,10 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 	case collectors.FormatHubble, collectors.FormatHubbleLegacy:
 		src := hubble.NewFileSource(f, opts.Collect)
 		return src.Run(ctx, &sum.Input, emit)
-	case collectors.FormatCalicoFlowLog, collectors.FormatGoldmane:
-		f.Close()
-		return fmt.Errorf("%s: %s input is not supported by this build yet", f.Name, format)
+	case collectors.FormatCalicoFlowLog:
+		return calico.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
+	case collectors.FormatGoldmane:
+		return goldmane.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	default:
 		f.Close()
 		if globbed {

@@ -258,6 +258,10 @@ const (
 	FindNodeIPs       = "node-ips"
 	FindUnsupported   = "unsupported-peer"
 	FindCNI           = "cni-semantics"
+	// FindUnaddressed: traffic with an external peer whose address the
+	// source did not record (Calico pub/pvt aggregates, Goldmane): no
+	// ipBlock can be written for it.
+	FindUnaddressed = "unaddressed-peer"
 )
 
 // SortFindings orders findings deterministically.

@@ -162,6 +162,38 @@ type Record struct {
 	DNSQuery    string // L7 DNS query name, if this is a DNS flow
 	DNSAnswers  []netip.Addr
 	DNSResponse bool
+	// Reporter says which end reported a connection record (Calico flow
+	// logs, Goldmane); ReporterNone for packet-level sources (Hubble). The
+	// learner counts a connection reported by both ends once.
+	Reporter Reporter
+	// Delivered is true when the record itself proves the connection
+	// reached its destination (Calico: allowed by the destination's
+	// reporter, or allowed by the source's reporter towards a peer Calico
+	// does not manage, so no verdict will follow): it answers the
+	// denied-attempt question for its edge as a reply would.
+	Delivered bool
+}
+
+// Reporter is the end of a connection that reported it.
+type Reporter uint8
+
+// Reporters: the source (the side that opened the connection) or the
+// destination.
+const (
+	ReporterNone Reporter = iota
+	ReporterSrc
+	ReporterDst
+)
+
+// String names the reporter as Calico does.
+func (r Reporter) String() string {
+	switch r {
+	case ReporterSrc:
+		return "src"
+	case ReporterDst:
+		return "dst"
+	}
+	return ""
 }
 
 // Flows returns how many flows the record stands for (at least 1).

@@ -116,6 +116,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	s.indexWorkloads()
 	s.resolvers()
 	s.deniedFindings()
+	s.unaddressedFindings()
 	nss := slices.Sorted(func(yield func(string) bool) {
 		for ns := range s.byNS {
 			if !yield(ns) {

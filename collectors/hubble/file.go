@@ -131,6 +131,8 @@ func DecodeLine(b []byte, rec *record.Record) (skip string, lost uint64, ok, unk
 type FileSource struct {
 	file *input.File
 	opts collectors.Options
+	// protojsonOnly turns the fast decoder off (tests, benchmarks)
+	protojsonOnly bool
 }
 
 // NewFileSource reads Hubble JSON lines from f.
@@ -148,17 +150,36 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	name := s.file.Name
 	warnedUnknown := false
 	lines := input.NewLines(s.file)
-	decode := func(l input.Line, out []result) []result {
-		r := result{line: l.No, last: l.Last}
-		if l.TooLong {
-			r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
-		} else {
-			r.skip, r.lost, r.ok, r.unknownOK, r.err = DecodeLine(l.Data, &r.rec)
+	var sc *schema
+	if !s.protojsonOnly {
+		sc = newSchema()
+	}
+	// one decoder per worker: the fast path (fastdecode.go) and, for every
+	// line it does not take, DecodeLine
+	newDecode := func() func(input.Line, []result) []result {
+		var fd *fastDecoder
+		if sc != nil {
+			fd = newFastDecoder(sc)
 		}
-		if r.ok {
-			r.rec.Source = name
+		return func(l input.Line, out []result) []result {
+			out = append(out, result{line: l.No, last: l.Last})
+			r := &out[len(out)-1]
+			handled := false
+			switch {
+			case l.TooLong:
+				r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
+				handled = true
+			case fd != nil:
+				r.skip, r.ok, handled = fd.decode(l.Data, &r.rec)
+			}
+			if !handled {
+				r.skip, r.lost, r.ok, r.unknownOK, r.err = DecodeLine(l.Data, &r.rec)
+			}
+			if r.ok {
+				r.rec.Source = name
+			}
+			return out
 		}
-		return append(out, r)
 	}
 	sink := func(batch []result) error {
 		for i := range batch {
@@ -195,7 +216,7 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return nil
 	}
-	if err := input.DecodeParallel(ctx, lines, s.opts.Workers, decode, sink); err != nil {
+	if err := input.DecodeParallelPer(ctx, lines, s.opts.Workers, newDecode, sink); err != nil {
 		var lerr *collectors.LineError
 		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
 			return err

@@ -22,10 +22,19 @@ type batch[T any] struct {
 // for one line to out. It stops at the first error from sink, from reading,
 // or when ctx is done.
 func DecodeParallel[T any](ctx context.Context, lines *Lines, workers int, decode func(l Line, out []T) []T, sink func([]T) error) error {
+	return DecodeParallelPer(ctx, lines, workers, func() func(Line, []T) []T { return decode }, sink)
+}
+
+// DecodeParallelPer is DecodeParallel with worker-local decoders: every
+// decode goroutine calls newDecode once and decodes all its lines with the
+// function it returns, so that decoder state (buffers, caches) needs no
+// locking.
+func DecodeParallelPer[T any](ctx context.Context, lines *Lines, workers int, newDecode func() func(l Line, out []T) []T, sink func([]T) error) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers == 1 {
+		decode := newDecode()
 		var out []T
 		for {
 			if err := ctx.Err(); err != nil {
@@ -94,6 +103,7 @@ func DecodeParallel[T any](ctx context.Context, lines *Lines, workers int, decod
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			decode := newDecode()
 			for b := range todo {
 				for _, l := range b.lines {
 					b.out = decode(l, b.out)

@@ -4,6 +4,7 @@ package flags
 
 import (
 	"context"
+	"maps"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
@@ -33,28 +35,43 @@ type Env struct {
 
 // flagKeys maps flag names to config keys where they differ.
 func flagKeys() map[string]string {
-	return map[string]string{
-		"system-namespaces":  config.KeyNSSystem,
-		"include-namespaces": config.KeyNSInclude,
-		"exclude-namespaces": config.KeyNSExclude,
-		"dns-cluster-ip":     config.KeyDNSClusterIPs,
-		"node-cidrs":         config.KeyNodeCIDRs,
+	m := map[string]string{
+		"system-namespaces":    config.KeyNSSystem,
+		"include-namespaces":   config.KeyNSInclude,
+		"exclude-namespaces":   config.KeyNSExclude,
+		"dns-cluster-ip":       config.KeyDNSClusterIPs,
+		"node-cidrs":           config.KeyNodeCIDRs,
+		"goldmane-ca":          config.KeyGoldmaneCA,
+		"goldmane-cert":        config.KeyGoldmaneCert,
+		"goldmane-key":         config.KeyGoldmaneKey,
+		"goldmane-server-name": config.KeyGoldmaneServerName,
+		"goldmane-follow":      config.KeyGoldmaneFollow,
+		"calico-tier":          config.KeyCalicoTier,
+		"staged":               config.KeyCalicoStaged,
 	}
+	maps.Copy(m, liveFlagKeys())
+	return m
 }
 
 // AddLearn adds the flags of reading and learning.
 func AddLearn(fs *pflag.FlagSet) {
+	AddLive(fs)
 	fs.StringSlice(config.KeyFrom, nil, "flow sources: files, globs, .gz, - for stdin, saved graphs (repeatable)")
 	fs.Bool(config.KeyStrict, false, "make a malformed input line fatal")
 	fs.Bool(config.KeyLearnDropped, false, "also learn connections an existing policy denied")
 	fs.String(config.KeySince, "", "only flows at or after this time (RFC 3339, or a duration ago such as 24h)")
 	fs.String(config.KeyUntil, "", "only flows at or before this time (RFC 3339, or a duration ago)")
 	fs.Int(config.KeyWorkers, 0, "decode workers (0 = all cores)")
+	fs.String("goldmane-ca", "", "goldmane:// sources: CA bundle (PEM) that signed Goldmane's certificate")
+	fs.String("goldmane-cert", "", "goldmane:// sources: client certificate (PEM) for Goldmane's mutual TLS")
+	fs.String("goldmane-key", "", "goldmane:// sources: client key (PEM) for Goldmane's mutual TLS")
+	fs.String("goldmane-server-name", "goldmane.calico-system.svc", "goldmane:// sources: name to verify in Goldmane's certificate")
+	fs.String("goldmane-follow", "", "goldmane:// sources: stream new flows for this long (e.g. 30m) instead of listing the stored window")
 }
 
 // AddSynth adds the flags of policy generation.
 func AddSynth(fs *pflag.FlagSet) {
-	fs.String(config.KeyFormat, "k8s", "policy flavor: k8s")
+	fs.String(config.KeyFormat, "k8s", "policy flavor: k8s|calico")
 	fs.String(config.KeyCloud, "generic", "cloud profile of the metadata guard: generic|aws|gcp|azure|oci|alibaba")
 	fs.String(config.KeyCNI, "kubernetes", "NetworkPolicy semantics of the cluster's CNI: kubernetes|cilium|calico")
 	fs.StringSlice("system-namespaces", nil, "more namespaces (globs) that get no policies")
@@ -62,6 +79,8 @@ func AddSynth(fs *pflag.FlagSet) {
 	fs.StringSlice("exclude-namespaces", nil, "these namespaces (globs) get no policies")
 	fs.StringSlice("dns-cluster-ip", nil, "kube-dns Service IP(s) to admit with NodeLocal DNS")
 	fs.StringSlice("node-cidrs", nil, "node CIDRs to admit node traffic by (instead of observed node IPs)")
+	fs.String("calico-tier", "", "calico flavor: put the workload policies in this Calico tier (emitted with its order) instead of the default tier")
+	fs.Bool("staged", false, "calico flavor: emit StagedNetworkPolicy/StagedGlobalNetworkPolicy (audit, then promote to enforced)")
 }
 
 // Bind binds cmd's flags into vp under their keys and reads the config file.
@@ -101,9 +120,12 @@ func Logger(env Env, quiet bool) *slog.Logger {
 // LearnOptions builds pipeline options from the config.
 func LearnOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LearnOptions {
 	return pipeline.LearnOptions{
+		Live:    LiveOptions(c, env, log),
 		Collect: collectors.Options{Strict: c.Strict, Stdin: env.Streams.In, Logger: log, Workers: c.Workers},
 		Learn:   learner.Options{LearnDropped: c.LearnDropped},
 		Since:   c.Since, Until: c.Until,
+		Goldmane: goldmane.Options{CA: c.GoldmaneCA, Cert: c.GoldmaneCert, Key: c.GoldmaneKey, ServerName: c.GoldmaneServerName,
+			Since: c.Since, Until: c.Until, Follow: c.GoldmaneFollow},
 	}
 }
 
@@ -122,4 +144,17 @@ func Context(cmd *cobra.Command) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// Setup is every verb's preamble: bind cmd's flags into the injected viper,
+// read the config file, load the typed config and make the logger.
+func Setup(env Env, cmd *cobra.Command) (*config.Config, *slog.Logger, error) {
+	if err := Bind(env.Viper, cmd); err != nil {
+		return nil, nil, err
+	}
+	c, err := config.Load(env.Viper)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, Logger(env, c.Quiet), nil
 }

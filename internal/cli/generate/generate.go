@@ -18,14 +18,10 @@ func NewCommand(env flags.Env) *cobra.Command {
 		Short: "Learn the flow graph and write least-privilege policies as a PR-ready tree",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := flags.Bind(env.Viper, cmd); err != nil {
-				return err
-			}
-			c, err := config.Load(env.Viper)
+			c, log, err := flags.Setup(env, cmd)
 			if err != nil {
 				return err
 			}
-			log := flags.Logger(env, c.Quiet)
 			if _, err := pipeline.Formatter(c.Format); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
 )
 
@@ -19,26 +20,29 @@ func NewCommand(env flags.Env) *cobra.Command {
 		Short: "Learn the flow graph and write it (merging into an existing graph file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := flags.Bind(env.Viper, cmd); err != nil {
-				return err
-			}
-			c, err := config.Load(env.Viper)
+			c, log, err := flags.Setup(env, cmd)
 			if err != nil {
 				return err
 			}
 			if c.Graph == "" {
 				return errors.New("--graph: required (the graph file to write or merge into)")
 			}
-			if env.Viper.GetString("duration") != "" {
-				return errors.New("--duration: only for live sources (hubble://), not files")
+			// the graph there is read first: live windows resume from its
+			// cursors and save checkpoints of it merged with what they learn
+			var base *learner.Graph
+			if !env.Viper.GetBool("replace") {
+				if base, err = pipeline.ReadGraphFile(c.Graph); err != nil {
+					return err
+				}
 			}
-			log := flags.Logger(env, c.Quiet)
-			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
+			opts := flags.LearnOptions(c, env, log)
+			opts.Live.Base, opts.Live.CheckpointPath = base, c.Graph
+			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, opts, log)
 			if err != nil {
 				return err
 			}
-			merged, err := pipeline.WriteGraph(c.Graph, g, !env.Viper.GetBool("replace"))
-			if err != nil {
+			merged := pipeline.MergeGraphs(base, g)
+			if err := pipeline.WriteGraphFile(c.Graph, merged); err != nil {
 				return err
 			}
 			if !c.Quiet {
@@ -51,6 +55,5 @@ func NewCommand(env flags.Env) *cobra.Command {
 	flags.AddLearn(cmd.Flags())
 	cmd.Flags().String(config.KeyGraph, "", "graph file to write; an existing graph there is merged with")
 	cmd.Flags().Bool("replace", false, "replace the graph file instead of merging into it")
-	cmd.Flags().String("duration", "", "observe a live source for this long (live sources only)")
 	return cmd
 }

@@ -1,0 +1,19 @@
+package hubble
+
+import "github.com/flowfence/flowfence/record"
+
+// ProtojsonOnly turns the fast decoder of s off: every line goes through
+// DecodeLine (protojson), the reference the fast path must agree with.
+func ProtojsonOnly(s *FileSource) { s.protojsonOnly = true }
+
+// FastDecoder exposes the fast path to the agreement tests.
+type FastDecoder struct{ d *fastDecoder }
+
+// NewFastDecoder returns a fast decoder with its own caches.
+func NewFastDecoder() *FastDecoder { return &FastDecoder{d: newFastDecoder(newSchema())} }
+
+// Decode runs the fast path on one line; handled is false when the line
+// would go to DecodeLine.
+func (f *FastDecoder) Decode(b []byte, rec *record.Record) (skip string, ok, handled bool) {
+	return f.d.decode(b, rec)
+}

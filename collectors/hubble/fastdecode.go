@@ -1,0 +1,1148 @@
+package hubble
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// The fast path: a hand-written decoder of the Hubble JSON shapes found in
+// exporter files and `hubble observe -o json(pb)` output that fills a
+// record.Record straight from the bytes, without building the protobuf
+// messages, and that gives up — the caller then runs DecodeLine, i.e.
+// protojson — on any line it does not fully understand. So it never changes
+// behaviour; it only takes the lines it can prove protojson would accept in
+// strict mode and converts them as ConvertFlow / ConvertResponse would.
+//
+// It gives up on: a line that is not one JSON object; a wrapper line whose
+// first key is not "flow", or that carries another event (lost_events,
+// node_status); any key this build's schema does not know (protojson's
+// unknown-field path) or that appears twice; two members of one oneof; a
+// null anywhere; a number that is not plain decimal digits (exponents,
+// fractions, leading zeros) or out of range; an enum name the schema does
+// not know; bytes, float, map and Any fields; a timestamp not of the form
+// 2006-01-02T15:04:05[.fraction]Z; an escape sequence in any string whose
+// value it extracts (escapes in skipped strings are validated); invalid
+// UTF-8; a port above 65535 or an ICMP type above 255 (DecodeLine's error);
+// a legacy object that is not a flow. TestFastDecodeAgrees and
+// FuzzFastDecode prove the records equal to the protojson path's.
+//
+// Records it emits share their label maps, name slices and strings with
+// other records of the same decoder: consumers must treat them as read-only
+// (as every consumer of records already does).
+
+// fastDecoder decodes lines on one goroutine; each decode worker owns one.
+type fastDecoder struct {
+	sc *schema
+	b  []byte
+	i  int
+	v  flowView
+	ep *epView
+	// wlFirst is set while the first element of a workloads list is read
+	wlFirst bool
+	// dnsIPs are the spans of the DNS answer strings of the current line
+	dnsIPs [][2]int
+
+	intern map[string]string
+	labels map[string]*labelEntry
+	names  map[string][]string
+	arena  []byte
+	// noLabels is the entry of an endpoint without labels
+	noLabels labelEntry
+}
+
+// Bounds of the per-decoder caches: when full they are emptied, so memory
+// stays bounded however many distinct pods and names stream by.
+const (
+	maxInterned   = 1 << 16
+	maxLabelSets  = 1 << 13
+	maxNameLists  = 1 << 12
+	arenaChunk    = 32 << 10
+	maxDNSAnswers = 1 << 10
+)
+
+func newFastDecoder(sc *schema) *fastDecoder {
+	return &fastDecoder{
+		sc: sc, intern: map[string]string{}, labels: map[string]*labelEntry{}, names: map[string][]string{},
+	}
+}
+
+// epView is what the fast decoder read of one endpoint.
+type epView struct {
+	present          bool
+	identity         uint32
+	cluster, ns, pod []byte
+	labels           []byte // the raw JSON array, brackets included
+	wlSeen           bool   // workloads has at least one element
+	wlName, wlKind   []byte // of the first workload
+}
+
+// flowView is what the fast decoder read of one line: the fields
+// ConvertFlow reads, with the presence bits it tests.
+type flowView struct {
+	hasFlow      bool // response shape: the flow key was read
+	hasTime      bool
+	sec, nsec    int64
+	uuid         []byte
+	verdict      int32
+	dropReason   uint32
+	dropDesc     int32
+	hasIP        bool
+	ipSrc, ipDst []byte
+	l4           hot // hTCP … hICMPv6, hNone
+	sport, dport uint32
+	syn, ack     bool
+	icmpType     uint32
+	src, dst     epView
+	flowType     int32
+	node         []byte
+	srcNames     []byte // raw JSON arrays
+	dstNames     []byte
+	hasL7        bool
+	l7Type       int32
+	hasDNS       bool
+	dnsQuery     []byte
+	reply        bool
+	et           int32
+	hasIsReply   bool
+	isReply      bool
+	hasRespTime  bool
+	respSec      int64
+	respNsec     int64
+	respNode     []byte
+}
+
+// decode decodes one line into rec. handled is false when the line must go
+// to DecodeLine; otherwise skip/ok are what DecodeLine would have returned
+// (the fast path never returns an error: a line protojson rejects is never
+// handled).
+func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, handled bool) {
+	d.b, d.i = b, 0
+	d.v = flowView{}
+	d.ep = nil
+	d.dnsIPs = d.dnsIPs[:0]
+	if len(b) < 2 || b[0] != '{' {
+		return "", false, false
+	}
+	legacy := !d.firstKeyIs("flow")
+	t := d.sc.resp
+	if legacy {
+		t = d.sc.flow
+	}
+	if !d.object(t) {
+		return "", false, false
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return "", false, false // trailing data
+	}
+	v := &d.v
+	if legacy {
+		if !v.hasTime && !v.hasIP && !v.src.present && !v.dst.present && v.verdict == 0 {
+			return "", false, false // not a flow: DecodeLine's error
+		}
+	} else if !v.hasFlow {
+		return "", false, false
+	}
+	// checkL4: DecodeLine rejects the line
+	switch v.l4 {
+	case hTCP, hUDP, hSCTP:
+		if v.sport > 65535 || v.dport > 65535 {
+			return "", false, false
+		}
+	case hICMPv4, hICMPv6:
+		if v.icmpType > 255 {
+			return "", false, false
+		}
+	}
+	skip, ok = d.convert(rec)
+	if ok && !legacy {
+		// ConvertResponse: the wrapper's time and node when the flow has none
+		if rec.Time.IsZero() && v.hasRespTime {
+			rec.Time = time.Unix(v.respSec, v.respNsec).UTC()
+		}
+		if rec.Node == "" {
+			rec.Node = d.str(v.respNode)
+		}
+	}
+	return skip, ok, true
+}
+
+// firstKeyIs reports whether the object at the start of the line has key
+// as its first key (no escapes).
+func (d *fastDecoder) firstKeyIs(key string) bool {
+	i := 1
+	for i < len(d.b) && isSpace(d.b[i]) {
+		i++
+	}
+	if i+len(key)+2 > len(d.b) || d.b[i] != '"' || string(d.b[i+1:i+1+len(key)]) != key || d.b[i+1+len(key)] != '"' {
+		return false
+	}
+	return true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (d *fastDecoder) ws() {
+	for d.i < len(d.b) && isSpace(d.b[d.i]) {
+		d.i++
+	}
+}
+
+// object reads a JSON object of message table t at d.i.
+func (d *fastDecoder) object(t *table) bool {
+	if d.i >= len(d.b) || d.b[d.i] != '{' {
+		return false
+	}
+	d.i++
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return true
+	}
+	var seen, oneofs uint64
+	cur := 0
+	for {
+		key, esc, ok := d.scanString()
+		if !ok || esc {
+			return false
+		}
+		d.ws()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return false
+		}
+		d.i++
+		d.ws()
+		f := t.lookup(key, &cur)
+		if f == nil {
+			return false // unknown field (or a protojson extension name)
+		}
+		bit := uint64(1) << f.idx
+		if seen&bit != 0 {
+			return false // duplicate field
+		}
+		seen |= bit
+		if d.i >= len(d.b) || d.b[d.i] == 'n' {
+			return false // null: protojson's unset-field rules are left to it
+		}
+		if f.oneof >= 0 {
+			ob := uint64(1) << uint(f.oneof)
+			if oneofs&ob != 0 {
+				return false // a second member of one oneof
+			}
+			oneofs |= ob
+		}
+		if !d.value(f) {
+			return false
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return false
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+			d.ws()
+		case '}':
+			d.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// value reads the value of field f at d.i.
+func (d *fastDecoder) value(f *field) bool {
+	if f.list {
+		return d.list(f)
+	}
+	v := &d.v
+	switch f.kind {
+	case fkString:
+		s, esc, ok := d.scanString()
+		if !ok || (esc && f.hot != hNone) {
+			return false
+		}
+		switch f.hot {
+		case hUUID:
+			v.uuid = s
+		case hNodeName:
+			v.node = s
+		case hRespNode:
+			v.respNode = s
+		case hIPSrc:
+			v.ipSrc = s
+		case hIPDst:
+			v.ipDst = s
+		case hEpCluster:
+			d.ep.cluster = s
+		case hEpNamespace:
+			d.ep.ns = s
+		case hEpPod:
+			d.ep.pod = s
+		case hWlName:
+			if d.wlFirst {
+				d.ep.wlName = s
+			}
+		case hWlKind:
+			if d.wlFirst {
+				d.ep.wlKind = s
+			}
+		case hDNSQuery:
+			v.dnsQuery = s
+		}
+		return true
+	case fkBool, fkBoolValue:
+		x, ok := d.boolean()
+		if !ok {
+			return false
+		}
+		switch f.hot {
+		case hReply:
+			v.reply = x
+		case hIsReply:
+			v.isReply, v.hasIsReply = x, true
+		case hSYN:
+			v.syn = x
+		case hACK:
+			v.ack = x
+		}
+		return true
+	case fkInt32, fkUint32, fkInt64, fkUint64:
+		n, ok := d.integer(f.kind)
+		if !ok {
+			return false
+		}
+		switch f.hot {
+		case hDropReason:
+			v.dropReason = uint32(n)
+		case hSport:
+			v.sport = uint32(n)
+		case hDport:
+			v.dport = uint32(n)
+		case hICMPType:
+			v.icmpType = uint32(n)
+		case hEpIdentity:
+			d.ep.identity = uint32(n)
+		case hETType:
+			v.et = int32(n)
+		}
+		return true
+	case fkEnum:
+		n, ok := d.enum(f)
+		if !ok {
+			return false
+		}
+		switch f.hot {
+		case hVerdict:
+			v.verdict = n
+		case hDropReasonDesc:
+			v.dropDesc = n
+		case hType:
+			v.flowType = n
+		case hL7Type:
+			v.l7Type = n
+		}
+		return true
+	case fkTimestamp:
+		sec, nsec, ok := d.timestamp()
+		if !ok {
+			return false
+		}
+		switch f.hot {
+		case hTime:
+			v.hasTime, v.sec, v.nsec = true, sec, nsec
+		case hRespTime:
+			v.hasRespTime, v.respSec, v.respNsec = true, sec, nsec
+		}
+		return true
+	case fkMessage:
+		switch f.hot {
+		case hRespFlow:
+			v.hasFlow = true
+		case hIP:
+			v.hasIP = true
+		case hTCP, hUDP, hSCTP, hICMPv4, hICMPv6:
+			v.l4 = f.hot
+		case hSource:
+			d.ep = &v.src
+			d.ep.present = true
+		case hDestination:
+			d.ep = &v.dst
+			d.ep.present = true
+		case hL7:
+			v.hasL7 = true
+		case hDNS:
+			v.hasDNS = true
+		}
+		return d.object(f.msg)
+	}
+	return false
+}
+
+// list reads a JSON array of field f's kind at d.i.
+func (d *fastDecoder) list(f *field) bool {
+	if d.i >= len(d.b) || d.b[d.i] != '[' {
+		return false
+	}
+	start := d.i
+	d.i++
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		d.listDone(f, start)
+		return true
+	}
+	for n := 0; ; n++ {
+		if d.i >= len(d.b) || d.b[d.i] == 'n' {
+			return false
+		}
+		switch f.kind {
+		case fkString:
+			s0 := d.i
+			_, esc, ok := d.scanString()
+			if !ok || (esc && f.hot != hNone) {
+				return false
+			}
+			if f.hot == hDNSIPs {
+				if len(d.dnsIPs) >= maxDNSAnswers {
+					return false
+				}
+				d.dnsIPs = append(d.dnsIPs, [2]int{s0 + 1, d.i - 1})
+			}
+		case fkBool:
+			if _, ok := d.boolean(); !ok {
+				return false
+			}
+		case fkInt32, fkUint32, fkInt64, fkUint64:
+			if _, ok := d.integer(f.kind); !ok {
+				return false
+			}
+		case fkEnum:
+			if _, ok := d.enum(f); !ok {
+				return false
+			}
+		case fkMessage:
+			if f.hot == hEpWorkloads {
+				d.wlFirst = n == 0
+				ok := d.object(f.msg)
+				d.wlFirst = false
+				if !ok {
+					return false
+				}
+				d.ep.wlSeen = true
+			} else if !d.object(f.msg) {
+				return false
+			}
+		default:
+			return false
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return false
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+			d.ws()
+		case ']':
+			d.i++
+			d.listDone(f, start)
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (d *fastDecoder) listDone(f *field, start int) {
+	raw := d.b[start:d.i]
+	switch f.hot {
+	case hEpLabels:
+		d.ep.labels = raw
+	case hSourceNames:
+		d.v.srcNames = raw
+	case hDestNames:
+		d.v.dstNames = raw
+	}
+}
+
+// SWAR constants: a word has a byte below 0x20, at or above 0x80, equal to
+// '"' or equal to '\\' when stringStop is non-zero.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+func stringStop(x uint64) uint64 {
+	q := x ^ (lo8 * '"')
+	bs := x ^ (lo8 * '\\')
+	return ((x - lo8*0x20) & ^x & hi8) | (x & hi8) | ((q - lo8) & ^q & hi8) | ((bs - lo8) & ^bs & hi8)
+}
+
+// scanString reads a JSON string at d.i, validated as protojson's decoder
+// does (UTF-8, no control characters, valid escapes). s is the raw content
+// between the quotes; esc reports escapes in it (s is then not the value).
+func (d *fastDecoder) scanString() (s []byte, esc, ok bool) {
+	b := d.b
+	i := d.i
+	if i >= len(b) || b[i] != '"' {
+		return nil, false, false
+	}
+	i++
+	start := i
+	for {
+		for i+8 <= len(b) && stringStop(binary.LittleEndian.Uint64(b[i:])) == 0 {
+			i += 8
+		}
+		if i >= len(b) {
+			return nil, false, false
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			d.i = i + 1
+			return b[start:i], esc, true
+		case c == '\\':
+			n, ok := escapeLen(b[i:])
+			if !ok {
+				return nil, false, false
+			}
+			esc = true
+			i += n
+		case c < 0x20:
+			return nil, false, false
+		case c >= 0x80:
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				return nil, false, false
+			}
+			i += n
+		default:
+			i++
+		}
+	}
+}
+
+// escapeLen validates the escape sequence at the start of b as protojson's
+// decoder does and returns its length.
+func escapeLen(b []byte) (int, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		r, ok := hex4(b[2:])
+		if !ok {
+			return 0, false
+		}
+		if !utf16.IsSurrogate(r) {
+			return 6, true
+		}
+		if len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+			return 0, false
+		}
+		r2, ok := hex4(b[8:])
+		if !ok || utf16.DecodeRune(r, r2) == utf8.RuneError {
+			return 0, false
+		}
+		return 12, true
+	}
+	return 0, false
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// delimAt reports whether the byte at i may follow a literal or a number.
+func (d *fastDecoder) delimAt(i int) bool {
+	if i >= len(d.b) {
+		return true
+	}
+	switch d.b[i] {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+func (d *fastDecoder) boolean() (bool, bool) {
+	b := d.b[d.i:]
+	switch {
+	case len(b) >= 4 && string(b[:4]) == "true" && d.delimAt(d.i+4):
+		d.i += 4
+		return true, true
+	case len(b) >= 5 && string(b[:5]) == "false" && d.delimAt(d.i+5):
+		d.i += 5
+		return false, true
+	}
+	return false, false
+}
+
+// digits reads an optional '-' and plain decimal digits without a leading
+// zero, as a JSON number or inside quotes; anything else fails.
+func (d *fastDecoder) digits(signed bool) (neg bool, mag uint64, ok bool) {
+	b := d.b
+	i := d.i
+	if i < len(b) && b[i] == '-' {
+		if !signed {
+			return false, 0, false
+		}
+		neg = true
+		i++
+	}
+	s := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if mag > (1<<64-1)/10 {
+			return false, 0, false
+		}
+		m := mag*10 + uint64(b[i]-'0')
+		if m < mag {
+			return false, 0, false
+		}
+		mag = m
+		i++
+	}
+	n := i - s
+	if n == 0 || (n > 1 && b[s] == '0') || (neg && mag == 0) {
+		return false, 0, false
+	}
+	d.i = i
+	return neg, mag, true
+}
+
+// integer reads an integer field (a JSON number, or a quoted one as
+// protojson also accepts) and checks its range.
+func (d *fastDecoder) integer(k fkind) (int64, bool) {
+	quoted := d.i < len(d.b) && d.b[d.i] == '"'
+	if quoted {
+		d.i++
+	}
+	signed := k == fkInt32 || k == fkInt64
+	neg, mag, ok := d.digits(signed)
+	if !ok {
+		return 0, false
+	}
+	if quoted {
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return 0, false
+		}
+		d.i++
+	} else if !d.delimAt(d.i) {
+		return 0, false // a fraction or an exponent: left to protojson
+	}
+	var lim uint64
+	switch k {
+	case fkInt32:
+		lim = 1<<31 - 1
+		if neg {
+			lim = 1 << 31
+		}
+	case fkUint32:
+		lim = 1<<32 - 1
+	case fkInt64:
+		lim = 1<<63 - 1
+		if neg {
+			lim = 1 << 63
+		}
+	default:
+		lim = 1<<64 - 1
+	}
+	if mag > lim {
+		return 0, false
+	}
+	if neg {
+		return -int64(mag), true
+	}
+	return int64(mag), true // a uint64 above MaxInt64 wraps, never read as a hot value
+}
+
+// enum reads an enum value: a known name, or a number in int32 range.
+func (d *fastDecoder) enum(f *field) (int32, bool) {
+	if d.i < len(d.b) && d.b[d.i] == '"' {
+		s, esc, ok := d.scanString()
+		if !ok || esc {
+			return 0, false
+		}
+		n, known := f.enum[string(s)]
+		return n, known
+	}
+	neg, mag, ok := d.digits(true)
+	if !ok || !d.delimAt(d.i) {
+		return 0, false
+	}
+	if neg {
+		if mag > 1<<31 {
+			return 0, false
+		}
+		return int32(-int64(mag)), true
+	}
+	if mag > 1<<31-1 {
+		return 0, false
+	}
+	return int32(mag), true
+}
+
+// timestamp reads "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" and returns Unix seconds
+// and nanoseconds; any other form (offsets, lowercase, leap seconds) is left
+// to protojson.
+func (d *fastDecoder) timestamp() (sec, nsec int64, ok bool) {
+	s, esc, ok := d.scanString()
+	if !ok || esc || len(s) < 20 || s[len(s)-1] != 'Z' {
+		return 0, 0, false
+	}
+	num := func(b []byte) (int, bool) {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	if s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, 0, false
+	}
+	year, ok1 := num(s[0:4])
+	month, ok2 := num(s[5:7])
+	day, ok3 := num(s[8:10])
+	hour, ok4 := num(s[11:13])
+	minute, ok5 := num(s[14:16])
+	second, ok6 := num(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1 || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || second > 59 {
+		return 0, 0, false
+	}
+	frac := s[19 : len(s)-1]
+	if len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return 0, 0, false
+		}
+		f, ok := num(frac[1:])
+		if !ok {
+			return 0, 0, false
+		}
+		for i := len(frac) - 1; i < 9; i++ {
+			f *= 10
+		}
+		nsec = int64(f)
+	}
+	sec = daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+second)
+	return sec, nsec, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
+// date (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// str interns b.
+func (d *fastDecoder) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	if len(d.intern) >= maxInterned {
+		clear(d.intern)
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
+}
+
+// once copies b into the decoder's append-only arena: one allocation per
+// arenaChunk bytes for strings that are unique per flow (uuids). Arena
+// bytes are never written again, so the strings are immutable.
+func (d *fastDecoder) once(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaChunk/4 {
+		return string(b)
+	}
+	if len(d.arena)+len(b) > cap(d.arena) {
+		d.arena = make([]byte, 0, arenaChunk)
+	}
+	n := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[n], len(b))
+}
+
+// labelEntry is one distinct Hubble label list, converted once.
+type labelEntry struct {
+	labels, nsLabels map[string]string
+	entity           record.Entity // the highest-ranked reserved entity, EntityNone if none
+	cluster          string        // the first non-empty io.cilium.k8s.policy.cluster value
+	// nsLabels plus kubernetes.io/metadata.name=withNSName
+	withNS     map[string]string
+	withNSName string
+}
+
+// namespaceLabels returns the namespace labels of a pod endpoint in ns.
+func (e *labelEntry) namespaceLabels(ns string) map[string]string {
+	if e.withNS == nil || e.withNSName != ns {
+		m := make(map[string]string, len(e.nsLabels)+1)
+		for k, v := range e.nsLabels {
+			m[k] = v
+		}
+		m["kubernetes.io/metadata.name"] = ns
+		e.withNS, e.withNSName = m, ns
+	}
+	return e.withNS
+}
+
+// labelSet returns the converted label list raw (a JSON array of strings
+// without escapes), as convertEndpoint's loop converts it.
+func (d *fastDecoder) labelSet(raw []byte) *labelEntry {
+	if e, ok := d.labels[string(raw)]; ok {
+		return e
+	}
+	if len(d.labels) >= maxLabelSets {
+		clear(d.labels)
+	}
+	key := string(raw)
+	e := &labelEntry{}
+	body := key[1 : len(key)-1]
+	for len(body) > 0 {
+		// elements are "…" separated by commas and optional whitespace
+		body = strings.TrimLeft(body, " \t\r\n,")
+		if len(body) == 0 {
+			break
+		}
+		end := strings.IndexByte(body[1:], '"') + 1
+		l := body[1:end]
+		body = body[end+1:]
+		src, kv := splitSource(l)
+		k, val, _ := strings.Cut(kv, "=")
+		if src == "reserved" {
+			if en := reservedEntity(k); entityRank(en) > entityRank(e.entity) {
+				e.entity = en
+			}
+			continue
+		}
+		if src == "cidr" || src == "fqdn" {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(k, nsLabelPrefix):
+			if e.nsLabels == nil {
+				e.nsLabels = map[string]string{}
+			}
+			e.nsLabels[k[len(nsLabelPrefix):]] = val
+		case k == clusterLabel:
+			if e.cluster == "" {
+				e.cluster = val
+			}
+		case k == podNSLabel || strings.HasPrefix(k, ciliumSynthPfx):
+		default:
+			if e.labels == nil {
+				e.labels = map[string]string{}
+			}
+			e.labels[k] = val
+		}
+	}
+	d.labels[key] = e
+	return e
+}
+
+// nameList returns the strings of a JSON array (no escapes), shared.
+func (d *fastDecoder) nameList(raw []byte) []string {
+	if len(raw) <= 2 {
+		return nil
+	}
+	if l, ok := d.names[string(raw)]; ok {
+		return l
+	}
+	if len(d.names) >= maxNameLists {
+		clear(d.names)
+	}
+	key := string(raw)
+	var out []string
+	body := key[1 : len(key)-1]
+	for len(body) > 0 {
+		body = strings.TrimLeft(body, " \t\r\n,")
+		if len(body) == 0 {
+			break
+		}
+		end := strings.IndexByte(body[1:], '"') + 1
+		out = append(out, body[1:end])
+		body = body[end+1:]
+	}
+	d.names[key] = out
+	return out
+}
+
+// parseIPv4 parses dotted-quad IPv4 as netip.ParseAddr does (no leading
+// zeros); ok is false for anything else.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	field, val, n := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if n == 1 && val == 0 {
+				return netip.Addr{}, false
+			}
+			val = val*10 + int(c-'0')
+			n++
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if n == 0 || field == 3 {
+				return netip.Addr{}, false
+			}
+			ip[field] = byte(val)
+			field, val, n = field+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if field != 3 || n == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(val)
+	return netip.AddrFrom4(ip), true
+}
+
+// addr parses an address as ConvertFlow does (the zero Addr when invalid).
+func addr(b []byte) netip.Addr {
+	if a, ok := parseIPv4(b); ok {
+		return a
+	}
+	a, _ := netip.ParseAddr(string(b))
+	return a
+}
+
+// convert mirrors ConvertFlow on the view.
+func (d *fastDecoder) convert(rec *record.Record) (skip string, ok bool) {
+	v := &d.v
+	*rec = record.Record{}
+	et := v.et
+	switch {
+	case v.verdict == int32(flowpb.Verdict_TRANSLATED) || et == msgTypeTraceSock || v.flowType == int32(flowpb.FlowType_SOCK):
+		return SkipTranslated, false
+	case et == msgTypeDebug || et == msgTypeCapture:
+		return SkipDebug, false
+	}
+	switch flowpb.Verdict(v.verdict) {
+	case flowpb.Verdict_FORWARDED:
+		rec.Verdict = record.Forwarded
+	case flowpb.Verdict_DROPPED:
+		rec.Verdict = record.Dropped
+	case flowpb.Verdict_AUDIT:
+		rec.Verdict = record.Audit
+	case flowpb.Verdict_REDIRECTED:
+		rec.Verdict = record.Redirected
+	case flowpb.Verdict_TRACED:
+		rec.Verdict = record.Traced
+	default:
+		return SkipVerdict, false
+	}
+	if !v.src.present && !v.dst.present && !v.hasIP {
+		return SkipNoEndpoints, false
+	}
+	if v.hasTime {
+		rec.Time = time.Unix(v.sec, v.nsec).UTC()
+	}
+	rec.UUID = d.once(v.uuid)
+	rec.Node = d.str(v.node)
+	if rec.Verdict == record.Dropped {
+		reason := flowpb.DropReason(v.dropDesc)
+		if reason == flowpb.DropReason_DROP_REASON_UNKNOWN && v.dropReason != 0 {
+			reason = flowpb.DropReason(v.dropReason)
+		}
+		rec.DropReason = reason.String()
+		rec.PolicyDrop = reason == flowpb.DropReason_POLICY_DENIED || reason == flowpb.DropReason_POLICY_DENY
+	}
+	var srcIP, dstIP netip.Addr
+	if v.hasIP {
+		srcIP, dstIP = addr(v.ipSrc), addr(v.ipDst)
+	}
+	d.endpoint(&v.src, srcIP, &rec.Src)
+	d.endpoint(&v.dst, dstIP, &rec.Dst)
+	rec.Src.Names = d.nameList(v.srcNames)
+	rec.Dst.Names = d.nameList(v.dstNames)
+
+	switch v.l4 {
+	case hTCP:
+		rec.Proto = record.TCP
+		rec.Src.Port, rec.Dst.Port = uint16(v.sport), uint16(v.dport)
+	case hUDP:
+		rec.Proto = record.UDP
+		rec.Src.Port, rec.Dst.Port = uint16(v.sport), uint16(v.dport)
+	case hSCTP:
+		rec.Proto = record.SCTP
+		rec.Src.Port, rec.Dst.Port = uint16(v.sport), uint16(v.dport)
+	case hICMPv4:
+		rec.Proto = record.ICMPv4
+		rec.ICMPType = uint8(v.icmpType)
+	case hICMPv6:
+		rec.Proto = record.ICMPv6
+		rec.ICMPType = uint8(v.icmpType)
+	}
+	if v.hasDNS {
+		q := d.str(v.dnsQuery)
+		rec.DNSQuery = strings.TrimSuffix(q, ".")
+		rec.DNSResponse = v.l7Type == int32(flowpb.L7FlowType_RESPONSE)
+		for _, sp := range d.dnsIPs {
+			if a := addr(d.b[sp[0]:sp[1]]); a.IsValid() {
+				rec.DNSAnswers = append(rec.DNSAnswers, a)
+			}
+		}
+	}
+	rec.Direction = d.direction(rec)
+	return "", true
+}
+
+// endpoint mirrors convertEndpoint.
+func (d *fastDecoder) endpoint(ep *epView, ip netip.Addr, out *record.Endpoint) {
+	out.IP = ip
+	if !ep.present {
+		out.Entity = record.EntityUnknown
+		return
+	}
+	out.Namespace = d.str(ep.ns)
+	out.Pod = d.str(ep.pod)
+	out.Cluster = d.str(ep.cluster)
+	if ep.wlSeen {
+		out.WorkloadKind, out.WorkloadName = d.str(ep.wlKind), d.str(ep.wlName)
+	}
+	le := &d.noLabels
+	if len(ep.labels) > 2 {
+		le = d.labelSet(ep.labels)
+	}
+	entity := le.entity
+	if out.Cluster == "" {
+		out.Cluster = le.cluster
+	}
+	out.Labels = le.labels
+	out.NamespaceLabels = le.nsLabels
+	if entity == record.EntityNone && out.Namespace == "" {
+		entity = entityFromIdentity(ep.identity)
+		if entity == record.EntityNone {
+			entity = record.EntityUnknown
+		}
+	}
+	if out.Namespace != "" && entity != record.EntityNone && out.Pod != "" {
+		entity = record.EntityNone
+	}
+	out.Entity = entity
+	if out.Namespace != "" && entity == record.EntityNone {
+		out.NamespaceLabels = le.namespaceLabels(out.Namespace)
+	}
+}
+
+// direction mirrors direction() on the view.
+func (d *fastDecoder) direction(rec *record.Record) record.Direction {
+	v := &d.v
+	if v.hasIsReply {
+		if v.isReply {
+			return record.Reply
+		}
+		return record.Request
+	}
+	if v.reply {
+		return record.Reply
+	}
+	if v.et == msgTypeAccessLog && v.hasL7 {
+		switch flowpb.L7FlowType(v.l7Type) {
+		case flowpb.L7FlowType_REQUEST:
+			return record.Request
+		case flowpb.L7FlowType_RESPONSE:
+			return record.Reply
+		}
+	}
+	if v.et == msgTypePolicyVerdict || rec.Verdict == record.Dropped {
+		return record.Request
+	}
+	switch rec.Proto {
+	case record.TCP:
+		if v.syn && !v.ack {
+			return record.Request
+		}
+		if v.syn && v.ack {
+			return record.Reply
+		}
+		return record.DirUnknown
+	case record.ICMPv4:
+		switch rec.ICMPType {
+		case 8, 13, 15, 17:
+			return record.Request
+		case 0, 14, 16, 18:
+			return record.Reply
+		}
+	case record.ICMPv6:
+		switch rec.ICMPType {
+		case 128:
+			return record.Request
+		case 129:
+			return record.Reply
+		}
+	case record.UDP, record.SCTP:
+		se, de := IsEphemeral(rec.Src.Port), IsEphemeral(rec.Dst.Port)
+		switch {
+		case se && !de:
+			return record.Request
+		case de && !se:
+			return record.Reply
+		}
+	}
+	return record.DirUnknown
+}

@@ -1,0 +1,281 @@
+package hubble
+
+import (
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
+	observerpb "github.com/cilium/cilium/api/v1/observer"
+)
+
+// The fast decoder's schema: lookup tables built from the generated
+// descriptors of observer.GetFlowsResponse and flow.Flow, so that every
+// field the fast path skips is still validated exactly as protojson would
+// (its type, its enum name, no duplicate, one oneof member), and the fields
+// ConvertFlow reads are marked "hot" on the path where they are read.
+
+// fkind is how a field's JSON value is validated.
+type fkind uint8
+
+const (
+	fkUnsupported fkind = iota // the fast path gives up on the line (bytes, floats, maps, Any, …)
+	fkString
+	fkBool
+	fkInt32
+	fkUint32
+	fkInt64
+	fkUint64
+	fkEnum
+	fkMessage
+	fkTimestamp // google.protobuf.Timestamp: an RFC 3339 string
+	fkBoolValue // google.protobuf.BoolValue: a bare bool
+)
+
+// hot names a field whose value the fast decoder extracts.
+type hot uint8
+
+const (
+	hNone hot = iota
+	// observer.GetFlowsResponse
+	hRespFlow
+	hRespNode
+	hRespTime
+	// flow.Flow
+	hTime
+	hUUID
+	hVerdict
+	hDropReason
+	hDropReasonDesc
+	hIP
+	hL4
+	hSource
+	hDestination
+	hType
+	hNodeName
+	hSourceNames
+	hDestNames
+	hL7
+	hReply
+	hEventType
+	hIsReply
+	// flow.IP
+	hIPSrc
+	hIPDst
+	// flow.Layer4
+	hTCP
+	hUDP
+	hSCTP
+	hICMPv4
+	hICMPv6
+	// flow.TCP / UDP / SCTP
+	hSport
+	hDport
+	hFlags
+	// flow.TCPFlags
+	hSYN
+	hACK
+	// flow.ICMPv4 / ICMPv6
+	hICMPType
+	// flow.Endpoint
+	hEpIdentity
+	hEpCluster
+	hEpNamespace
+	hEpLabels
+	hEpPod
+	hEpWorkloads
+	// flow.Workload
+	hWlName
+	hWlKind
+	// flow.Layer7
+	hL7Type
+	hDNS
+	// flow.DNS
+	hDNSQuery
+	hDNSIPs
+	// flow.CiliumEventType
+	hETType
+)
+
+// field is one field of a message table.
+type field struct {
+	name  string // proto name (what Hubble writes)
+	json  string // lowerCamel JSON name (protojson accepts both)
+	idx   uint8  // bit in the object's seen-set (protojson rejects duplicates)
+	oneof int8   // index of its oneof in the message, -1 when none
+	kind  fkind
+	list  bool
+	hot   hot
+	enum  map[string]int32 // enum value names → numbers
+	msg   *table
+}
+
+// table is one message's fields, in declaration order (the order protojson
+// and therefore Hubble write them in), plus a map for out-of-order keys.
+type table struct {
+	fields []*field
+	byName map[string]*field
+	// inOrder is false when one field's JSON name is another's proto name:
+	// only the map then resolves keys with protojson's precedence.
+	inOrder bool
+}
+
+// lookup finds the field named key, trying first the fields after the
+// previous one (*cur), as Hubble writes them in order.
+func (t *table) lookup(key []byte, cur *int) *field {
+	if !t.inOrder {
+		return t.byName[string(key)]
+	}
+	for i := *cur; i < len(t.fields); i++ {
+		f := t.fields[i]
+		if string(key) == f.name || string(key) == f.json {
+			*cur = i + 1
+			return f
+		}
+	}
+	return t.byName[string(key)]
+}
+
+// hotSpec marks the hot fields of one message on one path.
+type hotSpec map[string]hotField
+
+type hotField struct {
+	id    hot
+	child hotSpec
+}
+
+// schema is the set of tables the fast decoder walks. Immutable once built.
+type schema struct {
+	resp *table // observer.GetFlowsResponse (the flow shape)
+	flow *table // flow.Flow (legacy bare flows)
+}
+
+func flowHot() hotSpec {
+	l4ports := hotSpec{"source_port": {id: hSport}, "destination_port": {id: hDport}}
+	tcp := hotSpec{"source_port": {id: hSport}, "destination_port": {id: hDport},
+		"flags": {id: hFlags, child: hotSpec{"SYN": {id: hSYN}, "ACK": {id: hACK}}}}
+	icmp := hotSpec{"type": {id: hICMPType}}
+	ep := hotSpec{
+		"identity": {id: hEpIdentity}, "cluster_name": {id: hEpCluster}, "namespace": {id: hEpNamespace},
+		"labels": {id: hEpLabels}, "pod_name": {id: hEpPod},
+		"workloads": {id: hEpWorkloads, child: hotSpec{"name": {id: hWlName}, "kind": {id: hWlKind}}},
+	}
+	return hotSpec{
+		"time": {id: hTime}, "uuid": {id: hUUID}, "verdict": {id: hVerdict}, "drop_reason": {id: hDropReason},
+		"drop_reason_desc": {id: hDropReasonDesc},
+		"IP":               {id: hIP, child: hotSpec{"source": {id: hIPSrc}, "destination": {id: hIPDst}}},
+		"l4": {id: hL4, child: hotSpec{"TCP": {id: hTCP, child: tcp}, "UDP": {id: hUDP, child: l4ports},
+			"SCTP": {id: hSCTP, child: l4ports}, "ICMPv4": {id: hICMPv4, child: icmp}, "ICMPv6": {id: hICMPv6, child: icmp}}},
+		"source": {id: hSource, child: ep}, "destination": {id: hDestination, child: ep},
+		"Type": {id: hType}, "node_name": {id: hNodeName}, "source_names": {id: hSourceNames},
+		"destination_names": {id: hDestNames},
+		"l7": {id: hL7, child: hotSpec{"type": {id: hL7Type},
+			"dns": {id: hDNS, child: hotSpec{"query": {id: hDNSQuery}, "ips": {id: hDNSIPs}}}}},
+		"reply": {id: hReply}, "event_type": {id: hEventType, child: hotSpec{"type": {id: hETType}}},
+		"is_reply": {id: hIsReply},
+	}
+}
+
+// newSchema builds the tables from the generated descriptors.
+func newSchema() *schema {
+	b := &schemaBuilder{plain: map[protoreflect.FullName]*table{}}
+	fh := flowHot()
+	respMD := (&observerpb.GetFlowsResponse{}).ProtoReflect().Descriptor()
+	flowMD := (&flowpb.Flow{}).ProtoReflect().Descriptor()
+	s := &schema{
+		resp: b.build(respMD, hotSpec{
+			"flow": {id: hRespFlow, child: fh}, "node_name": {id: hRespNode}, "time": {id: hRespTime},
+		}),
+		flow: b.build(flowMD, fh),
+	}
+	// the fast path reads flows only: any other event of the response's
+	// oneof (node_status, lost_events) goes to protojson
+	for _, f := range s.resp.fields {
+		if f.oneof >= 0 && f.hot != hRespFlow {
+			f.kind = fkUnsupported
+		}
+	}
+	return s
+}
+
+type schemaBuilder struct {
+	plain map[protoreflect.FullName]*table // tables without hot fields, shared
+}
+
+func (b *schemaBuilder) build(md protoreflect.MessageDescriptor, hs hotSpec) *table {
+	if hs == nil {
+		if t, ok := b.plain[md.FullName()]; ok {
+			return t
+		}
+	}
+	fds := md.Fields()
+	t := &table{byName: map[string]*field{}}
+	if hs == nil {
+		b.plain[md.FullName()] = t // before recursing: message types may nest
+	}
+	if fds.Len() > 64 {
+		// more fields than the seen-set holds: never taken by the fast path
+		t.fields = nil
+		return t
+	}
+	for i := 0; i < fds.Len(); i++ {
+		fd := fds.Get(i)
+		f := &field{name: string(fd.Name()), json: fd.JSONName(), idx: uint8(i), oneof: -1, list: fd.IsList()}
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			f.oneof = int8(od.Index())
+		}
+		hf, isHot := hs[f.name]
+		if isHot {
+			f.hot = hf.id
+		}
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			f.kind = fkString
+		case protoreflect.BoolKind:
+			f.kind = fkBool
+		case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+			f.kind = fkInt32
+		case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+			f.kind = fkUint32
+		case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+			f.kind = fkInt64
+		case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+			f.kind = fkUint64
+		case protoreflect.EnumKind:
+			f.kind = fkEnum
+			f.enum = map[string]int32{}
+			vals := fd.Enum().Values()
+			for j := 0; j < vals.Len(); j++ {
+				f.enum[string(vals.Get(j).Name())] = int32(vals.Get(j).Number())
+			}
+		case protoreflect.MessageKind:
+			switch fd.Message().FullName() {
+			case "google.protobuf.Timestamp":
+				f.kind = fkTimestamp
+			case "google.protobuf.BoolValue":
+				f.kind = fkBoolValue
+			default:
+				if fd.Message().FullName().Parent() == "google.protobuf" {
+					break // other well-known types have their own JSON forms
+				}
+				f.kind = fkMessage
+				f.msg = b.build(fd.Message(), hf.child)
+			}
+		}
+		if fd.IsMap() || (f.list && (f.kind == fkTimestamp || f.kind == fkBoolValue)) {
+			f.kind = fkUnsupported
+		}
+		t.fields = append(t.fields, f)
+		// protojson looks a key up by JSON name first, then by proto name
+		if _, dup := t.byName[f.json]; !dup {
+			t.byName[f.json] = f
+		}
+	}
+	t.inOrder = true
+	for _, f := range t.fields {
+		if g, dup := t.byName[f.name]; !dup {
+			t.byName[f.name] = f
+		} else if g != f {
+			t.inOrder = false
+		}
+	}
+	return t
+}

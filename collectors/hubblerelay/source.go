@@ -1,0 +1,572 @@
+package hubblerelay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
+	observerpb "github.com/cilium/cilium/api/v1/observer"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/record"
+)
+
+// Hint is added to every "cannot reach the relay" error.
+const Hint = "is Hubble Relay reachable? try `cilium hubble port-forward` (it listens on localhost:4245)"
+
+// Options configure a live source. The zero value reads everything the
+// relay buffers, once, over plaintext.
+type Options struct {
+	TLS TLSOptions
+	// Since and Until bound the window in flow time (GetFlows since/until).
+	Since, Until time.Time
+	// Follow streams new flows until ctx is done (or Duration elapses, or
+	// a flow after Until arrives).
+	Follow bool
+	// Duration observes live for this long (implies Follow).
+	Duration time.Duration
+	// Namespaces keeps flows from or to pods of these namespaces;
+	// NotNamespaces drops flows whose both ends are pods of these
+	// namespaces; Verdicts keeps flows with these verdicts (FORWARDED,
+	// DROPPED, AUDIT, …). All are server-side FlowFilters.
+	Namespaces, NotNamespaces, Verdicts []string
+	// MaxReconnects gives up after this many reconnects in a row that
+	// brought no event; negative never gives up, 0 never reconnects.
+	MaxReconnects int
+	// Backoff between reconnects.
+	Backoff Backoff
+	// Resume is the cursor of an earlier run (from the graph file): flows
+	// at or before it are asked again (since = the cursor) and dropped.
+	Resume *learner.Cursor
+	// Logger receives reconnects and warnings.
+	Logger *slog.Logger
+	// DialOptions are added to the gRPC client's (tests).
+	DialOptions []grpc.DialOption
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Backoff is a bounded, jittered exponential backoff.
+type Backoff struct {
+	// Initial is the first delay (default 200ms), doubled on every attempt
+	// up to Max (default 15s).
+	Initial, Max time.Duration
+	// Jitter spreads each delay by ±Jitter (a fraction; default 0.2).
+	Jitter float64
+	// Seed makes the jitter deterministic (tests); 0 seeds from the clock.
+	Seed uint64
+}
+
+// DefaultMaxReconnects is how many reconnects in a row bring nothing before
+// a live source gives up.
+const DefaultMaxReconnects = 10
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = 200 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 15 * time.Second
+	}
+	if b.Max < b.Initial {
+		b.Max = b.Initial
+	}
+	if b.Jitter < 0 || b.Jitter >= 1 {
+		b.Jitter = 0.2
+	}
+	return b
+}
+
+// Delay returns the delay before reconnect attempt n (1-based), jittered
+// with r (nil: no jitter).
+func (b Backoff) Delay(n int, r *rand.Rand) time.Duration {
+	b = b.withDefaults()
+	d := b.Initial
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	if r != nil && b.Jitter > 0 {
+		d = time.Duration(float64(d) * (1 + b.Jitter*(2*r.Float64()-1)))
+	}
+	return d
+}
+
+// Report is what a live window lacked or went through, for the summary.
+type Report struct {
+	Source string
+	// Window says how the window was asked for and how it ended.
+	Window, Ended string
+	Events       uint64 // events received (flows and others)
+	Flows        uint64 // flows passed on (after dropping resent ones)
+	// Resent counts flows received again after a reconnect or a resume
+	// and dropped (already counted).
+	Resent uint64
+	// LostEvents the relay reported (ring buffer overflows, unavailable
+	// nodes).
+	LostEvents uint64
+	Reconnects int
+	// Gaps are the times between a disconnect and the first event after
+	// the reconnect.
+	Gaps []time.Duration
+	// Buffer is the relay's status when the window opened: flows held,
+	// capacity (0 unknown), per node when the relay lists its nodes.
+	Buffer []NodeBuffer
+	// Truncated explains why flows of the window are missing from the
+	// relays' buffers (empty when the window is complete).
+	Truncated []string
+	// Oldest is the time of the oldest flow received per node.
+	Oldest map[string]time.Time
+}
+
+// NodeBuffer is one node's (or the whole relay's, Node "") ring buffer.
+type NodeBuffer struct {
+	Node               string
+	NumFlows, MaxFlows uint64
+}
+
+// Full reports whether the buffer is at capacity (older flows overwritten).
+func (b NodeBuffer) Full() bool { return b.MaxFlows > 0 && b.NumFlows >= b.MaxFlows }
+
+// Gap returns the total and the longest reconnect gap.
+func (r *Report) Gap() (total, longest time.Duration) {
+	for _, g := range r.Gaps {
+		total += g
+		longest = max(longest, g)
+	}
+	return total, longest
+}
+
+// Source is a live GetFlows source.
+type Source struct {
+	name, addr string
+	useTLS     bool
+	opts       Options
+	report     Report
+	cursor     *learner.Cursor
+	rnd        *rand.Rand
+}
+
+// New returns the live source for a hubble:// or hubble+tls:// URL.
+func New(url string, opts Options) (*Source, error) {
+	addr, useTLS, name, err := ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if !useTLS && opts.TLS.Set() {
+		return nil, fmt.Errorf("--from %s: TLS options given for a plaintext relay: use %s%s", url, SchemeTLS, addr)
+	}
+	if _, _, err := filters(opts); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Duration > 0 {
+		opts.Follow = true
+	}
+	seed := opts.Backoff.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	s := &Source{name: name, addr: addr, useTLS: useTLS, opts: opts, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	s.cursor = opts.Resume.Clone()
+	if s.cursor == nil {
+		s.cursor = learner.NewCursor()
+	}
+	s.report = Report{Source: name, Window: s.describeWindow(), Oldest: map[string]time.Time{}}
+	return s, nil
+}
+
+// Name returns the canonical URL (hubble://HOST:PORT).
+func (s *Source) Name() string { return s.name }
+
+// Report returns what the window went through (after Run).
+func (s *Source) Report() *Report { return &s.report }
+
+// Cursor returns how far the source has counted (after Run, or from emit).
+func (s *Source) Cursor() *learner.Cursor { return s.cursor }
+
+func (s *Source) describeWindow() string {
+	o := s.opts
+	var parts []string
+	switch {
+	case o.Duration > 0:
+		parts = append(parts, "live for "+o.Duration.String())
+	case o.Follow:
+		parts = append(parts, "live until interrupted")
+	}
+	if !o.Since.IsZero() {
+		parts = append(parts, "since "+o.Since.UTC().Format(time.RFC3339))
+	}
+	if !o.Until.IsZero() {
+		parts = append(parts, "until "+o.Until.UTC().Format(time.RFC3339))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "everything the relay buffers")
+	}
+	if !o.Resume.Empty() {
+		parts = append(parts, "resumed after "+o.Resume.Last().UTC().Format(time.RFC3339Nano))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// filters builds the server-side FlowFilters.
+func filters(o Options) (white, black []*flowpb.FlowFilter, err error) {
+	var verdicts []flowpb.Verdict
+	for _, v := range o.Verdicts {
+		n, ok := flowpb.Verdict_value[strings.ToUpper(strings.TrimSpace(v))]
+		if !ok || n == 0 {
+			return nil, nil, fmt.Errorf("--verdict %q: want one of FORWARDED, DROPPED, AUDIT, REDIRECTED, TRACED, ERROR, TRANSLATED", v)
+		}
+		verdicts = append(verdicts, flowpb.Verdict(n))
+	}
+	pods := func(flag string, nss []string) ([]string, error) {
+		var out []string
+		for _, ns := range nss {
+			ns = strings.TrimSpace(ns)
+			if ns == "" || strings.ContainsAny(ns, "/*?[ ") {
+				return nil, fmt.Errorf("--%s %q: want a namespace name (no globs)", flag, ns)
+			}
+			out = append(out, ns+"/")
+		}
+		return out, nil
+	}
+	inc, err := pods("namespace", o.Namespaces)
+	if err != nil {
+		return nil, nil, err
+	}
+	exc, err := pods("not-namespace", o.NotNamespaces)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case len(inc) > 0:
+		white = []*flowpb.FlowFilter{{SourcePod: inc, Verdict: verdicts}, {DestinationPod: inc, Verdict: verdicts}}
+	case len(verdicts) > 0:
+		white = []*flowpb.FlowFilter{{Verdict: verdicts}}
+	}
+	if len(exc) > 0 {
+		black = []*flowpb.FlowFilter{{SourcePod: exc, DestinationPod: exc}}
+	}
+	return white, black, nil
+}
+
+// request builds the GetFlows request for the next connection.
+func (s *Source) request(startedAt time.Time) *observerpb.GetFlowsRequest {
+	white, black, _ := filters(s.opts)
+	req := &observerpb.GetFlowsRequest{Follow: s.opts.Follow, Whitelist: white, Blacklist: black}
+	since := s.opts.Since
+	if c := s.cursor.Since(); !c.IsZero() {
+		since = later(since, c)
+	} else if !startedAt.IsZero() && s.opts.Follow {
+		// reconnecting a live window before any flow: ask for the gap
+		since = later(since, startedAt)
+	}
+	if !since.IsZero() {
+		req.Since = timestamppb.New(since)
+	}
+	if !s.opts.Until.IsZero() && !s.opts.Follow {
+		req.Until = timestamppb.New(s.opts.Until)
+	}
+	if since.IsZero() && !s.opts.Follow {
+		req.Number = math.MaxUint64 // everything buffered (hubble observe --all)
+	}
+	return req
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// errEmit marks an error from emit: returned as is, never retried.
+type errEmit struct{ err error }
+
+func (e errEmit) Error() string { return e.err.Error() }
+func (e errEmit) Unwrap() error { return e.err }
+
+// errUntil ends a followed window at the first flow after Until.
+var errUntil = errors.New("until reached")
+
+// dial opens the gRPC client.
+func (s *Source) dial() (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if s.useTLS {
+		cfg, err := s.opts.TLS.Config()
+		if err != nil {
+			return nil, err
+		}
+		if s.opts.TLS.AllowInsecure && s.opts.Logger != nil {
+			s.opts.Logger.Error("WARNING: --tls-allow-insecure: the relay's certificate is NOT verified; anyone on the path can impersonate it and feed flows into your policies", "relay", s.name)
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20))}, s.opts.DialOptions...)
+	conn, err := grpc.NewClient(s.addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return conn, nil
+}
+
+// unreachable wraps the error of a relay never reached.
+func (s *Source) unreachable(err error) error {
+	msg := status.Convert(err).Message()
+	hint := Hint
+	switch {
+	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "tls:"):
+		hint = "the relay's certificate was not accepted: check --tls-ca-cert-files and --tls-server-name (and --tls-client-cert-file/--tls-client-key-file for mTLS)"
+	case s.useTLS && (strings.Contains(msg, "first record does not look like a TLS handshake") || strings.Contains(msg, "http2")):
+		hint = "the relay does not speak TLS here: try " + Scheme + s.addr
+	}
+	return fmt.Errorf("%s: cannot reach Hubble Relay at %s: %s; %s", s.name, s.addr, msg, hint)
+}
+
+// retryable reports whether a stream error is worth a reconnect.
+func retryable(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Internal, codes.Unknown, codes.ResourceExhausted, codes.Aborted, codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// Run streams the window's flows to emit. A deliberate end — ctx done
+// (Ctrl-C, SIGTERM), Duration elapsed, Until passed, the window complete —
+// returns nil: what was received is kept and learned.
+func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
+	conn, err := s.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	client := observerpb.NewObserverClient(conn)
+	runCtx := ctx
+	if s.opts.Duration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, s.opts.Duration)
+		defer cancel()
+	}
+	if err := s.probe(runCtx, client); err != nil {
+		if runCtx.Err() != nil {
+			s.report.Ended = s.endReason(ctx)
+			return nil
+		}
+		return err
+	}
+	var startedAt, disconnectAt time.Time
+	replay := learner.NewReplay(s.opts.Resume)
+	failures := 0
+	for {
+		req := s.request(startedAt)
+		if startedAt.IsZero() {
+			startedAt = s.opts.Now()
+		}
+		got, err := s.stream(runCtx, client, req, st, emit, replay, &disconnectAt)
+		var ee errEmit
+		switch {
+		case errors.As(err, &ee):
+			return ee.err
+		case runCtx.Err() != nil || errors.Is(err, errUntil):
+			s.report.Ended = s.endReason(ctx)
+			if errors.Is(err, errUntil) {
+				s.report.Ended = "a flow after --until arrived"
+			}
+			s.checkTruncation()
+			return nil
+		case err == nil && !s.opts.Follow:
+			s.report.Ended = "window complete"
+			s.checkTruncation()
+			return nil
+		case err == nil:
+			err = errors.New("the relay ended the stream")
+		case !retryable(err):
+			return fmt.Errorf("%s: receive flows: %w", s.name, err)
+		}
+		if got > 0 {
+			failures = 0
+		}
+		failures++
+		if s.opts.MaxReconnects >= 0 && failures > s.opts.MaxReconnects {
+			return fmt.Errorf("%s: gave up after %d reconnects in a row without a flow (--max-reconnects %d): %w; %s", s.name, failures-1, s.opts.MaxReconnects, err, Hint)
+		}
+		disconnectAt = s.opts.Now()
+		delay := s.opts.Backoff.Delay(failures, s.rnd)
+		if s.opts.Logger != nil {
+			s.opts.Logger.Warn("relay stream broke; reconnecting", "relay", s.name, "cause", status.Convert(err).Message(), "attempt", failures, "in", delay.Round(time.Millisecond))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-runCtx.Done():
+			t.Stop()
+			s.report.Ended = s.endReason(ctx)
+			return nil
+		case <-t.C:
+		}
+		s.report.Reconnects++
+		replay = learner.NewReplay(s.cursor)
+	}
+}
+
+func (s *Source) endReason(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return "interrupted"
+	}
+	if s.opts.Duration > 0 {
+		return "--duration elapsed"
+	}
+	return "window complete"
+}
+
+// probe asks for the relay's status: the first contact, so that an
+// unreachable relay fails fast with a clear message; the buffer state
+// tells whether a since/until window is still covered.
+func (s *Source) probe(ctx context.Context, client observerpb.ObserverClient) error {
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	st, err := client.ServerStatus(pctx, &observerpb.ServerStatusRequest{})
+	switch status.Code(err) {
+	case codes.OK:
+		s.report.Buffer = []NodeBuffer{{NumFlows: st.GetNumFlows(), MaxFlows: st.GetMaxFlows()}}
+	case codes.Unimplemented:
+		return nil
+	default:
+		return s.unreachable(err)
+	}
+	nodes, err := client.GetNodes(pctx, &observerpb.GetNodesRequest{})
+	if err == nil && len(nodes.GetNodes()) > 0 {
+		s.report.Buffer = s.report.Buffer[:0]
+		for _, n := range nodes.GetNodes() {
+			s.report.Buffer = append(s.report.Buffer, NodeBuffer{Node: n.GetName(), NumFlows: n.GetNumFlows(), MaxFlows: n.GetMaxFlows()})
+		}
+		sort.Slice(s.report.Buffer, func(i, j int) bool { return s.report.Buffer[i].Node < s.report.Buffer[j].Node })
+	}
+	return nil
+}
+
+// stream runs one GetFlows stream; got counts the events received.
+func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, req *observerpb.GetFlowsRequest,
+	st *collectors.Stats, emit collectors.Emit, replay *learner.Replay, disconnectAt *time.Time) (got int, err error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := client.GetFlows(sctx, req)
+	if err != nil {
+		return 0, err
+	}
+	dec := newDecoder()
+	var rec record.Record
+	for {
+		resp, err := dec.recv(stream)
+		if errors.Is(err, io.EOF) {
+			return got, nil
+		}
+		if err != nil {
+			return got, err
+		}
+		got++
+		s.report.Events++
+		if !disconnectAt.IsZero() {
+			s.report.Gaps = append(s.report.Gaps, s.opts.Now().Sub(*disconnectAt))
+			*disconnectAt = time.Time{}
+		}
+		skip, lost, ok := dec.convert(resp, &rec)
+		if !ok {
+			st.Skip(skip, 1)
+			st.LostEvents += lost
+			s.report.LostEvents += lost
+			continue
+		}
+		rec.Source = s.name
+		if replay.Seen(&rec) {
+			s.report.Resent++
+			continue
+		}
+		if !s.opts.Until.IsZero() && s.opts.Follow && rec.Time.After(s.opts.Until) {
+			return got, errUntil
+		}
+		if o, seen := s.report.Oldest[rec.Node]; !rec.Time.IsZero() && (!seen || rec.Time.Before(o)) {
+			s.report.Oldest[rec.Node] = rec.Time
+		}
+		st.FlowEvents++
+		s.report.Flows++
+		s.cursor.Advance(&rec)
+		if err := emit(&rec); err != nil {
+			return got, errEmit{err}
+		}
+	}
+}
+
+// checkTruncation compares the window asked for with what the buffers
+// held: a node whose buffer is full and whose oldest flow is later than
+// --since lost the start of the window.
+func (s *Source) checkTruncation() {
+	if s.opts.Follow && s.opts.Since.IsZero() {
+		return // a live window starts now: nothing to have been overwritten
+	}
+	full := map[string]NodeBuffer{}
+	var relayFull *NodeBuffer
+	for _, b := range s.report.Buffer {
+		if !b.Full() {
+			continue
+		}
+		if b.Node == "" {
+			relayFull = &b
+		} else {
+			full[b.Node] = b
+		}
+	}
+	since := s.opts.Since
+	if !s.opts.Resume.Empty() {
+		since = later(since, s.opts.Resume.Since())
+	}
+	var msgs []string
+	nodes := make([]string, 0, len(s.report.Oldest))
+	for n := range s.report.Oldest {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	for _, n := range nodes {
+		oldest := s.report.Oldest[n]
+		b, isFull := full[n]
+		if relayFull != nil {
+			b, isFull = *relayFull, true
+		}
+		switch {
+		case since.IsZero() && isFull:
+			msgs = append(msgs, fmt.Sprintf("node %s: ring buffer full (%d/%d flows): only its flows since %s were still held", nodeName(n), b.NumFlows, b.MaxFlows, oldest.UTC().Format(time.RFC3339)))
+		case !since.IsZero() && oldest.After(since) && isFull:
+			msgs = append(msgs, fmt.Sprintf("node %s: ring buffer full (%d/%d flows) and its oldest flow is %s, after --since %s: its flows in between are gone",
+				nodeName(n), b.NumFlows, b.MaxFlows, oldest.UTC().Format(time.RFC3339), since.UTC().Format(time.RFC3339)))
+		}
+	}
+	if len(msgs) > 0 {
+		msgs = append(msgs, "to cover a long window, learn live (--duration or --follow, with --graph checkpoints) or raise the nodes' hubble-event-buffer-capacity")
+	}
+	s.report.Truncated = msgs
+}
+
+func nodeName(n string) string {
+	if n == "" {
+		return "(unnamed)"
+	}
+	return n
+}

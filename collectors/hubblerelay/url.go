@@ -1,0 +1,71 @@
+// Package hubblerelay reads flows live from Hubble Relay (or a Hubble
+// server) over observer.GetFlows, for an observation window: a duration
+// (follow and stop), since/until (what the relays still buffer), or until
+// interrupted. It converts flows with the same code as the JSON reader
+// (hubble.ConvertResponse), filters on the server (namespaces, verdicts),
+// reconnects with bounded exponential backoff when the stream breaks,
+// resuming from the last flow counted without counting any flow twice
+// (learner.Cursor / learner.Replay), and reports what the window lacks:
+// events the relay said it lost, reconnect gaps, and a window the nodes'
+// ring buffers no longer cover.
+package hubblerelay
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// URL schemes.
+const (
+	Scheme    = "hubble://"
+	SchemeTLS = "hubble+tls://"
+)
+
+// DefaultAddr is where `cilium hubble port-forward` makes Hubble Relay
+// listen.
+const DefaultAddr = "localhost:4245"
+
+// DefaultPort is Hubble Relay's port.
+const DefaultPort = "4245"
+
+// IsURL reports whether a --from argument names a Hubble Relay.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, Scheme) || strings.HasPrefix(s, SchemeTLS)
+}
+
+// ParseURL splits hubble://HOST:PORT or hubble+tls://HOST:PORT into the
+// address to dial (HOST defaults to localhost, PORT to 4245) and whether
+// TLS is used. name is the canonical URL (the source's name in the graph
+// and in messages).
+func ParseURL(s string) (addr string, useTLS bool, name string, err error) {
+	rest, ok := strings.CutPrefix(s, SchemeTLS)
+	scheme := SchemeTLS
+	useTLS = ok
+	if !ok {
+		rest, ok = strings.CutPrefix(s, Scheme)
+		scheme = Scheme
+		if !ok {
+			return "", false, "", fmt.Errorf("--from %s: not a hubble:// or hubble+tls:// URL", s)
+		}
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if strings.ContainsAny(rest, "/?#@") {
+		return "", false, "", fmt.Errorf("--from %s: want %sHOST:PORT (no path, query or user)", s, scheme)
+	}
+	host, port := rest, DefaultPort
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		host, port = h, p
+	} else if strings.Count(rest, ":") == 1 || (strings.HasPrefix(rest, "[") && strings.Contains(rest, "]:")) {
+		return "", false, "", fmt.Errorf("--from %s: %w", s, err)
+	}
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		host = "localhost"
+	}
+	if port == "" {
+		port = DefaultPort
+	}
+	addr = net.JoinHostPort(host, port)
+	return addr, useTLS, scheme + addr, nil
+}

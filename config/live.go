@@ -1,0 +1,118 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Keys of live Hubble sources (hubble://, hubble+tls://): the observation
+// window, checkpoints, server-side filters, reconnects and TLS (flags named
+// as the Hubble CLI names them). The `hubble.` keys are a section of the
+// config file; their flags drop the prefix (see flags).
+const (
+	KeyDuration           = "duration"
+	KeyFollow             = "follow"
+	KeyCheckpointInterval = "checkpoint-interval"
+	KeyHubbleNamespaces   = "hubble.namespaces"
+	KeyHubbleNotNS        = "hubble.not-namespaces"
+	KeyHubbleVerdicts     = "hubble.verdicts"
+	KeyHubbleMaxReconnect = "hubble.max-reconnects"
+	KeyTLSCACertFiles     = "hubble.tls-ca-cert-files"
+	KeyTLSClientCertFile  = "hubble.tls-client-cert-file"
+	KeyTLSClientKeyFile   = "hubble.tls-client-key-file"
+	KeyTLSServerName      = "hubble.tls-server-name"
+	KeyTLSAllowInsecure   = "hubble.tls-allow-insecure"
+	// `flowfence relay`: the replay relay.
+	KeyRelayListen       = "relay.listen"
+	KeyRelayPace         = "relay.pace"
+	KeyRelaySpeed        = "relay.speed"
+	KeyRelayLoop         = "relay.loop"
+	KeyRelayBufferSize   = "relay.buffer-size"
+	KeyRelayRebase       = "relay.rebase"
+	KeyRelayTLSCertFile  = "relay.tls-cert-file"
+	KeyRelayTLSKeyFile   = "relay.tls-key-file"
+	KeyRelayTLSClientCAs = "relay.tls-client-ca-files"
+)
+
+// Defaults of live sources and the relay.
+const (
+	DefaultCheckpointInterval = time.Minute
+	DefaultMaxReconnects      = 10
+	DefaultRelayListen        = "localhost:4245"
+)
+
+func liveDefaults() map[string]any {
+	return map[string]any{
+		KeyDuration: "", KeyFollow: false, KeyCheckpointInterval: DefaultCheckpointInterval.String(),
+		KeyHubbleNamespaces: []string{}, KeyHubbleNotNS: []string{}, KeyHubbleVerdicts: []string{},
+		KeyHubbleMaxReconnect: DefaultMaxReconnects,
+		KeyTLSCACertFiles:     []string{}, KeyTLSClientCertFile: "", KeyTLSClientKeyFile: "", KeyTLSServerName: "", KeyTLSAllowInsecure: false,
+		KeyRelayListen: DefaultRelayListen, KeyRelayPace: "fast", KeyRelaySpeed: 1.0, KeyRelayLoop: false, KeyRelayBufferSize: 0,
+		KeyRelayRebase: false, KeyRelayTLSCertFile: "", KeyRelayTLSKeyFile: "", KeyRelayTLSClientCAs: []string{},
+	}
+}
+
+// Live is the typed configuration of live Hubble sources.
+type Live struct {
+	Duration           time.Duration
+	Follow             bool
+	CheckpointInterval time.Duration
+	Namespaces         []string
+	NotNamespaces      []string
+	Verdicts           []string
+	MaxReconnects      int
+	TLSCACertFiles     []string
+	TLSClientCertFile  string
+	TLSClientKeyFile   string
+	TLSServerName      string
+	TLSAllowInsecure   bool
+}
+
+// Relay is the typed configuration of `flowfence relay`.
+type Relay struct {
+	Listen       string
+	Pace         string
+	Speed        float64
+	Loop         bool
+	BufferSize   int
+	Rebase       bool
+	TLSCertFile  string
+	TLSKeyFile   string
+	TLSClientCAs []string
+}
+
+func loadLive(vp *viper.Viper) (Live, Relay, error) {
+	l := Live{
+		Follow: vp.GetBool(KeyFollow), Namespaces: vp.GetStringSlice(KeyHubbleNamespaces), NotNamespaces: vp.GetStringSlice(KeyHubbleNotNS),
+		Verdicts: vp.GetStringSlice(KeyHubbleVerdicts), MaxReconnects: vp.GetInt(KeyHubbleMaxReconnect),
+		TLSCACertFiles: vp.GetStringSlice(KeyTLSCACertFiles), TLSClientCertFile: vp.GetString(KeyTLSClientCertFile),
+		TLSClientKeyFile: vp.GetString(KeyTLSClientKeyFile), TLSServerName: vp.GetString(KeyTLSServerName),
+		TLSAllowInsecure: vp.GetBool(KeyTLSAllowInsecure),
+	}
+	var err error
+	if s := vp.GetString(KeyDuration); s != "" {
+		if l.Duration, err = time.ParseDuration(s); err != nil || l.Duration <= 0 {
+			return l, Relay{}, fmt.Errorf("--duration %q: want a positive duration such as 10m or 24h", s)
+		}
+	}
+	if s := vp.GetString(KeyCheckpointInterval); s != "" {
+		if l.CheckpointInterval, err = time.ParseDuration(s); err != nil || l.CheckpointInterval <= 0 {
+			return l, Relay{}, fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", s)
+		}
+	}
+	r := Relay{
+		Listen: vp.GetString(KeyRelayListen), Pace: vp.GetString(KeyRelayPace), Speed: vp.GetFloat64(KeyRelaySpeed),
+		Loop: vp.GetBool(KeyRelayLoop), BufferSize: vp.GetInt(KeyRelayBufferSize), Rebase: vp.GetBool(KeyRelayRebase),
+		TLSCertFile: vp.GetString(KeyRelayTLSCertFile), TLSKeyFile: vp.GetString(KeyRelayTLSKeyFile),
+		TLSClientCAs: vp.GetStringSlice(KeyRelayTLSClientCAs),
+	}
+	if r.Speed <= 0 {
+		return l, r, fmt.Errorf("--speed %v: must be positive", r.Speed)
+	}
+	if r.BufferSize < 0 {
+		return l, r, fmt.Errorf("--buffer-size %d: must not be negative", r.BufferSize)
+	}
+	return l, r, nil
+}

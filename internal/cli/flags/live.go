@@ -1,0 +1,151 @@
+package flags
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/pipeline"
+)
+
+// liveFlagKeys maps the live-source flags to their config keys.
+func liveFlagKeys() map[string]string {
+	return map[string]string{
+		"namespace":            config.KeyHubbleNamespaces,
+		"not-namespace":        config.KeyHubbleNotNS,
+		"verdict":              config.KeyHubbleVerdicts,
+		"max-reconnects":       config.KeyHubbleMaxReconnect,
+		"tls-ca-cert-files":    config.KeyTLSCACertFiles,
+		"tls-client-cert-file": config.KeyTLSClientCertFile,
+		"tls-client-key-file":  config.KeyTLSClientKeyFile,
+		"tls-server-name":      config.KeyTLSServerName,
+		"tls-allow-insecure":   config.KeyTLSAllowInsecure,
+		"listen":               config.KeyRelayListen,
+		"pace":                 config.KeyRelayPace,
+		"speed":                config.KeyRelaySpeed,
+		"loop":                 config.KeyRelayLoop,
+		"buffer-size":          config.KeyRelayBufferSize,
+		"rebase":               config.KeyRelayRebase,
+		"tls-cert-file":        config.KeyRelayTLSCertFile,
+		"tls-key-file":         config.KeyRelayTLSKeyFile,
+		"tls-client-ca-files":  config.KeyRelayTLSClientCAs,
+	}
+}
+
+// AddLive adds the flags of live Hubble sources (hubble://HOST:PORT,
+// hubble+tls://HOST:PORT): the observation window, checkpoints,
+// server-side filters, reconnects and TLS (named as the Hubble CLI names
+// them).
+func AddLive(fs *pflag.FlagSet) {
+	fs.String(config.KeyDuration, "", "hubble:// sources: observe live for this long (e.g. 30m, 24h), then stop and write")
+	fs.Bool(config.KeyFollow, false, "hubble:// sources: observe live until interrupted (Ctrl-C / SIGTERM end the window and still write)")
+	fs.String(config.KeyCheckpointInterval, config.DefaultCheckpointInterval.String(), "learn from hubble:// sources: save the --graph file (with a resume cursor) this often")
+	fs.StringSlice("namespace", nil, "hubble:// sources: only flows from or to pods of these namespaces (server-side filter, repeatable)")
+	fs.StringSlice("not-namespace", nil, "hubble:// sources: drop flows whose both ends are pods of these namespaces (server-side filter)")
+	fs.StringSlice("verdict", nil, "hubble:// sources: only flows with these verdicts: FORWARDED, DROPPED, AUDIT, … (server-side filter)")
+	fs.Int("max-reconnects", config.DefaultMaxReconnects, "hubble:// sources: give up after this many reconnects in a row that bring nothing (-1 never)")
+	fs.StringSlice("tls-ca-cert-files", nil, "hubble+tls:// sources: CA certificates (PEM) the relay's certificate must chain to (default: system roots)")
+	fs.String("tls-client-cert-file", "", "hubble+tls:// sources: client certificate (PEM) for mTLS")
+	fs.String("tls-client-key-file", "", "hubble+tls:// sources: client key (PEM) for mTLS")
+	fs.String("tls-server-name", "", "hubble+tls:// sources: name the relay's certificate must carry (e.g. ui.hubble-relay.cilium.io behind a port-forward)")
+	fs.Bool("tls-allow-insecure", false, "hubble+tls:// sources: DO NOT verify the relay's certificate (warned about on every run)")
+}
+
+// LiveOptions builds the live-source options from the config.
+func LiveOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LiveOptions {
+	l := c.Live
+	return pipeline.LiveOptions{
+		Relay: hubblerelay.Options{
+			TLS: hubblerelay.TLSOptions{CAFiles: l.TLSCACertFiles, CertFile: l.TLSClientCertFile, KeyFile: l.TLSClientKeyFile,
+				ServerName: l.TLSServerName, AllowInsecure: l.TLSAllowInsecure},
+			Since: c.Since, Until: c.Until, Follow: l.Follow, Duration: l.Duration,
+			Namespaces: l.Namespaces, NotNamespaces: l.NotNamespaces, Verdicts: l.Verdicts,
+			MaxReconnects: l.MaxReconnects, Logger: log,
+		},
+		CheckpointInterval: l.CheckpointInterval,
+		Progress:           Progress(env, c.Quiet),
+	}
+}
+
+// Progress returns the progress printer of live windows on stderr: one
+// updating line on a terminal, a plain line every progressLogEvery
+// otherwise, nothing when quiet.
+func Progress(env Env, quiet bool) func(pipeline.Progress) {
+	if quiet || env.Streams.Err == nil {
+		return nil
+	}
+	return newProgressPrinter(env.Streams.Err, isTerminal(env.Streams.Err), time.Now).print
+}
+
+// progressLogEvery is the period of plain progress lines (not a terminal).
+const progressLogEvery = 10 * time.Second
+
+type progressPrinter struct {
+	w        io.Writer
+	terminal bool
+	now      func() time.Time
+	last     time.Time
+}
+
+func newProgressPrinter(w io.Writer, terminal bool, now func() time.Time) *progressPrinter {
+	return &progressPrinter{w: w, terminal: terminal, now: now, last: now()}
+}
+
+func (p *progressPrinter) print(pr pipeline.Progress) {
+	line := ProgressLine(pr)
+	switch {
+	case p.terminal && pr.Done:
+		fmt.Fprintf(p.w, "\r\033[K%s\n", line)
+	case p.terminal:
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	case pr.Done || p.now().Sub(p.last) >= progressLogEvery:
+		p.last = p.now()
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// ProgressLine formats a progress report.
+func ProgressLine(p pipeline.Progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "live: %s flows (%s/s), %d edges, %d nodes, %s elapsed", group(p.Flows), group(uint64(p.Rate+0.5)), p.Edges, p.Nodes, p.Elapsed.Round(time.Second))
+	if p.Remaining > 0 {
+		fmt.Fprintf(&b, ", %s left", p.Remaining.Round(time.Second))
+	}
+	if p.Checkpoints > 0 {
+		fmt.Fprintf(&b, ", %d checkpoints", p.Checkpoints)
+	}
+	if p.Done {
+		b.WriteString(" — window closed")
+	}
+	return b.String()
+}
+
+// group writes n with thousands separators.
+func group(n uint64) string {
+	s := fmt.Sprint(n)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && f.Name() != os.DevNull
+}

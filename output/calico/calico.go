@@ -1,0 +1,485 @@
+package calico
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/output/k8s"
+	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
+)
+
+// FormatName is the --format value.
+const FormatName = "calico"
+
+// Tiers and labels flowfence uses.
+const (
+	// GuardTier holds the metadata guard. Its order puts it before every
+	// tier a cluster normally has (Calico Enterprise's allow-tigera 100,
+	// kube-admin 1000, kube-baseline 10000, default 1000000).
+	GuardTier      = "flowfence-metadata-guard"
+	GuardTierOrder = 1.0
+	// GuardPolicy is the guard's (global) policy name within GuardTier.
+	GuardPolicy = "deny-cloud-metadata"
+	// WorkloadTierOrder is the order of the --calico-tier tier: after
+	// kube-admin (AdminNetworkPolicy, 1000), before kube-baseline (10000)
+	// and the default tier (1000000).
+	WorkloadTierOrder = 5000.0
+	// NamespaceNameLabel is Calico's automatic namespace-name label, for
+	// namespaceSelector.
+	NamespaceNameLabel = "projectcalico.org/name"
+	// NamespaceLabel is the label Calico gives every workload endpoint with
+	// its namespace, for the selector of a global policy.
+	NamespaceLabel = "projectcalico.org/namespace"
+	// ClusterDir holds the cluster-scoped objects (tiers, the guard): a name
+	// no namespace can have.
+	ClusterDir = "_cluster"
+)
+
+// Formatter renders Calico projectcalico.org/v3 YAML.
+type Formatter struct {
+	// Tier puts the namespace policies in this tier (emitted with order
+	// WorkloadTierOrder); empty = the default tier.
+	Tier string
+	// Staged emits the staged kinds (stagedAction Set).
+	Staged bool
+}
+
+// Name returns "calico".
+func (Formatter) Name() string { return FormatName }
+
+// Render returns <ns>/<file>.yaml and <ns>/kustomization.yaml for every
+// namespace, and _cluster/ with the tiers and the metadata guard.
+func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
+	t := output.Tree{}
+	for _, ns := range set.Namespaces {
+		var files []string
+		for _, p := range ns.Policies {
+			obj, notes := f.Build(p)
+			if err := Validate(obj); err != nil {
+				return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
+			}
+			b, err := Marshal(obj, p.Comment, notes, names(p))
+			if err != nil {
+				return nil, err
+			}
+			name := k8s.FileName(p)
+			t[ns.Name+"/"+name] = b
+			files = append(files, name)
+		}
+		slices.Sort(files)
+		t[ns.Name+"/kustomization.yaml"] = kustomization(ns.Name, files)
+	}
+	var cluster []string
+	if tiers := f.tiers(set); len(tiers) > 0 {
+		var b bytes.Buffer
+		for i, obj := range tiers {
+			if err := Validate(obj); err != nil {
+				return nil, fmt.Errorf("generated tier %s is invalid: %w", obj.Metadata.Name, err)
+			}
+			if i > 0 {
+				b.WriteString("---\n")
+			}
+			comment := []string{"Tier " + obj.Metadata.Name + ": apply before the policies in it (a policy cannot be created in a missing tier)."}
+			part, err := Marshal(obj, comment, nil, nil)
+			if err != nil {
+				return nil, err
+			}
+			b.Write(part)
+		}
+		t[ClusterDir+"/00-tiers.yaml"] = b.Bytes()
+		cluster = append(cluster, "00-tiers.yaml")
+	}
+	if guard, comment := f.Guard(set); guard != nil {
+		if err := Validate(guard); err != nil {
+			return nil, fmt.Errorf("generated metadata guard is invalid: %w", err)
+		}
+		b, err := Marshal(guard, comment, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		t[ClusterDir+"/01-metadata-guard.yaml"] = b
+		cluster = append(cluster, "01-metadata-guard.yaml")
+	}
+	if len(cluster) > 0 {
+		t[ClusterDir+"/kustomization.yaml"] = kustomization("", cluster)
+	}
+	return t, nil
+}
+
+func kustomization(ns string, files []string) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Apply: kubectl apply -k .   Roll back: kubectl delete -k .\n")
+	b.WriteString("# projectcalico.org/v3 objects need the Calico API server (or: calicoctl apply -f <file>).\n")
+	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
+	if ns != "" {
+		b.WriteString("namespace: " + ns + "\n")
+	}
+	b.WriteString("resources:\n")
+	for _, f := range files {
+		b.WriteString("- " + f + "\n")
+	}
+	return b.Bytes()
+}
+
+func (f Formatter) policyKind(global bool) string {
+	switch {
+	case global && f.Staged:
+		return KindStagedGlobalNetworkPolicy
+	case global:
+		return KindGlobalNetworkPolicy
+	case f.Staged:
+		return KindStagedNetworkPolicy
+	}
+	return KindNetworkPolicy
+}
+
+func labels() map[string]string { return map[string]string{"app.kubernetes.io/managed-by": "flowfence"} }
+
+// qualified returns a policy's name in tier: before Calico v3.32 a policy
+// outside the default tier must be named "<tier>.<name>" (v3.32 accepts
+// the prefixed name as well).
+func qualified(tier, name string) string {
+	if tier == "" || tier == "default" {
+		return name
+	}
+	return tier + "." + name
+}
+
+// Build converts one namespace policy. Rules that cannot be expressed
+// (entities without addresses) are dropped whole — never rendered with an
+// empty peer, which would admit everything — and listed in notes.
+func (f Formatter) Build(p *policy.Policy) (*Object, []string) {
+	spec := &PolicySpec{Tier: f.Tier, Selector: Selector(p.Subject)}
+	if f.Staged {
+		spec.StagedAction = StagedActionSet
+	}
+	var notes []string
+	if p.Ingress {
+		spec.Types = append(spec.Types, TypeIngress)
+		for _, r := range p.IngressRules {
+			rs, note := rules(r, true)
+			spec.Ingress = append(spec.Ingress, rs...)
+			if note != "" {
+				notes = append(notes, note)
+			}
+		}
+	}
+	if p.Egress {
+		spec.Types = append(spec.Types, TypeEgress)
+		for _, r := range p.EgressRules {
+			rs, note := rules(r, false)
+			spec.Egress = append(spec.Egress, rs...)
+			if note != "" {
+				notes = append(notes, note)
+			}
+		}
+	}
+	return &Object{
+		APIVersion: APIVersion, Kind: f.policyKind(false),
+		Metadata: Metadata{Name: qualified(f.Tier, p.Name), Namespace: p.Namespace, Labels: labels()},
+		Spec:     spec,
+	}, notes
+}
+
+// Selector renders a label map as a Calico selector expression (sorted
+// keys, single-quoted values); the empty map selects everything: all().
+func Selector(m map[string]string) string {
+	if len(m) == 0 {
+		return "all()"
+	}
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+" == '"+m[k]+"'")
+	}
+	return strings.Join(parts, " && ")
+}
+
+// NamespaceSelector selects one namespace by name.
+func NamespaceSelector(ns string) string { return NamespaceNameLabel + " == '" + ns + "'" }
+
+// protocolName is a protocol as a Calico rule names it.
+func protocolName(p record.Protocol) (string, bool) {
+	switch p {
+	case record.TCP:
+		return "TCP", true
+	case record.UDP:
+		return "UDP", true
+	case record.SCTP:
+		return "SCTP", true
+	case record.ICMPv4:
+		return "ICMP", true
+	case record.ICMPv6:
+		return "ICMPv6", true
+	}
+	return "", false
+}
+
+// portGroup is one protocol of a rule with its ports (none = every port).
+type portGroup struct {
+	proto string
+	ipv   int // 4 or 6 for ICMP/ICMPv6, else 0
+	ports []uint16
+	all   bool
+}
+
+func groups(ports []policy.Port) ([]portGroup, []string) {
+	var out []portGroup
+	var dropped []string
+	idx := map[string]int{}
+	for _, p := range ports {
+		name, ok := protocolName(p.Proto)
+		if !ok {
+			dropped = append(dropped, p.String())
+			continue
+		}
+		i, seen := idx[name]
+		if !seen {
+			g := portGroup{proto: name}
+			switch p.Proto {
+			case record.ICMPv4:
+				g.ipv = 4
+			case record.ICMPv6:
+				g.ipv = 6
+			}
+			out = append(out, g)
+			i = len(out) - 1
+			idx[name] = i
+		}
+		g := &out[i]
+		if p.Port == 0 || !p.Proto.HasPorts() {
+			g.all = true
+			continue
+		}
+		if !slices.Contains(g.ports, p.Port) {
+			g.ports = append(g.ports, p.Port)
+		}
+	}
+	for i := range out {
+		if out[i].all {
+			out[i].ports = nil
+		}
+		slices.Sort(out[i].ports)
+	}
+	return out, dropped
+}
+
+// rules renders one model rule: one Calico rule per peer (per CIDR: each
+// keeps its own excepts as notNets) and protocol.
+func rules(r policy.Rule, ingress bool) ([]Rule, string) {
+	gs, dropped := groups(r.Ports)
+	if len(r.Ports) == 0 {
+		gs = []portGroup{{all: true}}
+	}
+	var peers []EntityRule
+	var peerFamily []int // 4, 6, or 0 (selector)
+	var noIP []string
+	for _, pe := range r.Peers {
+		switch {
+		case pe.Pods != nil:
+			e := EntityRule{Selector: Selector(pe.Pods.Selector)}
+			if pe.Pods.Namespace != "" {
+				e.NamespaceSelector = NamespaceSelector(pe.Pods.Namespace)
+			}
+			peers, peerFamily = append(peers, e), append(peerFamily, 0)
+		case len(pe.CIDRs) > 0:
+			for _, c := range pe.CIDRs {
+				e := EntityRule{Nets: []string{c.Prefix.String()}}
+				for _, x := range c.Except {
+					e.NotNets = append(e.NotNets, x.String())
+				}
+				fam := 4
+				if c.Prefix.Addr().Is6() {
+					fam = 6
+				}
+				peers, peerFamily = append(peers, e), append(peerFamily, fam)
+			}
+		default:
+			noIP = append(noIP, string(pe.Entity))
+		}
+	}
+	var out []Rule
+	for i, peer := range peers {
+		for _, g := range gs {
+			if g.ipv != 0 && peerFamily[i] != 0 && g.ipv != peerFamily[i] {
+				continue // ICMP never matches an IPv6 net, nor ICMPv6 an IPv4 one
+			}
+			rule := Rule{Action: ActionAllow, Protocol: g.proto}
+			p := peer
+			p.Nets, p.NotNets = slices.Clone(peer.Nets), slices.Clone(peer.NotNets)
+			dst := &EntityRule{Ports: slices.Clone(g.ports)}
+			if ingress {
+				rule.Source = &p
+				if len(dst.Ports) > 0 {
+					rule.Destination = dst
+				}
+			} else {
+				p.Ports = dst.Ports
+				rule.Destination = &p
+			}
+			out = append(out, rule)
+		}
+	}
+	var notes []string
+	if len(dropped) > 0 {
+		notes = append(notes, "not expressible in Calico policy: "+strings.Join(dropped, ", "))
+	}
+	if len(noIP) > 0 {
+		notes = append(notes, "peers without an address cannot be nets: "+strings.Join(noIP, ", "))
+	}
+	return out, strings.Join(notes, "; ")
+}
+
+// names maps the CIDRs of a policy's peers to the DNS names seen for them
+// (rendered as comments).
+func names(p *policy.Policy) map[string]string {
+	out := map[string]string{}
+	for _, rs := range [][]policy.Rule{p.IngressRules, p.EgressRules} {
+		for _, r := range rs {
+			for _, pe := range r.Peers {
+				if len(pe.Names) == 0 {
+					continue
+				}
+				for _, c := range pe.CIDRs {
+					out[c.Prefix.String()] = strings.Join(pe.Names, ", ")
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Marshal renders an object with its header comments and DNS-name comments
+// on nets.
+func Marshal(obj *Object, comment, notes []string, cidrNames map[string]string) ([]byte, error) {
+	body, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s %s: %w", obj.Kind, obj.Metadata.Name, err)
+	}
+	var b bytes.Buffer
+	for _, c := range comment {
+		b.WriteString("# " + c + "\n")
+	}
+	for _, n := range notes {
+		b.WriteString("# NOTE: " + n + "\n")
+	}
+	b.WriteString("# Generated by flowfence from observed flows; regenerate rather than edit.\n")
+	inNets := false
+	for _, line := range strings.SplitAfter(string(body), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case trimmed == "nets:":
+			inNets = true
+		case inNets && strings.HasPrefix(trimmed, "- "):
+			if n, ok := cidrNames[strings.TrimPrefix(trimmed, "- ")]; ok {
+				line = strings.TrimRight(line, "\n") + " # " + n + "\n"
+			}
+		default:
+			inNets = false
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes(), nil
+}
+
+// tiers returns the Tier objects the tree needs: the guard's and, with a
+// workload tier, that one.
+func (f Formatter) tiers(set *policy.Set) []*Object {
+	var out []*Object
+	if len(set.Namespaces) > 0 && len(set.Guard.Addresses) > 0 {
+		o := GuardTierOrder
+		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: Metadata{Name: GuardTier, Labels: labels()},
+			Spec: &TierSpec{Order: &o, DefaultAction: ActionPass}})
+	}
+	if f.Tier != "" && f.Tier != "default" && len(set.Namespaces) > 0 {
+		o := WorkloadTierOrder
+		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: Metadata{Name: f.Tier, Labels: labels()},
+			Spec: &TierSpec{Order: &o, DefaultAction: ActionDeny}})
+	}
+	return out
+}
+
+// Guard returns the metadata guard (nil when there is no application
+// namespace): a global policy in GuardTier selecting the pods of the
+// application namespaces except the named opt-ins, whose egress rules Pass
+// the DNS ports of guarded addresses, Deny the guarded addresses and Pass
+// everything else. It changes nothing but the guarded calls.
+func (f Formatter) Guard(set *policy.Set) (*Object, []string) {
+	if len(set.Namespaces) == 0 || len(set.Guard.Addresses) == 0 {
+		return nil, nil
+	}
+	var nss []string
+	for _, ns := range set.Namespaces {
+		nss = append(nss, "'"+ns.Name+"'")
+	}
+	slices.Sort(nss)
+	sel := NamespaceLabel + " in {" + strings.Join(nss, ", ") + "}"
+	comment := []string{
+		"Cloud metadata guard (profile " + set.Guard.Cloud + "): pods of the application namespaces never reach the",
+		"credential endpoints, whatever any later tier allows. Rules: Pass for DNS on a guarded address (GKE Cloud DNS),",
+		"Deny to the guarded addresses, then Pass everything else to the next tier (a tier that selects a pod and takes",
+		"no action would drop the packet).",
+	}
+	for _, o := range set.Guard.OptIns {
+		subject := optInSubject(set, o)
+		if subject == nil {
+			comment = append(comment, fmt.Sprintf("NOTE: opt-in %s/%s (%s) names a workload without a selector here: it is not excluded.", o.Namespace, o.Workload, o.Address))
+			continue
+		}
+		sel += " && !(" + NamespaceLabel + " == '" + o.Namespace + "' && " + Selector(subject) + ")"
+		comment = append(comment, fmt.Sprintf("Opt-in (config metadata.allow): %s/%s may reach %s, excluded from this guard.", o.Namespace, o.Workload, o.Address))
+	}
+	spec := &PolicySpec{Tier: GuardTier, Selector: sel, Types: []string{TypeEgress}}
+	if f.Staged {
+		spec.StagedAction = StagedActionSet
+	}
+	var v4, v6 []string
+	for _, a := range set.Guard.Addresses {
+		pfx := netip.PrefixFrom(a.Addr, a.Addr.BitLen()).String()
+		ipv := 4
+		if a.Addr.Is6() {
+			ipv, v6 = 6, append(v6, pfx)
+		} else {
+			v4 = append(v4, pfx)
+		}
+		if len(a.DNSPorts) > 0 {
+			ports := slices.Sorted(slices.Values(a.DNSPorts))
+			for _, proto := range []string{"UDP", "TCP"} {
+				spec.Egress = append(spec.Egress, Rule{Action: ActionPass, Protocol: proto, IPVersion: ipv,
+					Destination: &EntityRule{Nets: []string{pfx}, Ports: slices.Clone(ports)}})
+			}
+		}
+	}
+	if len(v4) > 0 {
+		spec.Egress = append(spec.Egress, Rule{Action: ActionDeny, IPVersion: 4, Destination: &EntityRule{Nets: v4}})
+	}
+	if len(v6) > 0 {
+		spec.Egress = append(spec.Egress, Rule{Action: ActionDeny, IPVersion: 6, Destination: &EntityRule{Nets: v6}})
+	}
+	spec.Egress = append(spec.Egress, Rule{Action: ActionPass})
+	return &Object{APIVersion: APIVersion, Kind: f.policyKind(true),
+		Metadata: Metadata{Name: qualified(GuardTier, GuardPolicy), Labels: labels()}, Spec: spec}, comment
+}
+
+// optInSubject is the selector of an opted-in workload: the subject of one
+// of its policies.
+func optInSubject(set *policy.Set, o policy.OptIn) map[string]string {
+	for _, ns := range set.Namespaces {
+		if ns.Name != o.Namespace {
+			continue
+		}
+		for _, p := range ns.Policies {
+			if p.Workload == o.Workload && len(p.Subject) > 0 {
+				return p.Subject
+			}
+		}
+	}
+	return nil
+}

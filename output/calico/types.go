@@ -1,0 +1,96 @@
+// Package calico renders the policy model as Calico projectcalico.org/v3
+// resources: per namespace a NetworkPolicy per workload direction (selector
+// expressions, ingress/egress rules with action Allow, source/destination
+// selectors, namespaceSelector on projectcalico.org/name, nets with notNets,
+// ports, protocols including ICMP), the namespace default-deny (all(),
+// types Ingress and Egress, no rules) and the DNS bundle; cluster-wide the
+// metadata guard of DESIGN.md §7 — a GlobalNetworkPolicy in its own Tier
+// ordered before every other tier, whose egress rules are Pass for the DNS
+// ports of a guarded address (GKE Cloud DNS on 169.254.169.254:53), Deny to
+// the guarded addresses, then Pass for everything else (a tier that selects
+// a pod and takes no action drops the packet), with the named opt-ins
+// excluded from its selector. With a tier (--calico-tier) the workload
+// policies live in that Tier, emitted with its order; with staged
+// (--staged) every policy is a StagedNetworkPolicy/StagedGlobalNetworkPolicy
+// (stagedAction Set) for an audit-then-enforce rollout.
+//
+// The resources are small structs of our own (github.com/projectcalico/api
+// is not available here); tests/calico validates them against Calico's
+// published CRD schemas.
+package calico
+
+// API group/version and kinds.
+const (
+	APIVersion                    = "projectcalico.org/v3"
+	KindNetworkPolicy             = "NetworkPolicy"
+	KindGlobalNetworkPolicy       = "GlobalNetworkPolicy"
+	KindStagedNetworkPolicy       = "StagedNetworkPolicy"
+	KindStagedGlobalNetworkPolicy = "StagedGlobalNetworkPolicy"
+	KindTier                      = "Tier"
+)
+
+// Rule actions, policy types, tier default actions, staged actions.
+const (
+	ActionAllow = "Allow"
+	ActionDeny  = "Deny"
+	ActionPass  = "Pass"
+
+	TypeIngress = "Ingress"
+	TypeEgress  = "Egress"
+
+	StagedActionSet = "Set"
+)
+
+// Object is one projectcalico.org/v3 resource.
+type Object struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	// Spec is a *PolicySpec or a *TierSpec.
+	Spec any `json:"spec"`
+}
+
+// Metadata is the subset of ObjectMeta flowfence writes.
+type Metadata struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// PolicySpec is the spec of a (Staged)(Global)NetworkPolicy.
+type PolicySpec struct {
+	// Tier is the policy's tier (omitted: the default tier).
+	Tier  string   `json:"tier,omitempty"`
+	Order *float64 `json:"order,omitempty"`
+	// Selector selects the endpoints the policy applies to.
+	Selector string `json:"selector"`
+	Types    []string `json:"types"`
+	Ingress  []Rule   `json:"ingress,omitempty"`
+	Egress   []Rule   `json:"egress,omitempty"`
+	// StagedAction is Set on the staged kinds.
+	StagedAction string `json:"stagedAction,omitempty"`
+}
+
+// Rule is one policy rule.
+type Rule struct {
+	Action      string      `json:"action"`
+	Protocol    string      `json:"protocol,omitempty"`
+	IPVersion   int         `json:"ipVersion,omitempty"`
+	Source      *EntityRule `json:"source,omitempty"`
+	Destination *EntityRule `json:"destination,omitempty"`
+}
+
+// EntityRule matches one side of a packet.
+type EntityRule struct {
+	Nets              []string `json:"nets,omitempty"`
+	NotNets           []string `json:"notNets,omitempty"`
+	Selector          string   `json:"selector,omitempty"`
+	NamespaceSelector string   `json:"namespaceSelector,omitempty"`
+	Ports             []uint16 `json:"ports,omitempty"`
+}
+
+// TierSpec is the spec of a Tier.
+type TierSpec struct {
+	Order         *float64 `json:"order,omitempty"`
+	DefaultAction string   `json:"defaultAction,omitempty"`
+}

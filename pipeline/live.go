@@ -1,0 +1,342 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/record"
+)
+
+// DefaultCheckpointInterval is how often a live window saves the graph.
+const DefaultCheckpointInterval = time.Minute
+
+// LiveOptions configure the live sources (hubble://, hubble+tls://).
+type LiveOptions struct {
+	// Relay is shared by every live source; Resume is set per source from
+	// Base's cursors.
+	Relay hubblerelay.Options
+	// Base is the graph the run adds to (the --graph file of `learn`): its
+	// cursors resume the live sources, and checkpoints hold Base merged
+	// with what was learned so far.
+	Base *learner.Graph
+	// CheckpointPath, when set, receives the graph (with the sources'
+	// cursors) atomically every CheckpointInterval during live windows, so
+	// that a killed run loses at most one interval and a restarted one
+	// resumes from the cursors without counting any flow twice.
+	CheckpointPath     string
+	CheckpointInterval time.Duration
+	// Progress is called about once a second during live windows, and a
+	// last time with Done set (from one goroutine).
+	Progress func(Progress)
+	// ProgressEvery overrides the one-second period (tests).
+	ProgressEvery time.Duration
+}
+
+// Progress is a live window's state for progress lines.
+type Progress struct {
+	Flows        uint64  // flows received from live sources
+	Rate         float64 // flows per second since the last call
+	Nodes, Edges int     // graph size so far (this run)
+	Elapsed      time.Duration
+	// Remaining is the time left of a --duration window (0 when unknown).
+	Remaining   time.Duration
+	Checkpoints int
+	Done        bool
+}
+
+// ReadGraphFile reads the graph at path; a missing file is (nil, nil).
+func ReadGraphFile(path string) (*learner.Graph, error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--graph %s: %w", path, err)
+	}
+	defer fh.Close()
+	g, err := learner.ReadGraph(path, fh)
+	if err != nil {
+		return nil, fmt.Errorf("--graph %s: existing file: %w", path, err)
+	}
+	return g, nil
+}
+
+// MergeGraphs returns base merged with g (g alone when base is nil), as
+// WriteGraph merges into an existing file; neither argument changes.
+func MergeGraphs(base, g *learner.Graph) *learner.Graph {
+	out := learner.NewGraph()
+	if base != nil {
+		out.Merge(base)
+	}
+	out.Merge(g)
+	return out
+}
+
+// WriteGraphFile writes g to path atomically.
+func WriteGraphFile(path string, g *learner.Graph) error {
+	var buf bytes.Buffer
+	if err := g.Write(&buf); err != nil {
+		return err
+	}
+	if err := output.WriteFileAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("--graph %s: %w", path, err)
+	}
+	return nil
+}
+
+// live runs the live sources together (each in its own goroutine; the
+// learner sees one record at a time) until each window ends. A deliberate
+// end (ctx done: Ctrl-C, SIGTERM; --duration elapsed) is not an error: what
+// was learned is kept.
+type live struct {
+	opts    LearnOptions
+	sum     *Summary
+	l       *learner.Learner
+	merged  *learner.Graph
+	emit    collectors.Emit
+	mu      sync.Mutex
+	cursors map[string]*learner.Cursor
+	flows   uint64
+	lastCP  time.Time
+	cps     int
+	cpErr   error
+}
+
+func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, emit collectors.Emit) error {
+	lo := &opts.Live
+	if len(urls) == 0 {
+		switch {
+		case lo.Relay.Duration > 0:
+			return errors.New("--duration: only for live sources (--from hubble://HOST:PORT), not files")
+		case lo.Relay.Follow:
+			return errors.New("--follow: only for live sources (--from hubble://HOST:PORT), not files")
+		}
+		return nil
+	}
+	if lo.CheckpointInterval <= 0 {
+		lo.CheckpointInterval = DefaultCheckpointInterval
+	}
+	lv := &live{opts: opts, sum: sum, l: l, merged: merged, emit: emit, cursors: map[string]*learner.Cursor{}, lastCP: time.Now()}
+	var sources []*hubblerelay.Source
+	seen := map[string]bool{}
+	for _, u := range urls {
+		ro := lo.Relay
+		if ro.Logger == nil {
+			ro.Logger = opts.Collect.Logger
+		}
+		_, _, name, err := hubblerelay.ParseURL(u)
+		if err != nil {
+			return err
+		}
+		if seen[name] {
+			return fmt.Errorf("--from %s: the same relay named twice", u)
+		}
+		seen[name] = true
+		if lo.Base != nil {
+			ro.Resume = lo.Base.Cursors[name]
+			if !ro.Resume.Empty() && ro.Logger != nil {
+				ro.Logger.Info("resuming from the graph's cursor", "relay", name, "after", ro.Resume.Last().UTC().Format(time.RFC3339Nano))
+			}
+		}
+		src, err := hubblerelay.New(u, ro)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, src)
+		lv.cursors[name] = ro.Resume.Clone()
+		if lv.cursors[name] == nil {
+			lv.cursors[name] = learner.NewCursor()
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopProgress := lv.progress(ctx)
+	var wg sync.WaitGroup
+	errs := make([]error, len(sources))
+	stats := make([]collectors.Stats, len(sources))
+	for i, src := range sources {
+		wg.Go(func() {
+			errs[i] = src.Run(ctx, &stats[i], lv.emitLocked)
+			if errs[i] != nil {
+				cancel() // one failed: end the others' windows too
+			}
+		})
+	}
+	wg.Wait()
+	stopProgress()
+	for i, src := range sources {
+		sum.Input.Add(&stats[i])
+		sum.Live = append(sum.Live, src.Report())
+	}
+	// the run's graph carries the cursors (merged with Base's by the caller)
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	for name, c := range lv.cursors {
+		if !c.Empty() {
+			merged.Cursors = learnerCursors(merged.Cursors, name, c)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return lv.cpErr
+}
+
+func learnerCursors(m map[string]*learner.Cursor, name string, c *learner.Cursor) map[string]*learner.Cursor {
+	if m == nil {
+		m = map[string]*learner.Cursor{}
+	}
+	if cur := m[name]; cur != nil {
+		cur.Merge(c)
+	} else {
+		m[name] = c.Clone()
+	}
+	return m
+}
+
+// emitLocked learns one record of any live source, advances that source's
+// cursor with it and saves a checkpoint when one is due.
+func (lv *live) emitLocked(r *record.Record) error {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	if err := lv.emit(r); err != nil {
+		return err
+	}
+	lv.flows++
+	if c := lv.cursors[r.Source]; c != nil {
+		c.Advance(r)
+	}
+	lo := &lv.opts.Live
+	if lo.CheckpointPath != "" && time.Since(lv.lastCP) >= lo.CheckpointInterval {
+		lv.lastCP = time.Now()
+		if err := lv.checkpoint(); err != nil {
+			// a failed checkpoint must not lose the window: say it, go on
+			lv.cpErr = err
+			if lg := lv.opts.Collect.Logger; lg != nil {
+				lg.Warn("checkpoint failed", "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkpoint writes Base ⊕ (what was learned so far) with the cursors.
+// Called with mu held.
+func (lv *live) checkpoint() error {
+	g := lv.l.Graph()
+	g.Merge(lv.merged)
+	g.Judge(lv.opts.Learn.LearnDropped)
+	for name, c := range lv.cursors {
+		if !c.Empty() {
+			g.Cursors = learnerCursors(g.Cursors, name, c)
+		}
+	}
+	out := MergeGraphs(lv.opts.Live.Base, g)
+	if err := WriteGraphFile(lv.opts.Live.CheckpointPath, out); err != nil {
+		return err
+	}
+	lv.cps++
+	lv.cpErr = nil
+	return nil
+}
+
+// progress reports about once a second until the returned stop is called.
+func (lv *live) progress(ctx context.Context) (stop func()) {
+	fn := lv.opts.Live.Progress
+	if fn == nil {
+		return func() {}
+	}
+	every := lv.opts.Live.ProgressEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	start := time.Now()
+	dur := lv.opts.Live.Relay.Duration
+	var last uint64
+	lastAt := start
+	report := func(done bool) {
+		lv.mu.Lock()
+		p := Progress{Flows: lv.flows, Checkpoints: lv.cps, Done: done}
+		p.Nodes, p.Edges = lv.l.Size()
+		lv.mu.Unlock()
+		now := time.Now()
+		p.Elapsed = now.Sub(start)
+		if dt := now.Sub(lastAt).Seconds(); dt > 0 {
+			p.Rate = float64(p.Flows-last) / dt
+		}
+		if done && p.Elapsed > 0 {
+			p.Rate = float64(p.Flows) / p.Elapsed.Seconds()
+		}
+		last, lastAt = p.Flows, now
+		if dur > 0 && dur > p.Elapsed {
+			p.Remaining = dur - p.Elapsed
+		}
+		fn(p)
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				report(false)
+			}
+		}
+	})
+	return func() {
+		close(quit)
+		wg.Wait()
+		report(true)
+	}
+}
+
+// printLive writes the live windows' part of the run summary.
+func printLive(w io.Writer, sum *Summary) {
+	for _, r := range sum.Live {
+		p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+		p("  live:      %s: %s; %s", r.Source, r.Window, orDash(r.Ended))
+		p("             %d flows, %d resent flows dropped, %d events lost at the relay, %d reconnects", r.Flows, r.Resent, r.LostEvents, r.Reconnects)
+		if total, longest := r.Gap(); len(r.Gaps) > 0 {
+			p("             reconnect gaps: %s in total, longest %s (flows of those moments come again from the buffer when it still holds them)", total.Round(time.Millisecond), longest.Round(time.Millisecond))
+		}
+		for _, b := range r.Buffer {
+			if b.Full() {
+				p("             buffer %s: %d/%d flows (full)", nodeLabel(b.Node), b.NumFlows, b.MaxFlows)
+			}
+		}
+		for _, t := range r.Truncated {
+			p("  truncated: %s", t)
+		}
+	}
+}
+
+func nodeLabel(n string) string {
+	if n == "" {
+		return "of the relay"
+	}
+	return "of node " + n
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}

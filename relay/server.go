@@ -1,0 +1,534 @@
+// Package relay is a replay Hubble Relay: a server of the real
+// observer.Observer gRPC service (GetFlows with since/until/follow/number/
+// first and namespace/verdict/node filters, ServerStatus, GetNodes) that
+// serves recorded flows — for demos without a cluster, and for tests of the
+// live collector (`hubble observe --server` works against it too).
+//
+// Every recorded event is encoded once when the recording is built; the
+// server sends those bytes as they are (a gRPC codec that passes
+// pre-encoded frames through), so replaying costs the server little more
+// than the transport. It can replay at the recorded pace (or a multiple of
+// it) or as fast as the client reads, loop, emulate each node's ring buffer
+// (GetFlows only returns what the buffer still holds; a follower that lags
+// by more than the buffer gets lost_events, as from a real node) and, for
+// tests, cut streams or lose events on purpose.
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
+	observerpb "github.com/cilium/cilium/api/v1/observer"
+	relaypb "github.com/cilium/cilium/api/v1/relay"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// Version is what the relay reports as its version.
+const Version = "flowfence-replay-relay/1"
+
+// DefaultBufferSize is a Hubble node's default ring buffer capacity.
+const DefaultBufferSize = 4095
+
+// Pace says how the relay replays a recording.
+type Pace int
+
+// Paces.
+const (
+	// Fast: the whole recording is in the buffer from the start (subject
+	// to BufferSize); with Loop, followers then get the next loops as fast
+	// as they read.
+	Fast Pace = iota
+	// Realtime: events become available as time passes, at Speed times
+	// the recorded pace, from the server's start.
+	Realtime
+)
+
+// ParsePace parses "fast" or "realtime".
+func ParsePace(s string) (Pace, error) {
+	switch s {
+	case "fast":
+		return Fast, nil
+	case "realtime", "real-time":
+		return Realtime, nil
+	}
+	return Fast, fmt.Errorf("pace %q: want fast or realtime", s)
+}
+
+// Options configure a replay.
+type Options struct {
+	Pace Pace
+	// Speed multiplies the recorded pace (Realtime); 0 means 1.
+	Speed float64
+	// Loop replays the recording again and again, each loop's times moved
+	// by the recording's span (plus one second) and its uuids made unique.
+	Loop bool
+	// BufferSize is each node's ring buffer capacity: GetFlows only sees
+	// the newest BufferSize events of each node. 0 keeps everything.
+	BufferSize int
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// CutAfter ends every GetFlows stream with Unavailable after this many
+	// events (a broken stream, for tests); 0 never.
+	CutAfter int
+	// LoseEvery replaces every LoseEvery-th flow of a stream with a
+	// lost_events event for it (a ring buffer overflow, for tests); 0 never.
+	LoseEvery int
+}
+
+// Server serves a Recording as observer.Observer.
+type Server struct {
+	observerpb.UnimplementedObserverServer
+	rec       *Recording
+	opts      Options
+	start     time.Time
+	period    time.Duration // virtual time between two loops' starts
+	positions map[string][]int
+	streams   atomic.Int64
+	sent      atomic.Uint64
+}
+
+// New returns a server replaying rec from now.
+func New(rec *Recording, opts Options) *Server {
+	if opts.Speed <= 0 {
+		opts.Speed = 1
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{rec: rec, opts: opts, start: opts.Now(), positions: map[string][]int{}}
+	s.period = rec.last.Sub(rec.first) + time.Second
+	for i := range rec.entries {
+		n := rec.entries[i].node
+		s.positions[n] = append(s.positions[n], i)
+	}
+	return s
+}
+
+// Sent returns how many events the server has sent, over all streams.
+func (s *Server) Sent() uint64 { return s.sent.Load() }
+
+// Streams returns how many GetFlows streams are open.
+func (s *Server) Streams() int64 { return s.streams.Load() }
+
+// Register registers the server on g (which must use ServerOptions' codec).
+func (s *Server) Register(g *grpc.Server) { observerpb.RegisterObserverServer(g, s) }
+
+// ServerOptions are the gRPC server options the relay needs (the codec
+// that sends pre-encoded events), plus TLS credentials when given.
+func ServerOptions(creds credentials.TransportCredentials) []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.ForceServerCodecV2(frameCodec{proto: encoding.GetCodecV2("proto")})}
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	return opts
+}
+
+// NewGRPCServer returns a gRPC server with the relay registered.
+func NewGRPCServer(s *Server, creds credentials.TransportCredentials, extra ...grpc.ServerOption) *grpc.Server {
+	g := grpc.NewServer(append(ServerOptions(creds), extra...)...)
+	s.Register(g)
+	return g
+}
+
+// frame is a pre-encoded message.
+type frame []byte
+
+// frameCodec sends frames as they are and everything else as protobuf.
+type frameCodec struct{ proto encoding.CodecV2 }
+
+func (c frameCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if f, ok := v.(*frame); ok {
+		return mem.BufferSlice{mem.SliceBuffer(*f)}, nil
+	}
+	return c.proto.Marshal(v)
+}
+
+func (c frameCodec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
+
+func (frameCodec) Name() string { return "proto" }
+
+// --- virtual time -------------------------------------------------------
+
+// n is the number of recorded events; q numbers events over loops.
+func (s *Server) n() int { return len(s.rec.entries) }
+
+// vtime is the (recorded, loop-shifted) time of event q.
+func (s *Server) vtime(q int) time.Time {
+	n := s.n()
+	return s.rec.entries[q%n].time.Add(time.Duration(q/n) * s.period)
+}
+
+// available returns how many events (over loops) have happened by now.
+func (s *Server) available(now time.Time) int {
+	n := s.n()
+	if n == 0 {
+		return 0
+	}
+	if s.opts.Pace == Fast {
+		return n
+	}
+	elapsed := now.Sub(s.start)
+	virt := time.Duration(float64(elapsed) * s.opts.Speed)
+	loop := int(virt / s.period)
+	if !s.opts.Loop && loop > 0 {
+		return n
+	}
+	at := s.rec.first.Add(virt - time.Duration(loop)*s.period)
+	i := sort.Search(n, func(i int) bool { return s.rec.entries[i].time.After(at) })
+	return loop*n + i
+}
+
+// due returns the wall-clock time event q becomes available (Realtime).
+func (s *Server) due(q int) time.Time {
+	virt := s.vtime(q).Sub(s.rec.first)
+	return s.start.Add(time.Duration(float64(virt) / s.opts.Speed))
+}
+
+// nodeCount returns how many events of node were among the first u.
+func (s *Server) nodeCount(node string, u int) int {
+	n := s.n()
+	pos := s.positions[node]
+	return (u/n)*len(pos) + sort.SearchInts(pos, u%n)
+}
+
+// retained reports whether event q is still in its node's ring buffer once
+// u events have happened.
+func (s *Server) retained(q, u int) bool {
+	if s.opts.BufferSize <= 0 {
+		return true
+	}
+	n := s.n()
+	e := &s.rec.entries[q%n]
+	seq := (q/n)*s.rec.perNode[e.node] + e.nodeSeq
+	return s.nodeCount(e.node, u)-seq <= s.opts.BufferSize
+}
+
+// bytes returns event q encoded.
+func (s *Server) bytes(q int) ([]byte, error) {
+	n := s.n()
+	e := &s.rec.entries[q%n]
+	if q < n {
+		return e.data, nil
+	}
+	return e.shifted(q/n, time.Duration(q/n)*s.period)
+}
+
+// --- filters ------------------------------------------------------------
+
+// supportedFilterFields are the FlowFilter fields the relay evaluates.
+var supportedFilterFields = map[protoreflect.Name]bool{"source_pod": true, "destination_pod": true, "verdict": true, "node_name": true, "uuid": true}
+
+type filters struct{ white, black []*flowpb.FlowFilter }
+
+func newFilters(req *observerpb.GetFlowsRequest) (*filters, error) {
+	for _, list := range [][]*flowpb.FlowFilter{req.GetWhitelist(), req.GetBlacklist()} {
+		for _, f := range list {
+			var bad []string
+			f.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+				if !supportedFilterFields[fd.Name()] {
+					bad = append(bad, string(fd.Name()))
+				}
+				return true
+			})
+			if len(bad) > 0 {
+				return nil, status.Errorf(codes.InvalidArgument, "flowfence replay relay: unsupported flow filter field(s) %s (supported: source_pod, destination_pod, verdict, node_name, uuid)", strings.Join(bad, ", "))
+			}
+		}
+	}
+	return &filters{white: req.GetWhitelist(), black: req.GetBlacklist()}, nil
+}
+
+func (f *filters) match(e *entry) bool {
+	if !e.flow {
+		return true
+	}
+	if len(f.white) > 0 && !slices.ContainsFunc(f.white, func(ff *flowpb.FlowFilter) bool { return matchOne(ff, e) }) {
+		return false
+	}
+	return !slices.ContainsFunc(f.black, func(ff *flowpb.FlowFilter) bool { return matchOne(ff, e) })
+}
+
+func matchOne(ff *flowpb.FlowFilter, e *entry) bool {
+	if l := ff.GetSourcePod(); len(l) > 0 && !matchPod(l, e.srcPod) {
+		return false
+	}
+	if l := ff.GetDestinationPod(); len(l) > 0 && !matchPod(l, e.dstPod) {
+		return false
+	}
+	if l := ff.GetVerdict(); len(l) > 0 && !slices.Contains(l, e.verdict) {
+		return false
+	}
+	if l := ff.GetNodeName(); len(l) > 0 && !slices.Contains(l, e.node) {
+		return false
+	}
+	if l := ff.GetUuid(); len(l) > 0 && !slices.Contains(l, e.uuid) {
+		return false
+	}
+	return true
+}
+
+// matchPod matches "namespace/pod-prefix" patterns as Hubble does (a
+// pattern without a namespace means the default namespace).
+func matchPod(patterns []string, pod string) bool {
+	if pod == "" {
+		return false
+	}
+	for _, p := range patterns {
+		if !strings.Contains(p, "/") {
+			p = "default/" + p
+		}
+		if strings.HasPrefix(pod, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// --- GetFlows -----------------------------------------------------------
+
+// GetFlows streams the recorded events the request selects.
+func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Observer_GetFlowsServer) error {
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
+	flt, err := newFilters(req)
+	if err != nil {
+		return err
+	}
+	if req.GetSince() != nil && req.GetUntil() != nil && req.GetUntil().AsTime().Before(req.GetSince().AsTime()) {
+		return status.Error(codes.InvalidArgument, "until is before since")
+	}
+	if req.GetFirst() && req.GetFollow() {
+		return status.Error(codes.InvalidArgument, "first and follow cannot be combined")
+	}
+	ss := &sender{s: s, stream: stream}
+	if s.n() == 0 {
+		if req.GetFollow() {
+			<-stream.Context().Done()
+		}
+		return nil
+	}
+	u := s.available(s.opts.Now())
+	hist := s.history(req, flt, u)
+	for _, q := range hist {
+		if err := ss.send(q); err != nil {
+			return err
+		}
+	}
+	if !req.GetFollow() {
+		return nil
+	}
+	return s.follow(req, flt, ss, u)
+}
+
+// history selects the buffered events (of the first u) the request asks
+// for, in order.
+func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) []int {
+	lo := 0
+	if since := req.GetSince(); since != nil {
+		t := since.AsTime()
+		lo = sort.Search(u, func(q int) bool { return !s.vtime(q).Before(t) })
+	}
+	var until time.Time
+	if req.GetUntil() != nil {
+		until = req.GetUntil().AsTime()
+	}
+	number := req.GetNumber()
+	if number == 0 {
+		if req.GetFollow() && req.GetSince() == nil {
+			return nil // follow without since or number: new events only
+		}
+		number = math.MaxUint64
+	}
+	var out []int
+	for q := lo; q < u; q++ {
+		if !until.IsZero() && s.vtime(q).After(until) {
+			break
+		}
+		e := &s.rec.entries[q%s.n()]
+		if !s.retained(q, u) || !flt.match(e) {
+			continue
+		}
+		out = append(out, q)
+		if req.GetFirst() && uint64(len(out)) >= number {
+			break
+		}
+	}
+	if !req.GetFirst() && uint64(len(out)) > number {
+		out = out[uint64(len(out))-number:]
+	}
+	return out
+}
+
+// follow streams events as they happen, from event u on.
+func (s *Server) follow(req *observerpb.GetFlowsRequest, flt *filters, ss *sender, u int) error {
+	ctx := ss.stream.Context()
+	var until time.Time
+	if req.GetUntil() != nil {
+		until = req.GetUntil().AsTime()
+	}
+	capTotal := s.opts.BufferSize * len(s.rec.nodes)
+	for q := u; ; {
+		if !s.opts.Loop && q >= s.n() {
+			<-ctx.Done() // the recording is over: nothing will ever come
+			return nil
+		}
+		avail := math.MaxInt
+		if s.opts.Pace == Realtime {
+			avail = s.available(s.opts.Now())
+			if avail <= q {
+				wait := min(time.Until(s.due(q)), 100*time.Millisecond)
+				t := time.NewTimer(max(wait, time.Millisecond))
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-t.C:
+				}
+				continue
+			}
+			if capTotal > 0 && avail-q > capTotal {
+				// the reader fell further behind than the ring holds
+				lost := avail - capTotal - q
+				q += lost
+				if err := ss.sendLost(uint64(lost)); err != nil {
+					return err
+				}
+			}
+		}
+		for ; q < avail && (s.opts.Loop || q < s.n()); q++ {
+			if !until.IsZero() && s.vtime(q).After(until) {
+				return nil
+			}
+			if !flt.match(&s.rec.entries[q%s.n()]) {
+				continue
+			}
+			if err := ss.send(q); err != nil {
+				return err
+			}
+			if s.opts.Pace == Fast && ctx.Err() != nil {
+				return nil
+			}
+		}
+	}
+}
+
+type sender struct {
+	s      *Server
+	stream observerpb.Observer_GetFlowsServer
+	count  int
+	flows  int
+}
+
+var errCut = status.Error(codes.Unavailable, "flowfence replay relay: stream cut on purpose (CutAfter)")
+
+func (ss *sender) send(q int) error {
+	s := ss.s
+	if s.opts.CutAfter > 0 && ss.count >= s.opts.CutAfter {
+		return errCut
+	}
+	e := &s.rec.entries[q%s.n()]
+	if e.flow {
+		ss.flows++
+		if s.opts.LoseEvery > 0 && ss.flows%s.opts.LoseEvery == 0 {
+			return ss.sendLost(1)
+		}
+	}
+	b, err := s.bytes(q)
+	if err != nil {
+		return status.Errorf(codes.Internal, "encode event %d: %v", q, err)
+	}
+	f := frame(b)
+	if err := ss.stream.SendMsg(&f); err != nil {
+		return err
+	}
+	ss.count++
+	s.sent.Add(1)
+	return nil
+}
+
+func (ss *sender) sendLost(n uint64) error {
+	resp := &observerpb.GetFlowsResponse{
+		ResponseTypes: &observerpb.GetFlowsResponse_LostEvents{LostEvents: &flowpb.LostEvent{
+			Source: flowpb.LostEventSource_HUBBLE_RING_BUFFER, NumEventsLost: n,
+		}},
+		Time: timestamppb.New(ss.s.opts.Now()),
+	}
+	b, err := proto.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	f := frame(b)
+	ss.count++
+	return ss.stream.SendMsg(&f)
+}
+
+// --- status -------------------------------------------------------------
+
+// ServerStatus reports the buffer as a relay does: flows held, capacity,
+// flows seen, connected nodes.
+func (s *Server) ServerStatus(context.Context, *observerpb.ServerStatusRequest) (*observerpb.ServerStatusResponse, error) {
+	now := s.opts.Now()
+	u := s.available(now)
+	var num uint64
+	for _, node := range s.rec.nodes {
+		num += uint64(s.held(node, u))
+	}
+	resp := &observerpb.ServerStatusResponse{
+		NumFlows: num, SeenFlows: uint64(u), UptimeNs: uint64(now.Sub(s.start)),
+		NumConnectedNodes: wrapperspb.UInt32(uint32(len(s.rec.nodes))), NumUnavailableNodes: wrapperspb.UInt32(0),
+		Version: Version,
+	}
+	if s.opts.BufferSize > 0 {
+		resp.MaxFlows = uint64(s.opts.BufferSize) * uint64(len(s.rec.nodes))
+	}
+	if up := now.Sub(s.start).Seconds(); up > 0 {
+		resp.FlowsRate = float64(u) / up
+	}
+	return resp, nil
+}
+
+func (s *Server) held(node string, u int) int {
+	c := s.nodeCount(node, u)
+	if s.opts.BufferSize > 0 {
+		c = min(c, s.opts.BufferSize)
+	}
+	return c
+}
+
+// GetNodes lists the recording's nodes with their buffers.
+func (s *Server) GetNodes(context.Context, *observerpb.GetNodesRequest) (*observerpb.GetNodesResponse, error) {
+	now := s.opts.Now()
+	u := s.available(now)
+	resp := &observerpb.GetNodesResponse{}
+	for _, node := range s.rec.nodes {
+		nd := &observerpb.Node{
+			Name: node, Version: Version, Address: "replay", State: relaypb.NodeState_NODE_CONNECTED,
+			UptimeNs: uint64(now.Sub(s.start)), NumFlows: uint64(s.held(node, u)), SeenFlows: uint64(s.nodeCount(node, u)),
+		}
+		if s.opts.BufferSize > 0 {
+			nd.MaxFlows = uint64(s.opts.BufferSize)
+		}
+		resp.Nodes = append(resp.Nodes, nd)
+	}
+	return resp, nil
+}
+
+// ErrNoFlows is returned when a recording holds no event.
+var ErrNoFlows = errors.New("no Hubble events in the recording")

@@ -1,0 +1,80 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"google.golang.org/grpc/credentials"
+)
+
+// TLSFiles name the serving certificate, its key, and the CAs client
+// certificates must chain to (mTLS; none = no client certificate asked).
+type TLSFiles struct {
+	CertFile, KeyFile string
+	ClientCAFiles     []string
+}
+
+// Enabled reports whether any TLS file is named.
+func (f TLSFiles) Enabled() bool {
+	return f.CertFile != "" || f.KeyFile != "" || len(f.ClientCAFiles) > 0
+}
+
+// ServerTLS builds the serving TLS configuration.
+func ServerTLS(f TLSFiles) (*tls.Config, error) {
+	if f.CertFile == "" || f.KeyFile == "" {
+		return nil, errors.New("--tls-cert-file and --tls-key-file: both are needed to serve TLS")
+	}
+	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert-file %s / --tls-key-file %s: %w", f.CertFile, f.KeyFile, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if len(f.ClientCAFiles) > 0 {
+		pool := x509.NewCertPool()
+		for _, p := range f.ClientCAFiles {
+			pem, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("--tls-client-ca-files %s: %w", p, err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--tls-client-ca-files %s: no PEM certificate in it", p)
+			}
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// Serve serves s on lis until ctx is done, then stops: open follow streams
+// get a second to end on their own before the connections close.
+func Serve(ctx context.Context, lis net.Listener, s *Server, tlsCfg *tls.Config) error {
+	var creds credentials.TransportCredentials
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	g := NewGRPCServer(s, creds)
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(lis) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve %s: %w", lis.Addr(), err)
+	case <-ctx.Done():
+	}
+	stopped := make(chan struct{})
+	go func() { g.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(time.Second):
+		g.Stop()
+	}
+	<-done
+	return nil
+}
+
