@@ -75,6 +75,7 @@ func Defaults() map[string]any {
 		KeyCalicoTier: "", KeyCalicoStaged: false,
 	}
 	maps.Copy(m, liveDefaults())
+	maps.Copy(m, flavorDefaults())
 	return m
 }
 
@@ -140,6 +141,9 @@ type Config struct {
 	// The calico flavor.
 	CalicoTier   string
 	CalicoStaged bool
+	// The cilium flavor and the k8s flavor's guardrails (see flavor.go).
+	Cilium     Cilium
+	Guardrails Guardrails
 	// Policies, Baseline, Report: see KeyPolicies.
 	Policies, Baseline, Report string
 }
@@ -214,6 +218,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, fmt.Errorf("--calico-tier %q: a tier name is lowercase letters, digits and '-' (a DNS-1123 label, no '.')", t)
 	}
 	if c.Live, c.Relay, err = loadLive(vp); err != nil {
+		return nil, err
+	}
+	if c.Cilium, c.Guardrails, err = loadFlavor(vp); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -278,17 +278,20 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 		}
 	}
 	for _, e := range learner.SortedEdges(g.Denied) {
-		v.DeniedAttempts = append(v.DeniedAttempts, newFlow(g, e))
+		f := newFlow(g, e)
+		f.Flows += e.Dropped // an attempt's flows are mostly the drops
+		v.DeniedAttempts = append(v.DeniedAttempts, f)
 	}
 	v.Counts.DeniedAttempts = len(v.DeniedAttempts)
 	return v
 }
 
-// newFlow describes an edge of g.
+// newFlow describes an edge of g; Flows counts the request flows that
+// flowed.
 func newFlow(g *learner.Graph, e *learner.Edge) Flow {
 	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
 	f := Flow{Src: e.Src, Dst: e.Dst, Source: synth.DescribeNode(src), Destination: synth.DescribeNode(dst),
-		Protocol: e.Proto, Port: e.Port, Flows: e.Flows + e.Dropped, FirstSeen: e.FirstSeen.UTC(), LastSeen: e.LastSeen.UTC()}
+		Protocol: e.Proto, Port: e.Port, Flows: e.Flows, FirstSeen: e.FirstSeen.UTC(), LastSeen: e.LastSeen.UTC()}
 	if src != nil && src.Kind == learner.NodeWorkload {
 		f.SrcNamespace = src.Namespace
 	}

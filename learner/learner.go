@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"hash/fnv"
 	"maps"
 	"net/netip"
 	"slices"
@@ -54,10 +53,10 @@ type Learner struct {
 	// reported merges the two reporters' records of a connection (see
 	// reporter.go).
 	reported map[reporterKey]*reporterCount
-	uuids    map[string]struct{}
-	ring     []string
-	ringPos  int
+	uuids    uuidWindow
 	scratch  strings.Builder
+	// nodeIDs caches endpoint → node ID (nodecache.go)
+	nodeIDs nodeIDs
 }
 
 // New returns a learner.
@@ -67,25 +66,12 @@ func New(opts Options) *Learner {
 	}
 	return &Learner{
 		opts: opts, g: NewGraph(), derive: newDeriver(), replies: map[EdgeKey]struct{}{},
-		dns: map[netip.Addr][]string{}, uuids: map[string]struct{}{}, labelled: map[podKey]struct{}{},
+		dns: map[netip.Addr][]string{}, uuids: uuidWindow{n: opts.DedupeWindow}, labelled: map[podKey]struct{}{},
 	}
 }
 
 // seenUUID reports whether the uuid was seen recently, remembering it.
-func (l *Learner) seenUUID(id string) bool {
-	if _, ok := l.uuids[id]; ok {
-		return true
-	}
-	if len(l.ring) < l.opts.DedupeWindow {
-		l.ring = append(l.ring, id)
-	} else {
-		delete(l.uuids, l.ring[l.ringPos])
-		l.ring[l.ringPos] = id
-		l.ringPos = (l.ringPos + 1) % len(l.ring)
-	}
-	l.uuids[id] = struct{}{}
-	return false
-}
+func (l *Learner) seenUUID(id string) bool { return l.uuids.seen(id) }
 
 // Add learns from one record.
 func (l *Learner) Add(r *record.Record) {
@@ -169,7 +155,7 @@ func (l *Learner) Add(r *record.Record) {
 	if !r.Proto.HasPorts() {
 		k.Port = 0
 	}
-	e := l.g.Edges[k]
+	e := l.edge(&r.Src, k)
 	if e == nil {
 		e = &Edge{Src: k.Src, Dst: k.Dst, Proto: r.Proto.String(), Port: k.Port, FirstSeen: at, LastSeen: at}
 		l.g.Edges[k] = e
@@ -224,13 +210,22 @@ func tupleHash(r *record.Record) uint64 {
 	if r.Reporter != record.ReporterNone {
 		return reporterTuple
 	}
-	h := fnv.New64a()
-	b := r.Src.IP.As16()
-	h.Write(b[:])
-	b = r.Dst.IP.As16()
-	h.Write(b[:])
-	h.Write([]byte{byte(r.Src.Port >> 8), byte(r.Src.Port), byte(r.Dst.Port >> 8), byte(r.Dst.Port), byte(r.Proto)})
-	return h.Sum64()
+	// FNV-1a 64 (hash/fnv), inline: no allocation per record
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
+	add := func(c byte) { h = (h ^ uint64(c)) * prime64 }
+	for _, c := range r.Src.IP.As16() {
+		add(c)
+	}
+	for _, c := range r.Dst.IP.As16() {
+		add(c)
+	}
+	add(byte(r.Src.Port >> 8))
+	add(byte(r.Src.Port))
+	add(byte(r.Dst.Port >> 8))
+	add(byte(r.Dst.Port))
+	add(byte(r.Proto))
+	return h
 }
 
 func insertTuple(s []uint64, t uint64) []uint64 {
@@ -265,9 +260,9 @@ func insertSorted(s []string, v string, max int) []string {
 	return s
 }
 
-// nodeID computes the graph node ID of an endpoint without creating it, and
-// for a pod its workload kind.
-func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
+// computeNodeID computes the graph node ID of an endpoint without creating
+// it, and for a pod its workload kind (nodeID is the cached form).
+func (l *Learner) computeNodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 	switch {
 	case ep.IsPod():
 		kind, name := l.derive.Workload(ep)
@@ -306,7 +301,7 @@ func isClusterInternal(netip.Addr) bool { return false }
 // touch finds or creates the node id (of workload kind, for a pod) for an
 // endpoint seen at t and updates it.
 func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node {
-	n := l.g.Nodes[id]
+	n, ref := l.cachedNode(ep, id)
 	if n == nil {
 		n = &Node{ID: id, FirstSeen: t, LastSeen: t}
 		switch {
@@ -324,6 +319,9 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 		}
 		l.g.Nodes[id] = n
 	}
+	if ref != nil {
+		ref.node = n
+	}
 	n.FirstSeen = minTime(n.FirstSeen, t)
 	n.LastSeen = maxTime(n.LastSeen, t)
 	if n.Kind == NodeWorkload {
@@ -339,7 +337,7 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 		// says nothing about the workload's labels; a pod's labels count
 		// once, from the first record of it that carries them.
 		pk := podKey{node: id, pod: ep.Pod}
-		if _, done := l.labelled[pk]; !done && len(ep.Labels) > 0 {
+		if len(ep.Labels) > 0 && !l.podLabelled(ref, pk) {
 			l.labelled[pk] = struct{}{}
 			sel := selectable(ep.Labels)
 			if len(n.LabelSets) == 0 {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
+	caliout "github.com/flowfence/flowfence/output/calico"
+	"github.com/flowfence/flowfence/output/cilium"
 	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/output/report"
 	"github.com/flowfence/flowfence/policy"
@@ -20,8 +22,12 @@ func Formatter(name string) (output.Formatter, error) {
 	switch name {
 	case k8s.FormatName, "kubernetes":
 		return k8s.Formatter{}, nil
+	case caliout.FormatName:
+		return caliout.Formatter{}, nil
+	case cilium.FormatName:
+		return cilium.Formatter{}, nil
 	}
-	return nil, fmt.Errorf("--format %q: unknown policy flavor (this build writes: k8s)", name)
+	return nil, fmt.Errorf("--format %q: unknown policy flavor (this build writes: k8s, cilium, calico)", name)
 }
 
 // Render synthesises and renders the complete output tree for a graph.
@@ -30,7 +36,17 @@ func Render(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, 
 	if err != nil {
 		return nil, nil, err
 	}
+	return RenderWith(g, sopts, f)
+}
+
+// RenderWith synthesises and renders the complete output tree for a graph
+// with a configured formatter (NewFormatter).
+func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*policy.Set, output.Tree, error) {
 	g = synth.Canonical(g)
+	sopts, err := flavorSynthOptions(sopts, f.Name())
+	if err != nil {
+		return nil, nil, err
+	}
 	set, err := synth.Synthesize(g, sopts)
 	if err != nil {
 		return nil, nil, err
@@ -40,11 +56,14 @@ func Render(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, 
 		return nil, nil, err
 	}
 	if f.Name() == k8s.FormatName {
-		if err := SelfCheck(g, set, tree); err != nil {
+		if err := SelfCheck(g, set, withoutClusterDir(tree)); err != nil {
 			return nil, nil, err
 		}
 	}
 	report.Add(tree, set, f.Name())
+	if n, ok := f.(output.RolloutNoter); ok {
+		tree["ROLLOUT.md"] = append(tree["ROLLOUT.md"], n.RolloutNotes(set)...)
+	}
 	return set, tree, nil
 }
 

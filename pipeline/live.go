@@ -108,7 +108,7 @@ type live struct {
 	mu      sync.Mutex
 	cursors map[string]*learner.Cursor
 	flows   uint64
-	lastCP  time.Time
+	cpFlows uint64 // flows at the last checkpoint
 	cps     int
 	cpErr   error
 }
@@ -127,7 +127,7 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
-	lv := &live{opts: opts, sum: sum, l: l, merged: merged, emit: emit, cursors: map[string]*learner.Cursor{}, lastCP: time.Now()}
+	lv := &live{opts: opts, sum: sum, l: l, merged: merged, emit: emit, cursors: map[string]*learner.Cursor{}}
 	var sources []*hubblerelay.Source
 	seen := map[string]bool{}
 	for _, u := range urls {
@@ -162,6 +162,7 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopProgress := lv.progress(ctx)
+	stopCheckpoints := lv.checkpoints(ctx)
 	var wg sync.WaitGroup
 	errs := make([]error, len(sources))
 	stats := make([]collectors.Stats, len(sources))
@@ -174,7 +175,8 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 		})
 	}
 	wg.Wait()
-	stopProgress()
+	stopCheckpoints()
+	stopProgress(errors.Join(errs...) == nil)
 	for i, src := range sources {
 		sum.Input.Add(&stats[i])
 		sum.Live = append(sum.Live, src.Report())
@@ -217,18 +219,43 @@ func (lv *live) emitLocked(r *record.Record) error {
 	if c := lv.cursors[r.Source]; c != nil {
 		c.Advance(r)
 	}
-	lo := &lv.opts.Live
-	if lo.CheckpointPath != "" && time.Since(lv.lastCP) >= lo.CheckpointInterval {
-		lv.lastCP = time.Now()
-		if err := lv.checkpoint(); err != nil {
-			// a failed checkpoint must not lose the window: say it, go on
-			lv.cpErr = err
-			if lg := lv.opts.Collect.Logger; lg != nil {
-				lg.Warn("checkpoint failed", "err", err)
-			}
-		}
-	}
 	return nil
+}
+
+// checkpoints saves a checkpoint every interval while flows came in since
+// the last one, until the returned stop is called.
+func (lv *live) checkpoints(ctx context.Context) (stop func()) {
+	lo := &lv.opts.Live
+	if lo.CheckpointPath == "" {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(lo.CheckpointInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			lv.mu.Lock()
+			if lv.flows != lv.cpFlows {
+				if err := lv.checkpoint(); err != nil {
+					// a failed checkpoint must not lose the window: say it, go on
+					lv.cpErr = err
+					if lg := lv.opts.Collect.Logger; lg != nil {
+						lg.Warn("checkpoint failed", "err", err)
+					}
+				}
+			}
+			lv.mu.Unlock()
+		}
+	})
+	return func() { close(quit); wg.Wait() }
 }
 
 // checkpoint writes Base ⊕ (what was learned so far) with the cursors.
@@ -247,15 +274,16 @@ func (lv *live) checkpoint() error {
 		return err
 	}
 	lv.cps++
+	lv.cpFlows = lv.flows
 	lv.cpErr = nil
 	return nil
 }
 
 // progress reports about once a second until the returned stop is called.
-func (lv *live) progress(ctx context.Context) (stop func()) {
+func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 	fn := lv.opts.Live.Progress
 	if fn == nil {
-		return func() {}
+		return func(bool) {}
 	}
 	every := lv.opts.Live.ProgressEvery
 	if every <= 0 {
@@ -300,10 +328,12 @@ func (lv *live) progress(ctx context.Context) (stop func()) {
 			}
 		}
 	})
-	return func() {
+	return func(final bool) {
 		close(quit)
 		wg.Wait()
-		report(true)
+		if final {
+			report(true)
+		}
 	}
 }
 

@@ -155,7 +155,7 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 			}
 			return nil
 		}
-		return fmt.Errorf("%s:1: unrecognized input: not Hubble JSON, a Calico flow log or a flowfence graph", f.Name)
+		return fmt.Errorf("%s:1: unrecognized input: not Hubble JSON, a Calico flow log, Goldmane JSON or a flowfence graph", f.Name)
 	}
 }
 

@@ -199,6 +199,10 @@ type Guard struct {
 	Addresses []GuardedAddress
 	// OptIns are the named exceptions from config.
 	OptIns []OptIn
+	// OptInSelectors maps "namespace/workload" of an opt-in to the labels
+	// that select that workload's pods, for cluster-wide guards that must
+	// exclude it; absent when the workload cannot be selected (reported).
+	OptInSelectors map[string]map[string]string
 	// Excepts are the prefixes every broad ipBlock excludes, per family.
 	ExceptV4, ExceptV6 []netip.Prefix
 }

@@ -329,3 +329,34 @@ func (r *Recording) Shifted(d time.Duration) (*Recording, error) {
 	}
 	return out, nil
 }
+
+// Repeat returns the recording played n times back to back, each copy's
+// times moved by the recording's span plus a second and its uuids made
+// unique (a larger synthetic recording, e.g. for benchmarks).
+func (r *Recording) Repeat(n int) (*Recording, error) {
+	period := r.last.Sub(r.first) + time.Second
+	resps := make([]*observerpb.GetFlowsResponse, 0, n*len(r.entries))
+	for k := range n {
+		for i := range r.entries {
+			e := &r.entries[i]
+			data := e.data
+			if k > 0 {
+				var err error
+				if data, err = e.shifted(k, time.Duration(k)*period); err != nil {
+					return nil, err
+				}
+			}
+			var resp observerpb.GetFlowsResponse
+			if err := proto.Unmarshal(data, &resp); err != nil {
+				return nil, err
+			}
+			resps = append(resps, &resp)
+		}
+	}
+	out, err := NewRecording(resps)
+	if err != nil {
+		return nil, err
+	}
+	out.Input = r.Input
+	return out, nil
+}

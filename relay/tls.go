@@ -78,3 +78,5 @@ func Serve(ctx context.Context, lis net.Listener, s *Server, tlsCfg *tls.Config)
 	return nil
 }
 
+// TLSConfig is the serving TLS configuration (crypto/tls.Config).
+type TLSConfig = tls.Config

@@ -79,7 +79,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			switch {
 			case s.dnsIDs[e.Key()]:
 				ev.Rule, ev.Admitted = policy.NameDNS, true
-			case !proto.HasPorts() && s.opts.CNI != CNICilium && s.opts.CNI != CNICalico:
+			case !proto.HasPorts() && !s.icmpExpressible():
 				ev.Rule = "not expressible in NetworkPolicy (use the cilium or calico flavor)"
 				s.finding(policy.Finding{Kind: policy.FindInexpressible, Namespace: ns, Workload: src.Name, Peer: describe(dst),
 					Proto: e.Proto, Flows: e.Flows, Message: e.Proto + " cannot be expressed in Kubernetes NetworkPolicy: needs the cilium or calico flavor"})
@@ -106,7 +106,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 				addRule(ingress, dst.Name, peer, port, e.Flows)
 				ev.Rule, ev.Admitted = safeName(dst.Name)+"-ingress", s.expressible(peer)
 				switch {
-				case !proto.HasPorts() && s.opts.CNI == CNIKubernetes:
+				case !proto.HasPorts() && !s.icmpExpressible():
 					ev.Rule, ev.Admitted = "not expressible in NetworkPolicy (use the cilium or calico flavor)", false
 					// an edge from an application namespace was reported on
 					// its egress side; from anywhere else it would go unreported
@@ -151,12 +151,18 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	return out
 }
 
-// expressible reports whether a NetworkPolicy can express the peer under
-// the configured CNI semantics: on Cilium, ipBlocks match neither nodes nor
-// the API server, which need entities.
+// expressible reports whether the flavor can express the peer under the
+// configured CNI semantics: on Cilium, ipBlocks match neither nodes nor the
+// API server, which need entities (the cilium flavor writes them).
 func (s *synth) expressible(p policy.Peer) bool {
 	if p.Pods != nil {
 		return true
+	}
+	if s.ciliumEntities() {
+		switch p.Entity {
+		case record.EntityHost, record.EntityRemoteNode, record.EntityKubeAPIServer, record.EntityWorld:
+			return true
+		}
 	}
 	if s.opts.CNI == CNICilium {
 		switch p.Entity {
@@ -229,13 +235,16 @@ func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, boo
 		if len(s.opts.NodeCIDRs) > 0 {
 			msg = "node traffic is admitted from/to the configured node CIDRs (nodes.cidrs)"
 		}
+		if s.ciliumEntities() {
+			msg = "node traffic is admitted by the Cilium entities host and remote-node (every node: which of the two a node is depends on where the pod runs), not by node IPs"
+		}
 		s.finding(policy.Finding{Kind: policy.FindNodeIPs, Message: msg})
 	}
-	if s.opts.CNI == CNICilium {
+	if s.needsEntities() {
 		s.finding(policy.Finding{Kind: policy.FindCNI, Namespace: ns, Workload: workload, Peer: describe(n),
 			Message: "on Cilium, ipBlocks do not match node IPs: use the cilium flavor (entities " + n.Entity + ")"})
 	}
-	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium
+	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities()
 	if !ok {
 		s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
 			Message: "node address not observed: no rule written (set nodes.cidrs in config, or use the cilium flavor)"})
@@ -250,7 +259,7 @@ func (s *synth) apiServerPeer(n *learner.Node, ns, workload string) (policy.Peer
 	if a := n.NodeAddr(); a.IsValid() {
 		p.CIDRs = []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}
 	}
-	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium
+	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities()
 	if !ok {
 		s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
 			Message: "API server address not observed: no rule written (use the cilium flavor: entity kube-apiserver)"})
@@ -283,7 +292,7 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 	// entities
 	switch record.Entity(dst.Entity) {
 	case record.EntityKubeAPIServer:
-		if s.opts.CNI == CNICilium {
+		if s.needsEntities() {
 			s.finding(policy.Finding{Kind: policy.FindCNI, Namespace: ns, Workload: src.Name, Peer: describe(dst),
 				Message: "on Cilium, ipBlocks do not match the API server: use the cilium flavor (entity kube-apiserver)"})
 		}
@@ -297,8 +306,11 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 			}
 		}
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
-			Flows: e.Flows, Message: "egress to a node (hostNetwork pod or node port): admitted by node IP"})
+			Flows: e.Flows, Message: "egress to a node (hostNetwork pod or node port): " + s.nodeAdmission()})
 		return s.nodePeer(dst, ns, src.Name)
+	}
+	if s.healthPeer(dst, ns, src.Name, e) {
+		return policy.Peer{}, false
 	}
 	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 		Flows: e.Flows, Message: "peer without a workload or routable identity: no rule written"})
@@ -311,6 +323,12 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 	case learner.NodeWorkload:
 		return s.podPeer(ns, src)
 	case learner.NodeExternal:
+		if a := src.NodeAddr(); a.IsValid() && isPrivate(a) {
+			// a private caller (an internal load balancer client, a managed
+			// API server seen as a plain address) is not the internet: admit
+			// exactly the address observed
+			return cidrPeer(a, src), true
+		}
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: "called from the internet: admitted from any source on this port only (where ipBlocks match pod IPs, that includes every pod)"})
 		return s.worldPeer(), true
@@ -326,14 +344,24 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		return policy.Peer{}, false
 	case record.EntityRemoteNode:
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
-			Message: "from another node (LoadBalancer with externalTrafficPolicy Cluster, hostNetwork clients): admitted by node IP"})
+			Message: "from another node (LoadBalancer with externalTrafficPolicy Cluster, hostNetwork clients): " + s.nodeAdmission()})
 		return s.nodePeer(src, ns, dst.Name)
 	case record.EntityKubeAPIServer:
 		return s.apiServerPeer(src, ns, dst.Name)
 	}
+	if s.healthPeer(src, ns, dst.Name, e) {
+		return policy.Peer{}, false
+	}
 	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port,
 		Flows: e.Flows, Message: "caller without a workload or routable identity: no rule written"})
 	return policy.Peer{}, false
+}
+
+// isPrivate reports addresses that are not on the internet: RFC 1918, ULA,
+// CGNAT (100.64.0.0/10), loopback and link-local.
+func isPrivate(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
 }
 
 // worldPeer is "any source" for public entrypoints, minus the guard excepts.

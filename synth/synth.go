@@ -31,6 +31,11 @@ const (
 type Options struct {
 	Cloud string
 	CNI   string
+	// Flavor is the policy flavor the set is rendered in (FlavorK8s,
+	// FlavorCilium, FlavorCalico): it decides what the evidence rows call
+	// expressible (ICMP; nodes and the API server by Cilium entities).
+	// Empty keeps the older behaviour that derives it from CNI.
+	Flavor string
 	// SystemNamespaces are globs of namespaces that get no policies (their
 	// pods are still peers); added to the built-in list.
 	SystemNamespaces []string
@@ -114,6 +119,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		s.set.Flows += e.Flows
 	}
 	s.indexWorkloads()
+	s.optInSelectors()
 	s.resolvers()
 	s.deniedFindings()
 	s.unaddressedFindings()

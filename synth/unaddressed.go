@@ -25,6 +25,9 @@ func (s *synth) unaddressedFindings() {
 		msg := "calls a peer the flow source recorded without an address (" + peerMeaning(u.Peer) + "): no ipBlock can be written and flowfence never widens to 0.0.0.0/0, so this traffic is dropped once the namespace enforces; add its addresses yourself (an ipBlock, or a Calico NetworkSet), or learn from flow logs that keep addresses"
 		if u.Direction == learner.DirIngress {
 			msg = "called by a peer the flow source recorded without an address (" + peerMeaning(u.Peer) + "): no rule is written for it, so this traffic is dropped once the namespace enforces; add the callers' addresses yourself, or learn from flow logs that keep addresses"
+			if u.Peer == "pub" {
+				msg += " (a public entrypoint is admitted from any source on its port: add that rule yourself if this is one)"
+			}
 		}
 		s.finding(policy.Finding{Kind: policy.FindUnaddressed, Namespace: w.Namespace, Workload: w.Name, Peer: peer,
 			Proto: u.Proto, Port: u.Port, Flows: u.Flows + u.Dropped, Message: msg})

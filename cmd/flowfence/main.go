@@ -17,6 +17,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// the first signal ends a live window cleanly (the graph and the tree
+	// are still written); a second one kills at once
+	go func() { <-ctx.Done(); stop() }()
 	cmd := root.NewCommand(flags.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		if msg := err.Error(); msg != "" {

@@ -3,6 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/flowfence/flowfence/internal/cli/flags"
@@ -26,5 +30,58 @@ func TestExitCode(t *testing.T) {
 		if got := exitCode(c.err); got != c.want {
 			t.Errorf("%s: exitCode = %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// TestMain lets a test run the real main in a child process (see
+// runMain), so that exit codes are checked where scripts see them.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("FLOWFENCE_TEST_MAIN_ARGS"); args != "" {
+		os.Args = append([]string{"flowfence"}, strings.Split(args, "\x1f")...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs flowfence with args in a child process and returns its exit
+// code and stderr.
+func runMain(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FLOWFENCE_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), stderr.String()
+	}
+	t.Fatalf("run %v: %v", args, err)
+	return -1, ""
+}
+
+// TestProcessExitCodes: 0 = nothing found, 3 = verify found a flow the tree
+// would deny, 1 = error, as the process exit status.
+func TestProcessExitCodes(t *testing.T) {
+	const sample = "../../testdata/flows/*.json*"
+	dir := filepath.Join(t.TempDir(), "policies")
+	if code, stderr := runMain(t, "generate", "--quiet", "--from", sample, "--out", dir); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	if code, stderr := runMain(t, "verify", "--policies", dir, "--from", sample); code != 0 || stderr != "" {
+		t.Errorf("verify of the generated tree: exit %d, stderr %q; want 0 and nothing", code, stderr)
+	}
+	if err := os.Remove(filepath.Join(dir, "shop", "cart-ingress.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := runMain(t, "verify", "--policies", dir, "--from", sample); code != 3 || !strings.Contains(stderr, "flowfence: verify: 1 observed request edges would be denied") {
+		t.Errorf("verify of a broken tree: exit %d, stderr %q; want 3", code, stderr)
+	}
+	if code, stderr := runMain(t, "verify", "--from", sample); code != 1 || !strings.Contains(stderr, "--policies") {
+		t.Errorf("verify without --policies: exit %d, stderr %q; want 1", code, stderr)
 	}
 }

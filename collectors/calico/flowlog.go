@@ -284,7 +284,7 @@ func Convert(f *FlowLog, rec *record.Record) (skip string, ok bool) {
 	// the API server behind the default/kubernetes Service: Calico sees a
 	// plain (private) network address
 	if f.DestType != TypeWorkload && f.DestServiceNamespace == kubernetesSvcNS && f.DestServiceName == kubernetesSvc {
-		rec.Dst.Entity = record.EntityKubeAPIServer
+		rec.Dst = record.Endpoint{Entity: record.EntityKubeAPIServer, IP: rec.Dst.IP, Port: rec.Dst.Port, Aggregated: !rec.Dst.IP.IsValid()}
 	}
 	rec.Delivered = rec.Verdict == record.Forwarded && (rec.Reporter == record.ReporterDst || isUnmanaged(f.DestType))
 	return "", true
@@ -326,9 +326,9 @@ func endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, label
 		if host != "" && (n == host || strings.HasPrefix(n, host+"-") || strings.HasPrefix(n, host+".")) {
 			ep.Entity = record.EntityHost
 		}
-		if !ep.IP.IsValid() {
-			ep.Aggregated, ep.WorkloadKind, ep.WorkloadName = true, "HostEndpoint", n
-		}
+		// a node without its address is still the node: the learner keeps it
+		// as the host / remote-node entity (rules need nodes.cidrs then)
+		ep.Aggregated = !ep.IP.IsValid()
 	case TypeNetworkSet:
 		ep.Entity = record.EntityWorld
 		if !ep.IP.IsValid() {

@@ -103,7 +103,8 @@ func endpoint(ep *record.Endpoint, typ goldmanepb.EndpointType, name, ns string,
 		ep.Namespace, ep.Pod, ep.Aggregated = ns, name, true
 		ep.Labels = calico.Labels(labels).Map()
 	case goldmanepb.EndpointType_HostEndpoint:
-		ep.Entity, ep.Aggregated, ep.WorkloadKind, ep.WorkloadName = record.EntityRemoteNode, true, "HostEndpoint", name
+		// a node (Goldmane does not say which): the remote-node entity
+		ep.Entity, ep.Aggregated = record.EntityRemoteNode, true
 	case goldmanepb.EndpointType_NetworkSet:
 		ep.Entity, ep.Aggregated, ep.WorkloadName = record.EntityWorld, true, name
 		if ns != "" {

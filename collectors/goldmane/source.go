@@ -172,9 +172,14 @@ func (s *Source) list(ctx context.Context, c goldmanepb.FlowsClient, st *collect
 }
 
 func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *collectors.Stats, emit collectors.Emit) error {
+	// the follow ends by cancelling, not by a deadline: a deadline travels
+	// to the server, which may end the stream first (RST_STREAM) and make a
+	// normal end look like a failure
 	parent := ctx
-	ctx, cancel := context.WithTimeout(parent, s.opts.Follow)
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	timer := time.AfterFunc(s.opts.Follow, cancel)
+	defer timer.Stop()
 	stream, err := c.Stream(ctx, &goldmanepb.FlowStreamRequest{StartTimeGte: unix(s.opts.Since), AggregationInterval: 15})
 	if err != nil {
 		return s.rpcError("Stream", err)
@@ -223,8 +228,12 @@ func (s *Source) rpcError(call string, err error) error {
 		hint = " (Goldmane's certificate is not signed by --goldmane-ca, or --goldmane-server-name does not match it)"
 	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
 		hint = " (Goldmane rejected the client certificate: give --goldmane-cert and --goldmane-key signed by the CA Goldmane trusts)"
-	case status.Code(err) == codes.Unavailable:
+	case status.Code(err) == codes.Unavailable && s.opts.Cert == "":
+		hint = " (Goldmane requires a client certificate and none was given: --goldmane-cert and --goldmane-key)"
+	case status.Code(err) == codes.Unavailable && (strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout")):
 		hint = " (is Goldmane reachable? kubectl port-forward -n calico-system svc/goldmane 7443:7443)"
+	case status.Code(err) == codes.Unavailable:
+		hint = " (the TLS connection was closed: Goldmane rejects a client certificate it does not trust — check that --goldmane-cert and --goldmane-key are signed by the CA Goldmane trusts)"
 	}
 	return fmt.Errorf("%s: Goldmane %s: %s%s", s.url, call, msg, hint)
 }

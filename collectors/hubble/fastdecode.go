@@ -2,6 +2,7 @@ package hubble
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"strings"
 	"time"
@@ -45,7 +46,9 @@ type fastDecoder struct {
 	b  []byte
 	i  int
 	v  flowView
-	ep *epView
+	ep *epView // the endpoint being read
+	// scratch is the endpoint being read when it is not memoized
+	scratch epView
 	// wlFirst is set while the first element of a workloads list is read
 	wlFirst bool
 	// dnsIPs are the spans of the DNS answer strings of the current line
@@ -57,6 +60,27 @@ type fastDecoder struct {
 	arena  []byte
 	// noLabels is the entry of an endpoint without labels
 	noLabels labelEntry
+	// endpoints and nodeLabels memoize values already validated and
+	// converted, by their first memoPrefix bytes: a value byte-identical
+	// to one read before (every flow of a pod carries the same endpoint
+	// object, every flow of a node the same node_labels) is compared, not
+	// parsed again.
+	endpoints  map[string]*epMemo
+	nodeLabels map[string]string
+}
+
+// epMemo is a validated endpoint object and its conversion.
+type epMemo struct {
+	raw  string
+	conv epConv
+}
+
+// memoPrefix is how many bytes of a value key its memo entry.
+const memoPrefix = 64
+
+// memoized returns the length of the value at d.i when it starts with raw.
+func (d *fastDecoder) memoized(raw string) bool {
+	return len(d.b)-d.i >= len(raw) && string(d.b[d.i:d.i+len(raw)]) == raw
 }
 
 // Bounds of the per-decoder caches: when full they are emptied, so memory
@@ -67,12 +91,21 @@ const (
 	maxNameLists  = 1 << 12
 	arenaChunk    = 32 << 10
 	maxDNSAnswers = 1 << 10
+	maxMemo       = 1 << 14
 )
 
 func newFastDecoder(sc *schema) *fastDecoder {
 	return &fastDecoder{
 		sc: sc, intern: map[string]string{}, labels: map[string]*labelEntry{}, names: map[string][]string{},
+		endpoints: map[string]*epMemo{}, nodeLabels: map[string]string{},
 	}
+}
+
+// epConv is one endpoint converted: present, and the record.Endpoint
+// convertEndpoint makes of it but for the IP, port and names.
+type epConv struct {
+	present bool
+	ep      record.Endpoint
 }
 
 // epView is what the fast decoder read of one endpoint.
@@ -101,7 +134,7 @@ type flowView struct {
 	sport, dport uint32
 	syn, ack     bool
 	icmpType     uint32
-	src, dst     epView
+	src, dst     epConv
 	flowType     int32
 	node         []byte
 	srcNames     []byte // raw JSON arrays
@@ -192,8 +225,10 @@ func (d *fastDecoder) firstKeyIs(key string) bool {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (d *fastDecoder) ws() {
-	for d.i < len(d.b) && isSpace(d.b[d.i]) {
-		d.i++
+	if d.i < len(d.b) && d.b[d.i] <= ' ' {
+		for d.i < len(d.b) && isSpace(d.b[d.i]) {
+			d.i++
+		}
 	}
 }
 
@@ -211,9 +246,15 @@ func (d *fastDecoder) object(t *table) bool {
 	var seen, oneofs uint64
 	cur := 0
 	for {
-		key, esc, ok := d.scanString()
-		if !ok || esc {
-			return false
+		f := t.match(d.b, &d.i, &cur)
+		if f == nil {
+			key, esc, ok := d.scanString()
+			if !ok || esc {
+				return false
+			}
+			if f = t.lookup(key, &cur); f == nil {
+				return false // unknown field (or a protojson extension name)
+			}
 		}
 		d.ws()
 		if d.i >= len(d.b) || d.b[d.i] != ':' {
@@ -221,10 +262,6 @@ func (d *fastDecoder) object(t *table) bool {
 		}
 		d.i++
 		d.ws()
-		f := t.lookup(key, &cur)
-		if f == nil {
-			return false // unknown field (or a protojson extension name)
-		}
 		bit := uint64(1) << f.idx
 		if seen&bit != 0 {
 			return false // duplicate field
@@ -374,11 +411,9 @@ func (d *fastDecoder) value(f *field) bool {
 		case hTCP, hUDP, hSCTP, hICMPv4, hICMPv6:
 			v.l4 = f.hot
 		case hSource:
-			d.ep = &v.src
-			d.ep.present = true
+			return d.endpointObject(f.msg, &v.src)
 		case hDestination:
-			d.ep = &v.dst
-			d.ep.present = true
+			return d.endpointObject(f.msg, &v.dst)
 		case hL7:
 			v.hasL7 = true
 		case hDNS:
@@ -389,10 +424,43 @@ func (d *fastDecoder) value(f *field) bool {
 	return false
 }
 
+// endpointObject reads a flow.Endpoint object into out, from the memo
+// when the same bytes were read before.
+func (d *fastDecoder) endpointObject(t *table, out *epConv) bool {
+	start := d.i
+	if start+memoPrefix <= len(d.b) {
+		if m, ok := d.endpoints[string(d.b[start:start+memoPrefix])]; ok && d.memoized(m.raw) {
+			d.i += len(m.raw)
+			*out = m.conv
+			return true
+		}
+	}
+	d.scratch = epView{}
+	d.ep = &d.scratch
+	ok := d.object(t)
+	d.ep = nil
+	if !ok {
+		return false
+	}
+	out.present = true
+	d.convertEndpoint(&d.scratch, &out.ep)
+	if d.i-start >= memoPrefix {
+		if len(d.endpoints) >= maxMemo {
+			clear(d.endpoints)
+		}
+		raw := string(d.b[start:d.i])
+		d.endpoints[raw[:memoPrefix]] = &epMemo{raw: raw, conv: *out}
+	}
+	return true
+}
+
 // list reads a JSON array of field f's kind at d.i.
 func (d *fastDecoder) list(f *field) bool {
 	if d.i >= len(d.b) || d.b[d.i] != '[' {
 		return false
+	}
+	if f.hot == hNodeLabels {
+		return d.nodeLabelList(f)
 	}
 	start := d.i
 	d.i++
@@ -464,6 +532,30 @@ func (d *fastDecoder) list(f *field) bool {
 	}
 }
 
+// nodeLabelList validates node_labels, or finds them in the memo.
+func (d *fastDecoder) nodeLabelList(f *field) bool {
+	start := d.i
+	if start+memoPrefix <= len(d.b) {
+		if raw, ok := d.nodeLabels[string(d.b[start:start+memoPrefix])]; ok && d.memoized(raw) {
+			d.i += len(raw)
+			return true
+		}
+	}
+	g := *f
+	g.hot = hNone
+	if !d.list(&g) {
+		return false
+	}
+	if d.i-start >= memoPrefix {
+		if len(d.nodeLabels) >= maxMemo {
+			clear(d.nodeLabels)
+		}
+		raw := string(d.b[start:d.i])
+		d.nodeLabels[raw[:memoPrefix]] = raw
+	}
+	return true
+}
+
 func (d *fastDecoder) listDone(f *field, start int) {
 	raw := d.b[start:d.i]
 	switch f.hot {
@@ -501,7 +593,14 @@ func (d *fastDecoder) scanString() (s []byte, esc, ok bool) {
 	i++
 	start := i
 	for {
-		for i+8 <= len(b) && stringStop(binary.LittleEndian.Uint64(b[i:])) == 0 {
+		// 8 bytes at a time: the lowest flagged byte of a word is exact
+		// (a borrow only propagates upwards from a flagged byte)
+		for i+8 <= len(b) {
+			m := stringStop(binary.LittleEndian.Uint64(b[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(b) {
@@ -528,7 +627,7 @@ func (d *fastDecoder) scanString() (s []byte, esc, ok bool) {
 			}
 			i += n
 		default:
-			i++
+			i++ // near the end of the line: byte by byte
 		}
 	}
 }
@@ -1015,8 +1114,8 @@ func (d *fastDecoder) convert(rec *record.Record) (skip string, ok bool) {
 	if v.hasIP {
 		srcIP, dstIP = addr(v.ipSrc), addr(v.ipDst)
 	}
-	d.endpoint(&v.src, srcIP, &rec.Src)
-	d.endpoint(&v.dst, dstIP, &rec.Dst)
+	endpoint(&v.src, srcIP, &rec.Src)
+	endpoint(&v.dst, dstIP, &rec.Dst)
 	rec.Src.Names = d.nameList(v.srcNames)
 	rec.Dst.Names = d.nameList(v.dstNames)
 
@@ -1051,13 +1150,20 @@ func (d *fastDecoder) convert(rec *record.Record) (skip string, ok bool) {
 	return "", true
 }
 
-// endpoint mirrors convertEndpoint.
-func (d *fastDecoder) endpoint(ep *epView, ip netip.Addr, out *record.Endpoint) {
-	out.IP = ip
+// endpoint mirrors convertEndpoint (the conversion is done once per
+// distinct endpoint object, by convertEndpoint).
+func endpoint(ep *epConv, ip netip.Addr, out *record.Endpoint) {
 	if !ep.present {
+		out.IP = ip
 		out.Entity = record.EntityUnknown
 		return
 	}
+	*out = ep.ep
+	out.IP = ip
+}
+
+// convertEndpoint mirrors convertEndpoint on a view.
+func (d *fastDecoder) convertEndpoint(ep *epView, out *record.Endpoint) {
 	out.Namespace = d.str(ep.ns)
 	out.Pod = d.str(ep.pod)
 	out.Cluster = d.str(ep.cluster)

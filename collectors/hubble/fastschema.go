@@ -53,6 +53,7 @@ const (
 	hNodeName
 	hSourceNames
 	hDestNames
+	hNodeLabels // validated only, memoized
 	hL7
 	hReply
 	hEventType
@@ -134,6 +135,32 @@ func (t *table) lookup(key []byte, cur *int) *field {
 	return t.byName[string(key)]
 }
 
+// match reads the key at b[*i] when it is, literally, the name of one of
+// the fields after the previous one (*cur): the common case, where the key
+// needs no scanning (a field name holds no quote, backslash or non-ASCII
+// byte, so a literal match is the whole key). It returns nil, consuming
+// nothing, otherwise.
+func (t *table) match(b []byte, i *int, cur *int) *field {
+	if !t.inOrder || *i >= len(b) || b[*i] != '"' {
+		return nil
+	}
+	rest := b[*i+1:]
+	for j := *cur; j < len(t.fields); j++ {
+		f := t.fields[j]
+		if n := len(f.name); n < len(rest) && rest[n] == '"' && string(rest[:n]) == f.name {
+			*i += n + 2
+			*cur = j + 1
+			return f
+		}
+		if n := len(f.json); f.json != f.name && n < len(rest) && rest[n] == '"' && string(rest[:n]) == f.json {
+			*i += n + 2
+			*cur = j + 1
+			return f
+		}
+	}
+	return nil
+}
+
 // hotSpec marks the hot fields of one message on one path.
 type hotSpec map[string]hotField
 
@@ -165,7 +192,7 @@ func flowHot() hotSpec {
 		"l4": {id: hL4, child: hotSpec{"TCP": {id: hTCP, child: tcp}, "UDP": {id: hUDP, child: l4ports},
 			"SCTP": {id: hSCTP, child: l4ports}, "ICMPv4": {id: hICMPv4, child: icmp}, "ICMPv6": {id: hICMPv6, child: icmp}}},
 		"source": {id: hSource, child: ep}, "destination": {id: hDestination, child: ep},
-		"Type": {id: hType}, "node_name": {id: hNodeName}, "source_names": {id: hSourceNames},
+		"Type": {id: hType}, "node_name": {id: hNodeName}, "node_labels": {id: hNodeLabels}, "source_names": {id: hSourceNames},
 		"destination_names": {id: hDestNames},
 		"l7": {id: hL7, child: hotSpec{"type": {id: hL7Type},
 			"dns": {id: hDNS, child: hotSpec{"query": {id: hDNSQuery}, "ips": {id: hDNSIPs}}}}},

@@ -1,21 +1,602 @@
 package hubblerelay
 
 import (
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
 	observerpb "github.com/cilium/cilium/api/v1/observer"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/record"
 )
 
-// decoder receives and converts the events of one stream.
-type decoder struct{}
+// The receive path decodes GetFlowsResponse bytes itself. Decoding the
+// whole message with the generated code costs more than everything else a
+// flow goes through (a Hubble flow carries ~50 fields, a dozen label
+// strings per endpoint, policies, interface, summary…), and converting its
+// endpoints builds two label maps per flow. Here, per flow:
+//   - only the fields the conversion reads are decoded, into one reused
+//     flowpb.Flow with reused sub-messages and interned strings;
+//   - each endpoint is converted once per distinct encoding (a pod's
+//     endpoint bytes repeat across its flows) and the result reused:
+//     records share the label maps (read-only, as Emit's contract says);
+//   - hubble.ConvertFlow does the rest (verdict, L4, direction, DNS): the
+//     JSON reader and this path share the conversion rules.
+// Anything else — lost_events, node_status, bytes it cannot parse — goes
+// through proto.Unmarshal and hubble.ConvertResponse, so malformed input
+// fails as it would there. TestWireDecodeAgrees checks records equal to
+// that path's on every sample flow.
 
-func newDecoder() *decoder { return &decoder{} }
+// rawMsg receives a message's bytes as they came (see rawCodec).
+type rawMsg struct{ b []byte }
 
-func (d *decoder) recv(stream observerpb.Observer_GetFlowsClient) (*observerpb.GetFlowsResponse, error) {
-	return stream.Recv()
+// rawCodec hands GetFlows responses over as bytes, copied into the
+// receiver's reused buffer; everything else is protobuf.
+type rawCodec struct{ proto encoding.CodecV2 }
+
+func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(v) }
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*rawMsg); ok {
+		r.b = r.b[:0]
+		for _, buf := range data {
+			r.b = append(r.b, buf.ReadOnlyData()...)
+		}
+		return nil
+	}
+	return c.proto.Unmarshal(data, v)
 }
 
-func (d *decoder) convert(resp *observerpb.GetFlowsResponse, rec *record.Record) (skip string, lost uint64, ok bool) {
-	return hubble.ConvertResponse(resp, rec)
+func (rawCodec) Name() string { return "proto" }
+
+// callOptions makes a GetFlows stream deliver raw bytes.
+func callOptions() []grpc.CallOption {
+	return []grpc.CallOption{grpc.ForceCodecV2(rawCodec{proto: encoding.GetCodecV2("proto")})}
+}
+
+// maxInterned / maxEndpoints bound the decoder's caches; when full they
+// are emptied and refilled.
+const (
+	maxInterned  = 1 << 16
+	maxEndpoints = 1 << 16
+)
+
+// epTemplate is an endpoint converted once (without its IP, port, names).
+type epTemplate struct{ ep record.Endpoint }
+
+// decoder receives and converts the events of one stream. Not safe for
+// concurrent use.
+type decoder struct {
+	raw                        rawMsg
+	strs                       map[string]string
+	eps                        map[string]*epTemplate
+	labelMaps                  map[string]map[string]string // label set (canonical) → its one map
+	f                          flowpb.Flow
+	ts                         timestamppb.Timestamp
+	ip                         flowpb.IP
+	l4                         flowpb.Layer4
+	tcp                        flowpb.TCP
+	tcpL4                      flowpb.Layer4_TCP
+	udp                        flowpb.UDP
+	udpL4                      flowpb.Layer4_UDP
+	sctp                       flowpb.SCTP
+	sctpL4                     flowpb.Layer4_SCTP
+	icmp4                      flowpb.ICMPv4
+	icmp4L4                    flowpb.Layer4_ICMPv4
+	icmp6                      flowpb.ICMPv6
+	icmp6L4                    flowpb.Layer4_ICMPv6
+	flags                      flowpb.TCPFlags
+	l7                         flowpb.Layer7
+	dns                        flowpb.DNS
+	dnsL7                      flowpb.Layer7_Dns
+	et                         flowpb.CiliumEventType
+	isReply                    wrapperspb.BoolValue
+	emptySrc, emptyDst         flowpb.Endpoint
+	srcNames, dstNames, dnsIPs []string
+	// per message
+	respTime      *timestamppb.Timestamp
+	respTS        timestamppb.Timestamp
+	respNode      string
+	srcRaw        []byte
+	dstRaw        []byte
+	hasSrc, hasDs bool
+}
+
+func newDecoder() *decoder {
+	return &decoder{strs: map[string]string{}, eps: map[string]*epTemplate{}, labelMaps: map[string]map[string]string{}}
+}
+
+// recv receives the next message's bytes.
+func (d *decoder) recv(stream observerpb.Observer_GetFlowsClient) ([]byte, error) {
+	if err := stream.RecvMsg(&d.raw); err != nil {
+		return nil, err
+	}
+	return d.raw.b, nil
+}
+
+// intern returns b as a string shared by every equal one.
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	if len(d.strs) >= maxInterned {
+		clear(d.strs)
+	}
+	s := string(b)
+	d.strs[s] = s
+	return s
+}
+
+var errWire = errors.New("malformed protobuf")
+
+// convert converts one GetFlowsResponse's bytes into rec; see
+// hubble.ConvertResponse for the results.
+func (d *decoder) convert(b []byte, rec *record.Record) (skip string, lost uint64, ok bool, err error) {
+	flowBytes, isFlow := d.response(b)
+	if isFlow {
+		if skip, ok, handled := d.flow(flowBytes, rec); handled {
+			return skip, 0, ok, nil
+		}
+	}
+	var resp observerpb.GetFlowsResponse
+	if err := proto.Unmarshal(b, &resp); err != nil {
+		return "", 0, false, err
+	}
+	skip, lost, ok = hubble.ConvertResponse(&resp, rec)
+	return skip, lost, ok, nil
+}
+
+// response scans a GetFlowsResponse: the flow's bytes (isFlow false for
+// any other event or anything unexpected), node_name and time.
+func (d *decoder) response(b []byte) (flow []byte, isFlow bool) {
+	d.respTime, d.respNode = nil, ""
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || flow != nil {
+				return nil, false
+			}
+			flow, isFlow, b = v, true, b[n:]
+			continue
+		case num == 2 || num == 3:
+			return nil, false // node_status, lost_events: the general path
+		case num == 1000 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return nil, false
+			}
+			d.respNode, b = d.intern(v), b[n:]
+			continue
+		case num == 1001 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !d.timestamp(v, &d.respTS) {
+				return nil, false
+			}
+			d.respTime, b = &d.respTS, b[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+	}
+	return flow, isFlow
+}
+
+func (d *decoder) timestamp(b []byte, ts *timestamppb.Timestamp) bool {
+	ts.Seconds, ts.Nanos = 0, 0
+	ok := scan(b, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			ts.Seconds = int64(v)
+		case num == 2 && typ == protowire.VarintType:
+			ts.Nanos = int32(v)
+		}
+		return true
+	})
+	return ok
+}
+
+// scan calls fn for every field of a message: v for varints, b for bytes
+// (fixed-size fields are skipped). It reports false for malformed input or
+// when fn does.
+func scan(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64, b []byte) bool) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		switch typ {
+		case protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 || !fn(num, typ, v, nil) {
+				return false
+			}
+			b = b[n:]
+		case protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !fn(num, typ, 0, v) {
+				return false
+			}
+			b = b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return false
+			}
+			b = b[n:]
+		}
+	}
+	return true
+}
+
+// flow decodes the fields of a Flow the conversion reads and converts it.
+// handled is false when the general path must decide.
+func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled bool) {
+	f := &d.f
+	*f = flowpb.Flow{}
+	d.srcNames, d.dstNames, d.dnsIPs = d.srcNames[:0], d.dstNames[:0], d.dnsIPs[:0]
+	d.srcRaw, d.dstRaw, d.hasSrc, d.hasDs = nil, nil, false, false
+	good := scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
+		bytesField := typ == protowire.BytesType
+		switch num {
+		case 1: // time
+			if !bytesField || !d.timestamp(bs, &d.ts) {
+				return false
+			}
+			f.Time = &d.ts
+		case 2:
+			f.Verdict = flowpb.Verdict(int32(v))
+		case 3:
+			f.DropReason = uint32(v)
+		case 5: // IP
+			if !bytesField || !d.ipMsg(bs) {
+				return false
+			}
+			f.IP = &d.ip
+		case 6: // l4
+			if !bytesField || !d.l4Msg(bs) {
+				return false
+			}
+			f.L4 = &d.l4
+		case 8:
+			if !bytesField {
+				return false
+			}
+			d.srcRaw, d.hasSrc = bs, true
+		case 9:
+			if !bytesField {
+				return false
+			}
+			d.dstRaw, d.hasDs = bs, true
+		case 10:
+			f.Type = flowpb.FlowType(int32(v))
+		case 11:
+			if !bytesField {
+				return false
+			}
+			f.NodeName = d.intern(bs)
+		case 13:
+			if !bytesField {
+				return false
+			}
+			d.srcNames = append(d.srcNames, d.intern(bs))
+		case 14:
+			if !bytesField {
+				return false
+			}
+			d.dstNames = append(d.dstNames, d.intern(bs))
+		case 15: // l7
+			if !bytesField || !d.l7Msg(bs) {
+				return false
+			}
+			f.L7 = &d.l7
+		case 16:
+			f.Reply = v != 0 //nolint:staticcheck // deprecated, still read by the conversion
+		case 19: // event_type
+			if !bytesField {
+				return false
+			}
+			d.et = flowpb.CiliumEventType{}
+			if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
+				switch num {
+				case 1:
+					d.et.Type = int32(v)
+				case 2:
+					d.et.SubType = int32(v)
+				}
+				return true
+			}) {
+				return false
+			}
+			f.EventType = &d.et
+		case 25:
+			f.DropReasonDesc = flowpb.DropReason(int32(v))
+		case 26: // is_reply
+			if !bytesField {
+				return false
+			}
+			d.isReply = wrapperspb.BoolValue{}
+			if !scan(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) bool {
+				if num == 1 {
+					d.isReply.Value = v != 0
+				}
+				return true
+			}) {
+				return false
+			}
+			f.IsReply = &d.isReply
+		case 34:
+			if !bytesField {
+				return false
+			}
+			f.Uuid = string(bs)
+		}
+		return true
+	})
+	if !good {
+		return "", false, false
+	}
+	if len(d.srcNames) > 0 {
+		f.SourceNames = d.srcNames
+	}
+	if len(d.dstNames) > 0 {
+		f.DestinationNames = d.dstNames
+	}
+	var srcT, dstT *epTemplate
+	if d.hasSrc {
+		if srcT = d.endpoint(d.srcRaw); srcT == nil {
+			return "", false, false
+		}
+		f.Source = &d.emptySrc
+	}
+	if d.hasDs {
+		if dstT = d.endpoint(d.dstRaw); dstT == nil {
+			return "", false, false
+		}
+		f.Destination = &d.emptyDst
+	}
+	skip, ok = hubble.ConvertFlow(f, rec)
+	if !ok {
+		return skip, false, true
+	}
+	// the endpoints as converted once for their bytes, with this flow's
+	// address, port and names
+	if srcT != nil {
+		ip, port, names := rec.Src.IP, rec.Src.Port, rec.Src.Names
+		rec.Src = srcT.ep
+		rec.Src.IP, rec.Src.Port, rec.Src.Names = ip, port, names
+	}
+	if dstT != nil {
+		ip, port, names := rec.Dst.IP, rec.Dst.Port, rec.Dst.Names
+		rec.Dst = dstT.ep
+		rec.Dst.IP, rec.Dst.Port, rec.Dst.Names = ip, port, names
+	}
+	if rec.Time.IsZero() && d.respTime != nil {
+		rec.Time = d.respTime.AsTime()
+	}
+	if rec.Node == "" {
+		rec.Node = d.respNode
+	}
+	// names are this decoder's reused slices: the record gets its own
+	if len(rec.Src.Names) > 0 {
+		rec.Src.Names = append([]string(nil), rec.Src.Names...)
+	}
+	if len(rec.Dst.Names) > 0 {
+		rec.Dst.Names = append([]string(nil), rec.Dst.Names...)
+	}
+	if len(rec.DNSAnswers) > 0 {
+		rec.DNSAnswers = append(rec.DNSAnswers[:0:0], rec.DNSAnswers...)
+	}
+	return "", true, true
+}
+
+// endpoint returns the conversion of an Endpoint's bytes (nil if they do
+// not decode).
+func (d *decoder) endpoint(b []byte) *epTemplate {
+	if t, ok := d.eps[string(b)]; ok {
+		return t
+	}
+	var ep flowpb.Endpoint
+	if err := proto.Unmarshal(b, &ep); err != nil {
+		return nil
+	}
+	// convert the endpoint alone: the conversion of an endpoint depends on
+	// the endpoint's fields only (its IP and port come from the flow)
+	var tmp record.Record
+	if _, ok := hubble.ConvertFlow(&flowpb.Flow{Verdict: flowpb.Verdict_FORWARDED, Source: &ep}, &tmp); !ok {
+		return nil
+	}
+	t := &epTemplate{ep: tmp.Src}
+	t.ep.IP, t.ep.Port, t.ep.Names = record.Endpoint{}.IP, 0, nil
+	// equal label sets share one map, whatever encoding they came in (a
+	// pod seen by two nodes): consumers may key caches on the map
+	t.ep.Labels = d.labelMap(t.ep.Labels)
+	t.ep.NamespaceLabels = d.labelMap(t.ep.NamespaceLabels)
+	if len(d.eps) >= maxEndpoints {
+		clear(d.eps)
+	}
+	d.eps[string(b)] = t
+	return t
+}
+
+// labelMap returns the one map of the decoder equal to m.
+func (d *decoder) labelMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	var sb strings.Builder
+	for _, k := range keys {
+		sb.WriteString(k)
+		sb.WriteByte('=')
+		sb.WriteString(m[k])
+		sb.WriteByte(0)
+	}
+	key := sb.String()
+	if cur, ok := d.labelMaps[key]; ok {
+		return cur
+	}
+	if len(d.labelMaps) >= maxEndpoints {
+		clear(d.labelMaps)
+	}
+	d.labelMaps[key] = m
+	return m
+}
+
+func (d *decoder) ipMsg(b []byte) bool {
+	d.ip = flowpb.IP{}
+	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			d.ip.Source = d.intern(bs)
+		case num == 2 && typ == protowire.BytesType:
+			d.ip.Destination = d.intern(bs)
+		}
+		return true
+	})
+}
+
+// ports decodes source_port (1) and destination_port (2) of TCP, UDP and
+// SCTP; TCP's flags (3) into d.flags.
+func (d *decoder) ports(b []byte, sp, dp *uint32, flags **flowpb.TCPFlags) bool {
+	return scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			*sp = uint32(v)
+		case num == 2 && typ == protowire.VarintType:
+			*dp = uint32(v)
+		case num == 3 && typ == protowire.BytesType && flags != nil:
+			d.flags = flowpb.TCPFlags{}
+			if !scan(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) bool {
+				on := v != 0
+				switch num {
+				case 1:
+					d.flags.FIN = on
+				case 2:
+					d.flags.SYN = on
+				case 3:
+					d.flags.RST = on
+				case 4:
+					d.flags.PSH = on
+				case 5:
+					d.flags.ACK = on
+				case 6:
+					d.flags.URG = on
+				case 7:
+					d.flags.ECE = on
+				case 8:
+					d.flags.CWR = on
+				case 9:
+					d.flags.NS = on
+				}
+				return true
+			}) {
+				return false
+			}
+			*flags = &d.flags
+		}
+		return true
+	})
+}
+
+func (d *decoder) l4Msg(b []byte) bool {
+	d.l4 = flowpb.Layer4{}
+	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
+		if typ != protowire.BytesType {
+			return true
+		}
+		switch num {
+		case 1:
+			d.tcp = flowpb.TCP{}
+			if !d.ports(bs, &d.tcp.SourcePort, &d.tcp.DestinationPort, &d.tcp.Flags) {
+				return false
+			}
+			d.tcpL4.TCP = &d.tcp
+			d.l4.Protocol = &d.tcpL4
+		case 2:
+			d.udp = flowpb.UDP{}
+			if !d.ports(bs, &d.udp.SourcePort, &d.udp.DestinationPort, nil) {
+				return false
+			}
+			d.udpL4.UDP = &d.udp
+			d.l4.Protocol = &d.udpL4
+		case 3, 4:
+			var typ uint32
+			if !scan(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) bool {
+				if num == 1 {
+					typ = uint32(v)
+				}
+				return true
+			}) {
+				return false
+			}
+			if num == 3 {
+				d.icmp4 = flowpb.ICMPv4{Type: typ}
+				d.icmp4L4.ICMPv4 = &d.icmp4
+				d.l4.Protocol = &d.icmp4L4
+			} else {
+				d.icmp6 = flowpb.ICMPv6{Type: typ}
+				d.icmp6L4.ICMPv6 = &d.icmp6
+				d.l4.Protocol = &d.icmp6L4
+			}
+		case 5:
+			d.sctp = flowpb.SCTP{}
+			if !d.ports(bs, &d.sctp.SourcePort, &d.sctp.DestinationPort, nil) {
+				return false
+			}
+			d.sctpL4.SCTP = &d.sctp
+			d.l4.Protocol = &d.sctpL4
+		default:
+			d.l4.Protocol = nil // VRRP, IGMP: no protocol the conversion knows
+		}
+		return true
+	})
+}
+
+func (d *decoder) l7Msg(b []byte) bool {
+	d.l7 = flowpb.Layer7{}
+	return scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			d.l7.Type = flowpb.L7FlowType(int32(v))
+		case num == 100 && typ == protowire.BytesType:
+			d.dns = flowpb.DNS{}
+			if !scan(bs, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
+				switch {
+				case num == 1 && typ == protowire.BytesType:
+					d.dns.Query = d.intern(bs)
+				case num == 2 && typ == protowire.BytesType:
+					d.dnsIPs = append(d.dnsIPs, d.intern(bs))
+				}
+				return true
+			}) {
+				return false
+			}
+			d.dns.Ips = d.dnsIPs
+			d.dnsL7.Dns = &d.dns
+			d.l7.Record = &d.dnsL7
+		case (num == 101 || num == 102) && typ == protowire.BytesType:
+			d.l7.Record = nil // HTTP, Kafka: not read by the conversion
+		}
+		return true
+	})
 }

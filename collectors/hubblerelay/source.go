@@ -113,17 +113,18 @@ type Report struct {
 	Source string
 	// Window says how the window was asked for and how it ended.
 	Window, Ended string
-	Events       uint64 // events received (flows and others)
-	Flows        uint64 // flows passed on (after dropping resent ones)
+	Events        uint64 // events received (flows and others)
+	Flows         uint64 // flows passed on (after dropping resent ones)
 	// Resent counts flows received again after a reconnect or a resume
 	// and dropped (already counted).
 	Resent uint64
 	// LostEvents the relay reported (ring buffer overflows, unavailable
 	// nodes).
 	LostEvents uint64
+	// Reconnects counts reconnect attempts.
 	Reconnects int
 	// Gaps are the times between a disconnect and the first event after
-	// the reconnect.
+	// it (one per disconnection, however many attempts it took).
 	Gaps []time.Duration
 	// Buffer is the relay's status when the window opened: flows held,
 	// capacity (0 unknown), per node when the relay lists its nodes.
@@ -333,8 +334,12 @@ func (s *Source) unreachable(err error) error {
 	msg := status.Convert(err).Message()
 	hint := Hint
 	switch {
+	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
+		hint = "the relay did not accept our client certificate (mTLS): check --tls-client-cert-file and --tls-client-key-file"
 	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "tls:"):
 		hint = "the relay's certificate was not accepted: check --tls-ca-cert-files and --tls-server-name (and --tls-client-cert-file/--tls-client-key-file for mTLS)"
+	case s.useTLS && (strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")):
+		hint = "the relay closed the TLS connection: it may require a client certificate (mTLS: --tls-client-cert-file, --tls-client-key-file); " + Hint
 	case s.useTLS && (strings.Contains(msg, "first record does not look like a TLS handshake") || strings.Contains(msg, "http2")):
 		hint = "the relay does not speak TLS here: try " + Scheme + s.addr
 	}
@@ -360,11 +365,14 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 	}
 	defer conn.Close()
 	client := observerpb.NewObserverClient(conn)
-	runCtx := ctx
+	// the window's end is our own timer, not a gRPC deadline: a deadline
+	// travels to the server, which may end the stream (DEADLINE_EXCEEDED)
+	// a moment before the client's context says it is over
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if s.opts.Duration > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, s.opts.Duration)
-		defer cancel()
+		t := time.AfterFunc(s.opts.Duration, cancel)
+		defer t.Stop()
 	}
 	if err := s.probe(runCtx, client); err != nil {
 		if runCtx.Err() != nil {
@@ -409,7 +417,9 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		if s.opts.MaxReconnects >= 0 && failures > s.opts.MaxReconnects {
 			return fmt.Errorf("%s: gave up after %d reconnects in a row without a flow (--max-reconnects %d): %w; %s", s.name, failures-1, s.opts.MaxReconnects, err, Hint)
 		}
-		disconnectAt = s.opts.Now()
+		if disconnectAt.IsZero() {
+			disconnectAt = s.opts.Now() // a gap runs from the first failure to the next event
+		}
 		delay := s.opts.Backoff.Delay(failures, s.rnd)
 		if s.opts.Logger != nil {
 			s.opts.Logger.Warn("relay stream broke; reconnecting", "relay", s.name, "cause", status.Convert(err).Message(), "attempt", failures, "in", delay.Round(time.Millisecond))
@@ -468,14 +478,14 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 	st *collectors.Stats, emit collectors.Emit, replay *learner.Replay, disconnectAt *time.Time) (got int, err error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := client.GetFlows(sctx, req)
+	stream, err := client.GetFlows(sctx, req, callOptions()...)
 	if err != nil {
 		return 0, err
 	}
 	dec := newDecoder()
 	var rec record.Record
 	for {
-		resp, err := dec.recv(stream)
+		msg, err := dec.recv(stream)
 		if errors.Is(err, io.EOF) {
 			return got, nil
 		}
@@ -488,7 +498,10 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 			s.report.Gaps = append(s.report.Gaps, s.opts.Now().Sub(*disconnectAt))
 			*disconnectAt = time.Time{}
 		}
-		skip, lost, ok := dec.convert(resp, &rec)
+		skip, lost, ok, err := dec.convert(msg, &rec)
+		if err != nil {
+			return got, status.Errorf(codes.Internal, "decode a GetFlows response: %v", err)
+		}
 		if !ok {
 			st.Skip(skip, 1)
 			st.LostEvents += lost

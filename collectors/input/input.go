@@ -202,8 +202,15 @@ func (l *Lines) Next() (Line, bool) {
 		l.buf = l.buf[:0]
 		n := 0 // bytes of this line read, its newline included
 		terminated := false
+		var whole []byte // the line, when one read returned all of it
 		for {
 			frag, err := l.r.ReadSlice('\n')
+			if n == 0 && err == nil {
+				// the common case: the line is in the reader's buffer,
+				// valid until the next read — no copy
+				whole, n, terminated = frag, len(frag), true
+				break
+			}
 			n += len(frag)
 			// keep at most MaxLineBytes+1 bytes: enough to tell a line of
 			// exactly MaxLineBytes plus its newline from a longer one
@@ -237,6 +244,9 @@ func (l *Lines) Next() (Line, bool) {
 		}
 		tooLong := content > MaxLineBytes
 		data := l.buf
+		if whole != nil {
+			data = whole
+		}
 		if tooLong {
 			data = data[:MaxLineBytes]
 		}

@@ -6,8 +6,13 @@ import (
 	"sync"
 )
 
-// batchLines is how many lines a decode worker takes at once.
-const batchLines = 512
+// batchLines is how many lines a decode worker takes at once, and
+// batchBytes about how many bytes (a batch ends after the line that reaches
+// it): the batches in flight, and so the memory, stay bounded.
+const (
+	batchLines = 512
+	batchBytes = 1 << 20
+)
 
 type batch[T any] struct {
 	seq   int
@@ -55,22 +60,34 @@ func DecodeParallelPer[T any](ctx context.Context, lines *Lines, workers int, ne
 	defer cancel()
 	todo := make(chan *batch[T], workers*2)
 	done := make(chan *batch[T], workers*2)
-	free := make(chan *batch[T], workers*4)
+	// a fixed pool of batches, recycled: reading allocates nothing once
+	// warm, and never runs further ahead than the pool
+	maxBatches := workers*4 + 2
+	free := make(chan *batch[T], maxBatches)
 	var readErr error
 	var wg sync.WaitGroup
 	// reader
 	go func() {
 		defer close(todo)
-		seq := 0
+		seq, allocated := 0, 0
 		for {
 			var b *batch[T]
 			select {
 			case b = <-free:
 			default:
-				b = &batch[T]{}
+				if allocated < maxBatches {
+					b = &batch[T]{}
+					allocated++
+					break
+				}
+				select {
+				case b = <-free:
+				case <-ctx.Done():
+					return
+				}
 			}
 			b.seq, b.lines, b.buf, b.out = seq, b.lines[:0], b.buf[:0], b.out[:0]
-			for len(b.lines) < batchLines {
+			for len(b.lines) < batchLines && len(b.buf) < batchBytes {
 				l, ok := lines.Next()
 				if !ok {
 					break

@@ -141,7 +141,9 @@ func (f Formatter) policyKind(global bool) string {
 	return KindNetworkPolicy
 }
 
-func labels() map[string]string { return map[string]string{"app.kubernetes.io/managed-by": "flowfence"} }
+func labels() map[string]string {
+	return map[string]string{"app.kubernetes.io/managed-by": "flowfence"}
+}
 
 // qualified returns a policy's name in tier: before Calico v3.32 a policy
 // outside the default tier must be named "<tier>.<name>" (v3.32 accepts

@@ -63,7 +63,7 @@ type PolicySpec struct {
 	Tier  string   `json:"tier,omitempty"`
 	Order *float64 `json:"order,omitempty"`
 	// Selector selects the endpoints the policy applies to.
-	Selector string `json:"selector"`
+	Selector string   `json:"selector"`
 	Types    []string `json:"types"`
 	Ingress  []Rule   `json:"ingress,omitempty"`
 	Egress   []Rule   `json:"egress,omitempty"`

@@ -219,7 +219,7 @@ func checkSelector(s string) error {
 			depth--
 		}
 		if depth < 0 {
-			break
+			return fmt.Errorf("%q: unbalanced parentheses", s)
 		}
 	}
 	if depth != 0 {

@@ -67,7 +67,15 @@ func policyList(keys []string, files map[string]string) string {
 }
 
 func flowLine(f *diffcheck.Flow) string {
-	return fmt.Sprintf("%s -> %s %s  (%d flows, %s .. %s)", f.Source, f.Destination, f.PortString(), f.Flows, ts(f.FirstSeen), ts(f.LastSeen))
+	return fmt.Sprintf("%s -> %s %s  (%s, %s .. %s)", f.Source, f.Destination, f.PortString(), plural(f.Flows, "flow"), ts(f.FirstSeen), ts(f.LastSeen))
+}
+
+// plural renders "1 flow", "2 flows".
+func plural[N int | uint64](n N, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // VerifyText writes verify's report for the terminal.
@@ -133,7 +141,7 @@ func VerifyText(w io.Writer, v *diffcheck.Verification) {
 // DiffText writes diff's report for the terminal.
 func DiffText(w io.Writer, d *diffcheck.Diff) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
-	p("flowfence diff: window %s .. %s%s", ts(d.WindowStart), ts(d.WindowEnd), against(d))
+	p("flowfence diff: window %s .. %s%s", ts(d.WindowStart), ts(d.WindowEnd), against(d, func(s string) string { return s }))
 	t := d.Totals()
 	p("  undocumented flows: %d   stale rules: %d   new edges: %d   vanished edges: %d", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)
 	for _, n := range d.Namespaces {
@@ -176,17 +184,19 @@ func staleLine(r diffcheck.StaleRule) string {
 	return s
 }
 
-func against(d *diffcheck.Diff) string {
+// against names what the observation was compared with; quote formats
+// paths.
+func against(d *diffcheck.Diff, quote func(string) string) string {
 	var parts []string
 	if d.Policies != "" {
 		n := 0
 		if d.Verification != nil {
 			n = d.Verification.Policies
 		}
-		parts = append(parts, fmt.Sprintf("policies %s (%d NetworkPolicies)", d.Policies, n))
+		parts = append(parts, fmt.Sprintf("the policies in %s (%d NetworkPolicies)", quote(d.Policies), n))
 	}
 	if d.Baseline != "" {
-		parts = append(parts, "baseline "+d.Baseline)
+		parts = append(parts, "the baseline graph "+quote(d.Baseline))
 	}
 	if len(parts) == 0 {
 		return ""

@@ -32,20 +32,20 @@ func Markdown(d *diffcheck.Diff) []byte {
 	t := d.Totals()
 	p("# flowfence diff")
 	p("")
-	p("Observation window %s .. %s%s.", ts(d.WindowStart), ts(d.WindowEnd), against(d))
+	p("Observation window %s .. %s%s.", ts(d.WindowStart), ts(d.WindowEnd), against(d, code))
 	p("")
 	if d.Found() {
-		p("**%d new undocumented flows**, %d stale rules, %d new edges, %d vanished edges.", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)
+		p("**%s**, %s, %s, %s.", plural(t.Undocumented, "new undocumented flow"), plural(t.Stale, "stale rule"), plural(t.NewEdges, "new edge"), plural(t.VanishedEdges, "vanished edge"))
 	} else {
-		p("**Nothing new.** %d stale rules, %d vanished edges.", t.Stale, t.VanishedEdges)
+		p("**Nothing new.** %s, %s.", plural(t.Stale, "stale rule"), plural(t.VanishedEdges, "vanished edge"))
 	}
 	if v := d.Verification; v != nil {
 		c := v.Counts
 		p("")
-		p("Replayed %d observed request edges against the policies: %d admitted, %d denied, %d in namespaces without policies; "+
-			"not failures: %d from the pod's own node (always allowed), %d inexpressible (ICMP), %d cloud-metadata calls denied on purpose; "+
-			"%d denied attempts (dropped by a policy already in place) not replayed.",
-			c.Edges, c.Allowed, c.Denied, c.Uncovered, c.Host, c.Inexpressible, c.Guarded, c.DeniedAttempts)
+		p("Replay of the %s against the policies: %d admitted, %d denied, %d in namespaces without policies. "+
+			"Not failures: %d from the pod's own node (always allowed), %d inexpressible (ICMP), %d to cloud credential endpoints (denied on purpose). "+
+			"Denied attempts (dropped by a policy already in place), not replayed: %d.",
+			plural(c.Edges, "observed request edge"), c.Allowed, c.Denied, c.Uncovered, c.Host, c.Inexpressible, c.Guarded, c.DeniedAttempts)
 	}
 	p("")
 	p("| namespace | new undocumented flows | stale rules | new edges | vanished edges |")
@@ -191,7 +191,7 @@ func Mermaid(flows []diffcheck.Flow) string {
 			fmt.Fprintf(&b, "  %%%% … and %d more flows: see the tables above\n", len(flows)-MaxMermaidEdges)
 			break
 		}
-		fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", node(f.Src), MermaidLabel(fmt.Sprintf("%s · %d flows", f.PortString(), f.Flows)), node(f.Dst))
+		fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", node(f.Src), MermaidLabel(f.PortString()+" · "+plural(f.Flows, "flow")), node(f.Dst))
 	}
 	b.WriteString("```\n")
 	return b.String()

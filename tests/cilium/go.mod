@@ -2,10 +2,7 @@ module github.com/flowfence/flowfence/tests/cilium
 
 go 1.26.0
 
-require (
-	github.com/cilium/cilium v1.20.2
-	sigs.k8s.io/network-policy-api v0.2.0
-)
+require github.com/cilium/cilium v1.20.2
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -123,6 +120,7 @@ require (
 	sigs.k8s.io/gateway-api v1.6.1 // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
 	sigs.k8s.io/mcs-api v0.5.2 // indirect
+	sigs.k8s.io/network-policy-api v0.2.0 // indirect
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect

@@ -4,10 +4,10 @@ package flags
 
 import (
 	"context"
-	"maps"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -50,6 +50,7 @@ func flagKeys() map[string]string {
 		"staged":               config.KeyCalicoStaged,
 	}
 	maps.Copy(m, liveFlagKeys())
+	maps.Copy(m, flavorFlagKeys())
 	return m
 }
 
@@ -71,7 +72,8 @@ func AddLearn(fs *pflag.FlagSet) {
 
 // AddSynth adds the flags of policy generation.
 func AddSynth(fs *pflag.FlagSet) {
-	fs.String(config.KeyFormat, "k8s", "policy flavor: k8s|calico")
+	fs.String(config.KeyFormat, "k8s", "policy flavor: k8s|cilium|calico")
+	addFlavorFlags(fs)
 	fs.String(config.KeyCloud, "generic", "cloud profile of the metadata guard: generic|aws|gcp|azure|oci|alibaba")
 	fs.String(config.KeyCNI, "kubernetes", "NetworkPolicy semantics of the cluster's CNI: kubernetes|cilium|calico")
 	fs.StringSlice("system-namespaces", nil, "more namespaces (globs) that get no policies")

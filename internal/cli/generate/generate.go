@@ -8,7 +8,9 @@ import (
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/output"
+	caliout "github.com/flowfence/flowfence/output/calico"
 	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/synth"
 )
 
 // NewCommand returns the generate command.
@@ -22,14 +24,20 @@ func NewCommand(env flags.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := pipeline.Formatter(c.Format); err != nil {
+			f, err := pipeline.NewFormatter(c.Format, flags.FormatterOptions(c))
+			if err != nil {
 				return err
 			}
 			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
 			if err != nil {
 				return err
 			}
-			set, tree, err := pipeline.Render(g, flags.SynthOptions(c), c.Format)
+			sopts := flags.SynthOptions(c)
+			if f.Name() == caliout.FormatName && sopts.CNI == synth.CNIKubernetes {
+				// Calico policies are enforced by Calico: ICMP is expressible
+				sopts.CNI = synth.CNICalico
+			}
+			set, tree, err := pipeline.RenderWith(g, sopts, f)
 			if err != nil {
 				return err
 			}

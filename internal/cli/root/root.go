@@ -11,6 +11,7 @@ import (
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/cli/generate"
 	"github.com/flowfence/flowfence/internal/cli/learn"
+	relaycmd "github.com/flowfence/flowfence/internal/cli/relay"
 	"github.com/flowfence/flowfence/internal/cli/verify"
 )
 
@@ -30,5 +31,6 @@ func NewCommand(streams flags.Streams) *cobra.Command {
 	cmd.PersistentFlags().Bool(config.KeyQuiet, false, "print errors only")
 	cmd.AddCommand(generate.NewCommand(env), learn.NewCommand(env), configview.NewCommand(env))
 	cmd.AddCommand(verify.NewCommand(env), diff.NewCommand(env))
+	cmd.AddCommand(relaycmd.NewCommand(env))
 	return cmd
 }

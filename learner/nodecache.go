@@ -1,0 +1,223 @@
+package learner
+
+import (
+	"net/netip"
+	"reflect"
+	"unsafe"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// The learner's hot path computes two node IDs per record. Building them
+// (workload derivation, string concatenation) costs more than the rest of
+// Add, and a freshly built ID string makes every map lookup keyed by it
+// compare bytes. nodeIDs caches the ID per endpoint and interns the ID
+// strings, so that a record of a known pod costs one small map lookup and
+// the graph's maps hash and compare interned strings.
+
+// maxCachedEndpoints bounds each cache: when full it is emptied (IDs stay
+// correct, they are recomputed).
+const maxCachedEndpoints = 1 << 17
+
+// podRefKey identifies a pod endpoint; the other inputs of its ID are
+// checked on every hit.
+type podRefKey struct{ ns, pod string }
+
+// podRef is a pod endpoint's cached ID and everything it was derived from.
+type podRef struct {
+	cluster, wkind, wname string
+	aggregated            bool
+	labels                unsafe.Pointer // identity of the Labels map derived from
+	labelsMap             map[string]string
+	pod                   string
+	id, kind, name        string
+	ok                    bool
+	// set by the learner as it uses the pod (see hint)
+	node     *Node
+	labelled bool
+	edges    [edgeSlots]edgeSlot
+	nextEdge int
+}
+
+// addrRefKey identifies a non-pod endpoint: its ID depends on the entity
+// and the address only.
+type addrRefKey struct {
+	entity record.Entity
+	ip     netip.Addr
+}
+
+type addrRef struct {
+	id string
+	ok bool
+}
+
+// nodeIDs is the learner's endpoint → node ID cache.
+type nodeIDs struct {
+	pods  map[podRefKey]*podRef
+	addrs map[addrRefKey]addrRef
+	ids   map[string]string // interned IDs
+	hints [2]hint
+	next  int
+}
+
+func mapIdentity(m map[string]string) unsafe.Pointer {
+	if m == nil {
+		return nil
+	}
+	return reflect.ValueOf(m).UnsafePointer()
+}
+
+// intern returns the one copy of id the learner keeps.
+func (c *nodeIDs) intern(id string) string {
+	if id == "" {
+		return id
+	}
+	if c.ids == nil {
+		c.ids = map[string]string{}
+	}
+	if s, ok := c.ids[id]; ok {
+		return s
+	}
+	if len(c.ids) >= maxCachedEndpoints {
+		clear(c.ids)
+	}
+	c.ids[id] = id
+	return id
+}
+
+// nodeID returns the graph node ID of an endpoint without creating the
+// node, and for a pod its workload kind: computeNodeID, cached.
+//
+// A pod's ID depends on its cluster, namespace, workload kind and name,
+// pod name and labels (workload derivation): the cache is keyed by
+// namespace and pod and checks the rest on every hit, the labels by the
+// identity of their map (the Hubble fast decoder shares one map between
+// every flow of a pod). When only the labels map differs, the workload is
+// derived again and the cached ID kept if it is the same.
+func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
+	c := &l.nodeIDs
+	if !ep.IsPod() {
+		k := addrRefKey{entity: ep.Entity, ip: ep.IP}
+		if r, hit := c.addrs[k]; hit {
+			return r.id, "", r.ok
+		}
+		id, _, ok = l.computeNodeID(ep)
+		id = c.intern(id)
+		if c.addrs == nil || len(c.addrs) >= maxCachedEndpoints {
+			c.addrs = map[addrRefKey]addrRef{}
+		}
+		c.addrs[k] = addrRef{id: id, ok: ok}
+		return id, "", ok
+	}
+	k := podRefKey{ns: ep.Namespace, pod: ep.Pod}
+	r := c.pods[k]
+	labels := mapIdentity(ep.Labels)
+	if r != nil && r.cluster == ep.Cluster && r.wkind == ep.WorkloadKind && r.wname == ep.WorkloadName && r.aggregated == ep.Aggregated {
+		if r.labels == labels {
+			c.setHint(ep, r)
+			return r.id, r.kind, r.ok
+		}
+		// same pod, another labels map: derive again, keep the ID if equal
+		if kind, name := l.derive.Workload(ep); kind == r.kind && name == r.name {
+			r.labels, r.labelsMap = labels, ep.Labels
+			c.setHint(ep, r)
+			return r.id, r.kind, r.ok
+		}
+	}
+	id, kind, ok = l.computeNodeID(ep)
+	_, name := l.derive.Workload(ep)
+	if r == nil {
+		if c.pods == nil || len(c.pods) >= maxCachedEndpoints {
+			c.pods = map[podRefKey]*podRef{}
+		}
+		r = &podRef{}
+		c.pods[k] = r
+	}
+	*r = podRef{cluster: ep.Cluster, wkind: ep.WorkloadKind, wname: ep.WorkloadName, aggregated: ep.Aggregated,
+		labels: labels, labelsMap: ep.Labels, pod: ep.Pod, id: c.intern(id), kind: kind, name: name, ok: ok}
+	c.setHint(ep, r)
+	return r.id, r.kind, r.ok
+}
+
+// hint is the pod a nodeID call just resolved for one endpoint of the
+// record being added: touch and the edge lookup of the same Add use it to
+// reach the node, the pod's labelled flag and its recent edges without
+// map lookups keyed by strings. A hint is trusted only for the same
+// endpoint pointer, node ID and pod name.
+type hint struct {
+	ep  *record.Endpoint
+	ref *podRef
+}
+
+func (c *nodeIDs) setHint(ep *record.Endpoint, ref *podRef) {
+	switch ep {
+	case c.hints[0].ep:
+		c.hints[0].ref = ref
+	case c.hints[1].ep:
+		c.hints[1].ref = ref
+	default:
+		c.hints[c.next] = hint{ep: ep, ref: ref}
+		c.next ^= 1
+	}
+}
+
+func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
+	for i := range c.hints {
+		if h := &c.hints[i]; h.ep == ep && h.ref != nil && h.ref.id == id && h.ref.pod == ep.Pod {
+			return h.ref
+		}
+	}
+	return nil
+}
+
+// edgeSlots is how many recently used out-edges a pod remembers.
+const edgeSlots = 8
+
+type edgeSlot struct {
+	dst   string
+	proto record.Protocol
+	port  uint16
+	e     *Edge
+}
+
+// cachedNode returns the node of id (nil when it does not exist yet) and
+// the pod hint of ep, if any.
+func (l *Learner) cachedNode(ep *record.Endpoint, id string) (*Node, *podRef) {
+	ref := l.nodeIDs.hintFor(ep, id)
+	if ref != nil && ref.node != nil {
+		return ref.node, ref
+	}
+	return l.g.Nodes[id], ref
+}
+
+// podLabelled reports whether the pod pk's labels were folded into its
+// node (the learner's labelled set), remembering a yes in the hint.
+func (l *Learner) podLabelled(ref *podRef, pk podKey) bool {
+	if ref != nil && ref.labelled {
+		return true
+	}
+	_, done := l.labelled[pk]
+	if done && ref != nil {
+		ref.labelled = true
+	}
+	return done
+}
+
+// edge returns the learner's edge k (nil when it does not exist yet),
+// looked up in the recent edges of the source pod first.
+func (l *Learner) edge(src *record.Endpoint, k EdgeKey) *Edge {
+	ref := l.nodeIDs.hintFor(src, k.Src)
+	if ref != nil {
+		for i := range ref.edges {
+			if s := &ref.edges[i]; s.e != nil && s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port {
+				return s.e
+			}
+		}
+	}
+	e := l.g.Edges[k]
+	if e != nil && ref != nil {
+		ref.edges[ref.nextEdge] = edgeSlot{dst: k.Dst, proto: k.Proto, port: k.Port, e: e}
+		ref.nextEdge = (ref.nextEdge + 1) % edgeSlots
+	}
+	return e
+}

@@ -1,0 +1,117 @@
+package learner
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// The inline FNV-1a of tupleHash is hash/fnv's: graphs store these hashes,
+// so they must never change.
+func TestTupleHashIsFNV(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 1000; i++ {
+		var a, b [16]byte
+		for j := range a {
+			a[j], b[j] = byte(r.Uint32()), byte(r.Uint32())
+		}
+		rec := record.Record{Proto: record.Protocol(r.IntN(6))}
+		rec.Src.IP, rec.Dst.IP = netip.AddrFrom16(a), netip.AddrFrom4([4]byte{b[0], b[1], b[2], b[3]})
+		if i%3 == 0 {
+			rec.Src.IP = netip.Addr{}
+		}
+		rec.Src.Port, rec.Dst.Port = uint16(r.Uint32()), uint16(r.Uint32())
+		h := fnv.New64a()
+		x := rec.Src.IP.As16()
+		h.Write(x[:])
+		x = rec.Dst.IP.As16()
+		h.Write(x[:])
+		h.Write([]byte{byte(rec.Src.Port >> 8), byte(rec.Src.Port), byte(rec.Dst.Port >> 8), byte(rec.Dst.Port), byte(rec.Proto)})
+		if got, want := tupleHash(&rec), h.Sum64(); got != want {
+			t.Fatalf("tuple %+v: %x, hash/fnv says %x", rec, got, want)
+		}
+	}
+}
+
+// nodeID (cached) agrees with computeNodeID whatever changes between two
+// records of one pod: labels (same map mutated is not allowed; a new map),
+// workload, cluster, entity, address.
+func TestNodeIDCache(t *testing.T) {
+	l := New(Options{})
+	shared := map[string]string{"app": "a", "pod-template-hash": "7d4b9c8f5"}
+	eps := []record.Endpoint{
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared},
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared},
+		// same pod, a labels map that derives another workload
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: map[string]string{"batch.kubernetes.io/job-name": "web-job"}},
+		// same pod, an equal but different map
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: map[string]string{"app": "a", "pod-template-hash": "7d4b9c8f5"}},
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared, WorkloadKind: "Deployment", WorkloadName: "web"},
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared, Cluster: "east"},
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared, Cluster: "default"},
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared, WorkloadKind: "ReplicaSet", WorkloadName: "web-7d4b9c8f5"},
+		{Namespace: "ns", Pod: "web-7d4b9c8f5-*", Labels: shared, Aggregated: true},
+		{Namespace: "ns", Pod: "", Labels: shared},
+		{Namespace: "other", Pod: "web-7d4b9c8f5-x2x7q", Labels: shared},
+		{Entity: record.EntityWorld, IP: netip.MustParseAddr("192.0.2.1")},
+		{Entity: record.EntityWorld},
+		{Entity: record.EntityUnknown, IP: netip.MustParseAddr("::ffff:192.0.2.1")},
+		{Entity: record.EntityUnknown},
+		{Entity: record.EntityHost, IP: netip.MustParseAddr("10.0.0.1")},
+		{Entity: record.EntityHost},
+		{Namespace: "ns", Pod: "p", Entity: record.EntityHost, IP: netip.MustParseAddr("10.0.0.1")},
+		{},
+	}
+	for round := 0; round < 3; round++ {
+		for i := range eps {
+			ep := &eps[i]
+			id, kind, ok := l.nodeID(ep)
+			wid, wkind, wok := l.computeNodeID(ep)
+			if id != wid || kind != wkind || ok != wok {
+				t.Fatalf("round %d endpoint %d %+v: nodeID %q %q %v, computeNodeID %q %q %v", round, i, ep, id, kind, ok, wid, wkind, wok)
+			}
+		}
+	}
+}
+
+// uuidWindow answers as the plain ring of strings it replaced.
+func TestUUIDWindowIsAStringWindow(t *testing.T) {
+	const n = 50
+	var ref struct {
+		set  map[string]struct{}
+		ring []string
+		pos  int
+	}
+	ref.set = map[string]struct{}{}
+	refSeen := func(id string) bool {
+		if _, ok := ref.set[id]; ok {
+			return true
+		}
+		if len(ref.ring) < n {
+			ref.ring = append(ref.ring, id)
+		} else {
+			delete(ref.set, ref.ring[ref.pos])
+			ref.ring[ref.pos] = id
+			ref.pos = (ref.pos + 1) % len(ref.ring)
+		}
+		ref.set[id] = struct{}{}
+		return false
+	}
+	w := uuidWindow{n: n}
+	r := rand.New(rand.NewPCG(3, 4))
+	ids := []string{"x", "", "ABCDEF01-2345-6789-abcd-ef0123456789", "abcdef01-2345-6789-abcd-ef0123456789",
+		"abcdef01-2345-6789-abcd-ef012345678", "abcdef01x2345-6789-abcd-ef0123456789"}
+	for i := 0; i < 200; i++ {
+		ids = append(ids, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", r.Uint32(), r.IntN(1<<16), r.IntN(1<<12), r.IntN(1<<12), r.Uint64()&(1<<48-1)))
+	}
+	for i := 0; i < 20000; i++ {
+		id := ids[r.IntN(len(ids))]
+		if got, want := w.seen(id), refSeen(id); got != want {
+			t.Fatalf("step %d: seen(%q) = %v, a string window says %v", i, id, got, want)
+		}
+	}
+}

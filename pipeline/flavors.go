@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/output/cilium"
+	"github.com/flowfence/flowfence/output/guardrails"
+	"github.com/flowfence/flowfence/output/k8s"
+	"github.com/flowfence/flowfence/synth"
+)
+
+// withFlavorOptions applies the cilium and guardrails options to the
+// formatter of their flavor, and rejects them for any other.
+func withFlavorOptions(f output.Formatter, o FormatterOptions) (output.Formatter, error) {
+	switch f.Name() {
+	case cilium.FormatName:
+		if o.BaselineDeny {
+			return nil, errors.New("--baseline-deny: BaselineAdminNetworkPolicy is not enforced by Cilium; only for --format k8s")
+		}
+		// --guardrails: the cilium flavor always writes its guard
+		// (a CiliumClusterwideNetworkPolicy)
+		return cilium.Formatter{FQDN: o.FQDN, FQDNPatterns: o.FQDNPatterns}, nil
+	case k8s.FormatName:
+		if o.Guardrails || o.BaselineDeny {
+			f = guardrails.Formatter{Base: f, Options: guardrails.Options{Guard: o.Guardrails, Baseline: o.BaselineDeny}}
+		}
+	default:
+		switch {
+		case o.Guardrails:
+			return nil, fmt.Errorf("--guardrails: only for --format k8s (the cilium flavor always writes its guard)")
+		case o.BaselineDeny:
+			return nil, fmt.Errorf("--baseline-deny: only for --format k8s")
+		}
+	}
+	switch {
+	case o.FQDN:
+		return nil, errors.New("--fqdn: only for --format cilium (toFQDNs rules)")
+	case len(o.FQDNPatterns) > 0:
+		return nil, errors.New("cilium.fqdn-patterns: only for --format cilium with --fqdn")
+	}
+	return f, nil
+}
+
+// flavorSynthOptions tells synth the flavor it writes for (what the
+// evidence calls expressible). The cilium flavor is enforced by Cilium:
+// the default (kubernetes) CNI semantics become cilium; calico is an error.
+func flavorSynthOptions(o synth.Options, flavor string) (synth.Options, error) {
+	if o.Flavor == "" {
+		o.Flavor = flavor
+	}
+	if flavor == cilium.FormatName {
+		switch o.CNI {
+		case "", synth.CNIKubernetes:
+			o.CNI = synth.CNICilium
+		case synth.CNICilium:
+		default:
+			return o, fmt.Errorf("--cni %s: the cilium flavor is enforced by Cilium (use --cni cilium or leave it unset)", o.CNI)
+		}
+	}
+	return o, nil
+}
+
+// withoutClusterDir returns the namespace part of a tree: the self-check
+// replays NetworkPolicies, and _cluster/ holds cluster-scoped objects of
+// other kinds (AdminNetworkPolicy).
+func withoutClusterDir(t output.Tree) output.Tree {
+	out := output.Tree{}
+	for p, b := range t {
+		if !strings.HasPrefix(p, guardrails.ClusterDir+"/") {
+			out[p] = b
+		}
+	}
+	return out
+}

@@ -1,0 +1,284 @@
+// Package relaytest runs replay relays on loopback for tests, as httptest
+// runs HTTP servers: start, kill, restart on the same port, cut every
+// connection, and certificates (CA, server, client) made on the spot.
+package relaytest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/relay"
+)
+
+// SampleGlob returns the glob of the repository's sample flows
+// (testdata/flows), found from this source file.
+func SampleGlob() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "flows", "*.json*")
+}
+
+// Sample loads the repository's sample flows.
+func Sample(t testing.TB) *relay.Recording {
+	t.Helper()
+	rec, err := relay.Load(context.Background(), []string{SampleGlob()}, collectors.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// Relay is a replay relay serving on loopback.
+type Relay struct {
+	t      testing.TB
+	Addr   string
+	Server *relay.Server
+	rec    *relay.Recording
+	opts   relay.Options
+	tls    *tls.Config
+	mu     sync.Mutex
+	grpc   *grpc.Server
+	done   chan struct{}
+}
+
+// Start serves rec on 127.0.0.1 (a free port) until the test ends.
+func Start(t testing.TB, rec *relay.Recording, opts relay.Options, tlsCfg *tls.Config) *Relay {
+	t.Helper()
+	r := &Relay{t: t, rec: rec, opts: opts, tls: tlsCfg}
+	r.start("127.0.0.1:0")
+	t.Cleanup(r.Kill)
+	return r
+}
+
+func (r *Relay) start(addr string) {
+	r.t.Helper()
+	var lis net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // the port of a killed relay may linger a moment
+		if lis, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		r.t.Fatalf("listen %s: %v", addr, err)
+	}
+	r.Addr = lis.Addr().String()
+	var creds credentials.TransportCredentials
+	if r.tls != nil {
+		creds = credentials.NewTLS(r.tls)
+	}
+	r.Server = relay.New(r.rec, r.opts)
+	g := relay.NewGRPCServer(r.Server, creds)
+	done := make(chan struct{})
+	go func() { _ = g.Serve(lis); close(done) }()
+	r.mu.Lock()
+	r.grpc, r.done = g, done
+	r.mu.Unlock()
+}
+
+// Kill stops the relay at once: open streams break, the port closes.
+func (r *Relay) Kill() {
+	r.mu.Lock()
+	g, done := r.grpc, r.done
+	r.grpc = nil
+	r.mu.Unlock()
+	if g != nil {
+		g.Stop()
+		<-done
+	}
+}
+
+// Restart starts a new relay (fresh server state) on the same address.
+func (r *Relay) Restart() {
+	r.t.Helper()
+	r.Kill()
+	r.start(r.Addr)
+}
+
+// RestartWith restarts the relay on the same address with new options
+// (say, realtime before and fast after).
+func (r *Relay) RestartWith(opts relay.Options) {
+	r.t.Helper()
+	r.Kill()
+	r.opts = opts
+	r.start(r.Addr)
+}
+
+// Proxy forwards TCP connections to a backend and can cut them all, like
+// a network failure between a client and a relay.
+type Proxy struct {
+	Addr    string
+	backend string
+	lis     net.Listener
+	mu      sync.Mutex
+	conns   []net.Conn
+	cuts    int
+}
+
+// StartProxy forwards 127.0.0.1:free → backend until the test ends.
+func StartProxy(t testing.TB, backend string) *Proxy {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Addr: lis.Addr().String(), backend: backend, lis: lis}
+	go p.accept()
+	t.Cleanup(func() { lis.Close(); p.Cut() })
+	return p
+}
+
+func (p *Proxy) accept() {
+	for {
+		c, err := p.lis.Accept()
+		if err != nil {
+			return
+		}
+		b, err := net.Dial("tcp", p.backend)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, b)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(b, c); b.Close() }()
+		go func() { _, _ = io.Copy(c, b); c.Close() }()
+	}
+}
+
+// Cut closes every open connection (new ones are accepted).
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.cuts++
+}
+
+// Certs are PEM files of a test PKI in Dir.
+type Certs struct {
+	Dir                    string
+	CA, OtherCA            string // CA certificates (OtherCA signed nothing here)
+	ServerCert, ServerKey  string // for 127.0.0.1, ::1, localhost and ServerName
+	ClientCert, ClientKey  string // a client certificate signed by CA
+	ServerName             string
+	serverPair, clientPair tls.Certificate
+	caPool                 *x509.CertPool
+}
+
+// ServerName is the DNS name in the test server certificate besides
+// localhost.
+const ServerName = "relay.flowfence.test"
+
+// NewCerts makes a CA, a server and a client certificate in a temp dir.
+func NewCerts(t testing.TB) *Certs {
+	t.Helper()
+	dir := t.TempDir()
+	c := &Certs{Dir: dir, ServerName: ServerName}
+	caKey, caCert, caDER := newCA(t, "flowfence test CA")
+	_, _, otherDER := newCA(t, "some other CA")
+	c.CA = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
+	c.OtherCA = writePEM(t, dir, "other-ca.pem", "CERTIFICATE", otherDER)
+	c.caPool = x509.NewCertPool()
+	c.caPool.AddCert(caCert)
+	srv := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: ServerName},
+		DNSNames: []string{ServerName, "localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	c.ServerCert, c.ServerKey, c.serverPair = issue(t, dir, "server", srv, caCert, caKey)
+	cli := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "flowfence"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	c.ClientCert, c.ClientKey, c.clientPair = issue(t, dir, "client", cli, caCert, caKey)
+	return c
+}
+
+// ServerTLS serves the server certificate; with mTLS it requires client
+// certificates signed by the CA.
+func (c *Certs) ServerTLS(mTLS bool) *tls.Config {
+	cfg := &tls.Config{Certificates: []tls.Certificate{c.serverPair}, MinVersion: tls.VersionTLS12}
+	if mTLS {
+		cfg.ClientCAs, cfg.ClientAuth = c.caPool, tls.RequireAndVerifyClientCert
+	}
+	return cfg
+}
+
+func newCA(t testing.TB, name string) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert, der
+}
+
+func issue(t testing.TB, dir, name string, tmpl, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certFile, keyFile string, pair tls.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile = writePEM(t, dir, name+".pem", "CERTIFICATE", der)
+	keyFile = writePEM(t, dir, name+"-key.pem", "EC PRIVATE KEY", kder)
+	pair, err = tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile, pair
+}
+
+func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
