@@ -22,8 +22,8 @@ const sampleGlob = "../testdata/flows/*.json*"
 var (
 	// zeroTime is no cut: the whole sample.
 	zeroTime time.Time
-	cutNoon = time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC)
-	cut10   = time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
+	cutNoon  = time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC)
+	cut10    = time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
 )
 
 // learn learns the sample, up to until when it is not zero.

@@ -163,7 +163,8 @@ type Verification struct {
 	WindowStart time.Time
 	WindowEnd   time.Time
 	Counts      Counts
-	// Flows lists every replayed edge but the allowed ones, by outcome.
+	// Every replayed edge but the allowed ones, by outcome, sorted by
+	// source, destination, protocol and port.
 	Denied, Host, Inexpressible, Guarded, Uncovered []Flow
 	// DeniedAttempts are connections an existing policy dropped and nobody
 	// answered (learner.Graph.Denied): reported, not replayed.

@@ -2,7 +2,6 @@ package learner
 
 import (
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"time"
@@ -48,25 +47,50 @@ type NodeCursor struct {
 func NewCursor() *Cursor { return &Cursor{Version: CursorVersion, Nodes: map[string]*NodeCursor{}} }
 
 // RecordKey identifies a flow at its boundary time: its uuid, else a hash
-// of what the record says about it.
+// of what the record says about it ("h:" and 16 hex digits).
 func RecordKey(r *record.Record) string {
 	if r.UUID != "" {
 		return r.UUID
 	}
-	h := fnv.New64a()
-	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	h := fnv64(fnvOffset)
 	for _, ep := range []*record.Endpoint{&r.Src, &r.Dst} {
 		b := ep.IP.As16()
-		h.Write(b[:])
-		h.Write([]byte{byte(ep.Port >> 8), byte(ep.Port)})
-		w(ep.Namespace)
-		w(ep.Pod)
-		w(string(ep.Entity))
+		h = h.bytes(b[:])
+		h = h.bytes([]byte{byte(ep.Port >> 8), byte(ep.Port)})
+		h = h.str(ep.Namespace).str(ep.Pod).str(string(ep.Entity))
 	}
-	h.Write([]byte{byte(r.Proto), r.ICMPType, byte(r.Verdict), byte(r.Direction)})
-	w(r.DropReason)
-	w(r.DNSQuery)
-	return fmt.Sprintf("h:%016x", h.Sum64())
+	h = h.bytes([]byte{byte(r.Proto), r.ICMPType, byte(r.Verdict), byte(r.Direction)})
+	h = h.str(r.DropReason).str(r.DNSQuery)
+	var out [18]byte
+	out[0], out[1] = 'h', ':'
+	const digits = "0123456789abcdef"
+	for i := range 16 {
+		out[17-i] = digits[(uint64(h)>>(4*i))&0xf]
+	}
+	return string(out[:])
+}
+
+// fnv64 is an inline FNV-1a hash (no allocation per record).
+type fnv64 uint64
+
+const (
+	fnvOffset fnv64 = 14695981039346656037
+	fnvPrime  fnv64 = 1099511628211
+)
+
+func (h fnv64) bytes(b []byte) fnv64 {
+	for _, c := range b {
+		h = (h ^ fnv64(c)) * fnvPrime
+	}
+	return h
+}
+
+// str hashes s and a separator.
+func (h fnv64) str(s string) fnv64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ fnv64(s[i])) * fnvPrime
+	}
+	return (h ^ 0xff) * fnvPrime
 }
 
 // Advance records that r was counted.

@@ -145,11 +145,12 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 // map lookups keyed by strings. A hint is trusted only for the same
 // endpoint pointer, node ID and pod name.
 type hint struct {
-	ep  *record.Endpoint
+	ep  uintptr // the endpoint's address: compared, never dereferenced (no escape, no retention)
 	ref *podRef
 }
 
-func (c *nodeIDs) setHint(ep *record.Endpoint, ref *podRef) {
+func (c *nodeIDs) setHint(e *record.Endpoint, ref *podRef) {
+	ep := uintptr(unsafe.Pointer(e))
 	switch ep {
 	case c.hints[0].ep:
 		c.hints[0].ref = ref
@@ -162,8 +163,9 @@ func (c *nodeIDs) setHint(ep *record.Endpoint, ref *podRef) {
 }
 
 func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
+	p := uintptr(unsafe.Pointer(ep))
 	for i := range c.hints {
-		if h := &c.hints[i]; h.ep == ep && h.ref != nil && h.ref.id == id && h.ref.pod == ep.Pod {
+		if h := &c.hints[i]; h.ep == p && h.ref != nil && h.ref.id == id && h.ref.pod == ep.Pod {
 			return h.ref
 		}
 	}

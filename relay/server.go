@@ -32,6 +32,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/health"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -90,6 +93,10 @@ type Options struct {
 	// LoseEvery replaces every LoseEvery-th flow of a stream with a
 	// lost_events event for it (a ring buffer overflow, for tests); 0 never.
 	LoseEvery int
+	// OnSent is called after each event sent, with the server's total
+	// (tests: faults at a point of the stream whatever the transport
+	// buffered).
+	OnSent func(total uint64)
 }
 
 // Server serves a Recording as observer.Observer.
@@ -133,7 +140,13 @@ func (s *Server) Register(g *grpc.Server) { observerpb.RegisterObserverServer(g,
 // ServerOptions are the gRPC server options the relay needs (the codec
 // that sends pre-encoded events), plus TLS credentials when given.
 func ServerOptions(creds credentials.TransportCredentials) []grpc.ServerOption {
-	opts := []grpc.ServerOption{grpc.ForceServerCodecV2(frameCodec{proto: encoding.GetCodecV2("proto")})}
+	opts := []grpc.ServerOption{
+		grpc.ForceServerCodecV2(frameCodec{proto: encoding.GetCodecV2("proto")}),
+		// a replay streams small messages as fast as the reader takes
+		// them: fewer, larger writes (flow control stays gRPC's own, so a
+		// slow reader holds the sender back as a relay's would)
+		grpc.WriteBufferSize(256 << 10),
+	}
 	if creds != nil {
 		opts = append(opts, grpc.Creds(creds))
 	}
@@ -144,6 +157,11 @@ func ServerOptions(creds credentials.TransportCredentials) []grpc.ServerOption {
 func NewGRPCServer(s *Server, creds credentials.TransportCredentials, extra ...grpc.ServerOption) *grpc.Server {
 	g := grpc.NewServer(append(ServerOptions(creds), extra...)...)
 	s.Register(g)
+	// `hubble status` asks the gRPC health service first
+	hs := health.NewServer()
+	hs.SetServingStatus(observerpb.Observer_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus("hubble.server.Observer", healthpb.HealthCheckResponse_SERVING) // the name Hubble checks
+	healthgrpc.RegisterHealthServer(g, hs)
 	return g
 }
 
@@ -459,7 +477,10 @@ func (ss *sender) send(q int) error {
 		return err
 	}
 	ss.count++
-	s.sent.Add(1)
+	total := s.sent.Add(1)
+	if s.opts.OnSent != nil {
+		s.opts.OnSent(total)
+	}
 	return nil
 }
 

@@ -87,3 +87,11 @@ func (s *synth) nodeAdmission() string {
 	}
 	return "admitted by node IP"
 }
+
+// publicMessage is the finding of a public entrypoint.
+func (s *synth) publicMessage() string {
+	if s.ciliumEntities() {
+		return "called from the internet: admitted from the world entity on this port only"
+	}
+	return "called from the internet: admitted from any source on this port only (where ipBlocks match pod IPs, that includes every pod)"
+}

@@ -330,13 +330,13 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 			return cidrPeer(a, src), true
 		}
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
-			Message: "called from the internet: admitted from any source on this port only (where ipBlocks match pod IPs, that includes every pod)"})
+			Message: s.publicMessage()})
 		return s.worldPeer(), true
 	}
 	switch record.Entity(src.Entity) {
 	case record.EntityWorld:
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
-			Message: "called from the internet: admitted from any source on this port only (where ipBlocks match pod IPs, that includes every pod)"})
+			Message: s.publicMessage()})
 		return s.worldPeer(), true
 	case record.EntityHost:
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,

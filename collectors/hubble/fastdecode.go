@@ -67,6 +67,17 @@ type fastDecoder struct {
 	// parsed again.
 	endpoints  map[string]*epMemo
 	nodeLabels map[string]string
+	// lastEnum is, per enum field, the last name read and its number;
+	// lastNode the last node name interned
+	lastEnum []lastEnum
+	lastNode string
+	// pred predicts the next key of each table (see table.match)
+	pred []int8
+}
+
+type lastEnum struct {
+	name string
+	num  int32
 }
 
 // epMemo is a validated endpoint object and its conversion.
@@ -95,10 +106,15 @@ const (
 )
 
 func newFastDecoder(sc *schema) *fastDecoder {
-	return &fastDecoder{
+	d := &fastDecoder{
 		sc: sc, intern: map[string]string{}, labels: map[string]*labelEntry{}, names: map[string][]string{},
-		endpoints: map[string]*epMemo{}, nodeLabels: map[string]string{},
+		endpoints: map[string]*epMemo{}, nodeLabels: map[string]string{}, lastEnum: make([]lastEnum, sc.enumFields),
+		pred: make([]int8, sc.preds),
 	}
+	for i := range d.pred {
+		d.pred[i] = -1
+	}
+	return d
 }
 
 // epConv is one endpoint converted: present, and the record.Endpoint
@@ -203,7 +219,7 @@ func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, han
 			rec.Time = time.Unix(v.respSec, v.respNsec).UTC()
 		}
 		if rec.Node == "" {
-			rec.Node = d.str(v.respNode)
+			rec.Node = d.node(v.respNode)
 		}
 	}
 	return skip, ok, true
@@ -234,19 +250,24 @@ func (d *fastDecoder) ws() {
 
 // object reads a JSON object of message table t at d.i.
 func (d *fastDecoder) object(t *table) bool {
-	if d.i >= len(d.b) || d.b[d.i] != '{' {
+	b := d.b
+	i := d.i
+	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	d.i++
-	d.ws()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
+	i++
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
+	}
+	if i < len(b) && b[i] == '}' {
+		d.i = i + 1
 		return true
 	}
 	var seen, oneofs uint64
 	cur := 0
 	for {
-		f := t.match(d.b, &d.i, &cur)
+		d.i = i
+		f := t.match(b, &d.i, &cur, d.pred)
 		if f == nil {
 			key, esc, ok := d.scanString()
 			if !ok || esc {
@@ -256,20 +277,25 @@ func (d *fastDecoder) object(t *table) bool {
 				return false // unknown field (or a protojson extension name)
 			}
 		}
-		d.ws()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
+		i = d.i
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		if i >= len(b) || b[i] != ':' {
 			return false
 		}
-		d.i++
-		d.ws()
+		i++
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		if i >= len(b) || b[i] == 'n' {
+			return false // null: protojson's unset-field rules are left to it
+		}
 		bit := uint64(1) << f.idx
 		if seen&bit != 0 {
 			return false // duplicate field
 		}
 		seen |= bit
-		if d.i >= len(d.b) || d.b[d.i] == 'n' {
-			return false // null: protojson's unset-field rules are left to it
-		}
 		if f.oneof >= 0 {
 			ob := uint64(1) << uint(f.oneof)
 			if oneofs&ob != 0 {
@@ -277,24 +303,39 @@ func (d *fastDecoder) object(t *table) bool {
 			}
 			oneofs |= ob
 		}
+		d.i = i
 		if !d.value(f) {
 			return false
 		}
-		d.ws()
-		if d.i >= len(d.b) {
+		i = d.i
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		if i >= len(b) {
 			return false
 		}
-		switch d.b[d.i] {
+		switch b[i] {
 		case ',':
-			d.i++
-			d.ws()
+			i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
+			}
 		case '}':
-			d.i++
+			d.i = i + 1
 			return true
 		default:
 			return false
 		}
 	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
 }
 
 // value reads the value of field f at d.i.
@@ -791,8 +832,15 @@ func (d *fastDecoder) enum(f *field) (int32, bool) {
 		if !ok || esc {
 			return 0, false
 		}
-		n, known := f.enum[string(s)]
-		return n, known
+		last := &d.lastEnum[f.slot]
+		if len(s) > 0 && string(s) == last.name {
+			return last.num, true
+		}
+		v, known := f.enum[string(s)]
+		if known {
+			*last = lastEnum{name: v.name, num: v.num}
+		}
+		return v.num, known
 	}
 	neg, mag, ok := d.digits(true)
 	if !ok || !d.delimAt(d.i) {
@@ -902,6 +950,17 @@ func (d *fastDecoder) str(b []byte) string {
 	}
 	s := string(b)
 	d.intern[s] = s
+	return s
+}
+
+// node interns a node name, remembering the last one (an exporter file
+// holds one node's flows).
+func (d *fastDecoder) node(b []byte) string {
+	if len(b) > 0 && string(b) == d.lastNode {
+		return d.lastNode
+	}
+	s := d.str(b)
+	d.lastNode = s
 	return s
 }
 
@@ -1101,7 +1160,7 @@ func (d *fastDecoder) convert(rec *record.Record) (skip string, ok bool) {
 		rec.Time = time.Unix(v.sec, v.nsec).UTC()
 	}
 	rec.UUID = d.once(v.uuid)
-	rec.Node = d.str(v.node)
+	rec.Node = d.node(v.node)
 	if rec.Verdict == record.Dropped {
 		reason := flowpb.DropReason(v.dropDesc)
 		if reason == flowpb.DropReason_DROP_REASON_UNKNOWN && v.dropReason != 0 {

@@ -1,6 +1,8 @@
 package hubble
 
 import (
+	"encoding/binary"
+
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
@@ -105,8 +107,26 @@ type field struct {
 	kind  fkind
 	list  bool
 	hot   hot
-	enum  map[string]int32 // enum value names → numbers
+	enum  map[string]enumValue // enum value names → numbers
+	slot  int                  // enum fields: index of the decoder's last-name cache
 	msg   *table
+}
+
+// keyWord is a field name followed by its closing quote, with its first
+// (up to) 8 bytes as a little-endian word and the mask of those bytes.
+type keyWord struct {
+	word, mask uint64
+	s          string
+	field      uint8 // index in table.fields
+}
+
+func newKeyWord(name string, field int) keyWord {
+	k := keyWord{s: name + "\"", field: uint8(field)}
+	for i := 0; i < len(k.s) && i < 8; i++ {
+		k.word |= uint64(k.s[i]) << (8 * i)
+		k.mask |= 0xff << (8 * i)
+	}
+	return k
 }
 
 // table is one message's fields, in declaration order (the order protojson
@@ -114,6 +134,12 @@ type field struct {
 type table struct {
 	fields []*field
 	byName map[string]*field
+	// names are the fields' proto names, jsonNames the JSON names that
+	// differ, both in field order
+	names, jsonNames []keyWord
+	// base is the table's offset in a decoder's prediction array, which
+	// holds len(fields)+1 entries per table
+	base int
 	// inOrder is false when one field's JSON name is another's proto name:
 	// only the map then resolves keys with protojson's precedence.
 	inOrder bool
@@ -139,26 +165,49 @@ func (t *table) lookup(key []byte, cur *int) *field {
 // the fields after the previous one (*cur): the common case, where the key
 // needs no scanning (a field name holds no quote, backslash or non-ASCII
 // byte, so a literal match is the whole key). It returns nil, consuming
-// nothing, otherwise.
-func (t *table) match(b []byte, i *int, cur *int) *field {
-	if !t.inOrder || *i >= len(b) || b[*i] != '"' {
+// nothing, otherwise. The first 8 bytes of a key and its closing quote,
+// compared as one word, decide most names at once; pred, the decoder's
+// memory of which field followed which in this table last time, is tried
+// first (lines of one source repeat their layout).
+func (t *table) match(b []byte, i *int, cur *int, pred []int8) *field {
+	at := *i
+	if !t.inOrder || at+9 > len(b) || b[at] != '"' {
 		return nil
 	}
-	rest := b[*i+1:]
-	for j := *cur; j < len(t.fields); j++ {
-		f := t.fields[j]
-		if n := len(f.name); n < len(rest) && rest[n] == '"' && string(rest[:n]) == f.name {
-			*i += n + 2
+	rest := b[at+1:]
+	x := binary.LittleEndian.Uint64(rest)
+	c := *cur
+	p := &pred[t.base+c]
+	if j := int(*p); j >= 0 {
+		if key := &t.names[j]; x&key.mask == key.word && key.rest(rest) {
+			*i = at + 1 + len(key.s)
 			*cur = j + 1
-			return f
+			return t.fields[j]
 		}
-		if n := len(f.json); f.json != f.name && n < len(rest) && rest[n] == '"' && string(rest[:n]) == f.json {
-			*i += n + 2
-			*cur = j + 1
-			return f
+	}
+	for _, keys := range [2][]keyWord{t.names[c:], t.jsonNames} {
+		for k := range keys {
+			key := &keys[k]
+			if int(key.field) >= c && x&key.mask == key.word && key.rest(rest) {
+				*i = at + 1 + len(key.s)
+				*cur = int(key.field) + 1
+				*p = int8(key.field)
+				return t.fields[key.field]
+			}
 		}
 	}
 	return nil
+}
+
+// rest reports whether the bytes after the first 8 of rest match the key.
+func (k *keyWord) rest(rest []byte) bool {
+	return len(k.s) <= 8 || (len(rest) >= len(k.s) && string(rest[8:len(k.s)]) == k.s[8:])
+}
+
+// enumValue is one value of an enum field.
+type enumValue struct {
+	name string
+	num  int32
 }
 
 // hotSpec marks the hot fields of one message on one path.
@@ -173,6 +222,9 @@ type hotField struct {
 type schema struct {
 	resp *table // observer.GetFlowsResponse (the flow shape)
 	flow *table // flow.Flow (legacy bare flows)
+	// enumFields is how many enum fields the tables hold (see field.slot),
+	// preds the size of a decoder's prediction array (see table.base)
+	enumFields, preds int
 }
 
 func flowHot() hotSpec {
@@ -213,6 +265,7 @@ func newSchema() *schema {
 		}),
 		flow: b.build(flowMD, fh),
 	}
+	s.enumFields, s.preds = b.enums, b.preds
 	// the fast path reads flows only: any other event of the response's
 	// oneof (node_status, lost_events) goes to protojson
 	for _, f := range s.resp.fields {
@@ -225,6 +278,8 @@ func newSchema() *schema {
 
 type schemaBuilder struct {
 	plain map[protoreflect.FullName]*table // tables without hot fields, shared
+	enums int
+	preds int
 }
 
 func (b *schemaBuilder) build(md protoreflect.MessageDescriptor, hs hotSpec) *table {
@@ -246,6 +301,10 @@ func (b *schemaBuilder) build(md protoreflect.MessageDescriptor, hs hotSpec) *ta
 	for i := 0; i < fds.Len(); i++ {
 		fd := fds.Get(i)
 		f := &field{name: string(fd.Name()), json: fd.JSONName(), idx: uint8(i), oneof: -1, list: fd.IsList()}
+		t.names = append(t.names, newKeyWord(f.name, i))
+		if f.json != f.name {
+			t.jsonNames = append(t.jsonNames, newKeyWord(f.json, i))
+		}
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
 			f.oneof = int8(od.Index())
 		}
@@ -268,10 +327,13 @@ func (b *schemaBuilder) build(md protoreflect.MessageDescriptor, hs hotSpec) *ta
 			f.kind = fkUint64
 		case protoreflect.EnumKind:
 			f.kind = fkEnum
-			f.enum = map[string]int32{}
+			f.slot = b.enums
+			b.enums++
+			f.enum = map[string]enumValue{}
 			vals := fd.Enum().Values()
 			for j := 0; j < vals.Len(); j++ {
-				f.enum[string(vals.Get(j).Name())] = int32(vals.Get(j).Number())
+				name := string(vals.Get(j).Name())
+				f.enum[name] = enumValue{name: name, num: int32(vals.Get(j).Number())}
 			}
 		case protoreflect.MessageKind:
 			switch fd.Message().FullName() {
@@ -296,6 +358,8 @@ func (b *schemaBuilder) build(md protoreflect.MessageDescriptor, hs hotSpec) *ta
 			t.byName[f.json] = f
 		}
 	}
+	t.base = b.preds
+	b.preds += len(t.fields) + 1
 	t.inOrder = true
 	for _, f := range t.fields {
 		if g, dup := t.byName[f.name]; !dup {

@@ -185,7 +185,7 @@ func (d *decoder) response(b []byte) (flow []byte, isFlow bool) {
 			continue
 		case num == 1001 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !d.timestamp(v, &d.respTS) {
+			if n < 0 || d.respTime != nil || !d.timestamp(v, &d.respTS) {
 				return nil, false
 			}
 			d.respTime, b = &d.respTS, b[n:]
@@ -203,13 +203,15 @@ func (d *decoder) response(b []byte) (flow []byte, isFlow bool) {
 func (d *decoder) timestamp(b []byte, ts *timestamppb.Timestamp) bool {
 	ts.Seconds, ts.Nanos = 0, 0
 	ok := scan(b, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
-		switch {
-		case num == 1 && typ == protowire.VarintType:
+		switch num {
+		case 1:
 			ts.Seconds = int64(v)
-		case num == 2 && typ == protowire.VarintType:
+		case 2:
 			ts.Nanos = int32(v)
+		default:
+			return true
 		}
-		return true
+		return typ == protowire.VarintType
 	})
 	return ok
 }
@@ -255,8 +257,21 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 	*f = flowpb.Flow{}
 	d.srcNames, d.dstNames, d.dnsIPs = d.srcNames[:0], d.dstNames[:0], d.dnsIPs[:0]
 	d.srcRaw, d.dstRaw, d.hasSrc, d.hasDs = nil, nil, false, false
+	var seen uint64
 	good := scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		bytesField := typ == protowire.BytesType
+		switch num {
+		case 1, 5, 6, 8, 9, 15, 19, 26:
+			// a message field twice is merged by protobuf: leave that to it
+			if !bytesField || seen&(1<<num) != 0 {
+				return false
+			}
+			seen |= 1 << num
+		case 2, 3, 10, 16, 25:
+			if typ != protowire.VarintType {
+				return false // protobuf keeps it as an unknown field
+			}
+		}
 		switch num {
 		case 1: // time
 			if !bytesField || !d.timestamp(bs, &d.ts) {
@@ -322,8 +337,10 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 					d.et.Type = int32(v)
 				case 2:
 					d.et.SubType = int32(v)
+				default:
+					return true
 				}
-				return true
+				return typ == protowire.VarintType
 			}) {
 				return false
 			}
@@ -335,9 +352,10 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 				return false
 			}
 			d.isReply = wrapperspb.BoolValue{}
-			if !scan(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) bool {
+			if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
 				if num == 1 {
 					d.isReply.Value = v != 0
+					return typ == protowire.VarintType
 				}
 				return true
 			}) {
@@ -465,28 +483,43 @@ func (d *decoder) labelMap(m map[string]string) map[string]string {
 func (d *decoder) ipMsg(b []byte) bool {
 	d.ip = flowpb.IP{}
 	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
-		switch {
-		case num == 1 && typ == protowire.BytesType:
+		switch num {
+		case 1:
 			d.ip.Source = d.intern(bs)
-		case num == 2 && typ == protowire.BytesType:
+		case 2:
 			d.ip.Destination = d.intern(bs)
+		default:
+			return true
 		}
-		return true
+		return typ == protowire.BytesType
 	})
 }
 
 // ports decodes source_port (1) and destination_port (2) of TCP, UDP and
 // SCTP; TCP's flags (3) into d.flags.
 func (d *decoder) ports(b []byte, sp, dp *uint32, flags **flowpb.TCPFlags) bool {
+	flagsSeen := false
 	return scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch {
-		case num == 1 && typ == protowire.VarintType:
-			*sp = uint32(v)
-		case num == 2 && typ == protowire.VarintType:
-			*dp = uint32(v)
-		case num == 3 && typ == protowire.BytesType && flags != nil:
+		case num == 1 || num == 2:
+			if typ != protowire.VarintType {
+				return false
+			}
+			if num == 1 {
+				*sp = uint32(v)
+			} else {
+				*dp = uint32(v)
+			}
+		case num == 3 && flags != nil:
+			if typ != protowire.BytesType || flagsSeen {
+				return false
+			}
+			flagsSeen = true
 			d.flags = flowpb.TCPFlags{}
-			if !scan(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) bool {
+			if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
+				if num >= 1 && num <= 9 && typ != protowire.VarintType {
+					return false
+				}
 				on := v != 0
 				switch num {
 				case 1:
@@ -520,9 +553,13 @@ func (d *decoder) ports(b []byte, sp, dp *uint32, flags **flowpb.TCPFlags) bool 
 
 func (d *decoder) l4Msg(b []byte) bool {
 	d.l4 = flowpb.Layer4{}
+	var seen uint64
 	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
-		if typ != protowire.BytesType {
-			return true
+		if num >= 1 && num <= 7 {
+			if typ != protowire.BytesType || seen&(1<<num) != 0 {
+				return false // merged by protobuf: leave that to it
+			}
+			seen |= 1 << num
 		}
 		switch num {
 		case 1:
@@ -541,9 +578,10 @@ func (d *decoder) l4Msg(b []byte) bool {
 			d.l4.Protocol = &d.udpL4
 		case 3, 4:
 			var typ uint32
-			if !scan(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) bool {
+			if !scan(bs, func(num protowire.Number, wt protowire.Type, v uint64, _ []byte) bool {
 				if num == 1 {
 					typ = uint32(v)
+					return wt == protowire.VarintType
 				}
 				return true
 			}) {
@@ -565,7 +603,7 @@ func (d *decoder) l4Msg(b []byte) bool {
 			}
 			d.sctpL4.SCTP = &d.sctp
 			d.l4.Protocol = &d.sctpL4
-		default:
+		case 6, 7:
 			d.l4.Protocol = nil // VRRP, IGMP: no protocol the conversion knows
 		}
 		return true
@@ -574,27 +612,42 @@ func (d *decoder) l4Msg(b []byte) bool {
 
 func (d *decoder) l7Msg(b []byte) bool {
 	d.l7 = flowpb.Layer7{}
+	var seen uint64
 	return scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
+		switch num {
+		case 1, 2:
+			if typ != protowire.VarintType {
+				return false
+			}
+		case 3, 100, 101, 102:
+			bit := uint64(1) << (num % 64)
+			if typ != protowire.BytesType || seen&bit != 0 {
+				return false
+			}
+			seen |= bit
+		}
 		switch {
-		case num == 1 && typ == protowire.VarintType:
+		case num == 1:
 			d.l7.Type = flowpb.L7FlowType(int32(v))
-		case num == 100 && typ == protowire.BytesType:
+		case num == 100:
 			d.dns = flowpb.DNS{}
 			if !scan(bs, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
-				switch {
-				case num == 1 && typ == protowire.BytesType:
+				switch num {
+				case 1:
 					d.dns.Query = d.intern(bs)
-				case num == 2 && typ == protowire.BytesType:
+				case 2:
 					d.dnsIPs = append(d.dnsIPs, d.intern(bs))
+				default:
+					return true
 				}
-				return true
+				return typ == protowire.BytesType
 			}) {
 				return false
 			}
 			d.dns.Ips = d.dnsIPs
 			d.dnsL7.Dns = &d.dns
 			d.l7.Record = &d.dnsL7
-		case (num == 101 || num == 102) && typ == protowire.BytesType:
+		case num == 101 || num == 102:
 			d.l7.Record = nil // HTTP, Kafka: not read by the conversion
 		}
 		return true

@@ -192,8 +192,9 @@ func TestFaults(t *testing.T) {
 		name  string
 		relay relay.Options
 		opts  hubblerelay.Options
-		// fault runs from the flow callback (n flows so far).
-		fault    func(r *relaytest.Relay, p *relaytest.Proxy, n int)
+		// fault runs when the relay has sent n events (whatever the
+		// transport buffered on the way).
+		fault    func(r *relaytest.Relay, p *relaytest.Proxy, n uint64)
 		wantLost uint64 // events lost beyond the 15 the sample records
 		check    func(t *testing.T, rep *hubblerelay.Report)
 	}{
@@ -203,19 +204,18 @@ func TestFaults(t *testing.T) {
 					t.Errorf("%d reconnects, %d resent flows dropped; want ≥ 8 and some", rep.Reconnects, rep.Resent)
 				}
 			}},
-		{name: "connection cut by the network", fault: func(_ *relaytest.Relay, p *relaytest.Proxy, n int) {
+		{name: "connection cut by the network", fault: func(_ *relaytest.Relay, p *relaytest.Proxy, n uint64) {
 			if n == 700 || n == 1800 {
-				p.Cut()
+				go p.Cut()
 			}
 		}, check: func(t *testing.T, rep *hubblerelay.Report) {
 			if rep.Reconnects < 1 || len(rep.Gaps) < 1 || len(rep.Gaps) > rep.Reconnects {
 				t.Errorf("%d reconnects, %d gaps", rep.Reconnects, len(rep.Gaps))
 			}
 		}},
-		{name: "relay killed and restarted mid-window", fault: func(r *relaytest.Relay, _ *relaytest.Proxy, n int) {
+		{name: "relay killed and restarted mid-window", fault: func(r *relaytest.Relay, _ *relaytest.Proxy, n uint64) {
 			if n == 1000 {
-				r.Kill()
-				go func() { time.Sleep(300 * time.Millisecond); r.Restart() }()
+				go func() { r.Kill(); time.Sleep(300 * time.Millisecond); r.Restart() }()
 			}
 		}, check: func(t *testing.T, rep *hubblerelay.Report) {
 			if _, longest := rep.Gap(); len(rep.Gaps) != 1 || longest < 250*time.Millisecond {
@@ -225,17 +225,24 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := relaytest.Start(t, rec, tc.relay, nil)
+			var fault atomic.Pointer[func(uint64)]
+			ropts := tc.relay
+			ropts.OnSent = func(n uint64) {
+				if f := fault.Load(); f != nil {
+					(*f)(n)
+				}
+			}
+			r := relaytest.Start(t, rec, ropts, nil)
 			p := relaytest.StartProxy(t, r.Addr)
+			if tc.fault != nil {
+				f := func(n uint64) { tc.fault(r, p, n) }
+				fault.Store(&f)
+			}
 			opts := tc.opts
 			opts.Backoff, opts.MaxReconnects = fastBackoff(), 20
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			var onFlow func(int)
-			if tc.fault != nil {
-				onFlow = func(n int) { tc.fault(r, p, n) }
-			}
-			g, rep, err := run(t, ctx, "hubble://"+p.Addr, opts, onFlow)
+			g, rep, err := run(t, ctx, "hubble://"+p.Addr, opts, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -321,7 +321,12 @@ func (s *Source) dial() (*grpc.ClientConn, error) {
 		}
 		creds = credentials.NewTLS(cfg)
 	}
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20))}, s.opts.DialOptions...)
+	opts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20)),
+		// a flow stream is many small messages: a large read buffer spares
+		// syscalls (flow control stays gRPC's, with its window estimation)
+		grpc.WithReadBufferSize(256 << 10),
+	}, s.opts.DialOptions...)
 	conn, err := grpc.NewClient(s.addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name, err)

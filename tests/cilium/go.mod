@@ -2,7 +2,13 @@ module github.com/flowfence/flowfence/tests/cilium
 
 go 1.26.0
 
-require github.com/cilium/cilium v1.20.2
+require (
+	github.com/cilium/cilium v1.20.2
+	github.com/flowfence/flowfence v0.0.0
+	k8s.io/api v0.37.2
+	sigs.k8s.io/network-policy-api v0.2.0
+	sigs.k8s.io/yaml v1.6.0
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -110,7 +116,6 @@ require (
 	google.golang.org/protobuf v1.36.12-0.20260120151049-f2248ac996af // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
-	k8s.io/api v0.37.2 // indirect
 	k8s.io/apiextensions-apiserver v0.36.4 // indirect
 	k8s.io/apimachinery v0.37.2 // indirect
 	k8s.io/client-go v0.37.2 // indirect
@@ -120,18 +125,24 @@ require (
 	sigs.k8s.io/gateway-api v1.6.1 // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
 	sigs.k8s.io/mcs-api v0.5.2 // indirect
-	sigs.k8s.io/network-policy-api v0.2.0 // indirect
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
-	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
+// flowfence itself, from this checkout.
 replace github.com/flowfence/flowfence => ../..
 
+// cilium v1.20.2's own replace directive (a dependency's replaces do not
+// apply here; read from its go.mod in the module cache).
 replace sigs.k8s.io/controller-tools => github.com/cilium/controller-tools v0.21.0-1
 
-replace k8s.io/api => k8s.io/api v0.36.4
-
-replace k8s.io/apimachinery => k8s.io/apimachinery v0.36.4
-
-replace k8s.io/client-go => k8s.io/client-go v0.36.4
+// cilium v1.20.2 is built and tested against Kubernetes 0.36; flowfence
+// requires 0.37, which would be selected and does not compile with
+// cilium's pkg/k8s/client (client-go's Discovery interface changed). The
+// tests run flowfence's code with the 0.36 libraries cilium uses (flowfence
+// uses only networking/v1, core/v1, meta/v1 and validation from them).
+replace (
+	k8s.io/api => k8s.io/api v0.36.4
+	k8s.io/apimachinery => k8s.io/apimachinery v0.36.4
+	k8s.io/client-go => k8s.io/client-go v0.36.4
+)

@@ -68,10 +68,7 @@ rewrote the tree), 1 error.`,
 }
 
 func run(cmd *cobra.Command, env flags.Env) error {
-	if err := flags.Bind(env.Viper, cmd); err != nil {
-		return err
-	}
-	c, err := config.Load(env.Viper)
+	c, log, err := flags.Setup(env, cmd)
 	if err != nil {
 		return err
 	}
@@ -122,7 +119,6 @@ func run(cmd *cobra.Command, env flags.Env) error {
 			return err
 		}
 	}
-	log := flags.Logger(env, c.Quiet)
 	obs, _, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
 	if err != nil {
 		return err

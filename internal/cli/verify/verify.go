@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/diffcheck"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/output/diffreport"
@@ -33,10 +32,7 @@ namespaces the tree has no policy for (diff reports those), and denied attempts
 Exit status: 0 every observed request is admitted, 3 some would be denied, 1 error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := flags.Bind(env.Viper, cmd); err != nil {
-				return err
-			}
-			c, err := config.Load(env.Viper)
+			c, log, err := flags.Setup(env, cmd)
 			if err != nil {
 				return err
 			}
@@ -60,7 +56,6 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 			if err != nil {
 				return err
 			}
-			log := flags.Logger(env, c.Quiet)
 			g, _, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
 			if err != nil {
 				return err
