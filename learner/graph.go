@@ -244,9 +244,31 @@ func (g *Graph) SortedNodes() []*Node {
 
 // SortedEdges returns edges sorted by key.
 func SortedEdges(m map[EdgeKey]*Edge) []*Edge {
-	out := slices.Collect(maps.Values(m))
-	sort.Slice(out, func(i, j int) bool { return lessKey(out[i].Key(), out[j].Key()) })
+	// the keys are computed once, not in every comparison (Key parses the
+	// protocol name): this sort runs over every edge of a graph
+	keyed := make([]keyedEdge, 0, len(m))
+	for _, e := range m {
+		keyed = append(keyed, keyedEdge{k: e.Key(), e: e})
+	}
+	slices.SortFunc(keyed, func(a, b keyedEdge) int {
+		if lessKey(a.k, b.k) {
+			return -1
+		}
+		if lessKey(b.k, a.k) {
+			return 1
+		}
+		return 0
+	})
+	out := make([]*Edge, len(keyed))
+	for i := range keyed {
+		out[i] = keyed[i].e
+	}
 	return out
+}
+
+type keyedEdge struct {
+	k EdgeKey
+	e *Edge
 }
 
 func lessKey(a, b EdgeKey) bool {

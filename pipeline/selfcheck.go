@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -48,24 +49,35 @@ func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 			}
 		}
 	}
-	var failures []string
+	var todo []key
 	for k, want := range expect {
 		if !want {
 			continue
 		}
-		src, dst := g.Nodes[k.src], g.Nodes[k.dst]
-		if src == nil || dst == nil {
+		if g.Nodes[k.src] == nil || g.Nodes[k.dst] == nil {
 			return fmt.Errorf("self-check: evidence names unknown nodes %s -> %s", k.src, k.dst)
 		}
-		proto, _ := record.ParseProtocol(k.proto)
-		for _, sp := range Peers(src) {
-			for _, dp := range Peers(dst) {
-				res := eng.Evaluate(verifier.Traffic{Src: sp, Dst: dp, Protocol: corev1.Protocol(proto.String()), Port: int32(k.port)})
-				if res.Verdict != verifier.Allowed {
-					failures = append(failures, fmt.Sprintf("%s -> %s %s/%d: %s", k.src, k.dst, k.proto, k.port, res.Reason))
+		todo = append(todo, k)
+	}
+	// the engine is read-only: evaluate on all cores
+	perWorker := make([][]string, runtime.GOMAXPROCS(0))
+	forChunks(len(todo), func(w, lo, hi int) {
+		for _, k := range todo[lo:hi] {
+			src, dst := g.Nodes[k.src], g.Nodes[k.dst]
+			proto, _ := record.ParseProtocol(k.proto)
+			for _, sp := range Peers(src) {
+				for _, dp := range Peers(dst) {
+					res := eng.Evaluate(verifier.Traffic{Src: sp, Dst: dp, Protocol: corev1.Protocol(proto.String()), Port: int32(k.port)})
+					if res.Verdict != verifier.Allowed {
+						perWorker[w] = append(perWorker[w], fmt.Sprintf("%s -> %s %s/%d: %s", k.src, k.dst, k.proto, k.port, res.Reason))
+					}
 				}
 			}
 		}
+	})
+	var failures []string
+	for _, f := range perWorker {
+		failures = append(failures, f...)
 	}
 	if len(failures) > 0 {
 		sort.Strings(failures)

@@ -79,6 +79,9 @@ type Options struct {
 	Pace Pace
 	// Speed multiplies the recorded pace (Realtime); 0 means 1.
 	Speed float64
+	// Delay starts a Realtime replay this long after the server starts
+	// (nothing is buffered before).
+	Delay time.Duration
 	// Loop replays the recording again and again, each loop's times moved
 	// by the recording's span (plus one second) and its uuids made unique.
 	Loop bool
@@ -104,7 +107,8 @@ type Server struct {
 	observerpb.UnimplementedObserverServer
 	rec       *Recording
 	opts      Options
-	start     time.Time
+	created   time.Time
+	start     time.Time     // of the replay (created + Delay)
 	period    time.Duration // virtual time between two loops' starts
 	positions map[string][]int
 	streams   atomic.Int64
@@ -119,7 +123,8 @@ func New(rec *Recording, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{rec: rec, opts: opts, start: opts.Now(), positions: map[string][]int{}}
+	now := opts.Now()
+	s := &Server{rec: rec, opts: opts, created: now, start: now.Add(opts.Delay), positions: map[string][]int{}}
 	s.period = rec.last.Sub(rec.first) + time.Second
 	for i := range rec.entries {
 		n := rec.entries[i].node
@@ -203,6 +208,9 @@ func (s *Server) available(now time.Time) int {
 		return n
 	}
 	elapsed := now.Sub(s.start)
+	if elapsed < 0 {
+		return 0
+	}
 	virt := time.Duration(float64(elapsed) * s.opts.Speed)
 	loop := int(virt / s.period)
 	if !s.opts.Loop && loop > 0 {
@@ -512,14 +520,14 @@ func (s *Server) ServerStatus(context.Context, *observerpb.ServerStatusRequest) 
 		num += uint64(s.held(node, u))
 	}
 	resp := &observerpb.ServerStatusResponse{
-		NumFlows: num, SeenFlows: uint64(u), UptimeNs: uint64(now.Sub(s.start)),
+		NumFlows: num, SeenFlows: uint64(u), UptimeNs: uint64(now.Sub(s.created)),
 		NumConnectedNodes: wrapperspb.UInt32(uint32(len(s.rec.nodes))), NumUnavailableNodes: wrapperspb.UInt32(0),
 		Version: Version,
 	}
 	if s.opts.BufferSize > 0 {
 		resp.MaxFlows = uint64(s.opts.BufferSize) * uint64(len(s.rec.nodes))
 	}
-	if up := now.Sub(s.start).Seconds(); up > 0 {
+	if up := now.Sub(s.created).Seconds(); up > 0 {
 		resp.FlowsRate = float64(u) / up
 	}
 	return resp, nil
@@ -541,7 +549,7 @@ func (s *Server) GetNodes(context.Context, *observerpb.GetNodesRequest) (*observ
 	for _, node := range s.rec.nodes {
 		nd := &observerpb.Node{
 			Name: node, Version: Version, Address: "replay", State: relaypb.NodeState_NODE_CONNECTED,
-			UptimeNs: uint64(now.Sub(s.start)), NumFlows: uint64(s.held(node, u)), SeenFlows: uint64(s.nodeCount(node, u)),
+			UptimeNs: uint64(now.Sub(s.created)), NumFlows: uint64(s.held(node, u)), SeenFlows: uint64(s.nodeCount(node, u)),
 		}
 		if s.opts.BufferSize > 0 {
 			nd.MaxFlows = uint64(s.opts.BufferSize)

@@ -57,7 +57,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	}
 	var newest time.Time
 	var nsFlows uint64
-	for _, e := range learner.SortedEdges(s.g.Edges) {
+	for _, e := range s.nsEdges(ns) {
 		src, dst := s.node(e.Src), s.node(e.Dst)
 		if src == nil || dst == nil {
 			continue

@@ -75,6 +75,33 @@ type synth struct {
 	app         map[string]bool          // app namespaces
 	dnsIDs      map[learner.EdgeKey]bool // edges covered by the DNS bundle
 	nodeFinding bool
+	// edgesByNS are the edges with a workload of the namespace at either
+	// end, in key order (see nsEdges)
+	edgesByNS map[string][]*learner.Edge
+}
+
+// nsEdges returns, in key order, the edges with a workload of namespace ns
+// at either end: what namespace() reads, indexed once for all namespaces
+// instead of sorting and scanning every edge per namespace.
+func (s *synth) nsEdges(ns string) []*learner.Edge {
+	if s.edgesByNS == nil {
+		s.edgesByNS = map[string][]*learner.Edge{}
+		for _, e := range learner.SortedEdges(s.g.Edges) {
+			src, dst := s.node(e.Src), s.node(e.Dst)
+			if src == nil || dst == nil {
+				continue
+			}
+			srcNS := ""
+			if src.Kind == learner.NodeWorkload {
+				srcNS = src.Namespace
+				s.edgesByNS[srcNS] = append(s.edgesByNS[srcNS], e)
+			}
+			if dst.Kind == learner.NodeWorkload && dst.Namespace != srcNS {
+				s.edgesByNS[dst.Namespace] = append(s.edgesByNS[dst.Namespace], e)
+			}
+		}
+	}
+	return s.edgesByNS[ns]
 }
 
 // Synthesize builds the policy set for a graph.
@@ -107,7 +134,9 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	g = Canonical(g)
+	if !isCanonical(g) {
+		g = Canonical(g) // a copy: callers' graphs (usually canonical already) are not touched
+	}
 	s := &synth{
 		opts: opts, g: g,
 		set:  &policy.Set{Guard: guard, WindowStart: g.First, WindowEnd: g.Last, CNI: opts.CNI},
@@ -152,6 +181,16 @@ func Canonical(g *learner.Graph) *learner.Graph {
 		}
 		return n.ID
 	})
+}
+
+// isCanonical reports whether Canonical would only copy g.
+func isCanonical(g *learner.Graph) bool {
+	for id, n := range g.Nodes {
+		if n.Kind == learner.NodeWorkload && id != "pod:"+n.Namespace+"/"+n.Name {
+			return false
+		}
+	}
+	return true
 }
 
 func matchAny(globs []string, ns string) bool {

@@ -187,6 +187,8 @@ type Engine struct {
 // sorted by name.
 type namespacePolicies struct {
 	ingress, egress []*compiledPolicy
+	// the policies by the labels their podSelector needs (index.go)
+	ingressIdx, egressIdx *selectorIndex
 }
 
 type compiledPolicy struct {
@@ -248,14 +250,12 @@ func New(policies []*networkingv1.NetworkPolicy, opts Options) (*Engine, error) 
 	}
 	e := &Engine{cni: cni, byNamespace: make(map[string]*namespacePolicies)}
 	seen := make(map[string]bool, len(policies))
-	for i, np := range policies {
-		if np == nil {
-			return nil, fmt.Errorf("verifier: policy %d is nil", i)
+	compiled, errs := compileAll(policies)
+	for i := range policies {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		cp, err := compilePolicy(Normalize(np))
-		if err != nil {
-			return nil, fmt.Errorf("verifier: policy %d: %w", i, err)
-		}
+		cp := compiled[i]
 		if seen[cp.key] {
 			return nil, fmt.Errorf("verifier: policy %d: duplicate policy %s", i, cp.key)
 		}
@@ -277,6 +277,7 @@ func New(policies []*networkingv1.NetworkPolicy, opts Options) (*Engine, error) 
 	for _, idx := range e.byNamespace {
 		slices.SortFunc(idx.ingress, byKey)
 		slices.SortFunc(idx.egress, byKey)
+		idx.ingressIdx, idx.egressIdx = newSelectorIndex(idx.ingress), newSelectorIndex(idx.egress)
 	}
 	return e, nil
 }
@@ -379,7 +380,7 @@ func compilePolicy(np *networkingv1.NetworkPolicy) (*compiledPolicy, error) {
 	}
 	key := np.Namespace + "/" + np.Name
 	cp := &compiledPolicy{key: key, namespace: np.Namespace}
-	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	sel, err := compileSelector(&np.Spec.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("%s: spec.podSelector: %w", key, err)
 	}
@@ -509,14 +510,14 @@ func compilePeer(p networkingv1.NetworkPolicyPeer) (compiledPeer, error) {
 		return cpe, errors.New("a peer needs podSelector, namespaceSelector or ipBlock")
 	}
 	if p.PodSelector != nil {
-		s, err := metav1.LabelSelectorAsSelector(p.PodSelector)
+		s, err := compileSelector(p.PodSelector)
 		if err != nil {
 			return cpe, fmt.Errorf("podSelector: %w", err)
 		}
 		cpe.podSelector = s
 	}
 	if p.NamespaceSelector != nil {
-		s, err := metav1.LabelSelectorAsSelector(p.NamespaceSelector)
+		s, err := compileSelector(p.NamespaceSelector)
 		if err != nil {
 			return cpe, fmt.Errorf("namespaceSelector: %w", err)
 		}
@@ -600,12 +601,14 @@ func (e *Engine) direction(pod, peer *Peer, ingress bool, f *flow) DirectionResu
 		dr.Allowed = true
 		return dr
 	}
-	policies := idx.egress
+	policies, sidx := idx.egress, idx.egressIdx
 	if ingress {
-		policies = idx.ingress
+		policies, sidx = idx.ingress, idx.ingressIdx
 	}
 	podLabels := labels.Set(pod.Labels)
-	for _, cp := range policies {
+	var buf [16]int
+	for _, i := range sidx.candidates(buf[:0], pod.Labels) {
+		cp := policies[i]
 		if !cp.podSelector.Matches(podLabels) {
 			continue
 		}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,5 +146,65 @@ func TestSIGTERMWrites(t *testing.T) {
 	}
 	if got, want := counts(readGraph(graph)), counts(fromSample(t)); got != want {
 		t.Errorf("graph written on SIGTERM differs from the recording:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRelayVerb: `flowfence relay` serves the sample; `flowfence generate
+// --from hubble://` learns the same tree over gRPC as from the files.
+func TestRelayVerb(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FLOWFENCE_TEST_MAIN_ARGS="+strings.Join([]string{"relay", "--from", "../../testdata/flows/*.json*", "--listen", "127.0.0.1:0", "--buffer-size", "4095"}, "\x1f"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		var seen strings.Builder
+		for {
+			n, err := stderr.Read(buf)
+			seen.Write(buf[:n])
+			if i := strings.Index(seen.String(), ", on "); i >= 0 {
+				rest := seen.String()[i+len(", on "):]
+				if j := strings.Index(rest, " ("); j >= 0 {
+					addr <- rest[:j]
+					_, _ = io.Copy(io.Discard, stderr)
+					return
+				}
+			}
+			if err != nil {
+				close(addr)
+				return
+			}
+		}
+	}()
+	var a string
+	select {
+	case a = <-addr:
+	case <-time.After(20 * time.Second):
+		t.Fatal("relay did not start")
+	}
+	if a == "" {
+		t.Fatal("relay ended without serving")
+	}
+	dir := t.TempDir()
+	live, files := filepath.Join(dir, "live"), filepath.Join(dir, "files")
+	if code, stderr := runMain(t, "generate", "--from", "hubble://"+a, "--out", live); code != 0 || !strings.Contains(stderr, "live:      hubble://"+a+": everything the relay buffers; window complete") {
+		t.Fatalf("generate from the relay: exit %d\n%s", code, stderr)
+	}
+	if code, stderr := runMain(t, "generate", "--quiet", "--from", "../../testdata/flows/*.json*", "--out", files); code != 0 {
+		t.Fatalf("generate from the files: exit %d\n%s", code, stderr)
+	}
+	for _, f := range []string{"shop/cart-ingress.yaml", "shop/frontend-egress.yaml", "ROLLOUT.md"} {
+		a, errA := os.ReadFile(filepath.Join(live, f))
+		b, errB := os.ReadFile(filepath.Join(files, f))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the tree learned live and from the files (%v, %v)", f, errA, errB)
+		}
 	}
 }

@@ -258,118 +258,33 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 	d.srcNames, d.dstNames, d.dnsIPs = d.srcNames[:0], d.dstNames[:0], d.dnsIPs[:0]
 	d.srcRaw, d.dstRaw, d.hasSrc, d.hasDs = nil, nil, false, false
 	var seen uint64
-	good := scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
-		bytesField := typ == protowire.BytesType
-		switch num {
-		case 1, 5, 6, 8, 9, 15, 19, 26:
-			// a message field twice is merged by protobuf: leave that to it
-			if !bytesField || seen&(1<<num) != 0 {
-				return false
-			}
-			seen |= 1 << num
-		case 2, 3, 10, 16, 25:
-			if typ != protowire.VarintType {
-				return false // protobuf keeps it as an unknown field
-			}
+	good := true
+	for len(b) > 0 && good {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			good = false
+			break
 		}
-		switch num {
-		case 1: // time
-			if !bytesField || !d.timestamp(bs, &d.ts) {
-				return false
-			}
-			f.Time = &d.ts
-		case 2:
-			f.Verdict = flowpb.Verdict(int32(v))
-		case 3:
-			f.DropReason = uint32(v)
-		case 5: // IP
-			if !bytesField || !d.ipMsg(bs) {
-				return false
-			}
-			f.IP = &d.ip
-		case 6: // l4
-			if !bytesField || !d.l4Msg(bs) {
-				return false
-			}
-			f.L4 = &d.l4
-		case 8:
-			if !bytesField {
-				return false
-			}
-			d.srcRaw, d.hasSrc = bs, true
-		case 9:
-			if !bytesField {
-				return false
-			}
-			d.dstRaw, d.hasDs = bs, true
-		case 10:
-			f.Type = flowpb.FlowType(int32(v))
-		case 11:
-			if !bytesField {
-				return false
-			}
-			f.NodeName = d.intern(bs)
-		case 13:
-			if !bytesField {
-				return false
-			}
-			d.srcNames = append(d.srcNames, d.intern(bs))
-		case 14:
-			if !bytesField {
-				return false
-			}
-			d.dstNames = append(d.dstNames, d.intern(bs))
-		case 15: // l7
-			if !bytesField || !d.l7Msg(bs) {
-				return false
-			}
-			f.L7 = &d.l7
-		case 16:
-			f.Reply = v != 0 //nolint:staticcheck // deprecated, still read by the conversion
-		case 19: // event_type
-			if !bytesField {
-				return false
-			}
-			d.et = flowpb.CiliumEventType{}
-			if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
-				switch num {
-				case 1:
-					d.et.Type = int32(v)
-				case 2:
-					d.et.SubType = int32(v)
-				default:
-					return true
-				}
-				return typ == protowire.VarintType
-			}) {
-				return false
-			}
-			f.EventType = &d.et
-		case 25:
-			f.DropReasonDesc = flowpb.DropReason(int32(v))
-		case 26: // is_reply
-			if !bytesField {
-				return false
-			}
-			d.isReply = wrapperspb.BoolValue{}
-			if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
-				if num == 1 {
-					d.isReply.Value = v != 0
-					return typ == protowire.VarintType
-				}
-				return true
-			}) {
-				return false
-			}
-			f.IsReply = &d.isReply
-		case 34:
-			if !bytesField {
-				return false
-			}
-			f.Uuid = string(bs)
+		b = b[n:]
+		var v uint64
+		var bs []byte
+		switch typ {
+		case protowire.VarintType:
+			v, n = protowire.ConsumeVarint(b)
+		case protowire.BytesType:
+			bs, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
-		return true
-	})
+		if n < 0 {
+			good = false
+			break
+		}
+		b = b[n:]
+		if typ == protowire.VarintType || typ == protowire.BytesType {
+			good = d.flowField(f, num, typ, v, bs, &seen)
+		}
+	}
 	if !good {
 		return "", false, false
 	}
@@ -652,4 +567,119 @@ func (d *decoder) l7Msg(b []byte) bool {
 		}
 		return true
 	})
+}
+
+// flowField decodes one field of a Flow into f (false: leave the flow to
+// the general path).
+func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.Type, v uint64, bs []byte, seen *uint64) bool {
+	bytesField := typ == protowire.BytesType
+	switch num {
+	case 1, 5, 6, 8, 9, 15, 19, 26:
+		// a message field twice is merged by protobuf: leave that to it
+		if !bytesField || *seen&(1<<num) != 0 {
+			return false
+		}
+		*seen |= 1 << num
+	case 2, 3, 10, 16, 25:
+		if typ != protowire.VarintType {
+			return false // protobuf keeps it as an unknown field
+		}
+	}
+	switch num {
+	case 1: // time
+		if !bytesField || !d.timestamp(bs, &d.ts) {
+			return false
+		}
+		f.Time = &d.ts
+	case 2:
+		f.Verdict = flowpb.Verdict(int32(v))
+	case 3:
+		f.DropReason = uint32(v)
+	case 5: // IP
+		if !bytesField || !d.ipMsg(bs) {
+			return false
+		}
+		f.IP = &d.ip
+	case 6: // l4
+		if !bytesField || !d.l4Msg(bs) {
+			return false
+		}
+		f.L4 = &d.l4
+	case 8:
+		if !bytesField {
+			return false
+		}
+		d.srcRaw, d.hasSrc = bs, true
+	case 9:
+		if !bytesField {
+			return false
+		}
+		d.dstRaw, d.hasDs = bs, true
+	case 10:
+		f.Type = flowpb.FlowType(int32(v))
+	case 11:
+		if !bytesField {
+			return false
+		}
+		f.NodeName = d.intern(bs)
+	case 13:
+		if !bytesField {
+			return false
+		}
+		d.srcNames = append(d.srcNames, d.intern(bs))
+	case 14:
+		if !bytesField {
+			return false
+		}
+		d.dstNames = append(d.dstNames, d.intern(bs))
+	case 15: // l7
+		if !bytesField || !d.l7Msg(bs) {
+			return false
+		}
+		f.L7 = &d.l7
+	case 16:
+		f.Reply = v != 0 //nolint:staticcheck // deprecated, still read by the conversion
+	case 19: // event_type
+		if !bytesField {
+			return false
+		}
+		d.et = flowpb.CiliumEventType{}
+		if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
+			switch num {
+			case 1:
+				d.et.Type = int32(v)
+			case 2:
+				d.et.SubType = int32(v)
+			default:
+				return true
+			}
+			return typ == protowire.VarintType
+		}) {
+			return false
+		}
+		f.EventType = &d.et
+	case 25:
+		f.DropReasonDesc = flowpb.DropReason(int32(v))
+	case 26: // is_reply
+		if !bytesField {
+			return false
+		}
+		d.isReply = wrapperspb.BoolValue{}
+		if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
+			if num == 1 {
+				d.isReply.Value = v != 0
+				return typ == protowire.VarintType
+			}
+			return true
+		}) {
+			return false
+		}
+		f.IsReply = &d.isReply
+	case 34:
+		if !bytesField {
+			return false
+		}
+		f.Uuid = string(bs)
+	}
+	return true
 }

@@ -123,3 +123,41 @@ func FuzzWireDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode compares, per flow, this path's decoder with
+// proto.Unmarshal + hubble.ConvertResponse on the sample's events.
+func BenchmarkDecode(b *testing.B) {
+	var msgs [][]byte
+	for _, path := range []string{"node-a.jsonl", "node-b.json.gz", "node-c-legacy.json"} {
+		for _, resp := range responses(b, filepath.Join("..", "..", "testdata", "flows", path)) {
+			m, err := proto.Marshal(resp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	b.Run("wire", func(b *testing.B) {
+		d := newDecoder()
+		var rec record.Record
+		n := 0
+		for b.Loop() {
+			if _, _, _, err := d.convert(msgs[n%len(msgs)], &rec); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	})
+	b.Run("proto.Unmarshal+ConvertResponse", func(b *testing.B) {
+		var rec record.Record
+		n := 0
+		for b.Loop() {
+			var resp observerpb.GetFlowsResponse
+			if err := proto.Unmarshal(msgs[n%len(msgs)], &resp); err != nil {
+				b.Fatal(err)
+			}
+			hubble.ConvertResponse(&resp, &rec)
+			n++
+		}
+	})
+}

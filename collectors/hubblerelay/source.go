@@ -305,6 +305,10 @@ type errEmit struct{ err error }
 func (e errEmit) Error() string { return e.err.Error() }
 func (e errEmit) Unwrap() error { return e.err }
 
+// untilGrace is how long a followed window waits past --until for flows
+// still on their way through the relay.
+const untilGrace = 5 * time.Second
+
 // errUntil ends a followed window at the first flow after Until.
 var errUntil = errors.New("until reached")
 
@@ -377,6 +381,12 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 	defer cancel()
 	if s.opts.Duration > 0 {
 		t := time.AfterFunc(s.opts.Duration, cancel)
+		defer t.Stop()
+	}
+	if s.opts.Follow && !s.opts.Until.IsZero() {
+		// a followed window ends at the first flow after --until, or once
+		// the clock is past it (and a grace for flows in flight) if none comes
+		t := time.AfterFunc(time.Until(s.opts.Until)+untilGrace, cancel)
 		defer t.Stop()
 	}
 	if err := s.probe(runCtx, client); err != nil {

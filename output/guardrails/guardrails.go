@@ -531,11 +531,11 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 	}
 	b.WriteString("\n## Cluster-wide guardrails (AdminNetworkPolicy)\n\n")
 	b.WriteString("`" + ClusterDir + "/` holds policy.networking.k8s.io/v1alpha1 objects (the Network Policy API): install its\n")
-	b.WriteString("CRDs first. They are enforced by CNIs that implement the API — e.g. OVN-Kubernetes, Antrea, Calico\n")
-	b.WriteString("(3.29+ for AdminNetworkPolicy, 3.30+ for BaselineAdminNetworkPolicy) and kube-network-policies —\n")
-	b.WriteString("but **not by Cilium**: on Cilium use `--format cilium`, whose CiliumClusterwideNetworkPolicy is the guard.\n")
-	b.WriteString("Check what your CNI supports before relying on them; a cluster without an implementation accepts\n")
-	b.WriteString("the objects and enforces nothing.\n\n")
+	b.WriteString("CRDs first. They are enforced by CNIs that implement the v1alpha1 API — e.g. OVN-Kubernetes, Antrea,\n")
+	b.WriteString("recent Calico releases and kube-network-policies — but **not by Cilium**: on Cilium use `--format\n")
+	b.WriteString("cilium`, whose CiliumClusterwideNetworkPolicy is the guard. Check what your CNI and its version\n")
+	b.WriteString("support (the API is moving to ClusterNetworkPolicy, v1alpha2) before relying on them: a cluster\n")
+	b.WriteString("without an implementation accepts the objects and enforces nothing.\n\n")
 	b.WriteString("Apply them before the namespaces: `kubectl apply -k " + ClusterDir + "`; roll back with `kubectl delete -k " + ClusterDir + "`.\n\n")
 	if f.Guard {
 		fmt.Fprintf(&b, "- `%s` (AdminNetworkPolicy `%s`, priority %d; lower numbers win): every pod of every\n", GuardFile, GuardName, GuardPriority)
@@ -554,7 +554,6 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 		b.WriteString("  not a BaselineAdminNetworkPolicy peer): keep 00-default-deny.yaml for that. There is one BANP per\n")
 		b.WriteString("  cluster (named `default`): merge by hand if you already have one.\n")
 	}
-	b.WriteString("\n`flowfence verify` reads NetworkPolicies only: point `--policies` at a namespace directory or a copy of\n")
-	b.WriteString("the tree without `" + ClusterDir + "/`.\n")
+	b.WriteString("\n`flowfence verify` and `diff` read NetworkPolicies only: give them a copy of the tree without `" + ClusterDir + "/`.\n")
 	return b.Bytes()
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/output"
 )
@@ -20,7 +19,7 @@ func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
 			continue
 		}
 		var np networkingv1.NetworkPolicy
-		if err := yaml.UnmarshalStrict(doc, &np); err != nil {
+		if err := unmarshalStrict(doc, &np); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
 		}
 		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
@@ -37,15 +36,24 @@ func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
 // DecodeTree decodes every policy YAML of a rendered tree (kustomizations
 // and reports are skipped).
 func DecodeTree(t output.Tree) ([]*networkingv1.NetworkPolicy, error) {
-	var out []*networkingv1.NetworkPolicy
+	var paths []string
 	for _, p := range t.Paths() {
-		if !strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, "/kustomization.yaml") {
-			continue
+		if strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, "/kustomization.yaml") {
+			paths = append(paths, p)
 		}
-		nps, err := Decode(p, t[p])
-		if err != nil {
-			return nil, err
-		}
+	}
+	// decoded on all cores, concatenated in path order
+	decoded := make([][]*networkingv1.NetworkPolicy, len(paths))
+	err := parallel(len(paths), func(i int) error {
+		nps, err := Decode(paths[i], t[paths[i]])
+		decoded[i] = nps
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*networkingv1.NetworkPolicy
+	for _, nps := range decoded {
 		out = append(out, nps...)
 	}
 	return out, nil

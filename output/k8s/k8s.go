@@ -14,7 +14,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
@@ -48,20 +47,34 @@ func FileName(p *policy.Policy) string {
 // Render returns <ns>/<file>.yaml and <ns>/kustomization.yaml for every
 // namespace.
 func (Formatter) Render(set *policy.Set) (output.Tree, error) {
+	// build, validate and marshal every policy on all cores, then assemble
+	// the tree in order
+	var all []*policy.Policy
+	for _, ns := range set.Namespaces {
+		all = append(all, ns.Policies...)
+	}
+	docs := make([][]byte, len(all))
+	err := parallel(len(all), func(i int) error {
+		p := all[i]
+		np, notes := Build(p)
+		if err := Validate(np); err != nil {
+			return fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
+		}
+		b, err := Marshal(np, p, notes)
+		docs[i] = b
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	t := output.Tree{}
+	i := 0
 	for _, ns := range set.Namespaces {
 		var files []string
 		for _, p := range ns.Policies {
-			np, notes := Build(p)
-			if err := Validate(np); err != nil {
-				return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
-			}
-			b, err := Marshal(np, p, notes)
-			if err != nil {
-				return nil, err
-			}
 			f := FileName(p)
-			t[ns.Name+"/"+f] = b
+			t[ns.Name+"/"+f] = docs[i]
+			i++
 			files = append(files, f)
 		}
 		slices.Sort(files)
@@ -179,7 +192,7 @@ func rule(r policy.Rule) ([]networkingv1.NetworkPolicyPeer, []networkingv1.Netwo
 // Marshal renders the object with its provenance header and DNS-name
 // comments on ipBlocks.
 func Marshal(np *networkingv1.NetworkPolicy, p *policy.Policy, notes []string) ([]byte, error) {
-	body, err := yaml.Marshal(np)
+	body, err := marshalYAML(np)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s/%s: %w", np.Namespace, np.Name, err)
 	}
