@@ -63,6 +63,10 @@ func isPolicyFile(name string) bool {
 	return true
 }
 
+// ClusterDir is the directory of cluster-scoped objects at the root of a
+// generated tree.
+const ClusterDir = "_cluster"
+
 // ReadTree reads every NetworkPolicy under dir, recursively and in lexical
 // order: YAML files (.yaml, .yml) with one or more documents, decoded
 // strictly and validated as the API server would (output/k8s.Decode).
@@ -85,6 +89,12 @@ func ReadTree(dir string) (*Tree, error) {
 		}
 		if d.IsDir() {
 			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			// _cluster/ at the root holds cluster-scoped guardrails
+			// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) that are not
+			// NetworkPolicies: verify and diff judge the namespaced tree
+			if filepath.Dir(path) == filepath.Clean(dir) && d.Name() == ClusterDir {
 				return filepath.SkipDir
 			}
 			return nil

@@ -132,6 +132,34 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return append(out, r)
 	}
+	newDecode := func() func(input.Line, []result) []result {
+		fd := newFastDecoder()
+		return func(l input.Line, out []result) []result {
+			if !l.TooLong {
+				// the fast path (fastdecode.go); the result's record slice is
+				// reused from the batch's previous use
+				var recs []record.Record
+				if len(out) < cap(out) {
+					recs = out[:len(out)+1][len(out)].recs[:0]
+				}
+				recs = append(recs, record.Record{})
+				skip, ok, handled, err := fd.decode(l.Data, &recs[0])
+				if handled {
+					r := result{line: l.No, last: l.Last, err: err}
+					switch {
+					case err != nil:
+					case ok:
+						recs[0].Source = name
+						r.recs = recs
+					default:
+						r.skips = append(r.skips, skip)
+					}
+					return append(out, r)
+				}
+			}
+			return decode(l, out)
+		}
+	}
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -168,7 +196,7 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return nil
 	}
-	if err := input.DecodeJSON(ctx, s.file, s.opts.Workers, decode, sink); err != nil {
+	if err := input.DecodeJSONPer(ctx, s.file, s.opts.Workers, newDecode, sink); err != nil {
 		var lerr *collectors.LineError
 		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
 			return err

@@ -219,7 +219,10 @@ func TestFaults(t *testing.T) {
 				go func() { r.Kill(); time.Sleep(300 * time.Millisecond); r.Restart() }()
 			}
 		}, check: func(t *testing.T, rep *hubblerelay.Report) {
-			if _, longest := rep.Gap(); len(rep.Gaps) != 1 || longest < 250*time.Millisecond {
+			// under load a reconnect attempt may fail while the relay is down
+			// and open a second gap: what matters is that one gap spans the
+			// outage (and that the graph above is exact)
+			if _, longest := rep.Gap(); len(rep.Gaps) < 1 || longest < 250*time.Millisecond {
 				t.Errorf("%d reconnects, longest gap %s; want ≥ 1 and about the 300 ms the relay was down", rep.Reconnects, longest)
 			}
 		}},

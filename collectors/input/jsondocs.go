@@ -29,13 +29,20 @@ const maxDocumentBytes = 1 << 30
 // The layout is chosen from the first non-blank line: a complete JSON value
 // means one value per line.
 func DecodeJSON[T any](ctx context.Context, f *File, workers int, decode func(l Line, out []T) []T, sink func([]T) error) error {
+	return DecodeJSONPer(ctx, f, workers, func() func(Line, []T) []T { return decode }, sink)
+}
+
+// DecodeJSONPer is DecodeJSON with worker-local decoders (see
+// DecodeParallelPer).
+func DecodeJSONPer[T any](ctx context.Context, f *File, workers int, newDecode func() func(l Line, out []T) []T, sink func([]T) error) error {
 	head, err := f.Peek(1 << 20)
 	if err != nil {
 		return err
 	}
 	if oneValuePerLine(head) {
-		return DecodeParallel(ctx, NewLines(f), workers, decode, sink)
+		return DecodeParallelPer(ctx, NewLines(f), workers, newDecode, sink)
 	}
+	decode := newDecode()
 	data, err := io.ReadAll(io.LimitReader(f.Reader(), maxDocumentBytes+1))
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Name, err)

@@ -554,6 +554,6 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 		b.WriteString("  not a BaselineAdminNetworkPolicy peer): keep 00-default-deny.yaml for that. There is one BANP per\n")
 		b.WriteString("  cluster (named `default`): merge by hand if you already have one.\n")
 	}
-	b.WriteString("\n`flowfence verify` and `diff` read NetworkPolicies only: give them a copy of the tree without `" + ClusterDir + "/`.\n")
+	b.WriteString("\n`flowfence verify` and `diff` judge the namespaced NetworkPolicies and skip `" + ClusterDir + "/`.\n")
 	return b.Bytes()
 }

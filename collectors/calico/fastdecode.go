@@ -1,0 +1,783 @@
+package calico
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/flowfence/flowfence/record"
+)
+
+// The fast path: a hand-written decoder of the flat Felix flows.log line
+// that fills a FlowLog straight from the bytes, instead of DecodeDocument's
+// two encoding/json passes (a map of raw values, then the struct). It gives
+// up — the caller then runs DecodeDocument — on anything it does not
+// reproduce exactly: a line that is not one flat JSON object; the _source
+// and hits shapes; a key that differs from a FlowLog field name only in
+// case (encoding/json folds case); a known key twice; a known field with a
+// null where the field is not a pointer or list, an escaped string, a
+// number that is not a plain integer, a time that is not Unix seconds or
+// milliseconds as an integer, a proto number above 255, labels in another
+// shape than null, [..] or {"labels":[..]}; nesting deeper than 64. Unknown
+// keys are skipped after the same syntax checks encoding/json makes.
+// TestFastDecodeAgrees and FuzzFastDecode prove the results equal.
+//
+// Records share their label maps with other records of the same decoder
+// (read-only, as every consumer treats records).
+
+// fastDecoder decodes lines on one goroutine; each decode worker owns one.
+type fastDecoder struct {
+	b      []byte
+	i      int
+	labels map[string]map[string]string
+	strs   map[string]string
+	// the raw label fields of the line being decoded and how many labels
+	// they hold (wep endpoints get their maps from the cache)
+	srcLabels, dstLabels []byte
+	srcN, dstN           int
+}
+
+// Bounds of the per-decoder caches (emptied when full).
+const (
+	maxLabelSets = 1 << 13
+	maxStrings   = 1 << 16
+	maxDepth     = 64
+)
+
+func newFastDecoder() *fastDecoder {
+	return &fastDecoder{labels: map[string]map[string]string{}, strs: map[string]string{}}
+}
+
+// decode decodes one line; handled is false when the line must go to
+// DecodeDocument. When handled, err is Validate's error for the line (as
+// DecodeDocument would return it), else skip/ok are Convert's.
+func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, handled bool, err error) {
+	var f FlowLog
+	if !d.flowLog(b, &f) {
+		return "", false, false, nil
+	}
+	if err := f.Validate(); err != nil {
+		return "", false, true, err
+	}
+	// the label lists were validated, not built: Convert sees none, and
+	// the maps come from the cache below
+	skip, ok = Convert(&f, rec)
+	if ok {
+		if f.SourceType == TypeWorkload {
+			rec.Src.Labels = d.labelMap(d.srcLabels, d.srcN)
+		}
+		if f.DestType == TypeWorkload && rec.Dst.Entity == record.EntityNone {
+			rec.Dst.Labels = d.labelMap(d.dstLabels, d.dstN)
+		}
+	}
+	return skip, ok, true, nil
+}
+
+// labelMap returns Labels(list).Map() of a label field (raw, holding n
+// labels), shared between the records whose raw label field is the same.
+func (d *fastDecoder) labelMap(raw []byte, n int) map[string]string {
+	if n == 0 {
+		return nil
+	}
+	if m, ok := d.labels[string(raw)]; ok {
+		return m
+	}
+	if len(d.labels) >= maxLabelSets {
+		clear(d.labels)
+	}
+	sub := fastDecoder{b: raw, strs: d.strs}
+	var list Labels
+	sub.labelField(&list, true)
+	m := list.Map()
+	d.labels[string(raw)] = m
+	return m
+}
+
+// str interns b.
+func (d *fastDecoder) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	if len(d.strs) >= maxStrings {
+		clear(d.strs)
+	}
+	s := string(b)
+	d.strs[s] = s
+	return s
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (d *fastDecoder) ws() {
+	for d.i < len(d.b) && isWS(d.b[d.i]) {
+		d.i++
+	}
+}
+
+func (d *fastDecoder) peek() byte {
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+// flow-log fields, by key
+const (
+	kNone = iota
+	kStartTime
+	kEndTime
+	kSourceIP
+	kSourceName
+	kSourceNameAggr
+	kSourceNamespace
+	kSourcePort
+	kSourceType
+	kSourceLabels
+	kDestIP
+	kDestName
+	kDestNameAggr
+	kDestNamespace
+	kDestPort
+	kDestType
+	kDestLabels
+	kDestServiceNamespace
+	kDestServiceName
+	kDestDomains
+	kProto
+	kAction
+	kReporter
+	kNumFlows
+	kHost
+	kFold // a key equal to a field name but for case: left to encoding/json
+	kShape
+)
+
+func fieldOf(key []byte) int {
+	if k := exactField(key); k != kNone {
+		return k
+	}
+	// encoding/json matches keys case-insensitively: a key that folds to
+	// a field name (or to one of the other shapes) is not for the fast path
+	var low [32]byte
+	if len(key) > len(low) {
+		return kNone
+	}
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c >= 0x80 {
+			return kFold // Unicode case folding (K → k): be safe
+		}
+		low[i] = c
+	}
+	if exactField(low[:len(key)]) != kNone {
+		return kFold
+	}
+	return kNone
+}
+
+func exactField(key []byte) int {
+	switch string(key) {
+	case "start_time":
+		return kStartTime
+	case "end_time":
+		return kEndTime
+	case "source_ip":
+		return kSourceIP
+	case "source_name":
+		return kSourceName
+	case "source_name_aggr":
+		return kSourceNameAggr
+	case "source_namespace":
+		return kSourceNamespace
+	case "source_port":
+		return kSourcePort
+	case "source_type":
+		return kSourceType
+	case "source_labels":
+		return kSourceLabels
+	case "dest_ip":
+		return kDestIP
+	case "dest_name":
+		return kDestName
+	case "dest_name_aggr":
+		return kDestNameAggr
+	case "dest_namespace":
+		return kDestNamespace
+	case "dest_port":
+		return kDestPort
+	case "dest_type":
+		return kDestType
+	case "dest_labels":
+		return kDestLabels
+	case "dest_service_namespace":
+		return kDestServiceNamespace
+	case "dest_service_name":
+		return kDestServiceName
+	case "dest_domains":
+		return kDestDomains
+	case "proto":
+		return kProto
+	case "action":
+		return kAction
+	case "reporter":
+		return kReporter
+	case "num_flows":
+		return kNumFlows
+	case "host":
+		return kHost
+	case "_source", "hits":
+		return kShape
+	}
+	return kNone
+}
+
+// flowLog reads a flat flow-log object; false when the line is not one
+// the fast path takes.
+func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
+	d.b, d.i = b, 0
+	d.srcLabels, d.dstLabels, d.srcN, d.dstN = nil, nil, 0, 0
+	d.ws()
+	if d.peek() != '{' {
+		return false
+	}
+	d.i++
+	d.ws()
+	var seen uint32
+	shape := false // reporter or source_type present (DecodeDocument's check)
+	if d.peek() == '}' {
+		d.i++
+	} else {
+		for {
+			key, esc, ok := d.str2()
+			if !ok || esc {
+				return false
+			}
+			d.ws()
+			if d.peek() != ':' {
+				return false
+			}
+			d.i++
+			d.ws()
+			k := fieldOf(key)
+			switch k {
+			case kFold, kShape:
+				return false
+			case kNone:
+				if !d.skip(0) {
+					return false
+				}
+			default:
+				if seen&(1<<k) != 0 {
+					return false
+				}
+				seen |= 1 << k
+				if k == kReporter || k == kSourceType {
+					shape = true
+				}
+				if !d.field(k, f) {
+					return false
+				}
+			}
+			d.ws()
+			switch d.peek() {
+			case ',':
+				d.i++
+				d.ws()
+				continue
+			case '}':
+				d.i++
+			default:
+				return false
+			}
+			break
+		}
+	}
+	d.ws()
+	return d.i == len(d.b) && shape
+}
+
+// field reads the value of a known field into f.
+func (d *fastDecoder) field(k int, f *FlowLog) bool {
+	switch k {
+	case kStartTime:
+		return d.epoch(&f.StartTime)
+	case kEndTime:
+		return d.epoch(&f.EndTime)
+	case kSourceIP:
+		return d.strPtr(&f.SourceIP)
+	case kDestIP:
+		return d.strPtr(&f.DestIP)
+	// fields Convert only compares: views of the line, no copy (the
+	// FlowLog does not outlive decode)
+	case kSourceType:
+		return d.view(&f.SourceType)
+	case kDestType:
+		return d.view(&f.DestType)
+	case kDestServiceNamespace:
+		return d.view(&f.DestServiceNamespace)
+	case kDestServiceName:
+		return d.view(&f.DestServiceName)
+	case kAction:
+		return d.view(&f.Action)
+	case kReporter:
+		return d.view(&f.Reporter)
+	case kSourceName:
+		return d.string(&f.SourceName)
+	case kSourceNameAggr:
+		return d.string(&f.SourceNameAggr)
+	case kSourceNamespace:
+		return d.string(&f.SourceNamespace)
+	case kDestName:
+		return d.string(&f.DestName)
+	case kDestNameAggr:
+		return d.string(&f.DestNameAggr)
+	case kDestNamespace:
+		return d.string(&f.DestNamespace)
+	case kHost:
+		return d.string(&f.Host)
+	case kSourcePort:
+		return d.intPtr(&f.SourcePort)
+	case kDestPort:
+		return d.intPtr(&f.DestPort)
+	case kNumFlows:
+		return d.intPtr(&f.NumFlows)
+	case kSourceLabels:
+		start := d.i
+		n, ok := d.labelField(nil, false)
+		d.srcLabels, d.srcN = d.b[start:d.i], n
+		return ok
+	case kDestLabels:
+		start := d.i
+		n, ok := d.labelField(nil, false)
+		d.dstLabels, d.dstN = d.b[start:d.i], n
+		return ok
+	case kDestDomains:
+		if d.null() {
+			return true
+		}
+		l, _, ok := d.stringList(true)
+		f.DestDomains = l
+		return ok
+	case kProto:
+		if d.null() {
+			return true
+		}
+		if d.peek() == '"' {
+			s, esc, ok := d.str2()
+			if !ok || esc {
+				return false
+			}
+			f.Proto = Proto(unsafe.String(unsafe.SliceData(s), len(s)))
+			return true
+		}
+		n, raw, ok := d.integer()
+		if !ok || n < 0 || n > 255 || (len(raw) > 1 && raw[0] == '0') {
+			return false
+		}
+		f.Proto = Proto(unsafe.String(unsafe.SliceData(raw), len(raw)))
+		return true
+	}
+	return false
+}
+
+// null consumes a null literal.
+func (d *fastDecoder) null() bool {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" && d.delim(d.i+4) {
+		d.i += 4
+		return true
+	}
+	return false
+}
+
+func (d *fastDecoder) delim(i int) bool {
+	if i >= len(d.b) {
+		return true
+	}
+	switch d.b[i] {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+// string reads a JSON string without escapes into s (null leaves s as
+// encoding/json does: unchanged).
+func (d *fastDecoder) string(s *string) bool {
+	if d.null() {
+		return true
+	}
+	v, esc, ok := d.str2()
+	if !ok || esc {
+		return false
+	}
+	*s = d.str(v)
+	return true
+}
+
+// view is string for a value only compared during decode: it aliases the
+// line.
+func (d *fastDecoder) view(s *string) bool {
+	if d.null() {
+		return true
+	}
+	v, esc, ok := d.str2()
+	if !ok || esc {
+		return false
+	}
+	*s = unsafe.String(unsafe.SliceData(v), len(v))
+	return true
+}
+
+// strPtr reads an address: only parsed during decode, so a view too.
+func (d *fastDecoder) strPtr(p **string) bool {
+	if d.null() {
+		return true
+	}
+	v, esc, ok := d.str2()
+	if !ok || esc {
+		return false
+	}
+	s := unsafe.String(unsafe.SliceData(v), len(v))
+	*p = &s
+	return true
+}
+
+// integer reads a JSON number that is a plain integer (no fraction, no
+// exponent) in int64 range.
+func (d *fastDecoder) integer() (int64, []byte, bool) {
+	start := d.i
+	if d.peek() == '-' {
+		d.i++
+	}
+	ds := d.i
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	if d.i == ds || (d.i-ds > 1 && d.b[ds] == '0') || !d.delim(d.i) {
+		return 0, nil, false
+	}
+	raw := d.b[start:d.i]
+	n, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(raw), len(raw)), 10, 64)
+	return n, raw, err == nil
+}
+
+func (d *fastDecoder) intPtr(p **int64) bool {
+	if d.null() {
+		return true
+	}
+	n, _, ok := d.integer()
+	if !ok {
+		return false
+	}
+	*p = &n
+	return true
+}
+
+// epoch reads Unix seconds or milliseconds as an integer, as
+// Epoch.UnmarshalJSON does.
+func (d *fastDecoder) epoch(e *Epoch) bool {
+	if d.null() {
+		e.Time = time.Time{}
+		return true
+	}
+	n, _, ok := d.integer()
+	if !ok || n < 0 || n >= 1<<53 {
+		return false
+	}
+	f := float64(n)
+	if f > 1e12 {
+		f /= 1000
+	}
+	sec := int64(f)
+	e.Time = time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
+	return true
+}
+
+// labelField reads null, ["k=v",…] or {"labels":["k=v",…]}: into *l when
+// build, else only validated; n is the number of labels.
+func (d *fastDecoder) labelField(l *Labels, build bool) (n int, ok bool) {
+	switch d.peek() {
+	case 'n':
+		return 0, d.null()
+	case '[':
+		list, n, ok := d.stringList(build)
+		if build {
+			*l = list
+		}
+		return n, ok
+	case '{':
+		d.i++
+		d.ws()
+		key, esc, ok := d.str2()
+		if !ok || esc || string(key) != "labels" {
+			return 0, false
+		}
+		d.ws()
+		if d.peek() != ':' {
+			return 0, false
+		}
+		d.i++
+		d.ws()
+		if d.peek() != '[' {
+			return 0, false
+		}
+		list, n, ok := d.stringList(build)
+		if !ok {
+			return 0, false
+		}
+		d.ws()
+		if d.peek() != '}' {
+			return 0, false
+		}
+		d.i++
+		if build {
+			*l = list
+		}
+		return n, true
+	}
+	return 0, false
+}
+
+// stringList reads an array of strings without escapes (building the
+// list when build).
+func (d *fastDecoder) stringList(build bool) ([]string, int, bool) {
+	if d.peek() != '[' {
+		return nil, 0, false
+	}
+	d.i++
+	d.ws()
+	var out []string
+	if build {
+		out = []string{}
+	}
+	if d.peek() == ']' {
+		d.i++
+		return out, 0, true
+	}
+	for n := 1; ; n++ {
+		s, esc, ok := d.str2()
+		if !ok || esc {
+			return nil, 0, false
+		}
+		if build {
+			out = append(out, d.str(s))
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+			d.ws()
+		case ']':
+			d.i++
+			return out, n, true
+		default:
+			return nil, 0, false
+		}
+	}
+}
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// stringStop is non-zero when a word holds a byte below 0x20, at or above
+// 0x80, '"' or '\\'.
+func stringStop(x uint64) uint64 {
+	q := x ^ (lo8 * '"')
+	bs := x ^ (lo8 * '\\')
+	return ((x - lo8*0x20) & ^x & hi8) | (x & hi8) | ((q - lo8) & ^q & hi8) | ((bs - lo8) & ^bs & hi8)
+}
+
+// str2 reads a JSON string as encoding/json's scanner accepts it (no
+// control characters, valid escapes; any other byte); esc reports escapes
+// and non-ASCII bytes (encoding/json replaces invalid UTF-8 when it
+// unquotes: such a value is not taken as it is).
+func (d *fastDecoder) str2() (s []byte, esc, ok bool) {
+	if d.peek() != '"' {
+		return nil, false, false
+	}
+	i := d.i + 1
+	start := i
+	for i < len(d.b) {
+		// 8 bytes at a time to the next quote, backslash, control or
+		// non-ASCII byte (the lowest flagged byte of a word is exact)
+		for i+8 <= len(d.b) {
+			m := stringStop(binary.LittleEndian.Uint64(d.b[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(d.b) {
+			break
+		}
+		c := d.b[i]
+		switch {
+		case c == '"':
+			d.i = i + 1
+			return d.b[start:i], esc, true
+		case c == '\\':
+			if i+1 >= len(d.b) {
+				return nil, false, false
+			}
+			switch d.b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(d.b) {
+					return nil, false, false
+				}
+				for _, h := range d.b[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return nil, false, false
+					}
+				}
+				i += 6
+			default:
+				return nil, false, false
+			}
+			esc = true
+		case c < 0x20:
+			return nil, false, false
+		case c >= 0x80:
+			esc = true
+			i++
+		default:
+			i++
+		}
+	}
+	return nil, false, false
+}
+
+// skip validates and skips any JSON value, as encoding/json's scanner
+// checks it.
+func (d *fastDecoder) skip(depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch c := d.peek(); {
+	case c == '"':
+		_, _, ok := d.str2()
+		return ok
+	case c == '{':
+		d.i++
+		d.ws()
+		if d.peek() == '}' {
+			d.i++
+			return true
+		}
+		for {
+			if _, _, ok := d.str2(); !ok {
+				return false
+			}
+			d.ws()
+			if d.peek() != ':' {
+				return false
+			}
+			d.i++
+			d.ws()
+			if !d.skip(depth + 1) {
+				return false
+			}
+			d.ws()
+			switch d.peek() {
+			case ',':
+				d.i++
+				d.ws()
+			case '}':
+				d.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '[':
+		d.i++
+		d.ws()
+		if d.peek() == ']' {
+			d.i++
+			return true
+		}
+		for {
+			if !d.skip(depth + 1) {
+				return false
+			}
+			d.ws()
+			switch d.peek() {
+			case ',':
+				d.i++
+				d.ws()
+			case ']':
+				d.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.null()
+	case c == '-' || '0' <= c && c <= '9':
+		return d.number()
+	}
+	return false
+}
+
+func (d *fastDecoder) literal(s string) bool {
+	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s && d.delim(d.i+len(s)) {
+		d.i += len(s)
+		return true
+	}
+	return false
+}
+
+// number skips a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *fastDecoder) number() bool {
+	b, i := d.b, d.i
+	digits := func() int {
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i - s
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	if !d.delim(i) {
+		return false
+	}
+	d.i = i
+	return true
+}

@@ -1,0 +1,125 @@
+package calico
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/flowfence/flowfence/internal/benchgen"
+	"github.com/flowfence/flowfence/record"
+)
+
+// agree checks one line: when the fast path takes it, DecodeDocument +
+// Validate + Convert give the same error, skip reason and record.
+func agree(t testing.TB, fd *fastDecoder, line []byte) bool {
+	t.Helper()
+	var fast record.Record
+	fast.Src.Labels = map[string]string{"stale": "x"}
+	skip, ok, handled, err := fd.decode(line, &fast)
+	if !handled {
+		return false
+	}
+	logs, empty, derr := DecodeDocument(line)
+	if fmt.Sprint(err) != fmt.Sprint(derr) {
+		t.Fatalf("fast path error %v, DecodeDocument %v\n%s", err, derr, line)
+	}
+	if err != nil {
+		return true
+	}
+	if empty || len(logs) != 1 {
+		t.Fatalf("fast path took a line DecodeDocument reads as %d logs (empty %v)\n%s", len(logs), empty, line)
+	}
+	var slow record.Record
+	wantSkip, wantOK := Convert(&logs[0], &slow)
+	if skip != wantSkip || ok != wantOK {
+		t.Fatalf("fast path skip %q ok %v, Convert %q %v\n%s", skip, ok, wantSkip, wantOK, line)
+	}
+	if ok && !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("records differ\nfast: %+v\nslow: %+v\n%s", fast, slow, line)
+	}
+	return true
+}
+
+func lines(t testing.TB, data []byte) [][]byte {
+	var out [][]byte
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
+			out = append(out, bytes.Clone(l))
+		}
+	}
+	return out
+}
+
+// TestFastDecodeAgrees: every line of the shared captures and of the
+// benchmark generator's Calico output agrees, and the generator's lines
+// (the Felix shape) all take the fast path.
+func TestFastDecodeAgrees(t *testing.T) {
+	fd := newFastDecoder()
+	if paths, _ := filepath.Glob("../../../shared/captures/calico-flowlogs/*"); len(paths) > 0 {
+		took := 0
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range lines(t, data) {
+				if agree(t, fd, l) {
+					took++
+				}
+			}
+		}
+		t.Logf("captures: fast path took %d lines", took)
+	}
+	var buf bytes.Buffer
+	s := benchgen.Spec{Namespaces: 4, Workloads: 40, Replicas: 2, Nodes: 3, Peers: 3, Flows: 2000, Seed: 3}
+	if err := benchgen.WriteCalico(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines(t, buf.Bytes()) {
+		if !agree(t, fd, l) {
+			t.Fatalf("generated line %d not taken by the fast path:\n%s", i+1, l)
+		}
+	}
+}
+
+// FuzzFastDecode is the differential fuzz target of the Calico fast path.
+func FuzzFastDecode(f *testing.F) {
+	if paths, _ := filepath.Glob("../../../shared/captures/calico-flowlogs/*"); len(paths) > 0 {
+		for _, p := range paths {
+			if data, err := os.ReadFile(p); err == nil {
+				for _, l := range lines(f, data) {
+					f.Add(l)
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	_ = benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 2, Workloads: 10, Replicas: 2, Nodes: 2, Peers: 2, Flows: 40, Seed: 1})
+	for _, l := range lines(f, buf.Bytes()) {
+		f.Add(l)
+	}
+	for _, s := range []string{
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"proto":"tcp","dest_port":80}`,
+		`{"reporter":"src","Reporter":"dst","action":"allow","source_type":"wep","dest_type":"wep","start_time":1}`,
+		`{"reporter":"dst","action":"deny","source_type":"wep","dest_type":"net","end_time":1597166383000,"proto":6,"dest_port":443,"dest_ip":null}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":"1","proto":"udp","dest_port":53}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1.5,"proto":"udp","dest_port":53.0}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"proto":"udp","dest_port":53,"x":{"y":[1,-2.5e3,true,null,"\u00e9"]}}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"source_labels":["a=b","projectcalico.org/x=y","c"],"dest_labels":{"labels":[]}}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"host":"\u006eode","dest_domains":["a.example.com.","-",""]}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"host":"` + "\xff" + `"}`,
+		`{"_source":{"reporter":"src"}}`,
+		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"dest_port":-0,"num_flows":-1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		agree(t, newFastDecoder(), line)
+	})
+}

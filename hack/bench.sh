@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# hack/bench.sh — flowfence's scale benchmarks (`make bench`):
+#   1. go test -bench: the decoders per line (fast path vs protojson),
+#      Learner.Add per record, learn of in-memory cluster-scale flows, and
+#      Render (synth + YAML + verifier self-check) of 10,000 workloads /
+#      ~100,000 edges;
+#   2. whole-process runs of the flowfence binary under /usr/bin/time -v on
+#      flows made by internal/benchgen: a Hubble JSON file (flows/s, MB/s),
+#      the same gzipped (and the bare gunzip rate that bounds it), the same
+#      traffic as Calico flow logs (MB/s), and peak RSS for 1× and 10× the
+#      flows over the same edges, streamed through a pipe (nothing on disk).
+#
+# Everything is measured on this machine as it is: the figures include
+# whatever else runs on it (the script prints the load average). Sizes:
+#   FLOWS (default 1000000)  flows of the file runs and of the 1× RSS run
+#   RSS_FACTOR (default 10)  the big RSS run streams FLOWS×RSS_FACTOR flows
+#   BENCH_DIR                scratch directory (default: a temporary one)
+#   GOBENCH=0                skips the go test benchmarks
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+FLOWS=${FLOWS:-1000000}
+RSS_FACTOR=${RSS_FACTOR:-10}
+GOBENCH=${GOBENCH:-1}
+DIR=${BENCH_DIR:-$(mktemp -d -t flowfence-bench.XXXXXX)}
+mkdir -p "$DIR"
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "bench.sh: needs GNU time at /usr/bin/time" >&2; exit 1; }
+
+say() { printf '\n== %s\n' "$*"; }
+load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a), cores: $(nproc)"; }
+
+$GO build -o "$DIR/flowfence" ./cmd/flowfence
+$GO build -o "$DIR/benchgen" ./internal/benchgen/cmd/benchgen
+GEN="$DIR/benchgen"
+FF="$DIR/flowfence"
+
+if [ "$GOBENCH" != 0 ]; then
+	say "go test -bench (per-op CPU time is reported as cpu-ns/op or cpu-s/op)"
+	load
+	$GO test -run '^$' -bench 'BenchmarkDecode(Fast|Protojson)$' -benchmem -benchtime 200000x ./collectors/hubble/
+	$GO test -run '^$' -bench 'BenchmarkLearnerAdd$' -benchmem -benchtime 2000000x ./learner/
+	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
+fi
+
+# run NAME INPUT-BYTES FLOWS -- command...: one timed flowfence run
+run() {
+	local name=$1 bytes=$2 flows=$3
+	shift 4
+	"$TIME" -v -o "$DIR/$name.time" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
+		cat "$DIR/$name.err" >&2
+		return 1
+	}
+	local wall rss cpu
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$DIR/$name.time")
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/$name.time")
+	cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$DIR/$name.time")
+	awk -v n="$name" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" -v f="$flows" 'BEGIN {
+		printf "%-16s %10d flows %8.2f s wall %8.2f s CPU %10.0f flows/s %8.1f MB/s %8.0f flows/CPU-s  peak RSS %6.0f MB\n",
+			n, f, w, c, f/w, b/1e6/w, f/c, r/1024 }'
+	echo "$rss" >"$DIR/$name.rss"
+}
+
+say "Hubble JSON file: $FLOWS flows"
+"$GEN" -stats -flows "$FLOWS" -out "$DIR/flows.jsonl"
+load
+run hubble-file "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.jsonl" --graph "$DIR/g-file.json" --replace --quiet
+
+say "Hubble JSON, gzip: the same flows"
+"$GEN" -gzip -flows "$FLOWS" -out "$DIR/flows.jsonl.gz"
+run gunzip-only "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- sh -c "gzip -dc '$DIR/flows.jsonl.gz' >/dev/null"
+run hubble-gzip "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.jsonl.gz" --graph "$DIR/g-gz.json" --replace --quiet
+rm -f "$DIR/flows.jsonl.gz"
+
+say "Calico flow logs: the same traffic, $FLOWS lines"
+"$GEN" -format calico -flows "$FLOWS" -out "$DIR/flows.log"
+run calico-file "$(stat -c %s "$DIR/flows.log")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.log" --graph "$DIR/g-calico.json" --replace --quiet
+rm -f "$DIR/flows.log"
+run hubble-file-2 "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.jsonl" --graph "$DIR/g-file.json" --replace --quiet
+rm -f "$DIR/flows.jsonl"
+
+say "Peak RSS: 1× and ${RSS_FACTOR}× the flows over the same edges, streamed through a pipe"
+big=$((FLOWS * RSS_FACTOR))
+run rss-1x 0 "$FLOWS" -- sh -c "'$GEN' -flows $FLOWS | '$FF' learn --from - --graph '$DIR/g-1x.json' --replace --quiet"
+run rss-${RSS_FACTOR}x 0 "$big" -- sh -c "'$GEN' -flows $big | '$FF' learn --from - --graph '$DIR/g-big.json' --replace --quiet"
+awk -v a="$(cat "$DIR/rss-1x.rss")" -v b="$(cat "$DIR/rss-${RSS_FACTOR}x.rss")" -v f="$RSS_FACTOR" \
+	'BEGIN { printf "peak RSS %.0f MB at 1×, %.0f MB at %d×: ratio %.2f (target ≤ 1.20)\n", a/1024, b/1024, f, b/a }'
+for g in 1x big; do
+	printf 'graph %-4s ' "$g"
+	grep -c '"src":' "$DIR/g-$g.json" | xargs printf '%s edges and denied edges\n'
+done
+load
+echo "scratch: $DIR"

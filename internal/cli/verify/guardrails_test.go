@@ -1,0 +1,35 @@
+package verify_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/internal/cli/root"
+)
+
+// TestVerifyTreeWithGuardrails: a tree written with --guardrails carries
+// cluster-scoped AdminNetworkPolicies under _cluster/; verify must judge the
+// namespaced policies and not choke on them.
+func TestVerifyTreeWithGuardrails(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tree")
+	run := func(args ...string) (string, error) {
+		var o, e bytes.Buffer
+		cmd := root.NewCommand(flags.Streams{In: strings.NewReader(""), Out: &o, Err: &e})
+		cmd.SetArgs(args)
+		err := cmd.Execute()
+		return o.String() + e.String(), err
+	}
+	if msg, err := run("generate", "--from", "../../../testdata/flows/*.json*", "--out", out, "--guardrails"); err != nil {
+		t.Fatalf("generate --guardrails: %v\n%s", err, msg)
+	}
+	if entries, err := os.ReadDir(filepath.Join(out, "_cluster")); err != nil || len(entries) == 0 {
+		t.Fatalf("no _cluster/ objects written (%v)", err)
+	}
+	if msg, err := run("verify", "--policies", out, "--from", "../../../testdata/flows/*.json*"); err != nil {
+		t.Fatalf("verify of a tree with guardrails: %v\n%s", err, msg)
+	}
+}
