@@ -19,7 +19,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build demo demo-live test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz bench fmt vet lint clean proto proto-tools proto-check
+.PHONY: all build demo demo-live test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
 
@@ -97,9 +97,23 @@ fuzz:
 	  done; \
 	done
 
-## bench: go benchmarks of every package
+## bench: scale benchmarks (hack/bench.sh): decoders, learner and Render benchmarks, then the
+## flowfence binary under /usr/bin/time -v on generated cluster-scale flows (Hubble file, .gz,
+## Calico flow logs, peak RSS at 1x and 10x the flows); FLOWS=… RSS_FACTOR=… resize it
 bench:
+	GO=$(GO) ./hack/bench.sh
+
+## bench-go: go benchmarks of every package
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## bench-data: generate cluster-scale Hubble JSON and Calico flow logs (FLOWS, default 1M) into BENCH_OUT
+BENCH_OUT ?= /tmp/flowfence-bench-data
+FLOWS     ?= 1000000
+bench-data:
+	mkdir -p $(BENCH_OUT)
+	$(GO) run ./internal/benchgen/cmd/benchgen -stats -flows $(FLOWS) -out $(BENCH_OUT)/flows.jsonl
+	$(GO) run ./internal/benchgen/cmd/benchgen -format calico -flows $(FLOWS) -out $(BENCH_OUT)/flows.log
 
 fmt:
 	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')

@@ -10,7 +10,7 @@ type uuidWindow struct {
 	n     int
 	ring  []uuidEntry
 	pos   int
-	canon map[uuidKey]struct{}
+	canon uuidSet
 	other map[string]struct{}
 }
 
@@ -26,7 +26,7 @@ type uuidEntry struct {
 func (w *uuidWindow) seen(id string) bool {
 	k, canon := parseUUID(id)
 	if canon {
-		if _, ok := w.canon[k]; ok {
+		if w.canon.has(k) {
 			return true
 		}
 	} else if _, ok := w.other[id]; ok {
@@ -41,7 +41,7 @@ func (w *uuidWindow) seen(id string) bool {
 	} else {
 		old := &w.ring[w.pos]
 		if old.canon {
-			delete(w.canon, old.key)
+			w.canon.remove(old.key)
 		} else {
 			delete(w.other, old.s)
 		}
@@ -49,10 +49,7 @@ func (w *uuidWindow) seen(id string) bool {
 		w.pos = (w.pos + 1) % len(w.ring)
 	}
 	if canon {
-		if w.canon == nil {
-			w.canon = map[uuidKey]struct{}{}
-		}
-		w.canon[k] = struct{}{}
+		w.canon.add(k, w.n)
 	} else {
 		if w.other == nil {
 			w.other = map[string]struct{}{}
@@ -87,4 +84,99 @@ func parseUUID(s string) (k uuidKey, ok bool) {
 		n++
 	}
 	return k, true
+}
+
+// uuidSet is a set of 128-bit keys: open addressing with linear probing,
+// at most half full, and backward-shift deletion (no tombstones), so that
+// the window's insert and eviction per flow touch one or two cache lines
+// where a Go map touches several.
+type uuidSet struct {
+	slots   []uuidKey // {0,0} is empty; the zero key itself is hasZero
+	mask    uint64
+	n       int
+	hasZero bool
+}
+
+func (s *uuidSet) slot(k uuidKey) uint64 {
+	// the keys are random (UUIDv4) or at least varied: mix both halves
+	h := (k[0] ^ k[1]*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+	return (h ^ h>>31) & s.mask
+}
+
+func (s *uuidSet) has(k uuidKey) bool {
+	if k == (uuidKey{}) {
+		return s.hasZero
+	}
+	if s.slots == nil {
+		return false
+	}
+	for i := s.slot(k); ; i = (i + 1) & s.mask {
+		switch s.slots[i] {
+		case k:
+			return true
+		case uuidKey{}:
+			return false
+		}
+	}
+}
+
+// add inserts k (not present); capacity is sized for window keys.
+func (s *uuidSet) add(k uuidKey, window int) {
+	if k == (uuidKey{}) {
+		s.hasZero = true
+		return
+	}
+	if s.slots == nil || 2*(s.n+1) > len(s.slots) {
+		s.grow(max(2*window, 2*(s.n+1)))
+	}
+	i := s.slot(k)
+	for s.slots[i] != (uuidKey{}) {
+		i = (i + 1) & s.mask
+	}
+	s.slots[i] = k
+	s.n++
+}
+
+func (s *uuidSet) grow(min int) {
+	size := 16
+	for size < min {
+		size *= 2
+	}
+	old := s.slots
+	s.slots, s.mask, s.n = make([]uuidKey, size), uint64(size-1), 0
+	for _, k := range old {
+		if k != (uuidKey{}) {
+			i := s.slot(k)
+			for s.slots[i] != (uuidKey{}) {
+				i = (i + 1) & s.mask
+			}
+			s.slots[i] = k
+			s.n++
+		}
+	}
+}
+
+// remove deletes k (present), shifting later keys of its probe run back.
+func (s *uuidSet) remove(k uuidKey) {
+	if k == (uuidKey{}) {
+		s.hasZero = false
+		return
+	}
+	i := s.slot(k)
+	for s.slots[i] != k {
+		i = (i + 1) & s.mask
+	}
+	s.n--
+	for j := (i + 1) & s.mask; ; j = (j + 1) & s.mask {
+		if s.slots[j] == (uuidKey{}) {
+			break
+		}
+		// move slots[j] to i when its home is not in (i, j]
+		h := s.slot(s.slots[j])
+		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = uuidKey{}
 }

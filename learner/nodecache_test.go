@@ -115,3 +115,29 @@ func TestUUIDWindowIsAStringWindow(t *testing.T) {
 		}
 	}
 }
+
+// uuidSet behaves as a set under random adds and removes (collisions
+// forced by a tiny table).
+func TestUUIDSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var s uuidSet
+	ref := map[uuidKey]bool{}
+	keys := make([]uuidKey, 300)
+	for i := range keys {
+		keys[i] = uuidKey{r.Uint64() % 50, r.Uint64() % 3}
+	}
+	keys[0] = uuidKey{}
+	for i := 0; i < 100000; i++ {
+		k := keys[r.IntN(len(keys))]
+		if s.has(k) != ref[k] {
+			t.Fatalf("step %d: has(%v) = %v, want %v", i, k, s.has(k), ref[k])
+		}
+		if ref[k] {
+			s.remove(k)
+			delete(ref, k)
+		} else {
+			s.add(k, 8)
+			ref[k] = true
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/pipeline"
 )
 
@@ -40,12 +41,31 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readAll reads the (decompressed) input through input.Open and reports
+// the rate.
+func readAll(from string, stdin io.Reader, stdout io.Writer) error {
+	start := time.Now()
+	f, err := input.Open(from, stdin)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.Discard, f.Reader())
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start)
+	fmt.Fprintf(stdout, "benchlearn: read %d bytes (gzip: %v) in %.2fs: %.1f MB/s of decompressed input\n", n, f.Gzip, wall.Seconds(), float64(n)/1e6/wall.Seconds())
+	return nil
+}
+
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("benchlearn", flag.ContinueOnError)
 	from := fs.String("from", "-", "flow file, glob or - for stdin")
 	workers := fs.Int("workers", 0, "decode workers (0 = all cores)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile here")
 	memprofile := fs.String("memprofile", "", "write an allocation profile here")
+	readOnly := fs.Bool("read-only", false, "only read (and gunzip) the input, as flowfence opens it: the I/O and decompression bound")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +81,9 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	in := &countingReader{r: stdin}
+	if *readOnly {
+		return readAll(*from, in, stdout)
+	}
 	var inBytes int64
 	if *from != "-" {
 		if st, err := os.Stat(*from); err == nil {
