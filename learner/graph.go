@@ -124,8 +124,14 @@ func (e *Edge) denied() bool {
 		return false
 	case e.Flows == 0:
 		return true
-	case e.Answered || e.FwdOverflow:
+	case e.Answered:
 		return false
+	case e.FwdOverflow:
+		// too many connections flowed to compare their 5-tuples: judge by
+		// counts. Every denied attempt leaves one forwarded request on the
+		// client's node and one policy drop on the server's; nothing was
+		// ever answered. An edge that mostly flowed is learned.
+		return e.Dropped >= e.Flows
 	}
 	for _, t := range e.FwdTuples {
 		if _, ok := slices.BinarySearch(e.DropTuples, t); !ok {

@@ -596,3 +596,38 @@ func TestGraphDoesNotAliasLearner(t *testing.T) {
 		t.Errorf("label app=%q, want cart", got)
 	}
 }
+
+// TestDeniedAttemptBeyondTupleTracking: a denied edge retried with more
+// distinct 5-tuples than the learner tracks must stay a denied attempt
+// (found at scale: 10M generated flows turned every denied edge into a
+// learned one), while an edge that flowed far more than it was dropped is
+// learned.
+func TestDeniedAttemptBeyondTupleTracking(t *testing.T) {
+	for _, c := range []struct {
+		name            string
+		attempts, drops int
+		wantDenied      bool
+	}{
+		{"every attempt dropped", 500, 500, true},
+		{"mostly flowed", 500, 20, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := New(Options{})
+			src := record.Endpoint{Namespace: "shop-staging", Pod: "frontend-7d9f8c6b5d-x2x7q", Labels: map[string]string{"app": "frontend"}, IP: netip.MustParseAddr("10.244.1.5")}
+			dst := record.Endpoint{Namespace: "shop", Pod: "cart-6c8d9f7b4c-k2k4m", Labels: map[string]string{"app": "cart"}, IP: netip.MustParseAddr("10.244.2.7"), Port: 8080}
+			at := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+			for i := 0; i < c.attempts; i++ {
+				s := src
+				s.Port = uint16(33000 + i)
+				l.Add(&record.Record{Time: at, Src: s, Dst: dst, Proto: record.TCP, Verdict: record.Forwarded, Direction: record.Request, Node: "node-b"})
+				if i < c.drops {
+					l.Add(&record.Record{Time: at, Src: s, Dst: dst, Proto: record.TCP, Verdict: record.Dropped, PolicyDrop: true, DropReason: "POLICY_DENIED", Direction: record.Request, Node: "node-a"})
+				}
+			}
+			g := l.Graph()
+			if denied := len(g.Denied) == 1 && len(g.Edges) == 0; denied != c.wantDenied {
+				t.Fatalf("denied=%v (edges %d, denied %d), want %v", denied, len(g.Edges), len(g.Denied), c.wantDenied)
+			}
+		})
+	}
+}
