@@ -155,3 +155,27 @@ func Detect(head []byte) Format {
 	}
 	return FormatUnknown
 }
+
+// LineFailed accounts for a line that did not decode: an unterminated last
+// line is a truncated tail (counted, normal for a rotated file, never an
+// error); any other is malformed: counted and warned with file:line, or
+// returned as a *LineError when opts.Strict. what names the format in the
+// message ("Hubble JSON").
+func (s *Stats) LineFailed(opts Options, file string, line int, last bool, what string, err error) error {
+	if last {
+		s.Truncated++
+		if opts.Logger != nil {
+			opts.Logger.Debug("truncated last line (normal for a rotated file)", "file", file, "line", line)
+		}
+		return nil
+	}
+	s.Malformed++
+	lerr := &LineError{File: file, Line: line, Err: fmt.Errorf("malformed %s: %w", what, err)}
+	if opts.Strict {
+		return lerr
+	}
+	if opts.Logger != nil {
+		opts.Logger.Warn("skipping malformed line", "at", lerr.Error())
+	}
+	return nil
+}

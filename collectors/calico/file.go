@@ -165,20 +165,9 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			r := &batch[i]
 			st.Lines++
 			switch {
-			case r.err != nil && r.last:
-				st.Truncated++
-				if s.opts.Logger != nil {
-					s.opts.Logger.Debug("truncated last line (normal for a rotated file)", "file", name, "line", r.line)
-				}
-				continue
 			case r.err != nil:
-				st.Malformed++
-				lerr := &collectors.LineError{File: name, Line: r.line, Err: fmt.Errorf("malformed Calico flow log: %w", r.err)}
-				if s.opts.Strict {
-					return lerr
-				}
-				if s.opts.Logger != nil {
-					s.opts.Logger.Warn("skipping malformed line", "at", lerr.Error())
+				if err := st.LineFailed(s.opts, name, r.line, r.last, "Calico flow log", r.err); err != nil {
+					return err
 				}
 				continue
 			case r.empty:

@@ -150,17 +150,9 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			r := &batch[i]
 			st.Lines++
 			switch {
-			case r.err != nil && r.last:
-				st.Truncated++
-				continue
 			case r.err != nil:
-				st.Malformed++
-				lerr := &collectors.LineError{File: name, Line: r.line, Err: fmt.Errorf("malformed Goldmane JSON: %w", r.err)}
-				if s.opts.Strict {
-					return lerr
-				}
-				if s.opts.Logger != nil {
-					s.opts.Logger.Warn("skipping malformed line", "at", lerr.Error())
+				if err := st.LineFailed(s.opts, name, r.line, r.last, "Goldmane JSON", r.err); err != nil {
+					return err
 				}
 				continue
 			}
