@@ -342,38 +342,15 @@ func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) {
 	if w := ep.GetWorkloads(); len(w) > 0 {
 		out.WorkloadKind, out.WorkloadName = w[0].GetKind(), w[0].GetName()
 	}
-	entity := record.EntityNone
+	var cl ciliumLabels
 	for _, l := range ep.GetLabels() {
-		src, kv := splitSource(l)
-		key, val, _ := strings.Cut(kv, "=")
-		if src == "reserved" {
-			if e := reservedEntity(key); entityRank(e) > entityRank(entity) {
-				entity = e
-			}
-			continue
-		}
-		if src == "cidr" || src == "fqdn" {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(key, nsLabelPrefix):
-			if out.NamespaceLabels == nil {
-				out.NamespaceLabels = map[string]string{}
-			}
-			out.NamespaceLabels[key[len(nsLabelPrefix):]] = val
-		case key == clusterLabel:
-			if out.Cluster == "" {
-				out.Cluster = val
-			}
-		case key == podNSLabel || strings.HasPrefix(key, ciliumSynthPfx):
-			// Cilium's synthetic keys: never selected on.
-		default:
-			if out.Labels == nil {
-				out.Labels = map[string]string{}
-			}
-			out.Labels[key] = val
-		}
+		cl.add(l)
 	}
+	entity := cl.entity
+	if out.Cluster == "" {
+		out.Cluster = cl.cluster
+	}
+	out.Labels, out.NamespaceLabels = cl.labels, cl.nsLabels
 	if entity == record.EntityNone && out.Namespace == "" {
 		entity = entityFromIdentity(ep.GetIdentity())
 		if entity == record.EntityNone {
@@ -408,4 +385,44 @@ func splitSource(l string) (string, string) {
 		return "", l
 	}
 	return l[:i], l[i+1:]
+}
+
+// ciliumLabels is what an endpoint's Cilium labels say: the highest-ranked
+// reserved entity (EntityNone if none), the pod's own labels (source prefix
+// stripped, Cilium's synthetic keys dropped), the namespace labels and the
+// first io.cilium.k8s.policy.cluster value. Shared by the protojson path and
+// the fast decoder so the two cannot drift.
+type ciliumLabels struct {
+	labels, nsLabels map[string]string
+	entity           record.Entity
+	cluster          string
+}
+
+// add classifies one label such as "k8s:app=x" or "reserved:host".
+func (c *ciliumLabels) add(l string) {
+	src, kv := splitSource(l)
+	key, val, _ := strings.Cut(kv, "=")
+	switch {
+	case src == "reserved":
+		if e := reservedEntity(key); entityRank(e) > entityRank(c.entity) {
+			c.entity = e
+		}
+	case src == "cidr" || src == "fqdn":
+	case strings.HasPrefix(key, nsLabelPrefix):
+		if c.nsLabels == nil {
+			c.nsLabels = map[string]string{}
+		}
+		c.nsLabels[key[len(nsLabelPrefix):]] = val
+	case key == clusterLabel:
+		if c.cluster == "" {
+			c.cluster = val
+		}
+	case key == podNSLabel || strings.HasPrefix(key, ciliumSynthPfx):
+		// Cilium's synthetic keys: never selected on.
+	default:
+		if c.labels == nil {
+			c.labels = map[string]string{}
+		}
+		c.labels[key] = val
+	}
 }

@@ -984,9 +984,7 @@ func (d *fastDecoder) once(b []byte) string {
 
 // labelEntry is one distinct Hubble label list, converted once.
 type labelEntry struct {
-	labels, nsLabels map[string]string
-	entity           record.Entity // the highest-ranked reserved entity, EntityNone if none
-	cluster          string        // the first non-empty io.cilium.k8s.policy.cluster value
+	ciliumLabels
 	// nsLabels plus kubernetes.io/metadata.name=withNSName
 	withNS     map[string]string
 	withNSName string
@@ -1026,34 +1024,7 @@ func (d *fastDecoder) labelSet(raw []byte) *labelEntry {
 		end := strings.IndexByte(body[1:], '"') + 1
 		l := body[1:end]
 		body = body[end+1:]
-		src, kv := splitSource(l)
-		k, val, _ := strings.Cut(kv, "=")
-		if src == "reserved" {
-			if en := reservedEntity(k); entityRank(en) > entityRank(e.entity) {
-				e.entity = en
-			}
-			continue
-		}
-		if src == "cidr" || src == "fqdn" {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(k, nsLabelPrefix):
-			if e.nsLabels == nil {
-				e.nsLabels = map[string]string{}
-			}
-			e.nsLabels[k[len(nsLabelPrefix):]] = val
-		case k == clusterLabel:
-			if e.cluster == "" {
-				e.cluster = val
-			}
-		case k == podNSLabel || strings.HasPrefix(k, ciliumSynthPfx):
-		default:
-			if e.labels == nil {
-				e.labels = map[string]string{}
-			}
-			e.labels[k] = val
-		}
+		e.add(l)
 	}
 	d.labels[key] = e
 	return e
