@@ -107,6 +107,9 @@ func (l *Learner) Add(r *record.Record) {
 					if !r.Proto.HasPorts() {
 						k.Port = 0
 					}
+					if l.repliedBefore(&r.Dst, k) {
+						return
+					}
 					l.replies[k] = struct{}{}
 					if e := l.g.Edges[k]; e != nil && !e.Answered {
 						e.Answered, e.FwdTuples, e.DropTuples, e.FwdOverflow = true, nil, nil, false

@@ -37,6 +37,17 @@ type podRef struct {
 	labelled bool
 	edges    [edgeSlots]edgeSlot
 	nextEdge int
+	// replied are recent reply keys (pod as the request's source) the
+	// learner already recorded (see repliedBefore)
+	replied     [edgeSlots]replySlot
+	nextReplied int
+}
+
+// replySlot is one reply key a pod's cache entry remembers.
+type replySlot struct {
+	dst   string
+	proto record.Protocol
+	port  uint16
 }
 
 // addrRefKey identifies a non-pod endpoint: its ID depends on the entity
@@ -51,8 +62,21 @@ type addrRef struct {
 	ok bool
 }
 
+// memoRef is a pod endpoint's ID resolved for one record.EndpointMemo:
+// every endpoint carrying that memo has the same identity fields, so the
+// ID needs no check. ref is the pod's cache entry, used as a hint only (it
+// may since have been recomputed for other fields: hints check the ID).
+type memoRef struct {
+	id, kind string
+	ok       bool
+	ref      *podRef
+}
+
 // nodeIDs is the learner's endpoint → node ID cache.
 type nodeIDs struct {
+	// memos resolves endpoints by their decoder memo: one pointer-keyed
+	// lookup instead of hashing and comparing their strings
+	memos map[*record.EndpointMemo]memoRef
 	pods  map[podRefKey]*podRef
 	addrs map[addrRefKey]addrRef
 	ids   map[string]string // interned IDs
@@ -109,6 +133,24 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 		c.addrs[k] = addrRef{id: id, ok: ok}
 		return id, "", ok
 	}
+	if ep.Memo != nil {
+		if m, hit := c.memos[ep.Memo]; hit {
+			c.setHint(ep, m.ref)
+			return m.id, m.kind, m.ok
+		}
+		id, kind, ok = l.podNodeID(ep)
+		if c.memos == nil || len(c.memos) >= maxCachedEndpoints {
+			c.memos = map[*record.EndpointMemo]memoRef{}
+		}
+		c.memos[ep.Memo] = memoRef{id: id, kind: kind, ok: ok, ref: c.hintFor(ep, id)}
+		return id, kind, ok
+	}
+	return l.podNodeID(ep)
+}
+
+// podNodeID is nodeID of a pod endpoint, cached by namespace and pod.
+func (l *Learner) podNodeID(ep *record.Endpoint) (id, kind string, ok bool) {
+	c := &l.nodeIDs
 	k := podRefKey{ns: ep.Namespace, pod: ep.Pod}
 	r := c.pods[k]
 	labels := mapIdentity(ep.Labels)
@@ -222,4 +264,24 @@ func (l *Learner) edge(src *record.Endpoint, k EdgeKey) *Edge {
 		ref.nextEdge = (ref.nextEdge + 1) % edgeSlots
 	}
 	return e
+}
+
+// repliedBefore reports whether the reply key k (src: the request's
+// source, whose endpoint is reqSrc) was recorded before by this learner,
+// remembering it when not. A recorded reply key stays in l.replies and its
+// edge, if it existed, was marked answered (a learner never clears that):
+// a repeat changes nothing, so Add skips the map work.
+func (l *Learner) repliedBefore(reqSrc *record.Endpoint, k EdgeKey) bool {
+	ref := l.nodeIDs.hintFor(reqSrc, k.Src)
+	if ref == nil {
+		return false
+	}
+	for i := range ref.replied {
+		if s := &ref.replied[i]; s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port && s.dst != "" {
+			return true
+		}
+	}
+	ref.replied[ref.nextReplied] = replySlot{dst: k.Dst, proto: k.Proto, port: k.Port}
+	ref.nextReplied = (ref.nextReplied + 1) % edgeSlots
+	return false
 }

@@ -66,6 +66,17 @@ func TestNodeIDCache(t *testing.T) {
 		{Namespace: "ns", Pod: "p", Entity: record.EntityHost, IP: netip.MustParseAddr("10.0.0.1")},
 		{},
 	}
+	// the same endpoints as a memoizing decoder gives them: one memo per
+	// endpoint value, shared by its copies (those with an equal labels map
+	// but another map get their own)
+	n := len(eps)
+	for i := range n {
+		ep := eps[i]
+		if ep.IsPod() {
+			ep.Memo = &record.EndpointMemo{}
+			eps = append(eps, ep, ep)
+		}
+	}
 	for round := 0; round < 3; round++ {
 		for i := range eps {
 			ep := &eps[i]
@@ -138,6 +149,38 @@ func TestUUIDSet(t *testing.T) {
 		} else {
 			s.add(k, 8)
 			ref[k] = true
+		}
+	}
+}
+
+func TestParseUUID(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	for range 1000 {
+		a, b := r.Uint64(), r.Uint64()
+		s := fmt.Sprintf("%016x%016x", a, b)
+		s = s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+		k, ok := parseUUID(s)
+		if !ok || k != (uuidKey{a, b}) {
+			t.Fatalf("parseUUID(%q) = %x, %v; want %x %x", s, k, ok, a, b)
+		}
+		// every single-byte corruption is rejected: another digit case,
+		// a non-hex byte, a dash moved
+		for i := range len(s) {
+			for _, c := range []byte{'A', 'F', 'g', '-', ' ', 0, 0xff} {
+				if c == s[i] {
+					continue
+				}
+				bad := []byte(s)
+				bad[i] = c
+				if _, ok := parseUUID(string(bad)); ok {
+					t.Fatalf("parseUUID(%q) accepted a corrupt uuid", bad)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"", "086f9e76-8a25-49a0-8b56-19b25f478ac", "086f9e76-8a25-49a0-8b56-19b25f478acbb", "086f9e768a2549a08b5619b25f478acb"} {
+		if _, ok := parseUUID(s); ok {
+			t.Errorf("parseUUID(%q) accepted", s)
 		}
 	}
 }

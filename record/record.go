@@ -140,7 +140,19 @@ type Endpoint struct {
 	// Aggregated is true when the source aggregated pods (Calico "*" prefixes,
 	// null IPs): the IP is not known.
 	Aggregated bool
+	// Memo, when not nil, stands for every field above but IP, Port and
+	// Names: endpoints with the same Memo have equal Cluster, Namespace,
+	// Pod, WorkloadKind, WorkloadName, Entity and Aggregated, and the same
+	// Labels and NamespaceLabels maps. A decoder that converts each
+	// distinct endpoint value once sets it (one Memo per conversion); a
+	// consumer may key caches by it. Code that changes any of those fields
+	// of an endpoint must clear Memo.
+	Memo *EndpointMemo
 }
+
+// EndpointMemo is the identity of one endpoint conversion (see
+// Endpoint.Memo): an opaque token compared by address.
+type EndpointMemo struct{ _ byte }
 
 // IsPod reports whether the endpoint is a pod (has a namespace and no entity).
 func (e *Endpoint) IsPod() bool { return e.Entity == EntityNone && e.Namespace != "" }

@@ -1,13 +1,20 @@
 package hubble
 
-import "github.com/flowfence/flowfence/record"
+import (
+	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/record/recordtest"
+)
 
 // ProtojsonOnly turns the fast decoder of s off: every line goes through
 // DecodeLine (protojson), the reference the fast path must agree with.
 func ProtojsonOnly(s *FileSource) { s.protojsonOnly = true }
 
-// FastDecoder exposes the fast path to the agreement tests.
-type FastDecoder struct{ d *fastDecoder }
+// FastDecoder exposes the fast path to the agreement tests, with a ledger
+// of the endpoint memos it emitted.
+type FastDecoder struct {
+	d *fastDecoder
+	recordtest.MemoLedger
+}
 
 // NewFastDecoder returns a fast decoder with its own caches.
 func NewFastDecoder() *FastDecoder { return &FastDecoder{d: newFastDecoder(newSchema())} }

@@ -489,6 +489,8 @@ func (d *fastDecoder) endpointObject(t *table, out *epConv) bool {
 		if len(d.endpoints) >= maxMemo {
 			clear(d.endpoints)
 		}
+		// every record converted from this memo shares its identity
+		out.ep.Memo = &record.EndpointMemo{}
 		raw := string(d.b[start:d.i])
 		d.endpoints[raw[:memoPrefix]] = &epMemo{raw: raw, conv: *out}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/benchgen"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/record/recordtest"
 )
 
 // agree checks one line: when the fast path takes it, DecodeLine
@@ -41,6 +42,9 @@ func agree(t testing.TB, fd *hubble.FastDecoder, line []byte) bool {
 		t.Fatalf("fast path took a lost-events line:\n%s", line)
 	case skip != wantSkip || ok != wantOK:
 		t.Fatalf("fast path: skip %q ok %v; protojson: skip %q ok %v\n%s", skip, ok, wantSkip, wantOK, line)
+	}
+	if err := fd.Check(&fast); err != nil {
+		t.Fatalf("%v\nline: %s", err, line)
 	}
 	if ok && !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("records differ\nfast:      %s\nprotojson: %s\nline: %s", dumpRecord(&fast), dumpRecord(&slow), line)
@@ -124,6 +128,10 @@ func TestFastDecodeGenerated(t *testing.T) {
 			t.Fatalf("line %d: generated flow not taken by the fast path:\n%s", i+1, l)
 		}
 	}
+	// one memo per distinct endpoint object: far fewer than endpoints read
+	if n := fd.Len(); n == 0 || n > 2*s.Workloads*s.Replicas+50 {
+		t.Errorf("%d endpoint memos for %d pods", n, s.Workloads*s.Replicas)
+	}
 }
 
 // TestFastPathSameRun: a FileSource run with the fast path and one with
@@ -160,7 +168,11 @@ func TestFastPathSameRun(t *testing.T) {
 			if len(r1) != len(r2) {
 				t.Fatalf("%d records with the fast path, %d with protojson", len(r1), len(r2))
 			}
+			var memos recordtest.MemoLedger
 			for i := range r1 {
+				if err := memos.Check(&r1[i]); err != nil {
+					t.Fatalf("record %d: %v", i, err)
+				}
 				if !reflect.DeepEqual(r1[i], r2[i]) {
 					t.Fatalf("record %d differs:\nfast      %s\nprotojson %s", i, dumpRecord(&r1[i]), dumpRecord(&r2[i]))
 				}

@@ -364,6 +364,8 @@ func (d *decoder) endpoint(b []byte) *epTemplate {
 	// pod seen by two nodes): consumers may key caches on the map
 	t.ep.Labels = d.labelMap(t.ep.Labels)
 	t.ep.NamespaceLabels = d.labelMap(t.ep.NamespaceLabels)
+	// every record converted from this template shares its identity
+	t.ep.Memo = &record.EndpointMemo{}
 	if len(d.eps) >= maxEndpoints {
 		clear(d.eps)
 	}

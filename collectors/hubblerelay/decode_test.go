@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/record/recordtest"
 	"github.com/flowfence/flowfence/relay"
 )
 
@@ -67,6 +68,7 @@ func responses(t testing.TB, path string) []*observerpb.GetFlowsResponse {
 func TestWireDecodeAgrees(t *testing.T) {
 	d := newDecoder()
 	n := 0
+	var memos recordtest.MemoLedger
 	for _, path := range flowFiles(t) {
 		for i, resp := range responses(t, path) {
 			b, err := proto.Marshal(resp)
@@ -81,12 +83,18 @@ func TestWireDecodeAgrees(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s event %d: %v", path, i, err)
 				}
+				if err := memos.Check(&got); err != nil {
+					t.Fatalf("%s event %d: %v", path, i, err)
+				}
 				if gskip != wskip || glost != wlost || gok != wok || (wok && !reflect.DeepEqual(got, want)) {
 					t.Fatalf("%s event %d (pass %d):\n got  %q %d %v %+v\n want %q %d %v %+v", path, i, pass, gskip, glost, gok, got, wskip, wlost, wok, want)
 				}
 			}
 			n++
 		}
+	}
+	if memos.Len() == 0 {
+		t.Error("the decoder set no endpoint memo")
 	}
 	t.Logf("%d events agree", n)
 }
@@ -113,6 +121,10 @@ func FuzzWireDecode(f *testing.F) {
 		d := newDecoder()
 		var got, want record.Record
 		_, _, gok, gerr := d.convert(b, &got)
+		var memos recordtest.MemoLedger
+		if err := memos.Check(&got); err != nil {
+			t.Fatal(err)
+		}
 		var resp observerpb.GetFlowsResponse
 		if err := proto.Unmarshal(b, &resp); err != nil {
 			return // malformed: the fast path may fail or not, but never panics

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 
 	"github.com/flowfence/flowfence/collectors/input"
 )
@@ -71,6 +72,8 @@ func FuzzLines(f *testing.F) {
 		if len(got) != len(want) {
 			t.Fatalf("%d lines, want %d:\n got %+v\nwant %+v", len(got), len(want), got, want)
 		}
+		// the block reader of the parallel decoder, through short reads
+		sameLines(t, "ReadBatch", data, iotest.HalfReader, nil)
 		for i := range want {
 			if got[i] != want[i] {
 				t.Fatalf("line %d = %+v, want %+v", i, got[i], want[i])

@@ -174,13 +174,16 @@ type Line struct {
 	TooLong bool
 }
 
-// Lines iterates over a file's lines.
+// Lines iterates over a file's lines, one at a time (Next) or a block at
+// a time (ReadBatch); one Lines is read one way only.
 type Lines struct {
 	r    *bufio.Reader
 	name string
 	no   int
 	buf  []byte
 	err  error
+	// carry is the unfinished line at the end of ReadBatch's last block
+	carry []byte
 }
 
 // NewLines reads lines from f.
@@ -260,6 +263,120 @@ func (l *Lines) Next() (Line, bool) {
 		return Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong}, true
 	}
 	return Line{}, false
+}
+
+// readBlock is how much ReadBatch reads at once: at least the bufio
+// buffer's size, so that reads go straight into the caller's buffer.
+const readBlock = 1 << 20
+
+// ReadBatch reads the next block of lines into buf (reusing its storage)
+// and appends them to lines, their Data aliasing buf: the bytes are copied
+// once, from the file into buf, not once more per line as with Next. Lines
+// are numbered, trimmed and skipped exactly as Next does. It returns no
+// line only at the end of input or on a read error (see Err).
+func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
+	n0 := len(lines)
+	buf = append(buf[:0], l.carry...)
+	l.carry = l.carry[:0]
+	// the first scanned bytes of buf hold no newline
+	scanned := len(buf)
+	for l.err == nil {
+		if cap(buf)-len(buf) < readBlock {
+			// only the unfinished line is in buf (no line found yet)
+			nb := make([]byte, len(buf), len(buf)+readBlock+len(buf)/2)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := l.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		start := 0
+		for {
+			i := bytes.IndexByte(buf[scanned:], '\n')
+			if i < 0 {
+				break
+			}
+			end := scanned + i
+			lines = l.batchLine(lines, buf[start:end:end], true)
+			start, scanned = end+1, end+1
+		}
+		scanned = len(buf)
+		switch {
+		case err == nil:
+		case err == io.EOF:
+			l.err = io.EOF
+		case l.no == 0:
+			l.err = fmt.Errorf("%s: %w", l.name, err)
+		default:
+			l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
+		}
+		rest := buf[start:]
+		switch {
+		case l.err != nil:
+			if len(rest) > 0 {
+				lines = l.batchLine(lines, rest[:len(rest):len(rest)], false)
+			}
+			return buf, lines
+		case len(lines) > n0:
+			l.carry = append(l.carry, rest...)
+			return buf[:start], lines
+		case start > 0:
+			// only blank lines ended: keep the unfinished one
+			buf = buf[:copy(buf, rest)]
+			scanned = len(buf)
+		}
+		if len(buf) > MaxLineBytes {
+			// a line longer than any accepted: keep its beginning, drop
+			// the rest up to its newline
+			return l.longLine(buf, lines)
+		}
+	}
+	return buf, lines
+}
+
+// batchLine counts one line of ReadBatch (content without its newline)
+// and appends it unless blank, as Next returns it.
+func (l *Lines) batchLine(lines []Line, content []byte, terminated bool) []Line {
+	l.no++
+	tooLong := len(content) > MaxLineBytes
+	data := content
+	if tooLong {
+		data = data[:MaxLineBytes]
+	}
+	if l.no == 1 {
+		data = bytes.TrimPrefix(data, []byte(utf8BOM))
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 && !tooLong {
+		return lines
+	}
+	return append(lines, Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong})
+}
+
+// longLine ends ReadBatch on a line longer than MaxLineBytes whose first
+// len(buf) bytes (no newline among them) were read: it reads and drops the
+// rest of the line, as Next does, and appends the line's beginning.
+func (l *Lines) longLine(buf []byte, lines []Line) ([]byte, []Line) {
+	terminated := false
+	for {
+		_, err := l.r.ReadSlice('\n')
+		if err == nil {
+			terminated = true
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		switch {
+		case err == io.EOF:
+			l.err = io.EOF
+		case l.no == 0:
+			l.err = fmt.Errorf("%s: %w", l.name, err)
+		default:
+			l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
+		}
+		break
+	}
+	return buf, l.batchLine(lines, buf[:MaxLineBytes+1:MaxLineBytes+1], terminated)
 }
 
 // Err returns the read error that ended iteration, or nil at a clean end.

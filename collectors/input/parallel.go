@@ -6,13 +6,9 @@ import (
 	"sync"
 )
 
-// batchLines is how many lines a decode worker takes at once, and
-// batchBytes about how many bytes (a batch ends after the line that reaches
-// it): the batches in flight, and so the memory, stay bounded.
-const (
-	batchLines = 512
-	batchBytes = 1 << 20
-)
+// A batch is one block of lines (Lines.ReadBatch: about 1 MiB, read
+// straight into the batch's buffer); the pool of batches bounds what is in
+// flight, and so the memory.
 
 type batch[T any] struct {
 	seq   int
@@ -86,24 +82,9 @@ func DecodeParallelPer[T any](ctx context.Context, lines *Lines, workers int, ne
 					return
 				}
 			}
-			b.seq, b.lines, b.buf, b.out = seq, b.lines[:0], b.buf[:0], b.out[:0]
-			for len(b.lines) < batchLines && len(b.buf) < batchBytes {
-				l, ok := lines.Next()
-				if !ok {
-					break
-				}
-				start := len(b.buf)
-				b.buf = append(b.buf, l.Data...)
-				l.Data = b.buf[start:len(b.buf):len(b.buf)]
-				b.lines = append(b.lines, l)
-			}
-			// b.buf may have been reallocated: re-slice every line from it.
-			off := 0
-			for i := range b.lines {
-				n := len(b.lines[i].Data)
-				b.lines[i].Data = b.buf[off : off+n : off+n]
-				off += n
-			}
+			// a block of lines read straight into the batch's buffer
+			b.seq, b.out = seq, b.out[:0]
+			b.buf, b.lines = lines.ReadBatch(b.buf, b.lines[:0])
 			if len(b.lines) == 0 {
 				readErr = lines.Err()
 				return
