@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/learner"
@@ -434,7 +436,13 @@ func TestSlowConsumer(t *testing.T) {
 	// the whole start of the window
 	r := relaytest.Start(t, rec, relay.Options{Pace: relay.Realtime, Speed: 86400 / 3, BufferSize: 50, Delay: time.Second}, nil)
 	first, _ := rec.Span()
-	opts := hubblerelay.Options{Since: first, Duration: 6 * time.Second}
+	// flow-control windows scaled down with the sample: the client's
+	// default windows (MiBs) would take in the whole 2,614-flow sample
+	// while the consumer sleeps, as they take in a few seconds of a real
+	// cluster's flows; a real consumer that falls behind by more than its
+	// windows and the ring meets the same skipping
+	small := []grpc.DialOption{grpc.WithInitialWindowSize(64 << 10), grpc.WithInitialConnWindowSize(64 << 10)}
+	opts := hubblerelay.Options{Since: first, Duration: 6 * time.Second, DialOptions: small}
 	_, rep, err := run(t, context.Background(), "hubble://"+r.Addr, opts, func(n int) {
 		if n < 300 {
 			time.Sleep(5 * time.Millisecond)

@@ -328,8 +328,12 @@ func (s *Source) dial() (*grpc.ClientConn, error) {
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20)),
 		// a flow stream is many small messages: a large read buffer spares
-		// syscalls (flow control stays gRPC's, with its window estimation)
+		// syscalls, and large flow-control windows let the relay queue
+		// messages and send them many to a DATA frame rather than one
+		// (each frame under 1 KiB is a fresh allocation in gRPC's reader)
 		grpc.WithReadBufferSize(256 << 10),
+		grpc.WithInitialWindowSize(4 << 20),
+		grpc.WithInitialConnWindowSize(16 << 20),
 	}, s.opts.DialOptions...)
 	conn, err := grpc.NewClient(s.addr, opts...)
 	if err != nil {
