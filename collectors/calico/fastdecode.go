@@ -2,6 +2,7 @@ package calico
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"strconv"
 	"time"
@@ -32,7 +33,13 @@ type fastDecoder struct {
 	b      []byte
 	i      int
 	labels map[string]map[string]string
-	strs   map[string]string
+	// memos are the endpoint memos given out, by identity (see memo)
+	memos map[memoKey]*record.EndpointMemo
+	// pred predicts each position's key (see predicted)
+	pred []predKey
+	// interned is a direct-mapped cache of interned strings (see str)
+	interned *[internSlots]string
+	seed     maphash.Seed
 	// the raw label fields of the line being decoded and how many labels
 	// they hold (wep endpoints get their maps from the cache)
 	srcLabels, dstLabels []byte
@@ -42,12 +49,13 @@ type fastDecoder struct {
 // Bounds of the per-decoder caches (emptied when full).
 const (
 	maxLabelSets = 1 << 13
-	maxStrings   = 1 << 16
+	maxMemos     = 1 << 16
 	maxDepth     = 64
 )
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{labels: map[string]map[string]string{}, strs: map[string]string{}}
+	return &fastDecoder{labels: map[string]map[string]string{}, memos: map[memoKey]*record.EndpointMemo{},
+		interned: new([internSlots]string), seed: maphash.MakeSeed()}
 }
 
 // decode decodes one line; handled is false when the line must go to
@@ -71,8 +79,48 @@ func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, han
 		if f.DestType == TypeWorkload && rec.Dst.Entity == record.EntityNone {
 			rec.Dst.Labels = d.labelMap(d.dstLabels, d.dstN)
 		}
+		d.memo(&rec.Src)
+		d.memo(&rec.Dst)
 	}
 	return skip, ok, true, nil
+}
+
+// memoKey is everything Endpoint.Memo stands for; its strings are
+// interned and its maps shared by the decoder, so equal keys mean equal
+// endpoints.
+type memoKey struct {
+	cluster, ns, pod, wkind, wname string
+	entity                         record.Entity
+	aggregated                     bool
+	labels, nsLabels               unsafe.Pointer
+}
+
+// memo gives a pod endpoint the memo of its identity (one per distinct
+// identity in this decoder): the learner then resolves it by pointer, in
+// its single goroutine, rather than by its strings.
+func (d *fastDecoder) memo(ep *record.Endpoint) {
+	if !ep.IsPod() {
+		return
+	}
+	k := memoKey{cluster: ep.Cluster, ns: ep.Namespace, pod: ep.Pod, wkind: ep.WorkloadKind, wname: ep.WorkloadName,
+		entity: ep.Entity, aggregated: ep.Aggregated, labels: mapPointer(ep.Labels), nsLabels: mapPointer(ep.NamespaceLabels)}
+	m, ok := d.memos[k]
+	if !ok {
+		if len(d.memos) >= maxMemos {
+			clear(d.memos)
+		}
+		m = &record.EndpointMemo{}
+		d.memos[k] = m
+	}
+	ep.Memo = m
+}
+
+// mapPointer is a map's identity.
+func mapPointer(m map[string]string) unsafe.Pointer {
+	if m == nil {
+		return nil
+	}
+	return *(*unsafe.Pointer)(unsafe.Pointer(&m))
 }
 
 // labelMap returns Labels(list).Map() of a label field (raw, holding n
@@ -87,7 +135,7 @@ func (d *fastDecoder) labelMap(raw []byte, n int) map[string]string {
 	if len(d.labels) >= maxLabelSets {
 		clear(d.labels)
 	}
-	sub := fastDecoder{b: raw, strs: d.strs}
+	sub := fastDecoder{b: raw, interned: d.interned, seed: d.seed}
 	var list Labels
 	sub.labelField(&list, true)
 	m := list.Map()
@@ -95,20 +143,22 @@ func (d *fastDecoder) labelMap(raw []byte, n int) map[string]string {
 	return m
 }
 
-// str interns b.
+// internSlots is the size of the decoder's string cache.
+const internSlots = 1 << 13
+
+// str interns b: equal strings of one decoder share their bytes, so that
+// records stay small and their strings compare fast. A direct-mapped cache
+// (one hash, one compare) rather than a map: a miss only costs a copy.
 func (d *fastDecoder) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := d.strs[string(b)]; ok {
-		return s
+	e := &d.interned[maphash.Bytes(d.seed, b)&(internSlots-1)]
+	if *e == string(b) {
+		return *e
 	}
-	if len(d.strs) >= maxStrings {
-		clear(d.strs)
-	}
-	s := string(b)
-	d.strs[s] = s
-	return s
+	*e = string(b)
+	return *e
 }
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -253,10 +303,20 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	if d.peek() == '}' {
 		d.i++
 	} else {
-		for {
-			key, esc, ok := d.str2()
-			if !ok || esc {
-				return false
+		for n := 0; ; n++ {
+			// lines of one file repeat their key order: the key seen at
+			// this position last time, compared whole, spares the scan
+			// and the lookup
+			var k int
+			if p := d.predicted(n); p != nil {
+				k = p.k
+			} else {
+				key, esc, ok := d.str2()
+				if !ok || esc {
+					return false
+				}
+				k = fieldOf(key)
+				d.remember(n, key, k)
 			}
 			d.ws()
 			if d.peek() != ':' {
@@ -264,7 +324,6 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 			}
 			d.i++
 			d.ws()
-			k := fieldOf(key)
 			switch k {
 			case kFold, kShape:
 				return false
@@ -300,6 +359,42 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	}
 	d.ws()
 	return d.i == len(d.b) && shape
+}
+
+// predKey is the key last seen at one position of a line, quoted, and
+// its field.
+type predKey struct {
+	quoted string
+	k      int
+}
+
+// maxPredKeys bounds the positions predicted.
+const maxPredKeys = 64
+
+// predicted returns the prediction for the n-th key of the line when the
+// bytes at d.i are that key, quoted, and consumes them.
+func (d *fastDecoder) predicted(n int) *predKey {
+	if n >= len(d.pred) {
+		return nil
+	}
+	p := &d.pred[n]
+	if len(p.quoted) == 0 || len(d.b)-d.i < len(p.quoted) || string(d.b[d.i:d.i+len(p.quoted)]) != p.quoted {
+		return nil
+	}
+	d.i += len(p.quoted)
+	return p
+}
+
+// remember records key (just read, without escapes) as the n-th key's
+// prediction.
+func (d *fastDecoder) remember(n int, key []byte, k int) {
+	if n >= maxPredKeys {
+		return
+	}
+	for len(d.pred) <= n {
+		d.pred = append(d.pred, predKey{})
+	}
+	d.pred[n] = predKey{quoted: `"` + string(key) + `"`, k: k}
 }
 
 // field reads the value of a known field into f.
