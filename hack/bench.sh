@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # hack/bench.sh — flowfence's scale benchmarks (`make bench`):
-#   1. go test -bench: the decoders per line (fast path vs protojson),
+#   1. go test -bench: the decoders per line (Hubble fast path vs
+#      protojson, Calico fast path), learning live from a loopback replay
+#      relay in another process,
 #      Learner.Add per record, learn of in-memory cluster-scale flows, and
 #      Render (synth + YAML + verifier self-check) of 10,000 workloads /
 #      ~100,000 edges;
@@ -41,6 +43,9 @@ if [ "$GOBENCH" != 0 ]; then
 	say "go test -bench (per-op CPU time is reported as cpu-ns/op or cpu-s/op)"
 	load
 	$GO test -run '^$' -bench 'BenchmarkDecode(Fast|Protojson)$' -benchmem -benchtime 200000x ./collectors/hubble/
+	$GO test -run '^$' -bench 'BenchmarkDecodeFast$' -benchmem -benchtime 200000x ./collectors/calico/
+	# the live path (issue #3): a replay relay in another process on loopback
+	$GO test -run '^$' -bench 'BenchmarkLiveLearn$' -benchtime 5x ./collectors/hubblerelay/
 	$GO test -run '^$' -bench 'BenchmarkLearnerAdd$' -benchmem -benchtime 2000000x ./learner/
 	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
 fi
