@@ -523,9 +523,11 @@ func (g *Graph) Write(w io.Writer) error {
 	if len(g.Cursors) > 0 {
 		gj.Cursors = g.Cursors
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&gj); err != nil {
+	doc, err := writeDoc(&gj)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(doc); err != nil {
 		return fmt.Errorf("write graph: %w", err)
 	}
 	return nil

@@ -67,3 +67,24 @@ func cpuTime() int64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkGraphWrite measures serialising a cluster-scale graph (the
+// last, single-threaded step of `flowfence learn`).
+func BenchmarkGraphWrite(b *testing.B) {
+	recs := scaleRecords(b, 200_000)
+	l := learner.New(learner.Options{})
+	for i := range recs {
+		l.Add(&recs[i])
+	}
+	g := l.Graph()
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := g.Write(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportMetric(float64(len(g.Edges)), "edges")
+}

@@ -1,0 +1,212 @@
+package learner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Writing a graph is the last step of `flowfence learn`, on one core: the
+// edges, nearly all of a graph's bytes, are appended by hand (no
+// reflection, no allocation per edge) exactly as encoding/json's indenting
+// encoder lays them out, and spliced into the document it writes for the
+// rest. TestEdgeWriterIsEncodingJSON holds the bytes equal.
+
+// edgesNull is where the document written with no edges gets them.
+const edgesNull = "\n  \"edges\": null"
+
+// writeDoc encodes gj (with its edges taken out) and splices the edges in.
+func writeDoc(gj *graphJSON) ([]byte, error) {
+	edges := gj.Edges
+	if len(edges) == 0 {
+		return encodeIndented(gj)
+	}
+	gj.Edges = nil
+	doc, err := encodeIndented(gj)
+	gj.Edges = edges
+	if err != nil {
+		return nil, err
+	}
+	at := bytes.Index(doc, []byte(edgesNull))
+	if at < 0 {
+		return nil, fmt.Errorf("write graph: no edges field in the document")
+	}
+	at += len(edgesNull) - len("null")
+	out := make([]byte, 0, len(doc)+len(edges)*512)
+	out = append(out, doc[:at]...)
+	out = append(out, "[\n    "...)
+	for i, e := range edges {
+		if i > 0 {
+			out = append(out, ",\n    "...)
+		}
+		if out, err = appendEdge(out, e); err != nil {
+			return nil, err
+		}
+	}
+	out = append(out, "\n  ]"...)
+	out = append(out, doc[at+len("null"):]...)
+	return out, nil
+}
+
+func encodeIndented(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("write graph: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// appendEdge appends e as an element of the document's edges array.
+func appendEdge(b []byte, e *Edge) ([]byte, error) {
+	const in = "\n      " // the fields' indentation
+	var err error
+	b = append(b, '{')
+	b = appendKey(b, in, "src")
+	if b, err = appendString(b, e.Src); err != nil {
+		return nil, err
+	}
+	b = append(b, ',')
+	b = appendKey(b, in, "dst")
+	if b, err = appendString(b, e.Dst); err != nil {
+		return nil, err
+	}
+	b = append(b, ',')
+	b = appendKey(b, in, "proto")
+	if b, err = appendString(b, e.Proto); err != nil {
+		return nil, err
+	}
+	b = append(b, ',')
+	if e.Port != 0 {
+		b = appendKey(b, in, "port")
+		b = strconv.AppendUint(b, uint64(e.Port), 10)
+		b = append(b, ',')
+	}
+	b = appendKey(b, in, "flows")
+	b = strconv.AppendUint(b, e.Flows, 10)
+	b = append(b, ',')
+	if e.Audit != 0 {
+		b = appendKey(b, in, "audit")
+		b = strconv.AppendUint(b, e.Audit, 10)
+		b = append(b, ',')
+	}
+	if e.Dropped != 0 {
+		b = appendKey(b, in, "dropped")
+		b = strconv.AppendUint(b, e.Dropped, 10)
+		b = append(b, ',')
+	}
+	b = appendKey(b, in, "firstSeen")
+	if b, err = appendTime(b, e.FirstSeen); err != nil {
+		return nil, err
+	}
+	b = append(b, ',')
+	b = appendKey(b, in, "lastSeen")
+	if b, err = appendTime(b, e.LastSeen); err != nil {
+		return nil, err
+	}
+	// the optional fields that follow each open with the comma that ends
+	// the one before
+	if len(e.NodesSeen) > 0 {
+		b = append(b, ',')
+		b = appendKey(b, in, "nodesSeen")
+		if b, err = appendStrings(b, e.NodesSeen); err != nil {
+			return nil, err
+		}
+	}
+	if len(e.Sources) > 0 {
+		b = append(b, ',')
+		b = appendKey(b, in, "sources")
+		if b, err = appendStrings(b, e.Sources); err != nil {
+			return nil, err
+		}
+	}
+	if e.Answered {
+		b = append(b, ',')
+		b = appendKey(b, in, "answered")
+		b = append(b, "true"...)
+	}
+	if len(e.FwdTuples) > 0 {
+		b = append(b, ',')
+		b = appendKey(b, in, "fwdTuples")
+		b = appendUints(b, e.FwdTuples)
+	}
+	if e.FwdOverflow {
+		b = append(b, ',')
+		b = appendKey(b, in, "fwdOverflow")
+		b = append(b, "true"...)
+	}
+	if len(e.DropTuples) > 0 {
+		b = append(b, ',')
+		b = appendKey(b, in, "dropTuples")
+		b = appendUints(b, e.DropTuples)
+	}
+	return append(b, "\n    }"...), nil
+}
+
+func appendKey(b []byte, indent, key string) []byte {
+	b = append(b, indent...)
+	b = append(b, '"')
+	b = append(b, key...)
+	return append(b, `": `...)
+}
+
+// appendString appends s quoted as encoding/json quotes it (HTML-safe):
+// plain printable ASCII directly, anything else through json.Marshal.
+func appendString(b []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s)
+			if err != nil {
+				return nil, fmt.Errorf("write graph: %w", err)
+			}
+			return append(b, q...), nil
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
+}
+
+// appendTime appends t as time.Time's MarshalJSON writes it.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		if _, err := json.Marshal(t); err != nil {
+			return nil, fmt.Errorf("write graph: %w", err)
+		}
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
+}
+
+// appendStrings appends an array of strings at the fields' depth.
+func appendStrings(b []byte, ss []string) ([]byte, error) {
+	b = append(b, '[')
+	var err error
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        "...)
+		if b, err = appendString(b, s); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "\n      ]"...), nil
+}
+
+// appendUints appends an array of numbers at the fields' depth.
+func appendUints(b []byte, us []uint64) []byte {
+	b = append(b, '[')
+	for i, u := range us {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        "...)
+		b = strconv.AppendUint(b, u, 10)
+	}
+	return append(b, "\n      ]"...)
+}
