@@ -158,15 +158,16 @@ func (l *Learner) Add(r *record.Record) {
 	if !r.Proto.HasPorts() {
 		k.Port = 0
 	}
-	e := l.edge(&r.Src, k)
+	e, slot := l.edge(&r.Src, k)
 	if e == nil {
 		e = &Edge{Src: k.Src, Dst: k.Dst, Proto: r.Proto.String(), Port: k.Port, FirstSeen: at, LastSeen: at}
 		l.g.Edges[k] = e
 	}
 	e.FirstSeen = minTime(e.FirstSeen, at)
 	e.LastSeen = maxTime(e.LastSeen, at)
-	if r.Node != "" && (len(e.NodesSeen) < maxNodesSeen || !slices.Contains(e.NodesSeen, r.Node)) {
+	if r.Node != "" && !slot.sawNode(r.Node, e) && (len(e.NodesSeen) < maxNodesSeen || !slices.Contains(e.NodesSeen, r.Node)) {
 		e.NodesSeen = insertSorted(e.NodesSeen, r.Node, maxNodesSeen)
+		slot.rememberNode(r.Node, e)
 	}
 	if r.Source != "" {
 		e.Sources = insertSorted(e.Sources, r.Source, maxSources)
@@ -351,10 +352,15 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 			n.LabelSets = unionLabelSets(n.LabelSets, []map[string]string{sel})
 			n.NamespaceLabels = unionLabels(n.NamespaceLabels, ep.NamespaceLabels)
 		}
-		if ep.Pod != "" {
+		// a pod known to be in n.Pods (which was never full, so never
+		// lost one) needs no search
+		if ep.Pod != "" && (ref == nil || ref.podsOf != n || len(n.Pods) >= maxPods) {
 			if _, found := slices.BinarySearch(n.Pods, ep.Pod); !found {
 				n.NamespaceLabels = unionLabels(n.NamespaceLabels, ep.NamespaceLabels)
 				n.Pods = insertSorted(n.Pods, ep.Pod, maxPods)
+			}
+			if _, found := slices.BinarySearch(n.Pods, ep.Pod); found && ref != nil {
+				ref.podsOf = n
 			}
 		}
 	}

@@ -35,6 +35,8 @@ type podRef struct {
 	// set by the learner as it uses the pod (see hint)
 	node     *Node
 	labelled bool
+	// podsOf is the node whose Pods list holds this pod
+	podsOf   *Node
 	edges    [edgeSlots]edgeSlot
 	nextEdge int
 	// replied are recent reply keys (pod as the request's source) the
@@ -222,6 +224,25 @@ type edgeSlot struct {
 	proto record.Protocol
 	port  uint16
 	e     *Edge
+	// nodes are observing nodes known to be in e.NodesSeen
+	nodes [2]string
+	next  int
+}
+
+// sawNode reports whether node is known to be in e.NodesSeen: remembered
+// by this slot, and the list never full (so it never lost a node). A nil
+// slot knows nothing.
+func (s *edgeSlot) sawNode(node string, e *Edge) bool {
+	return s != nil && s.e == e && (s.nodes[0] == node || s.nodes[1] == node) && len(e.NodesSeen) < maxNodesSeen
+}
+
+// rememberNode records that node is in e.NodesSeen.
+func (s *edgeSlot) rememberNode(node string, e *Edge) {
+	if s == nil || s.e != e {
+		return
+	}
+	s.nodes[s.next] = node
+	s.next ^= 1
 }
 
 // cachedNode returns the node of id (nil when it does not exist yet) and
@@ -248,22 +269,25 @@ func (l *Learner) podLabelled(ref *podRef, pk podKey) bool {
 }
 
 // edge returns the learner's edge k (nil when it does not exist yet),
-// looked up in the recent edges of the source pod first.
-func (l *Learner) edge(src *record.Endpoint, k EdgeKey) *Edge {
+// looked up in the recent edges of the source pod first, and the pod's
+// slot that holds it (nil when none does).
+func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
 	ref := l.nodeIDs.hintFor(src, k.Src)
 	if ref != nil {
 		for i := range ref.edges {
 			if s := &ref.edges[i]; s.e != nil && s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port {
-				return s.e
+				return s.e, s
 			}
 		}
 	}
 	e := l.g.Edges[k]
 	if e != nil && ref != nil {
-		ref.edges[ref.nextEdge] = edgeSlot{dst: k.Dst, proto: k.Proto, port: k.Port, e: e}
+		s := &ref.edges[ref.nextEdge]
+		*s = edgeSlot{dst: k.Dst, proto: k.Proto, port: k.Port, e: e}
 		ref.nextEdge = (ref.nextEdge + 1) % edgeSlots
+		return e, s
 	}
-	return e
+	return e, nil
 }
 
 // repliedBefore reports whether the reply key k (src: the request's

@@ -3,8 +3,10 @@ package learner
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/flowfence/flowfence/record"
@@ -181,6 +183,58 @@ func TestParseUUID(t *testing.T) {
 	for _, s := range []string{"", "086f9e76-8a25-49a0-8b56-19b25f478ac", "086f9e76-8a25-49a0-8b56-19b25f478acbb", "086f9e768a2549a08b5619b25f478acb"} {
 		if _, ok := parseUUID(s); ok {
 			t.Errorf("parseUUID(%q) accepted", s)
+		}
+	}
+}
+
+// The learner's shortcuts for lists it already holds an entry in (a pod in
+// its node's Pods, an observing node in an edge's NodesSeen) keep the
+// lists' capped semantics: the smallest names, whatever the order, when
+// more pods and nodes than the caps stream by, repeatedly and interleaved.
+func TestCappedListsWithShortcuts(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const pods, nodes = maxPods + 40, maxNodesSeen + 30
+	server := podEP("db", "db-0", "10.1.0.1", 5432, map[string]string{"app": "db"})
+	labels := map[string]string{"app": "web"}
+	var recs []*record.Record
+	for i := range 6000 {
+		p := r.IntN(pods)
+		// a memo per pod, as a decoder gives: the memo path of nodeID too
+		src := podEP("web", fmt.Sprintf("web-7d4b9c8f5-%05d", p), "10.0.0.1", 40000, labels)
+		src.WorkloadKind, src.WorkloadName = "Deployment", "web"
+		rec := flow(at(i), src, server, record.TCP, record.Request, record.Forwarded, fmt.Sprintf("node-%03d", r.IntN(nodes)))
+		recs = append(recs, rec)
+	}
+	memos := map[string]*record.EndpointMemo{}
+	for _, rec := range recs {
+		if memos[rec.Src.Pod] == nil {
+			memos[rec.Src.Pod] = &record.EndpointMemo{}
+		}
+	}
+	for _, withMemo := range []bool{false, true} {
+		l := New(Options{})
+		seenPods, seenNodes := map[string]bool{}, map[string]bool{}
+		for _, rec := range recs {
+			c := *rec
+			if withMemo {
+				c.Src.Memo = memos[c.Src.Pod]
+			}
+			l.Add(&c)
+			seenPods[c.Src.Pod], seenNodes[c.Node] = true, true
+		}
+		g := l.Graph()
+		smallest := func(set map[string]bool, n int) []string {
+			all := slices.Sorted(maps.Keys(set))
+			return all[:min(n, len(all))]
+		}
+		web := g.Nodes["pod:web/web"]
+		if web == nil || !slices.Equal(web.Pods, smallest(seenPods, maxPods)) {
+			t.Fatalf("memo %v: pods %v, want the %d smallest of %d", withMemo, web, maxPods, len(seenPods))
+		}
+		for _, e := range g.Edges {
+			if !slices.Equal(e.NodesSeen, smallest(seenNodes, maxNodesSeen)) {
+				t.Fatalf("memo %v: nodes seen %v, want the %d smallest of %d", withMemo, e.NodesSeen, maxNodesSeen, len(seenNodes))
+			}
 		}
 	}
 }
