@@ -43,6 +43,9 @@ type podRef struct {
 	// learner already recorded (see repliedBefore)
 	replied     [edgeSlots]replySlot
 	nextReplied int
+	// reported are recent reporter merge states of the pod as a source
+	reported     *[edgeSlots]reportedSlot // allocated on first use (connection records only)
+	nextReported int
 }
 
 // replySlot is one reply key a pod's cache entry remembers.
@@ -216,7 +219,8 @@ func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 	return nil
 }
 
-// edgeSlots is how many recently used out-edges a pod remembers.
+// edgeSlots is how many recently used out-edges (and reply keys, and
+// reporter merge states) a pod remembers.
 const edgeSlots = 8
 
 type edgeSlot struct {

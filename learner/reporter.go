@@ -57,14 +57,7 @@ func (l *Learner) reporterFlows(r *record.Record) uint64 {
 	if !r.Proto.HasPorts() {
 		k.port = 0
 	}
-	if l.reported == nil {
-		l.reported = map[reporterKey]*reporterCount{}
-	}
-	c := l.reported[k]
-	if c == nil {
-		c = &reporterCount{}
-		l.reported[k] = c
-	}
+	c := l.reporterCount(&r.Src, k)
 	before := max(c.src, c.dst)
 	if r.Reporter == record.ReporterSrc {
 		c.src += n
@@ -80,4 +73,41 @@ func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
 	}
 	id, _, ok := l.nodeID(ep)
 	return id, ok
+}
+
+// reporterCount returns the merge state of k, created when new, looked up
+// in the recent keys of the source pod first (src is the record's source
+// endpoint, which nodeID just resolved).
+func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCount {
+	ref := l.nodeIDs.hintFor(src, k.src)
+	if ref != nil && ref.reported != nil {
+		for i := range ref.reported {
+			if s := &ref.reported[i]; s.c != nil && s.key == k {
+				return s.c
+			}
+		}
+	}
+	if l.reported == nil {
+		l.reported = map[reporterKey]*reporterCount{}
+	}
+	c := l.reported[k]
+	if c == nil {
+		c = &reporterCount{}
+		l.reported[k] = c
+	}
+	if ref != nil {
+		if ref.reported == nil {
+			ref.reported = new([edgeSlots]reportedSlot)
+		}
+		ref.reported[ref.nextReported] = reportedSlot{key: k, c: c}
+		ref.nextReported = (ref.nextReported + 1) % edgeSlots
+	}
+	return c
+}
+
+// reportedSlot is one reporter merge state a pod's cache entry remembers
+// (the learner never drops one, so the pointer stays the map's).
+type reportedSlot struct {
+	key reporterKey
+	c   *reporterCount
 }
