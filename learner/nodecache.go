@@ -194,17 +194,20 @@ func (l *Learner) podNodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 type hint struct {
 	ep  uintptr // the endpoint's address: compared, never dereferenced (no escape, no retention)
 	ref *podRef
+	// memo is the endpoint's memo when the hint was set: an endpoint with
+	// the same memo has the same pod name (ref's), no compare needed
+	memo *record.EndpointMemo
 }
 
 func (c *nodeIDs) setHint(e *record.Endpoint, ref *podRef) {
 	ep := uintptr(unsafe.Pointer(e))
 	switch ep {
 	case c.hints[0].ep:
-		c.hints[0].ref = ref
+		c.hints[0].ref, c.hints[0].memo = ref, e.Memo
 	case c.hints[1].ep:
-		c.hints[1].ref = ref
+		c.hints[1].ref, c.hints[1].memo = ref, e.Memo
 	default:
-		c.hints[c.next] = hint{ep: ep, ref: ref}
+		c.hints[c.next] = hint{ep: ep, ref: ref, memo: e.Memo}
 		c.next ^= 1
 	}
 }
@@ -212,7 +215,7 @@ func (c *nodeIDs) setHint(e *record.Endpoint, ref *podRef) {
 func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 	p := uintptr(unsafe.Pointer(ep))
 	for i := range c.hints {
-		if h := &c.hints[i]; h.ep == p && h.ref != nil && h.ref.id == id && h.ref.pod == ep.Pod {
+		if h := &c.hints[i]; h.ep == p && h.ref != nil && h.ref.id == id && ((h.memo != nil && h.memo == ep.Memo) || h.ref.pod == ep.Pod) {
 			return h.ref
 		}
 	}
