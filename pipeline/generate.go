@@ -42,7 +42,9 @@ func Render(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, 
 // RenderWith synthesises and renders the complete output tree for a graph
 // with a configured formatter (NewFormatter).
 func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*policy.Set, output.Tree, error) {
-	g = synth.Canonical(g)
+	if !synth.IsCanonical(g) {
+		g = synth.Canonical(g) // nothing below changes g: a canonical graph is used as it is
+	}
 	sopts, err := flavorSynthOptions(sopts, f.Name())
 	if err != nil {
 		return nil, nil, err

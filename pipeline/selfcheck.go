@@ -38,7 +38,11 @@ func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 		src, dst, proto string
 		port            uint16
 	}
-	expect := map[key]bool{}
+	n := 0
+	for _, ns := range set.Namespaces {
+		n += len(ns.Evidence)
+	}
+	expect := make(map[key]bool, n)
 	for _, ns := range set.Namespaces {
 		for _, ev := range ns.Evidence {
 			k := key{ev.SrcID, ev.DstID, ev.Proto, ev.Port}
@@ -49,27 +53,35 @@ func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 			}
 		}
 	}
-	var todo []key
+	todo := make([]key, 0, len(expect))
+	peers := make(map[string][]verifier.Peer, len(g.Nodes)) // each node's peers, made once
 	for k, want := range expect {
 		if !want {
 			continue
 		}
-		if g.Nodes[k.src] == nil || g.Nodes[k.dst] == nil {
-			return fmt.Errorf("self-check: evidence names unknown nodes %s -> %s", k.src, k.dst)
+		for _, id := range []string{k.src, k.dst} {
+			if _, done := peers[id]; done {
+				continue
+			}
+			n := g.Nodes[id]
+			if n == nil {
+				return fmt.Errorf("self-check: evidence names unknown nodes %s -> %s", k.src, k.dst)
+			}
+			peers[id] = Peers(n)
 		}
 		todo = append(todo, k)
 	}
-	// the engine is read-only: evaluate on all cores
+	// the engine is read-only: evaluate on all cores; only a flow that is
+	// not allowed is evaluated again for its explanation
 	perWorker := make([][]string, runtime.GOMAXPROCS(0))
 	forChunks(len(todo), func(w, lo, hi int) {
 		for _, k := range todo[lo:hi] {
-			src, dst := g.Nodes[k.src], g.Nodes[k.dst]
 			proto, _ := record.ParseProtocol(k.proto)
-			for _, sp := range Peers(src) {
-				for _, dp := range Peers(dst) {
-					res := eng.Evaluate(verifier.Traffic{Src: sp, Dst: dp, Protocol: corev1.Protocol(proto.String()), Port: int32(k.port)})
-					if res.Verdict != verifier.Allowed {
-						perWorker[w] = append(perWorker[w], fmt.Sprintf("%s -> %s %s/%d: %s", k.src, k.dst, k.proto, k.port, res.Reason))
+			for _, sp := range peers[k.src] {
+				for _, dp := range peers[k.dst] {
+					t := verifier.Traffic{Src: sp, Dst: dp, Protocol: corev1.Protocol(proto.String()), Port: int32(k.port)}
+					if eng.Verdict(t) != verifier.Allowed {
+						perWorker[w] = append(perWorker[w], fmt.Sprintf("%s -> %s %s/%d: %s", k.src, k.dst, k.proto, k.port, eng.Evaluate(t).Reason))
 					}
 				}
 			}

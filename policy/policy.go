@@ -6,10 +6,10 @@ package policy
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,7 +143,7 @@ func (p Port) String() string {
 	if p.Port == 0 {
 		return p.Proto.String()
 	}
-	return fmt.Sprintf("%s/%d", p.Proto, p.Port)
+	return p.Proto.String() + "/" + strconv.Itoa(int(p.Port))
 }
 
 // ComparePorts orders ports by protocol then number.
@@ -163,16 +163,21 @@ func (p Peer) Key() string {
 		sb.WriteByte('|')
 		keys := slices.Sorted(maps.Keys(p.Pods.Selector))
 		for _, k := range keys {
-			sb.WriteString(k + "=" + p.Pods.Selector[k] + ",")
+			sb.WriteString(k)
+			sb.WriteByte('=')
+			sb.WriteString(p.Pods.Selector[k])
+			sb.WriteByte(',')
 		}
 	}
 	if len(p.CIDRs) > 0 {
 		sb.WriteString("1cidr:")
 		for _, c := range p.CIDRs {
-			sb.WriteString(c.Prefix.String() + ",")
+			sb.WriteString(c.Prefix.String())
+			sb.WriteByte(',')
 		}
 	}
-	sb.WriteString("|" + string(p.Entity))
+	sb.WriteByte('|')
+	sb.WriteString(string(p.Entity))
 	return sb.String()
 }
 

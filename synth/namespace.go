@@ -57,7 +57,11 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	}
 	var newest time.Time
 	var nsFlows uint64
-	for _, e := range s.nsEdges(ns) {
+	edges := s.nsEdges(ns)
+	if len(edges) > 0 {
+		out.Evidence = make([]policy.Evidence, 0, len(edges)+len(edges)/4)
+	}
+	for _, e := range edges {
 		src, dst := s.node(e.Src), s.node(e.Dst)
 		if src == nil || dst == nil {
 			continue
@@ -180,29 +184,40 @@ type peerPorts struct {
 
 // rules groups peers with identical port sets into one rule: exact, since
 // every peer in a rule was observed on every port of it.
+//
+// Rules are ordered by the key of their first peer (peers keys are their
+// policy.Peer.Key, so that is the rule's smallest peer key).
 func rules(peers map[string]*peerPorts) []policy.Rule {
-	groups := map[string]*policy.Rule{}
+	type group struct {
+		rule  policy.Rule
+		first string // Peers[0].Key()
+	}
+	groups := map[string]*group{}
+	var sb strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(peers)) {
 		pp := peers[k]
 		ports := slices.SortedFunc(maps.Keys(pp.ports), policy.ComparePorts)
-		var sb strings.Builder
+		sb.Reset()
 		for _, p := range ports {
-			sb.WriteString(p.String() + ",")
+			sb.WriteString(p.String())
+			sb.WriteByte(',')
 		}
-		r := groups[sb.String()]
-		if r == nil {
-			r = &policy.Rule{Ports: ports}
-			groups[sb.String()] = r
+		g := groups[sb.String()]
+		if g == nil {
+			g = &group{rule: policy.Rule{Ports: ports}, first: k}
+			groups[sb.String()] = g
 		}
-		r.Peers = append(r.Peers, pp.peer)
+		g.rule.Peers = append(g.rule.Peers, pp.peer)
 	}
-	out := make([]policy.Rule, 0, len(groups))
-	for _, k := range slices.Sorted(maps.Keys(groups)) {
-		out = append(out, *groups[k])
+	sorted := make([]*group, 0, len(groups))
+	for _, g := range groups {
+		sorted = append(sorted, g)
 	}
-	slices.SortFunc(out, func(a, b policy.Rule) int {
-		return cmp.Compare(a.Peers[0].Key(), b.Peers[0].Key())
-	})
+	slices.SortFunc(sorted, func(a, b *group) int { return cmp.Compare(a.first, b.first) })
+	out := make([]policy.Rule, len(sorted))
+	for i, g := range sorted {
+		out[i] = g.rule
+	}
 	return out
 }
 
@@ -238,7 +253,7 @@ func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, boo
 		if s.ciliumEntities() {
 			msg = "node traffic is admitted by the Cilium entities host and remote-node (every node: which of the two a node is depends on where the pod runs), not by node IPs"
 		}
-		s.finding(policy.Finding{Kind: policy.FindNodeIPs, Message: msg})
+		s.findingOnce("node IPs", policy.Finding{Kind: policy.FindNodeIPs, Message: msg})
 	}
 	if s.needsEntities() {
 		s.finding(policy.Finding{Kind: policy.FindCNI, Namespace: ns, Workload: workload, Peer: describe(n),

@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowfence/flowfence/learner"
@@ -75,9 +78,28 @@ type synth struct {
 	app         map[string]bool          // app namespaces
 	dnsIDs      map[learner.EdgeKey]bool // edges covered by the DNS bundle
 	nodeFinding bool
+	// once marks the findings made once per run (see findingOnce)
+	once []onceMark
+	// sorted are the graph's edges in key order (see sortedEdges)
+	sorted []*learner.Edge
 	// edgesByNS are the edges with a workload of the namespace at either
 	// end, in key order (see nsEdges)
 	edgesByNS map[string][]*learner.Edge
+}
+
+// onceMark says that finding at (an index into set.Findings) is made once
+// per run, under key.
+type onceMark struct {
+	at  int
+	key string
+}
+
+// sortedEdges returns the graph's edges in key order, sorted once.
+func (s *synth) sortedEdges() []*learner.Edge {
+	if s.sorted == nil {
+		s.sorted = learner.SortedEdges(s.g.Edges)
+	}
+	return s.sorted
 }
 
 // nsEdges returns, in key order, the edges with a workload of namespace ns
@@ -86,7 +108,7 @@ type synth struct {
 func (s *synth) nsEdges(ns string) []*learner.Edge {
 	if s.edgesByNS == nil {
 		s.edgesByNS = map[string][]*learner.Edge{}
-		for _, e := range learner.SortedEdges(s.g.Edges) {
+		for _, e := range s.sortedEdges() {
 			src, dst := s.node(e.Src), s.node(e.Dst)
 			if src == nil || dst == nil {
 				continue
@@ -134,7 +156,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isCanonical(g) {
+	if !IsCanonical(g) {
 		g = Canonical(g) // a copy: callers' graphs (usually canonical already) are not touched
 	}
 	s := &synth{
@@ -159,13 +181,15 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 			}
 		}
 	})
+	var apps []string
 	for _, ns := range nss {
 		if !s.app[ns] {
 			s.set.System = append(s.set.System, ns)
 			continue
 		}
-		s.set.Namespaces = append(s.set.Namespaces, s.namespace(ns))
+		apps = append(apps, ns)
 	}
+	s.namespaces(apps)
 	s.order()
 	policy.SortFindings(s.set.Findings)
 	return s.set, nil
@@ -183,8 +207,9 @@ func Canonical(g *learner.Graph) *learner.Graph {
 	})
 }
 
-// isCanonical reports whether Canonical would only copy g.
-func isCanonical(g *learner.Graph) bool {
+// IsCanonical reports whether Canonical would only copy g (every graph of
+// one cluster): callers that only read the graph can use g itself.
+func IsCanonical(g *learner.Graph) bool {
 	for id, n := range g.Nodes {
 		if n.Kind == learner.NodeWorkload && id != "pod:"+n.Namespace+"/"+n.Name {
 			return false
@@ -239,6 +264,84 @@ func (s *synth) indexWorkloads() {
 
 func (s *synth) finding(f policy.Finding) { s.set.Findings = append(s.set.Findings, f) }
 
+// findingOnce records a finding made once per run, the first time key
+// comes up; namespaces built beside each other each make it the first time
+// they see key, and namespaces keeps the first of them.
+func (s *synth) findingOnce(key string, f policy.Finding) {
+	s.once = append(s.once, onceMark{at: len(s.set.Findings), key: key})
+	s.finding(f)
+}
+
+// namespaces builds the application namespaces' policies on all cores and
+// adds them, and their findings, in the order of apps — what building them
+// one after the other would add: a finding made once per run is kept where
+// the first namespace made it.
+func (s *synth) namespaces(apps []string) {
+	s.nsEdges("") // index the edges before the workers read them
+	type built struct {
+		ns       *policy.Namespace
+		findings []policy.Finding
+		once     []onceMark
+	}
+	out := make([]built, len(apps))
+	forEach(len(apps), func(i int) {
+		w := s.fork()
+		out[i] = built{ns: w.namespace(apps[i]), findings: w.set.Findings, once: w.once}
+	})
+	seen := map[string]bool{}
+	for _, m := range s.once {
+		seen[m.key] = true
+	}
+	for _, b := range out {
+		s.set.Namespaces = append(s.set.Namespaces, b.ns)
+		once := b.once
+		for i, f := range b.findings {
+			if len(once) > 0 && once[0].at == i {
+				key := once[0].key
+				once = once[1:]
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				s.findingOnce(key, f)
+				continue
+			}
+			s.finding(f)
+		}
+	}
+}
+
+// fork returns a copy of s for building one namespace beside others: it
+// shares the graph and the indexes (only read from here on) and has its
+// own findings and once-per-run state.
+func (s *synth) fork() *synth {
+	w := *s
+	set := *s.set
+	set.Findings = nil
+	w.set = &set
+	w.reported = map[string]bool{}
+	w.nodeFinding = false
+	w.once = nil
+	return &w
+}
+
+// forEach calls f(0..n-1) on all cores and returns when every call is
+// done.
+func forEach(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), n)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // selector returns a workload's selector for use in a policy, reporting
 // (once) a workload that cannot be selected or not precisely.
 func (s *synth) selector(w *learner.Node) map[string]string {
@@ -247,11 +350,11 @@ func (s *synth) selector(w *learner.Node) map[string]string {
 		switch {
 		case sel == nil:
 			s.reported[w.ID] = true
-			s.finding(policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
+			s.findingOnce("selector "+w.ID, policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
 				Message: "no labels seen for its pods: it cannot be selected, so no rule names it (its flows stay denied until its pods' labels are exported)"})
 		case s.ambiguous[w.ID]:
 			s.reported[w.ID] = true
-			s.finding(policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
+			s.findingOnce("selector "+w.ID, policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
 				Message: "no label set separates it from another workload of the namespace: its selector also matches that workload's pods"})
 		}
 	}
@@ -287,7 +390,7 @@ func (s *synth) resolvers() {
 		s.dnsIDs[e.Key()] = true
 	}
 	nodeLocal := false
-	for _, e := range learner.SortedEdges(s.g.Edges) {
+	for _, e := range s.sortedEdges() {
 		if e.Proto != "UDP" && e.Proto != "TCP" {
 			continue
 		}
@@ -322,7 +425,7 @@ func (s *synth) resolvers() {
 		// ClusterIP joins the bundle. Port-53 traffic to any other IP stays a
 		// per-workload /32 rule: an unknown private resolver (a corporate DNS
 		// server) must not become every pod's resolver.
-		for _, e := range learner.SortedEdges(s.g.Edges) {
+		for _, e := range s.sortedEdges() {
 			dst := s.node(e.Dst)
 			src := s.node(e.Src)
 			if e.Port != 53 || dst == nil || src == nil || src.Kind != learner.NodeWorkload || !s.app[src.Namespace] || s.dnsIDs[e.Key()] {

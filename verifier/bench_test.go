@@ -143,3 +143,33 @@ func TestBenchFixture(t *testing.T) {
 		}
 	}
 }
+
+// Verdict gives Evaluate's verdict on the benchmark's flows, also for
+// protocols without ports and with Cilium's semantics.
+func TestVerdictIsEvaluate(t *testing.T) {
+	for _, cni := range []CNI{CNIKubernetes, CNICilium} {
+		e, err := New(benchPolicies(), Options{CNI: cni})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[Verdict]int{}
+		for i, tr := range benchTraffics(20000) {
+			switch i % 13 {
+			case 0:
+				tr.Protocol = "ICMPv4"
+			case 1:
+				tr.Src = Peer{IP: tr.Src.IP}
+			case 2:
+				tr.Protocol = "udp"
+			}
+			want := e.Evaluate(tr).Verdict
+			if got := e.Verdict(tr); got != want {
+				t.Fatalf("%s flow %d %+v: Verdict %v, Evaluate %v", cni, i, tr, got, want)
+			}
+			counts[want]++
+		}
+		if len(counts) != 3 {
+			t.Errorf("%s: verdicts %v, want all three", cni, counts)
+		}
+	}
+}

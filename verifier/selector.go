@@ -3,6 +3,8 @@ package verifier
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/flowfence/flowfence/internal/k8svalid"
 )
 
 // compileSelector is metav1.LabelSelectorAsSelector, with a fast Matches
@@ -10,16 +12,38 @@ import (
 // label instead of apimachinery's generic requirement matching, which
 // dominates evaluating many flows against many policies. Everything else
 // (expressions, String, Requirements) is apimachinery's.
+//
+// A matchLabels selector whose keys and values all pass apimachinery's
+// validation (k8svalid gives its verdicts) is built as
+// LabelSelectorAsSelector builds it — one Equals requirement per pair,
+// sorted by key — without validating each requirement again.
 func compileSelector(ls *metav1.LabelSelector) (labels.Selector, error) {
-	sel, err := metav1.LabelSelectorAsSelector(ls)
-	if err != nil || ls == nil || len(ls.MatchExpressions) > 0 || len(ls.MatchLabels) == 0 {
-		return sel, err
+	if ls == nil || len(ls.MatchExpressions) > 0 || len(ls.MatchLabels) == 0 || !validPairs(ls.MatchLabels) {
+		sel, err := metav1.LabelSelectorAsSelector(ls)
+		if err != nil || ls == nil || len(ls.MatchExpressions) > 0 || len(ls.MatchLabels) == 0 {
+			return sel, err
+		}
+		return newMatchLabels(sel, ls.MatchLabels), nil
 	}
-	m := matchLabels{Selector: sel, pairs: make([]labelPair, 0, len(ls.MatchLabels))}
-	for k, v := range ls.MatchLabels {
+	return newMatchLabels(labels.SelectorFromValidatedSet(ls.MatchLabels), ls.MatchLabels), nil
+}
+
+// validPairs reports label keys and values labels.NewRequirement accepts.
+func validPairs(m map[string]string) bool {
+	for k, v := range m {
+		if !k8svalid.LabelKey(k) || !k8svalid.LabelValue(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func newMatchLabels(sel labels.Selector, ml map[string]string) matchLabels {
+	m := matchLabels{Selector: sel, pairs: make([]labelPair, 0, len(ml))}
+	for k, v := range ml {
 		m.pairs = append(m.pairs, labelPair{k, v})
 	}
-	return m, nil
+	return m
 }
 
 type labelPair struct{ key, value string }
@@ -39,4 +63,30 @@ func (m matchLabels) Matches(l labels.Labels) bool {
 		}
 	}
 	return true
+}
+
+// selectorCache holds the selectors one compile worker made of a single
+// matchLabels pair: flowfence's policies repeat a few of them (a
+// namespace's name, a workload's label) thousands of times, and a compiled
+// selector is immutable, so equal ones are shared. A nil cache compiles
+// every selector.
+type selectorCache map[labelPair]labels.Selector
+
+// compile is compileSelector(ls), from the cache when it has it.
+func (c selectorCache) compile(ls *metav1.LabelSelector) (labels.Selector, error) {
+	if c == nil || ls == nil || len(ls.MatchLabels) != 1 || len(ls.MatchExpressions) > 0 {
+		return compileSelector(ls)
+	}
+	var p labelPair
+	for k, v := range ls.MatchLabels {
+		p = labelPair{k, v}
+	}
+	if sel, ok := c[p]; ok {
+		return sel, nil
+	}
+	sel, err := compileSelector(ls)
+	if err == nil {
+		c[p] = sel
+	}
+	return sel, err
 }

@@ -1,7 +1,9 @@
 package verifier
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,8 +13,8 @@ import (
 // The matchLabels fast path answers as apimachinery's selector does.
 func TestCompileSelectorAgrees(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	keys := []string{"app", "tier", "team", "k8s-app", "kubernetes.io/metadata.name"}
-	vals := []string{"a", "b", "", "web"}
+	keys := []string{"app", "tier", "team", "k8s-app", "kubernetes.io/metadata.name", "Bad/Key", "-x"}
+	vals := []string{"a", "b", "", "web", "a b", "-"}
 	set := func(n int) map[string]string {
 		m := map[string]string{}
 		for i := 0; i < n; i++ {
@@ -25,13 +27,17 @@ func TestCompileSelectorAgrees(t *testing.T) {
 		if i%7 == 0 {
 			ls.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpExists}}
 		}
-		fast, err := compileSelector(ls)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fast, ferr := compileSelector(ls)
 		ref, err := metav1.LabelSelectorAsSelector(ls)
+		// (which invalid pair apimachinery names depends on map order)
+		if (ferr == nil) != (err == nil) || len(ls.MatchLabels) == 1 && fmt.Sprint(ferr) != fmt.Sprint(err) {
+			t.Fatalf("selector %v: error %v, apimachinery %v", ls, ferr, err)
+		}
 		if err != nil {
-			t.Fatal(err)
+			continue
+		}
+		if m, ok := fast.(matchLabels); ok && !reflect.DeepEqual(m.Selector, ref) {
+			t.Fatalf("selector %v: %#v, apimachinery %#v", ls, m.Selector, ref)
 		}
 		l := labels.Set(set(r.IntN(5)))
 		if got, want := fast.Matches(l), ref.Matches(l); got != want {

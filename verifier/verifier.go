@@ -204,6 +204,9 @@ type compiledPolicy struct {
 type compiledRule struct {
 	allPeers bool // from/to empty: every peer
 	peers    []compiledPeer
+	// peerIdx narrows a long peer list to the peers a pod can match
+	// (index.go); nil for short lists
+	peerIdx  *selectorIndex
 	allPorts bool // ports empty: every port and protocol
 	ports    []compiledPort
 	hasNamed bool
@@ -217,6 +220,9 @@ type compiledPeer struct {
 	// policy's namespace.
 	podSelector labels.Selector
 	nsSelector  labels.Selector
+	// nsName is set when nsSelector selects one namespace by its name
+	// label only (flowfence's peers): compared without a label lookup
+	nsName string
 }
 
 type portKind uint8
@@ -374,13 +380,13 @@ func normalizePeers(peers []networkingv1.NetworkPolicyPeer) []networkingv1.Netwo
 
 // compilePolicy validates a normalized policy and precomputes its selectors,
 // CIDRs and ports.
-func compilePolicy(np *networkingv1.NetworkPolicy) (*compiledPolicy, error) {
+func compilePolicy(np *networkingv1.NetworkPolicy, sels selectorCache) (*compiledPolicy, error) {
 	if np.Name == "" {
 		return nil, errors.New("metadata.name is empty")
 	}
 	key := np.Namespace + "/" + np.Name
 	cp := &compiledPolicy{key: key, namespace: np.Namespace}
-	sel, err := compileSelector(&np.Spec.PodSelector)
+	sel, err := sels.compile(&np.Spec.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("%s: spec.podSelector: %w", key, err)
 	}
@@ -402,14 +408,14 @@ func compilePolicy(np *networkingv1.NetworkPolicy) (*compiledPolicy, error) {
 		}
 	}
 	for i, r := range np.Spec.Ingress {
-		cr, err := compileRule(r.Ports, r.From)
+		cr, err := compileRule(r.Ports, r.From, sels)
 		if err != nil {
 			return nil, fmt.Errorf("%s: spec.ingress[%d]: %w", key, i, err)
 		}
 		cp.ingressRules = append(cp.ingressRules, cr)
 	}
 	for i, r := range np.Spec.Egress {
-		cr, err := compileRule(r.Ports, r.To)
+		cr, err := compileRule(r.Ports, r.To, sels)
 		if err != nil {
 			return nil, fmt.Errorf("%s: spec.egress[%d]: %w", key, i, err)
 		}
@@ -418,7 +424,7 @@ func compilePolicy(np *networkingv1.NetworkPolicy) (*compiledPolicy, error) {
 	return cp, nil
 }
 
-func compileRule(ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer) (compiledRule, error) {
+func compileRule(ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer, sels selectorCache) (compiledRule, error) {
 	var cr compiledRule
 	cr.allPorts = len(ports) == 0
 	for i, p := range ports {
@@ -431,12 +437,13 @@ func compileRule(ports []networkingv1.NetworkPolicyPort, peers []networkingv1.Ne
 	}
 	cr.allPeers = len(peers) == 0
 	for i, p := range peers {
-		cpe, err := compilePeer(p)
+		cpe, err := compilePeer(p, sels)
 		if err != nil {
 			return cr, fmt.Errorf("peers[%d]: %w", i, err)
 		}
 		cr.peers = append(cr.peers, cpe)
 	}
+	cr.peerIdx = newPeerIndex(cr.peers)
 	return cr, nil
 }
 
@@ -482,7 +489,7 @@ func compilePort(p networkingv1.NetworkPolicyPort) (compiledPort, error) {
 	return cpt, nil
 }
 
-func compilePeer(p networkingv1.NetworkPolicyPeer) (compiledPeer, error) {
+func compilePeer(p networkingv1.NetworkPolicyPeer, sels selectorCache) (compiledPeer, error) {
 	var cpe compiledPeer
 	if p.IPBlock != nil {
 		if p.PodSelector != nil || p.NamespaceSelector != nil {
@@ -510,18 +517,21 @@ func compilePeer(p networkingv1.NetworkPolicyPeer) (compiledPeer, error) {
 		return cpe, errors.New("a peer needs podSelector, namespaceSelector or ipBlock")
 	}
 	if p.PodSelector != nil {
-		s, err := compileSelector(p.PodSelector)
+		s, err := sels.compile(p.PodSelector)
 		if err != nil {
 			return cpe, fmt.Errorf("podSelector: %w", err)
 		}
 		cpe.podSelector = s
 	}
 	if p.NamespaceSelector != nil {
-		s, err := compileSelector(p.NamespaceSelector)
+		s, err := sels.compile(p.NamespaceSelector)
 		if err != nil {
 			return cpe, fmt.Errorf("namespaceSelector: %w", err)
 		}
 		cpe.nsSelector = s
+		if ml, ok := s.(matchLabels); ok && len(ml.pairs) == 1 && ml.pairs[0].key == NamespaceNameLabel {
+			cpe.nsName = ml.pairs[0].value
+		}
 	}
 	return cpe, nil
 }
@@ -572,6 +582,107 @@ func (e *Engine) Evaluate(t Traffic) Result {
 	}
 	res.Reason = reason(&res, protocol)
 	return res
+}
+
+// Verdict returns Evaluate(t).Verdict without explaining it: each
+// direction stops at the first rule admitting the flow, and nothing is
+// allocated. For replaying many flows that are expected to pass (explain
+// the ones that do not with Evaluate).
+func (e *Engine) Verdict(t Traffic) Verdict {
+	protocol, portful := canonicalProtocol(t.Protocol)
+	f := flow{protocol: protocol, port: t.Port, portful: portful, dst: &t.Dst}
+	egressIsolated, egressAllowed := false, true
+	if t.Src.IsPod {
+		egressIsolated, egressAllowed = e.admits(&t.Src, &t.Dst, false, &f)
+	}
+	if portful && !egressAllowed {
+		return Denied
+	}
+	ingressIsolated, ingressAllowed := false, true
+	if t.Dst.IsPod {
+		ingressIsolated, ingressAllowed = e.admits(&t.Dst, &t.Src, true, &f)
+	}
+	switch {
+	case !portful && (egressIsolated || ingressIsolated):
+		return Inexpressible
+	case !portful || ingressAllowed:
+		return Allowed
+	}
+	return Denied
+}
+
+// admits is direction's Isolated and Allowed, stopping at the first
+// admitting rule.
+func (e *Engine) admits(pod, peer *Peer, ingress bool, f *flow) (isolated, allowed bool) {
+	idx := e.byNamespace[namespaceOf(pod)]
+	if idx == nil {
+		return false, true
+	}
+	policies, sidx := idx.egress, idx.egressIdx
+	if ingress {
+		policies, sidx = idx.ingress, idx.ingressIdx
+	}
+	podLabels := labels.Set(pod.Labels)
+	// one policy: does it select the pod, does it admit the flow
+	policy := func(cp *compiledPolicy) (selects, admits bool) {
+		if !cp.podSelector.Matches(podLabels) {
+			return false, false
+		}
+		rules := cp.egressRules
+		if ingress {
+			rules = cp.ingressRules
+		}
+		for i := range rules {
+			if e.ruleAllows(&rules[i], cp.namespace, peer, f) {
+				return true, true
+			}
+		}
+		return true, false
+	}
+	// the candidates in any order: the answer does not depend on it
+	for _, i := range sidx.always {
+		sel, ok := policy(policies[i])
+		if ok {
+			return true, true
+		}
+		isolated = isolated || sel
+	}
+	sidx.each(pod.Labels, func(idx []int) bool {
+		for _, i := range idx {
+			sel, ok := policy(policies[i])
+			if ok {
+				allowed = true
+				return false
+			}
+			isolated = isolated || sel
+		}
+		return true
+	})
+	if allowed {
+		return true, true
+	}
+	return isolated, !isolated
+}
+
+// ruleAllows is ruleAdmits' first result, the ports (cheap) checked
+// before the peers.
+func (e *Engine) ruleAllows(r *compiledRule, policyNS string, peer *Peer, f *flow) bool {
+	if !r.allPorts {
+		if !f.portful {
+			return false
+		}
+		ok := false
+		for i := range r.ports {
+			if m, _ := r.ports[i].matches(f); m {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return r.allPeers || e.rulePeersMatch(r, policyNS, peer)
 }
 
 // canonicalProtocol maps TCP, UDP and SCTP in any case (and empty, meaning
@@ -639,7 +750,7 @@ func (e *Engine) direction(pod, peer *Peer, ingress bool, f *flow) DirectionResu
 // from or to peer, and whether the rule's peers matched but one of its named
 // ports could not be resolved on the destination.
 func (e *Engine) ruleAdmits(r *compiledRule, policyNS string, peer *Peer, f *flow) (admits, unknownNamed bool) {
-	if !r.allPeers && !e.anyPeerMatches(r.peers, policyNS, peer) {
+	if !r.allPeers && !e.rulePeersMatch(r, policyNS, peer) {
 		return false, false
 	}
 	if r.allPorts {
@@ -659,6 +770,34 @@ func (e *Engine) ruleAdmits(r *compiledRule, policyNS string, peer *Peer, f *flo
 		}
 	}
 	return admits, unknownNamed
+}
+
+// rulePeersMatch reports whether one of the rule's peers matches peer,
+// looking only at the peers the rule's index says can match.
+func (e *Engine) rulePeersMatch(r *compiledRule, policyNS string, peer *Peer) bool {
+	x := r.peerIdx
+	if x == nil {
+		return e.anyPeerMatches(r.peers, policyNS, peer)
+	}
+	for _, i := range x.always {
+		if e.peerMatches(&r.peers[i], policyNS, peer) {
+			return true
+		}
+	}
+	if !peer.IsPod {
+		return false // the indexed peers select pods
+	}
+	found := false
+	x.each(peer.Labels, func(idx []int) bool {
+		for _, i := range idx {
+			if e.peerMatches(&r.peers[i], policyNS, peer) {
+				found = true
+				return false
+			}
+		}
+		return true
+	})
+	return found
 }
 
 func (e *Engine) anyPeerMatches(peers []compiledPeer, policyNS string, peer *Peer) bool {
@@ -693,11 +832,21 @@ func (e *Engine) peerMatches(cp *compiledPeer, policyNS string, peer *Peer) bool
 		return false
 	}
 	ns := namespaceOf(peer)
-	if cp.nsSelector == nil {
+	switch {
+	case cp.nsSelector == nil:
 		if ns != policyNS {
 			return false
 		}
-	} else if !cp.nsSelector.Matches(namespaceLabels(peer.NamespaceLabels, ns)) {
+	case cp.nsName != "":
+		// what nsSelector.Matches(namespaceLabels(...)) answers
+		name, ok := peer.NamespaceLabels[NamespaceNameLabel]
+		if !ok {
+			name = ns
+		}
+		if name != cp.nsName {
+			return false
+		}
+	case !cp.nsSelector.Matches(namespaceLabels(peer.NamespaceLabels, ns)):
 		return false
 	}
 	return cp.podSelector == nil || cp.podSelector.Matches(labels.Set(peer.Labels))

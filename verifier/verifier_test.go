@@ -695,6 +695,9 @@ func TestEvaluate(t *testing.T) {
 			if got.Verdict != tc.want.verdict {
 				t.Errorf("verdict = %v, want %v (reason: %s)", got.Verdict, tc.want.verdict, got.Reason)
 			}
+			if v := e.Verdict(tc.traffic); v != got.Verdict {
+				t.Errorf("Verdict = %v, Evaluate's verdict %v", v, got.Verdict)
+			}
 			if tc.want.egress != nil && !reflect.DeepEqual(got.Egress, *tc.want.egress) {
 				t.Errorf("egress = %+v, want %+v", got.Egress, *tc.want.egress)
 			}

@@ -15,7 +15,7 @@ import (
 func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
 	var out []*networkingv1.NetworkPolicy
 	for i, doc := range splitDocs(data) {
-		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+		if blank(doc) {
 			continue
 		}
 		var np networkingv1.NetworkPolicy
@@ -60,6 +60,9 @@ func DecodeTree(t output.Tree) ([]*networkingv1.NetworkPolicy, error) {
 }
 
 func splitDocs(data []byte) [][]byte {
+	if !bytes.Contains(data, []byte("---")) {
+		return [][]byte{data} // no separator line: one document
+	}
 	var docs [][]byte
 	var cur bytes.Buffer
 	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
@@ -73,13 +76,14 @@ func splitDocs(data []byte) [][]byte {
 	return append(docs, cur.Bytes())
 }
 
-func stripComments(doc []byte) []byte {
-	var b bytes.Buffer
-	for _, line := range bytes.SplitAfter(doc, []byte("\n")) {
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
-			continue
+// blank reports a document of nothing but blank and comment lines.
+func blank(doc []byte) bool {
+	for len(doc) > 0 {
+		line, rest, _ := bytes.Cut(doc, []byte("\n"))
+		doc = rest
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return false
 		}
-		b.Write(line)
 	}
-	return b.Bytes()
+	return true
 }

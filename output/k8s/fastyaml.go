@@ -23,6 +23,11 @@ import (
 // int is an int. Anything else (a fraction, an exponent, a huge integer)
 // takes sigs.k8s.io/yaml itself.
 func marshalYAML(obj any) ([]byte, error) {
+	if np, ok := obj.(*networkingv1.NetworkPolicy); ok {
+		if b, ok := emitPolicy(make([]byte, 0, sizeHint(np)), np); ok {
+			return b, nil
+		}
+	}
 	j, err := json.Marshal(obj)
 	if err != nil {
 		return yaml.Marshal(obj) // its error, worded as it words it
@@ -346,11 +351,16 @@ func yamlKeyLess(a, b string) bool {
 // the fast path cannot decode, goes to sigs.k8s.io/yaml itself, so results
 // and errors are its own.
 func unmarshalStrict(doc []byte, np *networkingv1.NetworkPolicy) error {
+	var fresh networkingv1.NetworkPolicy
+	if readPolicy(doc, &fresh) {
+		*np = fresh
+		return nil
+	}
 	if v, ok := readYAML(doc); ok {
 		if j, err := json.Marshal(v); err == nil {
 			d := json.NewDecoder(bytes.NewReader(j))
 			d.DisallowUnknownFields()
-			var fresh networkingv1.NetworkPolicy
+			fresh = networkingv1.NetworkPolicy{}
 			if d.Decode(&fresh) == nil {
 				*np = fresh
 				return nil
@@ -367,8 +377,26 @@ type yline struct {
 
 // readYAML parses doc; ok is false for anything outside the subset.
 func readYAML(doc []byte) (any, bool) {
-	var lines []yline
-	for _, raw := range strings.Split(string(doc), "\n") {
+	lines, ok := yamlLines(string(doc))
+	if !ok {
+		return nil, false
+	}
+	r := yreader{lines: lines}
+	m, ok := r.mapping(0)
+	if !ok || r.i != len(lines) {
+		return nil, false
+	}
+	return m, true
+}
+
+// yamlLines splits doc into its lines with content (not blank, not a
+// comment), or returns false for a tab or carriage return anywhere or a
+// document that does not start with a key at column 0.
+func yamlLines(doc string) ([]yline, bool) {
+	lines := make([]yline, 0, strings.Count(doc, "\n")+1)
+	for len(doc) > 0 {
+		raw, rest, _ := strings.Cut(doc, "\n")
+		doc = rest
 		if strings.ContainsAny(raw, "\t\r") {
 			return nil, false
 		}
@@ -381,12 +409,7 @@ func readYAML(doc []byte) (any, bool) {
 	if len(lines) == 0 || lines[0].indent != 0 || strings.HasPrefix(lines[0].content, "- ") {
 		return nil, false
 	}
-	r := yreader{lines: lines}
-	m, ok := r.mapping(0)
-	if !ok || r.i != len(lines) {
-		return nil, false
-	}
-	return m, true
+	return lines, true
 }
 
 type yreader struct {
@@ -484,8 +507,8 @@ func (r *yreader) sequence(col int) ([]any, bool) {
 // yscalar reads a value written on the key's line, and an optional
 // trailing comment.
 func yscalar(s string) (any, bool) {
-	tok, comment, _ := strings.Cut(s, " ")
-	if comment = strings.TrimLeft(comment, " "); comment != "" && comment[0] != '#' {
+	tok, ok := scalarToken(s)
+	if !ok {
 		return nil, false
 	}
 	switch tok {
@@ -503,19 +526,38 @@ func yscalar(s string) (any, bool) {
 	if plainSafe(tok) {
 		return tok, true
 	}
-	// a decimal int, as YAML reads it (no sign but '-', no leading zero)
+	n, ok := yint(tok)
+	if !ok {
+		return nil, false
+	}
+	return n, true
+}
+
+// scalarToken is a value written on the key's line without its optional
+// trailing comment.
+func scalarToken(s string) (string, bool) {
+	tok, comment, _ := strings.Cut(s, " ")
+	if comment = strings.TrimLeft(comment, " "); comment != "" && comment[0] != '#' {
+		return "", false
+	}
+	return tok, true
+}
+
+// yint reads a decimal int, as YAML reads it (no sign but '-', no leading
+// zero).
+func yint(tok string) (int, bool) {
 	digits := strings.TrimPrefix(tok, "-")
 	if digits == "" || (len(digits) > 1 && digits[0] == '0') || (digits == "0" && tok != "0") {
-		return nil, false
+		return 0, false
 	}
 	for i := 0; i < len(digits); i++ {
 		if digits[i] < '0' || digits[i] > '9' {
-			return nil, false
+			return 0, false
 		}
 	}
 	n, err := strconv.ParseInt(tok, 10, 64)
 	if err != nil || int64(int(n)) != n {
-		return nil, false
+		return 0, false
 	}
 	return int(n), true
 }

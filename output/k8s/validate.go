@@ -6,10 +6,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/flowfence/flowfence/internal/k8svalid"
 )
 
 // Validate applies the checks the API server runs on a NetworkPolicy
@@ -19,6 +22,15 @@ import (
 // protocols, peers (exactly one kind, ipBlock alone), strict CIDRs with
 // except strictly inside cidr, and policyTypes.
 func Validate(np *networkingv1.NetworkPolicy) error {
+	if quickValid(np) {
+		return nil
+	}
+	return validate(np)
+}
+
+// validate is Validate without the fast path: apimachinery's checks, its
+// errors.
+func validate(np *networkingv1.NetworkPolicy) error {
 	errs := apivalidation.ValidateObjectMeta(&np.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 	spec := field.NewPath("spec")
 	opts := metav1validation.LabelSelectorValidationOptions{}
@@ -137,4 +149,120 @@ func validateIPBlock(ib *networkingv1.IPBlock, p *field.Path) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// quickValid reports policies validate certainly accepts, checked without
+// apimachinery's regular expressions and error paths: object meta with
+// only a DNS-1123 name, a namespace and valid labels; selectors of valid
+// matchLabels only; numeric ports (endPort in range); peers of one kind
+// (or pod and namespace selectors); canonical CIDRs with excepts strictly
+// inside; Ingress and Egress at most once each. Anything else (named
+// ports, expressions, any doubt) is left to validate, which words the
+// errors.
+func quickValid(np *networkingv1.NetworkPolicy) bool {
+	m := &np.ObjectMeta
+	if !onlyNameNamespaceLabels(m) || m.Name == "" || !k8svalid.DNS1123Subdomain(m.Name) ||
+		m.Namespace == "" || !k8svalid.DNS1123Label(m.Namespace) || !validLabels(m.Labels) {
+		return false
+	}
+	if !quickSelector(&np.Spec.PodSelector) {
+		return false
+	}
+	for _, r := range np.Spec.Ingress {
+		if !quickPorts(r.Ports) || !quickPeers(r.From) {
+			return false
+		}
+	}
+	for _, r := range np.Spec.Egress {
+		if !quickPorts(r.Ports) || !quickPeers(r.To) {
+			return false
+		}
+	}
+	var ingress, egress bool
+	for _, t := range np.Spec.PolicyTypes {
+		switch {
+		case t == networkingv1.PolicyTypeIngress && !ingress:
+			ingress = true
+		case t == networkingv1.PolicyTypeEgress && !egress:
+			egress = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validLabels(l map[string]string) bool {
+	for k, v := range l {
+		if !k8svalid.LabelKey(k) || !k8svalid.LabelValue(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func quickSelector(ls *metav1.LabelSelector) bool {
+	return len(ls.MatchExpressions) == 0 && validLabels(ls.MatchLabels)
+}
+
+func quickPorts(ports []networkingv1.NetworkPolicyPort) bool {
+	for _, p := range ports {
+		if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP && *p.Protocol != corev1.ProtocolUDP && *p.Protocol != corev1.ProtocolSCTP {
+			return false
+		}
+		switch {
+		case p.Port == nil:
+			if p.EndPort != nil {
+				return false
+			}
+		case p.Port.Type == intstr.Int:
+			if p.Port.IntVal < 1 || p.Port.IntVal > 65535 {
+				return false
+			}
+			if p.EndPort != nil && (*p.EndPort < p.Port.IntVal || *p.EndPort > 65535) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func quickPeers(peers []networkingv1.NetworkPolicyPeer) bool {
+	for _, p := range peers {
+		switch {
+		case p.IPBlock != nil:
+			if p.PodSelector != nil || p.NamespaceSelector != nil || !quickIPBlock(p.IPBlock) {
+				return false
+			}
+		case p.PodSelector == nil && p.NamespaceSelector == nil:
+			return false
+		default:
+			if p.PodSelector != nil && !quickSelector(p.PodSelector) || p.NamespaceSelector != nil && !quickSelector(p.NamespaceSelector) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func quickIPBlock(ib *networkingv1.IPBlock) bool {
+	if ib.CIDR == "" || len(validation.IsValidCIDR(nil, ib.CIDR)) > 0 {
+		return false
+	}
+	cidr, err := netip.ParsePrefix(ib.CIDR)
+	if err != nil {
+		return false
+	}
+	for _, e := range ib.Except {
+		if len(validation.IsValidCIDR(nil, e)) > 0 {
+			return false
+		}
+		ex, err := netip.ParsePrefix(e)
+		if err != nil || !cidr.Contains(ex.Addr()) || cidr.Bits() >= ex.Bits() {
+			return false
+		}
+	}
+	return true
 }

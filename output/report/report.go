@@ -6,7 +6,10 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowfence/flowfence/output"
@@ -16,8 +19,28 @@ import (
 // Add writes FLOWS.md for each namespace and ROLLOUT.md into t. format is
 // the policy flavor (for the apply commands).
 func Add(t output.Tree, set *policy.Set, format string) {
-	for _, ns := range set.Namespaces {
-		t[ns.Name+"/FLOWS.md"] = flows(ns, set)
+	// each namespace's findings, in the set's order
+	byNS := map[string][]policy.Finding{}
+	for _, f := range set.Findings {
+		byNS[f.Namespace] = append(byNS[f.Namespace], f)
+	}
+	// written on all cores, added in order
+	docs := make([][]byte, len(set.Namespaces))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), len(docs))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(docs); i = int(next.Add(1)) - 1 {
+				ns := set.Namespaces[i]
+				docs[i] = flows(ns, set, byNS[ns.Name])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, ns := range set.Namespaces {
+		t[ns.Name+"/FLOWS.md"] = docs[i]
 	}
 	t["ROLLOUT.md"] = rollout(set, format)
 }
@@ -31,8 +54,10 @@ func ts(t time.Time) string {
 
 func esc(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-func flows(ns *policy.Namespace, set *policy.Set) []byte {
+// flows is a namespace's FLOWS.md; fs are its findings.
+func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	var b bytes.Buffer
+	b.Grow(512 + 160*len(ns.Evidence))
 	fmt.Fprintf(&b, "# Observed flows: namespace %s\n\n", ns.Name)
 	fmt.Fprintf(&b, "Observation window %s .. %s. Every row is a deduplicated edge learned from request flows;\n", ts(set.WindowStart), ts(set.WindowEnd))
 	b.WriteString("the last column names the policy that admits it (or why none does).\n\n")
@@ -44,12 +69,6 @@ func flows(ns *policy.Namespace, set *policy.Set) []byte {
 			port = fmt.Sprint(e.Port)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", esc(e.Workload), e.Direction, esc(e.Peer), e.Proto, port, e.Flows, ts(e.FirstSeen), ts(e.LastSeen), esc(e.Rule))
-	}
-	var fs []policy.Finding
-	for _, f := range set.Findings {
-		if f.Namespace == ns.Name {
-			fs = append(fs, f)
-		}
 	}
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
