@@ -6,7 +6,6 @@ package policy
 
 import (
 	"cmp"
-	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -161,7 +160,12 @@ func (p Peer) Key() string {
 		sb.WriteString("0pods:")
 		sb.WriteString(p.Pods.Namespace)
 		sb.WriteByte('|')
-		keys := slices.Sorted(maps.Keys(p.Pods.Selector))
+		var buf [8]string
+		keys := buf[:0]
+		for k := range p.Pods.Selector {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		for _, k := range keys {
 			sb.WriteString(k)
 			sb.WriteByte('=')

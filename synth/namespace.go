@@ -57,6 +57,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	}
 	var newest time.Time
 	var nsFlows uint64
+	callers := map[string]bool{} // other namespaces whose workloads call into ns
 	edges := s.nsEdges(ns)
 	if len(edges) > 0 {
 		out.Evidence = make([]policy.Evidence, 0, len(edges)+len(edges)/4)
@@ -70,6 +71,9 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		dstHere := dst.Kind == learner.NodeWorkload && dst.Namespace == ns
 		if !srcHere && !dstHere {
 			continue
+		}
+		if dstHere && src.Kind == learner.NodeWorkload && !srcHere {
+			callers[src.Namespace] = true
 		}
 		nsFlows += e.Flows
 		if e.FirstSeen.After(newest) {
@@ -152,6 +156,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		}
 	}
 	out.Readiness = s.readiness(nsFlows, newest)
+	out.Dependents = len(callers)
 	return out
 }
 

@@ -508,22 +508,8 @@ func describe(n *learner.Node) string {
 // DescribeNode is describe for other packages (reports).
 func DescribeNode(n *learner.Node) string { return describe(n) }
 
-// order sets dependents and sorts namespaces fewest dependents first.
+// order sorts namespaces fewest dependents first (namespace sets them).
 func (s *synth) order() {
-	callers := map[string]map[string]bool{}
-	for _, e := range s.g.Edges {
-		src, dst := s.node(e.Src), s.node(e.Dst)
-		if src == nil || dst == nil || src.Kind != learner.NodeWorkload || dst.Kind != learner.NodeWorkload || src.Namespace == dst.Namespace {
-			continue
-		}
-		if callers[dst.Namespace] == nil {
-			callers[dst.Namespace] = map[string]bool{}
-		}
-		callers[dst.Namespace][src.Namespace] = true
-	}
-	for _, n := range s.set.Namespaces {
-		n.Dependents = len(callers[n.Name])
-	}
 	slices.SortStableFunc(s.set.Namespaces, func(a, b *policy.Namespace) int {
 		return cmp.Or(cmp.Compare(a.Dependents, b.Dependents), cmp.Compare(a.Name, b.Name))
 	})

@@ -19,6 +19,7 @@ import (
 type selectorIndex struct {
 	always []int
 	byPair map[string]map[string][]int // key → value → policy indices
+	keys   []string                    // byPair's keys (ranged over faster than the map)
 }
 
 func newSelectorIndex(policies []*compiledPolicy) *selectorIndex {
@@ -47,6 +48,7 @@ func (x *selectorIndex) add(i int, sel labels.Selector) {
 	if vals == nil {
 		vals = map[string][]int{}
 		x.byPair[first.key] = vals
+		x.keys = append(x.keys, first.key)
 	}
 	vals[first.value] = append(vals[first.value], i)
 }
@@ -79,10 +81,10 @@ func newPeerIndex(peers []compiledPeer) *selectorIndex {
 // podLabels (not the always ones), in no particular order, until f
 // returns false.
 func (x *selectorIndex) each(podLabels map[string]string, f func([]int) bool) {
-	if len(x.byPair) <= len(podLabels) {
-		for k, vals := range x.byPair {
+	if len(x.keys) <= len(podLabels) {
+		for _, k := range x.keys {
 			if v, ok := podLabels[k]; ok {
-				if l := vals[v]; len(l) > 0 && !f(l) {
+				if l := x.byPair[k][v]; len(l) > 0 && !f(l) {
 					return
 				}
 			}
@@ -101,10 +103,10 @@ func (x *selectorIndex) each(podLabels map[string]string, f func([]int) bool) {
 func (x *selectorIndex) candidates(buf []int, podLabels map[string]string) []int {
 	buf = append(buf, x.always...)
 	merged := false
-	if len(x.byPair) <= len(podLabels) {
-		for k, vals := range x.byPair {
+	if len(x.keys) <= len(podLabels) {
+		for _, k := range x.keys {
 			if v, ok := podLabels[k]; ok {
-				if l := vals[v]; len(l) > 0 {
+				if l := x.byPair[k][v]; len(l) > 0 {
 					buf, merged = append(buf, l...), true
 				}
 			}

@@ -198,7 +198,7 @@ func TestReadPolicyIsSigsYAML(t *testing.T) {
 		func(s string) string { return strings.Replace(s, "- ", "-\n    ", 1) },
 	}
 	took, total := 0, 0
-	for i := 0; i < 500; i++ {
+	for i := 0; i < 250; i++ {
 		np := randomPolicy(r)
 		doc, err := yaml.Marshal(np)
 		if err != nil {
