@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,14 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
+// appendTS appends ts(t).
+func appendTS(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, '-')
+	}
+	return t.UTC().AppendFormat(b, "2006-01-02 15:04:05Z")
+}
+
 func esc(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // flows is a namespace's FLOWS.md; fs are its findings.
@@ -64,11 +73,31 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	b.WriteString("| workload | direction | peer | protocol | port | flows | first seen | last seen | admitted by |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, e := range ns.Evidence {
-		port := "-"
+		// "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", written
+		// without fmt (one row per edge)
+		b.WriteString("| ")
+		b.WriteString(esc(e.Workload))
+		b.WriteString(" | ")
+		b.WriteString(e.Direction)
+		b.WriteString(" | ")
+		b.WriteString(esc(e.Peer))
+		b.WriteString(" | ")
+		b.WriteString(e.Proto)
+		b.WriteString(" | ")
 		if e.Port != 0 {
-			port = fmt.Sprint(e.Port)
+			b.Write(strconv.AppendUint(b.AvailableBuffer(), uint64(e.Port), 10))
+		} else {
+			b.WriteString("-")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", esc(e.Workload), e.Direction, esc(e.Peer), e.Proto, port, e.Flows, ts(e.FirstSeen), ts(e.LastSeen), esc(e.Rule))
+		b.WriteString(" | ")
+		b.Write(strconv.AppendUint(b.AvailableBuffer(), e.Flows, 10))
+		b.WriteString(" | ")
+		b.Write(appendTS(b.AvailableBuffer(), e.FirstSeen))
+		b.WriteString(" | ")
+		b.Write(appendTS(b.AvailableBuffer(), e.LastSeen))
+		b.WriteString(" | ")
+		b.WriteString(esc(e.Rule))
+		b.WriteString(" |\n")
 	}
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
