@@ -89,6 +89,8 @@ best() {
 
 say "Hubble JSON file: $FLOWS flows"
 "$GEN" -stats -flows "$FLOWS" -out "$DIR/flows.jsonl"
+# a file on disk, as exports are: not still being written back while timed
+sync "$DIR/flows.jsonl"
 load
 for i in $(seq "$REPEAT"); do
 	run "hubble-file#$i" "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.jsonl" --graph "$DIR/g-file.json" --replace --quiet
@@ -97,6 +99,7 @@ best hubble-file
 
 say "Hubble JSON, gzip: the same flows"
 "$GEN" -gzip -flows "$FLOWS" -out "$DIR/flows.jsonl.gz"
+sync "$DIR/flows.jsonl.gz"
 echo "compressed $(stat -c %s "$DIR/flows.jsonl.gz") bytes; the decompression bound (compress/gzip, one core, as flowfence reads it):"
 "$DIR/benchlearn" -read-only -from "$DIR/flows.jsonl.gz"
 "$DIR/benchlearn" -read-only -from "$DIR/flows.jsonl"
@@ -108,6 +111,7 @@ rm -f "$DIR/flows.jsonl.gz"
 
 say "Calico flow logs: the same traffic, $FLOWS lines"
 "$GEN" -format calico -flows "$FLOWS" -out "$DIR/flows.log"
+sync "$DIR/flows.log"
 for i in $(seq "$REPEAT"); do
 	run "calico-file#$i" "$(stat -c %s "$DIR/flows.log")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.log" --graph "$DIR/g-calico.json" --replace --quiet
 done
