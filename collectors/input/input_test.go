@@ -230,6 +230,27 @@ func TestLinesReadErrorNamesFileAndLine(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("Err() = %v, want it to wrap io.ErrUnexpectedEOF", err)
 	}
+	// the block reader of the parallel decoder says the same
+	f2, err := input.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	batched := input.NewLines(f2)
+	var block []byte
+	var ls []input.Line
+	got = got[:0]
+	for {
+		if block, ls = batched.ReadBatch(block, ls[:0]); len(ls) == 0 {
+			break
+		}
+		for _, l := range ls {
+			got = append(got, string(l.Data))
+		}
+	}
+	if !reflect.DeepEqual(got, []string{"one", "two"}) || fmt.Sprint(batched.Err()) != fmt.Sprint(lines.Err()) {
+		t.Errorf("ReadBatch: lines %q, Err() = %v; Next gave one, two and %v", got, batched.Err(), lines.Err())
+	}
 }
 
 func TestPeekLargerThanContent(t *testing.T) {
