@@ -66,19 +66,13 @@ func appendEdge(b []byte, e *Edge) ([]byte, error) {
 	var err error
 	b = append(b, '{')
 	b = appendKey(b, in, "src")
-	if b, err = appendString(b, e.Src); err != nil {
-		return nil, err
-	}
+	b = appendString(b, e.Src)
 	b = append(b, ',')
 	b = appendKey(b, in, "dst")
-	if b, err = appendString(b, e.Dst); err != nil {
-		return nil, err
-	}
+	b = appendString(b, e.Dst)
 	b = append(b, ',')
 	b = appendKey(b, in, "proto")
-	if b, err = appendString(b, e.Proto); err != nil {
-		return nil, err
-	}
+	b = appendString(b, e.Proto)
 	b = append(b, ',')
 	if e.Port != 0 {
 		b = appendKey(b, in, "port")
@@ -112,16 +106,12 @@ func appendEdge(b []byte, e *Edge) ([]byte, error) {
 	if len(e.NodesSeen) > 0 {
 		b = append(b, ',')
 		b = appendKey(b, in, "nodesSeen")
-		if b, err = appendStrings(b, e.NodesSeen); err != nil {
-			return nil, err
-		}
+		b = appendStrings(b, e.NodesSeen)
 	}
 	if len(e.Sources) > 0 {
 		b = append(b, ',')
 		b = appendKey(b, in, "sources")
-		if b, err = appendStrings(b, e.Sources); err != nil {
-			return nil, err
-		}
+		b = appendStrings(b, e.Sources)
 	}
 	if e.Answered {
 		b = append(b, ',')
@@ -154,20 +144,18 @@ func appendKey(b []byte, indent, key string) []byte {
 }
 
 // appendString appends s quoted as encoding/json quotes it (HTML-safe):
-// plain printable ASCII directly, anything else through json.Marshal.
-func appendString(b []byte, s string) ([]byte, error) {
+// plain printable ASCII directly, anything else through json.Marshal
+// (which never fails on a string).
+func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, err := json.Marshal(s)
-			if err != nil {
-				return nil, fmt.Errorf("write graph: %w", err)
-			}
-			return append(b, q...), nil
+			q, _ := json.Marshal(s)
+			return append(b, q...)
 		}
 	}
 	b = append(b, '"')
 	b = append(b, s...)
-	return append(b, '"'), nil
+	return append(b, '"')
 }
 
 // appendTime appends t as time.Time's MarshalJSON writes it.
@@ -183,19 +171,16 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 }
 
 // appendStrings appends an array of strings at the fields' depth.
-func appendStrings(b []byte, ss []string) ([]byte, error) {
+func appendStrings(b []byte, ss []string) []byte {
 	b = append(b, '[')
-	var err error
 	for i, s := range ss {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, "\n        "...)
-		if b, err = appendString(b, s); err != nil {
-			return nil, err
-		}
+		b = appendString(b, s)
 	}
-	return append(b, "\n      ]"...), nil
+	return append(b, "\n      ]"...)
 }
 
 // appendUints appends an array of numbers at the fields' depth.

@@ -227,14 +227,7 @@ func (l *Lines) Next() (Line, bool) {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				continue
 			}
-			switch {
-			case err == io.EOF:
-				l.err = io.EOF
-			case l.no == 0:
-				l.err = fmt.Errorf("%s: %w", l.name, err)
-			default:
-				l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
-			}
+			l.fail(err)
 			break
 		}
 		if n == 0 {
@@ -300,14 +293,8 @@ func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
 			start, scanned = end+1, end+1
 		}
 		scanned = len(buf)
-		switch {
-		case err == nil:
-		case err == io.EOF:
-			l.err = io.EOF
-		case l.no == 0:
-			l.err = fmt.Errorf("%s: %w", l.name, err)
-		default:
-			l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
+		if err != nil {
+			l.fail(err)
 		}
 		rest := buf[start:]
 		switch {
@@ -366,17 +353,23 @@ func (l *Lines) longLine(buf []byte, lines []Line) ([]byte, []Line) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		switch {
-		case err == io.EOF:
-			l.err = io.EOF
-		case l.no == 0:
-			l.err = fmt.Errorf("%s: %w", l.name, err)
-		default:
-			l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
-		}
+		l.fail(err)
 		break
 	}
 	return buf, l.batchLine(lines, buf[:MaxLineBytes+1:MaxLineBytes+1], terminated)
+}
+
+// fail ends iteration on a read error (io.EOF: a clean end), naming the
+// file and the last line read.
+func (l *Lines) fail(err error) {
+	switch {
+	case err == io.EOF:
+		l.err = io.EOF
+	case l.no == 0:
+		l.err = fmt.Errorf("%s: %w", l.name, err)
+	default:
+		l.err = fmt.Errorf("%s: read after line %d: %w", l.name, l.no, err)
+	}
 }
 
 // Err returns the read error that ended iteration, or nil at a clean end.

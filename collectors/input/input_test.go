@@ -236,20 +236,9 @@ func TestLinesReadErrorNamesFileAndLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f2.Close()
-	batched := input.NewLines(f2)
-	var block []byte
-	var ls []input.Line
-	got = got[:0]
-	for {
-		if block, ls = batched.ReadBatch(block, ls[:0]); len(ls) == 0 {
-			break
-		}
-		for _, l := range ls {
-			got = append(got, string(l.Data))
-		}
-	}
-	if !reflect.DeepEqual(got, []string{"one", "two"}) || fmt.Sprint(batched.Err()) != fmt.Sprint(lines.Err()) {
-		t.Errorf("ReadBatch: lines %q, Err() = %v; Next gave one, two and %v", got, batched.Err(), lines.Err())
+	batched, batchErr := readBatches(t, input.NewLines(f2))
+	if len(batched) != 2 || batched[0].Data != "one" || batched[1].Data != "two" || batchErr != fmt.Sprint(lines.Err()) {
+		t.Errorf("ReadBatch: lines %v, Err() = %s; Next gave one, two and %v", batched, batchErr, lines.Err())
 	}
 }
 
