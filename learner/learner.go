@@ -152,9 +152,10 @@ func (l *Learner) Add(r *record.Record) {
 		st.skip(SkipNoPeer, flows)
 		return
 	}
-	srcNode := l.touch(&r.Src, srcID, srcKind, at)
-	dstNode := l.touch(&r.Dst, dstID, dstKind, at)
-	k := EdgeKey{Src: srcNode.ID, Dst: dstNode.ID, Proto: r.Proto, Port: r.Dst.Port}
+	// the nodes' IDs are srcID and dstID (touch may not even read them)
+	l.touch(&r.Src, srcID, srcKind, at)
+	l.touch(&r.Dst, dstID, dstKind, at)
+	k := EdgeKey{Src: srcID, Dst: dstID, Proto: r.Proto, Port: r.Dst.Port}
 	if !r.Proto.HasPorts() {
 		k.Port = 0
 	}
@@ -169,8 +170,9 @@ func (l *Learner) Add(r *record.Record) {
 		e.NodesSeen = insertSorted(e.NodesSeen, r.Node, maxNodesSeen)
 		slot.rememberNode(r.Node, e)
 	}
-	if r.Source != "" {
+	if r.Source != "" && !slot.sawSource(r.Source, e) {
 		e.Sources = insertSorted(e.Sources, r.Source, maxSources)
+		slot.rememberSource(r.Source, e)
 	}
 	n := flows
 	if r.Verdict == record.Dropped {
@@ -306,6 +308,13 @@ func isClusterInternal(netip.Addr) bool { return false }
 // endpoint seen at t and updates it.
 func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node {
 	n, ref := l.cachedNode(ep, id)
+	// the same endpoint (memo) again, within the node's span: everything
+	// below would change nothing (the node's span only grows, the rest is
+	// idempotent for equal endpoints), and the node stays untouched
+	if ref != nil && n != nil && ep.Memo != nil && ref.touched == ep.Memo && len(ep.Names) == 0 && ref.node == n &&
+		!t.IsZero() && !t.Before(ref.lo) && !t.After(ref.hi) {
+		return n
+	}
 	if n == nil {
 		n = &Node{ID: id, FirstSeen: t, LastSeen: t}
 		switch {
@@ -366,6 +375,9 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 	}
 	for _, name := range ep.Names {
 		n.Names = insertSorted(n.Names, strings.TrimSuffix(name, "."), maxNames)
+	}
+	if ref != nil && ep.Memo != nil {
+		ref.touched, ref.lo, ref.hi = ep.Memo, n.FirstSeen, n.LastSeen
 	}
 	return n
 }

@@ -3,6 +3,7 @@ package learner
 import (
 	"net/netip"
 	"reflect"
+	"time"
 	"unsafe"
 
 	"github.com/flowfence/flowfence/record"
@@ -43,9 +44,11 @@ type podRef struct {
 	// learner already recorded (see repliedBefore)
 	replied     [edgeSlots]replySlot
 	nextReplied int
-	// reported are recent reporter merge states of the pod as a source
-	reported     *[edgeSlots]reportedSlot // allocated on first use (connection records only)
-	nextReported int
+	// touched is the memo of the endpoint whose node touch last updated
+	// in full, and lo..hi a span of time the node's is known to cover:
+	// touching it again within the span changes nothing (see touch)
+	touched *record.EndpointMemo
+	lo, hi  time.Time
 }
 
 // replySlot is one reply key a pod's cache entry remembers.
@@ -77,11 +80,20 @@ type memoRef struct {
 	ref      *podRef
 }
 
+// recentMemo is one memo nodeID resolved.
+type recentMemo struct {
+	memo *record.EndpointMemo
+	m    memoRef
+}
+
 // nodeIDs is the learner's endpoint → node ID cache.
 type nodeIDs struct {
 	// memos resolves endpoints by their decoder memo: one pointer-keyed
 	// lookup instead of hashing and comparing their strings
 	memos map[*record.EndpointMemo]memoRef
+	// recent are the last two memos resolved
+	recent     [2]recentMemo
+	nextRecent int
 	pods  map[podRefKey]*podRef
 	addrs map[addrRefKey]addrRef
 	ids   map[string]string // interned IDs
@@ -139,16 +151,28 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 		return id, "", ok
 	}
 	if ep.Memo != nil {
-		if m, hit := c.memos[ep.Memo]; hit {
+		// Add resolves each endpoint twice (reporter merge, then the
+		// edge): the last two memos resolved are at hand
+		for i := range c.recent {
+			if r := &c.recent[i]; r.memo == ep.Memo {
+				c.setHint(ep, r.m.ref)
+				return r.m.id, r.m.kind, r.m.ok
+			}
+		}
+		m, hit := c.memos[ep.Memo]
+		if !hit {
+			id, kind, ok = l.podNodeID(ep)
+			if c.memos == nil || len(c.memos) >= maxCachedEndpoints {
+				c.memos = map[*record.EndpointMemo]memoRef{}
+			}
+			m = memoRef{id: id, kind: kind, ok: ok, ref: c.hintFor(ep, id)}
+			c.memos[ep.Memo] = m
+		} else {
 			c.setHint(ep, m.ref)
-			return m.id, m.kind, m.ok
 		}
-		id, kind, ok = l.podNodeID(ep)
-		if c.memos == nil || len(c.memos) >= maxCachedEndpoints {
-			c.memos = map[*record.EndpointMemo]memoRef{}
-		}
-		c.memos[ep.Memo] = memoRef{id: id, kind: kind, ok: ok, ref: c.hintFor(ep, id)}
-		return id, kind, ok
+		c.recent[c.nextRecent] = recentMemo{memo: ep.Memo, m: m}
+		c.nextRecent ^= 1
+		return m.id, m.kind, m.ok
 	}
 	return l.podNodeID(ep)
 }
@@ -222,9 +246,9 @@ func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 	return nil
 }
 
-// edgeSlots is how many recently used out-edges (and reply keys, and
-// reporter merge states) a pod remembers.
-const edgeSlots = 8
+// edgeSlots is how many recently used out-edges (with their reporter
+// merge states) and reply keys a pod remembers.
+const edgeSlots = 16
 
 type edgeSlot struct {
 	dst   string
@@ -232,15 +256,35 @@ type edgeSlot struct {
 	port  uint16
 	e     *Edge
 	// nodes are observing nodes known to be in e.NodesSeen
-	nodes [2]string
+	nodes [4]string
 	next  int
+	// source is a source known to be in e.Sources
+	source string
+	// rep is the reporter merge state of the edge's records of one UTC
+	// hour and verdict (see reporterCount)
+	rep        *reporterCount
+	repHour    int64
+	repDropped bool
 }
 
 // sawNode reports whether node is known to be in e.NodesSeen: remembered
 // by this slot, and the list never full (so it never lost a node). A nil
 // slot knows nothing.
 func (s *edgeSlot) sawNode(node string, e *Edge) bool {
-	return s != nil && s.e == e && (s.nodes[0] == node || s.nodes[1] == node) && len(e.NodesSeen) < maxNodesSeen
+	return s != nil && s.e == e && (s.nodes[0] == node || s.nodes[1] == node || s.nodes[2] == node || s.nodes[3] == node) &&
+		len(e.NodesSeen) < maxNodesSeen
+}
+
+// sawSource is sawNode for e.Sources.
+func (s *edgeSlot) sawSource(source string, e *Edge) bool {
+	return s != nil && s.e == e && s.source == source && len(e.Sources) < maxSources
+}
+
+// rememberSource records that source is in e.Sources.
+func (s *edgeSlot) rememberSource(source string, e *Edge) {
+	if s != nil && s.e == e {
+		s.source = source
+	}
 }
 
 // rememberNode records that node is in e.NodesSeen.
@@ -249,7 +293,7 @@ func (s *edgeSlot) rememberNode(node string, e *Edge) {
 		return
 	}
 	s.nodes[s.next] = node
-	s.next ^= 1
+	s.next = (s.next + 1) % len(s.nodes)
 }
 
 // cachedNode returns the node of id (nil when it does not exist yet) and
@@ -280,12 +324,8 @@ func (l *Learner) podLabelled(ref *podRef, pk podKey) bool {
 // slot that holds it (nil when none does).
 func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
 	ref := l.nodeIDs.hintFor(src, k.Src)
-	if ref != nil {
-		for i := range ref.edges {
-			if s := &ref.edges[i]; s.e != nil && s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port {
-				return s.e, s
-			}
-		}
+	if s := ref.slot(k.Dst, k.Proto, k.Port); s != nil {
+		return s.e, s
 	}
 	e := l.g.Edges[k]
 	if e != nil && ref != nil {
@@ -295,6 +335,20 @@ func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
 		return e, s
 	}
 	return e, nil
+}
+
+// slot is the pod's slot of its out-edge to dst (nil when none, or when
+// ref is nil).
+func (ref *podRef) slot(dst string, proto record.Protocol, port uint16) *edgeSlot {
+	if ref == nil {
+		return nil
+	}
+	for i := range ref.edges {
+		if s := &ref.edges[i]; s.e != nil && s.dst == dst && s.proto == proto && s.port == port {
+			return s
+		}
+	}
+	return nil
 }
 
 // repliedBefore reports whether the reply key k (src: the request's

@@ -76,16 +76,13 @@ func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
 }
 
 // reporterCount returns the merge state of k, created when new, looked up
-// in the recent keys of the source pod first (src is the record's source
-// endpoint, which nodeID just resolved).
+// in the slot of the edge in the source pod's recent edges first (src is
+// the record's source endpoint, which nodeID just resolved; the slot's
+// edge has k's source, destination, protocol and port).
 func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCount {
-	ref := l.nodeIDs.hintFor(src, k.src)
-	if ref != nil && ref.reported != nil {
-		for i := range ref.reported {
-			if s := &ref.reported[i]; s.c != nil && s.key == k {
-				return s.c
-			}
-		}
+	s := l.nodeIDs.hintFor(src, k.src).slot(k.dst, k.proto, k.port)
+	if s != nil && s.rep != nil && s.repHour == k.hour && s.repDropped == k.dropped {
+		return s.rep
 	}
 	if l.reported == nil {
 		l.reported = map[reporterKey]*reporterCount{}
@@ -95,19 +92,9 @@ func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCo
 		c = &reporterCount{}
 		l.reported[k] = c
 	}
-	if ref != nil {
-		if ref.reported == nil {
-			ref.reported = new([edgeSlots]reportedSlot)
-		}
-		ref.reported[ref.nextReported] = reportedSlot{key: k, c: c}
-		ref.nextReported = (ref.nextReported + 1) % edgeSlots
+	if s != nil {
+		// the learner never drops a merge state: the pointer stays the map's
+		s.rep, s.repHour, s.repDropped = c, k.hour, k.dropped
 	}
 	return c
-}
-
-// reportedSlot is one reporter merge state a pod's cache entry remembers
-// (the learner never drops one, so the pointer stays the map's).
-type reportedSlot struct {
-	key reporterKey
-	c   *reporterCount
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -33,8 +35,9 @@ type fastDecoder struct {
 	b      []byte
 	i      int
 	labels map[string]map[string]string
-	// memos are the endpoint memos given out, by identity (see memo)
-	memos map[memoKey]*record.EndpointMemo
+	// endpoints are the workload endpoints converted, by a hash of what
+	// they were converted from (see endpoint)
+	endpoints map[uint64]*epTemplate
 	// pred predicts each position's key (see predicted)
 	pred []predKey
 	// interned is a direct-mapped cache of interned strings (see str)
@@ -44,6 +47,12 @@ type fastDecoder struct {
 	// they hold (wep endpoints get their maps from the cache)
 	srcLabels, dstLabels []byte
 	srcN, dstN           int
+	// vals hold what the FlowLog's pointer fields point to (the FlowLog
+	// does not outlive decode)
+	vals struct {
+		srcIP, dstIP               string
+		srcPort, dstPort, numFlows int64
+	}
 }
 
 // Bounds of the per-decoder caches (emptied when full).
@@ -54,7 +63,7 @@ const (
 )
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{labels: map[string]map[string]string{}, memos: map[memoKey]*record.EndpointMemo{},
+	return &fastDecoder{labels: map[string]map[string]string{}, endpoints: map[uint64]*epTemplate{},
 		interned: new([internSlots]string), seed: maphash.MakeSeed()}
 }
 
@@ -69,50 +78,87 @@ func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, han
 	if err := f.Validate(); err != nil {
 		return "", false, true, err
 	}
-	// the label lists were validated, not built: Convert sees none, and
-	// the maps come from the cache below
-	skip, ok = Convert(&f, rec)
-	if ok {
-		if f.SourceType == TypeWorkload {
-			rec.Src.Labels = d.labelMap(d.srcLabels, d.srcN)
-		}
-		if f.DestType == TypeWorkload && rec.Dst.Entity == record.EntityNone {
-			rec.Dst.Labels = d.labelMap(d.dstLabels, d.dstN)
-		}
-		d.memo(&rec.Src)
-		d.memo(&rec.Dst)
-	}
+	// the label lists were validated, not built, and the names are views
+	// of the line: the endpoints come from the decoder (endpoint)
+	skip, ok = convert(&f, rec, d)
 	return skip, ok, true, nil
 }
 
-// memoKey is everything Endpoint.Memo stands for; its strings are
-// interned and its maps shared by the decoder, so equal keys mean equal
-// endpoints.
-type memoKey struct {
-	cluster, ns, pod, wkind, wname string
-	entity                         record.Entity
-	aggregated                     bool
-	labels, nsLabels               unsafe.Pointer
+// endpoint is the package's endpoint for the fast path: name, aggr and ns
+// are views of the line, labels the raw label field (holding n labels).
+// A workload endpoint is converted once per distinct value and then
+// copied from the cache, with its memo; the others are converted with
+// copies of their strings.
+func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, labels []byte, n int, host string) bool {
+	if typ != TypeWorkload {
+		return endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
+	}
+	var addr netip.Addr
+	if ip != nil {
+		if a, err := netip.ParseAddr(strings.TrimSpace(*ip)); err == nil {
+			addr = a.Unmap()
+		}
+	}
+	valid := addr.IsValid()
+	h := maphash.String(d.seed, name)
+	h = h*31 ^ maphash.String(d.seed, ns)
+	h = h*31 ^ maphash.String(d.seed, aggr)
+	h = h*31 ^ maphash.Bytes(d.seed, labels)
+	if valid {
+		h++
+	}
+	t := d.endpoints[h]
+	if t == nil || !t.is(name, aggr, ns, labels, valid) {
+		t = d.newTemplate(name, aggr, ns, labels, n, valid)
+		if len(d.endpoints) >= maxMemos {
+			clear(d.endpoints)
+		}
+		d.endpoints[h] = t
+	}
+	*ep = t.ep
+	ep.IP = addr
+	return true
 }
 
-// memo gives a pod endpoint the memo of its identity (one per distinct
-// identity in this decoder): the learner then resolves it by pointer, in
-// its single goroutine, rather than by its strings.
-func (d *fastDecoder) memo(ep *record.Endpoint) {
-	if !ep.IsPod() {
-		return
+// epTemplate is one workload endpoint as converted, with the values it
+// was converted from: name, aggr, ns and the raw labels, one after the
+// other in key (in the template itself when short: one cache line run to
+// compare).
+type epTemplate struct {
+	ep     record.Endpoint
+	valid  bool
+	lens   [3]int // of name, aggr, ns in key
+	key    []byte
+	inline [176]byte
+}
+
+// is reports whether t was converted from these values.
+func (t *epTemplate) is(name, aggr, ns string, labels []byte, valid bool) bool {
+	a, b, c := len(name), len(name)+len(aggr), len(name)+len(aggr)+len(ns)
+	return t.valid == valid && t.lens == [3]int{len(name), len(aggr), len(ns)} && len(t.key) == c+len(labels) &&
+		string(t.key[:a]) == name && string(t.key[a:b]) == aggr && string(t.key[b:c]) == ns && string(t.key[c:]) == string(labels)
+}
+
+// newTemplate converts a workload endpoint as endpoint does (the address
+// only matters by its validity) and gives it a memo of its own.
+func (d *fastDecoder) newTemplate(name, aggr, ns string, labels []byte, n int, valid bool) *epTemplate {
+	t := &epTemplate{valid: valid, lens: [3]int{len(name), len(aggr), len(ns)}}
+	t.key = append(append(append(append(t.inline[:0], name...), aggr...), ns...), labels...)
+	var ip *string
+	if valid {
+		any := "0.0.0.0"
+		ip = &any
 	}
-	k := memoKey{cluster: ep.Cluster, ns: ep.Namespace, pod: ep.Pod, wkind: ep.WorkloadKind, wname: ep.WorkloadName,
-		entity: ep.Entity, aggregated: ep.Aggregated, labels: mapPointer(ep.Labels), nsLabels: mapPointer(ep.NamespaceLabels)}
-	m, ok := d.memos[k]
-	if !ok {
-		if len(d.memos) >= maxMemos {
-			clear(d.memos)
-		}
-		m = &record.EndpointMemo{}
-		d.memos[k] = m
-	}
-	ep.Memo = m
+	endpoint(&t.ep, TypeWorkload, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, "")
+	t.ep.IP = netip.Addr{}
+	t.ep.Labels = d.labelMap(labels, n)
+	t.ep.Memo = &record.EndpointMemo{}
+	return t
+}
+
+// strOf is str of a string view.
+func (d *fastDecoder) strOf(s string) string {
+	return d.str(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // mapPointer is a map's identity.
@@ -164,7 +210,8 @@ func (d *fastDecoder) str(b []byte) string {
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (d *fastDecoder) ws() {
-	for d.i < len(d.b) && isWS(d.b[d.i]) {
+	// Felix writes no whitespace: one compare for the common case
+	for d.i < len(d.b) && d.b[d.i] <= ' ' && isWS(d.b[d.i]) {
 		d.i++
 	}
 }
@@ -304,45 +351,18 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 		d.i++
 	} else {
 		for n := 0; ; n++ {
-			// lines of one file repeat their key order: the key seen at
-			// this position last time, compared whole, spares the scan
-			// and the lookup
-			var k int
-			if p := d.predicted(n); p != nil {
-				k = p.k
-			} else {
-				key, esc, ok := d.str2()
-				if !ok || esc {
-					return false
-				}
-				k = fieldOf(key)
-				d.remember(n, key, k)
-			}
-			d.ws()
-			if d.peek() != ':' {
-				return false
-			}
-			d.i++
-			d.ws()
-			switch k {
-			case kFold, kShape:
-				return false
-			case kNone:
-				if !d.skip(0) {
-					return false
-				}
-			default:
-				if seen&(1<<k) != 0 {
-					return false
-				}
-				seen |= 1 << k
+			// a field equal, key and value, to the one at this position
+			// on the last line needs neither scan nor validation
+			if k, ok := d.repeated(n, f, &seen); ok {
 				if k == kReporter || k == kSourceType {
 					shape = true
 				}
-				if !d.field(k, f) {
-					return false
-				}
+				goto next
 			}
+			if !d.member(n, f, &seen, &shape) {
+				return false
+			}
+		next:
 			d.ws()
 			switch d.peek() {
 			case ',':
@@ -361,11 +381,238 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	return d.i == len(d.b) && shape
 }
 
+// member reads the n-th member of the object (key, colon, value) into f.
+func (d *fastDecoder) member(n int, f *FlowLog, seen *uint32, shape *bool) bool {
+	start := d.i
+	// lines of one file repeat their key order: the key seen at
+	// this position last time, compared whole, spares the scan
+	// and the lookup
+	var k int
+	if p := d.predicted(n); p != nil {
+		k = p.k
+	} else {
+		key, esc, ok := d.str2()
+		if !ok || esc {
+			return false
+		}
+		k = fieldOf(key)
+		d.remember(n, key, k)
+	}
+	d.ws()
+	if d.peek() != ':' {
+		return false
+	}
+	d.i++
+	d.ws()
+	switch k {
+	case kFold, kShape:
+		return false
+	case kNone:
+		if !d.skip(0) {
+			return false
+		}
+	default:
+		if *seen&(1<<k) != 0 {
+			return false
+		}
+		*seen |= 1 << k
+		if k == kReporter || k == kSourceType {
+			*shape = true
+		}
+		valStart := d.i
+		if !d.field(k, f) {
+			return false
+		}
+		d.keep(n, k, start, valStart, f)
+		return true
+	}
+	d.keep(n, k, start, d.i, f)
+	return true
+}
+
+// maxRepeat bounds the member a position remembers whole.
+const maxRepeat = 512
+
+// keep remembers the member (field k) just read at position n, from
+// start, its value from val, with what it set in f: the next line's
+// member at n is taken by repeated when it is equal.
+func (d *fastDecoder) keep(n, k, start, val int, f *FlowLog) {
+	if n >= len(d.pred) || d.i-start > maxRepeat {
+		return
+	}
+	p := &d.pred[n]
+	if p.k != k {
+		return
+	}
+	p.kv = append(p.kv[:0], d.b[start:d.i]...)
+	p.val = val - start
+	// views are kept as offsets in the member (the line is not kept)
+	view := func(s string) {
+		p.off, p.len = -1, 0
+		if len(s) > 0 {
+			p.off, p.len = int(uintptr(unsafe.Pointer(unsafe.StringData(s)))-uintptr(unsafe.Pointer(&d.b[start]))), len(s)
+		}
+	}
+	intVal := func(v *int64) {
+		p.set, p.n = v != nil, 0
+		if v != nil {
+			p.n = *v
+		}
+	}
+	switch k {
+	case kStartTime:
+		p.t = f.StartTime.Time
+	case kEndTime:
+		p.t = f.EndTime.Time
+	case kSourceIP, kDestIP:
+		ip := f.SourceIP
+		if k == kDestIP {
+			ip = f.DestIP
+		}
+		p.set = ip != nil
+		if ip != nil {
+			view(*ip)
+		}
+	case kSourcePort:
+		intVal(f.SourcePort)
+	case kDestPort:
+		intVal(f.DestPort)
+	case kNumFlows:
+		intVal(f.NumFlows)
+	case kSourceLabels:
+		p.n = int64(d.srcN)
+	case kDestLabels:
+		p.n = int64(d.dstN)
+	case kHost:
+		p.s = f.Host
+	case kProto:
+		view(string(f.Proto))
+	case kDestDomains:
+		p.list = f.DestDomains
+	case kNone:
+	default:
+		view(*viewOf(k, f))
+	}
+}
+
+// viewOf is the FlowLog field of a view field k.
+func viewOf(k int, f *FlowLog) *string {
+	switch k {
+	case kSourceType:
+		return &f.SourceType
+	case kDestType:
+		return &f.DestType
+	case kDestServiceNamespace:
+		return &f.DestServiceNamespace
+	case kDestServiceName:
+		return &f.DestServiceName
+	case kAction:
+		return &f.Action
+	case kReporter:
+		return &f.Reporter
+	case kSourceName:
+		return &f.SourceName
+	case kSourceNameAggr:
+		return &f.SourceNameAggr
+	case kSourceNamespace:
+		return &f.SourceNamespace
+	case kDestName:
+		return &f.DestName
+	case kDestNameAggr:
+		return &f.DestNameAggr
+	case kDestNamespace:
+		return &f.DestNamespace
+	}
+	panic("calico: viewOf a field that is not a view")
+}
+
+// repeated takes the n-th member when it is, byte for byte, the one kept
+// at n and followed by a delimiter: then it is the same key and a value
+// already validated, and sets in f what it set then. It returns the
+// member's field.
+func (d *fastDecoder) repeated(n int, f *FlowLog, seen *uint32) (int, bool) {
+	if n >= len(d.pred) {
+		return 0, false
+	}
+	p := &d.pred[n]
+	start, end := d.i, d.i+len(p.kv)
+	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !d.delim(end) {
+		return 0, false
+	}
+	k := p.k
+	if k != kNone {
+		if *seen&(1<<k) != 0 {
+			return 0, false
+		}
+		*seen |= 1 << k
+	}
+	view := func() string {
+		if p.off < 0 {
+			return ""
+		}
+		return unsafe.String(&d.b[start+p.off], p.len)
+	}
+	intVal := func(store *int64) *int64 {
+		if !p.set {
+			return nil
+		}
+		*store = p.n
+		return store
+	}
+	switch k {
+	case kNone:
+	case kStartTime:
+		f.StartTime.Time = p.t
+	case kEndTime:
+		f.EndTime.Time = p.t
+	case kSourceIP:
+		if p.set {
+			d.vals.srcIP = view()
+			f.SourceIP = &d.vals.srcIP
+		}
+	case kDestIP:
+		if p.set {
+			d.vals.dstIP = view()
+			f.DestIP = &d.vals.dstIP
+		}
+	case kSourcePort:
+		f.SourcePort = intVal(&d.vals.srcPort)
+	case kDestPort:
+		f.DestPort = intVal(&d.vals.dstPort)
+	case kNumFlows:
+		f.NumFlows = intVal(&d.vals.numFlows)
+	case kSourceLabels:
+		d.srcLabels, d.srcN = d.b[start+p.val:end], int(p.n)
+	case kDestLabels:
+		d.dstLabels, d.dstN = d.b[start+p.val:end], int(p.n)
+	case kHost:
+		f.Host = p.s
+	case kProto:
+		f.Proto = Proto(view())
+	case kDestDomains:
+		f.DestDomains = p.list
+	default:
+		*viewOf(k, f) = view()
+	}
+	d.i = end
+	return k, true
+}
+
 // predKey is the key last seen at one position of a line, quoted, and
 // its field.
 type predKey struct {
 	quoted string
 	k      int
+	// kv is the whole member last read at this position, val its
+	// value's offset, and the rest what it set in the FlowLog (see keep)
+	kv       []byte
+	val      int
+	off, len int // a view's offset in kv and length (off -1: empty)
+	set      bool
+	n        int64
+	t        time.Time
+	s        string
+	list     []string
 }
 
 // maxPredKeys bounds the positions predicted.
@@ -394,7 +641,8 @@ func (d *fastDecoder) remember(n int, key []byte, k int) {
 	for len(d.pred) <= n {
 		d.pred = append(d.pred, predKey{})
 	}
-	d.pred[n] = predKey{quoted: `"` + string(key) + `"`, k: k}
+	p := &d.pred[n]
+	p.quoted, p.k, p.kv = `"`+string(key)+`"`, k, p.kv[:0]
 }
 
 // field reads the value of a known field into f.
@@ -405,9 +653,9 @@ func (d *fastDecoder) field(k int, f *FlowLog) bool {
 	case kEndTime:
 		return d.epoch(&f.EndTime)
 	case kSourceIP:
-		return d.strPtr(&f.SourceIP)
+		return d.strPtr(&f.SourceIP, &d.vals.srcIP)
 	case kDestIP:
-		return d.strPtr(&f.DestIP)
+		return d.strPtr(&f.DestIP, &d.vals.dstIP)
 	// fields Convert only compares: views of the line, no copy (the
 	// FlowLog does not outlive decode)
 	case kSourceType:
@@ -422,26 +670,27 @@ func (d *fastDecoder) field(k int, f *FlowLog) bool {
 		return d.view(&f.Action)
 	case kReporter:
 		return d.view(&f.Reporter)
+	// endpoint fields: d.endpoint copies what it keeps
 	case kSourceName:
-		return d.string(&f.SourceName)
+		return d.view(&f.SourceName)
 	case kSourceNameAggr:
-		return d.string(&f.SourceNameAggr)
+		return d.view(&f.SourceNameAggr)
 	case kSourceNamespace:
-		return d.string(&f.SourceNamespace)
+		return d.view(&f.SourceNamespace)
 	case kDestName:
-		return d.string(&f.DestName)
+		return d.view(&f.DestName)
 	case kDestNameAggr:
-		return d.string(&f.DestNameAggr)
+		return d.view(&f.DestNameAggr)
 	case kDestNamespace:
-		return d.string(&f.DestNamespace)
+		return d.view(&f.DestNamespace)
 	case kHost:
 		return d.string(&f.Host)
 	case kSourcePort:
-		return d.intPtr(&f.SourcePort)
+		return d.intPtr(&f.SourcePort, &d.vals.srcPort)
 	case kDestPort:
-		return d.intPtr(&f.DestPort)
+		return d.intPtr(&f.DestPort, &d.vals.dstPort)
 	case kNumFlows:
-		return d.intPtr(&f.NumFlows)
+		return d.intPtr(&f.NumFlows, &d.vals.numFlows)
 	case kSourceLabels:
 		start := d.i
 		n, ok := d.labelField(nil, false)
@@ -529,8 +778,9 @@ func (d *fastDecoder) view(s *string) bool {
 	return true
 }
 
-// strPtr reads an address: only parsed during decode, so a view too.
-func (d *fastDecoder) strPtr(p **string) bool {
+// strPtr reads an address: only parsed during decode, so a view too,
+// held in store.
+func (d *fastDecoder) strPtr(p **string, store *string) bool {
 	if d.null() {
 		return true
 	}
@@ -538,8 +788,8 @@ func (d *fastDecoder) strPtr(p **string) bool {
 	if !ok || esc {
 		return false
 	}
-	s := unsafe.String(unsafe.SliceData(v), len(v))
-	*p = &s
+	*store = unsafe.String(unsafe.SliceData(v), len(v))
+	*p = store
 	return true
 }
 
@@ -562,7 +812,7 @@ func (d *fastDecoder) integer() (int64, []byte, bool) {
 	return n, raw, err == nil
 }
 
-func (d *fastDecoder) intPtr(p **int64) bool {
+func (d *fastDecoder) intPtr(p **int64, store *int64) bool {
 	if d.null() {
 		return true
 	}
@@ -570,7 +820,8 @@ func (d *fastDecoder) intPtr(p **int64) bool {
 	if !ok {
 		return false
 	}
-	*p = &n
+	*store = n
+	*p = store
 	return true
 }
 

@@ -234,7 +234,10 @@ func (f *FlowLog) Validate() error {
 // Convert turns a validated flow log into rec (which it overwrites). It
 // returns ok=false with a skip reason for records that are not flows to
 // learn from.
-func Convert(f *FlowLog, rec *record.Record) (skip string, ok bool) {
+func Convert(f *FlowLog, rec *record.Record) (skip string, ok bool) { return convert(f, rec, nil) }
+
+// convert is Convert; with d (the fast path) its endpoints are d's.
+func convert(f *FlowLog, rec *record.Record, d *fastDecoder) (skip string, ok bool) {
 	*rec = record.Record{}
 	rec.Time = f.StartTime.Time
 	if rec.Time.IsZero() {
@@ -263,7 +266,14 @@ func Convert(f *FlowLog, rec *record.Record) (skip string, ok bool) {
 	if f.NumFlows != nil && *f.NumFlows > 0 {
 		rec.Count = uint64(*f.NumFlows)
 	}
-	if !endpoint(&rec.Src, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP, f.SourceLabels, f.Host) ||
+	if d != nil {
+		// the fast path: its FlowLog holds views of the line and raw label
+		// fields; the decoder converts each distinct endpoint once
+		if !d.endpoint(&rec.Src, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP, d.srcLabels, d.srcN, f.Host) ||
+			!d.endpoint(&rec.Dst, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP, d.dstLabels, d.dstN, f.Host) {
+			return SkipEndpointType, false
+		}
+	} else if !endpoint(&rec.Src, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP, f.SourceLabels, f.Host) ||
 		!endpoint(&rec.Dst, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP, f.DestLabels, f.Host) {
 		return SkipEndpointType, false
 	}
