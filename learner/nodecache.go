@@ -94,11 +94,11 @@ type nodeIDs struct {
 	// recent are the last two memos resolved
 	recent     [2]recentMemo
 	nextRecent int
-	pods  map[podRefKey]*podRef
-	addrs map[addrRefKey]addrRef
-	ids   map[string]string // interned IDs
-	hints [2]hint
-	next  int
+	pods       map[podRefKey]*podRef
+	addrs      map[addrRefKey]addrRef
+	ids        map[string]string // interned IDs
+	hints      [2]hint
+	next       int
 }
 
 func mapIdentity(m map[string]string) unsafe.Pointer {
