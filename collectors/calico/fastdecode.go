@@ -3,6 +3,7 @@ package calico
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"net/netip"
 	"strconv"
@@ -109,50 +110,59 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 	}
 	t := d.endpoints[h]
 	if t == nil || !t.is(name, aggr, ns, labels, valid) {
-		t = d.newTemplate(name, aggr, ns, labels, n, valid)
+		if t = d.newTemplate(name, aggr, ns, labels, n, valid); t == nil {
+			endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
+			ep.Labels = d.labelMap(labels, n)
+			return true
+		}
 		if len(d.endpoints) >= maxMemos {
 			clear(d.endpoints)
 		}
 		d.endpoints[h] = t
 	}
-	*ep = t.ep
-	ep.IP = addr
+	*ep = record.Endpoint{IP: addr, Namespace: t.ns, Pod: t.pod, Labels: t.labels, Aggregated: t.aggregated, Memo: t.memo}
 	return true
 }
 
-// epTemplate is one workload endpoint as converted, with the values it
-// was converted from: name, aggr, ns and the raw labels, one after the
-// other in key (in the template itself when short: one cache line run to
-// compare).
+// epTemplate is one workload endpoint as converted (the fields endpoint
+// sets for one, but the address), with the values it was converted from:
+// name, aggr, ns and the raw labels one after the other in key, in the
+// template itself when short (a few cache lines to compare and copy).
 type epTemplate struct {
-	ep     record.Endpoint
-	valid  bool
-	lens   [3]int // of name, aggr, ns in key
-	key    []byte
-	inline [176]byte
+	valid      bool
+	aggregated bool
+	lens       [3]uint16 // of name, aggr, ns in key
+	ns, pod    string
+	labels     map[string]string
+	memo       *record.EndpointMemo
+	key        []byte
+	inline     [160]byte
 }
 
 // is reports whether t was converted from these values.
 func (t *epTemplate) is(name, aggr, ns string, labels []byte, valid bool) bool {
 	a, b, c := len(name), len(name)+len(aggr), len(name)+len(aggr)+len(ns)
-	return t.valid == valid && t.lens == [3]int{len(name), len(aggr), len(ns)} && len(t.key) == c+len(labels) &&
+	return t.valid == valid && t.lens == [3]uint16{uint16(len(name)), uint16(len(aggr)), uint16(len(ns))} && len(t.key) == c+len(labels) &&
 		string(t.key[:a]) == name && string(t.key[a:b]) == aggr && string(t.key[b:c]) == ns && string(t.key[c:]) == string(labels)
 }
 
 // newTemplate converts a workload endpoint as endpoint does (the address
-// only matters by its validity) and gives it a memo of its own.
+// only matters by its validity) and gives it a memo of its own; nil when
+// a name is too long to key.
 func (d *fastDecoder) newTemplate(name, aggr, ns string, labels []byte, n int, valid bool) *epTemplate {
-	t := &epTemplate{valid: valid, lens: [3]int{len(name), len(aggr), len(ns)}}
-	t.key = append(append(append(append(t.inline[:0], name...), aggr...), ns...), labels...)
+	if max(len(name), len(aggr), len(ns)) > math.MaxUint16 {
+		return nil
+	}
+	var ep record.Endpoint
 	var ip *string
 	if valid {
 		any := "0.0.0.0"
 		ip = &any
 	}
-	endpoint(&t.ep, TypeWorkload, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, "")
-	t.ep.IP = netip.Addr{}
-	t.ep.Labels = d.labelMap(labels, n)
-	t.ep.Memo = &record.EndpointMemo{}
+	endpoint(&ep, TypeWorkload, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, "")
+	t := &epTemplate{valid: valid, aggregated: ep.Aggregated, lens: [3]uint16{uint16(len(name)), uint16(len(aggr)), uint16(len(ns))},
+		ns: ep.Namespace, pod: ep.Pod, labels: d.labelMap(labels, n), memo: &record.EndpointMemo{}}
+	t.key = append(append(append(append(t.inline[:0], name...), aggr...), ns...), labels...)
 	return t
 }
 
