@@ -156,3 +156,17 @@ func BenchmarkDecodeFast(b *testing.B) {
 		i++
 	}
 }
+
+// TestFastDecodeLongName: a workload name too long for the endpoint
+// templates' key is converted without one, as Convert does.
+func TestFastDecodeLongName(t *testing.T) {
+	long := bytes.Repeat([]byte("a"), 70_000)
+	line := `{"reporter":"src","action":"allow","source_type":"wep","source_name":"` + string(long) + `","source_namespace":"ns","source_ip":"10.0.0.1",` +
+		`"source_labels":{"labels":["app=x"]},"dest_type":"wep","dest_name_aggr":"y-*","dest_namespace":"ns","start_time":1,"proto":"tcp","dest_port":80}`
+	fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+	for range 2 {
+		if !agree(t, fd, memos, []byte(line)) {
+			t.Fatal("line not taken by the fast path")
+		}
+	}
+}
