@@ -42,7 +42,7 @@ type podRef struct {
 	nextEdge int
 	// replied are recent reply keys (pod as the request's source) the
 	// learner already recorded (see repliedBefore)
-	replied     [edgeSlots]replySlot
+	replied     [replySlots]replySlot
 	nextReplied int
 	// touched is the memo of the endpoint whose node touch last updated
 	// in full, and lo..hi a span of time the node's is known to cover:
@@ -247,32 +247,34 @@ func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 }
 
 // edgeSlots is how many recently used out-edges (with their reporter
-// merge states) and reply keys a pod remembers.
-const edgeSlots = 16
+// merge states) a pod remembers, replySlots how many reply keys.
+const (
+	edgeSlots  = 16
+	replySlots = 8
+)
 
 type edgeSlot struct {
-	dst   string
-	proto record.Protocol
-	port  uint16
-	e     *Edge
-	// nodes are observing nodes known to be in e.NodesSeen
-	nodes [4]string
-	next  int
-	// source is a source known to be in e.Sources
-	source string
+	dst string
+	e   *Edge
 	// rep is the reporter merge state of the edge's records of one UTC
 	// hour and verdict (see reporterCount)
 	rep        *reporterCount
 	repHour    int64
+	proto      record.Protocol
 	repDropped bool
+	port       uint16
+	next       uint8
+	// nodes are observing nodes known to be in e.NodesSeen
+	nodes [2]string
+	// source is a source known to be in e.Sources
+	source string
 }
 
 // sawNode reports whether node is known to be in e.NodesSeen: remembered
 // by this slot, and the list never full (so it never lost a node). A nil
 // slot knows nothing.
 func (s *edgeSlot) sawNode(node string, e *Edge) bool {
-	return s != nil && s.e == e && (s.nodes[0] == node || s.nodes[1] == node || s.nodes[2] == node || s.nodes[3] == node) &&
-		len(e.NodesSeen) < maxNodesSeen
+	return s != nil && s.e == e && (s.nodes[0] == node || s.nodes[1] == node) && len(e.NodesSeen) < maxNodesSeen
 }
 
 // sawSource is sawNode for e.Sources.
@@ -293,7 +295,7 @@ func (s *edgeSlot) rememberNode(node string, e *Edge) {
 		return
 	}
 	s.nodes[s.next] = node
-	s.next = (s.next + 1) % len(s.nodes)
+	s.next ^= 1
 }
 
 // cachedNode returns the node of id (nil when it does not exist yet) and
@@ -367,6 +369,6 @@ func (l *Learner) repliedBefore(reqSrc *record.Endpoint, k EdgeKey) bool {
 		}
 	}
 	ref.replied[ref.nextReplied] = replySlot{dst: k.Dst, proto: k.Proto, port: k.Port}
-	ref.nextReplied = (ref.nextReplied + 1) % edgeSlots
+	ref.nextReplied = (ref.nextReplied + 1) % replySlots
 	return false
 }
