@@ -51,7 +51,7 @@ if [ "$GOBENCH" != 0 ]; then
 	$GO test -run '^$' -bench 'BenchmarkDecodeFast$' -benchmem -benchtime 200000x ./collectors/calico/
 	# the live path (issue #3): a replay relay in another process on loopback
 	$GO test -run '^$' -bench 'BenchmarkLiveLearn$' -benchtime 5x ./collectors/hubblerelay/
-	$GO test -run '^$' -bench 'BenchmarkLearnerAdd$' -benchmem -benchtime 2000000x ./learner/
+	$GO test -run '^$' -bench 'BenchmarkLearnerAdd(Calico)?$' -benchmem -benchtime 2000000x ./learner/
 	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
 fi
 

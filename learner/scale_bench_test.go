@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/calico"
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/benchgen"
@@ -66,6 +67,44 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkLearnerAddCalico is BenchmarkLearnerAdd over Calico flow-log
+// records of the same cluster (two reporter records per connection,
+// merged by the learner).
+func BenchmarkLearnerAddCalico(b *testing.B) {
+	var buf bytes.Buffer
+	s := benchgen.Default()
+	s.Flows = 200_000
+	if err := benchgen.WriteCalico(&buf, s); err != nil {
+		b.Fatal(err)
+	}
+	f, err := input.Open(input.Stdin, &buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs []record.Record
+	var st collectors.Stats
+	err = calico.NewFileSource(f, collectors.Options{}).Run(context.Background(), &st, func(r *record.Record) error {
+		recs = append(recs, *r)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := learner.New(learner.Options{})
+	for i := range recs {
+		l.Add(&recs[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		l.Add(&recs[i%len(recs)])
+		i++
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkGraphWrite measures serialising a cluster-scale graph (the
