@@ -17,9 +17,10 @@ import (
 	"github.com/flowfence/flowfence/record"
 )
 
-// decoded runs a file source over generated flows and returns its records
-// (with the decoders' endpoint memos).
-func decoded(t *testing.T, format string, s benchgen.Spec) []record.Record {
+// decoded runs a file source over generated flows ("hubble" or "calico")
+// and returns its records, as the collector emits them (with the
+// decoders' endpoint memos).
+func decoded(t testing.TB, format string, s benchgen.Spec) []record.Record {
 	t.Helper()
 	var buf bytes.Buffer
 	write := benchgen.WriteHubble

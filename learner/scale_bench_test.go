@@ -2,14 +2,9 @@ package learner_test
 
 import (
 	"bytes"
-	"context"
 	"syscall"
 	"testing"
 
-	"github.com/flowfence/flowfence/collectors"
-	"github.com/flowfence/flowfence/collectors/calico"
-	"github.com/flowfence/flowfence/collectors/hubble"
-	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/benchgen"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
@@ -17,33 +12,16 @@ import (
 
 // scaleRecords decodes generated cluster-scale flows (2,000 workloads,
 // 10,000 pods, ~18,000 edges) into records, as the collector emits them.
-func scaleRecords(b *testing.B, flows int64) []record.Record {
-	var buf bytes.Buffer
+func scaleRecords(b *testing.B, format string, flows int64) []record.Record {
 	s := benchgen.Default()
 	s.Flows = flows
-	if err := benchgen.WriteHubble(&buf, s); err != nil {
-		b.Fatal(err)
-	}
-	f, err := input.Open(input.Stdin, &buf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var recs []record.Record
-	var st collectors.Stats
-	err = hubble.NewFileSource(f, collectors.Options{}).Run(context.Background(), &st, func(r *record.Record) error {
-		recs = append(recs, *r)
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return recs
+	return decoded(b, format, s)
 }
 
 // BenchmarkLearnerAdd measures Learner.Add alone, per record, on a stream
 // whose graph is already complete (the steady state of a long stream).
 func BenchmarkLearnerAdd(b *testing.B) {
-	recs := scaleRecords(b, 200_000)
+	recs := scaleRecords(b, "hubble", 200_000)
 	l := learner.New(learner.Options{})
 	for i := range recs {
 		l.Add(&recs[i])
@@ -73,25 +51,7 @@ func cpuTime() int64 {
 // records of the same cluster (two reporter records per connection,
 // merged by the learner).
 func BenchmarkLearnerAddCalico(b *testing.B) {
-	var buf bytes.Buffer
-	s := benchgen.Default()
-	s.Flows = 200_000
-	if err := benchgen.WriteCalico(&buf, s); err != nil {
-		b.Fatal(err)
-	}
-	f, err := input.Open(input.Stdin, &buf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var recs []record.Record
-	var st collectors.Stats
-	err = calico.NewFileSource(f, collectors.Options{}).Run(context.Background(), &st, func(r *record.Record) error {
-		recs = append(recs, *r)
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	recs := scaleRecords(b, "calico", 200_000)
 	l := learner.New(learner.Options{})
 	for i := range recs {
 		l.Add(&recs[i])
@@ -110,7 +70,7 @@ func BenchmarkLearnerAddCalico(b *testing.B) {
 // BenchmarkGraphWrite measures serialising a cluster-scale graph (the
 // last, single-threaded step of `flowfence learn`).
 func BenchmarkGraphWrite(b *testing.B) {
-	recs := scaleRecords(b, 200_000)
+	recs := scaleRecords(b, "hubble", 200_000)
 	l := learner.New(learner.Options{})
 	for i := range recs {
 		l.Add(&recs[i])
