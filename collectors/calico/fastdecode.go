@@ -59,7 +59,7 @@ type fastDecoder struct {
 // Bounds of the per-decoder caches (emptied when full).
 const (
 	maxLabelSets = 1 << 13
-	maxMemos     = 1 << 16
+	maxEndpoints = 1 << 16
 	maxDepth     = 64
 )
 
@@ -115,7 +115,7 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 			ep.Labels = d.labelMap(labels, n)
 			return true
 		}
-		if len(d.endpoints) >= maxMemos {
+		if len(d.endpoints) >= maxEndpoints {
 			clear(d.endpoints)
 		}
 		d.endpoints[h] = t
@@ -169,14 +169,6 @@ func (d *fastDecoder) newTemplate(name, aggr, ns string, labels []byte, n int, v
 // strOf is str of a string view.
 func (d *fastDecoder) strOf(s string) string {
 	return d.str(unsafe.Slice(unsafe.StringData(s), len(s)))
-}
-
-// mapPointer is a map's identity.
-func mapPointer(m map[string]string) unsafe.Pointer {
-	if m == nil {
-		return nil
-	}
-	return *(*unsafe.Pointer)(unsafe.Pointer(&m))
 }
 
 // labelMap returns Labels(list).Map() of a label field (raw, holding n
@@ -794,11 +786,9 @@ func (d *fastDecoder) strPtr(p **string, store *string) bool {
 	if d.null() {
 		return true
 	}
-	v, esc, ok := d.str2()
-	if !ok || esc {
+	if !d.view(store) {
 		return false
 	}
-	*store = unsafe.String(unsafe.SliceData(v), len(v))
 	*p = store
 	return true
 }
