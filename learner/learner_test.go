@@ -631,3 +631,15 @@ func TestDeniedAttemptBeyondTupleTracking(t *testing.T) {
 		})
 	}
 }
+
+func TestHourOf(t *testing.T) {
+	for _, at := range []time.Time{
+		{}, time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-3600, 0), time.Unix(-3601, 999),
+		time.Unix(1794787200, 0), time.Unix(1794787199, 999999999), time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(2026, 11, 23, 23, 30, 0, 0, time.FixedZone("x", 5*3600+1800)), time.Date(1, 1, 1, 0, 59, 0, 0, time.UTC),
+	} {
+		if got, want := hourOf(at), at.UTC().Truncate(time.Hour).Unix(); got != want {
+			t.Errorf("hourOf(%v) = %d, want %d", at, got, want)
+		}
+	}
+}

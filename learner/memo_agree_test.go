@@ -77,22 +77,39 @@ func TestMemoShortcutsAgree(t *testing.T) {
 			if memos < len(recs)/2 {
 				t.Fatalf("only %d of %d records have memos: the test would not test the shortcuts", memos, len(recs))
 			}
-			with, without := learner.New(learner.Options{}), learner.New(learner.Options{})
+			// other is a second learner on the same memos, in lockstep:
+			// the memos' caches (one owner each) change hands all the time
+			with, other, without := learner.New(learner.Options{}), learner.New(learner.Options{}), learner.New(learner.Options{})
 			for i := range recs {
 				r := recs[i]
 				with.Add(&r)
+				if i%3 != 0 {
+					r := recs[i]
+					other.Add(&r)
+				}
 				r.Src.Memo, r.Dst.Memo = nil, nil
 				without.Add(&r)
 			}
-			var a, b bytes.Buffer
-			if err := with.Graph().Write(&a); err != nil {
-				t.Fatal(err)
+			for i := 0; i < len(recs); i += 3 {
+				r := recs[i]
+				other.Add(&r)
 			}
-			if err := without.Graph().Write(&b); err != nil {
-				t.Fatal(err)
+			var a, b, c bytes.Buffer
+			for _, w := range []struct {
+				l   *learner.Learner
+				buf *bytes.Buffer
+			}{{with, &a}, {without, &b}, {other, &c}} {
+				if err := w.l.Graph().Write(w.buf); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if !bytes.Equal(a.Bytes(), b.Bytes()) {
 				t.Fatalf("graphs differ with and without memos (%d vs %d bytes)", a.Len(), b.Len())
+			}
+			// the same records, every third later (a graph does not
+			// depend on the order of its records)
+			if !bytes.Equal(c.Bytes(), b.Bytes()) {
+				t.Fatalf("a learner sharing the memos with another learns another graph (%d vs %d bytes)", c.Len(), b.Len())
 			}
 			g := with.Graph()
 			if len(g.Edges) < s.Workloads*2 {

@@ -3,6 +3,7 @@ package learner
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -25,30 +26,46 @@ const maxCachedEndpoints = 1 << 17
 type podRefKey struct{ ns, pod string }
 
 // podRef is a pod endpoint's cached ID and everything it was derived from.
+// What every record of the pod reads comes first, so that it shares a few
+// cache lines: the hint check, touch's span, and the tags of the edge and
+// reply slots (scanned instead of the slots themselves).
 type podRef struct {
+	id, pod string
+	// set by the learner as it uses the pod (see hint)
+	node *Node
+	// touched is the memo of the endpoint whose node touch last updated
+	// in full, and lo..hi a span of time the node's is known to cover:
+	// touching it again within the span changes nothing (see touch)
+	touched               *record.EndpointMemo
+	lo, hi                time.Time
+	labelled              bool
+	nextEdge, nextReplied uint8
+	// edgeTags[i] is slotTag of edges[i]'s key (0: empty), replyTags of
+	// replied's
+	edgeTags  [edgeSlots]uint32
+	replyTags [replySlots]uint32
+	// podsOf is the node whose Pods list holds this pod
+	podsOf *Node
+
 	cluster, wkind, wname string
 	aggregated            bool
 	labels                unsafe.Pointer // identity of the Labels map derived from
 	labelsMap             map[string]string
-	pod                   string
-	id, kind, name        string
+	kind, name            string
 	ok                    bool
-	// set by the learner as it uses the pod (see hint)
-	node     *Node
-	labelled bool
-	// podsOf is the node whose Pods list holds this pod
-	podsOf   *Node
-	edges    [edgeSlots]edgeSlot
-	nextEdge int
+	edges                 [edgeSlots]edgeSlot
 	// replied are recent reply keys (pod as the request's source) the
 	// learner already recorded (see repliedBefore)
-	replied     [replySlots]replySlot
-	nextReplied int
-	// touched is the memo of the endpoint whose node touch last updated
-	// in full, and lo..hi a span of time the node's is known to cover:
-	// touching it again within the span changes nothing (see touch)
-	touched *record.EndpointMemo
-	lo, hi  time.Time
+	replied [replySlots]replySlot
+}
+
+// slotTag is a filter for a slot's key: equal keys have equal tags when
+// their destination IDs are the same interned string (they are the
+// learner's IDs); a key whose ID is another copy only misses its slot.
+// Never 0.
+func slotTag(dst string, proto record.Protocol, port uint16) uint32 {
+	x := uint64(uintptr(unsafe.Pointer(unsafe.StringData(dst)))) ^ uint64(len(dst))<<48 ^ uint64(port)<<32 ^ uint64(proto)<<24
+	return uint32((x*0x9E3779B97F4A7C15)>>32) | 1
 }
 
 // replySlot is one reply key a pod's cache entry remembers.
@@ -80,17 +97,22 @@ type memoRef struct {
 	ref      *podRef
 }
 
+// memoCache is the learner's cache on a decoder's memo (its MemoCache's
+// Owner is the learner): the memo leads to the resolved ID without a
+// lookup, and its cache lives and dies with the decoder's memo.
+type memoCache struct {
+	record.MemoCache
+	m memoRef
+}
+
 // recentMemo is one memo nodeID resolved.
 type recentMemo struct {
 	memo *record.EndpointMemo
-	m    memoRef
+	m    *memoRef
 }
 
 // nodeIDs is the learner's endpoint → node ID cache.
 type nodeIDs struct {
-	// memos resolves endpoints by their decoder memo: one pointer-keyed
-	// lookup instead of hashing and comparing their strings
-	memos map[*record.EndpointMemo]memoRef
 	// recent are the last two memos resolved
 	recent     [2]recentMemo
 	nextRecent int
@@ -159,16 +181,16 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 				return r.m.id, r.m.kind, r.m.ok
 			}
 		}
-		m, hit := c.memos[ep.Memo]
-		if !hit {
-			id, kind, ok = l.podNodeID(ep)
-			if c.memos == nil || len(c.memos) >= maxCachedEndpoints {
-				c.memos = map[*record.EndpointMemo]memoRef{}
-			}
-			m = memoRef{id: id, kind: kind, ok: ok, ref: c.hintFor(ep, id)}
-			c.memos[ep.Memo] = m
-		} else {
+		var m *memoRef
+		if mc := ep.Memo.Cache(); mc != nil && mc.Owner == any(l) {
+			// only this learner makes caches it owns: mc is a memoCache's
+			m = &(*memoCache)(unsafe.Pointer(mc)).m
 			c.setHint(ep, m.ref)
+		} else {
+			id, kind, ok = l.podNodeID(ep)
+			nc := &memoCache{MemoCache: record.MemoCache{Owner: l}, m: memoRef{id: id, kind: kind, ok: ok, ref: c.hintFor(ep, id)}}
+			ep.Memo.SetCache(&nc.MemoCache)
+			m = &nc.m
 		}
 		c.recent[c.nextRecent] = recentMemo{memo: ep.Memo, m: m}
 		c.nextRecent ^= 1
@@ -247,10 +269,12 @@ func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 }
 
 // edgeSlots is how many recently used out-edges (with their reporter
-// merge states) a pod remembers, replySlots how many reply keys.
+// merge states) a pod remembers, replySlots how many reply keys,
+// slotNodes how many observing nodes an edge slot knows.
 const (
 	edgeSlots  = 16
 	replySlots = 8
+	slotNodes  = 4
 )
 
 type edgeSlot struct {
@@ -264,8 +288,10 @@ type edgeSlot struct {
 	repDropped bool
 	port       uint16
 	next       uint8
-	// nodes are observing nodes known to be in e.NodesSeen
-	nodes [2]string
+	// nodes are observing nodes known to be in e.NodesSeen: an edge of a
+	// pod's is seen by the pod's node and, from Calico's dst reporter,
+	// by the nodes of the peer workload's pods
+	nodes [slotNodes]string
 	// source is a source known to be in e.Sources
 	source string
 }
@@ -274,7 +300,7 @@ type edgeSlot struct {
 // by this slot, and the list never full (so it never lost a node). A nil
 // slot knows nothing.
 func (s *edgeSlot) sawNode(node string, e *Edge) bool {
-	return s != nil && s.e == e && (s.nodes[0] == node || s.nodes[1] == node) && len(e.NodesSeen) < maxNodesSeen
+	return s != nil && s.e == e && slices.Contains(s.nodes[:], node) && len(e.NodesSeen) < maxNodesSeen
 }
 
 // sawSource is sawNode for e.Sources.
@@ -295,7 +321,7 @@ func (s *edgeSlot) rememberNode(node string, e *Edge) {
 		return
 	}
 	s.nodes[s.next] = node
-	s.next ^= 1
+	s.next = (s.next + 1) % slotNodes
 }
 
 // cachedNode returns the node of id (nil when it does not exist yet) and
@@ -331,9 +357,11 @@ func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
 	}
 	e := l.g.Edges[k]
 	if e != nil && ref != nil {
-		s := &ref.edges[ref.nextEdge]
+		i := ref.nextEdge
+		s := &ref.edges[i]
 		*s = edgeSlot{dst: k.Dst, proto: k.Proto, port: k.Port, e: e}
-		ref.nextEdge = (ref.nextEdge + 1) % edgeSlots
+		ref.edgeTags[i] = slotTag(k.Dst, k.Proto, k.Port)
+		ref.nextEdge = (i + 1) % edgeSlots
 		return e, s
 	}
 	return e, nil
@@ -345,9 +373,12 @@ func (ref *podRef) slot(dst string, proto record.Protocol, port uint16) *edgeSlo
 	if ref == nil {
 		return nil
 	}
-	for i := range ref.edges {
-		if s := &ref.edges[i]; s.e != nil && s.dst == dst && s.proto == proto && s.port == port {
-			return s
+	t := slotTag(dst, proto, port)
+	for i, tag := range ref.edgeTags {
+		if tag == t {
+			if s := &ref.edges[i]; s.e != nil && s.dst == dst && s.proto == proto && s.port == port {
+				return s
+			}
 		}
 	}
 	return nil
@@ -363,12 +394,17 @@ func (l *Learner) repliedBefore(reqSrc *record.Endpoint, k EdgeKey) bool {
 	if ref == nil {
 		return false
 	}
-	for i := range ref.replied {
-		if s := &ref.replied[i]; s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port && s.dst != "" {
-			return true
+	t := slotTag(k.Dst, k.Proto, k.Port)
+	for i, tag := range ref.replyTags {
+		if tag == t {
+			if s := &ref.replied[i]; s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port {
+				return true
+			}
 		}
 	}
-	ref.replied[ref.nextReplied] = replySlot{dst: k.Dst, proto: k.Proto, port: k.Port}
-	ref.nextReplied = (ref.nextReplied + 1) % replySlots
+	i := ref.nextReplied
+	ref.replied[i] = replySlot{dst: k.Dst, proto: k.Proto, port: k.Port}
+	ref.replyTags[i] = t
+	ref.nextReplied = (i + 1) % replySlots
 	return false
 }

@@ -53,7 +53,7 @@ func (l *Learner) reporterFlows(r *record.Record) uint64 {
 	if !ok1 || !ok2 {
 		return n
 	}
-	k := reporterKey{src: src, dst: dst, proto: r.Proto, port: r.Dst.Port, hour: r.Time.UTC().Truncate(time.Hour).Unix(), dropped: r.Verdict == record.Dropped}
+	k := reporterKey{src: src, dst: dst, proto: r.Proto, port: r.Dst.Port, hour: hourOf(r.Time), dropped: r.Verdict == record.Dropped}
 	if !r.Proto.HasPorts() {
 		k.port = 0
 	}
@@ -97,4 +97,11 @@ func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCo
 		s.rep, s.repHour, s.repDropped = c, k.hour, k.dropped
 	}
 	return c
+}
+
+// hourOf is the Unix time of t's UTC hour: t.UTC().Truncate(time.Hour)
+// (hours since the zero time are whole hours of Unix time too).
+func hourOf(t time.Time) int64 {
+	u := t.Unix()
+	return u - ((u%3600)+3600)%3600
 }

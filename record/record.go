@@ -5,6 +5,7 @@ package record
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -151,8 +152,23 @@ type Endpoint struct {
 }
 
 // EndpointMemo is the identity of one endpoint conversion (see
-// Endpoint.Memo): an opaque token compared by address.
-type EndpointMemo struct{ _ byte }
+// Endpoint.Memo), compared by address. It also holds one consumer's cache
+// of what it derived from the endpoints carrying it (see Cache), so that
+// the consumer reaches it without a lookup.
+type EndpointMemo struct{ cache atomic.Pointer[MemoCache] }
+
+// MemoCache is what one consumer derived from the endpoints of a memo.
+// Owner identifies the consumer (compared by identity): a consumer uses a
+// cache it owns and replaces one it does not. Consumers embed MemoCache in
+// their own cache type.
+type MemoCache struct{ Owner any }
+
+// Cache returns the cache last set on m, nil when none. Cache and SetCache
+// may be called concurrently (by consumers on other goroutines).
+func (m *EndpointMemo) Cache() *MemoCache { return m.cache.Load() }
+
+// SetCache replaces m's cache.
+func (m *EndpointMemo) SetCache(c *MemoCache) { m.cache.Store(c) }
 
 // IsPod reports whether the endpoint is a pod (has a namespace and no entity).
 func (e *Endpoint) IsPod() bool { return e.Entity == EntityNone && e.Namespace != "" }

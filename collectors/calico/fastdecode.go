@@ -7,7 +7,6 @@ import (
 	"math/bits"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -36,9 +35,13 @@ type fastDecoder struct {
 	b      []byte
 	i      int
 	labels map[string]map[string]string
-	// endpoints are the workload endpoints converted, by a hash of what
-	// they were converted from (see endpoint)
-	endpoints map[uint64]*epTemplate
+	// eps are the workload endpoints converted (see endpoint): an
+	// open-addressed table by a hash of what they were converted from,
+	// nEps of its entries used; epKey is the key of the endpoint being
+	// converted
+	eps   []epEntry
+	nEps  int
+	epKey []byte
 	// pred predicts each position's key (see predicted)
 	pred []predKey
 	// interned is a direct-mapped cache of interned strings (see str)
@@ -60,11 +63,12 @@ type fastDecoder struct {
 const (
 	maxLabelSets = 1 << 13
 	maxEndpoints = 1 << 16
+	minEpTable   = 1 << 10
 	maxDepth     = 64
 )
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{labels: map[string]map[string]string{}, endpoints: map[uint64]*epTemplate{},
+	return &fastDecoder{labels: map[string]map[string]string{}, eps: make([]epEntry, minEpTable),
 		interned: new([internSlots]string), seed: maphash.MakeSeed()}
 }
 
@@ -94,75 +98,111 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 	if typ != TypeWorkload {
 		return endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
 	}
-	var addr netip.Addr
+	var raw string
 	if ip != nil {
-		if a, err := netip.ParseAddr(strings.TrimSpace(*ip)); err == nil {
-			addr = a.Unmap()
-		}
+		raw = *ip
 	}
-	valid := addr.IsValid()
-	h := maphash.String(d.seed, name)
-	h = h*31 ^ maphash.String(d.seed, ns)
-	h = h*31 ^ maphash.String(d.seed, aggr)
-	h = h*31 ^ maphash.Bytes(d.seed, labels)
-	if valid {
-		h++
+	if max(len(name), len(aggr), len(ns), len(raw)) >= math.MaxUint16 {
+		// too long to key: converted as it is
+		endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
+		ep.Labels = d.labelMap(labels, n)
+		return true
 	}
-	t := d.endpoints[h]
-	if t == nil || !t.is(name, aggr, ns, labels, valid) {
-		if t = d.newTemplate(name, aggr, ns, labels, n, valid); t == nil {
-			endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
-			ep.Labels = d.labelMap(labels, n)
+	// an endpoint with no address and one with an address that does not
+	// parse convert alike, and differ in their keys only
+	lens := epLens{uint16(len(name)), uint16(len(aggr)), uint16(len(ns)), uint16(len(raw))}
+	if ip == nil {
+		lens[3] = noAddr
+	}
+	k := append(append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...), labels...)
+	d.epKey = k
+	h := maphash.Bytes(d.seed, k) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
+	mask := len(d.eps) - 1
+	i := int(h) & mask
+	for ; d.eps[i].t != nil; i = (i + 1) & mask {
+		if e := &d.eps[i]; e.h == h && e.t.is(k, lens) {
+			e.t.copyTo(ep)
 			return true
 		}
-		if len(d.endpoints) >= maxEndpoints {
-			clear(d.endpoints)
-		}
-		d.endpoints[h] = t
 	}
-	*ep = record.Endpoint{IP: addr, Namespace: t.ns, Pod: t.pod, Labels: t.labels, Aggregated: t.aggregated, Memo: t.memo}
+	t := d.newTemplate(name, aggr, ns, ip, labels, n, lens, k)
+	if d.nEps >= maxEndpoints {
+		clear(d.eps)
+		d.nEps = 0
+		i = int(h) & mask
+	} else if 2*(d.nEps+1) > len(d.eps) {
+		d.growEps()
+		mask = len(d.eps) - 1
+		for i = int(h) & mask; d.eps[i].t != nil; i = (i + 1) & mask {
+		}
+	}
+	d.eps[i] = epEntry{h: h, t: t}
+	d.nEps++
+	t.copyTo(ep)
 	return true
 }
 
+// epEntry is one entry of the decoder's endpoint table (t nil: free).
+type epEntry struct {
+	h uint64
+	t *epTemplate
+}
+
+// growEps doubles the endpoint table.
+func (d *fastDecoder) growEps() {
+	old := d.eps
+	d.eps = make([]epEntry, 2*len(old))
+	mask := len(d.eps) - 1
+	for _, e := range old {
+		if e.t == nil {
+			continue
+		}
+		i := int(e.h) & mask
+		for d.eps[i].t != nil {
+			i = (i + 1) & mask
+		}
+		d.eps[i] = e
+	}
+}
+
 // epTemplate is one workload endpoint as converted (the fields endpoint
-// sets for one, but the address), with the values it was converted from:
-// name, aggr, ns and the raw labels one after the other in key, in the
-// template itself when short (a few cache lines to compare and copy).
+// sets for one), with the values it was converted from: name, aggr, ns,
+// the address and the raw labels one after the other in key (in the
+// template itself when short), their lengths in lens. The template's
+// memo is the memo of its endpoints.
 type epTemplate struct {
-	valid      bool
+	lens       epLens
 	aggregated bool
-	lens       [3]uint16 // of name, aggr, ns in key
+	key        []byte
+	addr       netip.Addr
 	ns, pod    string
 	labels     map[string]string
-	memo       *record.EndpointMemo
-	key        []byte
-	inline     [160]byte
+	memo       record.EndpointMemo
+	inline     [192]byte
 }
 
-// is reports whether t was converted from these values.
-func (t *epTemplate) is(name, aggr, ns string, labels []byte, valid bool) bool {
-	a, b, c := len(name), len(name)+len(aggr), len(name)+len(aggr)+len(ns)
-	return t.valid == valid && t.lens == [3]uint16{uint16(len(name)), uint16(len(aggr)), uint16(len(ns))} && len(t.key) == c+len(labels) &&
-		string(t.key[:a]) == name && string(t.key[a:b]) == aggr && string(t.key[b:c]) == ns && string(t.key[c:]) == string(labels)
+// epLens are the lengths of name, aggr, ns and the address in a
+// template's key; the address's is noAddr when there is none (null).
+type epLens [4]uint16
+
+const noAddr = math.MaxUint16
+
+// is reports whether t was converted from the endpoint whose key is k.
+func (t *epTemplate) is(k []byte, lens epLens) bool {
+	return t.lens == lens && string(t.key) == string(k)
 }
 
-// newTemplate converts a workload endpoint as endpoint does (the address
-// only matters by its validity) and gives it a memo of its own; nil when
-// a name is too long to key.
-func (d *fastDecoder) newTemplate(name, aggr, ns string, labels []byte, n int, valid bool) *epTemplate {
-	if max(len(name), len(aggr), len(ns)) > math.MaxUint16 {
-		return nil
-	}
+// copyTo sets ep to t's endpoint.
+func (t *epTemplate) copyTo(ep *record.Endpoint) {
+	*ep = record.Endpoint{IP: t.addr, Namespace: t.ns, Pod: t.pod, Labels: t.labels, Aggregated: t.aggregated, Memo: &t.memo}
+}
+
+// newTemplate converts a workload endpoint as endpoint does.
+func (d *fastDecoder) newTemplate(name, aggr, ns string, ip *string, labels []byte, n int, lens epLens, k []byte) *epTemplate {
 	var ep record.Endpoint
-	var ip *string
-	if valid {
-		any := "0.0.0.0"
-		ip = &any
-	}
 	endpoint(&ep, TypeWorkload, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, "")
-	t := &epTemplate{valid: valid, aggregated: ep.Aggregated, lens: [3]uint16{uint16(len(name)), uint16(len(aggr)), uint16(len(ns))},
-		ns: ep.Namespace, pod: ep.Pod, labels: d.labelMap(labels, n), memo: &record.EndpointMemo{}}
-	t.key = append(append(append(append(t.inline[:0], name...), aggr...), ns...), labels...)
+	t := &epTemplate{lens: lens, aggregated: ep.Aggregated, addr: ep.IP, ns: ep.Namespace, pod: ep.Pod, labels: d.labelMap(labels, n)}
+	t.key = append(t.inline[:0], k...)
 	return t
 }
 
@@ -365,6 +405,12 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 				return false
 			}
 		next:
+			// Felix writes no whitespace: a comma and the next key's
+			// quote need no whitespace scan
+			if d.i+1 < len(d.b) && d.b[d.i] == ',' && d.b[d.i+1] == '"' {
+				d.i++
+				continue
+			}
 			d.ws()
 			switch d.peek() {
 			case ',':
@@ -400,11 +446,15 @@ func (d *fastDecoder) member(n int, f *FlowLog, seen *uint32, shape *bool) bool 
 		k = fieldOf(key)
 		d.remember(n, key, k)
 	}
-	d.ws()
-	if d.peek() != ':' {
-		return false
+	if d.i < len(d.b) && d.b[d.i] == ':' {
+		d.i++
+	} else {
+		d.ws()
+		if d.peek() != ':' {
+			return false
+		}
+		d.i++
 	}
-	d.i++
 	d.ws()
 	switch k {
 	case kFold, kShape:
