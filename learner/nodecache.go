@@ -27,8 +27,8 @@ type podRefKey struct{ ns, pod string }
 
 // podRef is a pod endpoint's cached ID and everything it was derived from.
 // What every record of the pod reads comes first, so that it shares a few
-// cache lines: the hint check, touch's span, and the tags of the edge and
-// reply slots (scanned instead of the slots themselves).
+// cache lines: the hint check, touch's span, its node's out-edge slots and
+// the tags of its reply slots (scanned instead of the slots themselves).
 type podRef struct {
 	id, pod string
 	// set by the learner as it uses the pod (see hint)
@@ -36,13 +36,13 @@ type podRef struct {
 	// touched is the memo of the endpoint whose node touch last updated
 	// in full, and lo..hi a span of time the node's is known to cover:
 	// touching it again within the span changes nothing (see touch)
-	touched               *record.EndpointMemo
-	lo, hi                time.Time
-	labelled              bool
-	nextEdge, nextReplied uint8
-	// edgeTags[i] is slotTag of edges[i]'s key (0: empty), replyTags of
-	// replied's
-	edgeTags  [edgeSlots]uint32
+	touched     *record.EndpointMemo
+	lo, hi      time.Time
+	labelled    bool
+	nextReplied uint8
+	// outs are the recent out-edges of the pod's node (of ID id)
+	outs *outSlots
+	// replyTags[i] is slotTag of replied[i]'s key (0: empty)
 	replyTags [replySlots]uint32
 	// podsOf is the node whose Pods list holds this pod
 	podsOf *Node
@@ -53,10 +53,31 @@ type podRef struct {
 	labelsMap             map[string]string
 	kind, name            string
 	ok                    bool
-	edges                 [edgeSlots]edgeSlot
 	// replied are recent reply keys (pod as the request's source) the
 	// learner already recorded (see repliedBefore)
 	replied [replySlots]replySlot
+}
+
+// outSlots are the recently used out-edges of one source node, shared
+// by its pods (the edges of a workload are the same whoever of its pods
+// opened the connection): tags[i] is slotTag of edges[i]'s key (0: empty).
+type outSlots struct {
+	tags  [edgeSlots]uint32
+	next  uint8
+	edges [edgeSlots]edgeSlot
+}
+
+// outsOf returns the out-edge slots of node id.
+func (c *nodeIDs) outsOf(id string) *outSlots {
+	o := c.outs[id]
+	if o == nil {
+		if c.outs == nil || len(c.outs) >= maxCachedEndpoints {
+			c.outs = map[string]*outSlots{}
+		}
+		o = &outSlots{}
+		c.outs[id] = o
+	}
+	return o
 }
 
 // slotTag is a filter for a slot's key: equal keys have equal tags when
@@ -117,6 +138,7 @@ type nodeIDs struct {
 	recent     [2]recentMemo
 	nextRecent int
 	pods       map[podRefKey]*podRef
+	outs       map[string]*outSlots
 	addrs      map[addrRefKey]addrRef
 	ids        map[string]string // interned IDs
 	hints      [2]hint
@@ -228,6 +250,9 @@ func (l *Learner) podNodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 	}
 	*r = podRef{cluster: ep.Cluster, wkind: ep.WorkloadKind, wname: ep.WorkloadName, aggregated: ep.Aggregated,
 		labels: labels, labelsMap: ep.Labels, pod: ep.Pod, id: c.intern(id), kind: kind, name: name, ok: ok}
+	if ok {
+		r.outs = c.outsOf(r.id)
+	}
 	c.setHint(ep, r)
 	return r.id, r.kind, r.ok
 }
@@ -269,7 +294,8 @@ func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 }
 
 // edgeSlots is how many recently used out-edges (with their reporter
-// merge states) a pod remembers, replySlots how many reply keys,
+// merge states) a source node remembers, replySlots how many reply keys
+// a pod remembers,
 // slotNodes how many observing nodes an edge slot knows.
 const (
 	edgeSlots  = 16
@@ -348,35 +374,43 @@ func (l *Learner) podLabelled(ref *podRef, pk podKey) bool {
 }
 
 // edge returns the learner's edge k (nil when it does not exist yet),
-// looked up in the recent edges of the source pod first, and the pod's
-// slot that holds it (nil when none does).
+// looked up in the recent out-edges of the source pod's node first, and
+// the slot that holds it (nil when none does).
 func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
-	ref := l.nodeIDs.hintFor(src, k.Src)
-	if s := ref.slot(k.Dst, k.Proto, k.Port); s != nil {
+	o := l.nodeIDs.hintFor(src, k.Src).outSlots()
+	if s := o.slot(k.Dst, k.Proto, k.Port); s != nil {
 		return s.e, s
 	}
 	e := l.g.Edges[k]
-	if e != nil && ref != nil {
-		i := ref.nextEdge
-		s := &ref.edges[i]
+	if e != nil && o != nil {
+		i := o.next
+		s := &o.edges[i]
 		*s = edgeSlot{dst: k.Dst, proto: k.Proto, port: k.Port, e: e}
-		ref.edgeTags[i] = slotTag(k.Dst, k.Proto, k.Port)
-		ref.nextEdge = (i + 1) % edgeSlots
+		o.tags[i] = slotTag(k.Dst, k.Proto, k.Port)
+		o.next = (i + 1) % edgeSlots
 		return e, s
 	}
 	return e, nil
 }
 
-// slot is the pod's slot of its out-edge to dst (nil when none, or when
-// ref is nil).
-func (ref *podRef) slot(dst string, proto record.Protocol, port uint16) *edgeSlot {
+// outSlots are the out-edge slots of the pod's node (nil when ref is nil).
+func (ref *podRef) outSlots() *outSlots {
 	if ref == nil {
 		return nil
 	}
+	return ref.outs
+}
+
+// slot is the slot of the out-edge to dst (nil when none, or when o is
+// nil).
+func (o *outSlots) slot(dst string, proto record.Protocol, port uint16) *edgeSlot {
+	if o == nil {
+		return nil
+	}
 	t := slotTag(dst, proto, port)
-	for i, tag := range ref.edgeTags {
+	for i, tag := range o.tags {
 		if tag == t {
-			if s := &ref.edges[i]; s.e != nil && s.dst == dst && s.proto == proto && s.port == port {
+			if s := &o.edges[i]; s.e != nil && s.dst == dst && s.proto == proto && s.port == port {
 				return s
 			}
 		}

@@ -76,11 +76,12 @@ func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
 }
 
 // reporterCount returns the merge state of k, created when new, looked up
-// in the slot of the edge in the source pod's recent edges first (src is
-// the record's source endpoint, which nodeID just resolved; the slot's
-// edge has k's source, destination, protocol and port).
+// in the slot of the edge among the recent out-edges of the source pod's
+// node first (src is the record's source endpoint, which nodeID just
+// resolved; the slot's edge has k's source, destination, protocol and
+// port).
 func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCount {
-	s := l.nodeIDs.hintFor(src, k.src).slot(k.dst, k.proto, k.port)
+	s := l.nodeIDs.hintFor(src, k.src).outSlots().slot(k.dst, k.proto, k.port)
 	if s != nil && s.rep != nil && s.repHour == k.hour && s.repDropped == k.dropped {
 		return s.rep
 	}
