@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/flowfence/flowfence/internal/benchgen"
@@ -127,12 +129,26 @@ func FuzzFastDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, line []byte) {
-		// twice with one decoder: the second time through its key
-		// predictions and caches
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// the input's lines in turn, then again, then backwards, with
+		// one decoder: the later lines go through the key predictions,
+		// the kept members and their runs, and the caches that the
+		// earlier ones left (a single line three times: kept, made a
+		// run, taken as a run)
+		ls := bytes.Split(data, []byte("\n"))
+		if len(ls) > 4 {
+			ls = ls[:4]
+		}
+		var order [][]byte
+		order = append(order, ls...)
+		order = append(order, ls...)
+		for i := len(ls) - 1; i >= 0; i-- {
+			order = append(order, ls[i])
+		}
 		fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
-		agree(t, fd, memos, line)
-		agree(t, fd, memos, line)
+		for _, l := range order {
+			agree(t, fd, memos, l)
+		}
 	})
 }
 
@@ -167,6 +183,81 @@ func TestFastDecodeLongName(t *testing.T) {
 	for range 2 {
 		if !agree(t, fd, memos, []byte(line)) {
 			t.Fatal("line not taken by the fast path")
+		}
+	}
+}
+
+// TestFastDecodeChangingMembers: lines that differ from the one before in
+// a few members, at random, agree with DecodeDocument one after the
+// other: the decoder's kept members come and go as the members change (a
+// stale one would replay what an older line set).
+func TestFastDecodeChangingMembers(t *testing.T) {
+	var buf bytes.Buffer
+	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 2, Workloads: 4, Replicas: 2, Nodes: 2, Peers: 2, Flows: 4, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	base := string(lines(t, buf.Bytes())[0])
+	// members of the line and values each may take instead
+	variants := []struct {
+		member string
+		alts   []string
+	}{
+		{`"start_time":`, []string{`"start_time":1794787500,`, `"start_time":1794790800,`}},
+		{`"source_port":`, []string{`"source_port":null,`, `"source_port":41000,`}},
+		{`"source_type":"wep",`, []string{`"source_type":"net",`}},
+		{`"dest_port":`, []string{`"dest_port":53,`, `"dest_port":8080,`}},
+		{`"dest_service_name":"-",`, []string{`"dest_service_name":"api",`}},
+		{`"dest_service_port_num":null,`, []string{`"dest_service_port_num":443,`}},
+		{`"proto":"tcp",`, []string{`"proto":"udp",`, `"proto":6,`}},
+		{`"action":"allow",`, []string{`"action":"deny",`}},
+		{`"reporter":"src",`, []string{`"reporter":"dst",`}},
+		{`"num_flows":1,`, []string{`"num_flows":7,`}},
+		{`"packets_in":`, []string{`"packets_in":1,`, `"packets_in":99,`}},
+		{`"http_requests_allowed_in":0,`, []string{`"http_requests_allowed_in":3,`}},
+		{`"process_name":"-",`, []string{`"process_name":"curl",`}},
+		{`"original_source_ips":null,`, []string{`"original_source_ips":["10.1.2.3"],`}},
+		{`"host":`, []string{`"host":"node-a",`, `"host":"node-b",`}},
+	}
+	// each member's text in base, up to and including its comma
+	type span struct{ from, to int }
+	spans := make([]span, len(variants))
+	for i, v := range variants {
+		from := strings.Index(base, v.member)
+		if from < 0 {
+			t.Fatalf("generated line has no %s: %s", v.member, base)
+		}
+		to := from + strings.IndexByte(base[from:], ',') + 1
+		if strings.HasSuffix(v.member, ",") {
+			to = from + len(v.member)
+		}
+		spans[i] = span{from, to}
+		if i > 0 && from < spans[i-1].to {
+			t.Fatalf("variants out of the line's order at %s", v.member)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	choice := make([]int, len(variants)) // 0: base's value
+	fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+	for n := 0; n < 3000; n++ {
+		for i := range choice {
+			if rng.IntN(8) == 0 {
+				choice[i] = rng.IntN(len(variants[i].alts) + 1)
+			}
+		}
+		var b strings.Builder
+		last := 0
+		for i, sp := range spans {
+			b.WriteString(base[last:sp.from])
+			if choice[i] == 0 {
+				b.WriteString(base[sp.from:sp.to])
+			} else {
+				b.WriteString(variants[i].alts[choice[i]-1])
+			}
+			last = sp.to
+		}
+		b.WriteString(base[last:])
+		if !agree(t, fd, memos, []byte(b.String())) {
+			t.Fatalf("line %d not taken by the fast path:\n%s", n, b.String())
 		}
 	}
 }
