@@ -30,7 +30,11 @@ type podRefKey struct{ ns, pod string }
 // cache lines: the hint check, touch's span, its node's out-edge slots and
 // the tags of its reply slots (scanned instead of the slots themselves).
 type podRef struct {
-	id, pod string
+	// the entry is the cache of the memos of the pod's endpoints (see
+	// nodeID), owned by the learner
+	record.MemoCache
+	id, pod, kind string
+	ok            bool
 	// set by the learner as it uses the pod (see hint)
 	node *Node
 	// touched is the memo of the endpoint whose node touch last updated
@@ -51,8 +55,7 @@ type podRef struct {
 	aggregated            bool
 	labels                unsafe.Pointer // identity of the Labels map derived from
 	labelsMap             map[string]string
-	kind, name            string
-	ok                    bool
+	name                  string
 	// replied are recent reply keys (pod as the request's source) the
 	// learner already recorded (see repliedBefore)
 	replied [replySlots]replySlot
@@ -108,28 +111,10 @@ type addrRef struct {
 	ok bool
 }
 
-// memoRef is a pod endpoint's ID resolved for one record.EndpointMemo:
-// every endpoint carrying that memo has the same identity fields, so the
-// ID needs no check. ref is the pod's cache entry, used as a hint only (it
-// may since have been recomputed for other fields: hints check the ID).
-type memoRef struct {
-	id, kind string
-	ok       bool
-	ref      *podRef
-}
-
-// memoCache is the learner's cache on a decoder's memo (its MemoCache's
-// Owner is the learner): the memo leads to the resolved ID without a
-// lookup, and its cache lives and dies with the decoder's memo.
-type memoCache struct {
-	record.MemoCache
-	m memoRef
-}
-
-// recentMemo is one memo nodeID resolved.
+// recentMemo is one memo nodeID resolved, and its pod's entry.
 type recentMemo struct {
 	memo *record.EndpointMemo
-	m    *memoRef
+	ref  *podRef
 }
 
 // nodeIDs is the learner's endpoint → node ID cache.
@@ -199,30 +184,35 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 		// edge): the last two memos resolved are at hand
 		for i := range c.recent {
 			if r := &c.recent[i]; r.memo == ep.Memo {
-				c.setHint(ep, r.m.ref)
-				return r.m.id, r.m.kind, r.m.ok
+				c.setHint(ep, r.ref)
+				return r.ref.id, r.ref.kind, r.ref.ok
 			}
 		}
-		var m *memoRef
+		var r *podRef
 		if mc := ep.Memo.Cache(); mc != nil && mc.Owner == any(l) {
-			// only this learner makes caches it owns: mc is a memoCache's
-			m = &(*memoCache)(unsafe.Pointer(mc)).m
-			c.setHint(ep, m.ref)
+			// only this learner's podRefs have it as their owner: mc is
+			// the MemoCache a podRef starts with
+			r = (*podRef)(unsafe.Pointer(mc))
+			c.setHint(ep, r)
 		} else {
-			id, kind, ok = l.podNodeID(ep)
-			nc := &memoCache{MemoCache: record.MemoCache{Owner: l}, m: memoRef{id: id, kind: kind, ok: ok, ref: c.hintFor(ep, id)}}
-			ep.Memo.SetCache(&nc.MemoCache)
-			m = &nc.m
+			// the pod's entry was derived from fields equal to ep's, and
+			// the identity of an entry never changes: it is the memo's
+			r = l.podNodeRef(ep)
+			ep.Memo.SetCache(&r.MemoCache)
 		}
-		c.recent[c.nextRecent] = recentMemo{memo: ep.Memo, m: m}
+		c.recent[c.nextRecent] = recentMemo{memo: ep.Memo, ref: r}
 		c.nextRecent ^= 1
-		return m.id, m.kind, m.ok
+		return r.id, r.kind, r.ok
 	}
-	return l.podNodeID(ep)
+	r := l.podNodeRef(ep)
+	return r.id, r.kind, r.ok
 }
 
-// podNodeID is nodeID of a pod endpoint, cached by namespace and pod.
-func (l *Learner) podNodeID(ep *record.Endpoint) (id, kind string, ok bool) {
+// podNodeRef is nodeID of a pod endpoint, cached by namespace and pod: the
+// pod's cache entry. An entry's identity (the fields its ID was derived
+// from, and the ID) never changes: a pod whose fields change gets a new
+// entry.
+func (l *Learner) podNodeRef(ep *record.Endpoint) *podRef {
 	c := &l.nodeIDs
 	k := podRefKey{ns: ep.Namespace, pod: ep.Pod}
 	r := c.pods[k]
@@ -230,31 +220,29 @@ func (l *Learner) podNodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 	if r != nil && r.cluster == ep.Cluster && r.wkind == ep.WorkloadKind && r.wname == ep.WorkloadName && r.aggregated == ep.Aggregated {
 		if r.labels == labels {
 			c.setHint(ep, r)
-			return r.id, r.kind, r.ok
+			return r
 		}
-		// same pod, another labels map: derive again, keep the ID if equal
+		// same pod, another labels map: derive again, keep the entry if
+		// the workload is the same
 		if kind, name := l.derive.Workload(ep); kind == r.kind && name == r.name {
 			r.labels, r.labelsMap = labels, ep.Labels
 			c.setHint(ep, r)
-			return r.id, r.kind, r.ok
+			return r
 		}
 	}
-	id, kind, ok = l.computeNodeID(ep)
+	id, kind, ok := l.computeNodeID(ep)
 	_, name := l.derive.Workload(ep)
-	if r == nil {
-		if c.pods == nil || len(c.pods) >= maxCachedEndpoints {
-			c.pods = map[podRefKey]*podRef{}
-		}
-		r = &podRef{}
-		c.pods[k] = r
+	if c.pods == nil || len(c.pods) >= maxCachedEndpoints {
+		c.pods = map[podRefKey]*podRef{}
 	}
-	*r = podRef{cluster: ep.Cluster, wkind: ep.WorkloadKind, wname: ep.WorkloadName, aggregated: ep.Aggregated,
-		labels: labels, labelsMap: ep.Labels, pod: ep.Pod, id: c.intern(id), kind: kind, name: name, ok: ok}
+	r = &podRef{MemoCache: record.MemoCache{Owner: l}, cluster: ep.Cluster, wkind: ep.WorkloadKind, wname: ep.WorkloadName,
+		aggregated: ep.Aggregated, labels: labels, labelsMap: ep.Labels, pod: ep.Pod, id: c.intern(id), kind: kind, name: name, ok: ok}
 	if ok {
 		r.outs = c.outsOf(r.id)
 	}
+	c.pods[k] = r
 	c.setHint(ep, r)
-	return r.id, r.kind, r.ok
+	return r
 }
 
 // hint is the pod a nodeID call just resolved for one endpoint of the
