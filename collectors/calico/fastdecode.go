@@ -42,8 +42,10 @@ type fastDecoder struct {
 	eps   []epEntry
 	nEps  int
 	epKey []byte
-	// pred predicts each position's key (see predicted)
-	pred []predKey
+	// pred predicts each position's key (see predicted); lines counts the
+	// lines decoded
+	pred  []predKey
+	lines uint32
 	// interned is a direct-mapped cache of interned strings (see str)
 	interned *[internSlots]string
 	seed     maphash.Seed
@@ -380,6 +382,7 @@ func exactField(key []byte) int {
 // the fast path takes.
 func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	d.b, d.i = b, 0
+	d.lines++
 	d.srcLabels, d.dstLabels, d.srcN, d.dstN = nil, nil, 0, 0
 	d.ws()
 	if d.peek() != '{' {
@@ -493,7 +496,7 @@ func (d *fastDecoder) keep(n, k, start, val int, f *FlowLog) {
 		return
 	}
 	p := &d.pred[n]
-	if p.k != k {
+	if p.k != k || (p.misses >= maxMisses && d.lines%retryEvery != 0) {
 		return
 	}
 	p.kv = append(p.kv[:0], d.b[start:d.i]...)
@@ -587,10 +590,17 @@ func (d *fastDecoder) repeated(n int, f *FlowLog, seen *uint32) (int, bool) {
 		return 0, false
 	}
 	p := &d.pred[n]
-	start, end := d.i, d.i+len(p.kv)
-	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !d.delim(end) {
+	if p.misses >= maxMisses && d.lines%retryEvery != 0 {
+		// a member that keeps changing is not compared (nor kept, see
+		// keep) but on every retryEvery-th line
 		return 0, false
 	}
+	start, end := d.i, d.i+len(p.kv)
+	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !d.delim(end) {
+		p.misses = min(p.misses+1, maxMisses)
+		return 0, false
+	}
+	p.misses = 0
 	k := p.k
 	if k != kNone {
 		if *seen&(1<<k) != 0 {
@@ -665,7 +675,18 @@ type predKey struct {
 	t        time.Time
 	s        string
 	list     []string
+	// misses counts the lines in a row whose member at this position
+	// was not the kept one (up to maxMisses)
+	misses uint8
 }
+
+// A position whose member was not the kept one on maxMisses lines in a
+// row is compared and kept on every retryEvery-th line only (source
+// ports, byte counts, the endpoints of shuffled lines change every time).
+const (
+	maxMisses  = 8
+	retryEvery = 16
+)
 
 // maxPredKeys bounds the positions predicted.
 const maxPredKeys = 64
