@@ -26,31 +26,33 @@ const maxCachedEndpoints = 1 << 17
 type podRefKey struct{ ns, pod string }
 
 // podRef is a pod endpoint's cached ID and everything it was derived from.
-// What every record of the pod reads comes first, so that it shares a few
-// cache lines: the hint check, touch's span, its node's out-edge slots and
-// the tags of its reply slots (scanned instead of the slots themselves).
+// What every record of the pod reads comes first, in two cache lines (the
+// object is 512 bytes, so line-aligned, see TestHotLayout): the memo cache's owner,
+// the ID, the node and touch's span, the node's out-edge slots. The rest
+// is read when the pod is resolved without a memo, or for replies.
 type podRef struct {
 	// the entry is the cache of the memos of the pod's endpoints (see
 	// nodeID), owned by the learner
 	record.MemoCache
-	id, pod, kind string
-	ok            bool
+	id, kind string
 	// set by the learner as it uses the pod (see hint)
 	node *Node
 	// touched is the memo of the endpoint whose node touch last updated
 	// in full, and lo..hi a span of time the node's is known to cover:
 	// touching it again within the span changes nothing (see touch)
-	touched     *record.EndpointMemo
-	lo, hi      time.Time
+	touched *record.EndpointMemo
+	lo, hi  time.Time
+	// outs are the recent out-edges of the pod's node (of ID id)
+	outs        *outSlots
+	ok          bool
 	labelled    bool
 	nextReplied uint8
-	// outs are the recent out-edges of the pod's node (of ID id)
-	outs *outSlots
-	// replyTags[i] is slotTag of replied[i]'s key (0: empty)
-	replyTags [replySlots]uint32
+
+	pod string
 	// podsOf is the node whose Pods list holds this pod
 	podsOf *Node
-
+	// replyTags[i] is slotTag of replied[i]'s key (0: empty)
+	replyTags             [replySlots]uint32
 	cluster, wkind, wname string
 	aggregated            bool
 	labels                unsafe.Pointer // identity of the Labels map derived from
@@ -59,14 +61,20 @@ type podRef struct {
 	// replied are recent reply keys (pod as the request's source) the
 	// learner already recorded (see repliedBefore)
 	replied [replySlots]replySlot
+	// 512 bytes in all: a size class of whole cache lines
+	_ [48]byte
 }
 
 // outSlots are the recently used out-edges of one source node, shared
 // by its pods (the edges of a workload are the same whoever of its pods
 // opened the connection): tags[i] is slotTag of edges[i]'s key (0: empty).
 type outSlots struct {
+	next uint8
+	// the tags' line and every slot's two lines start at cache lines: the
+	// object starts 8 bytes into a line-aligned heap slot (its malloc
+	// header), see TestHotLayout
+	_     [55]byte
 	tags  [edgeSlots]uint32
-	next  uint8
 	edges [edgeSlots]edgeSlot
 }
 
