@@ -197,7 +197,12 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 			}
 		}
 		var r *podRef
-		if mc := ep.Memo.Cache(); mc != nil && mc.Owner == any(l) {
+		mc := ep.MemoCache()
+		if mc != nil && mc.Owner != any(l) {
+			// noted before this learner's was set
+			mc = ep.Memo.Cache()
+		}
+		if mc != nil && mc.Owner == any(l) {
 			// only this learner's podRefs have it as their owner: mc is
 			// the MemoCache a podRef starts with
 			r = (*podRef)(unsafe.Pointer(mc))

@@ -149,6 +149,34 @@ type Endpoint struct {
 	// consumer may key caches by it. Code that changes any of those fields
 	// of an endpoint must clear Memo.
 	Memo *EndpointMemo
+	// memoCache is memoOf's cache as SetMemo found it
+	memoOf    *EndpointMemo
+	memoCache *MemoCache
+}
+
+// SetMemo sets e.Memo to m and notes m's cache as it is now, so that a
+// consumer reads it (MemoCache) without reaching m: a decoder calls it as
+// it copies an endpoint from the conversion m stands for, whose memory it
+// has just read.
+func (e *Endpoint) SetMemo(m *EndpointMemo) {
+	e.Memo, e.memoOf, e.memoCache = m, m, nil
+	if m != nil {
+		e.memoCache = m.Cache()
+	}
+}
+
+// MemoCache returns a cache of e.Memo (nil when e has none, or its memo
+// none): the one SetMemo noted when e.Memo is still that memo and it had
+// one, else the memo's current one. A noted cache may since have been
+// replaced on the memo: consumers check its owner, as for any cache.
+func (e *Endpoint) MemoCache() *MemoCache {
+	if e.Memo == nil {
+		return nil
+	}
+	if e.memoOf == e.Memo && e.memoCache != nil {
+		return e.memoCache
+	}
+	return e.Memo.Cache()
 }
 
 // EndpointMemo is the identity of one endpoint conversion (see

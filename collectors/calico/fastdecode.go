@@ -196,7 +196,8 @@ func (t *epTemplate) is(k []byte, lens epLens) bool {
 
 // copyTo sets ep to t's endpoint.
 func (t *epTemplate) copyTo(ep *record.Endpoint) {
-	*ep = record.Endpoint{IP: t.addr, Namespace: t.ns, Pod: t.pod, Labels: t.labels, Aggregated: t.aggregated, Memo: &t.memo}
+	*ep = record.Endpoint{IP: t.addr, Namespace: t.ns, Pod: t.pod, Labels: t.labels, Aggregated: t.aggregated}
+	ep.SetMemo(&t.memo)
 }
 
 // newTemplate converts a workload endpoint as endpoint does.

@@ -1192,6 +1192,9 @@ func endpoint(ep *epConv, ip netip.Addr, out *record.Endpoint) {
 	}
 	*out = ep.ep
 	out.IP = ip
+	if out.Memo != nil {
+		out.SetMemo(out.Memo)
+	}
 }
 
 // convertEndpoint mirrors convertEndpoint on a view.

@@ -317,11 +317,13 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		ip, port, names := rec.Src.IP, rec.Src.Port, rec.Src.Names
 		rec.Src = srcT.ep
 		rec.Src.IP, rec.Src.Port, rec.Src.Names = ip, port, names
+		rec.Src.SetMemo(rec.Src.Memo)
 	}
 	if dstT != nil {
 		ip, port, names := rec.Dst.IP, rec.Dst.Port, rec.Dst.Names
 		rec.Dst = dstT.ep
 		rec.Dst.IP, rec.Dst.Port, rec.Dst.Names = ip, port, names
+		rec.Dst.SetMemo(rec.Dst.Memo)
 	}
 	if rec.Time.IsZero() && d.respTime != nil {
 		rec.Time = d.respTime.AsTime()

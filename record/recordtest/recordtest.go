@@ -29,7 +29,8 @@ func (m *MemoLedger) Check(rec *record.Record) error {
 			continue
 		}
 		id := *ep
-		id.IP, id.Port, id.Names, id.Memo = record.Endpoint{}.IP, 0, nil, nil
+		id.IP, id.Port, id.Names = record.Endpoint{}.IP, 0, nil
+		id.SetMemo(nil)
 		if prev, ok := m.memos[memo]; ok {
 			if !reflect.DeepEqual(prev, id) || !sameMap(prev.Labels, id.Labels) || !sameMap(prev.NamespaceLabels, id.NamespaceLabels) {
 				return fmt.Errorf("two endpoints share a memo but differ:\n%+v\n%+v", prev, id)
@@ -37,7 +38,7 @@ func (m *MemoLedger) Check(rec *record.Record) error {
 		} else {
 			m.memos[memo] = id
 		}
-		ep.Memo = nil
+		ep.SetMemo(nil)
 	}
 	return nil
 }
