@@ -22,7 +22,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build demo demo-live test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
+.PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
 
@@ -105,6 +105,10 @@ fuzz:
 ## Calico flow logs, peak RSS at 1x and 10x the flows); FLOWS=… RSS_FACTOR=… resize it
 bench:
 	GO=$(GO) ./hack/bench.sh
+
+## pgo: regenerate cmd/flowfence/default.pgo, the profile `go build` optimizes the binary with
+pgo:
+	GO=$(GO) ./hack/pgo.sh
 
 ## bench-go: go benchmarks of every package
 bench-go:
