@@ -53,6 +53,9 @@ type fastDecoder struct {
 	// they hold (wep endpoints get their maps from the cache)
 	srcLabels, dstLabels []byte
 	srcN, dstN           int
+	// srcT, dstT are the endpoints' templates when found as their label
+	// fields were read (see atLabels)
+	srcT, dstT *epTemplate
 	// vals hold what the FlowLog's pointer fields point to (the FlowLog
 	// does not outlive decode)
 	vals struct {
@@ -96,9 +99,14 @@ func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, han
 // A workload endpoint is converted once per distinct value and then
 // copied from the cache, with its memo; the others are converted with
 // copies of their strings.
-func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, labels []byte, n int, host string) bool {
+func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, labels []byte, n int, host string, t *epTemplate) bool {
 	if typ != TypeWorkload {
 		return endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
+	}
+	if t != nil {
+		// found for these very values as the labels were read
+		t.copyTo(ep)
+		return true
 	}
 	var raw string
 	if ip != nil {
@@ -116,9 +124,10 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 	if ip == nil {
 		lens[3] = noAddr
 	}
-	k := append(append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...), labels...)
+	k := append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...)
+	h := epHash(d.seed, k, lens)
+	k = append(k, labels...)
 	d.epKey = k
-	h := maphash.Bytes(d.seed, k) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
 	mask := len(d.eps) - 1
 	i := int(h) & mask
 	for ; d.eps[i].t != nil; i = (i + 1) & mask {
@@ -127,7 +136,7 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 			return true
 		}
 	}
-	t := d.newTemplate(name, aggr, ns, ip, labels, n, lens, k)
+	t = d.newTemplate(name, aggr, ns, ip, labels, n, lens, k)
 	if d.nEps >= maxEndpoints {
 		clear(d.eps)
 		d.nEps = 0
@@ -149,6 +158,58 @@ type epEntry struct {
 	h uint64
 	t *epTemplate
 }
+
+// epHash is the table hash of an endpoint: of its key but the labels (a
+// pod's label field is found by its other values, see atLabels).
+func epHash(seed maphash.Seed, prefix []byte, lens epLens) uint64 {
+	return maphash.Bytes(seed, prefix) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
+}
+
+// atLabels returns the template of a workload endpoint whose type, name,
+// aggregated name, namespace and address the line already set (their
+// fields, bits of seen) when its label field at d.i is the template's,
+// byte for byte and followed by a delimiter, and takes the field: it
+// needs no validation (it was validated when the template was made),
+// and the endpoint no other lookup. Nil when any of that is not so.
+func (d *fastDecoder) atLabels(seen uint32, fields uint32, typ, name, aggr, ns string, ip *string) *epTemplate {
+	if seen&fields != fields || typ != TypeWorkload {
+		return nil
+	}
+	var raw string
+	if ip != nil {
+		raw = *ip
+	}
+	if max(len(name), len(aggr), len(ns), len(raw)) >= math.MaxUint16 {
+		return nil
+	}
+	lens := epLens{uint16(len(name)), uint16(len(aggr)), uint16(len(ns)), uint16(len(raw))}
+	if ip == nil {
+		lens[3] = noAddr
+	}
+	k := append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...)
+	d.epKey = k
+	h := epHash(d.seed, k, lens)
+	mask := len(d.eps) - 1
+	for i := int(h) & mask; d.eps[i].t != nil; i = (i + 1) & mask {
+		e := &d.eps[i]
+		if e.h != h || e.t.lens != lens || len(e.t.key) < len(k) || string(e.t.key[:len(k)]) != string(k) {
+			continue
+		}
+		labels := e.t.key[len(k):]
+		end := d.i + len(labels)
+		if len(labels) > 0 && end <= len(d.b) && string(d.b[d.i:end]) == string(labels) && d.delim(end) {
+			d.i = end
+			return e.t
+		}
+	}
+	return nil
+}
+
+// The fields an endpoint's template is found by, as bits of seen.
+const (
+	srcFields = 1<<kSourceType | 1<<kSourceName | 1<<kSourceNameAggr | 1<<kSourceNamespace | 1<<kSourceIP
+	dstFields = 1<<kDestType | 1<<kDestName | 1<<kDestNameAggr | 1<<kDestNamespace | 1<<kDestIP
+)
 
 // growEps doubles the endpoint table.
 func (d *fastDecoder) growEps() {
@@ -175,12 +236,14 @@ func (d *fastDecoder) growEps() {
 type epTemplate struct {
 	lens       epLens
 	aggregated bool
-	key        []byte
-	addr       netip.Addr
-	ns, pod    string
-	labels     map[string]string
-	memo       record.EndpointMemo
-	inline     [192]byte
+	// n is how many labels the raw label field lists
+	n       int
+	key     []byte
+	addr    netip.Addr
+	ns, pod string
+	labels  map[string]string
+	memo    record.EndpointMemo
+	inline  [192]byte
 }
 
 // epLens are the lengths of name, aggr, ns and the address in a
@@ -204,7 +267,7 @@ func (t *epTemplate) copyTo(ep *record.Endpoint) {
 func (d *fastDecoder) newTemplate(name, aggr, ns string, ip *string, labels []byte, n int, lens epLens, k []byte) *epTemplate {
 	var ep record.Endpoint
 	endpoint(&ep, TypeWorkload, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, "")
-	t := &epTemplate{lens: lens, aggregated: ep.Aggregated, addr: ep.IP, ns: ep.Namespace, pod: ep.Pod, labels: d.labelMap(labels, n)}
+	t := &epTemplate{lens: lens, aggregated: ep.Aggregated, n: n, addr: ep.IP, ns: ep.Namespace, pod: ep.Pod, labels: d.labelMap(labels, n)}
 	t.key = append(t.inline[:0], k...)
 	return t
 }
@@ -384,7 +447,7 @@ func exactField(key []byte) int {
 func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	d.b, d.i = b, 0
 	d.lines++
-	d.srcLabels, d.dstLabels, d.srcN, d.dstN = nil, nil, 0, 0
+	d.srcLabels, d.dstLabels, d.srcN, d.dstN, d.srcT, d.dstT = nil, nil, 0, 0, nil, nil
 	d.ws()
 	if d.peek() != '{' {
 		return false
@@ -476,7 +539,7 @@ func (d *fastDecoder) member(n int, f *FlowLog, seen *uint32, shape *bool) bool 
 			*shape = true
 		}
 		valStart := d.i
-		if !d.field(k, f) {
+		if !d.field(k, f, *seen) {
 			return false
 		}
 		d.keep(n, k, start, valStart, f)
@@ -720,7 +783,7 @@ func (d *fastDecoder) remember(n int, key []byte, k int) {
 }
 
 // field reads the value of a known field into f.
-func (d *fastDecoder) field(k int, f *FlowLog) bool {
+func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 	switch k {
 	case kStartTime:
 		return d.epoch(&f.StartTime)
@@ -767,11 +830,19 @@ func (d *fastDecoder) field(k int, f *FlowLog) bool {
 		return d.intPtr(&f.NumFlows, &d.vals.numFlows)
 	case kSourceLabels:
 		start := d.i
+		if t := d.atLabels(seen, srcFields, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP); t != nil {
+			d.srcLabels, d.srcN, d.srcT = d.b[start:d.i], t.n, t
+			return true
+		}
 		n, ok := d.labelField(nil, false)
 		d.srcLabels, d.srcN = d.b[start:d.i], n
 		return ok
 	case kDestLabels:
 		start := d.i
+		if t := d.atLabels(seen, dstFields, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP); t != nil {
+			d.dstLabels, d.dstN, d.dstT = d.b[start:d.i], t.n, t
+			return true
+		}
 		n, ok := d.labelField(nil, false)
 		d.dstLabels, d.dstN = d.b[start:d.i], n
 		return ok

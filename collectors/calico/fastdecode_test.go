@@ -198,25 +198,33 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 	}
 	base := string(lines(t, buf.Bytes())[0])
 	// members of the line and values each may take instead
+	// (end: what ends the member, with its comma; "," when empty)
 	variants := []struct {
 		member string
 		alts   []string
+		end    string
 	}{
-		{`"start_time":`, []string{`"start_time":1794787500,`, `"start_time":1794790800,`}},
-		{`"source_port":`, []string{`"source_port":null,`, `"source_port":41000,`}},
-		{`"source_type":"wep",`, []string{`"source_type":"net",`}},
-		{`"dest_port":`, []string{`"dest_port":53,`, `"dest_port":8080,`}},
-		{`"dest_service_name":"-",`, []string{`"dest_service_name":"api",`}},
-		{`"dest_service_port_num":null,`, []string{`"dest_service_port_num":443,`}},
-		{`"proto":"tcp",`, []string{`"proto":"udp",`, `"proto":6,`}},
-		{`"action":"allow",`, []string{`"action":"deny",`}},
-		{`"reporter":"src",`, []string{`"reporter":"dst",`}},
-		{`"num_flows":1,`, []string{`"num_flows":7,`}},
-		{`"packets_in":`, []string{`"packets_in":1,`, `"packets_in":99,`}},
-		{`"http_requests_allowed_in":0,`, []string{`"http_requests_allowed_in":3,`}},
-		{`"process_name":"-",`, []string{`"process_name":"curl",`}},
-		{`"original_source_ips":null,`, []string{`"original_source_ips":["10.1.2.3"],`}},
-		{`"host":`, []string{`"host":"node-a",`, `"host":"node-b",`}},
+		{`"start_time":`, []string{`"start_time":1794787500,`, `"start_time":1794790800,`}, ""},
+		{`"source_ip":`, []string{`"source_ip":null,`, `"source_ip":"10.9.9.9",`}, ""},
+		{`"source_name":`, []string{`"source_name":"other-pod",`}, ""},
+		{`"source_port":`, []string{`"source_port":null,`, `"source_port":41000,`}, ""},
+		{`"source_type":"wep",`, []string{`"source_type":"net",`}, ""},
+		// label fields the same pod also has (relabelled), one with a "]"
+		// inside a label, and none
+		{`"source_labels":`, []string{`"source_labels":{"labels":["app=x"]},`, `"source_labels":{"labels":["app=x","a]b=c"]},`, `"source_labels":null,`}, "]},"},
+		{`"dest_port":`, []string{`"dest_port":53,`, `"dest_port":8080,`}, ""},
+		{`"dest_labels":`, []string{`"dest_labels":{"labels":[]},`, `"dest_labels":{"labels":["app=y"]},`}, "]},"},
+		{`"dest_service_name":"-",`, []string{`"dest_service_name":"api",`}, ""},
+		{`"dest_service_port_num":null,`, []string{`"dest_service_port_num":443,`}, ""},
+		{`"proto":"tcp",`, []string{`"proto":"udp",`, `"proto":6,`}, ""},
+		{`"action":"allow",`, []string{`"action":"deny",`}, ""},
+		{`"reporter":"src",`, []string{`"reporter":"dst",`}, ""},
+		{`"num_flows":1,`, []string{`"num_flows":7,`}, ""},
+		{`"packets_in":`, []string{`"packets_in":1,`, `"packets_in":99,`}, ""},
+		{`"http_requests_allowed_in":0,`, []string{`"http_requests_allowed_in":3,`}, ""},
+		{`"process_name":"-",`, []string{`"process_name":"curl",`}, ""},
+		{`"original_source_ips":null,`, []string{`"original_source_ips":["10.1.2.3"],`}, ""},
+		{`"host":`, []string{`"host":"node-a",`, `"host":"node-b",`}, ""},
 	}
 	// each member's text in base, up to and including its comma
 	type span struct{ from, to int }
@@ -226,7 +234,11 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 		if from < 0 {
 			t.Fatalf("generated line has no %s: %s", v.member, base)
 		}
-		to := from + strings.IndexByte(base[from:], ',') + 1
+		end := v.end
+		if end == "" {
+			end = ","
+		}
+		to := from + strings.Index(base[from:], end) + len(end)
 		if strings.HasSuffix(v.member, ",") {
 			to = from + len(v.member)
 		}
