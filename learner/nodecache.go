@@ -27,9 +27,10 @@ type podRefKey struct{ ns, pod string }
 
 // podRef is a pod endpoint's cached ID and everything it was derived from.
 // What every record of the pod reads comes first, in two cache lines (the
-// object is 512 bytes, so line-aligned, see TestHotLayout): the memo cache's owner,
-// the ID, the node and touch's span, the node's out-edge slots. The rest
-// is read when the pod is resolved without a memo, or for replies.
+// object is 512 bytes, so line-aligned, see TestHotLayout): the memo
+// cache's owner, the ID, the node and touch's span, the node's out-edge
+// slots. The rest is read when the pod is resolved without a memo, or for
+// replies.
 type podRef struct {
 	// the entry is the cache of the memos of the pod's endpoints (see
 	// nodeID), owned by the learner

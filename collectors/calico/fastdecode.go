@@ -108,25 +108,14 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 		t.copyTo(ep)
 		return true
 	}
-	var raw string
-	if ip != nil {
-		raw = *ip
-	}
-	if max(len(name), len(aggr), len(ns), len(raw)) >= math.MaxUint16 {
+	lens, h, keyed := d.epPrefix(name, aggr, ns, ip)
+	if !keyed {
 		// too long to key: converted as it is
 		endpoint(ep, typ, d.strOf(name), d.strOf(aggr), d.strOf(ns), ip, nil, host)
 		ep.Labels = d.labelMap(labels, n)
 		return true
 	}
-	// an endpoint with no address and one with an address that does not
-	// parse convert alike, and differ in their keys only
-	lens := epLens{uint16(len(name)), uint16(len(aggr)), uint16(len(ns)), uint16(len(raw))}
-	if ip == nil {
-		lens[3] = noAddr
-	}
-	k := append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...)
-	h := epHash(d.seed, k, lens)
-	k = append(k, labels...)
+	k := append(d.epKey, labels...)
 	d.epKey = k
 	mask := len(d.eps) - 1
 	i := int(h) & mask
@@ -159,10 +148,27 @@ type epEntry struct {
 	t *epTemplate
 }
 
-// epHash is the table hash of an endpoint: of its key but the labels (a
-// pod's label field is found by its other values, see atLabels).
-func epHash(seed maphash.Seed, prefix []byte, lens epLens) uint64 {
-	return maphash.Bytes(seed, prefix) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
+// epPrefix puts the key of a workload endpoint but its labels (name,
+// aggr, ns and the address) in d.epKey and returns their lengths and the
+// table hash, which is of that prefix (a pod's label field is found by its
+// other values, see atLabels); keyed is false when a value is too long to
+// key. An endpoint with no address and one with an address that does not
+// parse convert alike, and differ in their keys only.
+func (d *fastDecoder) epPrefix(name, aggr, ns string, ip *string) (lens epLens, h uint64, keyed bool) {
+	var raw string
+	if ip != nil {
+		raw = *ip
+	}
+	if max(len(name), len(aggr), len(ns), len(raw)) >= math.MaxUint16 {
+		return lens, 0, false
+	}
+	lens = epLens{uint16(len(name)), uint16(len(aggr)), uint16(len(ns)), uint16(len(raw))}
+	if ip == nil {
+		lens[3] = noAddr
+	}
+	d.epKey = append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...)
+	h = maphash.Bytes(d.seed, d.epKey) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
+	return lens, h, true
 }
 
 // atLabels returns the template of a workload endpoint whose type, name,
@@ -175,20 +181,11 @@ func (d *fastDecoder) atLabels(seen uint32, fields uint32, typ, name, aggr, ns s
 	if seen&fields != fields || typ != TypeWorkload {
 		return nil
 	}
-	var raw string
-	if ip != nil {
-		raw = *ip
-	}
-	if max(len(name), len(aggr), len(ns), len(raw)) >= math.MaxUint16 {
+	lens, h, keyed := d.epPrefix(name, aggr, ns, ip)
+	if !keyed {
 		return nil
 	}
-	lens := epLens{uint16(len(name)), uint16(len(aggr)), uint16(len(ns)), uint16(len(raw))}
-	if ip == nil {
-		lens[3] = noAddr
-	}
-	k := append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...)
-	d.epKey = k
-	h := epHash(d.seed, k, lens)
+	k := d.epKey
 	mask := len(d.eps) - 1
 	for i := int(h) & mask; d.eps[i].t != nil; i = (i + 1) & mask {
 		e := &d.eps[i]
