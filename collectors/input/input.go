@@ -260,7 +260,14 @@ func (l *Lines) Next() (Line, bool) {
 
 // readBlock is how much ReadBatch reads at once: at least the bufio
 // buffer's size, so that reads go straight into the caller's buffer.
-const readBlock = 1 << 20
+// carrySlack is room a batch buffer keeps beyond a block for the
+// unfinished line carried over from the last block: without it, a carry
+// longer than the last one would cost a new buffer (fresh pages the read
+// then faults in).
+const (
+	readBlock  = 1 << 20
+	carrySlack = 64 << 10
+)
 
 // ReadBatch reads the next block of lines into buf (reusing its storage)
 // and appends them to lines, their Data aliasing buf: the bytes are copied
@@ -276,7 +283,7 @@ func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
 	for l.err == nil {
 		if cap(buf)-len(buf) < readBlock {
 			// only the unfinished line is in buf (no line found yet)
-			nb := make([]byte, len(buf), len(buf)+readBlock+len(buf)/2)
+			nb := make([]byte, len(buf), len(buf)+readBlock+max(len(buf)/2, carrySlack))
 			copy(nb, buf)
 			buf = nb
 		}
