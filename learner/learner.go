@@ -57,6 +57,9 @@ type Learner struct {
 	scratch  strings.Builder
 	// nodeIDs caches endpoint → node ID (nodecache.go)
 	nodeIDs nodeIDs
+	// repSlot is the out-edge slot reporterCount found for the record
+	// being added: edge takes it rather than looking it up again
+	repSlot *edgeSlot
 }
 
 // New returns a learner.

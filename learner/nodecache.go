@@ -379,6 +379,14 @@ func (l *Learner) podLabelled(ref *podRef, pk podKey) bool {
 // looked up in the recent out-edges of the source pod's node first, and
 // the slot that holds it (nil when none does).
 func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
+	// the slot the reporter merge just found (a connection record's), when
+	// it is k's
+	if s := l.repSlot; s != nil {
+		l.repSlot = nil
+		if s.e != nil && s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port && s.e.Src == k.Src {
+			return s.e, s
+		}
+	}
 	o := l.nodeIDs.hintFor(src, k.Src).outSlots()
 	if s := o.slot(k.Dst, k.Proto, k.Port); s != nil {
 		return s.e, s

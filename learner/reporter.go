@@ -45,6 +45,7 @@ const reporterTuple uint64 = 0x63616c69636f // "calico"
 // the other reporter's records of the same edge, verdict and hour.
 func (l *Learner) reporterFlows(r *record.Record) uint64 {
 	n := r.Flows()
+	l.repSlot = nil
 	if r.Reporter == record.ReporterNone {
 		return n
 	}
@@ -82,6 +83,7 @@ func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
 // port).
 func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCount {
 	s := l.nodeIDs.hintFor(src, k.src).outSlots().slot(k.dst, k.proto, k.port)
+	l.repSlot = s
 	if s != nil && s.rep != nil && s.repHour == k.hour && s.repDropped == k.dropped {
 		return s.rep
 	}
