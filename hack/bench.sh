@@ -7,10 +7,12 @@
 #      Render (synth + YAML + verifier self-check) of 10,000 workloads /
 #      ~100,000 edges;
 #   2. whole-process runs of the flowfence binary under /usr/bin/time -v on
-#      flows made by internal/benchgen: a Hubble JSON file (flows/s, MB/s),
-#      the same gzipped (and the bare gunzip rate that bounds it), the same
-#      traffic as Calico flow logs (MB/s), and peak RSS for 1× and 10× the
-#      flows over the same edges, streamed through a pipe (nothing on disk).
+#      flows made by internal/benchgen: a Hubble JSON file (flows/s, MB/s)
+#      and the same traffic as Calico flow logs (MB/s), timed alternately,
+#      with the ratio of their best bytes/s; the Hubble file gzipped (and
+#      the bare gunzip rate that bounds it); and peak RSS for 1× and 10×
+#      the flows over the same edges, streamed through a pipe (nothing on
+#      disk).
 #
 # Everything is measured on this machine as it is: the figures include
 # whatever else runs on it (the script prints the load average). Sizes:
@@ -87,15 +89,30 @@ best() {
 	}' "$DIR/results.tsv"
 }
 
-say "Hubble JSON file: $FLOWS flows"
+# The Hubble and Calico files are timed in alternation, so that the two
+# formats' figures (and the ratio of their bytes/s, a target of issue #7)
+# come from the same minutes of a machine whose speed drifts; both files
+# are read once before, so that every run reads from the page cache.
+say "Hubble JSON file ($FLOWS flows) and Calico flow-log file (the same traffic, $FLOWS lines), timed alternately"
 "$GEN" -stats -flows "$FLOWS" -out "$DIR/flows.jsonl"
-# a file on disk, as exports are: not still being written back while timed
-sync "$DIR/flows.jsonl"
+"$GEN" -format calico -flows "$FLOWS" -out "$DIR/flows.log"
+# files on disk, as exports are: not still being written back while timed
+sync "$DIR/flows.jsonl" "$DIR/flows.log"
+cat "$DIR/flows.jsonl" "$DIR/flows.log" >/dev/null
 load
 for i in $(seq "$REPEAT"); do
 	run "hubble-file#$i" "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.jsonl" --graph "$DIR/g-file.json" --replace --quiet
+	run "calico-file#$i" "$(stat -c %s "$DIR/flows.log")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.log" --graph "$DIR/g-calico.json" --replace --quiet
 done
 best hubble-file
+best calico-file
+awk -F'\t' '$1 == "hubble-file" || $1 == "calico-file" {
+	r = $5 / $2; if (r > b[$1]) b[$1] = r
+} END {
+	printf "best bytes/s: Calico %.1f MB/s, Hubble %.1f MB/s: ratio %.2f (target ≥ 1.00)\n",
+		b["calico-file"] / 1e6, b["hubble-file"] / 1e6, b["calico-file"] / b["hubble-file"]
+}' "$DIR/results.tsv"
+rm -f "$DIR/flows.log"
 
 say "Hubble JSON, gzip: the same flows"
 "$GEN" -gzip -flows "$FLOWS" -out "$DIR/flows.jsonl.gz"
@@ -107,16 +124,7 @@ for i in $(seq "$REPEAT"); do
 	run "hubble-gzip#$i" "$(stat -c %s "$DIR/flows.jsonl")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.jsonl.gz" --graph "$DIR/g-gz.json" --replace --quiet
 done
 best hubble-gzip
-rm -f "$DIR/flows.jsonl.gz"
-
-say "Calico flow logs: the same traffic, $FLOWS lines"
-"$GEN" -format calico -flows "$FLOWS" -out "$DIR/flows.log"
-sync "$DIR/flows.log"
-for i in $(seq "$REPEAT"); do
-	run "calico-file#$i" "$(stat -c %s "$DIR/flows.log")" "$FLOWS" -- "$FF" learn --from "$DIR/flows.log" --graph "$DIR/g-calico.json" --replace --quiet
-done
-best calico-file
-rm -f "$DIR/flows.log" "$DIR/flows.jsonl"
+rm -f "$DIR/flows.jsonl.gz" "$DIR/flows.jsonl"
 
 say "Peak RSS: 1× and ${RSS_FACTOR}× the flows over the same edges, streamed through a pipe"
 big=$((FLOWS * RSS_FACTOR))
