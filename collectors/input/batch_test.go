@@ -198,3 +198,37 @@ func TestReadBatchKeepsItsBuffer(t *testing.T) {
 		t.Fatalf("only %d batches: the input should span several blocks", batches)
 	}
 }
+
+// onceErrReader returns its data with an error on the first read, and then
+// a clean end: an error that a second read would not repeat.
+type onceErrReader struct {
+	data string
+	done bool
+}
+
+var errOnce = errors.New("device hiccup")
+
+func (r *onceErrReader) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, io.EOF
+	}
+	r.done = true
+	return copy(p, r.data), errOnce
+}
+
+// TestReadBatchKeepsPendingError: an error met while the input was being
+// opened (the buffered reader's first fill, for the gzip check) is
+// reported after the lines read before it, though ReadBatch goes on to read
+// the stream under the buffered reader directly.
+func TestReadBatchKeepsPendingError(t *testing.T) {
+	f, err := input.Open(input.Stdin, &onceErrReader{data: "{\"a\":1}\n{\"b\":2}\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Open peeked at the first bytes: the buffered reader holds the lines
+	// and the error
+	got, gotErr := readBatches(t, input.NewLines(f))
+	if len(got) != 2 || !strings.Contains(gotErr, "device hiccup") {
+		t.Fatalf("got %v, error %q: want both lines and the read error", got, gotErr)
+	}
+}

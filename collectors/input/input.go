@@ -73,6 +73,9 @@ func hasMeta(p string) bool {
 type File struct {
 	Name string // as given (or "stdin")
 	r    *bufio.Reader
+	// raw is the stream r buffers: read straight from once r holds
+	// nothing (see Lines.ReadBatch)
+	raw  io.Reader
 	c    []io.Closer
 	Gzip bool
 }
@@ -103,6 +106,7 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		f.c = append(f.c, fh)
 	}
 	br := bufio.NewReaderSize(raw, 1<<20)
+	f.raw = raw
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -112,7 +116,8 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		}
 		f.c = append(f.c, zr)
 		f.Gzip = true
-		br = bufio.NewReaderSize(gzipErrReader{zr}, 1<<20)
+		f.raw = gzipErrReader{zr}
+		br = bufio.NewReaderSize(f.raw, 1<<20)
 	}
 	f.r = br
 	return f, nil
@@ -177,7 +182,9 @@ type Line struct {
 // Lines iterates over a file's lines, one at a time (Next) or a block at
 // a time (ReadBatch); one Lines is read one way only.
 type Lines struct {
-	r    *bufio.Reader
+	r *bufio.Reader
+	// raw is the stream r buffers (see ReadBatch)
+	raw  io.Reader
 	name string
 	no   int
 	buf  []byte
@@ -187,11 +194,11 @@ type Lines struct {
 }
 
 // NewLines reads lines from f.
-func NewLines(f *File) *Lines { return &Lines{r: f.r, name: f.Name} }
+func NewLines(f *File) *Lines { return &Lines{r: f.r, raw: f.raw, name: f.Name} }
 
 // NewLinesFrom reads lines from any reader (tests, stdin-like sources).
 func NewLinesFrom(name string, r io.Reader) *Lines {
-	return &Lines{r: bufio.NewReaderSize(r, 1<<20), name: name}
+	return &Lines{r: bufio.NewReaderSize(r, 1<<20), raw: r, name: name}
 }
 
 // utf8BOM is the byte order mark some Windows tools put at the start of a
@@ -258,14 +265,13 @@ func (l *Lines) Next() (Line, bool) {
 	return Line{}, false
 }
 
-// readBlock is how much ReadBatch reads at once: at least the bufio
-// buffer's size, so that reads go straight into the caller's buffer.
+// readBlock is how much ReadBatch reads at once (see ReadBatch).
 // carrySlack is room a batch buffer keeps beyond a block for the
 // unfinished line carried over from the last block: without it, a carry
 // longer than the last one would cost a new buffer (fresh pages the read
 // then faults in).
 const (
-	readBlock  = 1 << 20
+	readBlock  = 128 << 10
 	carrySlack = 64 << 10
 )
 
@@ -274,6 +280,14 @@ const (
 // once, from the file into buf, not once more per line as with Next. Lines
 // are numbered, trimmed and skipped exactly as Next does. It returns no
 // line only at the end of input or on a read error (see Err).
+//
+// A block is readBlock bytes or a little more: small enough that a block
+// and the records decoded from it stay in a core's cache while they pass
+// from the reading goroutine to a decoding one and on to the consumer
+// (blocks of 1 MiB went through memory: 128 KiB ones cut the time of a
+// whole run by about a sixth). Once the buffered reader that detected the
+// format holds nothing, blocks are read straight from the stream under it
+// (its 1 MiB buffer would otherwise be one more copy).
 func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
 	n0 := len(lines)
 	buf = append(buf[:0], l.carry...)
@@ -287,7 +301,17 @@ func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
 			copy(nb, buf)
 			buf = nb
 		}
-		n, err := l.r.Read(buf[len(buf):cap(buf)])
+		var n int
+		var err error
+		if l.raw != nil && l.r.Buffered() == 0 {
+			// an empty read returns the buffered reader's pending
+			// error, if any, without reading
+			if _, err = l.r.Read(nil); err == nil {
+				n, err = l.raw.Read(buf[len(buf):cap(buf)])
+			}
+		} else {
+			n, err = l.r.Read(buf[len(buf):cap(buf)])
+		}
 		buf = buf[:len(buf)+n]
 		start := 0
 		for {
