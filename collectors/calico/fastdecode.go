@@ -35,12 +35,10 @@ type fastDecoder struct {
 	b      []byte
 	i      int
 	labels map[string]map[string]string
-	// eps are the workload endpoints converted (see endpoint): an
-	// open-addressed table by a hash of what they were converted from,
-	// nEps of its entries used; epKey is the key of the endpoint being
-	// converted
-	eps   []epEntry
-	nEps  int
+	// eps are the workload endpoints converted (see endpoint), shared
+	// with the file's other decode workers; epKey is the key of the
+	// endpoint being converted
+	eps   *epTable
 	epKey []byte
 	// pred predicts each position's key (see predicted); lines counts the
 	// lines decoded
@@ -64,7 +62,7 @@ type fastDecoder struct {
 	}
 }
 
-// Bounds of the per-decoder caches (emptied when full).
+// Bounds of the decoders' caches (emptied when full).
 const (
 	maxLabelSets = 1 << 13
 	maxEndpoints = 1 << 16
@@ -72,8 +70,13 @@ const (
 	maxDepth     = 64
 )
 
-func newFastDecoder() *fastDecoder {
-	return &fastDecoder{labels: map[string]map[string]string{}, eps: make([]epEntry, minEpTable),
+// newFastDecoder returns a decoder with a table of endpoints of its own.
+func newFastDecoder() *fastDecoder { return newSharingDecoder(newEpTable()) }
+
+// newSharingDecoder returns a decoder that converts endpoints into eps,
+// shared with other decoders.
+func newSharingDecoder(eps *epTable) *fastDecoder {
+	return &fastDecoder{labels: map[string]map[string]string{}, eps: eps,
 		interned: new([internSlots]string), seed: maphash.MakeSeed()}
 }
 
@@ -117,35 +120,21 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 	}
 	k := append(d.epKey, labels...)
 	d.epKey = k
-	mask := len(d.eps) - 1
-	i := int(h) & mask
-	for ; d.eps[i].t != nil; i = (i + 1) & mask {
-		if e := &d.eps[i]; e.h == h && e.t.is(k, lens) {
-			e.t.copyTo(ep)
+	e := d.eps.load()
+	mask := len(e) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		t := e[i].t.Load()
+		if t == nil {
+			break
+		}
+		if e[i].h.Load() == h && t.is(k, lens) {
+			t.copyTo(ep)
 			return true
 		}
 	}
-	t = d.newTemplate(name, aggr, ns, ip, labels, n, lens, k)
-	if d.nEps >= maxEndpoints {
-		clear(d.eps)
-		d.nEps = 0
-		i = int(h) & mask
-	} else if 2*(d.nEps+1) > len(d.eps) {
-		d.growEps()
-		mask = len(d.eps) - 1
-		for i = int(h) & mask; d.eps[i].t != nil; i = (i + 1) & mask {
-		}
-	}
-	d.eps[i] = epEntry{h: h, t: t}
-	d.nEps++
+	t = d.eps.add(h, d.newTemplate(name, aggr, ns, ip, labels, n, lens, k))
 	t.copyTo(ep)
 	return true
-}
-
-// epEntry is one entry of the decoder's endpoint table (t nil: free).
-type epEntry struct {
-	h uint64
-	t *epTemplate
 }
 
 // epPrefix puts the key of a workload endpoint but its labels (name,
@@ -167,7 +156,7 @@ func (d *fastDecoder) epPrefix(name, aggr, ns string, ip *string) (lens epLens, 
 		lens[3] = noAddr
 	}
 	d.epKey = append(append(append(append(d.epKey[:0], name...), aggr...), ns...), raw...)
-	h = maphash.Bytes(d.seed, d.epKey) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
+	h = maphash.Bytes(d.eps.seed, d.epKey) ^ uint64(lens[0])<<48 ^ uint64(lens[1])<<32 ^ uint64(lens[2])<<16 ^ uint64(lens[3])
 	return lens, h, true
 }
 
@@ -186,20 +175,23 @@ func (d *fastDecoder) atLabels(seen uint32, fields uint32, typ, name, aggr, ns s
 		return nil
 	}
 	k := d.epKey
-	mask := len(d.eps) - 1
-	for i := int(h) & mask; d.eps[i].t != nil; i = (i + 1) & mask {
-		e := &d.eps[i]
-		if e.h != h || e.t.lens != lens || len(e.t.key) < len(k) || string(e.t.key[:len(k)]) != string(k) {
+	e := d.eps.load()
+	mask := len(e) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		t := e[i].t.Load()
+		if t == nil {
+			return nil
+		}
+		if e[i].h.Load() != h || t.lens != lens || len(t.key) < len(k) || string(t.key[:len(k)]) != string(k) {
 			continue
 		}
-		labels := e.t.key[len(k):]
+		labels := t.key[len(k):]
 		end := d.i + len(labels)
 		if len(labels) > 0 && end <= len(d.b) && string(d.b[d.i:end]) == string(labels) && d.delim(end) {
 			d.i = end
-			return e.t
+			return t
 		}
 	}
-	return nil
 }
 
 // The fields an endpoint's template is found by, as bits of seen.
@@ -207,23 +199,6 @@ const (
 	srcFields = 1<<kSourceType | 1<<kSourceName | 1<<kSourceNameAggr | 1<<kSourceNamespace | 1<<kSourceIP
 	dstFields = 1<<kDestType | 1<<kDestName | 1<<kDestNameAggr | 1<<kDestNamespace | 1<<kDestIP
 )
-
-// growEps doubles the endpoint table.
-func (d *fastDecoder) growEps() {
-	old := d.eps
-	d.eps = make([]epEntry, 2*len(old))
-	mask := len(d.eps) - 1
-	for _, e := range old {
-		if e.t == nil {
-			continue
-		}
-		i := int(e.h) & mask
-		for d.eps[i].t != nil {
-			i = (i + 1) & mask
-		}
-		d.eps[i] = e
-	}
-}
 
 // epTemplate is one workload endpoint as converted (the fields endpoint
 // sets for one), with the values it was converted from: name, aggr, ns,

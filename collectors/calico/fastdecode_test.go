@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flowfence/flowfence/internal/benchgen"
@@ -26,12 +27,20 @@ func agree(t testing.TB, fd *fastDecoder, memos *recordtest.MemoLedger, line []b
 	if !handled {
 		return false
 	}
+	agreeResult(t, memos, line, &fast, skip, ok, err)
+	return true
+}
+
+// agreeResult checks what the fast path made of a line that it took
+// (fast, skip, ok, err) against DecodeDocument + Validate + Convert.
+func agreeResult(t testing.TB, memos *recordtest.MemoLedger, line []byte, fast *record.Record, skip string, ok bool, err error) {
+	t.Helper()
 	logs, empty, derr := DecodeDocument(line)
 	if fmt.Sprint(err) != fmt.Sprint(derr) {
 		t.Fatalf("fast path error %v, DecodeDocument %v\n%s", err, derr, line)
 	}
 	if err != nil {
-		return true
+		return
 	}
 	if empty || len(logs) != 1 {
 		t.Fatalf("fast path took a line DecodeDocument reads as %d logs (empty %v)\n%s", len(logs), empty, line)
@@ -41,13 +50,12 @@ func agree(t testing.TB, fd *fastDecoder, memos *recordtest.MemoLedger, line []b
 	if skip != wantSkip || ok != wantOK {
 		t.Fatalf("fast path skip %q ok %v, Convert %q %v\n%s", skip, ok, wantSkip, wantOK, line)
 	}
-	if err := memos.Check(&fast); err != nil {
+	if err := memos.Check(fast); err != nil {
 		t.Fatalf("%v\n%s", err, line)
 	}
-	if ok && !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("records differ\nfast: %+v\nslow: %+v\n%s", fast, slow, line)
+	if ok && !reflect.DeepEqual(*fast, slow) {
+		t.Fatalf("records differ\nfast: %+v\nslow: %+v\n%s", *fast, slow, line)
 	}
-	return true
 }
 
 func lines(t testing.TB, data []byte) [][]byte {
@@ -132,9 +140,7 @@ func FuzzFastDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// the input's lines in turn, then again, then backwards, with
 		// one decoder: the later lines go through the key predictions,
-		// the kept members and their runs, and the caches that the
-		// earlier ones left (a single line three times: kept, made a
-		// run, taken as a run)
+		// the kept members and the caches that the earlier ones left
 		ls := bytes.Split(data, []byte("\n"))
 		if len(ls) > 4 {
 			ls = ls[:4]
@@ -271,5 +277,141 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 		if !agree(t, fd, memos, []byte(b.String())) {
 			t.Fatalf("line %d not taken by the fast path:\n%s", n, b.String())
 		}
+	}
+}
+
+// TestSharedEndpoints: decoders on several goroutines that share one table
+// of endpoints, as a file's decode workers do, decode the same lines in
+// different orders. Every record agrees with DecodeDocument, a memo stands
+// for one endpoint across all decoders, and an endpoint carries one memo
+// whichever decoder met it first (it was converted once).
+func TestSharedEndpoints(t *testing.T) {
+	var buf bytes.Buffer
+	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 4, Workloads: 40, Replicas: 3, Nodes: 3, Peers: 3, Flows: 3000, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	ls := lines(t, buf.Bytes())
+	type result struct {
+		line    int
+		rec     record.Record
+		skip    string
+		ok, hit bool
+		err     error
+	}
+	const workers = 4
+	eps := newEpTable()
+	results := make([][]result, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fd := newSharingDecoder(eps)
+			for _, i := range rand.New(rand.NewPCG(uint64(w), 7)).Perm(len(ls)) {
+				r := result{line: i}
+				r.skip, r.ok, r.hit, r.err = fd.decode(ls[i], &r.rec)
+				results[w] = append(results[w], r)
+			}
+		}()
+	}
+	wg.Wait()
+	var ledger recordtest.MemoLedger
+	// an endpoint (namespace, pod, address, labels) → its memos
+	memos := map[string]map[*record.EndpointMemo]bool{}
+	for w := range results {
+		for _, r := range results[w] {
+			if !r.hit {
+				t.Fatalf("decoder %d: line %d not taken by the fast path", w, r.line+1)
+			}
+			for _, ep := range []*record.Endpoint{&r.rec.Src, &r.rec.Dst} {
+				if ep.Memo == nil {
+					continue
+				}
+				k := fmt.Sprint(ep.Namespace, "/", ep.Pod, "/", ep.IP, "/", ep.Labels)
+				if memos[k] == nil {
+					memos[k] = map[*record.EndpointMemo]bool{}
+				}
+				memos[k][ep.Memo] = true
+			}
+			agreeResult(t, &ledger, ls[r.line], &r.rec, r.skip, r.ok, r.err)
+		}
+	}
+	if len(memos) == 0 {
+		t.Fatal("no endpoint carried a memo")
+	}
+	for k, m := range memos {
+		if len(m) != 1 {
+			t.Errorf("endpoint %s: %d memos from %d decoders sharing a table, want 1", k, len(m), workers)
+		}
+	}
+}
+
+// TestEndpointTable: templates added to a shared table from several
+// goroutines, hashes colliding, are each found by their hash and key as
+// the table grows; an add of a key already there returns the template
+// there; a full table is emptied and takes new templates.
+func TestEndpointTable(t *testing.T) {
+	tab := newEpTable()
+	tmpl := func(i int) *epTemplate {
+		key := []byte(fmt.Sprintf("pod-%d|ns|10.0.0.1", i))
+		return &epTemplate{key: key, lens: epLens{uint16(len(key)), 0, 0, noAddr}}
+	}
+	// hashes collide in groups of 8: probes run past other keys
+	hash := func(i int) uint64 { return uint64(i/8) * 0x9E3779B97F4A7C15 }
+	find := func(i int) *epTemplate {
+		want := tmpl(i)
+		e := tab.load()
+		mask := len(e) - 1
+		for j := int(hash(i)) & mask; ; j = (j + 1) & mask {
+			t := e[j].t.Load()
+			if t == nil {
+				return nil
+			}
+			if e[j].h.Load() == hash(i) && t.is(want.key, want.lens) {
+				return t
+			}
+		}
+	}
+	const n, workers = 5000, 4
+	added := make([][]*epTemplate, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				// every worker adds every key: one template per key wins
+				added[w] = append(added[w], tab.add(hash(i), tmpl(i)))
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(tab.load()); got < 2*n {
+		t.Errorf("%d slots for %d templates: the table did not grow", got, n)
+	}
+	for i := range n {
+		got := find(i)
+		if got == nil {
+			t.Fatalf("template %d not found", i)
+		}
+		for w := range workers {
+			if added[w][i] != got {
+				t.Fatalf("worker %d got another template for key %d than the table holds", w, i)
+			}
+		}
+	}
+	// fill the table up: the next add empties it
+	for i := n; i < maxEndpoints; i++ {
+		tab.add(hash(i), tmpl(i))
+	}
+	if find(0) == nil {
+		t.Fatal("a template was lost before the table was full")
+	}
+	last := tmpl(maxEndpoints)
+	if got := tab.add(hash(maxEndpoints), last); got != last || find(maxEndpoints) != last {
+		t.Fatal("a full table did not take a new template")
+	}
+	if find(0) != nil {
+		t.Error("a full table was not emptied")
 	}
 }

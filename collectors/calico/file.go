@@ -132,8 +132,10 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return append(out, r)
 	}
+	// the workers share one table of endpoints (eptable.go)
+	eps := newEpTable()
 	newDecode := func() func(input.Line, []result) []result {
-		fd := newFastDecoder()
+		fd := newSharingDecoder(eps)
 		return func(l input.Line, out []result) []result {
 			if !l.TooLong {
 				// the fast path (fastdecode.go); the result's record slice is
