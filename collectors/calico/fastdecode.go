@@ -27,7 +27,8 @@ import (
 // keys are skipped after the same syntax checks encoding/json makes.
 // TestFastDecodeAgrees and FuzzFastDecode prove the results equal.
 //
-// Records share their label maps with other records of the same decoder
+// Records share their label maps with other records of the same decoder,
+// and through the endpoint table with those of the file's other decoders
 // (read-only, as every consumer treats records).
 
 // fastDecoder decodes lines on one goroutine; each decode worker owns one.
