@@ -2,6 +2,7 @@ package input_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -230,5 +231,61 @@ func TestReadBatchKeepsPendingError(t *testing.T) {
 	got, gotErr := readBatches(t, input.NewLines(f))
 	if len(got) != 2 || !strings.Contains(gotErr, "device hiccup") {
 		t.Fatalf("got %v, error %q: want both lines and the read error", got, gotErr)
+	}
+}
+
+// TestReadBatchGzipIsNext: a gzip file, read by blocks straight from the
+// decompressor, gives the lines Next gives: whole, and cut short (no
+// trailer), where both end with the same error naming the file.
+func TestReadBatchGzipIsNext(t *testing.T) {
+	var content strings.Builder
+	for i := range 60_000 {
+		fmt.Fprintf(&content, `{"flow":{"verdict":"FORWARDED","n":%d}}`+"\n", i)
+	}
+	var whole, cut bytes.Buffer
+	for _, b := range []*bytes.Buffer{&whole, &cut} {
+		zw := gzip.NewWriter(b)
+		if _, err := zw.Write([]byte(content.String())); err != nil {
+			t.Fatal(err)
+		}
+		if b == &cut {
+			if err := zw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			continue // no trailer: truncated
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range map[string][]byte{"whole.gz": whole.Bytes(), "cut.gz": cut.Bytes()} {
+		path := write(t, t.TempDir()+"/"+name, data)
+		read := func(batch bool) ([]gotLine, string) {
+			f, err := input.Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if !f.Gzip {
+				t.Fatalf("%s: not read as gzip", name)
+			}
+			if batch {
+				return readBatches(t, input.NewLines(f))
+			}
+			return readNext(input.NewLines(f))
+		}
+		want, wantErr := read(false)
+		got, gotErr := read(true)
+		if len(want) != 60_000 || len(got) != len(want) || gotErr != wantErr {
+			t.Fatalf("%s: ReadBatch %d lines (%s), Next %d lines (%s)", name, len(got), gotErr, len(want), wantErr)
+		}
+		if name == "cut.gz" && !strings.Contains(gotErr, "cut.gz") {
+			t.Errorf("%s: error %q does not name the file", name, gotErr)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: line %d: ReadBatch %v, Next %v", name, i, got[i], want[i])
+			}
+		}
 	}
 }
