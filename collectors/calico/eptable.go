@@ -49,6 +49,21 @@ func newEpTable() *epTable {
 // slot's template before its hash.
 func (tab *epTable) load() []epSlot { return tab.slots.Load().e }
 
+// find returns the template of hash h and key k (of lengths lens) in the
+// slots e, nil when there is none.
+func find(e []epSlot, h uint64, k []byte, lens epLens) *epTemplate {
+	mask := len(e) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		t := e[i].t.Load()
+		if t == nil {
+			return nil
+		}
+		if e[i].h.Load() == h && t.is(k, lens) {
+			return t
+		}
+	}
+}
+
 // add adds t, the template of hash h, and returns it; or returns the
 // template of the same key that another worker added since this one
 // looked.
@@ -56,15 +71,8 @@ func (tab *epTable) add(h uint64, t *epTemplate) *epTemplate {
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
 	s := tab.slots.Load()
-	mask := len(s.e) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		o := s.e[i].t.Load()
-		if o == nil {
-			break
-		}
-		if s.e[i].h.Load() == h && o.is(t.key, t.lens) {
-			return o
-		}
+	if o := find(s.e, h, t.key, t.lens); o != nil {
+		return o
 	}
 	switch {
 	case s.n >= maxEndpoints:

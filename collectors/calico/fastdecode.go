@@ -121,19 +121,9 @@ func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, 
 	}
 	k := append(d.epKey, labels...)
 	d.epKey = k
-	e := d.eps.load()
-	mask := len(e) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		t := e[i].t.Load()
-		if t == nil {
-			break
-		}
-		if e[i].h.Load() == h && t.is(k, lens) {
-			t.copyTo(ep)
-			return true
-		}
+	if t = find(d.eps.load(), h, k, lens); t == nil {
+		t = d.eps.add(h, d.newTemplate(name, aggr, ns, ip, labels, n, lens, k))
 	}
-	t = d.eps.add(h, d.newTemplate(name, aggr, ns, ip, labels, n, lens, k))
 	t.copyTo(ep)
 	return true
 }

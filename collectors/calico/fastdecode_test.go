@@ -358,19 +358,9 @@ func TestEndpointTable(t *testing.T) {
 	}
 	// hashes collide in groups of 8: probes run past other keys
 	hash := func(i int) uint64 { return uint64(i/8) * 0x9E3779B97F4A7C15 }
-	find := func(i int) *epTemplate {
+	lookup := func(i int) *epTemplate {
 		want := tmpl(i)
-		e := tab.load()
-		mask := len(e) - 1
-		for j := int(hash(i)) & mask; ; j = (j + 1) & mask {
-			t := e[j].t.Load()
-			if t == nil {
-				return nil
-			}
-			if e[j].h.Load() == hash(i) && t.is(want.key, want.lens) {
-				return t
-			}
-		}
+		return find(tab.load(), hash(i), want.key, want.lens)
 	}
 	const n, workers = 5000, 4
 	added := make([][]*epTemplate, workers)
@@ -390,7 +380,7 @@ func TestEndpointTable(t *testing.T) {
 		t.Errorf("%d slots for %d templates: the table did not grow", got, n)
 	}
 	for i := range n {
-		got := find(i)
+		got := lookup(i)
 		if got == nil {
 			t.Fatalf("template %d not found", i)
 		}
@@ -404,14 +394,14 @@ func TestEndpointTable(t *testing.T) {
 	for i := n; i < maxEndpoints; i++ {
 		tab.add(hash(i), tmpl(i))
 	}
-	if find(0) == nil {
+	if lookup(0) == nil {
 		t.Fatal("a template was lost before the table was full")
 	}
 	last := tmpl(maxEndpoints)
-	if got := tab.add(hash(maxEndpoints), last); got != last || find(maxEndpoints) != last {
+	if got := tab.add(hash(maxEndpoints), last); got != last || lookup(maxEndpoints) != last {
 		t.Fatal("a full table did not take a new template")
 	}
-	if find(0) != nil {
+	if lookup(0) != nil {
 		t.Error("a full table was not emptied")
 	}
 }
