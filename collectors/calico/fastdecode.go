@@ -422,17 +422,41 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	if d.peek() == '}' {
 		d.i++
 	} else {
+		// a streak of unknown members each equal to the last line's, from
+		// position streakN (at streakAt in the line), of streakLen members
+		// ending at streakEnd
+		streakN, streakAt, streakEnd, streakLen := 0, 0, 0, 0
 		for n := 0; ; n++ {
-			// a field equal, key and value, to the one at this position
-			// on the last line needs neither scan nor validation
-			if k, ok := d.repeated(n, f, &seen); ok {
-				if k == kReporter || k == kSourceType {
-					shape = true
-				}
+			// unknown members equal, all together, to the ones from this
+			// position on earlier lines have no effect and need neither
+			// scan nor validation
+			if n < len(d.pred) && d.pred[n].runN > 0 && d.run(n) {
+				n += d.pred[n].runN - 1
+				streakLen = 0
 				goto next
 			}
-			if !d.member(n, f, &seen, &shape) {
-				return false
+			// a field equal, key and value, to the one at this position
+			// on the last line needs neither scan nor validation
+			if at := d.i; true {
+				if k, ok := d.repeated(n, f, &seen); ok {
+					if k == kNone {
+						if streakLen == 0 {
+							streakN, streakAt = n, at
+						}
+						streakLen++
+						streakEnd = d.i
+						goto next
+					}
+					if k == kReporter || k == kSourceType {
+						shape = true
+					}
+				} else if !d.member(n, f, &seen, &shape) {
+					return false
+				}
+				if streakLen > 1 {
+					d.keepRun(streakN, streakAt, streakEnd, streakLen)
+				}
+				streakLen = 0
 			}
 		next:
 			// Felix writes no whitespace: a comma and the next key's
@@ -448,6 +472,9 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 				d.ws()
 				continue
 			case '}':
+				if streakLen > 1 {
+					d.keepRun(streakN, streakAt, streakEnd, streakLen)
+				}
 				d.i++
 			default:
 				return false
@@ -705,6 +732,38 @@ type predKey struct {
 	// misses counts the lines in a row whose member at this position
 	// was not the kept one (up to maxMisses)
 	misses uint8
+	// run is runN unknown members from this position, as they were on an
+	// earlier line, each equal to the one before it there (see run)
+	run  []byte
+	runN int
+}
+
+// maxRun bounds the bytes of a run of members.
+const maxRun = 4096
+
+// keepRun remembers the n unknown members at position pos, d.b[start:end],
+// as a run: each was equal to the member kept at its position.
+func (d *fastDecoder) keepRun(pos, start, end, n int) {
+	if end-start > maxRun {
+		return
+	}
+	p := &d.pred[pos]
+	p.run, p.runN = append(p.run[:0], d.b[start:end]...), n
+}
+
+// run takes the run of unknown members at position n when the bytes at d.i
+// are that run and followed by a delimiter: they are the same members, in
+// the same order, already validated. A run that is not there is dropped
+// (the members are then read one by one, and may make a run again).
+func (d *fastDecoder) run(n int) bool {
+	p := &d.pred[n]
+	end := d.i + len(p.run)
+	if end <= len(d.b) && string(d.b[d.i:end]) == string(p.run) && d.delim(end) {
+		d.i = end
+		return true
+	}
+	p.runN = 0
+	return false
 }
 
 // A position whose member was not the kept one on maxMisses lines in a

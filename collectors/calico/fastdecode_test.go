@@ -91,18 +91,20 @@ func TestFastDecodeAgrees(t *testing.T) {
 		}
 		t.Logf("captures: fast path took %d lines", took)
 	}
-	var buf bytes.Buffer
-	s := benchgen.Spec{Namespaces: 4, Workloads: 40, Replicas: 2, Nodes: 3, Peers: 3, Flows: 2000, Seed: 3}
-	if err := benchgen.WriteCalico(&buf, s); err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range lines(t, buf.Bytes()) {
-		if !agree(t, fd, &memos, l) {
-			t.Fatalf("generated line %d not taken by the fast path:\n%s", i+1, l)
+	for _, shape := range []benchgen.CalicoShape{benchgen.CalicoFelix, benchgen.CalicoShort} {
+		var buf bytes.Buffer
+		s := benchgen.Spec{Namespaces: 4, Workloads: 40, Replicas: 2, Nodes: 3, Peers: 3, Flows: 2000, Seed: 3, CalicoShape: shape}
+		if err := benchgen.WriteCalico(&buf, s); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n := memos.Len(); n == 0 || n > 3*s.Workloads*s.Replicas {
-		t.Errorf("%d endpoint memos for %d pods", n, s.Workloads*s.Replicas)
+		for i, l := range lines(t, buf.Bytes()) {
+			if !agree(t, fd, &memos, l) {
+				t.Fatalf("generated line %d (shape %d) not taken by the fast path:\n%s", i+1, shape, l)
+			}
+		}
+		if n := memos.Len(); n == 0 || n > 3*s.Workloads*s.Replicas {
+			t.Errorf("%d endpoint memos for %d pods", n, s.Workloads*s.Replicas)
+		}
 	}
 }
 
@@ -230,6 +232,10 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 		{`"http_requests_allowed_in":0,`, []string{`"http_requests_allowed_in":3,`}, ""},
 		{`"process_name":"-",`, []string{`"process_name":"curl",`}, ""},
 		{`"original_source_ips":null,`, []string{`"original_source_ips":["10.1.2.3"],`}, ""},
+		// inside and at the end of the run of unknown members the decoder
+		// takes whole (a 0 that becomes 0.5 is the run followed by more)
+		{`"tcp_mean_mss":0,`, []string{`"tcp_mean_mss":1460,`}, ""},
+		{`"tcp_unrecovered_to":0,`, []string{`"tcp_unrecovered_to":0.5,`, `"tcp_unrecovered_to":{"x":[0]},`}, ""},
 		{`"host":`, []string{`"host":"node-a",`, `"host":"node-b",`}, ""},
 	}
 	// each member's text in base, up to and including its comma
@@ -277,6 +283,62 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 		if !agree(t, fd, memos, []byte(b.String())) {
 			t.Fatalf("line %d not taken by the fast path:\n%s", n, b.String())
 		}
+	}
+}
+
+// TestFastDecodeRuns: a line after lines whose unknown members the decoder
+// now takes as one run (Felix's TCP statistics and the like) agrees with
+// DecodeDocument when a member of the run changed, when the run is
+// followed by more of its last value, and when a value in it became
+// invalid with the same length (the line must not be taken).
+func TestFastDecodeRuns(t *testing.T) {
+	var buf bytes.Buffer
+	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 2, Workloads: 4, Replicas: 2, Nodes: 2, Peers: 2, Flows: 4, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	base := string(lines(t, buf.Bytes())[0])
+	for _, tc := range []struct {
+		name, old, new string
+		invalid        bool
+	}{
+		{"first member changed", `"num_flows_started":1,`, `"num_flows_started":2,`, false},
+		{"middle member longer", `"tcp_mean_mss":0,`, `"tcp_mean_mss":1460,`, false},
+		{"last member continued", `"tcp_unrecovered_to":0,`, `"tcp_unrecovered_to":0.5,`, false},
+		{"last member an object", `"tcp_unrecovered_to":0,`, `"tcp_unrecovered_to":{"a":0},`, false},
+		{"member removed", `"tcp_min_mss":0,`, ``, false},
+		{"member added", `"tcp_min_mss":0,`, `"tcp_min_mss":0,"x":[],`, false},
+		{"a known field added", `"process_id":"-",`, `"dest_domains":["x.example."],"process_id":"-",`, false},
+		{"a known field twice", `"process_id":"-",`, `"reporter":"dst","process_id":"-",`, true},
+		{"invalid value, same length", `"tcp_mean_mss":0,`, `"tcp_mean_mss":x,`, true},
+		{"invalid key, same length", `"process_id":`, `"process_id\x`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line := strings.Replace(base, tc.old, tc.new, 1)
+			if line == base {
+				t.Fatalf("no %s in %s", tc.old, base)
+			}
+			fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+			for range 3 {
+				if !agree(t, fd, memos, []byte(base)) {
+					t.Fatalf("line not taken: %s", base)
+				}
+			}
+			longest := 0
+			for _, p := range fd.pred {
+				longest = max(longest, p.runN)
+			}
+			if longest < 20 {
+				t.Fatalf("longest run of unknown members %d, want Felix's tail (20 or more)", longest)
+			}
+			took := agree(t, fd, memos, []byte(line))
+			if took == tc.invalid {
+				t.Errorf("taken: %v, want %v: %s", took, !tc.invalid, line)
+			}
+			// and the line after it is the base line again
+			if !agree(t, fd, memos, []byte(base)) {
+				t.Fatalf("line not taken: %s", base)
+			}
+		})
 	}
 }
 

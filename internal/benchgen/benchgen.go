@@ -43,7 +43,28 @@ type Spec struct {
 	Flows int64
 	// Seed makes a different (but still deterministic) run.
 	Seed uint64
+	// CalicoShape is the field set of the Calico lines (see WriteCalico).
+	CalicoShape CalicoShape
 }
+
+// CalicoShape is the field set of a Calico flow-log line.
+type CalicoShape int
+
+const (
+	// CalicoFelix is the line Felix writes to flows.log: every field of
+	// its flow-log JSON output (the serializer has no omitempty, so all
+	// are there on every line), in its order, as in the captured
+	// felix-flows-log-deny.jsonl: nat_outgoing_ports, the service and
+	// process fields, and the TCP statistics (zero unless
+	// flowLogsCollectTcpStats is on), followed by the host and @timestamp
+	// fields fluentd adds as it ships the line. ~1.5 KB a line.
+	CalicoFelix CalicoShape = iota
+	// CalicoShort is the shorter line of the earlier benchmarks: the
+	// fields of the flow-log documentation's example, with the service and
+	// process fields but without nat_outgoing_ports, process_args and the
+	// TCP statistics. ~1.16 KB a line.
+	CalicoShort
+)
 
 // Default is a mid-sized cluster: 200 namespaces, 2,000 workloads, 10,000
 // pods on 100 nodes, ~20,000 edges, 1M flows.
@@ -62,6 +83,8 @@ func (s Spec) Validate() error {
 		return errors.New("benchgen: peers must be between 1 and workloads-1")
 	case s.Flows < 0:
 		return errors.New("benchgen: negative flow count")
+	case s.CalicoShape != CalicoFelix && s.CalicoShape != CalicoShort:
+		return fmt.Errorf("benchgen: unknown Calico shape %d", s.CalicoShape)
 	}
 	return nil
 }
@@ -614,9 +637,10 @@ func (c *Cluster) appendHubble(b []byte, f *hflow) []byte {
 	return append(b, "}\n"...)
 }
 
-// WriteCalico writes n Calico flow-log lines: per connection the source's
-// reporter line (action allow) and the destination's (allow, or deny for a
-// denied edge); DNS and world connections have only the source's line.
+// WriteCalico writes n Calico flow-log lines of the Spec's CalicoShape: per
+// connection the source's reporter line (action allow) and the
+// destination's (allow, or deny for a denied edge); DNS and world
+// connections have only the source's line.
 func (c *Cluster) WriteCalico(out io.Writer, n int64) error {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	t := &traffic{c: c, r: rand.New(rand.NewPCG(0x68756262, c.spec.Seed))}
@@ -679,6 +703,7 @@ func (c *Cluster) appendCalico(b []byte, cn *conn, reporter string, at int64) []
 			proto = "udp"
 		}
 	}
+	felix := c.spec.CalicoShape == CalicoFelix
 	srcAggr := sp.name[:len(sw.name)] + "-*"
 	if sw.kind == "Deployment" {
 		srcAggr = sp.name[:len(sw.name)+11] + "-*"
@@ -695,7 +720,11 @@ func (c *Cluster) appendCalico(b []byte, cn *conn, reporter string, at int64) []
 	b = append(b, srcAggr...)
 	b = append(b, `","source_namespace":"`...)
 	b = append(b, sw.ns...)
-	b = append(b, `","source_port":`...)
+	b = append(b, '"', ',')
+	if felix {
+		b = append(b, `"nat_outgoing_ports":null,`...)
+	}
+	b = append(b, `"source_port":`...)
 	b = strconv.AppendUint(b, uint64(cn.sport), 10)
 	b = append(b, `,"source_type":"wep","source_labels":{"labels":`...)
 	b = append(b, sp.calicoLbls...)
@@ -735,7 +764,15 @@ func (c *Cluster) appendCalico(b []byte, cn *conn, reporter string, at int64) []
 	b = strconv.AppendInt(b, 388+int64(cn.sport%977), 10)
 	b = append(b, `,"bytes_out":`...)
 	b = strconv.AppendInt(b, 1113+int64(cn.sport%4093), 10)
-	b = append(b, `,"num_flows":1,"num_flows_started":1,"num_flows_completed":1,"packets_in":6,"packets_out":5,"http_requests_allowed_in":0,"http_requests_denied_in":0,"process_name":"-","num_process_names":0,"process_id":"-","num_process_ids":0,"original_source_ips":null,"num_original_source_ips":0,"host":"`...)
+	b = append(b, `,"num_flows":1,"num_flows_started":1,"num_flows_completed":1,"packets_in":6,"packets_out":5,"http_requests_allowed_in":0,"http_requests_denied_in":0,"process_name":"-","num_process_names":0,"process_id":"-","num_process_ids":0,`...)
+	if felix {
+		b = append(b, `"process_args":["-"],"num_process_args":0,`...)
+	}
+	b = append(b, `"original_source_ips":null,"num_original_source_ips":0,`...)
+	if felix {
+		b = append(b, `"tcp_mean_send_congestion_window":0,"tcp_min_send_congestion_window":0,"tcp_mean_smooth_rtt":0,"tcp_max_smooth_rtt":0,"tcp_mean_min_rtt":0,"tcp_max_min_rtt":0,"tcp_mean_mss":0,"tcp_min_mss":0,"tcp_total_retransmissions":0,"tcp_lost_packets":0,"tcp_unrecovered_to":0,`...)
+	}
+	b = append(b, `"host":"`...)
 	b = append(b, host...)
 	b = append(b, `","@timestamp":`...)
 	b = strconv.AppendInt(b, (at+300)*1000, 10)

@@ -40,8 +40,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&d.Peers, "peers", d.Peers, "server workloads each workload calls")
 	fs.Int64Var(&d.Flows, "flows", d.Flows, "flow lines to write")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "seed (same seed, same output)")
+	shape := fs.String("calico-shape", "felix", "the Calico lines' fields: felix (all of Felix's flows.log fields, as Felix writes them) or short (the docs example's, plus the service and process fields)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *shape {
+	case "felix":
+		d.CalicoShape = benchgen.CalicoFelix
+	case "short":
+		d.CalicoShape = benchgen.CalicoShort
+	default:
+		return fmt.Errorf("-calico-shape %q: felix or short", *shape)
 	}
 	c, err := benchgen.NewCluster(d)
 	if err != nil {
