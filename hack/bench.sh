@@ -120,6 +120,17 @@ awk -F'\t' '$1 == "hubble-file" || $1 ~ /^calico-/ {
 		b["calico-file"] / 1e6, b["hubble-file"] / 1e6, b["calico-file"] / b["hubble-file"]
 	printf "              Calico (short lines) %.1f MB/s: ratio %.2f\n", b["calico-short"] / 1e6, b["calico-short"] / b["hubble-file"]
 }' "$DIR/results.tsv"
+# the same ratios round by round (each round's runs are back to back): the
+# median is robust to the machine's drift between rounds
+awk -F'\t' '$1 == "hubble-file" || $1 ~ /^calico-/ { r[$1, ++n[$1]] = $5 / $2 }
+function median(a, m,   i, j, t) {
+	for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	return m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2
+}
+END {
+	for (i = 1; i <= n["hubble-file"]; i++) { f[i] = r["calico-file", i] / r["hubble-file", i]; s[i] = r["calico-short", i] / r["hubble-file", i] }
+	printf "median of the %d rounds\x27 ratios: Felix lines %.2f, short lines %.2f\n", n["hubble-file"], median(f, n["hubble-file"]), median(s, n["hubble-file"])
+}' "$DIR/results.tsv"
 rm -f "$DIR/flows.log" "$DIR/flows-short.log"
 
 say "Hubble JSON, gzip: the same flows"
