@@ -437,7 +437,8 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 			}
 			// a field equal, key and value, to the one at this position
 			// on the last line needs neither scan nor validation
-			if at := d.i; true {
+			{
+				at := d.i
 				if k, ok := d.repeated(n, f, &seen); ok {
 					if k == kNone {
 						if streakLen == 0 {
