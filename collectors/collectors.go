@@ -38,6 +38,62 @@ type Options struct {
 	Logger *slog.Logger
 	// Workers decode in parallel (0 = all cores).
 	Workers int
+	// Prefetch, when set, is called with the next records before they are
+	// emitted, a group at a time (see Emitter), so that the consumer can
+	// ask the CPU for the memory it will read for them
+	// (learner.Prefetch). It must change nothing.
+	Prefetch func(recs []*record.Record)
+}
+
+// prefetchGroup is how many records an Emitter prefetches at once: a few
+// dozen records' learner memory fits a first-level cache.
+const prefetchGroup = 32
+
+// Emitter emits a batch's records in order, in groups that are first
+// given to Options.Prefetch (one by one, at once, when it is nil). A
+// source that decodes in batches adds a batch's records, then flushes
+// before the batch's memory is reused or it returns.
+type Emitter struct {
+	emit     Emit
+	prefetch func([]*record.Record)
+	group    []*record.Record
+}
+
+// NewEmitter returns an Emitter of records to emit.
+func NewEmitter(opts Options, emit Emit) *Emitter {
+	return &Emitter{emit: emit, prefetch: opts.Prefetch}
+}
+
+// Add emits r, or queues it: the record must stay as it is until it is
+// emitted (Flush).
+func (e *Emitter) Add(r *record.Record) error {
+	if e.prefetch == nil {
+		return e.emit(r)
+	}
+	e.group = append(e.group, r)
+	if len(e.group) < prefetchGroup {
+		return nil
+	}
+	return e.Flush()
+}
+
+// Flush emits the queued records, after prefetching them. On an error
+// from emit, the records after the failing one are dropped.
+func (e *Emitter) Flush() error {
+	g := e.group
+	e.group = e.group[:0]
+	if len(g) == 0 {
+		return nil
+	}
+	e.prefetch(g)
+	for i, r := range g {
+		g[i] = nil // the batch's memory is not kept
+		if err := e.emit(r); err != nil {
+			clear(g[i:])
+			return err
+		}
+	}
+	return nil
 }
 
 // Stats counts what the collectors read. It is not safe for concurrent use:

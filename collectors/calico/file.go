@@ -162,6 +162,9 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			return decode(l, out)
 		}
 	}
+	// records are emitted in groups, the learner's memory for a group
+	// asked for first (collectors.Emitter)
+	em := collectors.NewEmitter(s.opts, emit)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -169,6 +172,10 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			switch {
 			case r.err != nil:
 				if err := st.LineFailed(s.opts, name, r.line, r.last, "Calico flow log", r.err); err != nil {
+					// the lines before it are learned
+					if ferr := em.Flush(); ferr != nil {
+						return ferr
+					}
 					return err
 				}
 				continue
@@ -180,12 +187,12 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			}
 			for j := range r.recs {
 				st.FlowEvents++
-				if err := emit(&r.recs[j]); err != nil {
+				if err := em.Add(&r.recs[j]); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		return em.Flush()
 	}
 	if err := input.DecodeJSONPer(ctx, s.file, s.opts.Workers, newDecode, sink); err != nil {
 		var lerr *collectors.LineError

@@ -181,6 +181,9 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			return out
 		}
 	}
+	// records are emitted in groups, the learner's memory for a group
+	// asked for first (collectors.Emitter)
+	em := collectors.NewEmitter(s.opts, emit)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -188,6 +191,10 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			switch {
 			case r.err != nil:
 				if err := st.LineFailed(s.opts, name, r.line, r.last, "Hubble JSON", r.err); err != nil {
+					// the lines before it are learned
+					if ferr := em.Flush(); ferr != nil {
+						return ferr
+					}
 					return err
 				}
 			case !r.ok:
@@ -199,12 +206,12 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 					s.opts.Logger.Warn("flows carry fields this build does not know; they were ignored", "file", name, "line", r.line)
 				}
 				st.FlowEvents++
-				if err := emit(&r.rec); err != nil {
+				if err := em.Add(&r.rec); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		return em.Flush()
 	}
 	if err := input.DecodeParallelPer(ctx, lines, s.opts.Workers, newDecode, sink); err != nil {
 		var lerr *collectors.LineError
