@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -65,6 +66,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	workers := fs.Int("workers", 0, "decode workers (0 = all cores)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile here")
 	memprofile := fs.String("memprofile", "", "write an allocation profile here")
+	traceOut := fs.String("trace", "", "write an execution trace here (go tool trace: where the cores wait)")
 	readOnly := fs.Bool("read-only", false, "only read (and gunzip) the input, as flowfence opens it: the I/O and decompression bound")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +81,17 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	in := &countingReader{r: stdin}
 	if *readOnly {
