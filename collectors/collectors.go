@@ -50,9 +50,9 @@ type Options struct {
 const prefetchGroup = 32
 
 // Emitter emits a batch's records in order, in groups that are first
-// given to Options.Prefetch (one by one, at once, when it is nil). A
-// source that decodes in batches adds a batch's records, then flushes
-// before the batch's memory is reused or it returns.
+// given to Options.Prefetch; without a Prefetch it emits each record as it
+// is added. A source that decodes in batches adds a batch's records, then
+// flushes before the batch's memory is reused or it returns.
 type Emitter struct {
 	emit     Emit
 	prefetch func([]*record.Record)

@@ -22,9 +22,9 @@ func (l *Learner) Prefetch(recs []*record.Record) {
 	// 1: the entries of the pods (their hot lines, and the reply slots
 	// for a reply)
 	for _, r := range recs {
-		n := 2
+		n := podRefHotLines
 		if r.Direction == record.Reply {
-			n = 3
+			n = podRefReplyLines
 		}
 		if mc := r.Src.MemoCache(); mc != nil {
 			prefetch.Lines(unsafe.Pointer(mc), n)
@@ -51,13 +51,21 @@ func (l *Learner) Prefetch(recs []*record.Record) {
 	// 4: the edge and its merge state
 	for _, r := range recs {
 		if s := l.prefetchSlot(r, true); s != nil {
-			prefetch.Lines(unsafe.Pointer(s.e), 3)
+			// (an Edge is not line-aligned: every line of it)
+			prefetch.Range(unsafe.Pointer(s.e), unsafe.Sizeof(*s.e))
 			if s.rep != nil {
 				prefetch.Lines(unsafe.Pointer(s.rep), 1)
 			}
 		}
 	}
 }
+
+// The lines of a pod entry (podRef, line-aligned) that Add reads for a
+// request, and for a reply (the reply tags too); TestHotLayout checks them.
+const (
+	podRefHotLines   = 2
+	podRefReplyLines = 3
+)
 
 // prefetchRef is the learner's entry for ep, a pod endpoint of a request
 // r, when its memo has one.

@@ -17,3 +17,20 @@ func Lines(p unsafe.Pointer, n int) {
 		lines(p, n)
 	}
 }
+
+// Range hints that the size bytes from p are read soon: every cache line
+// they touch, wherever p is in its line.
+func Range(p unsafe.Pointer, size uintptr) {
+	Lines(p, rangeLines(uintptr(p), size))
+}
+
+// rangeLines is how many cache lines the size bytes from address a touch.
+func rangeLines(a, size uintptr) int {
+	if size == 0 {
+		return 0
+	}
+	return int((a+size-1)/lineSize - a/lineSize + 1)
+}
+
+// lineSize is the cache line of the CPUs it prefetches for.
+const lineSize = 64

@@ -34,3 +34,20 @@ func TestLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRangeLines: a range is every line it touches, wherever it starts.
+func TestRangeLines(t *testing.T) {
+	for _, c := range []struct {
+		start, size uintptr
+		lines       int
+	}{
+		{0, 240, 4}, {16, 240, 4}, {17, 240, 5}, {63, 1, 1}, {63, 2, 2}, {0, 64, 1}, {0, 65, 2}, {100, 0, 0},
+	} {
+		if got := rangeLines(64*1000+c.start, c.size); got != c.lines {
+			t.Errorf("%d bytes at %d in a line: %d lines, want %d", c.size, c.start, got, c.lines)
+		}
+	}
+	buf := make([]byte, 512)
+	Range(unsafe.Pointer(&buf[17]), 240)
+	Range(nil, 0)
+}
