@@ -3,7 +3,8 @@
 #   1. go test -bench: the decoders per line (Hubble fast path vs
 #      protojson, Calico fast path), learning live from a loopback replay
 #      relay in another process,
-#      Learner.Add per record, learn of in-memory cluster-scale flows, and
+#      Learner.Add per record (one by one, and after Prefetch of groups of
+#      32 as the file sources add them), learn of in-memory cluster-scale flows, and
 #      Render (synth + YAML + verifier self-check) of 10,000 workloads /
 #      ~100,000 edges;
 #   2. whole-process runs of the flowfence binary under /usr/bin/time -v on
