@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// A batch is one block of lines (Lines.ReadBatch: about 1 MiB, read
+// A batch is one block of lines (Lines.ReadBatch: about 128 KiB, read
 // straight into the batch's buffer); the pool of batches bounds what is in
 // flight, and so the memory.
 
