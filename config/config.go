@@ -76,6 +76,7 @@ func Defaults() map[string]any {
 	}
 	maps.Copy(m, liveDefaults())
 	maps.Copy(m, flavorDefaults())
+	maps.Copy(m, limitsDefaults())
 	return m
 }
 
@@ -132,6 +133,8 @@ type Config struct {
 	QuietFraction float64
 	QuietPeriod   time.Duration
 	MinFlows      uint64
+	// MaxWorkloads: see KeyMaxWorkloads.
+	MaxWorkloads int
 	// Live Hubble sources and the replay relay (see live.go).
 	Live  Live
 	Relay Relay
@@ -218,6 +221,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, fmt.Errorf("--calico-tier %q: a tier name is lowercase letters, digits and '-' (a DNS-1123 label, no '.')", t)
 	}
 	if c.Live, c.Relay, err = loadLive(vp); err != nil {
+		return nil, err
+	}
+	if c.MaxWorkloads, err = loadLimits(vp); err != nil {
 		return nil, err
 	}
 	if c.Cilium, c.Guardrails, err = loadFlavor(vp); err != nil {

@@ -79,6 +79,9 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 	if in.Malformed+in.Truncated+in.LostEvents > 0 {
 		p("  problems:  %d malformed lines skipped, %d truncated last lines, %d events lost at the source", in.Malformed, in.Truncated, in.LostEvents)
 	}
+	if sum.SizeWarning != "" {
+		p("  warning:   %s", sum.SizeWarning)
+	}
 	st := g.Stats
 	p("  flows:     %d requests, %d replies, %d learned, %d denied attempts, %d duplicates dropped", st.Requests, st.Replies, st.Learned, st.DeniedFlows, st.Duplicates)
 	skipped := map[string]uint64{}

@@ -33,6 +33,8 @@ type LearnOptions struct {
 	Live LiveOptions
 	// Goldmane configures goldmane:// sources (TLS, follow).
 	Goldmane goldmane.Options
+	// MaxWorkloads: warn past this many distinct workloads (0: never).
+	MaxWorkloads int
 }
 
 // Summary is what one run read and learned.
@@ -44,6 +46,9 @@ type Summary struct {
 	// Live reports each live Hubble window (reconnects, gaps, lost
 	// events, truncation).
 	Live []*hubblerelay.Report
+	// SizeWarning says the graph holds more distinct workloads than
+	// LearnOptions.MaxWorkloads ("" when it does not).
+	SizeWarning string
 }
 
 // Learn reads every --from argument and returns the merged graph. Saved
@@ -110,6 +115,9 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	g.Merge(merged)
 	// merging re-judges denied attempts on the union of the evidence
 	g.Judge(opts.Learn.LearnDropped)
+	if sum.SizeWarning = sizeWarning(g, opts.MaxWorkloads); sum.SizeWarning != "" && log != nil {
+		log.Warn(sum.SizeWarning)
+	}
 	return g, sum, nil
 }
 

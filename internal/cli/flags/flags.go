@@ -126,6 +126,7 @@ func LearnOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LearnOpt
 		Collect: collectors.Options{Strict: c.Strict, Stdin: env.Streams.In, Logger: log, Workers: c.Workers},
 		Learn:   learner.Options{LearnDropped: c.LearnDropped},
 		Since:   c.Since, Until: c.Until,
+		MaxWorkloads: c.MaxWorkloads,
 		Goldmane: goldmane.Options{CA: c.GoldmaneCA, Cert: c.GoldmaneCert, Key: c.GoldmaneKey, ServerName: c.GoldmaneServerName,
 			Since: c.Since, Until: c.Until, Follow: c.GoldmaneFollow},
 	}
