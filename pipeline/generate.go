@@ -81,7 +81,8 @@ func summaryPrinter(w io.Writer) func(format string, a ...any) {
 }
 
 // PrintSummary writes the run summary (stderr in the CLI). Its "learned"
-// is ROLLOUT.md's flow total: each learned request flow once, on its edge.
+// is ROLLOUT.md's flow total (set.Flows): each learned request flow once,
+// on its edge.
 func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, out string) {
 	in := &sum.Input
 	p := summaryPrinter(w)
@@ -92,7 +93,14 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 		p("  problems:  %d malformed lines skipped, %d truncated last lines, %d events lost at the source", in.Malformed, in.Truncated, in.LostEvents)
 	}
 	st := g.Stats
-	p("  flows:     %d requests, %d replies, %d learned, %d denied attempts, %d duplicates dropped", st.Requests, st.Replies, st.Learned, st.DeniedFlows, st.Duplicates)
+	learned := fmt.Sprintf("%d learned", st.Learned)
+	if set != nil && set.Flows != st.Learned {
+		// --learn-dropped: the graph also counts the policy drops it
+		// learned, and a connection dropped at the server shows up at both
+		// ends (forwarded at the client, dropped at the server)
+		learned = fmt.Sprintf("%d learned (%d counting the drops --learn-dropped learned)", set.Flows, st.Learned)
+	}
+	p("  flows:     %d requests, %d replies, %s, %d denied attempts, %d duplicates dropped", st.Requests, st.Replies, learned, st.DeniedFlows, st.Duplicates)
 	skipped := map[string]uint64{}
 	maps.Copy(skipped, in.Skipped)
 	for k, v := range st.Skipped {

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,13 +17,13 @@ import (
 	"github.com/flowfence/flowfence/synth"
 )
 
-func learnTheSample(t *testing.T) (*learner.Graph, *pipeline.Summary) {
+func learnTheSample(t *testing.T, learnDropped bool) (*learner.Graph, *pipeline.Summary) {
 	t.Helper()
 	glob, err := filepath.Abs("../testdata/flows/*.json*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, sum, err := pipeline.Learn(context.Background(), []string{glob}, pipeline.LearnOptions{}, nil)
+	g, sum, err := pipeline.Learn(context.Background(), []string{glob}, pipeline.LearnOptions{Learn: learner.Options{LearnDropped: learnDropped}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +46,15 @@ func number(t *testing.T, re, s string) uint64 {
 // TestRolloutCountsLikeSummary: the sample has edges between namespaces;
 // ROLLOUT.md's flow total is the run summary's "learned" (each flow once,
 // on its edge), not the sum of the namespaces' counts, which counts an
-// edge between two namespaces at both ends.
+// edge between two namespaces at both ends; with --learn-dropped too.
 func TestRolloutCountsLikeSummary(t *testing.T) {
-	g, sum := learnTheSample(t)
+	for _, dropped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("learn-dropped=%v", dropped), func(t *testing.T) { rolloutCountsLikeSummary(t, dropped) })
+	}
+}
+
+func rolloutCountsLikeSummary(t *testing.T, learnDropped bool) {
+	g, sum := learnTheSample(t, learnDropped)
 	cross := 0
 	var edgeFlows uint64
 	for _, e := range g.Edges {
@@ -71,6 +78,9 @@ func TestRolloutCountsLikeSummary(t *testing.T) {
 	if rollout != learned || learned != edgeFlows {
 		t.Errorf("ROLLOUT.md says %d request flows, the run summary %d learned; the edges hold %d", rollout, learned, edgeFlows)
 	}
+	if learnDropped {
+		return // more namespaces are still learning: their evidence has no count to add
+	}
 	var perNamespace uint64
 	for _, m := range regexp.MustCompile(`\| ([0-9]+) request flows`).FindAllStringSubmatch(string(tree["ROLLOUT.md"]), -1) {
 		n, _ := strconv.ParseUint(m[1], 10, 64)
@@ -85,7 +95,7 @@ func TestRolloutCountsLikeSummary(t *testing.T) {
 // sources and relay nodes, findings) are printed through escape.Terminal:
 // no control character reaches the terminal, and no name adds a line.
 func TestSummaryHostileNames(t *testing.T) {
-	g, _ := learnTheSample(t)
+	g, _ := learnTheSample(t, false)
 	set, _, err := pipeline.Render(g, synth.Options{}, "k8s")
 	if err != nil {
 		t.Fatal(err)
