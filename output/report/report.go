@@ -107,6 +107,22 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	return b.Bytes()
 }
 
+// shellWord returns s as one word for a POSIX shell: as it is when it holds
+// only letters, digits and "._/-" (every valid namespace), else single-
+// quoted, so that a command a reader copies from ROLLOUT.md runs nothing
+// but kubectl whatever the name.
+func shellWord(s string) string {
+	plain := s != ""
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '/' || c == '-'
+	}
+	if plain && s[0] != '-' {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // rollout is ROLLOUT.md. Its flow total is the run summary's "learned":
 // every learned request flow once, on its edge (set.Flows); a namespace's
 // readiness evidence counts the flows of every edge touching it, so an
@@ -128,7 +144,7 @@ func rollout(set *policy.Set, format string) []byte {
 	for i, ns := range set.Namespaces {
 		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %s |\n",
 			i+1, escape.MarkdownCell(ns.Name), ns.Dependents, escape.MarkdownCell(ns.Readiness.State), escape.MarkdownCell(ns.Readiness.Evidence),
-			escape.MarkdownCodeCell("kubectl apply -k "+ns.Name), escape.MarkdownCodeCell("kubectl delete -k "+ns.Name))
+			escape.MarkdownCodeCell("kubectl apply -k "+shellWord(ns.Name)), escape.MarkdownCodeCell("kubectl delete -k "+shellWord(ns.Name)))
 	}
 	b.WriteString("\nReadiness: **stable** = no new edge touching the namespace appeared in the quiet part of the\n")
 	b.WriteString("window; **still learning** = keep observing before enforcing; **too little traffic** = the window\n")

@@ -237,3 +237,21 @@ func TestRolloutFiftyNamespaces(t *testing.T) {
 		t.Errorf("ROLLOUT.md is %d lines for 50 namespaces, want at most 220 (two screens of tables and the fixed text)", lines)
 	}
 }
+
+// TestRolloutCommandsQuoteNames: the apply and roll-back commands a reader
+// copies from ROLLOUT.md pass a name that is not a plain word to kubectl
+// as one single-quoted word.
+func TestRolloutCommandsQuoteNames(t *testing.T) {
+	for _, tt := range []struct{ ns, want string }{
+		{"shop", "`kubectl apply -k shop`"},
+		{"x; rm -rf ~", "`kubectl apply -k 'x; rm -rf ~'`"},
+		{"it's", `` + "`kubectl apply -k 'it'\\''s'`"},
+		{"-f", "`kubectl apply -k '-f'`"},
+	} {
+		tree := output.Tree{}
+		report.Add(tree, &policy.Set{Namespaces: []*policy.Namespace{{Name: tt.ns}}}, "k8s")
+		if !strings.Contains(string(tree["ROLLOUT.md"]), "| "+tt.want+" |") {
+			t.Errorf("namespace %q: ROLLOUT.md lacks %s:\n%s", tt.ns, tt.want, tree["ROLLOUT.md"])
+		}
+	}
+}
