@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	caliout "github.com/flowfence/flowfence/output/calico"
@@ -69,10 +70,22 @@ func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*pol
 	return set, tree, nil
 }
 
-// PrintSummary writes the run summary (stderr in the CLI).
+// summaryPrinter prints one line of the run summary. Names in it came from
+// input (namespaces, workloads, peers, drop reasons, relay node names,
+// paths), so the whole line goes through escape.Terminal: no name can move
+// the cursor, recolour, set a title or add a line.
+func summaryPrinter(w io.Writer) func(format string, a ...any) {
+	return func(format string, a ...any) {
+		fmt.Fprintln(w, escape.Terminal(fmt.Sprintf(format, a...)))
+	}
+}
+
+// PrintSummary writes the run summary (stderr in the CLI). Its "learned"
+// is ROLLOUT.md's flow total (set.Flows): each learned request flow once,
+// on its edge.
 func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, out string) {
 	in := &sum.Input
-	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p := summaryPrinter(w)
 	p("flowfence run summary")
 	p("  input:     %d files, %d lines, %d flow events, %d saved graphs", in.Files, in.Lines, in.FlowEvents, sum.Graphs)
 	printLive(w, sum)
@@ -83,7 +96,14 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 		p("  warning:   %s", sum.SizeWarning)
 	}
 	st := g.Stats
-	p("  flows:     %d requests, %d replies, %d learned, %d denied attempts, %d duplicates dropped", st.Requests, st.Replies, st.Learned, st.DeniedFlows, st.Duplicates)
+	learned := fmt.Sprintf("%d learned", st.Learned)
+	if set != nil && set.Flows != st.Learned {
+		// --learn-dropped: the graph also counts the policy drops it
+		// learned, and a connection dropped at the server shows up at both
+		// ends (forwarded at the client, dropped at the server)
+		learned = fmt.Sprintf("%d learned (%d counting the drops --learn-dropped learned)", set.Flows, st.Learned)
+	}
+	p("  flows:     %d requests, %d replies, %s, %d denied attempts, %d duplicates dropped", st.Requests, st.Replies, learned, st.DeniedFlows, st.Duplicates)
 	skipped := map[string]uint64{}
 	maps.Copy(skipped, in.Skipped)
 	for k, v := range st.Skipped {

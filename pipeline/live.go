@@ -339,8 +339,8 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 
 // printLive writes the live windows' part of the run summary.
 func printLive(w io.Writer, sum *Summary) {
+	p := summaryPrinter(w)
 	for _, r := range sum.Live {
-		p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 		p("  live:      %s: %s; %s", r.Source, r.Window, orDash(r.Ended))
 		p("             %d flows, %d resent flows dropped, %d events lost at the relay, %d reconnects", r.Flows, r.Resent, r.LostEvents, r.Reconnects)
 		if total, longest := r.Gap(); len(r.Gaps) > 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/escape"
 )
 
 // Output formats (-o).
@@ -78,9 +79,18 @@ func plural[N int | uint64](n N, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+// textPrinter prints one line of a terminal report: every name in it came
+// from input (flow records, policy files, paths), so the line goes through
+// escape.Terminal and no name can move the cursor, recolour or add a line.
+func textPrinter(w io.Writer) func(format string, a ...any) {
+	return func(format string, a ...any) {
+		fmt.Fprintln(w, escape.Terminal(fmt.Sprintf(format, a...)))
+	}
+}
+
 // VerifyText writes verify's report for the terminal.
 func VerifyText(w io.Writer, v *diffcheck.Verification) {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p := textPrinter(w)
 	c := v.Counts
 	p("flowfence verify: %d observed request edges against %d NetworkPolicies in %s (CNI %s), window %s .. %s",
 		c.Edges, v.Policies, v.Dir, v.CNI, ts(v.WindowStart), ts(v.WindowEnd))
@@ -140,7 +150,7 @@ func VerifyText(w io.Writer, v *diffcheck.Verification) {
 
 // DiffText writes diff's report for the terminal.
 func DiffText(w io.Writer, d *diffcheck.Diff) {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p := textPrinter(w)
 	p("flowfence diff: window %s .. %s%s", ts(d.WindowStart), ts(d.WindowEnd), against(d, func(s string) string { return s }))
 	t := d.Totals()
 	p("  undocumented flows: %d   stale rules: %d   new edges: %d   vanished edges: %d", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)

@@ -126,7 +126,7 @@ func TestGoldenMarkdown(t *testing.T) {
 		"| data/postgres-ingress | ingress | 0 | payments/{app.kubernetes.io/name=payments-api} | TCP/5433 | `data/postgres-ingress.yaml` |",
 		"| shop-staging/frontend | shop-staging/cart | TCP/8080 | 20 | 2026-11-16 19:22:47Z | 2026-11-16 23:51:44Z |",
 		"```mermaid\ngraph LR\n",
-		`n_pod_payments_api["payments/api"] -->|"TCP/5432 · 61 flows"| n_pod_data_postgres["data/postgres"]`,
+		`["payments/api"] -->|"TCP/5432 · 61 flows"| n`,
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)
@@ -198,8 +198,8 @@ func TestVerifyJSON(t *testing.T) {
 	}
 }
 
-// TestMermaid: node ids are safe Mermaid identifiers, unique, never a
-// keyword; labels are quoted and escaped.
+// TestMermaid: node ids are generated (n1, n2, … in the order the edges
+// name them), unique, never a keyword; labels are quoted and escaped.
 func TestMermaid(t *testing.T) {
 	flows := []diffcheck.Flow{
 		{Src: "pod:a/end", Dst: "pod:a.b/x", Source: `a/end "quoted"`, Destination: "a.b/x", Protocol: "TCP", Port: 80, Flows: 2},
@@ -207,8 +207,8 @@ func TestMermaid(t *testing.T) {
 	}
 	got := diffreport.Mermaid(flows)
 	want := "```mermaid\ngraph LR\n" +
-		`  n_pod_a_end["a/end #quot;quoted#quot;"] -->|"TCP/80 · 2 flows"| n_pod_a_b_x["a.b/x"]` + "\n" +
-		`  n_pod_a_end -->|"ICMPv4 · 1 flow"| n_pod_a_b_x_2["a_b/#lt;x#gt;"]` + "\n" +
+		`  n1["a/end #quot;quoted#quot;"] -->|"TCP/80 · 2 flows"| n2["a.b/x"]` + "\n" +
+		`  n1 -->|"ICMPv4 · 1 flow"| n3["a_b/#lt;x#gt;"]` + "\n" +
 		"```\n"
 	if got != want {
 		t.Errorf("mermaid:\n%s\nwant:\n%s", got, want)

@@ -4,23 +4,19 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/escape"
 )
 
 // MaxMermaidEdges caps the Mermaid graph: GitHub stops rendering large
 // diagrams, and the tables list everything anyway.
 const MaxMermaidEdges = 150
 
-// mdEsc escapes a table cell.
-func mdEsc(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
-}
-
-// code renders s as inline code (cells keep pipes escaped).
-func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+// cell escapes a name for a table cell: it renders as text (escape).
+func cell(s string) string { return escape.MarkdownCell(s) }
 
 // Markdown renders a diff as a pull-request comment: a headline, a summary
 // table of counts per namespace, a section per namespace listing its
@@ -32,7 +28,7 @@ func Markdown(d *diffcheck.Diff) []byte {
 	t := d.Totals()
 	p("# flowfence diff")
 	p("")
-	p("Observation window %s .. %s%s.", ts(d.WindowStart), ts(d.WindowEnd), against(d, code))
+	p("Observation window %s .. %s%s.", ts(d.WindowStart), ts(d.WindowEnd), against(d, escape.MarkdownCode))
 	p("")
 	if d.Found() {
 		p("**%s**, %s, %s, %s.", plural(t.Undocumented, "new undocumented flow"), plural(t.Stale, "stale rule"), plural(t.NewEdges, "new edge"), plural(t.VanishedEdges, "vanished edge"))
@@ -55,7 +51,7 @@ func Markdown(d *diffcheck.Diff) []byte {
 		if name == "" {
 			name = "(no namespace)"
 		}
-		p("| %s | %d | %d | %d | %d |", mdEsc(name), n.Undocumented, n.Stale, n.NewEdges, n.VanishedEdges)
+		p("| %s | %d | %d | %d | %d |", cell(name), n.Undocumented, n.Stale, n.NewEdges, n.VanishedEdges)
 	}
 	p("| **total** | **%d** | **%d** | **%d** | **%d** |", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)
 	if len(d.Namespaces) > 0 {
@@ -71,7 +67,7 @@ func Markdown(d *diffcheck.Diff) []byte {
 		if n.Namespace == "" {
 			p("## (no namespace)")
 		} else {
-			p("## %s", mdEsc(n.Namespace))
+			p("## %s", escape.MarkdownText(n.Namespace))
 		}
 		if fs := diffcheck.InNamespace(d.Undocumented, n.Namespace); len(fs) > 0 {
 			p("")
@@ -81,7 +77,7 @@ func Markdown(d *diffcheck.Diff) []byte {
 			p("|---|---|---|---:|---|---|---|")
 			for i := range fs {
 				f := &fs[i]
-				p("| %s | %s | %s | %d | %s | %s | %s |", mdEsc(f.Source), mdEsc(f.Destination), f.PortString(), f.Flows, ts(f.FirstSeen), ts(f.LastSeen), mdEsc(why(f, files)))
+				p("| %s | %s | %s | %d | %s | %s | %s |", cell(f.Source), cell(f.Destination), cell(f.PortString()), f.Flows, ts(f.FirstSeen), ts(f.LastSeen), cell(why(f, files)))
 			}
 		}
 		if rs := diffcheck.StaleInNamespace(d.Stale, n.Namespace); len(rs) > 0 {
@@ -95,7 +91,7 @@ func Markdown(d *diffcheck.Diff) []byte {
 				if r.Note != "" {
 					peer += " — " + r.Note
 				}
-				p("| %s | %s | %d | %s | %s | %s |", mdEsc(r.Policy), r.Direction, r.Rule, mdEsc(peer), mdEsc(r.Port), mdEsc(code(r.File)))
+				p("| %s | %s | %d | %s | %s | %s |", cell(r.Policy), cell(r.Direction), r.Rule, cell(peer), cell(r.Port), escape.MarkdownCodeCell(r.File))
 			}
 		}
 		for _, sec := range []struct {
@@ -113,7 +109,7 @@ func Markdown(d *diffcheck.Diff) []byte {
 			p("|---|---|---|---:|---|---|")
 			for i := range sec.flows {
 				f := &sec.flows[i]
-				p("| %s | %s | %s | %d | %s | %s |", mdEsc(f.Source), mdEsc(f.Destination), f.PortString(), f.Flows, ts(f.FirstSeen), ts(f.LastSeen))
+				p("| %s | %s | %s | %d | %s | %s |", cell(f.Source), cell(f.Destination), cell(f.PortString()), f.Flows, ts(f.FirstSeen), ts(f.LastSeen))
 			}
 		}
 	}
@@ -151,77 +147,32 @@ func newFlows(d *diffcheck.Diff) []diffcheck.Flow {
 }
 
 // Mermaid renders flows as a fenced Mermaid `graph LR` block ("" for none):
-// one node per peer, id sanitised from the graph node id (letters, digits
-// and underscores, prefixed with "n_" so that no id is a Mermaid keyword
-// such as "end"; made unique when two ids sanitise alike), label quoted
-// with quotes and angle brackets as Mermaid entities; one edge per flow,
-// labelled with protocol/port and flow count. At most MaxMermaidEdges
-// edges are drawn.
+// one node per peer, with an id flowfence generates (n1, n2, … in the
+// order the edges first name them: never text from input, never a
+// Mermaid keyword) and the peer's name as a quoted, escaped label
+// (escape.MermaidLabel); one edge per flow, labelled with protocol/port
+// and flow count. At most MaxMermaidEdges edges are drawn.
 func Mermaid(flows []diffcheck.Flow) string {
 	if len(flows) == 0 {
 		return ""
 	}
-	labels := map[string]string{}
-	for _, f := range flows {
-		labels[f.Src] = f.Source
-		labels[f.Dst] = f.Destination
-	}
-	ids := map[string]string{}
-	taken := map[string]bool{}
-	for _, n := range sortedKeys(labels) {
-		id := MermaidID(n)
-		for i := 2; taken[id]; i++ {
-			id = fmt.Sprintf("%s_%d", MermaidID(n), i)
-		}
-		taken[id] = true
-		ids[n] = id
-	}
 	var b strings.Builder
 	b.WriteString("```mermaid\ngraph LR\n")
-	declared := map[string]bool{}
-	node := func(n string) string {
-		if declared[n] {
-			return ids[n]
+	ids := map[string]string{}
+	node := func(n, label string) string {
+		if id, ok := ids[n]; ok {
+			return id
 		}
-		declared[n] = true
-		return ids[n] + `["` + MermaidLabel(labels[n]) + `"]`
+		ids[n] = "n" + strconv.Itoa(len(ids)+1)
+		return ids[n] + "[" + escape.MermaidLabel(label) + "]"
 	}
 	for i, f := range flows {
 		if i == MaxMermaidEdges {
 			fmt.Fprintf(&b, "  %%%% … and %d more flows: see the tables above\n", len(flows)-MaxMermaidEdges)
 			break
 		}
-		fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", node(f.Src), MermaidLabel(f.PortString()+" · "+plural(f.Flows, "flow")), node(f.Dst))
+		fmt.Fprintf(&b, "  %s -->|%s| %s\n", node(f.Src, f.Source), escape.MermaidLabel(f.PortString()+" · "+plural(f.Flows, "flow")), node(f.Dst, f.Destination))
 	}
 	b.WriteString("```\n")
 	return b.String()
-}
-
-// MermaidID turns a graph node id into a Mermaid node id.
-func MermaidID(s string) string {
-	var b strings.Builder
-	b.WriteString("n_")
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-// MermaidLabel escapes text for a quoted Mermaid label.
-func MermaidLabel(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "\n", " ").Replace(s)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

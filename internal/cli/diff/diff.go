@@ -15,6 +15,7 @@ import (
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/diffcheck"
 	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/diffreport"
@@ -159,7 +160,7 @@ func run(cmd *cobra.Command, env flags.Env) error {
 				n += len(ns.Policies)
 			}
 			fmt.Fprintf(env.Streams.Err, "updated: %s regenerated (%d policies in %d namespaces) from %s, which now holds %d edges\n",
-				c.Policies, n, len(res.Set.Namespaces), c.Graph, len(res.Graph.Edges))
+				escape.Terminal(c.Policies), n, len(res.Set.Namespaces), escape.Terminal(c.Graph), len(res.Graph.Edges))
 		}
 	}
 	if d.Found() {

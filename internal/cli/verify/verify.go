@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowfence/flowfence/diffcheck"
 	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/output/diffreport"
 	"github.com/flowfence/flowfence/pipeline"
 )
@@ -73,7 +74,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 				diffreport.VerifyText(env.Streams.Out, v)
 			}
 			if v.Failed() {
-				return flags.Findings("verify: %d observed request edges would be denied by the policies in %s", v.Counts.Denied, c.Policies)
+				return flags.Findings("verify: %d observed request edges would be denied by the policies in %s", v.Counts.Denied, escape.Terminal(c.Policies))
 			}
 			return nil
 		},
