@@ -197,11 +197,16 @@ func TestReporterMerge(t *testing.T) {
 		{"reporters in two files (one per node)", [][]string{{flowLog("num_flows", "2")}, {flowLog("num_flows", "2", "reporter", `"dst"`, "host", `"node-b"`)}}, 2, false, 0},
 		{"reporters disagree: the larger count", [][]string{{flowLog("num_flows", "2"), flowLog("num_flows", "3", "reporter", `"dst"`)}}, 3, false, 0},
 		{"different hours count apart", [][]string{{flowLog("num_flows", "2"), flowLog("num_flows", "2", "reporter", `"dst"`, "start_time", "1763254800")}}, 4, false, 0},
-		{"src allow + dst deny = denied attempt", [][]string{{flowLog("num_flows", "3"), flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 6},
+		{"src allow + dst deny = 3 denied attempts, not 6", [][]string{{flowLog("num_flows", "3"), flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 3},
+		{"the dst deny read before the src allow", [][]string{{flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`), flowLog("num_flows", "3")}}, 0, true, 3},
 		{"src allow (prefix-aggregated, no IPs) + dst deny (IPs kept): still denied", [][]string{{prefixAggregated("num_flows", "3")},
-			{flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 6},
-		{"a connection the destination allowed makes the edge learned", [][]string{{flowLog(), flowLog("reporter", `"dst"`, "action", `"deny"`),
-			prefixAggregated("reporter", `"dst"`, "start_time", "1763258400")}}, 2, false, 0},
+			{flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 3},
+		{"a connection the destination allowed makes the edge learned (1 flowed, 1 denied)", [][]string{{flowLog(), flowLog("reporter", `"dst"`, "action", `"deny"`),
+			prefixAggregated("reporter", `"dst"`, "start_time", "1763258400")}}, 1, false, 0},
+		{"src allow 5, dst allow 3 + deny 2: 3 flowed", [][]string{{flowLog("num_flows", "5"), flowLog("num_flows", "3", "reporter", `"dst"`),
+			flowLog("num_flows", "2", "reporter", `"dst"`, "action", `"deny"`)}}, 3, false, 0},
+		{"a src deny (egress policy) adds to the dst's verdicts", [][]string{{flowLog("num_flows", "2", "action", `"deny"`), flowLog("num_flows", "4"),
+			flowLog("num_flows", "4", "reporter", `"dst"`)}}, 4, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var paths []string
@@ -217,11 +222,23 @@ func TestReporterMerge(t *testing.T) {
 			if learned && e.Flows != tc.flows {
 				t.Errorf("flows = %d, want %d", e.Flows, tc.flows)
 			}
-			if denied && d.Flows+d.Dropped != tc.deniedFlows {
-				t.Errorf("denied flows = %d, want %d", d.Flows+d.Dropped, tc.deniedFlows)
+			if denied && (d.Flows != 0 || d.Dropped != tc.deniedFlows || g.Stats.DeniedFlows != tc.deniedFlows) {
+				t.Errorf("denied edge: flows %d, dropped %d, stats %d denied attempts; want 0, %d, %d", d.Flows, d.Dropped, g.Stats.DeniedFlows,
+					tc.deniedFlows, tc.deniedFlows)
+			}
+			if g.Stats.Requests != tc.flows+tc.deniedFlows+dropsOf(e) {
+				t.Errorf("requests %d: want each connection once", g.Stats.Requests)
 			}
 		})
 	}
+}
+
+// dropsOf is a learned edge's denied requests (0 for none).
+func dropsOf(e *learner.Edge) uint64 {
+	if e == nil {
+		return 0
+	}
+	return e.Dropped
 }
 
 // TestEndpoints: what each endpoint type becomes.
