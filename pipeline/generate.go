@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	caliout "github.com/flowfence/flowfence/output/calico"
@@ -123,6 +124,9 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 		for _, f := range set.Findings {
 			if f.Kind == policy.FindMetadata {
 				p("  ! %s/%s called %s %s/%d: %s", f.Namespace, f.Workload, f.Peer, f.Proto, f.Port, f.Message)
+			}
+			if f.Kind == policy.FindDeniedAdmitted {
+				p("  ! %s", escape.Terminal(f.Message))
 			}
 		}
 	}
