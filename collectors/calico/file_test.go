@@ -89,13 +89,16 @@ func TestCaptures(t *testing.T) {
 		count    uint64
 		at       time.Time
 		skip     string
+		deniedBy string
 	}{
 		{file: "docs-example-noaggregation.jsonl", src: pod("policy-demo", "access-6b687c8dcb-zn5s2", false), dst: pod("policy-demo", "nginx-86c57db685-h6792", false),
 			port: 80, verdict: record.Forwarded, reporter: record.ReporterDst, count: 1, at: time.Unix(1597166083, 0)},
 		{file: "docs-example-podprefix.jsonl", src: pod("policy-demo", "access-6b687c8dcb-*", true), dst: pod("policy-demo", "nginx-86c57db685-*", true),
 			port: 80, verdict: record.Forwarded, reporter: record.ReporterDst, count: 47, at: time.Unix(1597086849, 0)},
 		{file: "felix-flows-log-deny.jsonl", src: pod("default", "multitool", false), dst: pod("hipstershop", "checkoutservice-598d5b586d-wsvmz", false),
-			port: 5050, verdict: record.Dropped, reporter: record.ReporterDst, count: 1, at: time.Unix(1659621542, 0)},
+			port: 5050, verdict: record.Dropped, reporter: record.ReporterDst, count: 1, at: time.Unix(1659621542, 0),
+			// the end-of-tier deny (rule -1) of the tier's policy, after a pass
+			deniedBy: "hipstershop/app-hipstershop.checkoutservice"},
 		{file: "elasticsearch-doc-net-source.jsonl", skip: calico.SkipNoPort},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -123,6 +126,9 @@ func TestCaptures(t *testing.T) {
 			}
 			if r.Verdict == record.Dropped && !r.PolicyDrop {
 				t.Errorf("a deny is a policy drop")
+			}
+			if r.DeniedBy != tc.deniedBy {
+				t.Errorf("denied by %q, want %q", r.DeniedBy, tc.deniedBy)
 			}
 			if r.Src.Labels["pod-template-hash"] == "" && strings.Contains(tc.file, "docs") {
 				t.Errorf("labels not read: %v", r.Src.Labels)
