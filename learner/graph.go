@@ -22,8 +22,12 @@ import (
 	"github.com/flowfence/flowfence/record"
 )
 
-// GraphVersion is the version of the graph JSON this build writes and reads.
-const GraphVersion = 1
+// GraphVersion is the version of the graph JSON this build writes; it reads
+// every version from minGraphVersion (version 2 added the edges' deniedBy).
+const (
+	GraphVersion    = 2
+	minGraphVersion = 1
+)
 
 // Caps keep per-node memory bounded by the graph, not by the flows: the
 // smallest N values (in sort order) are kept, which keeps Merge associative.
@@ -107,6 +111,10 @@ type Edge struct {
 	FwdTuples   []uint64 `json:"fwdTuples,omitempty"`
 	FwdOverflow bool     `json:"fwdOverflow,omitempty"`
 	DropTuples  []uint64 `json:"dropTuples,omitempty"`
+	// DeniedBy are the existing policies the flow sources named as
+	// denying some of the Dropped requests, with their counts (sorted by
+	// policy; since graph version 2).
+	DeniedBy []Denial `json:"deniedBy,omitempty"`
 }
 
 // Tracking bounds of the judgement state.
@@ -164,7 +172,9 @@ func (g *Graph) Judge(learnDropped bool) {
 		if !learnDropped && e.denied() {
 			delete(g.Edges, k)
 			g.Denied[k] = e
-			g.Stats.DeniedFlows += e.Flows + e.Dropped
+			// a denied attempt is counted once: its drops (a flowed
+			// request it left is the client side of the same attempt)
+			g.Stats.DeniedFlows += e.Dropped
 			continue
 		}
 		g.Stats.Learned += e.Flows
@@ -205,11 +215,12 @@ type Graph struct {
 
 // Stats counts what the learner did with the records it saw.
 type Stats struct {
-	Records      uint64            `json:"records"`
-	Requests     uint64            `json:"requests"`
-	Replies      uint64            `json:"replies"`
-	Learned      uint64            `json:"learned"`
-	Duplicates   uint64            `json:"duplicates,omitempty"`
+	Records    uint64 `json:"records"`
+	Requests   uint64 `json:"requests"`
+	Replies    uint64 `json:"replies"`
+	Learned    uint64 `json:"learned"`
+	Duplicates uint64 `json:"duplicates,omitempty"`
+	// DeniedFlows are the requests of denied attempts (Graph.Denied).
 	DeniedFlows  uint64            `json:"deniedFlows,omitempty"`
 	Skipped      map[string]uint64 `json:"skipped,omitempty"`
 	DNSResponses uint64            `json:"dnsResponses,omitempty"`
@@ -327,6 +338,7 @@ func mergeEdges(dst, src map[EdgeKey]*Edge) {
 			c.Sources = slices.Clone(e.Sources)
 			c.FwdTuples = slices.Clone(e.FwdTuples)
 			c.DropTuples = slices.Clone(e.DropTuples)
+			c.DeniedBy = slices.Clone(e.DeniedBy)
 			dst[k] = &c
 		}
 	}
@@ -336,6 +348,7 @@ func mergeEdge(a, b *Edge) {
 	a.Flows += b.Flows
 	a.Audit += b.Audit
 	a.Dropped += b.Dropped
+	a.DeniedBy = mergeDenials(a.DeniedBy, b.DeniedBy)
 	a.FirstSeen = minTime(a.FirstSeen, b.FirstSeen)
 	a.LastSeen = maxTime(a.LastSeen, b.LastSeen)
 	a.NodesSeen = unionCapped(a.NodesSeen, b.NodesSeen, maxNodesSeen)
@@ -541,8 +554,8 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 	if err := dec.Decode(&gj); err != nil {
 		return nil, fmt.Errorf("%s: not a flowfence graph: %w", name, err)
 	}
-	if gj.Version != GraphVersion {
-		return nil, fmt.Errorf("%s: graph version %d, this build reads version %d", name, gj.Version, GraphVersion)
+	if gj.Version < minGraphVersion || gj.Version > GraphVersion {
+		return nil, fmt.Errorf("%s: graph version %d, this build reads versions %d to %d", name, gj.Version, minGraphVersion, GraphVersion)
 	}
 	g := NewGraph()
 	g.First, g.Last, g.Stats = gj.First, gj.Last, gj.Stats
@@ -575,6 +588,9 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 			}
 			if g.Nodes[e.Src] == nil || g.Nodes[e.Dst] == nil {
 				return nil, fmt.Errorf("%s: %s %d (%s -> %s) names an unknown node", name, set.what, i, e.Src, e.Dst)
+			}
+			if err := checkDenials(e.DeniedBy); err != nil {
+				return nil, fmt.Errorf("%s: %s %d (%s -> %s): %w", name, set.what, i, e.Src, e.Dst, err)
 			}
 			set.into[e.Key()] = e
 		}

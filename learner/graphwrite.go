@@ -133,6 +133,11 @@ func appendEdge(b []byte, e *Edge) ([]byte, error) {
 		b = appendKey(b, in, "dropTuples")
 		b = appendUints(b, e.DropTuples)
 	}
+	if len(e.DeniedBy) > 0 {
+		b = append(b, ',')
+		b = appendKey(b, in, "deniedBy")
+		b = appendDenials(b, e.DeniedBy)
+	}
 	return append(b, "\n    }"...), nil
 }
 
@@ -192,6 +197,24 @@ func appendUints(b []byte, us []uint64) []byte {
 		}
 		b = append(b, "\n        "...)
 		b = strconv.AppendUint(b, u, 10)
+	}
+	return append(b, "\n      ]"...)
+}
+
+// appendDenials appends an array of denials at the fields' depth.
+func appendDenials(b []byte, ds []Denial) []byte {
+	b = append(b, '[')
+	for i, d := range ds {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        {"...)
+		b = appendKey(b, "\n          ", "policy")
+		b = appendString(b, d.Policy)
+		b = append(b, ',')
+		b = appendKey(b, "\n          ", "flows")
+		b = strconv.AppendUint(b, d.Flows, 10)
+		b = append(b, "\n        }"...)
 	}
 	return append(b, "\n      ]"...)
 }

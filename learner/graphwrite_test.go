@@ -48,6 +48,9 @@ func TestEdgeWriterIsEncodingJSON(t *testing.T) {
 				Answered: r.IntN(2) == 0, FwdTuples: uints(), FwdOverflow: r.IntN(2) == 0, DropTuples: uints()}
 			if r.IntN(2) == 0 {
 				e.Audit, e.Dropped = uint64(r.IntN(5)), uint64(r.IntN(5))
+				for i := range r.IntN(3) {
+					e.DeniedBy = append(e.DeniedBy, Denial{Policy: str() + string(rune('a'+i)), Flows: r.Uint64() >> uint(r.IntN(64))})
+				}
 			}
 			g.Edges[EdgeKey{Src: e.Src + string(rune('a'+r.IntN(26))), Dst: e.Dst, Port: e.Port}] = e
 		}

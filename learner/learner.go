@@ -125,7 +125,8 @@ func (l *Learner) Add(r *record.Record) {
 		st.skip(SkipUnknownDirection, r.Flows())
 		return
 	}
-	flows := l.reporterFlows(r)
+	d := l.reporterFlows(r)
+	flows := d.requests
 	st.Requests += flows
 	if r.Verdict == record.Dropped && !r.PolicyDrop {
 		st.skip(SkipNonPolicyDrop+" ("+r.DropReason+")", flows)
@@ -145,7 +146,7 @@ func (l *Learner) Add(r *record.Record) {
 		st.skip(SkipSuspectedReply, flows)
 		return
 	}
-	if l.addUnaddressed(r, at, flows) {
+	if l.addUnaddressed(r, at, d) {
 		return
 	}
 	// both identities first: a flow that cannot be learned leaves no node
@@ -177,14 +178,14 @@ func (l *Learner) Add(r *record.Record) {
 		e.Sources = insertSorted(e.Sources, r.Source, maxSources)
 		slot.rememberSource(r.Source, e)
 	}
-	n := flows
+	addFlows(&e.Flows, d.flowed)
 	if r.Verdict == record.Dropped {
-		e.Dropped += n
-	} else {
-		e.Flows += n
-		if r.Verdict == record.Audit {
-			e.Audit += n
+		e.Dropped += d.dropped
+		if r.DeniedBy != "" {
+			e.DeniedBy = addDenial(e.DeniedBy, Denial{Policy: r.DeniedBy, Flows: d.dropped})
 		}
+	} else if r.Verdict == record.Audit {
+		e.Audit += uint64(max(d.flowed, 0))
 	}
 	// denied-attempt bookkeeping (judged in Graph, and again on every merge)
 	if r.Delivered && r.Verdict.Flowed() && !e.Answered {

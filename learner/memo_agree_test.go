@@ -128,16 +128,17 @@ func TestMemoShortcutsAgree(t *testing.T) {
 }
 
 // mergedFlows is the reporter merge of the pod-to-pod records, computed
-// directly: a workload is its app label (benchgen's).
+// directly (a workload is its app label, benchgen's): per workload pair,
+// port and hour, the source's denials plus the larger of what the source
+// allowed and what reached the destination (allowed or denied there).
 func mergedFlows(recs []record.Record) uint64 {
 	type key struct {
 		sns, sapp, dns, dapp string
 		proto                record.Protocol
 		port                 uint16
 		hour                 int64
-		dropped              bool
 	}
-	type sums struct{ src, dst uint64 }
+	type sums struct{ srcAllow, srcDeny, dstAllow, dstDeny uint64 }
 	m := map[key]*sums{}
 	for i := range recs {
 		r := &recs[i]
@@ -145,19 +146,25 @@ func mergedFlows(recs []record.Record) uint64 {
 			continue
 		}
 		k := key{r.Src.Namespace, r.Src.Labels["app"], r.Dst.Namespace, r.Dst.Labels["app"], r.Proto, r.Dst.Port,
-			r.Time.UTC().Truncate(time.Hour).Unix(), r.Verdict == record.Dropped}
+			r.Time.UTC().Truncate(time.Hour).Unix()}
 		if m[k] == nil {
 			m[k] = &sums{}
 		}
-		if r.Reporter == record.ReporterSrc {
-			m[k].src += r.Flows()
-		} else {
-			m[k].dst += r.Flows()
+		c, drop := m[k], r.Verdict == record.Dropped
+		switch {
+		case r.Reporter == record.ReporterSrc && drop:
+			c.srcDeny += r.Flows()
+		case r.Reporter == record.ReporterSrc:
+			c.srcAllow += r.Flows()
+		case drop:
+			c.dstDeny += r.Flows()
+		default:
+			c.dstAllow += r.Flows()
 		}
 	}
 	var n uint64
 	for _, c := range m {
-		n += max(c.src, c.dst)
+		n += c.srcDeny + max(c.srcAllow, c.dstAllow+c.dstDeny)
 	}
 	return n
 }

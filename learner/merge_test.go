@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,10 @@ func genStream(rng *rand.Rand, cluster []genWorkload, n int, o genOptions) []*re
 			r.Verdict, r.PolicyDrop, r.DropReason = record.Dropped, rng.IntN(4) != 0, "POLICY_DENIED"
 			if !r.PolicyDrop {
 				r.DropReason = "CT_MAP_INSERTION_FAILED"
+			} else if j := i % 23; j < 20 {
+				// more denying policies than an edge keeps (maxDenials), and
+				// drops no source attributed
+				r.DeniedBy = fmt.Sprintf("ns%d/default.deny-%d", j%3, j)
 			}
 		}
 		if rng.IntN(8) == 0 {
@@ -381,6 +386,7 @@ func TestMergeJudgesDeniedAttemptsOnTheUnion(t *testing.T) {
 }
 
 func TestGraphRoundTrip(t *testing.T) {
+	attributed := 0
 	for seed := range 40 {
 		rng := rand.New(rand.NewPCG(uint64(seed), 0x7a1e))
 		o := genOptions{drops: seed%2 == 0, dns: seed%3 == 0}
@@ -397,6 +403,70 @@ func TestGraphRoundTrip(t *testing.T) {
 			t.Fatalf("seed %d: read %d nodes, %d edges, %d denied; wrote %d, %d, %d", seed,
 				len(back.Nodes), len(back.Edges), len(back.Denied), len(g.Nodes), len(g.Edges), len(g.Denied))
 		}
+		for _, edges := range []map[EdgeKey]*Edge{back.Edges, back.Denied} {
+			for k, e := range edges {
+				if len(e.DeniedBy) > 0 {
+					attributed++
+				}
+				orig := g.Edges[k]
+				if orig == nil {
+					orig = g.Denied[k]
+				}
+				if !slices.Equal(e.DeniedBy, orig.DeniedBy) {
+					t.Fatalf("seed %d: edge %s denied by %v, wrote %v", seed, k, e.DeniedBy, orig.DeniedBy)
+				}
+			}
+		}
+	}
+	if attributed == 0 {
+		t.Error("no edge carried its denying policies through the file")
+	}
+}
+
+// TestReadGraphVersion1: a graph written before edges named their denying
+// policies (version 1) still reads, and is written back as version 2.
+func TestReadGraphVersion1(t *testing.T) {
+	g := learn(Options{}, syn(0, 0, 41234))
+	v2 := writeJSON(t, g)
+	v1 := strings.Replace(v2, `"flowfenceGraph": 2,`, `"flowfenceGraph": 1,`, 1)
+	if v1 == v2 {
+		t.Fatal("the test did not change the version")
+	}
+	back, err := ReadGraph("old.json", strings.NewReader(v1))
+	if err != nil {
+		t.Fatalf("a version 1 graph was rejected: %v", err)
+	}
+	if got := writeJSON(t, back); got != v2 {
+		t.Errorf("version 1 read and written: %s", firstDiff(v2, got))
+	}
+}
+
+// TestDenialsKeepTheSmallestNames: an edge keeps the denials of the
+// maxDenials policies with the smallest names, with their full counts,
+// whatever order they come in and however they are merged.
+func TestDenialsKeepTheSmallestNames(t *testing.T) {
+	var all []Denial
+	for i := range maxDenials + 5 {
+		all = append(all, Denial{Policy: fmt.Sprintf("p%02d", i), Flows: uint64(i + 1)})
+	}
+	want := slices.Clone(all[:maxDenials])
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 50 {
+		var a, b []Denial
+		for _, i := range rng.Perm(len(all)) {
+			// each denial in two halves, in a or b
+			half := Denial{Policy: all[i].Policy, Flows: all[i].Flows}
+			if rng.IntN(2) == 0 {
+				a = addDenial(a, half)
+			} else {
+				b = addDenial(b, half)
+			}
+		}
+		for _, got := range [][]Denial{mergeDenials(a, b), mergeDenials(b, a)} {
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d: %v, want %v", round, got, want)
+			}
+		}
 	}
 }
 
@@ -410,9 +480,13 @@ func TestReadGraphRejects(t *testing.T) {
 	}{
 		{name: "empty input", doc: "", want: "not a flowfence graph"},
 		{name: "not JSON", doc: "{\"flow\": ", want: "not a flowfence graph"},
-		{name: "wrong version", doc: strings.Replace(valid, `"flowfenceGraph": 1`, `"flowfenceGraph": 2`, 1), want: "version 2"},
-		{name: "no version", doc: strings.Replace(valid, `"flowfenceGraph": 1,`, ``, 1), want: "version 0"},
-		{name: "unknown field", doc: strings.Replace(valid, `"flowfenceGraph": 1,`, `"flowfenceGraph": 1, "extra": true,`, 1), want: "extra"},
+		{name: "a newer version", doc: strings.Replace(valid, `"flowfenceGraph": 2`, `"flowfenceGraph": 3`, 1), want: "version 3"},
+		{name: "no version", doc: strings.Replace(valid, `"flowfenceGraph": 2,`, ``, 1), want: "version 0"},
+		{name: "unknown field", doc: strings.Replace(valid, `"flowfenceGraph": 2,`, `"flowfenceGraph": 2, "extra": true,`, 1), want: "extra"},
+		{name: "a denying policy name that is not a policy name", doc: strings.Replace(valid, `"flows": 1,`,
+			`"flows": 1, "dropped": 1, "deniedBy": [{"policy": "x\n- to: []", "flows": 1}],`, 1), want: "not a valid policy name"},
+		{name: "denying policies out of order", doc: strings.Replace(valid, `"flows": 1,`,
+			`"flows": 1, "dropped": 2, "deniedBy": [{"policy": "b", "flows": 1}, {"policy": "a", "flows": 1}],`, 1), want: "out of order"},
 		{name: "unknown node field", doc: strings.Replace(valid, `"kind": "workload",`, `"kind": "workload", "color": "red",`, 1), want: "color"},
 		{name: "edge naming an unknown node", doc: strings.Replace(valid, `"dst": "pod:shop/cart"`, `"dst": "pod:shop/gone"`, 1), want: "unknown node"},
 		{name: "edge with an unknown protocol", doc: strings.Replace(valid, `"proto": "TCP"`, `"proto": "QUIC"`, 1), want: "QUIC"},

@@ -309,13 +309,12 @@ type edgeSlot struct {
 	dst string
 	e   *Edge
 	// rep is the reporter merge state of the edge's records of one UTC
-	// hour and verdict (see reporterCount)
-	rep        *reporterCount
-	repHour    int64
-	proto      record.Protocol
-	repDropped bool
-	port       uint16
-	next       uint8
+	// hour (see reporterCount)
+	rep     *reporterCount
+	repHour int64
+	proto   record.Protocol
+	port    uint16
+	next    uint8
 	// nodes are observing nodes known to be in e.NodesSeen: an edge of a
 	// pod's is seen by the pod's node and, from Calico's dst reporter,
 	// by the nodes of the peer workload's pods

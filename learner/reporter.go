@@ -11,17 +11,23 @@ import (
 // source's node (reporter src) and by the destination's node (reporter
 // dst). The learner merges them so a connection counts once:
 //
-//   - Counting: per edge (source, destination, protocol, port), verdict
-//     (flowed or denied) and UTC hour of the record's start time, the
-//     connections are the larger of the two reporters' sums. The reporters
-//     normally agree, so this is the src reporter's count when both exist
-//     and the one present otherwise; the larger sum covers the hour where
-//     one node's logs are incomplete. The count is emitted incrementally
-//     (the increase of that maximum), so streams need no buffering. Felix
-//     nodes flush on their own timers: a connection whose two records fall
-//     into different hours on the two nodes can be counted in both.
-//   - Judging: a src `allow` with a dst `deny` for the same edge is a denied
-//     attempt. The destination's reporter is authoritative: an edge it ever
+//   - Counting: per edge (source, destination, protocol, port) and UTC hour
+//     of the record's start time, the learner sums the connections each
+//     reporter allowed and denied (srcAllow, srcDeny, dstAllow, dstDeny).
+//     A connection the source denied never reaches the destination; one
+//     the source allowed reaches it and is allowed or denied there. So the
+//     connections are srcDeny + max(srcAllow, dstAllow+dstDeny), of which
+//     srcDeny + dstDeny were denied and max(srcAllow−dstDeny, dstAllow)
+//     flowed: a src `allow` with a dst `deny` is one denied attempt, not a
+//     flow and a drop. The larger sum covers the hour where one node's logs
+//     are incomplete (only the src reporter: what it allowed flowed, as far
+//     as anyone knows). The counts are emitted incrementally (the change
+//     of each figure), so streams need no buffering: a dst `deny` read after
+//     the src `allow` of the same connections takes back the flows that
+//     allow added. Felix nodes flush on their own timers: a connection
+//     whose two records fall into different hours on the two nodes can be
+//     counted in both.
+//   - Judging: the destination's reporter is authoritative: an edge it ever
 //     allowed (Record.Delivered) is learned; an edge it only denied is kept
 //     apart as denied (unless --learn-dropped). Reporter records share one
 //     judgement tuple per edge, since the two nodes may aggregate addresses
@@ -32,40 +38,85 @@ type reporterKey struct {
 	proto    record.Protocol
 	port     uint16
 	hour     int64
-	dropped  bool
 }
 
-type reporterCount struct{ src, dst uint64 }
+// reporterCount is the merge state of one reporterKey: each reporter's
+// allowed and denied connections.
+type reporterCount struct{ srcAllow, srcDeny, dstAllow, dstDeny uint64 }
+
+// flowed is how many of the connections flowed: max(srcAllow−dstDeny,
+// dstAllow).
+func (c *reporterCount) flowed() uint64 {
+	f := c.dstAllow
+	if c.srcAllow > c.dstDeny {
+		f = max(f, c.srcAllow-c.dstDeny)
+	}
+	return f
+}
+
+// denied is how many of the connections a policy denied.
+func (c *reporterCount) denied() uint64 { return c.srcDeny + c.dstDeny }
 
 // reporterTuple is the judgement tuple every reporter record of an edge
 // shares.
 const reporterTuple uint64 = 0x63616c69636f // "calico"
 
-// reporterFlows returns how many new flows r adds after merging it with
-// the other reporter's records of the same edge, verdict and hour.
-func (l *Learner) reporterFlows(r *record.Record) uint64 {
+// flowDelta is what one record changes: requests (connections) counted,
+// flowed requests (negative when a dst deny shows that connections the
+// src reporter allowed were denied) and policy-denied requests.
+type flowDelta struct {
+	requests uint64
+	flowed   int64
+	dropped  uint64
+}
+
+// reporterFlows returns what r adds after merging it with the other
+// reporter's records of the same edge and hour. A record without a
+// reporter adds its flows as they are.
+func (l *Learner) reporterFlows(r *record.Record) flowDelta {
 	n := r.Flows()
 	l.repSlot = nil
+	own := flowDelta{requests: n, flowed: int64(n)}
+	if r.Verdict == record.Dropped {
+		own.flowed, own.dropped = 0, n
+	}
 	if r.Reporter == record.ReporterNone {
-		return n
+		return own
 	}
 	src, ok1 := l.reporterID(&r.Src)
 	dst, ok2 := l.reporterID(&r.Dst)
 	if !ok1 || !ok2 {
-		return n
+		return own
 	}
-	k := reporterKey{src: src, dst: dst, proto: r.Proto, port: r.Dst.Port, hour: hourOf(r.Time), dropped: r.Verdict == record.Dropped}
+	k := reporterKey{src: src, dst: dst, proto: r.Proto, port: r.Dst.Port, hour: hourOf(r.Time)}
 	if !r.Proto.HasPorts() {
 		k.port = 0
 	}
 	c := l.reporterCount(&r.Src, k)
-	before := max(c.src, c.dst)
-	if r.Reporter == record.ReporterSrc {
-		c.src += n
-	} else {
-		c.dst += n
+	f0, d0 := c.flowed(), c.denied()
+	switch {
+	case r.Reporter == record.ReporterSrc && r.Verdict == record.Dropped:
+		c.srcDeny += n
+	case r.Reporter == record.ReporterSrc:
+		c.srcAllow += n
+	case r.Verdict == record.Dropped:
+		c.dstDeny += n
+	default:
+		c.dstAllow += n
 	}
-	return max(c.src, c.dst) - before
+	f1, d1 := c.flowed(), c.denied()
+	return flowDelta{requests: f1 + d1 - f0 - d0, flowed: int64(f1) - int64(f0), dropped: d1 - d0}
+}
+
+// addFlows adds a signed flow count to an unsigned counter, never below 0
+// (records of one connection that were learned apart, e.g. one skipped,
+// cannot take back more than was added).
+func addFlows(c *uint64, d int64) {
+	if d >= 0 {
+		*c += uint64(d)
+		return
+	}
+	*c -= min(*c, uint64(-d))
 }
 
 func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
@@ -84,7 +135,7 @@ func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
 func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCount {
 	s := l.nodeIDs.hintFor(src, k.src).outSlots().slot(k.dst, k.proto, k.port)
 	l.repSlot = s
-	if s != nil && s.rep != nil && s.repHour == k.hour && s.repDropped == k.dropped {
+	if s != nil && s.rep != nil && s.repHour == k.hour {
 		return s.rep
 	}
 	if l.reported == nil {
@@ -97,7 +148,7 @@ func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCo
 	}
 	if s != nil {
 		// the learner never drops a merge state: the pointer stays the map's
-		s.rep, s.repHour, s.repDropped = c, k.hour, k.dropped
+		s.rep, s.repHour = c, k.hour
 	}
 	return c
 }

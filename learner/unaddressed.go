@@ -90,7 +90,7 @@ func unaddressedPeer(ep *record.Endpoint) string {
 
 // addUnaddressed records r when exactly one side is a pod and the other an
 // unaddressed peer; it reports whether it took the record.
-func (l *Learner) addUnaddressed(r *record.Record, at time.Time, flows uint64) bool {
+func (l *Learner) addUnaddressed(r *record.Record, at time.Time, d flowDelta) bool {
 	var pod, peer *record.Endpoint
 	dir := DirEgress
 	switch {
@@ -119,15 +119,12 @@ func (l *Learner) addUnaddressed(r *record.Record, at time.Time, flows uint64) b
 	}
 	u.FirstSeen = minTime(u.FirstSeen, at)
 	u.LastSeen = maxTime(u.LastSeen, at)
-	if r.Verdict == record.Dropped {
-		u.Dropped += flows
-	} else {
-		u.Flows += flows
-	}
+	addFlows(&u.Flows, d.flowed)
+	u.Dropped += d.dropped
 	for _, n := range peer.Names {
 		u.Names = insertSorted(u.Names, strings.TrimSuffix(n, "."), maxNames)
 	}
-	l.g.Stats.skip(SkipUnaddressed, flows)
+	l.g.Stats.skip(SkipUnaddressed, d.requests)
 	return true
 }
 

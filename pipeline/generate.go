@@ -147,6 +147,9 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 			if f.Kind == policy.FindMetadata {
 				p("  ! %s/%s called %s %s/%d: %s", f.Namespace, f.Workload, f.Peer, f.Proto, f.Port, f.Message)
 			}
+			if f.Kind == policy.FindDeniedAdmitted {
+				p("  ! %s", escape.Terminal(f.Message))
+			}
 		}
 	}
 	if out != "" {

@@ -275,6 +275,10 @@ const (
 	// source did not record (Calico pub/pvt aggregates, Goldmane): no
 	// ipBlock can be written for it.
 	FindUnaddressed = "unaddressed-peer"
+	// FindDeniedAdmitted: an existing policy denied some connections of an
+	// edge that the generated tree admits (the edge also flowed, or
+	// --learn-dropped learned it): the allow overrides a documented deny.
+	FindDeniedAdmitted = "denied-now-admitted"
 )
 
 // SortFindings orders findings deterministically.

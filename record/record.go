@@ -228,6 +228,11 @@ type Record struct {
 	// does not manage, so no verdict will follow): it answers the
 	// denied-attempt question for its edge as a reply would.
 	Delivered bool
+	// DeniedBy names the existing policy that denied a Dropped record, as
+	// the source names it (Calico `namespace/tier.name`, a Goldmane trace's
+	// policy, Cilium's *_denied_by): a valid policy name (ValidPolicyName)
+	// or empty when unknown. It is input: escape it wherever it is printed.
+	DeniedBy string
 }
 
 // Reporter is the end of a connection that reported it.

@@ -158,7 +158,8 @@ func validLabels(m map[string]string) map[string]string {
 
 // Check applies the identity rules to a record: an error (an
 // *IdentityError) rejects it; otherwise invalid labels and DNS names are
-// dropped from it (the count is returned), including a DNS query name.
+// dropped from it (the count is returned), including a DNS query name and
+// the name of the policy that denied it.
 func (r *Record) Check() (dropped int, err error) {
 	if err := r.Src.CheckIdentity("source"); err != nil {
 		return 0, err
@@ -169,6 +170,10 @@ func (r *Record) Check() (dropped int, err error) {
 	dropped = r.Src.Clean() + r.Dst.Clean()
 	if r.DNSQuery != "" && !ValidDNSName(r.DNSQuery) {
 		r.DNSQuery = ""
+		dropped++
+	}
+	if r.DeniedBy != "" && !ValidPolicyName(r.DeniedBy) {
+		r.DeniedBy = ""
 		dropped++
 	}
 	return dropped, nil

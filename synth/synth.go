@@ -473,18 +473,6 @@ func cidrPeer(a netip.Addr, n *learner.Node) policy.Peer {
 	return p
 }
 
-func (s *synth) deniedFindings() {
-	for _, e := range learner.SortedEdges(s.g.Denied) {
-		src, dst := s.node(e.Src), s.node(e.Dst)
-		ns, w := "", ""
-		if src != nil && src.Kind == learner.NodeWorkload {
-			ns, w = src.Namespace, src.Name
-		}
-		s.finding(policy.Finding{Kind: policy.FindDenied, Namespace: ns, Workload: w, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
-			Flows: e.Flows + e.Dropped, Message: "dropped by an existing policy and never answered: not learned (--learn-dropped to learn it)"})
-	}
-}
-
 // describe names a node for reports.
 func describe(n *learner.Node) string {
 	if n == nil {

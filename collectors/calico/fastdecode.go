@@ -321,6 +321,7 @@ const (
 	kReporter
 	kNumFlows
 	kHost
+	kPolicies
 	kFold // a key equal to a field name but for case: left to encoding/json
 	kShape
 )
@@ -399,6 +400,8 @@ func exactField(key []byte) int {
 		return kNumFlows
 	case "host":
 		return kHost
+	case "policies":
+		return kPolicies
 	case "_source", "hits":
 		return kShape
 	}
@@ -632,6 +635,8 @@ func viewOf(k int, f *FlowLog) *string {
 		return &f.DestNameAggr
 	case kDestNamespace:
 		return &f.DestNamespace
+	case kPolicies:
+		return (*string)(&f.Policies)
 	}
 	panic("calico: viewOf a field that is not a view")
 }
@@ -845,6 +850,14 @@ func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 		return d.view(&f.DestNamespace)
 	case kHost:
 		return d.string(&f.Host)
+	case kPolicies:
+		// kept raw, a view (RawJSON.DeniedBy copies what it keeps)
+		start := d.i
+		if !d.skip(0) {
+			return false
+		}
+		f.Policies = RawJSON(unsafe.String(&d.b[start], d.i-start))
+		return true
 	case kSourcePort:
 		return d.intPtr(&f.SourcePort, &d.vals.srcPort)
 	case kDestPort:

@@ -135,6 +135,9 @@ func FuzzFastDecode(f *testing.F) {
 		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"host":"\u006eode","dest_domains":["a.example.com.","-",""]}`,
 		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"host":"` + "\xff" + `"}`,
 		`{"_source":{"reporter":"src"}}`,
+		`{"reporter":"dst","action":"deny","source_type":"wep","dest_type":"wep","start_time":1,"proto":"tcp","dest_port":80,"policies":{"all_policies":["0|default|ns/default.deny|deny|0"]}}`,
+		`{"reporter":"dst","action":"deny","source_type":"wep","dest_type":"wep","start_time":1,"proto":"tcp","dest_port":80,"policies":{"all_policies":["0|t|x\n- to:|deny|0"],"enforced_policies":["1|t|t.p|deny|-1"]}}`,
+		`{"reporter":"dst","action":"deny","source_type":"wep","dest_type":"wep","start_time":1,"proto":"tcp","dest_port":80,"Policies":null,"policies":7}`,
 		`{"reporter":"src","action":"allow","source_type":"wep","dest_type":"wep","start_time":1,"dest_port":-0,"num_flows":-1}`,
 	} {
 		f.Add([]byte(s))

@@ -89,13 +89,16 @@ func TestCaptures(t *testing.T) {
 		count    uint64
 		at       time.Time
 		skip     string
+		deniedBy string
 	}{
 		{file: "docs-example-noaggregation.jsonl", src: pod("policy-demo", "access-6b687c8dcb-zn5s2", false), dst: pod("policy-demo", "nginx-86c57db685-h6792", false),
 			port: 80, verdict: record.Forwarded, reporter: record.ReporterDst, count: 1, at: time.Unix(1597166083, 0)},
 		{file: "docs-example-podprefix.jsonl", src: pod("policy-demo", "access-6b687c8dcb-*", true), dst: pod("policy-demo", "nginx-86c57db685-*", true),
 			port: 80, verdict: record.Forwarded, reporter: record.ReporterDst, count: 47, at: time.Unix(1597086849, 0)},
 		{file: "felix-flows-log-deny.jsonl", src: pod("default", "multitool", false), dst: pod("hipstershop", "checkoutservice-598d5b586d-wsvmz", false),
-			port: 5050, verdict: record.Dropped, reporter: record.ReporterDst, count: 1, at: time.Unix(1659621542, 0)},
+			port: 5050, verdict: record.Dropped, reporter: record.ReporterDst, count: 1, at: time.Unix(1659621542, 0),
+			// the end-of-tier deny (rule -1) of the tier's policy, after a pass
+			deniedBy: "hipstershop/app-hipstershop.checkoutservice"},
 		{file: "elasticsearch-doc-net-source.jsonl", skip: calico.SkipNoPort},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -123,6 +126,9 @@ func TestCaptures(t *testing.T) {
 			}
 			if r.Verdict == record.Dropped && !r.PolicyDrop {
 				t.Errorf("a deny is a policy drop")
+			}
+			if r.DeniedBy != tc.deniedBy {
+				t.Errorf("denied by %q, want %q", r.DeniedBy, tc.deniedBy)
 			}
 			if r.Src.Labels["pod-template-hash"] == "" && strings.Contains(tc.file, "docs") {
 				t.Errorf("labels not read: %v", r.Src.Labels)
@@ -197,11 +203,16 @@ func TestReporterMerge(t *testing.T) {
 		{"reporters in two files (one per node)", [][]string{{flowLog("num_flows", "2")}, {flowLog("num_flows", "2", "reporter", `"dst"`, "host", `"node-b"`)}}, 2, false, 0},
 		{"reporters disagree: the larger count", [][]string{{flowLog("num_flows", "2"), flowLog("num_flows", "3", "reporter", `"dst"`)}}, 3, false, 0},
 		{"different hours count apart", [][]string{{flowLog("num_flows", "2"), flowLog("num_flows", "2", "reporter", `"dst"`, "start_time", "1763254800")}}, 4, false, 0},
-		{"src allow + dst deny = denied attempt", [][]string{{flowLog("num_flows", "3"), flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 6},
+		{"src allow + dst deny = 3 denied attempts, not 6", [][]string{{flowLog("num_flows", "3"), flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 3},
+		{"the dst deny read before the src allow", [][]string{{flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`), flowLog("num_flows", "3")}}, 0, true, 3},
 		{"src allow (prefix-aggregated, no IPs) + dst deny (IPs kept): still denied", [][]string{{prefixAggregated("num_flows", "3")},
-			{flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 6},
-		{"a connection the destination allowed makes the edge learned", [][]string{{flowLog(), flowLog("reporter", `"dst"`, "action", `"deny"`),
-			prefixAggregated("reporter", `"dst"`, "start_time", "1763258400")}}, 2, false, 0},
+			{flowLog("num_flows", "3", "reporter", `"dst"`, "action", `"deny"`)}}, 0, true, 3},
+		{"a connection the destination allowed makes the edge learned (1 flowed, 1 denied)", [][]string{{flowLog(), flowLog("reporter", `"dst"`, "action", `"deny"`),
+			prefixAggregated("reporter", `"dst"`, "start_time", "1763258400")}}, 1, false, 0},
+		{"src allow 5, dst allow 3 + deny 2: 3 flowed", [][]string{{flowLog("num_flows", "5"), flowLog("num_flows", "3", "reporter", `"dst"`),
+			flowLog("num_flows", "2", "reporter", `"dst"`, "action", `"deny"`)}}, 3, false, 0},
+		{"a src deny (egress policy) adds to the dst's verdicts", [][]string{{flowLog("num_flows", "2", "action", `"deny"`), flowLog("num_flows", "4"),
+			flowLog("num_flows", "4", "reporter", `"dst"`)}}, 4, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var paths []string
@@ -217,11 +228,23 @@ func TestReporterMerge(t *testing.T) {
 			if learned && e.Flows != tc.flows {
 				t.Errorf("flows = %d, want %d", e.Flows, tc.flows)
 			}
-			if denied && d.Flows+d.Dropped != tc.deniedFlows {
-				t.Errorf("denied flows = %d, want %d", d.Flows+d.Dropped, tc.deniedFlows)
+			if denied && (d.Flows != 0 || d.Dropped != tc.deniedFlows || g.Stats.DeniedFlows != tc.deniedFlows) {
+				t.Errorf("denied edge: flows %d, dropped %d, stats %d denied attempts; want 0, %d, %d", d.Flows, d.Dropped, g.Stats.DeniedFlows,
+					tc.deniedFlows, tc.deniedFlows)
+			}
+			if g.Stats.Requests != tc.flows+tc.deniedFlows+dropsOf(e) {
+				t.Errorf("requests %d: want each connection once", g.Stats.Requests)
 			}
 		})
 	}
+}
+
+// dropsOf is a learned edge's denied requests (0 for none).
+func dropsOf(e *learner.Edge) uint64 {
+	if e == nil {
+		return 0
+	}
+	return e.Dropped
 }
 
 // TestEndpoints: what each endpoint type becomes.

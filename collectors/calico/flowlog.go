@@ -52,7 +52,8 @@ const (
 )
 
 // FlowLog is one flow-log document: the fields flowfence uses (the rest —
-// bytes, packets, process, TCP stats, policies — is ignored).
+// bytes, packets, process, TCP stats — is ignored). Policies is kept raw:
+// only a denied record's is read (RawJSON.DeniedBy).
 type FlowLog struct {
 	StartTime            Epoch    `json:"start_time"`
 	EndTime              Epoch    `json:"end_time"`
@@ -78,6 +79,7 @@ type FlowLog struct {
 	Reporter             string   `json:"reporter"`
 	NumFlows             *int64   `json:"num_flows"`
 	Host                 string   `json:"host"`
+	Policies             RawJSON  `json:"policies"`
 }
 
 // Epoch is a flow-log time: Unix seconds as a JSON number or string, or an
@@ -255,6 +257,7 @@ func convert(f *FlowLog, rec *record.Record, d *fastDecoder) (skip string, ok bo
 		rec.Verdict = record.Forwarded
 	case "deny":
 		rec.Verdict, rec.PolicyDrop, rec.DropReason = record.Dropped, true, "POLICY_DENIED"
+		rec.DeniedBy = f.Policies.DeniedBy()
 	default:
 		return SkipAction, false
 	}

@@ -5,7 +5,8 @@
 // FlowResult or FlowListResult per value, or the emitter's NDJSON) — and
 // converts them into normalized records, one request record per Flow,
 // counted with num_connections_started and keeping the reporter so that the
-// learner counts a connection once.
+// learner counts a connection once; a denied flow names the enforced policy
+// that denied it (Record.DeniedBy).
 //
 // Goldmane carries no IP addresses: pods are named by their generateName
 // prefix ("frontend-6b7d9c4f5-*", the learner strips it to the workload),
@@ -56,6 +57,7 @@ func ConvertFlow(f *goldmanepb.Flow, rec *record.Record) (skip string, ok bool) 
 		rec.Verdict = record.Forwarded
 	case goldmanepb.Action_Deny:
 		rec.Verdict, rec.PolicyDrop, rec.DropReason = record.Dropped, true, "POLICY_DENIED"
+		rec.DeniedBy = deniedBy(k.GetPolicies())
 	default:
 		return SkipAction, false
 	}
@@ -121,4 +123,29 @@ func endpoint(ep *record.Endpoint, typ goldmanepb.EndpointType, name, ns string,
 		return false
 	}
 	return true
+}
+
+// deniedBy names the enforced policy that denied the flow, as
+// `namespace/name` (`name` for a cluster-wide one), as the Calico flow-log
+// reader names it: the first Deny hit, the tier's last policy for an
+// end-of-tier deny (its trigger). "" when the trace names none, or a name
+// that is not a valid policy name (record.ValidPolicyName).
+func deniedBy(t *goldmanepb.PolicyTrace) string {
+	for _, h := range t.GetEnforcedPolicies() {
+		if h.GetAction() != goldmanepb.Action_Deny {
+			continue
+		}
+		if h.GetKind() == goldmanepb.PolicyKind_EndOfTier && h.GetTrigger() != nil {
+			h = h.GetTrigger()
+		}
+		name := h.GetName()
+		if ns := h.GetNamespace(); ns != "" {
+			name = ns + "/" + name
+		}
+		if !record.ValidPolicyName(name) {
+			return ""
+		}
+		return name
+	}
+	return ""
 }

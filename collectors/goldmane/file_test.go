@@ -100,3 +100,42 @@ func TestSavedShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestDeniedByPolicyTrace: a denied flow names the enforced policy that
+// denied it (the trigger of an end-of-tier deny), an allowed one none, and a
+// name that is not a policy name is dropped.
+func TestDeniedByPolicyTrace(t *testing.T) {
+	hit := func(kind goldmanepb.PolicyKind, ns, name string, a goldmanepb.Action) *goldmanepb.PolicyHit {
+		return &goldmanepb.PolicyHit{Kind: kind, Namespace: ns, Name: name, Tier: "default", Action: a}
+	}
+	eot := hit(goldmanepb.PolicyKind_EndOfTier, "", "", goldmanepb.Action_Deny)
+	eot.Trigger = hit(goldmanepb.PolicyKind_CalicoNetworkPolicy, "shop", "default.cart", goldmanepb.Action_Deny)
+	for _, tc := range []struct {
+		name     string
+		action   goldmanepb.Action
+		enforced []*goldmanepb.PolicyHit
+		want     string
+	}{
+		{"a deny rule", goldmanepb.Action_Deny, []*goldmanepb.PolicyHit{
+			hit(goldmanepb.PolicyKind_GlobalNetworkPolicy, "", "security.tenants", goldmanepb.Action_Pass),
+			hit(goldmanepb.PolicyKind_CalicoNetworkPolicy, "shop", "default.deny-access-nginx", goldmanepb.Action_Deny)}, "shop/default.deny-access-nginx"},
+		{"an end-of-tier deny names the tier's policy", goldmanepb.Action_Deny, []*goldmanepb.PolicyHit{eot}, "shop/default.cart"},
+		{"a global policy", goldmanepb.Action_Deny, []*goldmanepb.PolicyHit{hit(goldmanepb.PolicyKind_GlobalNetworkPolicy, "", "deny-all", goldmanepb.Action_Deny)}, "deny-all"},
+		{"allowed", goldmanepb.Action_Allow, []*goldmanepb.PolicyHit{hit(goldmanepb.PolicyKind_NetworkPolicy, "shop", "allow", goldmanepb.Action_Allow)}, ""},
+		{"a hostile name", goldmanepb.Action_Deny, []*goldmanepb.PolicyHit{hit(goldmanepb.PolicyKind_NetworkPolicy, "shop", "x\n- to: []", goldmanepb.Action_Deny)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &goldmanepb.Flow{StartTime: 1764970845, Key: &goldmanepb.FlowKey{
+				SourceName: "frontend-*", SourceNamespace: "shop", SourceType: goldmanepb.EndpointType_WorkloadEndpoint,
+				DestName: "nginx-*", DestNamespace: "shop", DestType: goldmanepb.EndpointType_WorkloadEndpoint, DestPort: 80,
+				Proto: "tcp", Reporter: goldmanepb.Reporter_Dst, Action: tc.action, Policies: &goldmanepb.PolicyTrace{EnforcedPolicies: tc.enforced}}}
+			var rec record.Record
+			if skip, ok := goldmane.ConvertFlow(f, &rec); !ok {
+				t.Fatalf("skipped: %s", skip)
+			}
+			if rec.DeniedBy != tc.want {
+				t.Errorf("denied by %q, want %q", rec.DeniedBy, tc.want)
+			}
+		})
+	}
+}

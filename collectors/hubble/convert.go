@@ -146,6 +146,9 @@ func ConvertFlow(f *flowpb.Flow, rec *record.Record) (skip string, ok bool) {
 		}
 		rec.DropReason = reason.String()
 		rec.PolicyDrop = reason == flowpb.DropReason_POLICY_DENIED || reason == flowpb.DropReason_POLICY_DENY
+		if rec.PolicyDrop {
+			rec.DeniedBy = deniedBy(f)
+		}
 	}
 	var srcIP, dstIP netip.Addr
 	if ip := f.GetIP(); ip != nil {
@@ -425,4 +428,24 @@ func (c *ciliumLabels) add(l string) {
 		}
 		c.labels[key] = val
 	}
+}
+
+// deniedBy names the policy whose deny rule dropped the flow (Cilium 1.16+
+// egress_denied_by / ingress_denied_by) as `namespace/name` (`name` for a
+// clusterwide one); "" when the flow names none (a default-deny drop) or a
+// name that is not a valid policy name.
+func deniedBy(f *flowpb.Flow) string {
+	for _, ps := range [][]*flowpb.Policy{f.GetEgressDeniedBy(), f.GetIngressDeniedBy()} {
+		for _, p := range ps {
+			name := p.GetName()
+			if ns := p.GetNamespace(); ns != "" {
+				name = ns + "/" + name
+			}
+			if !record.ValidPolicyName(name) {
+				return ""
+			}
+			return name
+		}
+	}
+	return ""
 }

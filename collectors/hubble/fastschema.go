@@ -266,6 +266,21 @@ func newSchema() *schema {
 		flow: b.build(flowMD, fh),
 	}
 	s.enumFields, s.preds = b.enums, b.preds
+	// the policies that denied a drop are read by ConvertFlow only: a line
+	// that names them goes to protojson
+	flows := []*table{s.flow}
+	for _, f := range s.resp.fields {
+		if f.hot == hRespFlow && f.msg != nil {
+			flows = append(flows, f.msg)
+		}
+	}
+	for _, t := range flows {
+		for _, f := range t.fields {
+			if f.json == "egressDeniedBy" || f.json == "ingressDeniedBy" {
+				f.kind, f.list = fkUnsupported, false
+			}
+		}
+	}
 	// the fast path reads flows only: any other event of the response's
 	// oneof (node_status, lost_events) goes to protojson
 	for _, f := range s.resp.fields {

@@ -250,6 +250,12 @@ func scan(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64, 
 	return true
 }
 
+// Flow fields naming the policies that denied a drop (flow.proto).
+const (
+	flowEgressDeniedBy  protowire.Number = 21004
+	flowIngressDeniedBy protowire.Number = 21005
+)
+
 // flow decodes the fields of a Flow the conversion reads and converts it.
 // handled is false when the general path must decide.
 func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled bool) {
@@ -283,6 +289,9 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		b = b[n:]
 		if typ == protowire.VarintType || typ == protowire.BytesType {
 			good = d.flowField(f, num, typ, v, bs, &seen)
+		}
+		if num == flowEgressDeniedBy || num == flowIngressDeniedBy {
+			good = false // the policies that denied it: the general path reads them
 		}
 	}
 	if !good {

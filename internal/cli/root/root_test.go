@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/learner"
 )
 
 const sample = "../../../testdata/flows/*.json*"
@@ -140,7 +141,7 @@ func TestLearnMergeThenGenerateFromGraph(t *testing.T) {
 		Edges   []json.RawMessage `json:"edges"`
 	}
 	b, _ := os.ReadFile(graph)
-	if err := json.Unmarshal(b, &g); err != nil || g.Version != 1 || len(g.Edges) == 0 {
+	if err := json.Unmarshal(b, &g); err != nil || g.Version != learner.GraphVersion || len(g.Edges) == 0 {
 		t.Fatalf("graph file: version %d, %d edges, err %v", g.Version, len(g.Edges), err)
 	}
 	fromGraph := filepath.Join(dir, "from-graph")
