@@ -141,6 +141,36 @@ func (s *Stats) Add(o *Stats) {
 	}
 }
 
+// SkipDroppedNames is the skip reason counted for the labels and DNS names
+// that broke their syntax and were dropped from records that were kept.
+const SkipDroppedNames = "invalid labels or DNS names dropped"
+
+// Admit applies the identity rules (record.Check) to a record a file
+// source read at file:line, before it is emitted: a record whose
+// namespace, pod or workload name is not a valid Kubernetes name is not
+// admitted — counted under record.SkipInvalidIdentity and warned with
+// file:line, or returned as a *LineError when opts.Strict, as a malformed
+// line is — and invalid labels and DNS names are dropped from the others
+// (counted under SkipDroppedNames).
+func (s *Stats) Admit(opts Options, file string, line int, r *record.Record) (ok bool, err error) {
+	dropped, cerr := r.Check()
+	if cerr != nil {
+		s.Skip(record.SkipInvalidIdentity, 1)
+		lerr := &LineError{File: file, Line: line, Err: cerr}
+		if opts.Strict {
+			return false, lerr
+		}
+		if opts.Logger != nil {
+			opts.Logger.Warn("skipping a record with an invalid identity", "at", lerr.Error())
+		}
+		return false, nil
+	}
+	if dropped > 0 {
+		s.Skip(SkipDroppedNames, uint64(dropped))
+	}
+	return true, nil
+}
+
 // LineError is a malformed input line.
 type LineError struct {
 	File string
@@ -166,15 +196,31 @@ const (
 )
 
 // Detect guesses the format of a file from its first bytes (decompressed).
+// Lines before the first one that starts a JSON value ({ or [) are
+// skipped: a garbage first line does not hide the format of the rest.
 func Detect(head []byte) Format {
 	s := strings.TrimLeft(string(head), " \t\r\n\ufeff")
 	if s == "" {
 		return FormatEmpty
 	}
-	// first line, or the first few KiB of a multi-line document
+	for s != "" && s[0] != '{' && s[0] != '[' {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return FormatUnknown
+		}
+		s = strings.TrimLeft(s[i+1:], " \t\r\n")
+	}
+	if s == "" {
+		return FormatUnknown
+	}
+	// first line, or the first few KiB of a value that opens on a line
+	// of its own (pretty-printed, a `jq -s` array): its keys follow
 	first := s
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		first = s[:i]
+	}
+	if !strings.Contains(first, `"`) {
+		first = s[:min(len(s), 8192)]
 	}
 	has := func(text string, keys ...string) bool {
 		for _, k := range keys {
