@@ -145,30 +145,99 @@ func (s *Stats) Add(o *Stats) {
 // that broke their syntax and were dropped from records that were kept.
 const SkipDroppedNames = "invalid labels or DNS names dropped"
 
-// Admit applies the identity rules (record.Check) to a record a file
-// source read at file:line, before it is emitted: a record whose
-// namespace, pod or workload name is not a valid Kubernetes name is not
-// admitted — counted under record.SkipInvalidIdentity and warned with
-// file:line, or returned as a *LineError when opts.Strict, as a malformed
-// line is — and invalid labels and DNS names are dropped from the others
-// (counted under SkipDroppedNames).
-func (s *Stats) Admit(opts Options, file string, line int, r *record.Record) (ok bool, err error) {
-	dropped, cerr := r.Check()
-	if cerr != nil {
-		s.Skip(record.SkipInvalidIdentity, 1)
-		lerr := &LineError{File: file, Line: line, Err: cerr}
-		if opts.Strict {
-			return false, lerr
+// maxAdmitted bounds an Admitter's memory of valid endpoints.
+const maxAdmitted = 1 << 14
+
+// Admitter applies the identity rules (record.Check) to the records of one
+// file before they are emitted: a record whose namespace, pod or workload
+// name is not a valid Kubernetes name is not admitted — counted under
+// record.SkipInvalidIdentity and warned with file:line, or returned as a
+// *LineError when Options.Strict, as a malformed line is — and invalid
+// labels and DNS names are dropped from the others (counted under
+// SkipDroppedNames). It remembers the endpoints it found valid by their
+// Memo (a decoder converts each distinct endpoint once): their names and
+// labels are not checked again, only what a Memo does not stand for (DNS
+// names). It is used from one goroutine.
+type Admitter struct {
+	opts  Options
+	file  string
+	valid map[*record.EndpointMemo]struct{}
+}
+
+// NewAdmitter returns the Admitter of the records of file.
+func NewAdmitter(opts Options, file string) *Admitter {
+	return &Admitter{opts: opts, file: file, valid: map[*record.EndpointMemo]struct{}{}}
+}
+
+// Admit checks r, read at line, and cleans it in place, as record.Check
+// does; ok is false when r must not be emitted, err is set when that ends
+// the run (strict).
+func (a *Admitter) Admit(st *Stats, line int, r *record.Record) (ok bool, err error) {
+	ends := [2]struct {
+		e     *record.Endpoint
+		side  string
+		known bool
+	}{{&r.Src, "source", a.known(&r.Src)}, {&r.Dst, "destination", a.known(&r.Dst)}}
+	for _, end := range ends {
+		if end.known {
+			continue
 		}
-		if opts.Logger != nil {
-			opts.Logger.Warn("skipping a record with an invalid identity", "at", lerr.Error())
+		if cerr := end.e.CheckIdentity(end.side); cerr != nil {
+			st.Skip(record.SkipInvalidIdentity, 1)
+			lerr := &LineError{File: a.file, Line: line, Err: cerr}
+			if a.opts.Strict {
+				return false, lerr
+			}
+			if a.opts.Logger != nil {
+				a.opts.Logger.Warn("skipping a record with an invalid identity", "at", lerr.Error())
+			}
+			return false, nil
 		}
-		return false, nil
+	}
+	dropped := 0
+	for _, end := range ends {
+		if end.known {
+			dropped += dropBadNames(end.e)
+			continue
+		}
+		d := end.e.Clean()
+		if d == 0 && end.e.Memo != nil {
+			// valid and clean: remembered
+			if len(a.valid) >= maxAdmitted {
+				clear(a.valid)
+			}
+			a.valid[end.e.Memo] = struct{}{}
+		}
+		dropped += d
+	}
+	if r.DNSQuery != "" && !record.ValidDNSName(r.DNSQuery) {
+		r.DNSQuery = ""
+		dropped++
 	}
 	if dropped > 0 {
-		s.Skip(SkipDroppedNames, uint64(dropped))
+		st.Skip(SkipDroppedNames, uint64(dropped))
 	}
 	return true, nil
+}
+
+// known reports whether e stands for an endpoint found valid and clean.
+func (a *Admitter) known(e *record.Endpoint) bool {
+	if e.Memo == nil {
+		return false
+	}
+	_, ok := a.valid[e.Memo]
+	return ok
+}
+
+// dropBadNames drops the endpoint's invalid DNS names (its labels are
+// known valid) and returns how many it dropped.
+func dropBadNames(e *record.Endpoint) int {
+	for _, n := range e.Names {
+		if !record.ValidDNSName(n) {
+			return e.Clean()
+		}
+	}
+	return 0
 }
 
 // LineError is a malformed input line.

@@ -183,6 +183,8 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	// records are emitted in groups, the learner's memory for a group
 	// asked for first (collectors.Emitter)
 	em := collectors.NewEmitter(s.opts, emit)
+	// the identity rules, before a record is emitted
+	adm := collectors.NewAdmitter(s.opts, name)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -204,7 +206,7 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 				st.Skip(sk, 1)
 			}
 			for j := range r.recs {
-				if ok, err := st.Admit(s.opts, name, r.line, &r.recs[j]); !ok {
+				if ok, err := adm.Admit(st, r.line, &r.recs[j]); !ok {
 					if err != nil {
 						if ferr := em.Flush(); ferr != nil {
 							return ferr

@@ -203,6 +203,8 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	// records are emitted in groups, the learner's memory for a group
 	// asked for first (collectors.Emitter)
 	em := collectors.NewEmitter(s.opts, emit)
+	// the identity rules, before a record is emitted
+	adm := collectors.NewAdmitter(s.opts, name)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -224,7 +226,7 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 					warnedUnknown = true
 					s.opts.Logger.Warn("flows carry fields this build does not know; they were ignored", "file", name, "line", r.line)
 				}
-				if ok, err := st.Admit(s.opts, name, r.line, &r.rec); !ok {
+				if ok, err := adm.Admit(st, r.line, &r.rec); !ok {
 					if err != nil {
 						if ferr := em.Flush(); ferr != nil {
 							return ferr

@@ -28,6 +28,7 @@ func BenchmarkFileSource(b *testing.B) {
 		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				f, err := input.Open(input.Stdin, bytes.NewReader(data))
 				if err != nil {
@@ -43,6 +44,7 @@ func BenchmarkFileSource(b *testing.B) {
 					b.Fatalf("%d records, %d malformed", n, st.Malformed)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package input_test
 
 import (
 	"bytes"
+	"io"
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors/input"
@@ -9,7 +10,8 @@ import (
 )
 
 // BenchmarkReadBatch: the reading goroutine's share of a one-flow-per-line
-// file (generated Hubble lines, ~1.8 KB each): blocks split into lines.
+// file (generated Hubble lines, ~1.8 KB each): blocks split into lines by
+// a line reader and by a document reader (the sources' reader).
 func BenchmarkReadBatch(b *testing.B) {
 	var gen bytes.Buffer
 	s := benchgen.Default()
@@ -18,12 +20,17 @@ func BenchmarkReadBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	data := gen.Bytes()
+	b.Run("lines", func(b *testing.B) { benchReadBatch(b, data, input.NewLinesFrom) })
+	b.Run("documents", func(b *testing.B) { benchReadBatch(b, data, input.NewDocumentsFrom) })
+}
+
+func benchReadBatch(b *testing.B, data []byte, open func(string, io.Reader) *input.Lines) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var buf []byte
 	var lines []input.Line
 	for b.Loop() {
-		l := input.NewLinesFrom("bench", bytes.NewReader(data))
+		l := open("bench", bytes.NewReader(data))
 		n := 0
 		for {
 			buf, lines = l.ReadBatch(buf, lines[:0])

@@ -196,9 +196,11 @@ type Lines struct {
 	// carry is the unfinished line at the end of ReadBatch's last block
 	carry []byte
 	// sp splits a document reader's input into JSON values (docs.go);
-	// nil for a line reader. q and qbuf are Next's batch of them.
+	// nil for a line reader. q and qbuf are Next's batch of them, qi the
+	// next one to return.
 	sp   *splitter
 	q    []Line
+	qi   int
 	qbuf []byte
 }
 
@@ -218,15 +220,15 @@ const utf8BOM = "\ufeff"
 // a read error (see Err).
 func (l *Lines) Next() (Line, bool) {
 	if l.sp != nil {
-		if len(l.q) == 0 {
+		if l.qi == len(l.q) {
 			l.qbuf, l.q = l.ReadBatch(l.qbuf, l.q[:0])
+			l.qi = 0
 			if len(l.q) == 0 {
 				return Line{}, false
 			}
 		}
-		ln := l.q[0]
-		l.q = l.q[1:]
-		return ln, true
+		l.qi++
+		return l.q[l.qi-1], true
 	}
 	for l.err == nil {
 		l.buf = l.buf[:0]
