@@ -200,7 +200,12 @@ func (a *Admitter) Admit(st *Stats, line int, r *record.Record) (ok bool, err er
 			dropped += dropBadNames(end.e)
 			continue
 		}
+		labels := len(end.e.Labels) + len(end.e.NamespaceLabels)
 		d := end.e.Clean()
+		if len(end.e.Labels)+len(end.e.NamespaceLabels) != labels {
+			// labels dropped: the endpoint no longer is its conversion
+			end.e.SetMemo(nil)
+		}
 		if d == 0 && end.e.Memo != nil {
 			// valid and clean: remembered
 			if len(a.valid) >= maxAdmitted {

@@ -57,12 +57,14 @@ func dumpRecord(r *record.Record) string {
 }
 
 // agreementFiles are every Hubble file the repository and the shared
-// captures hold, the bad-input corpus, the partial flows of older agents
-// and the framing inputs included.
+// captures hold, the bad-input corpus, the partial flows of older agents,
+// the framing inputs and the hostile inputs (testdata/hostile at the
+// repository root; its Calico and Goldmane files are malformed Hubble)
+// included.
 func agreementFiles(t *testing.T) []string {
 	files, _ := captureFiles(t)
 	var bad []string
-	for _, dir := range []string{"bad", "partial", "framing"} {
+	for _, dir := range []string{"bad", "partial", "framing", filepath.Join("..", "..", "..", "testdata", "hostile")} {
 		more, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +102,7 @@ func TestFastDecodeAgrees(t *testing.T) {
 				t.Skipf("cannot open (the bad corpus has corrupt gzip): %v", err)
 			}
 			defer f.Close()
-			lines := input.NewLines(f)
+			lines := input.NewDocuments(f)
 			var n, took, flows int
 			for {
 				l, more := lines.Next()
