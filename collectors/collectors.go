@@ -141,6 +141,110 @@ func (s *Stats) Add(o *Stats) {
 	}
 }
 
+// SkipDroppedNames is the skip reason counted for the labels and DNS names
+// that broke their syntax and were dropped from records that were kept.
+const SkipDroppedNames = "invalid labels or DNS names dropped"
+
+// maxAdmitted bounds an Admitter's memory of valid endpoints.
+const maxAdmitted = 1 << 14
+
+// Admitter applies the identity rules (record.Check) to the records of one
+// file before they are emitted: a record whose namespace, pod or workload
+// name is not a valid Kubernetes name is not admitted — counted under
+// record.SkipInvalidIdentity and warned with file:line, or returned as a
+// *LineError when Options.Strict, as a malformed line is — and invalid
+// labels and DNS names are dropped from the others (counted under
+// SkipDroppedNames). It remembers the endpoints it found valid by their
+// Memo (a decoder converts each distinct endpoint once): their names and
+// labels are not checked again, only what a Memo does not stand for (DNS
+// names). It is used from one goroutine.
+type Admitter struct {
+	opts  Options
+	file  string
+	valid map[*record.EndpointMemo]struct{}
+}
+
+// NewAdmitter returns the Admitter of the records of file.
+func NewAdmitter(opts Options, file string) *Admitter {
+	return &Admitter{opts: opts, file: file, valid: map[*record.EndpointMemo]struct{}{}}
+}
+
+// Admit checks r, read at line, and cleans it in place, as record.Check
+// does; ok is false when r must not be emitted, err is set when that ends
+// the run (strict).
+func (a *Admitter) Admit(st *Stats, line int, r *record.Record) (ok bool, err error) {
+	ends := [2]struct {
+		e     *record.Endpoint
+		side  string
+		known bool
+	}{{&r.Src, "source", a.known(&r.Src)}, {&r.Dst, "destination", a.known(&r.Dst)}}
+	for _, end := range ends {
+		if end.known {
+			continue
+		}
+		if cerr := end.e.CheckIdentity(end.side); cerr != nil {
+			st.Skip(record.SkipInvalidIdentity, 1)
+			lerr := &LineError{File: a.file, Line: line, Err: cerr}
+			if a.opts.Strict {
+				return false, lerr
+			}
+			if a.opts.Logger != nil {
+				a.opts.Logger.Warn("skipping a record with an invalid identity", "at", lerr.Error())
+			}
+			return false, nil
+		}
+	}
+	dropped := 0
+	for _, end := range ends {
+		if end.known {
+			dropped += dropBadNames(end.e)
+			continue
+		}
+		labels := len(end.e.Labels) + len(end.e.NamespaceLabels)
+		d := end.e.Clean()
+		if len(end.e.Labels)+len(end.e.NamespaceLabels) != labels {
+			// labels dropped: the endpoint no longer is its conversion
+			end.e.SetMemo(nil)
+		}
+		if d == 0 && end.e.Memo != nil {
+			// valid and clean: remembered
+			if len(a.valid) >= maxAdmitted {
+				clear(a.valid)
+			}
+			a.valid[end.e.Memo] = struct{}{}
+		}
+		dropped += d
+	}
+	if r.DNSQuery != "" && !record.ValidDNSName(r.DNSQuery) {
+		r.DNSQuery = ""
+		dropped++
+	}
+	if dropped > 0 {
+		st.Skip(SkipDroppedNames, uint64(dropped))
+	}
+	return true, nil
+}
+
+// known reports whether e stands for an endpoint found valid and clean.
+func (a *Admitter) known(e *record.Endpoint) bool {
+	if e.Memo == nil {
+		return false
+	}
+	_, ok := a.valid[e.Memo]
+	return ok
+}
+
+// dropBadNames drops the endpoint's invalid DNS names (its labels are
+// known valid) and returns how many it dropped.
+func dropBadNames(e *record.Endpoint) int {
+	for _, n := range e.Names {
+		if !record.ValidDNSName(n) {
+			return e.Clean()
+		}
+	}
+	return 0
+}
+
 // LineError is a malformed input line.
 type LineError struct {
 	File string
@@ -166,15 +270,31 @@ const (
 )
 
 // Detect guesses the format of a file from its first bytes (decompressed).
+// Lines before the first one that starts a JSON value ({ or [) are
+// skipped: a garbage first line does not hide the format of the rest.
 func Detect(head []byte) Format {
 	s := strings.TrimLeft(string(head), " \t\r\n\ufeff")
 	if s == "" {
 		return FormatEmpty
 	}
-	// first line, or the first few KiB of a multi-line document
+	for s != "" && s[0] != '{' && s[0] != '[' {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return FormatUnknown
+		}
+		s = strings.TrimLeft(s[i+1:], " \t\r\n")
+	}
+	if s == "" {
+		return FormatUnknown
+	}
+	// first line, or the first few KiB of a value that opens on a line
+	// of its own (pretty-printed, a `jq -s` array): its keys follow
 	first := s
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		first = s[:i]
+	}
+	if !strings.Contains(first, `"`) {
+		first = s[:min(len(s), 8192)]
 	}
 	has := func(text string, keys ...string) bool {
 		for _, k := range keys {

@@ -79,7 +79,7 @@ func (e *Endpoint) CheckIdentity(side string) error {
 	switch {
 	case e.Namespace != "" && !ValidNamespace(e.Namespace):
 		return &IdentityError{side + " namespace", e.Namespace}
-	case e.Pod != "" && !ValidName(e.Pod):
+	case e.Pod != "" && !validPod(e.Pod, e.Aggregated):
 		return &IdentityError{side + " pod", e.Pod}
 	case e.WorkloadName != "" && !ValidName(e.WorkloadName):
 		return &IdentityError{side + " workload", e.WorkloadName}
@@ -89,6 +89,16 @@ func (e *Endpoint) CheckIdentity(side string) error {
 		return &IdentityError{side + " cluster", e.Cluster}
 	}
 	return nil
+}
+
+// validPod accepts a pod name and, for an endpoint that aggregates pods,
+// Calico's name prefix ("frontend-6b7d9c4f5-*"): the start of a valid
+// name followed by '*'.
+func validPod(s string, aggregated bool) bool {
+	if aggregated && len(s) > 1 && s[len(s)-1] == '*' {
+		return ValidName(s[:len(s)-1] + "x")
+	}
+	return ValidName(s)
 }
 
 // validKind accepts a Kubernetes kind: ASCII letters and digits, starting

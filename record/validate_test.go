@@ -57,6 +57,8 @@ func TestRecordCheck(t *testing.T) {
 	}{
 		{"source namespace", func(r *Record) { r.Src.Namespace = "Shop" }},
 		{"source pod", func(r *Record) { r.Src.Pod = "../../etc/passwd" }},
+		{"source pod", func(r *Record) { r.Src.Pod, r.Src.Aggregated = "../*", true }},
+		{"source pod", func(r *Record) { r.Src.Pod = "frontend-6b7d9c4f5-*" }},
 		{"destination namespace", func(r *Record) { r.Dst.Namespace = "a\nb" }},
 		{"source workload", func(r *Record) { r.Src.WorkloadName = "x y" }},
 		{"source workload kind", func(r *Record) { r.Src.WorkloadKind = "Deploy/ment" }},
@@ -73,6 +75,12 @@ func TestRecordCheck(t *testing.T) {
 		if err != nil && strings.ContainsAny(err.Error(), "\n\r") {
 			t.Errorf("%s: error %q holds a line break", b.field, err)
 		}
+	}
+
+	r = good()
+	r.Src.Pod, r.Src.Aggregated = "frontend-6b7d9c4f5-*", true
+	if _, err := r.Check(); err != nil {
+		t.Errorf("an aggregated pod name prefix (Calico): Check() = %v", err)
 	}
 
 	r = good()

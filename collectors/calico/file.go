@@ -115,6 +115,10 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	name := s.file.Name
 	decode := func(l input.Line, out []result) []result {
 		r := result{line: l.No, last: l.Last}
+		if l.Err != nil {
+			r.err = l.Err
+			return append(out, r)
+		}
 		if l.TooLong {
 			r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
 			return append(out, r)
@@ -136,8 +140,8 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	eps := newEpTable()
 	newDecode := func() func(input.Line, []result) []result {
 		fd := newSharingDecoder(eps)
-		return func(l input.Line, out []result) []result {
-			if !l.TooLong {
+		one := func(l input.Line, out []result) []result {
+			if !l.TooLong && l.Err == nil {
 				// the fast path (fastdecode.go); the result's record slice is
 				// reused from the batch's previous use
 				var recs []record.Record
@@ -161,10 +165,26 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			}
 			return decode(l, out)
 		}
+		return func(l input.Line, out []result) []result {
+			n := len(out)
+			out = one(l, out)
+			if out[n].err != nil {
+				// several values on one line ({…}{…}): each on its own
+				if parts := input.Split(l); len(parts) > 1 {
+					out = out[:n]
+					for _, p := range parts {
+						out = one(p, out)
+					}
+				}
+			}
+			return out
+		}
 	}
 	// records are emitted in groups, the learner's memory for a group
 	// asked for first (collectors.Emitter)
 	em := collectors.NewEmitter(s.opts, emit)
+	// the identity rules, before a record is emitted
+	adm := collectors.NewAdmitter(s.opts, name)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -186,6 +206,15 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 				st.Skip(sk, 1)
 			}
 			for j := range r.recs {
+				if ok, err := adm.Admit(st, r.line, &r.recs[j]); !ok {
+					if err != nil {
+						if ferr := em.Flush(); ferr != nil {
+							return ferr
+						}
+						return err
+					}
+					continue
+				}
 				st.FlowEvents++
 				if err := em.Add(&r.recs[j]); err != nil {
 					return err
@@ -194,10 +223,16 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return em.Flush()
 	}
-	if err := input.DecodeJSONPer(ctx, s.file, s.opts.Workers, newDecode, sink); err != nil {
+	// every JSON framing: one document per line (the fast path),
+	// pretty-printed, concatenated, arrays (input.NewDocuments)
+	lines := input.NewDocuments(s.file)
+	if err := input.DecodeParallelPer(ctx, lines, s.opts.Workers, newDecode, sink); err != nil {
 		var lerr *collectors.LineError
 		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
 			return err
+		}
+		if rerr := lines.Err(); rerr != nil && errors.Is(err, rerr) {
+			return err // a read error already names the file and the line
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -126,8 +126,12 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	st.Files++
 	name := s.file.Name
 	warnedUnknown := false
-	decode := func(l input.Line, out []result) []result {
+	one := func(l input.Line, out []result) []result {
 		r := result{line: l.No, last: l.Last}
+		if l.Err != nil {
+			r.err = l.Err
+			return append(out, r)
+		}
 		if l.TooLong {
 			r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
 			return append(out, r)
@@ -145,6 +149,22 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return append(out, r)
 	}
+	decode := func(l input.Line, out []result) []result {
+		n := len(out)
+		out = one(l, out)
+		if out[n].err != nil {
+			// several values on one line ({…}{…}): each on its own
+			if parts := input.Split(l); len(parts) > 1 {
+				out = out[:n]
+				for _, p := range parts {
+					out = one(p, out)
+				}
+			}
+		}
+		return out
+	}
+	// the identity rules, before a record is emitted
+	adm := collectors.NewAdmitter(s.opts, name)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -164,6 +184,12 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 				st.Skip(sk, 1)
 			}
 			for j := range r.recs {
+				if ok, err := adm.Admit(st, r.line, &r.recs[j]); !ok {
+					if err != nil {
+						return err
+					}
+					continue
+				}
 				st.FlowEvents++
 				if err := emit(&r.recs[j]); err != nil {
 					return err
@@ -172,10 +198,16 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 		}
 		return nil
 	}
-	if err := input.DecodeJSON(ctx, s.file, s.opts.Workers, decode, sink); err != nil {
+	// every JSON framing: one document per line, pretty-printed,
+	// concatenated, arrays (input.NewDocuments)
+	lines := input.NewDocuments(s.file)
+	if err := input.DecodeParallel(ctx, lines, s.opts.Workers, decode, sink); err != nil {
 		var lerr *collectors.LineError
 		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
 			return err
+		}
+		if rerr := lines.Err(); rerr != nil && errors.Is(err, rerr) {
+			return err // a read error already names the file and the line
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -57,12 +57,19 @@ func dumpRecord(r *record.Record) string {
 }
 
 // agreementFiles are every Hubble file the repository and the shared
-// captures hold, the bad-input corpus included.
+// captures hold, the bad-input corpus, the partial flows of older agents,
+// the framing inputs and the hostile inputs (testdata/hostile at the
+// repository root; its Calico and Goldmane files are malformed Hubble)
+// included.
 func agreementFiles(t *testing.T) []string {
 	files, _ := captureFiles(t)
-	bad, err := filepath.Glob(filepath.Join("testdata", "bad", "*"))
-	if err != nil {
-		t.Fatal(err)
+	var bad []string
+	for _, dir := range []string{"bad", "partial", "framing", filepath.Join("..", "..", "..", "testdata", "hostile")} {
+		more, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad = append(bad, more...)
 	}
 	for _, b := range bad {
 		if base := filepath.Base(b); !strings.HasSuffix(base, ".md") && !strings.HasPrefix(base, ".") {
@@ -81,7 +88,10 @@ func agreementFiles(t *testing.T) []string {
 // cannot silently fall back on everything.
 func TestFastDecodeAgrees(t *testing.T) {
 	mustTake := map[string]bool{"node-a.jsonl": true, "node-b.json.gz": true, "node-c-legacy.json": true,
-		"exporter-cilium-1.19-3lines.jsonl": true, "exporter-eks-chaining-1line.jsonl": true}
+		"exporter-cilium-1.19-3lines.jsonl": true, "exporter-eks-chaining-1line.jsonl": true,
+		// older and partial flows: `reply`, no uuid, no Type, L7, source_xlated, no labels, IPv6
+		"reply-without-is-reply.jsonl": true, "legacy-reply.jsonl": true, "no-uuid.jsonl": true, "no-type.jsonl": true,
+		"l7.jsonl": true, "source-xlated.jsonl": true, "no-labels.jsonl": true, "ipv6.jsonl": true}
 	for _, path := range agreementFiles(t) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
@@ -92,7 +102,7 @@ func TestFastDecodeAgrees(t *testing.T) {
 				t.Skipf("cannot open (the bad corpus has corrupt gzip): %v", err)
 			}
 			defer f.Close()
-			lines := input.NewLines(f)
+			lines := input.NewDocuments(f)
 			var n, took, flows int
 			for {
 				l, more := lines.Next()
@@ -102,7 +112,7 @@ func TestFastDecodeAgrees(t *testing.T) {
 				n++
 				if agree(t, fd, l.Data) {
 					took++
-				} else if mustTake[name] && !l.Last && bytes.HasPrefix(l.Data, []byte(`{"flow":`)) || mustTake[name] && name == "node-c-legacy.json" {
+				} else if mustTake[name] && !l.Last && bytes.HasPrefix(l.Data, []byte(`{"flow":`)) || mustTake[name] && (name == "node-c-legacy.json" || name == "legacy-reply.jsonl") {
 					t.Errorf("line %d: the fast path did not take a flow line of %s:\n%.300s", l.No, name, l.Data)
 				}
 				if bytes.Contains(l.Data, []byte(`"verdict"`)) {

@@ -85,14 +85,15 @@ func isResponseKey(quoted []byte, escaped bool) bool {
 	return false
 }
 
-// DecodeLine decodes one line of Hubble JSON in either shape into rec.
+// DecodeLine decodes one JSON value of Hubble input (a line, a document, an
+// array element) in either shape into rec.
 // It returns ok=false with a skip reason for non-flow events, and an error
 // for a malformed line. unknownFields is set when the line only decoded
 // after discarding fields newer than this build knows.
 func DecodeLine(b []byte, rec *record.Record) (skip string, lost uint64, ok, unknownFields bool, err error) {
 	if len(b) == 0 || b[0] != '{' {
 		if len(b) > 0 && b[0] == '[' {
-			return "", 0, false, false, errors.New("a JSON array, not a JSON object: flowfence reads one JSON object per line (hubble observe -o jsonpb, Hubble exporter files)")
+			return "", 0, false, false, errors.New("a JSON array inside a JSON array: expected a Hubble flow or GetFlows response object")
 		}
 		return "", 0, false, false, errors.New("not a JSON object")
 	}
@@ -149,23 +150,27 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 	st.Files++
 	name := s.file.Name
 	warnedUnknown := false
-	lines := input.NewLines(s.file)
+	// every JSON framing: one flow per line (the fast path), pretty-printed,
+	// concatenated, arrays (input.NewDocuments)
+	lines := input.NewDocuments(s.file)
 	var sc *schema
 	if !s.protojsonOnly {
 		sc = newSchema()
 	}
 	// one decoder per worker: the fast path (fastdecode.go) and, for every
-	// line it does not take, DecodeLine
+	// value it does not take, DecodeLine
 	newDecode := func() func(input.Line, []result) []result {
 		var fd *fastDecoder
 		if sc != nil {
 			fd = newFastDecoder(sc)
 		}
-		return func(l input.Line, out []result) []result {
+		one := func(l input.Line, out []result) []result {
 			out = append(out, result{line: l.No, last: l.Last})
 			r := &out[len(out)-1]
 			handled := false
 			switch {
+			case l.Err != nil:
+				r.err, handled = l.Err, true
 			case l.TooLong:
 				r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
 				handled = true
@@ -180,10 +185,26 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			}
 			return out
 		}
+		return func(l input.Line, out []result) []result {
+			n := len(out)
+			out = one(l, out)
+			if out[n].err != nil {
+				// several values on one line ({…}{…}): each on its own
+				if parts := input.Split(l); len(parts) > 1 {
+					out = out[:n]
+					for _, p := range parts {
+						out = one(p, out)
+					}
+				}
+			}
+			return out
+		}
 	}
 	// records are emitted in groups, the learner's memory for a group
 	// asked for first (collectors.Emitter)
 	em := collectors.NewEmitter(s.opts, emit)
+	// the identity rules, before a record is emitted
+	adm := collectors.NewAdmitter(s.opts, name)
 	sink := func(batch []result) error {
 		for i := range batch {
 			r := &batch[i]
@@ -204,6 +225,15 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 				if r.unknownOK && !warnedUnknown && s.opts.Logger != nil {
 					warnedUnknown = true
 					s.opts.Logger.Warn("flows carry fields this build does not know; they were ignored", "file", name, "line", r.line)
+				}
+				if ok, err := adm.Admit(st, r.line, &r.rec); !ok {
+					if err != nil {
+						if ferr := em.Flush(); ferr != nil {
+							return ferr
+						}
+						return err
+					}
+					continue
 				}
 				st.FlowEvents++
 				if err := em.Add(&r.rec); err != nil {

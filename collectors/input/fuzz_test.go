@@ -2,8 +2,10 @@ package input_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -77,6 +79,58 @@ func FuzzLines(f *testing.F) {
 		for i := range want {
 			if got[i] != want[i] {
 				t.Fatalf("line %d = %+v, want %+v", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// FuzzDocuments: for any input, a document reader never fails or panics,
+// ReadBatch through short reads gives what Next gives, documents come in
+// line order, each is trimmed and non-empty unless the scanner reports it
+// broken, and every well-formed value of a one-value-per-line input comes
+// out as it is.
+func FuzzDocuments(f *testing.F) {
+	for _, s := range []string{
+		"", "{}", "[]", "[{},{}]", "{\n}\n{}", "{\"a\":\"\n\"}", "x\n{\"a\":[1,{}]}\n", "[\n  {\n    \"a\": 1\n  },\n  2\n]",
+		"{\"a\":1}{\"b\":2}", "{\n  \"a\": {\n{\n}\n", "]\n}\n{", "\ufeff[\r\n{}\r\n]\r\n", "{\"a\":\"\\\"}\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs := readDocs(t, data, iotest.HalfReader)
+		prev := 0
+		for _, d := range docs {
+			if d.No < prev {
+				t.Fatalf("document at line %d after one at line %d", d.No, prev)
+			}
+			prev = d.No
+			if d.Err == "" && !d.TooLong && (d.Data == "" || strings.TrimSpace(d.Data) != d.Data) {
+				t.Fatalf("document at line %d is empty or untrimmed: %q", d.No, d.Data)
+			}
+		}
+		// lines that are each one JSON object come out as they are
+		lines := bytes.Split(data, []byte("\n"))
+		allObjects := len(bytes.TrimSpace(data)) > 0
+		for _, l := range lines {
+			l = bytes.TrimSpace(l)
+			if len(l) > 0 && (l[0] != '{' || !json.Valid(l)) {
+				allObjects = false
+			}
+		}
+		if allObjects {
+			var want []string
+			for _, l := range lines {
+				if l = bytes.TrimSpace(l); len(l) > 0 {
+					want = append(want, string(l))
+				}
+			}
+			if len(docs) != len(want) {
+				t.Fatalf("%d documents of %d JSON lines", len(docs), len(want))
+			}
+			for i := range want {
+				if docs[i].Data != want[i] || docs[i].Err != "" {
+					t.Fatalf("document %d = %+v, want %q", i, docs[i], want[i])
+				}
 			}
 		}
 	})

@@ -174,9 +174,13 @@ type Line struct {
 	// last line of the input): a parse failure there is a truncated tail,
 	// normal for a rotated file.
 	Last bool
-	// TooLong is true when the line exceeded MaxLineBytes; Data then holds
-	// only its beginning.
+	// TooLong is true when the line exceeded MaxLineBytes (a document
+	// reader's value: MaxDocumentBytes); Data then holds at most its
+	// beginning.
 	TooLong bool
+	// Err is a document reader's diagnosis of a value it saw broken (cut
+	// short, too long): the line is malformed whatever Data holds.
+	Err error
 }
 
 // Lines iterates over a file's lines, one at a time (Next) or a block at
@@ -191,6 +195,13 @@ type Lines struct {
 	err  error
 	// carry is the unfinished line at the end of ReadBatch's last block
 	carry []byte
+	// sp splits a document reader's input into JSON values (docs.go);
+	// nil for a line reader. q and qbuf are Next's batch of them, qi the
+	// next one to return.
+	sp   *splitter
+	q    []Line
+	qi   int
+	qbuf []byte
 }
 
 // NewLines reads lines from f.
@@ -208,6 +219,17 @@ const utf8BOM = "\ufeff"
 // Next returns the next non-blank line; ok is false at the end of input or on
 // a read error (see Err).
 func (l *Lines) Next() (Line, bool) {
+	if l.sp != nil {
+		if l.qi == len(l.q) {
+			l.qbuf, l.q = l.ReadBatch(l.qbuf, l.q[:0])
+			l.qi = 0
+			if len(l.q) == 0 {
+				return Line{}, false
+			}
+		}
+		l.qi++
+		return l.q[l.qi-1], true
+	}
 	for l.err == nil {
 		l.buf = l.buf[:0]
 		n := 0 // bytes of this line read, its newline included
@@ -290,6 +312,9 @@ const (
 // from the stream under it (its 1 MiB buffer would otherwise be one more
 // copy).
 func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
+	if l.sp != nil {
+		return l.readDocs(buf, lines)
+	}
 	n0 := len(lines)
 	buf = append(buf[:0], l.carry...)
 	l.carry = l.carry[:0]
