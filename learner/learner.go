@@ -126,7 +126,7 @@ func (l *Learner) Add(r *record.Record) {
 		return
 	}
 	flows := l.reporterFlows(r)
-	st.Requests += flows
+	st.Requests = saturatingAdd(st.Requests, flows)
 	if r.Verdict == record.Dropped && !r.PolicyDrop {
 		st.skip(SkipNonPolicyDrop+" ("+r.DropReason+")", flows)
 		return
@@ -179,11 +179,11 @@ func (l *Learner) Add(r *record.Record) {
 	}
 	n := flows
 	if r.Verdict == record.Dropped {
-		e.Dropped += n
+		e.Dropped = saturatingAdd(e.Dropped, n)
 	} else {
-		e.Flows += n
+		e.Flows = saturatingAdd(e.Flows, n)
 		if r.Verdict == record.Audit {
-			e.Audit += n
+			e.Audit = saturatingAdd(e.Audit, n)
 		}
 	}
 	// denied-attempt bookkeeping (judged in Graph, and again on every merge)

@@ -61,9 +61,9 @@ func (l *Learner) reporterFlows(r *record.Record) uint64 {
 	c := l.reporterCount(&r.Src, k)
 	before := max(c.src, c.dst)
 	if r.Reporter == record.ReporterSrc {
-		c.src += n
+		c.src = saturatingAdd(c.src, n)
 	} else {
-		c.dst += n
+		c.dst = saturatingAdd(c.dst, n)
 	}
 	return max(c.src, c.dst) - before
 }

@@ -120,9 +120,9 @@ func (l *Learner) addUnaddressed(r *record.Record, at time.Time, flows uint64) b
 	u.FirstSeen = minTime(u.FirstSeen, at)
 	u.LastSeen = maxTime(u.LastSeen, at)
 	if r.Verdict == record.Dropped {
-		u.Dropped += flows
+		u.Dropped = saturatingAdd(u.Dropped, flows)
 	} else {
-		u.Flows += flows
+		u.Flows = saturatingAdd(u.Flows, flows)
 	}
 	for _, n := range peer.Names {
 		u.Names = insertSorted(u.Names, strings.TrimSuffix(n, "."), maxNames)
@@ -144,8 +144,8 @@ func mergeUnaddressed(dst, src map[UnaddressedKey]*Unaddressed, id func(string) 
 			dst[k] = &c
 			continue
 		}
-		cur.Flows += c.Flows
-		cur.Dropped += c.Dropped
+		cur.Flows = saturatingAdd(cur.Flows, c.Flows)
+		cur.Dropped = saturatingAdd(cur.Dropped, c.Dropped)
 		cur.FirstSeen = minTime(cur.FirstSeen, c.FirstSeen)
 		cur.LastSeen = maxTime(cur.LastSeen, c.LastSeen)
 		cur.Names = unionCapped(cur.Names, c.Names, maxNames)
