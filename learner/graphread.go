@@ -75,7 +75,7 @@ func checkNode(name string, i int, n *Node) (dropped int, err error) {
 	switch n.Kind {
 	case NodeWorkload:
 		ep := record.Endpoint{Namespace: n.Namespace, WorkloadName: n.Name, WorkloadKind: n.WorkloadKind, Cluster: n.Cluster}
-		if err := ep.CheckIdentity("workload"); err != nil {
+		if err := ep.CheckIdentity("graph"); err != nil {
 			return 0, fmt.Errorf("%s: node %d (%s): %w", name, i, escape.Snippet(n.ID, 80), err)
 		}
 		if n.Namespace == "" || n.Name == "" {

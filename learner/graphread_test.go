@@ -3,9 +3,12 @@ package learner
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -149,17 +152,39 @@ func TestCountersSaturate(t *testing.T) {
 	}
 }
 
-// bomb is a gzip stream that expands to a graph document with size bytes
-// of whitespace inside its node list (about 1000:1).
-func bomb(t testing.TB, size int) []byte {
+// bombParams are the parameters of the gzip bomb, kept with the hostile
+// corpus (testdata/hostile/gzip-bomb.json).
+type bombParams struct {
+	ExpandedBytes int    `json:"expandedBytes"`
+	CapBytes      int64  `json:"capBytes"`
+	Filler        string `json:"filler"`
+	Prefix        string `json:"prefix"`
+	Suffix        string `json:"suffix"`
+}
+
+func readBombParams(t testing.TB) bombParams {
+	b, err := os.ReadFile("../testdata/hostile/gzip-bomb.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p bombParams
+	if err := json.Unmarshal(b, &p); err != nil || p.Filler == "" || p.CapBytes <= 0 {
+		t.Fatalf("gzip-bomb.json: %v %+v", err, p)
+	}
+	return p
+}
+
+// bomb is a gzip stream that expands to a graph document padded with
+// p.ExpandedBytes of filler (about 1000:1).
+func bomb(t testing.TB, p bombParams) []byte {
 	var b bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	io.WriteString(zw, `{"flowfenceGraph": 1, "nodes": [`)
-	chunk := bytes.Repeat([]byte(" "), 1<<20)
-	for n := 0; n < size; n += len(chunk) {
+	io.WriteString(zw, p.Prefix)
+	chunk := bytes.Repeat([]byte(p.Filler), (1<<20)/len(p.Filler))
+	for n := 0; n < p.ExpandedBytes; n += len(chunk) {
 		zw.Write(chunk)
 	}
-	io.WriteString(zw, `]}`)
+	io.WriteString(zw, p.Suffix)
 	zw.Close()
 	return b.Bytes()
 }
@@ -203,8 +228,9 @@ func peakHeap(f func()) uint64 {
 // cap is refused once the cap is read, with an error naming the file and
 // the limit, and the heap stays within a small multiple of the cap.
 func TestReadGraphCapsGzipBomb(t *testing.T) {
-	const limit = 8 << 20
-	gz := bomb(t, 256<<20) // 256 MiB of JSON from ~250 KB
+	p := readBombParams(t)
+	limit := p.CapBytes
+	gz := bomb(t, p) // 256 MiB of JSON from ~250 KB
 	if len(gz) > 1<<20 {
 		t.Fatalf("bomb is %d bytes compressed", len(gz))
 	}
@@ -219,11 +245,11 @@ func TestReadGraphCapsGzipBomb(t *testing.T) {
 	if !errors.Is(err, ErrGraphTooLarge) {
 		t.Fatalf("err = %v, want ErrGraphTooLarge", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "graph.json.gz") || !strings.Contains(msg, "8388608 bytes") {
+	if msg := err.Error(); !strings.Contains(msg, "graph.json.gz") || !strings.Contains(msg, fmt.Sprintf("%d bytes", limit)) {
 		t.Errorf("error %q: want the file and the limit", msg)
 	}
 	t.Logf("gzip %d bytes, cap %d bytes: peak heap %.1f MiB", len(gz), limit, float64(peak)/(1<<20))
-	if peak > 8*limit {
+	if peak > uint64(8*limit) {
 		t.Errorf("peak heap %d bytes reading a bomb capped at %d", peak, limit)
 	}
 	// a graph exactly at the cap is read
