@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
@@ -85,62 +86,78 @@ func TestHostileCorpus(t *testing.T) {
 
 // egressCIDRs decodes the tree's namespace policies and returns every
 // address an egress allow rule names (sorted, deduplicated).
-func egressCIDRs(t *testing.T, flavor string, tree output.Tree) []string {
+func egressCIDRs(t testing.TB, flavor string, tree output.Tree) []string {
 	t.Helper()
-	var out []string
-	ns := output.Tree{}
-	for p, b := range tree {
-		if strings.HasSuffix(p, ".yaml") && !strings.HasPrefix(p, output.ClusterDir+"/") && !strings.HasSuffix(p, "/kustomization.yaml") {
-			ns[p] = b
+	var objs []any
+	for _, p := range tree.Paths() {
+		if !strings.HasSuffix(p, ".yaml") || strings.HasPrefix(p, output.ClusterDir+"/") || strings.HasSuffix(p, "/kustomization.yaml") {
+			continue
 		}
-	}
-	switch flavor {
-	case "k8s":
-		nps, err := k8s.DecodeTree(ns)
+		var err error
+		switch flavor {
+		case "k8s":
+			var nps []*networkingv1.NetworkPolicy
+			nps, err = k8s.Decode(p, tree[p])
+			for _, np := range nps {
+				objs = append(objs, np)
+			}
+		case "cilium":
+			var cs []*cilium.Object
+			cs, err = cilium.Decode(p, tree[p])
+			for _, o := range cs {
+				objs = append(objs, o)
+			}
+		case "calico":
+			var cs []*caliout.Object
+			cs, err = caliout.Decode(p, tree[p])
+			for _, o := range cs {
+				objs = append(objs, o)
+			}
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, np := range nps {
-			for _, r := range np.Spec.Egress {
+	}
+	return allowedEgress(objs)
+}
+
+// allowedEgress returns every address an egress allow rule of the objects
+// names (sorted, deduplicated); a rule that admits any destination is
+// "any destination", the world entity "entity world".
+func allowedEgress(objs []any) []string {
+	var out []string
+	for _, obj := range objs {
+		switch o := obj.(type) {
+		case *networkingv1.NetworkPolicy:
+			for _, r := range o.Spec.Egress {
+				if len(r.To) == 0 {
+					out = append(out, "any destination")
+				}
 				for _, pe := range r.To {
 					if pe.IPBlock != nil {
 						out = append(out, pe.IPBlock.CIDR)
 					}
 				}
 			}
-		}
-	case "cilium":
-		for _, p := range ns.Paths() {
-			objs, err := cilium.Decode(p, ns[p])
-			if err != nil {
-				t.Fatal(err)
+		case *cilium.Object:
+			rules := o.Specs
+			if o.Spec != nil {
+				rules = append(rules, *o.Spec)
 			}
-			for _, o := range objs {
-				rules := o.Specs
-				if o.Spec != nil {
-					rules = append(rules, *o.Spec)
-				}
-				for _, r := range rules {
-					for _, e := range r.Egress {
-						out = append(out, e.ToCIDR...)
-						for _, c := range e.ToCIDRSet {
-							out = append(out, c.CIDR)
-						}
-						for _, ent := range e.ToEntities {
-							if ent == cilium.EntityWorld || ent == "all" {
-								out = append(out, "entity "+ent)
-							}
+			for _, r := range rules {
+				for _, e := range r.Egress {
+					out = append(out, e.ToCIDR...)
+					for _, c := range e.ToCIDRSet {
+						out = append(out, c.CIDR)
+					}
+					for _, ent := range e.ToEntities {
+						if ent == cilium.EntityWorld || ent == "all" {
+							out = append(out, "entity "+ent)
 						}
 					}
 				}
 			}
-		}
-	case "calico":
-		objs, err := caliout.DecodeTree(ns)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
+		case *caliout.Object:
 			spec, ok := o.Spec.(*caliout.PolicySpec)
 			if !ok {
 				continue
