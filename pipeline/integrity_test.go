@@ -1,7 +1,9 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,6 +120,13 @@ func TestIntegrityCheckCatchesTamperedTrees(t *testing.T) {
 					[]string{target, "2 YAML documents, the formatter wrote 1"}},
 				{"a duplicate key", func(t2 output.Tree) {
 					t2[target] = []byte(strings.Replace(string(t2[target]), "\nkind:", "\nkind: X\nkind:", 1))
+				}, []string{target, obj}},
+				{"a second address under the observed one", func(t2 output.Tree) {
+					loc := hostCIDR.FindIndex(t2[target])
+					end := loc[1] + bytes.IndexByte(t2[target][loc[1]:], '\n') + 1
+					start := bytes.LastIndexByte(t2[target][:loc[0]], '\n') + 1
+					line := hostCIDR.ReplaceAll(bytes.Clone(t2[target][start:end]), []byte("0.0.0.0/0"))
+					t2[target] = slices.Concat(t2[target][:end], line, t2[target][end:])
 				}, []string{target, obj}},
 				{"an unknown field", func(t2 output.Tree) {
 					t2[target] = []byte(strings.Replace(string(t2[target]), "\nspec:\n", "\nspec:\n  bogus: 1\n", 1))
