@@ -62,6 +62,9 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 	for _, ns := range set.Namespaces {
 		var files []string
 		for _, p := range ns.Policies {
+			if err := checkInputs(p); err != nil {
+				return nil, err
+			}
 			obj, notes := f.Build(p)
 			if err := Validate(obj); err != nil {
 				return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
@@ -76,6 +79,9 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 		}
 		slices.Sort(files)
 		t[ns.Name+"/kustomization.yaml"] = kustomization(ns.Name, files)
+	}
+	if err := checkGuardInputs(set); err != nil {
+		return nil, err
 	}
 	var cluster []string
 	if tiers := f.tiers(set); len(tiers) > 0 {
