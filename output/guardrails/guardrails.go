@@ -21,8 +21,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
 )
 
 // API group/version and kinds.
@@ -446,6 +448,30 @@ func Validate(obj *ANP) error {
 	}
 	if (obj.Spec.Subject.Namespaces == nil) == (obj.Spec.Subject.Pods == nil) {
 		add("spec.subject: exactly one of namespaces and pods")
+	}
+	// every selector's labels and values must be valid Kubernetes labels
+	// (they come from observed pods and config opt-ins)
+	sels := map[string]*LabelSelector{"spec.subject.namespaces": obj.Spec.Subject.Namespaces}
+	if p := obj.Spec.Subject.Pods; p != nil {
+		sels["spec.subject.pods.namespaceSelector"], sels["spec.subject.pods.podSelector"] = &p.NamespaceSelector, &p.PodSelector
+	}
+	for _, where := range slices.Sorted(maps.Keys(sels)) {
+		ls := sels[where]
+		if ls == nil {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(ls.MatchLabels)) {
+			if !record.ValidLabel(k, ls.MatchLabels[k]) {
+				add("%s.matchLabels: %s=%s is not a valid label", where, escape.Snippet(k, 64), escape.Snippet(ls.MatchLabels[k], 64))
+			}
+		}
+		for _, r := range ls.MatchExpressions {
+			for _, v := range r.Values {
+				if !record.ValidLabel(r.Key, v) {
+					add("%s.matchExpressions: %s=%s is not a valid label", where, escape.Snippet(r.Key, 64), escape.Snippet(v, 64))
+				}
+			}
+		}
 	}
 	if len(obj.Spec.Ingress) > 100 || len(obj.Spec.Egress) > 100 {
 		add("spec: at most 100 rules per direction")
