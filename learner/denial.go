@@ -26,7 +26,7 @@ const maxDenials = 16
 func addDenial(ds []Denial, d Denial) []Denial {
 	i, found := slices.BinarySearchFunc(ds, d.Policy, func(x Denial, p string) int { return strings.Compare(x.Policy, p) })
 	if found {
-		ds[i].Flows += d.Flows
+		ds[i].Flows = saturatingAdd(ds[i].Flows, d.Flows)
 		return ds
 	}
 	if i >= maxDenials {
@@ -53,7 +53,7 @@ func mergeDenials(a, b []Denial) []Denial {
 func (e *Edge) Unattributed() uint64 {
 	var named uint64
 	for _, d := range e.DeniedBy {
-		named += d.Flows
+		named = saturatingAdd(named, d.Flows)
 	}
 	return e.Dropped - min(named, e.Dropped)
 }

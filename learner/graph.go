@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -174,12 +175,12 @@ func (g *Graph) Judge(learnDropped bool) {
 			g.Denied[k] = e
 			// a denied attempt is counted once: its drops (a flowed
 			// request it left is the client side of the same attempt)
-			g.Stats.DeniedFlows += e.Dropped
+			g.Stats.DeniedFlows = saturatingAdd(g.Stats.DeniedFlows, e.Dropped)
 			continue
 		}
-		g.Stats.Learned += e.Flows
+		g.Stats.Learned = saturatingAdd(g.Stats.Learned, e.Flows)
 		if learnDropped {
-			g.Stats.Learned += e.Dropped
+			g.Stats.Learned = saturatingAdd(g.Stats.Learned, e.Dropped)
 		}
 	}
 }
@@ -230,17 +231,18 @@ func (s *Stats) skip(reason string, n uint64) {
 	if s.Skipped == nil {
 		s.Skipped = map[string]uint64{}
 	}
-	s.Skipped[reason] += n
+	s.Skipped[reason] = saturatingAdd(s.Skipped[reason], n)
 }
 
+// add sums o into s; every counter saturates instead of wrapping.
 func (s *Stats) add(o Stats) {
-	s.Records += o.Records
-	s.Requests += o.Requests
-	s.Replies += o.Replies
-	s.Learned += o.Learned
-	s.Duplicates += o.Duplicates
-	s.DeniedFlows += o.DeniedFlows
-	s.DNSResponses += o.DNSResponses
+	s.Records = saturatingAdd(s.Records, o.Records)
+	s.Requests = saturatingAdd(s.Requests, o.Requests)
+	s.Replies = saturatingAdd(s.Replies, o.Replies)
+	s.Learned = saturatingAdd(s.Learned, o.Learned)
+	s.Duplicates = saturatingAdd(s.Duplicates, o.Duplicates)
+	s.DeniedFlows = saturatingAdd(s.DeniedFlows, o.DeniedFlows)
+	s.DNSResponses = saturatingAdd(s.DNSResponses, o.DNSResponses)
 	for k, v := range o.Skipped {
 		s.skip(k, v)
 	}
@@ -345,9 +347,9 @@ func mergeEdges(dst, src map[EdgeKey]*Edge) {
 }
 
 func mergeEdge(a, b *Edge) {
-	a.Flows += b.Flows
-	a.Audit += b.Audit
-	a.Dropped += b.Dropped
+	a.Flows = saturatingAdd(a.Flows, b.Flows)
+	a.Audit = saturatingAdd(a.Audit, b.Audit)
+	a.Dropped = saturatingAdd(a.Dropped, b.Dropped)
 	a.DeniedBy = mergeDenials(a.DeniedBy, b.DeniedBy)
 	a.FirstSeen = minTime(a.FirstSeen, b.FirstSeen)
 	a.LastSeen = maxTime(a.LastSeen, b.LastSeen)
@@ -546,12 +548,24 @@ func (g *Graph) Write(w io.Writer) error {
 	return nil
 }
 
-// ReadGraph parses a graph written by Write; name is used in errors.
+// ReadGraph parses a graph written by Write (at most DefaultMaxGraphBytes
+// decompressed); name is used in errors. A saved graph is hostile input:
+// see checkNode for the rules applied to it.
 func ReadGraph(name string, r io.Reader) (*Graph, error) {
+	return ReadGraphLimit(name, r, DefaultMaxGraphBytes)
+}
+
+// ReadGraphLimit is ReadGraph with a cap of limit bytes on what is read
+// from r (after decompression).
+func ReadGraphLimit(name string, r io.Reader, limit int64) (*Graph, error) {
 	var gj graphJSON
-	dec := json.NewDecoder(r)
+	cr := &cappedReader{r: r, left: limit, limit: limit}
+	dec := json.NewDecoder(cr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&gj); err != nil {
+		if cr.over {
+			return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
+		}
 		return nil, fmt.Errorf("%s: not a flowfence graph: %w", name, err)
 	}
 	if gj.Version < minGraphVersion || gj.Version > GraphVersion {
@@ -562,15 +576,26 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 	if err := readCursors(name, g, gj.Cursors); err != nil {
 		return nil, err
 	}
+	dropped := 0
 	for ip, names := range gj.DNS {
 		if _, err := netip.ParseAddr(ip); err != nil {
-			return nil, fmt.Errorf("%s: dns: %q is not an IP address", name, ip)
+			return nil, fmt.Errorf("%s: dns: %s is not an IP address", name, escape.Snippet(ip, 80))
 		}
-		g.DNS[ip] = names
+		if names, dropped = validNames(names, dropped); len(names) > 0 {
+			g.DNS[ip] = names
+		}
 	}
 	for i, n := range gj.Nodes {
 		if n == nil || n.ID == "" {
 			return nil, fmt.Errorf("%s: node %d has no id", name, i)
+		}
+		d, err := checkNode(name, i, n)
+		if err != nil {
+			return nil, err
+		}
+		dropped += d
+		if _, dup := g.Nodes[n.ID]; dup {
+			return nil, fmt.Errorf("%s: node %d: id %s appears twice", name, i, escape.Snippet(n.ID, 80))
 		}
 		g.Nodes[n.ID] = n
 	}
@@ -587,7 +612,23 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 				return nil, fmt.Errorf("%s: %s %d: unknown protocol %q", name, set.what, i, e.Proto)
 			}
 			if g.Nodes[e.Src] == nil || g.Nodes[e.Dst] == nil {
-				return nil, fmt.Errorf("%s: %s %d (%s -> %s) names an unknown node", name, set.what, i, e.Src, e.Dst)
+				return nil, fmt.Errorf("%s: %s %d (%s -> %s) names an unknown node", name, set.what, i, escape.Snippet(e.Src, 80), escape.Snippet(e.Dst, 80))
+			}
+			nodes := e.NodesSeen[:0]
+			for _, n := range e.NodesSeen {
+				if record.ValidName(n) {
+					nodes = append(nodes, n)
+				} else {
+					dropped++
+				}
+			}
+			e.NodesSeen = nodes
+			if len(e.NodesSeen) == 0 {
+				e.NodesSeen = nil
+			}
+			if cur, dup := set.into[e.Key()]; dup {
+				mergeEdge(cur, e)
+				continue
 			}
 			if err := checkDenials(e.DeniedBy); err != nil {
 				return nil, fmt.Errorf("%s: %s %d (%s -> %s): %w", name, set.what, i, e.Src, e.Dst, err)
@@ -597,6 +638,12 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 	}
 	if err := readUnaddressed(name, g, gj.Unaddressed); err != nil {
 		return nil, err
+	}
+	for _, u := range g.Unaddressed {
+		u.Names, dropped = validNames(u.Names, dropped)
+	}
+	if dropped > 0 {
+		g.Stats.skip(SkipGraphNames, uint64(dropped))
 	}
 	return g, nil
 }

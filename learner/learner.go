@@ -127,7 +127,7 @@ func (l *Learner) Add(r *record.Record) {
 	}
 	d := l.reporterFlows(r)
 	flows := d.requests
-	st.Requests += flows
+	st.Requests = saturatingAdd(st.Requests, flows)
 	if r.Verdict == record.Dropped && !r.PolicyDrop {
 		st.skip(SkipNonPolicyDrop+" ("+r.DropReason+")", flows)
 		return
@@ -180,12 +180,12 @@ func (l *Learner) Add(r *record.Record) {
 	}
 	addFlows(&e.Flows, d.flowed)
 	if r.Verdict == record.Dropped {
-		e.Dropped += d.dropped
+		e.Dropped = saturatingAdd(e.Dropped, d.dropped)
 		if r.DeniedBy != "" {
 			e.DeniedBy = addDenial(e.DeniedBy, Denial{Policy: r.DeniedBy, Flows: d.dropped})
 		}
 	} else if r.Verdict == record.Audit {
-		e.Audit += uint64(max(d.flowed, 0))
+		e.Audit = saturatingAdd(e.Audit, uint64(max(d.flowed, 0)))
 	}
 	// denied-attempt bookkeeping (judged in Graph, and again on every merge)
 	if r.Delivered && r.Verdict.Flowed() && !e.Answered {

@@ -96,13 +96,13 @@ func (l *Learner) reporterFlows(r *record.Record) flowDelta {
 	f0, d0 := c.flowed(), c.denied()
 	switch {
 	case r.Reporter == record.ReporterSrc && r.Verdict == record.Dropped:
-		c.srcDeny += n
+		c.srcDeny = saturatingAdd(c.srcDeny, n)
 	case r.Reporter == record.ReporterSrc:
-		c.srcAllow += n
+		c.srcAllow = saturatingAdd(c.srcAllow, n)
 	case r.Verdict == record.Dropped:
-		c.dstDeny += n
+		c.dstDeny = saturatingAdd(c.dstDeny, n)
 	default:
-		c.dstAllow += n
+		c.dstAllow = saturatingAdd(c.dstAllow, n)
 	}
 	f1, d1 := c.flowed(), c.denied()
 	return flowDelta{requests: f1 + d1 - f0 - d0, flowed: int64(f1) - int64(f0), dropped: d1 - d0}
@@ -113,7 +113,7 @@ func (l *Learner) reporterFlows(r *record.Record) flowDelta {
 // cannot take back more than was added).
 func addFlows(c *uint64, d int64) {
 	if d >= 0 {
-		*c += uint64(d)
+		*c = saturatingAdd(*c, uint64(d))
 		return
 	}
 	*c -= min(*c, uint64(-d))

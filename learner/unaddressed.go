@@ -120,7 +120,7 @@ func (l *Learner) addUnaddressed(r *record.Record, at time.Time, d flowDelta) bo
 	u.FirstSeen = minTime(u.FirstSeen, at)
 	u.LastSeen = maxTime(u.LastSeen, at)
 	addFlows(&u.Flows, d.flowed)
-	u.Dropped += d.dropped
+	u.Dropped = saturatingAdd(u.Dropped, d.dropped)
 	for _, n := range peer.Names {
 		u.Names = insertSorted(u.Names, strings.TrimSuffix(n, "."), maxNames)
 	}
@@ -141,8 +141,8 @@ func mergeUnaddressed(dst, src map[UnaddressedKey]*Unaddressed, id func(string) 
 			dst[k] = &c
 			continue
 		}
-		cur.Flows += c.Flows
-		cur.Dropped += c.Dropped
+		cur.Flows = saturatingAdd(cur.Flows, c.Flows)
+		cur.Dropped = saturatingAdd(cur.Dropped, c.Dropped)
 		cur.FirstSeen = minTime(cur.FirstSeen, c.FirstSeen)
 		cur.LastSeen = maxTime(cur.LastSeen, c.LastSeen)
 		cur.Names = unionCapped(cur.Names, c.Names, maxNames)

@@ -58,6 +58,9 @@ func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*pol
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := CheckIntegrity(f, set, tree); err != nil {
+		return nil, nil, err
+	}
 	if f.Name() == k8s.FormatName {
 		if err := SelfCheck(g, set, withoutClusterDir(tree)); err != nil {
 			return nil, nil, err

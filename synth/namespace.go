@@ -55,6 +55,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		workloads[w.Name] = w
 		out.Workloads = append(out.Workloads, w.Name)
 	}
+	names := s.policyNames(ns, slices.Sorted(maps.Keys(workloads)))
 	var newest time.Time
 	var nsFlows uint64
 	callers := map[string]bool{} // other namespaces whose workloads call into ns
@@ -97,7 +98,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			default:
 				if peer, ok := s.egressPeer(ns, src, dst, e, false); ok {
 					addRule(egress, src.Name, peer, port, e.Flows)
-					ev.Rule, ev.Admitted = safeName(src.Name)+"-egress", s.expressible(peer)
+					ev.Rule, ev.Admitted = names[src.Name]+"-egress", s.expressible(peer)
 					if !ev.Admitted {
 						ev.Rule = "needs the cilium flavor (entity " + string(peer.Entity) + ")"
 					}
@@ -112,7 +113,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst}
 			if peer, ok := s.ingressPeer(ns, src, dst, e); ok {
 				addRule(ingress, dst.Name, peer, port, e.Flows)
-				ev.Rule, ev.Admitted = safeName(dst.Name)+"-ingress", s.expressible(peer)
+				ev.Rule, ev.Admitted = names[dst.Name]+"-ingress", s.expressible(peer)
 				switch {
 				case !proto.HasPorts() && !s.icmpExpressible():
 					ev.Rule, ev.Admitted = "not expressible in NetworkPolicy (use the cilium or calico flavor)", false
@@ -142,14 +143,14 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		}
 		if d := ingress[name]; d != nil {
 			out.Policies = append(out.Policies, &policy.Policy{
-				Name: safeName(name) + "-ingress", Namespace: ns, Kind: policy.KindIngress, Workload: name, Subject: sel, Ingress: true,
+				Name: names[name] + "-ingress", Namespace: ns, Kind: policy.KindIngress, Workload: name, Subject: sel, Ingress: true,
 				IngressRules: rules(d.peers),
 				Comment:      []string{fmt.Sprintf("Who may call %s/%s (%s): learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)},
 			})
 		}
 		if d := egress[name]; d != nil {
 			out.Policies = append(out.Policies, &policy.Policy{
-				Name: safeName(name) + "-egress", Namespace: ns, Kind: policy.KindEgress, Workload: name, Subject: sel, Egress: true,
+				Name: names[name] + "-egress", Namespace: ns, Kind: policy.KindEgress, Workload: name, Subject: sel, Egress: true,
 				EgressRules: rules(d.peers),
 				Comment:     []string{fmt.Sprintf("Whom %s/%s (%s) calls: learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)},
 			})

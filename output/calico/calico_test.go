@@ -228,3 +228,29 @@ func TestValidateRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectorInjectionRefused: a label value or key that would close its
+// quoted string in a Calico selector (and select every pod) is refused
+// before anything is rendered.
+func TestSelectorInjectionRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		subject map[string]string
+		peerNS  string
+	}{
+		{"a value closing its quote", map[string]string{"app": "x' || all() || app == 'y"}, ""},
+		{"a key with an operator", map[string]string{"all() || app": "x"}, ""},
+		{"a peer namespace closing its quote", map[string]string{"app": "x"}, "b' || all() || a == 'c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &policy.Policy{Name: "w-egress", Namespace: "shop", Kind: policy.KindEgress, Subject: tc.subject, Egress: true,
+				EgressRules: []policy.Rule{{Peers: []policy.Peer{{Pods: &policy.PodPeer{Namespace: tc.peerNS, Selector: map[string]string{"app": "db"}}}}}}}
+			set := &policy.Set{Namespaces: []*policy.Namespace{{Name: "shop", Policies: []*policy.Policy{p}}}}
+			if tree, err := (calico.Formatter{}).Render(set); err == nil {
+				t.Fatalf("rendered:\n%s", tree["shop/w-egress.yaml"])
+			} else if !strings.Contains(err.Error(), "shop/w-egress") || !strings.Contains(err.Error(), "not a valid Kubernetes") {
+				t.Errorf("error %q: want the policy and the reason", err)
+			}
+		})
+	}
+}

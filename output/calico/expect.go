@@ -1,0 +1,48 @@
+package calico
+
+import (
+	"fmt"
+
+	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/output/k8s"
+	"github.com/flowfence/flowfence/policy"
+)
+
+// Expected returns the objects each file of the tree holds, built from the
+// model as Render builds them (output.CheckTree compares them with the
+// files read back).
+func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
+	out := map[string][]any{}
+	for _, ns := range set.Namespaces {
+		for _, p := range ns.Policies {
+			obj, _ := f.Build(p)
+			out[ns.Name+"/"+k8s.FileName(p)] = []any{obj}
+		}
+	}
+	if tiers := f.tiers(set); len(tiers) > 0 {
+		var objs []any
+		for _, t := range tiers {
+			objs = append(objs, t)
+		}
+		out[ClusterDir+"/00-tiers.yaml"] = objs
+	}
+	if guard, _ := f.Guard(set); guard != nil {
+		out[ClusterDir+"/01-metadata-guard.yaml"] = []any{guard}
+	}
+	return out, nil
+}
+
+// DecodeDocument strictly decodes one projectcalico.org/v3 document and
+// validates it.
+func (Formatter) DecodeDocument(path string, doc []byte) (any, error) {
+	objs, err := Decode(path, doc)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("%d objects in one document", len(objs))
+	}
+	return objs[0], nil
+}
+
+var _ output.Expecter = Formatter{}

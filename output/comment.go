@@ -1,0 +1,44 @@
+package output
+
+import "github.com/flowfence/flowfence/internal/escape"
+
+// The one place a YAML comment is written. Comment text says where a policy
+// came from and carries input text (namespaces, workloads, DNS names,
+// entities, config opt-ins): every byte of it goes through
+// escape.YAMLComment here, so no string, whoever passes it, can end the
+// comment and start YAML.
+
+// AppendComment appends a full-line comment "# <prefix><text>\n" to b.
+// prefix is the writer's own constant text ("", "NOTE: "); text may be
+// anything.
+func AppendComment(b []byte, prefix, text string) []byte {
+	b = append(b, "# "...)
+	b = append(b, escape.YAMLComment(prefix)...)
+	b = append(b, escape.YAMLComment(text)...)
+	return append(b, '\n')
+}
+
+// AppendTrailingComment appends line (without its line break) followed by
+// " # <text>\n": a comment after a value on the same line.
+func AppendTrailingComment(b, line []byte, text string) []byte {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	b = append(b, line...)
+	b = append(b, " # "...)
+	b = append(b, escape.YAMLComment(text)...)
+	return append(b, '\n')
+}
+
+// Header appends the header every policy file starts with: the provenance
+// comment lines, one "NOTE: " line per note, then generated (a constant
+// line saying the file is written by flowfence).
+func Header(b []byte, comment, notes []string, generated string) []byte {
+	for _, c := range comment {
+		b = AppendComment(b, "", c)
+	}
+	for _, n := range notes {
+		b = AppendComment(b, "NOTE: ", n)
+	}
+	return AppendComment(b, "", generated)
+}
