@@ -104,6 +104,7 @@ type live struct {
 	sum     *Summary
 	l       *learner.Learner
 	merged  *learner.Graph
+	names   sourceNames // the files' names for the graph (read before)
 	emit    collectors.Emit
 	mu      sync.Mutex
 	cursors map[string]*learner.Cursor
@@ -113,7 +114,7 @@ type live struct {
 	cpErr   error
 }
 
-func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, emit collectors.Emit) error {
+func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	lo := &opts.Live
 	if len(urls) == 0 {
 		switch {
@@ -127,7 +128,7 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
-	lv := &live{opts: opts, sum: sum, l: l, merged: merged, emit: emit, cursors: map[string]*learner.Cursor{}}
+	lv := &live{opts: opts, sum: sum, l: l, merged: merged, names: names, emit: emit, cursors: map[string]*learner.Cursor{}}
 	var sources []*hubblerelay.Source
 	seen := map[string]bool{}
 	for _, u := range urls {
@@ -262,6 +263,7 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 // Called with mu held.
 func (lv *live) checkpoint() error {
 	g := lv.l.Graph()
+	lv.names.applyTo(g)
 	g.Merge(lv.merged)
 	g.Judge(lv.opts.Learn.LearnDropped)
 	for name, c := range lv.cursors {

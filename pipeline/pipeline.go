@@ -72,6 +72,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	}
 	stdinUsed := false
 	var live []string
+	names := sourceNames{}
 	for _, arg := range from {
 		if hubblerelay.IsURL(arg) {
 			live = append(live, arg) // read after the files, together
@@ -82,6 +83,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 			if err != nil {
 				return nil, sum, err
 			}
+			names.addURL(arg)
 			if err := src.Run(ctx, &sum.Input, emit); err != nil {
 				return nil, sum, err
 			}
@@ -98,22 +100,25 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 				}
 				stdinUsed = true
 			}
-			if err := learnFile(ctx, p, p != arg, opts, sum, merged, emit); err != nil {
+			if err := learnFile(ctx, p, p != arg, opts, sum, merged, names, emit); err != nil {
 				return nil, sum, err
 			}
 		}
 	}
-	if err := learnLive(ctx, live, opts, sum, l, merged, emit); err != nil {
+	if err := learnLive(ctx, live, opts, sum, l, merged, names, emit); err != nil {
 		return nil, sum, err
 	}
 	g := l.Graph()
+	names.applyTo(g)
 	g.Merge(merged)
 	// merging re-judges denied attempts on the union of the evidence
 	g.Judge(opts.Learn.LearnDropped)
 	return g, sum, nil
 }
 
-func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, emit collectors.Emit) error {
+// learnFile reads one file: a saved graph is merged into merged, flows are
+// learned through emit and the file's name for the graph noted in names.
+func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	f, err := input.Open(path, opts.Collect.Stdin)
 	if err != nil {
 		return err
@@ -142,11 +147,13 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 		sum.Graphs++
 		return nil
 	case collectors.FormatHubble, collectors.FormatHubbleLegacy:
-		src := hubble.NewFileSource(f, opts.Collect)
-		return src.Run(ctx, &sum.Input, emit)
+		defer names.addFile(path, f)
+		return hubble.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	case collectors.FormatCalicoFlowLog:
+		defer names.addFile(path, f)
 		return calico.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	case collectors.FormatGoldmane:
+		defer names.addFile(path, f)
 		return goldmane.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	default:
 		f.Close()
