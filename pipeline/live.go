@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
@@ -57,7 +58,7 @@ type Progress struct {
 
 // ReadGraphFile reads the graph at path; a missing file is (nil, nil).
 func ReadGraphFile(path string) (*learner.Graph, error) {
-	fh, err := os.Open(path)
+	fh, err := atomicfile.OpenRegular(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

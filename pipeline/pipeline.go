@@ -19,6 +19,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
@@ -173,7 +174,7 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 // there when merge is true.
 func WriteGraph(path string, g *learner.Graph, merge bool) (*learner.Graph, error) {
 	if merge {
-		if fh, err := os.Open(path); err == nil {
+		if fh, err := atomicfile.OpenRegular(path); err == nil {
 			old, rerr := learner.ReadGraph(path, fh)
 			fh.Close()
 			if rerr != nil {

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/flowfence/flowfence/internal/atomicfile"
 )
@@ -154,3 +156,31 @@ func TestLeftoversOfAKilledRun(t *testing.T) {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// TestOpenRegularRefusesAtOnce: a graph path that names a FIFO or a
+// directory is an error at once, not a run waiting for a writer.
+func TestOpenRegularRefusesAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "graph.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	for p, want := range map[string]string{fifo: "a FIFO, not a regular file", dir: "a directory, not a regular file"} {
+		done := make(chan error, 1)
+		go func() {
+			f, err := atomicfile.OpenRegular(p)
+			if err == nil {
+				f.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("OpenRegular(%s) = %v, want %q", filepath.Base(p), err, want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("OpenRegular(%s) did not return within 2s", filepath.Base(p))
+		}
+	}
+}

@@ -17,3 +17,6 @@ func writerAlive(pid int, _ fs.FileInfo) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// openNonblock keeps opening a FIFO from waiting for a writer.
+const openNonblock = syscall.O_NONBLOCK
