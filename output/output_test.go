@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowfence/flowfence/output"
 )
@@ -94,6 +95,9 @@ func TestWriteTreeAfterAKilledRun(t *testing.T) {
 	os.MkdirAll(filepath.Join(left, "shop"), 0o755)
 	os.WriteFile(filepath.Join(left, output.Marker), nil, 0o644)
 	os.WriteFile(filepath.Join(left, "shop", "a.yaml"), []byte("half"), 0o644)
+	// an hour old too: where processes cannot be asked, age decides
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(left, old, old)
 	os.WriteFile(filepath.Join(parent, "README.md"), []byte("the user's"), 0o644)
 	os.WriteFile(filepath.Join(parent, ".policies.tmp-mine"), []byte("the user's"), 0o644)
 	if err := output.WriteTree(out, output.Tree{"shop/a.yaml": []byte("2")}); err != nil {

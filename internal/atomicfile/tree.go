@@ -20,7 +20,13 @@ import (
 // synced. Leftovers of an earlier killed ReplaceDir of dir are removed
 // first; when build fails, its temporary tree is removed and dir is left as
 // it was.
-func ReplaceDir(dir, marker string, build func(tmp string) error) (err error) {
+func ReplaceDir(dir, marker string, build func(tmp string) error) error {
+	return replaceDir(dir, marker, build, exchange)
+}
+
+// replaceDir is ReplaceDir with the exchange of two names given (tests
+// take the two-rename path with one that fails).
+func replaceDir(dir, marker string, build func(tmp string) error, exchange func(a, b string) error) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Split(dir)
 	if parent == "" {
