@@ -5,14 +5,17 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -93,19 +96,26 @@ func New() *viper.Viper {
 }
 
 // ReadFile loads the config file named by the `config` key (flag or
-// FLOWFENCE_CONFIG), if any.
+// FLOWFENCE_CONFIG), if any: a regular file (a link to one is followed) of
+// at most MaxFileBytes, its format by extension as viper knows them. Errors
+// name --config and quote at most a short escaped snippet of the file.
 func ReadFile(vp *viper.Viper) error {
 	f := vp.GetString(KeyConfig)
 	if f == "" {
 		return nil
 	}
-	vp.SetConfigFile(f)
-	if err := vp.ReadInConfig(); err != nil {
-		return fmt.Errorf("--config %s: %w", f, err)
+	name := escape.Terminal(f)
+	data, err := readConfigFile(f)
+	if err != nil {
+		return fmt.Errorf("--config %s: %w", name, err)
+	}
+	vp.SetConfigType(strings.TrimPrefix(filepath.Ext(f), "."))
+	if err := vp.ReadConfig(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("--config %s: %s", name, boundMessage(err.Error()))
 	}
 	for _, k := range vp.AllKeys() {
 		if _, known := Defaults()[k]; !known && k != KeyConfig && !strings.HasPrefix(k, KeyMetadataAllow) {
-			return fmt.Errorf("--config %s: unknown key %q (see config.example.yaml)", f, k)
+			return fmt.Errorf("--config %s: unknown key %s (see config.example.yaml)", name, escape.Snippet(k, 64))
 		}
 	}
 	return nil

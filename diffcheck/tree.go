@@ -1,9 +1,7 @@
 package diffcheck
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +9,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/verifier"
 )
@@ -74,51 +73,37 @@ const ClusterDir = "_cluster"
 // are skipped. A file that is not valid NetworkPolicy YAML is an error
 // naming the file and the document; so is a policy defined twice, or a
 // tree without any policy (checking against nothing would pass everything).
-func ReadTree(dir string) (*Tree, error) {
+// What it opens and how much it reads: ReadTreeWith.
+func ReadTree(dir string) (*Tree, error) { return ReadTreeWith(dir, ReadOptions{}) }
+
+// ReadTreeWith is ReadTree within opts' bounds. Only regular files inside
+// dir are read (a link, FIFO, device or socket in the tree is an error
+// naming it; see treeReader), each at most opts.MaxFileBytes and all
+// together at most opts.MaxTreeBytes; errors quote at most a short escaped
+// snippet of a file.
+func ReadTreeWith(dir string, opts ReadOptions) (*Tree, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--policies %s: %w", dir, err)
+		return nil, fmt.Errorf("--policies %s: %w", escape.Terminal(dir), unwrapPath(err))
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("--policies %s: not a directory", dir)
+		return nil, fmt.Errorf("--policies %s: not a directory", escape.Terminal(dir))
 	}
 	t := &Tree{Dir: dir, Files: map[string]string{}}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != dir && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			// _cluster/ at the root holds cluster-scoped guardrails
-			// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) that are not
-			// NetworkPolicies: verify and diff judge the namespaced tree
-			if filepath.Dir(path) == filepath.Clean(dir) && d.Name() == ClusterDir {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 || !isPolicyFile(d.Name()) {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
+	// _cluster/ at the root holds cluster-scoped guardrails
+	// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) that are not
+	// NetworkPolicies: verify and diff judge the namespaced tree
+	skipDir := func(rel string) bool { return rel == ClusterDir }
+	err = walkPolicyFiles(dir, opts, skipDir, func(rel string, data []byte) error {
+		path := filepath.Join(dir, filepath.FromSlash(rel))
 		nps, err := k8s.Decode(path, data)
 		if err != nil {
-			return err
+			return decodeError(path, err)
 		}
 		for _, np := range nps {
 			key := PolicyKey(np)
 			if prev, dup := t.Files[key]; dup {
-				return fmt.Errorf("%s: policy %s is also defined in %s", path, key, filepath.Join(dir, filepath.FromSlash(prev)))
+				return fmt.Errorf("%s: policy %s is also defined in %s", escape.Terminal(path), key, escape.Terminal(filepath.Join(dir, filepath.FromSlash(prev))))
 			}
 			t.Files[key] = rel
 			t.Policies = append(t.Policies, np)
@@ -126,14 +111,10 @@ func ReadTree(dir string) (*Tree, error) {
 		return nil
 	})
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("--policies %s: %w", dir, err)
-		}
 		return nil, err
 	}
 	if len(t.Policies) == 0 {
-		return nil, fmt.Errorf("--policies %s: no NetworkPolicy found (want the tree flowfence generate wrote)", dir)
+		return nil, fmt.Errorf("--policies %s: no NetworkPolicy found (want the tree flowfence generate wrote)", escape.Terminal(dir))
 	}
 	slices.SortFunc(t.Policies, func(a, b *networkingv1.NetworkPolicy) int { return strings.Compare(PolicyKey(a), PolicyKey(b)) })
 	return t, nil

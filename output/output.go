@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -36,11 +37,18 @@ type Formatter interface {
 const Marker = ".flowfence"
 
 // WriteTree writes t to dir atomically: the tree is built in a sibling
-// temporary directory and swapped in by rename; dir is replaced only when it
-// is empty or was written by flowfence.
-func WriteTree(dir string, t Tree) (err error) {
+// temporary directory, every file and directory synced, and swapped in
+// (internal/atomicfile.ReplaceDir); dir is replaced only when it is empty
+// or was written by flowfence (it holds Marker). Files and directories get
+// 0666 and 0777 less the umask. Temporary trees a killed run left beside
+// dir are removed; nothing else there is touched.
+func WriteTree(dir string, t Tree) error {
 	dir = filepath.Clean(dir)
-	if st, statErr := os.Stat(dir); statErr == nil {
+	if st, statErr := os.Lstat(dir); statErr == nil {
+		if st.Mode()&fs.ModeSymlink != 0 {
+			// replacing it would replace the link, not the tree it names
+			return fmt.Errorf("--out %s: is a symbolic link; name the directory itself", dir)
+		}
 		if !st.IsDir() {
 			return fmt.Errorf("--out %s: exists and is not a directory", dir)
 		}
@@ -49,103 +57,53 @@ func WriteTree(dir string, t Tree) (err error) {
 			return fmt.Errorf("--out %s: %w", dir, rerr)
 		}
 		if len(entries) > 0 {
-			if _, merr := os.Stat(filepath.Join(dir, Marker)); merr != nil {
+			if mst, merr := os.Lstat(filepath.Join(dir, Marker)); merr != nil || !mst.Mode().IsRegular() {
 				return fmt.Errorf("--out %s: directory exists and was not written by flowfence (no %s file); refusing to replace it", dir, Marker)
 			}
 		}
 	} else if !errors.Is(statErr, fs.ErrNotExist) {
 		return fmt.Errorf("--out %s: %w", dir, statErr)
 	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	files := maps.Clone(t)
-	files[Marker] = []byte("This directory is written by flowfence; the next `flowfence generate --out` replaces it whole.\n")
-	for _, p := range slices.Sorted(maps.Keys(files)) {
+	paths := t.Paths()
+	for _, p := range paths {
 		if strings.Contains(p, "..") || filepath.IsAbs(p) {
 			return fmt.Errorf("output path %q escapes the tree", p)
 		}
-		full := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
-		}
-		if err := writeFileSync(full, files[p]); err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
+		if p == Marker {
+			return fmt.Errorf("output path %q is the tree's marker", p)
 		}
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
-	}
-	old := ""
-	if _, statErr := os.Stat(dir); statErr == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("--out %s: move previous tree aside: %w", dir, err)
+	err := atomicfile.ReplaceDir(dir, Marker, func(tmp string) error {
+		// the marker first: it is how a later run knows a temporary tree
+		// a killed run left as its own
+		if err := atomicfile.WriteNew(filepath.Join(tmp, Marker), markerText); err != nil {
+			return fmt.Errorf("write %s: %w", Marker, err)
 		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			if rerr := os.Rename(old, dir); rerr != nil {
-				return fmt.Errorf("--out %s: %w (and restoring the previous tree failed: %v; it is at %s)", dir, err, rerr, old)
+		for _, p := range paths {
+			full := filepath.Join(tmp, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(full), atomicfile.DirMode); err != nil {
+				return fmt.Errorf("write %s: %w", p, err)
+			}
+			if err := atomicfile.WriteNew(full, t[p]); err != nil {
+				return fmt.Errorf("write %s: %w", p, err)
 			}
 		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("--out %s: %w", dir, err)
 	}
-	if old != "" {
-		os.RemoveAll(old)
-	}
 	return nil
 }
 
-// WriteFileAtomic writes one file via a temporary file and rename.
+var markerText = []byte("This directory is written by flowfence; the next `flowfence generate --out` replaces it whole.\n")
+
+// WriteFileAtomic replaces path with data atomically, with mode 0666 less
+// the umask (internal/atomicfile.WriteFile): for graphs, checkpoints and
+// reports.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowfence/flowfence/output"
 )
@@ -78,5 +79,39 @@ func TestWriteFileAtomic(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(p))
 	if len(entries) != 1 {
 		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
+// TestWriteTreeAfterAKilledRun: a killed generate leaves its temporary
+// tree beside --out; the next one removes it and keeps the user's files.
+func TestWriteTreeAfterAKilledRun(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "policies")
+	if err := output.WriteTree(out, output.Tree{"shop/a.yaml": []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	// a run killed while building its tree (pid 2^30: no such process)
+	left := filepath.Join(parent, ".policies.tmp-1073741824-0123456789abcdef")
+	os.MkdirAll(filepath.Join(left, "shop"), 0o755)
+	os.WriteFile(filepath.Join(left, output.Marker), nil, 0o644)
+	os.WriteFile(filepath.Join(left, "shop", "a.yaml"), []byte("half"), 0o644)
+	// an hour old too: where processes cannot be asked, age decides
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(left, old, old)
+	os.WriteFile(filepath.Join(parent, "README.md"), []byte("the user's"), 0o644)
+	os.WriteFile(filepath.Join(parent, ".policies.tmp-mine"), []byte("the user's"), 0o644)
+	if err := output.WriteTree(out, output.Tree{"shop/a.yaml": []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{".policies.tmp-mine", "README.md", "policies"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("beside the tree: %q, want %q", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "shop", "a.yaml")); string(b) != "2" {
+		t.Errorf("shop/a.yaml = %q, want 2", b)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
@@ -57,7 +58,7 @@ type Progress struct {
 
 // ReadGraphFile reads the graph at path; a missing file is (nil, nil).
 func ReadGraphFile(path string) (*learner.Graph, error) {
-	fh, err := os.Open(path)
+	fh, err := atomicfile.OpenRegular(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -104,6 +105,7 @@ type live struct {
 	sum     *Summary
 	l       *learner.Learner
 	merged  *learner.Graph
+	names   sourceNames // the files' names for the graph (read before)
 	emit    collectors.Emit
 	mu      sync.Mutex
 	cursors map[string]*learner.Cursor
@@ -113,7 +115,7 @@ type live struct {
 	cpErr   error
 }
 
-func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, emit collectors.Emit) error {
+func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	lo := &opts.Live
 	if len(urls) == 0 {
 		switch {
@@ -127,7 +129,7 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
-	lv := &live{opts: opts, sum: sum, l: l, merged: merged, emit: emit, cursors: map[string]*learner.Cursor{}}
+	lv := &live{opts: opts, sum: sum, l: l, merged: merged, names: names, emit: emit, cursors: map[string]*learner.Cursor{}}
 	var sources []*hubblerelay.Source
 	seen := map[string]bool{}
 	for _, u := range urls {
@@ -262,6 +264,7 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 // Called with mu held.
 func (lv *live) checkpoint() error {
 	g := lv.l.Graph()
+	lv.names.applyTo(g)
 	g.Merge(lv.merged)
 	g.Judge(lv.opts.Learn.LearnDropped)
 	for name, c := range lv.cursors {

@@ -19,6 +19,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
@@ -77,6 +78,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	}
 	stdinUsed := false
 	var live []string
+	names := sourceNames{}
 	for _, arg := range from {
 		if hubblerelay.IsURL(arg) {
 			live = append(live, arg) // read after the files, together
@@ -87,6 +89,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 			if err != nil {
 				return nil, sum, err
 			}
+			names.addURL(arg)
 			if err := src.Run(ctx, &sum.Input, emit); err != nil {
 				return nil, sum, err
 			}
@@ -103,15 +106,16 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 				}
 				stdinUsed = true
 			}
-			if err := learnFile(ctx, p, p != arg, opts, sum, merged, emit); err != nil {
+			if err := learnFile(ctx, p, p != arg, opts, sum, merged, names, emit); err != nil {
 				return nil, sum, err
 			}
 		}
 	}
-	if err := learnLive(ctx, live, opts, sum, l, merged, emit); err != nil {
+	if err := learnLive(ctx, live, opts, sum, l, merged, names, emit); err != nil {
 		return nil, sum, err
 	}
 	g := l.Graph()
+	names.applyTo(g)
 	g.Merge(merged)
 	// merging re-judges denied attempts on the union of the evidence
 	g.Judge(opts.Learn.LearnDropped)
@@ -121,7 +125,9 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	return g, sum, nil
 }
 
-func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, emit collectors.Emit) error {
+// learnFile reads one file: a saved graph is merged into merged, flows are
+// learned through emit and the file's name for the graph noted in names.
+func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	f, err := input.Open(path, opts.Collect.Stdin)
 	if err != nil {
 		return err
@@ -150,11 +156,13 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 		sum.Graphs++
 		return nil
 	case collectors.FormatHubble, collectors.FormatHubbleLegacy:
-		src := hubble.NewFileSource(f, opts.Collect)
-		return src.Run(ctx, &sum.Input, emit)
+		defer names.addFile(path, f)
+		return hubble.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	case collectors.FormatCalicoFlowLog:
+		defer names.addFile(path, f)
 		return calico.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	case collectors.FormatGoldmane:
+		defer names.addFile(path, f)
 		return goldmane.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
 	default:
 		f.Close()
@@ -174,7 +182,7 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 // there when merge is true.
 func WriteGraph(path string, g *learner.Graph, merge bool) (*learner.Graph, error) {
 	if merge {
-		if fh, err := os.Open(path); err == nil {
+		if fh, err := atomicfile.OpenRegular(path); err == nil {
 			old, rerr := learner.ReadGraph(path, fh)
 			fh.Close()
 			if rerr != nil {

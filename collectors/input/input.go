@@ -78,6 +78,8 @@ type File struct {
 	raw  io.Reader
 	c    []io.Closer
 	Gzip bool
+	// digest hashes the stored bytes as they are read (Digest)
+	digest *digestReader
 }
 
 // Open opens path (or stdin when path is "-"), transparently decompressing gzip.
@@ -105,6 +107,8 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		raw = fh
 		f.c = append(f.c, fh)
 	}
+	f.digest = newDigestReader(raw)
+	raw = f.digest
 	br := bufio.NewReaderSize(raw, 1<<20)
 	f.raw = raw
 	magic, _ := br.Peek(2)
