@@ -12,13 +12,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,14 +124,27 @@ func (r *Relay) RestartWith(opts relay.Options) {
 }
 
 // Proxy forwards TCP connections to a backend and can cut them all, like
-// a network failure between a client and a relay.
+// a network failure between a client and a relay, or freeze them, like a
+// peer that vanished without closing (a black hole).
 type Proxy struct {
 	Addr    string
 	backend string
 	lis     net.Listener
 	mu      sync.Mutex
-	conns   []net.Conn
+	conns   []*proxied
 	cuts    int
+}
+
+// proxied is one forwarded connection (client side a, backend side b).
+type proxied struct {
+	a, b   net.Conn
+	frozen atomic.Bool
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *proxied) close() {
+	c.once.Do(func() { close(c.closed); c.a.Close(); c.b.Close() })
 }
 
 // StartProxy forwards 127.0.0.1:free → backend until the test ends.
@@ -158,11 +171,34 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
+		pc := &proxied{a: c, b: b, closed: make(chan struct{})}
 		p.mu.Lock()
-		p.conns = append(p.conns, c, b)
+		p.conns = append(p.conns, pc)
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(b, c); b.Close() }()
-		go func() { _, _ = io.Copy(c, b); c.Close() }()
+		go pc.pipe(b, c)
+		go pc.pipe(c, b)
+	}
+}
+
+// pipe copies src to dst; while the connection is frozen what it reads
+// is held back, until the connection is cut.
+func (c *proxied) pipe(dst, src net.Conn) {
+	defer c.close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if c.frozen.Load() {
+				<-c.closed
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -171,10 +207,20 @@ func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
-		c.Close()
+		c.close()
 	}
 	p.conns = nil
 	p.cuts++
+}
+
+// Freeze stops every open connection dead: nothing passes either way and
+// nothing closes, as when the peer's host vanished (new connections pass).
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.frozen.Store(true)
+	}
 }
 
 // Certs are PEM files of a test PKI in Dir.
