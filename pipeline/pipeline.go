@@ -103,14 +103,16 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 			}
 		}
 	}
-	if err := learnLive(ctx, live, opts, sum, l, merged, emit); err != nil {
-		return nil, sum, err
+	// a window cut short (*IncompleteError) still returns what was learned
+	liveErr := learnLive(ctx, live, opts, sum, l, merged, emit)
+	if _, cut := liveErr.(*IncompleteError); liveErr != nil && !cut {
+		return nil, sum, liveErr
 	}
 	g := l.Graph()
 	g.Merge(merged)
 	// merging re-judges denied attempts on the union of the evidence
 	g.Judge(opts.Learn.LearnDropped)
-	return g, sum, nil
+	return g, sum, liveErr
 }
 
 func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, emit collectors.Emit) error {

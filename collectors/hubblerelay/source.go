@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
@@ -125,7 +126,7 @@ type StallError struct {
 
 func (e *StallError) Error() string {
 	if e.Probe != nil {
-		return fmt.Sprintf("stream stalled: nothing for %s (--idle-timeout) and the relay did not answer ServerStatus: %s", e.Idle, status.Convert(e.Probe).Message())
+		return fmt.Sprintf("stream stalled: nothing for %s (--idle-timeout) and the relay did not answer ServerStatus: %s", e.Idle, escape.Terminal(status.Convert(e.Probe).Message()))
 	}
 	return fmt.Sprintf("stream stalled: the relay accepted the request and then sent nothing for %s (--idle-timeout)", e.Idle)
 }
@@ -527,7 +528,7 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 			client = observerpb.NewObserverClient(conn)
 			err = stall
 		case !retryable(err):
-			return s.cutShort(fmt.Sprintf("receive flows: %s", status.Convert(err).Message()), err)
+			return s.cutShort("receive flows: "+causeText(err), err)
 		}
 		// progress is a new event: events resent after a reconnect (and
 		// dropped) do not count, or a relay that stalls after resending
@@ -566,7 +567,7 @@ func causeText(err error) string {
 	if errors.As(err, &stall) {
 		return stall.Error()
 	}
-	return status.Convert(err).Message()
+	return escape.Terminal(status.Convert(err).Message()) // the server's words
 }
 
 // cutShort ends a window before its end. With nothing received it is a
