@@ -59,12 +59,7 @@ Ctrl-C stops it.`,
 				return fmt.Errorf("--from %v: %w", c.From, relay.ErrNoFlows)
 			}
 			if r.Rebase {
-				first, last := rec.Span()
-				shift := time.Until(last)
-				if pace == relay.Realtime {
-					shift = time.Until(first)
-				}
-				if rec, err = rec.Shifted(shift.Truncate(time.Second)); err != nil {
+				if rec, err = rec.Rebased(time.Now(), pace == relay.Realtime); err != nil {
 					return err
 				}
 			}
