@@ -1,9 +1,11 @@
 package relay_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowfence/flowfence/relay"
 	"github.com/flowfence/flowfence/relay/relaytest"
 )
 
@@ -37,6 +39,37 @@ func TestRebased(t *testing.T) {
 			}
 			if got.Len() != rec.Len() {
 				t.Errorf("%d events, want %d", got.Len(), rec.Len())
+			}
+		})
+	}
+}
+
+// TestCertWarnings: `flowfence relay` warns at start when the certificate
+// it serves is expired (naming the file and its NotAfter), and not for a
+// valid one.
+func TestCertWarnings(t *testing.T) {
+	certs := relaytest.NewCerts(t)
+	for _, tc := range []struct {
+		name      string
+		cert, key string
+		now       time.Time
+		want      string
+	}{
+		{name: "expired", cert: certs.ExpiredServerCert, key: certs.ExpiredServerKey, now: time.Now(),
+			want: "--tls-cert-file " + certs.ExpiredServerCert + " expired on " + certs.ExpiredAt.UTC().Format(time.RFC3339) + " (NotAfter)"},
+		{name: "not yet valid", cert: certs.ServerCert, key: certs.ServerKey, now: time.Now().Add(-72 * time.Hour),
+			want: "--tls-cert-file " + certs.ServerCert + " is not valid before"},
+		{name: "valid", cert: certs.ServerCert, key: certs.ServerKey, now: time.Now()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := relay.TLSFiles{CertFile: tc.cert, KeyFile: tc.key}
+			cfg, err := relay.ServerTLS(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(relay.CertWarnings(files, cfg, tc.now), "\n")
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("warnings %q, want %q", got, tc.want)
 			}
 		})
 	}

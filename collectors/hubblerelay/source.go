@@ -428,21 +428,11 @@ func (s *Source) probeTimeout() time.Duration {
 	return min(s.idleTimeout(), DefaultProbeTimeout)
 }
 
-// unreachable wraps the error of a relay never reached.
-func (s *Source) unreachable(err error) error {
-	msg := status.Convert(err).Message()
-	hint := Hint
-	switch {
-	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
-		hint = "the relay did not accept our client certificate (mTLS): check --tls-client-cert-file and --tls-client-key-file"
-	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "tls:"):
-		hint = "the relay's certificate was not accepted: check --tls-ca-cert-files and --tls-server-name (and --tls-client-cert-file/--tls-client-key-file for mTLS)"
-	case s.useTLS && (strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")):
-		hint = "the relay closed the TLS connection: it may require a client certificate (mTLS: --tls-client-cert-file, --tls-client-key-file); " + Hint
-	case s.useTLS && (strings.Contains(msg, "first record does not look like a TLS handshake") || strings.Contains(msg, "http2")):
-		hint = "the relay does not speak TLS here: try " + Scheme + s.addr
-	}
-	return fmt.Errorf("%s: cannot reach Hubble Relay at %s: %s; %s", s.name, s.addr, msg, hint)
+// unreachable wraps the error of a relay never reached, with the hint
+// that matches its cause (see hint).
+func (s *Source) unreachable(ctx context.Context, err error) error {
+	msg := escape.Terminal(status.Convert(err).Message())
+	return fmt.Errorf("%s: cannot reach Hubble Relay at %s: %s; %s", s.name, s.addr, msg, s.hint(ctx, err, msg))
 }
 
 // retryable reports whether a stream error is worth a reconnect.
@@ -611,7 +601,7 @@ func (s *Source) probe(ctx context.Context, client observerpb.ObserverClient) er
 	case codes.Unimplemented:
 		return nil
 	default:
-		return s.unreachable(err)
+		return s.unreachable(ctx, err)
 	}
 	nodes, err := client.GetNodes(pctx, &observerpb.GetNodesRequest{})
 	if err == nil && len(nodes.GetNodes()) > 0 {

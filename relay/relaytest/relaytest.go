@@ -225,13 +225,21 @@ func (p *Proxy) Freeze() {
 
 // Certs are PEM files of a test PKI in Dir.
 type Certs struct {
-	Dir                    string
-	CA, OtherCA            string // CA certificates (OtherCA signed nothing here)
-	ServerCert, ServerKey  string // for 127.0.0.1, ::1, localhost and ServerName
-	ClientCert, ClientKey  string // a client certificate signed by CA
-	ServerName             string
-	serverPair, clientPair tls.Certificate
-	caPool                 *x509.CertPool
+	Dir                   string
+	CA, OtherCA           string // CA certificates
+	ServerCert, ServerKey string // for 127.0.0.1, ::1, localhost and ServerName
+	ClientCert, ClientKey string // a client certificate signed by CA
+	// ExpiredServerCert/Key: the server certificate's names, signed by CA,
+	// expired an hour ago (NotAfter ExpiredAt).
+	ExpiredServerCert, ExpiredServerKey string
+	ExpiredAt                           time.Time
+	// OtherClientCert/Key: a client certificate signed by OtherCA, which
+	// the servers here do not trust for clients.
+	OtherClientCert, OtherClientKey string
+	ServerName                      string
+	serverPair, clientPair          tls.Certificate
+	expiredPair                     tls.Certificate
+	caPool                          *x509.CertPool
 }
 
 // ServerName is the DNS name in the test server certificate besides
@@ -244,7 +252,7 @@ func NewCerts(t testing.TB) *Certs {
 	dir := t.TempDir()
 	c := &Certs{Dir: dir, ServerName: ServerName}
 	caKey, caCert, caDER := newCA(t, "flowfence test CA")
-	_, _, otherDER := newCA(t, "some other CA")
+	otherKey, otherCert, otherDER := newCA(t, "some other CA")
 	c.CA = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
 	c.OtherCA = writePEM(t, dir, "other-ca.pem", "CERTIFICATE", otherDER)
 	c.caPool = x509.NewCertPool()
@@ -262,7 +270,20 @@ func NewCerts(t testing.TB) *Certs {
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	c.ClientCert, c.ClientKey, c.clientPair = issue(t, dir, "client", cli, caCert, caKey)
+	expired := *srv
+	expired.SerialNumber = big.NewInt(4)
+	expired.NotBefore, expired.NotAfter = time.Now().Add(-48*time.Hour).Truncate(time.Second), time.Now().Add(-time.Hour).Truncate(time.Second)
+	c.ExpiredAt = expired.NotAfter
+	c.ExpiredServerCert, c.ExpiredServerKey, c.expiredPair = issue(t, dir, "server-expired", &expired, caCert, caKey)
+	other := *cli
+	other.SerialNumber = big.NewInt(5)
+	c.OtherClientCert, c.OtherClientKey, _ = issue(t, dir, "client-other", &other, otherCert, otherKey)
 	return c
+}
+
+// ExpiredServerTLS serves the expired server certificate.
+func (c *Certs) ExpiredServerTLS() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.expiredPair}, MinVersion: tls.VersionTLS12}
 }
 
 // ServerTLS serves the server certificate; with mTLS it requires client

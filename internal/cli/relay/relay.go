@@ -72,6 +72,9 @@ Ctrl-C stops it.`,
 					return err
 				}
 				tlsCfg = cfg
+				for _, w := range relay.CertWarnings(files, cfg, time.Now()) {
+					cmd.PrintErrf("flowfence relay: WARNING: %s\n", w)
+				}
 				mode = "TLS"
 				if len(files.ClientCAFiles) > 0 {
 					mode = "mTLS"
