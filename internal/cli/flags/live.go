@@ -52,7 +52,7 @@ func AddLive(fs *pflag.FlagSet) {
 	fs.StringSlice("not-namespace", nil, "hubble:// sources: drop flows whose both ends are pods of these namespaces (server-side filter)")
 	fs.StringSlice("verdict", nil, "hubble:// sources: only flows with these verdicts: FORWARDED, DROPPED, AUDIT, … (server-side filter)")
 	fs.Int("max-reconnects", config.DefaultMaxReconnects, "hubble:// sources: give up after this many reconnects in a row that bring nothing (-1 never); giving up after flows came cuts the window short: the graph/tree is still written, ROLLOUT.md says so and the exit status is 4")
-	fs.String("idle-timeout", config.DefaultIdleTimeout.String(), "hubble:// sources: a --since/--until (or everything-buffered) stream that sends nothing this long is stalled: cancelled and resumed. With --follow/--duration a quiet cluster sends nothing, so silence this long only makes flowfence ask the relay for its status; a relay that does not answer is stalled (0 turns the check off)")
+	fs.String("idle-timeout", config.DefaultIdleTimeout.String(), "hubble:// and goldmane:// sources: a --since/--until (or everything-buffered) stream that sends nothing this long is stalled (hubble://: cancelled and resumed). With --follow/--duration/--goldmane-follow a quiet cluster sends nothing, so silence this long only makes flowfence ask the server for its status; one that does not answer is stalled (0 turns the check off)")
 	fs.StringSlice("tls-ca-cert-files", nil, "hubble+tls:// sources: CA certificates (PEM) the relay's certificate must chain to (default: system roots)")
 	fs.String("tls-client-cert-file", "", "hubble+tls:// sources: client certificate (PEM) for mTLS")
 	fs.String("tls-client-key-file", "", "hubble+tls:// sources: client key (PEM) for mTLS")
