@@ -231,8 +231,12 @@ func (s *Source) listPage(ctx context.Context, c goldmanepb.FlowsClient, req *go
 	if idle <= 0 {
 		return c.List(ctx, req)
 	}
-	lctx, cancel := context.WithTimeoutCause(ctx, idle, ErrStalled)
-	defer cancel()
+	// our own timer, not a deadline: a deadline travels to the server,
+	// which may end the call a moment before the client's context says why
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t := time.AfterFunc(idle, func() { cancel(ErrStalled) })
+	defer t.Stop()
 	res, err := c.List(lctx, req)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(lctx), ErrStalled) {
 		return nil, fmt.Errorf("%w: no List page for %s (--idle-timeout)", ErrStalled, idle)
