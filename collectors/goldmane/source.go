@@ -246,7 +246,8 @@ func (s *Source) listPage(ctx context.Context, c goldmanepb.FlowsClient, req *go
 
 // watch cancels a followed stream with ErrStalled when it is silent for
 // the idle timeout and Goldmane does not answer a one-flow List either
-// (recvd counts the flows received). The returned stop ends the watch.
+// (recvd is odd while the stream waits for a flow and changes with each
+// one). The returned stop ends the watch.
 func (s *Source) watch(ctx context.Context, c goldmanepb.FlowsClient, recvd *atomic.Uint64, stall context.CancelCauseFunc) (stop func()) {
 	idle := s.opts.idle()
 	if idle <= 0 {
@@ -265,10 +266,11 @@ func (s *Source) watch(ctx context.Context, c goldmanepb.FlowsClient, recvd *ato
 				return
 			case <-t.C:
 			}
-			if n := recvd.Load(); n != last || time.Since(lastAt) < idle {
-				if n != last {
-					last, lastAt = n, time.Now()
-				}
+			if n := recvd.Load(); n != last || n%2 == 0 {
+				last, lastAt = n, time.Now()
+				continue
+			}
+			if time.Since(lastAt) < idle {
 				continue
 			}
 			pctx, pcancel := context.WithTimeout(ctx, s.opts.probe())
@@ -305,10 +307,11 @@ func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *colle
 	}
 	var rec record.Record
 	for {
+		recvd.Add(1) // odd: waiting (only waiting counts as silence)
 		fr, err := stream.Recv()
+		recvd.Add(1)
 		switch {
 		case err == nil:
-			recvd.Add(1)
 		case errors.Is(err, io.EOF):
 			return nil
 		case errors.Is(context.Cause(ctx), ErrStalled):

@@ -620,6 +620,9 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 	st *collectors.Stats, emit collectors.Emit, replay *learner.Replay, disconnectAt *time.Time) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// odd while waiting in Recv, even while the flow is being learned: only
+	// waiting counts as silence (a slow consumer or a checkpoint is not the
+	// relay's stall)
 	var recvd atomic.Uint64
 	defer s.watch(sctx, client, &recvd, cancel)()
 	stalled := func(err error) error {
@@ -629,21 +632,24 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 		}
 		return err
 	}
+	recvd.Add(1)
 	stream, err := client.GetFlows(sctx, req, callOptions()...)
+	recvd.Add(1)
 	if err != nil {
 		return stalled(err)
 	}
 	dec := newDecoder()
 	var rec record.Record
 	for {
+		recvd.Add(1)
 		msg, err := dec.recv(stream)
+		recvd.Add(1)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return stalled(err)
 		}
-		recvd.Add(1)
 		s.report.Events++
 		if !disconnectAt.IsZero() {
 			s.report.Gaps = append(s.report.Gaps, s.opts.Now().Sub(*disconnectAt))
@@ -694,8 +700,9 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 }
 
 // watch cancels the stream with a *StallError when it receives nothing
-// for the idle timeout (see Options.IdleTimeout); recvd counts the
-// messages received. The returned stop ends the watch.
+// for the idle timeout (see Options.IdleTimeout); recvd is odd while the
+// stream waits for a message and changes with each one. The returned stop
+// ends the watch.
 func (s *Source) watch(ctx context.Context, client observerpb.ObserverClient, recvd *atomic.Uint64, stall context.CancelCauseFunc) (stop func()) {
 	idle := s.idleTimeout()
 	if idle <= 0 {
@@ -714,7 +721,7 @@ func (s *Source) watch(ctx context.Context, client observerpb.ObserverClient, re
 				return
 			case <-t.C:
 			}
-			if n := recvd.Load(); n != last {
+			if n := recvd.Load(); n != last || n%2 == 0 {
 				last, lastAt = n, time.Now()
 				continue
 			}
