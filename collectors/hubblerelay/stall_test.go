@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/output/k8s"
+	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/relay"
 	"github.com/flowfence/flowfence/relay/relaytest"
+	"github.com/flowfence/flowfence/synth"
 )
 
 // stallFirst stalls the first GetFlows stream after n events.
@@ -118,5 +121,49 @@ func TestBlackHoledFollow(t *testing.T) {
 	}
 	if rep.Stalls < 1 || rep.Reconnects < 1 || rep.Flows != sampleFlows {
 		t.Errorf("stalls %d, reconnects %d, flows %d; want the frozen connection detected, a reconnect and all %d flows", rep.Stalls, rep.Reconnects, rep.Flows, sampleFlows)
+	}
+}
+
+// TestCutShortKeepsTheOtherRelays: of two relays learned together, one
+// stalls for good: pipeline.Learn still returns the graph of both (the
+// healthy relay's window is not cancelled), with an *IncompleteError
+// naming the one cut short, and the tree rendered from it says so in
+// ROLLOUT.md.
+func TestCutShortKeepsTheOtherRelays(t *testing.T) {
+	rec := relaytest.Sample(t)
+	good := relaytest.Start(t, rec, relay.Options{}, nil)
+	bad := relaytest.Start(t, rec, relay.Options{StallAfter: func(stream int) (int, bool) {
+		if stream == 1 {
+			return 500, true
+		}
+		return 0, true
+	}}, nil)
+	opts := pipeline.LearnOptions{Live: pipeline.LiveOptions{Relay: hubblerelay.Options{IdleTimeout: 200 * time.Millisecond, Backoff: fastBackoff(), MaxReconnects: 1}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g, sum, err := pipeline.Learn(ctx, []string{"hubble://" + good.Addr, "hubble://" + bad.Addr}, opts, nil)
+	var inc *pipeline.IncompleteError
+	if !errors.As(err, &inc) || g == nil {
+		t.Fatalf("error %v, graph %v: want an *IncompleteError with the graph", err, g != nil)
+	}
+	if cut := sum.CutShort(); len(cut) != 1 || !strings.HasPrefix(cut[0], "hubble://"+bad.Addr+": gave up after 1 reconnects") {
+		t.Errorf("cut short %q: want the stalled relay only", cut)
+	}
+	var flows uint64
+	for _, r := range sum.Live {
+		flows += r.Flows
+		if r.Source == "hubble://"+good.Addr && (r.Flows != sampleFlows || r.Ended != "window complete") {
+			t.Errorf("healthy relay: %d flows, ended %q; want its whole window", r.Flows, r.Ended)
+		}
+	}
+	if g.Stats.Records != flows || flows <= sampleFlows {
+		t.Errorf("learned %d records of %d received; want every flow of both relays", g.Stats.Records, flows)
+	}
+	_, tree, err := pipeline.RenderLearned(g, sum, synth.Options{}, k8s.Formatter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(tree["ROLLOUT.md"]), "**Window cut short:** hubble://"+bad.Addr) {
+		t.Errorf("ROLLOUT.md does not say the window was cut short:\n%.600s", tree["ROLLOUT.md"])
 	}
 }
