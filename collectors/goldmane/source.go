@@ -374,7 +374,7 @@ func (s *Source) rpcError(ctx context.Context, call string, err error) error {
 	}
 	msg := escape.Terminal(status.Convert(err).Message())
 	hint := ""
-	if status.Code(err) == codes.Unavailable && !strings.Contains(msg, "connection refused") && !strings.Contains(msg, "no such host") {
+	if status.Code(err) == codes.Unavailable && ctx.Err() == nil && !strings.Contains(msg, "connection refused") && !strings.Contains(msg, "no such host") && !strings.Contains(msg, "i/o timeout") {
 		hint = s.tlsHint(ctx)
 	}
 	if hint == "" {

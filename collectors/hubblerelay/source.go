@@ -68,7 +68,8 @@ type Options struct {
 	// DefaultProbeTimeout)).
 	ProbeTimeout time.Duration
 	// Keepalive are the gRPC keepalive pings that detect a dead peer on a
-	// quiet connection (zero Time: DefaultKeepalive).
+	// quiet connection (zero Time: DefaultKeepaliveTime and
+	// DefaultKeepaliveTimeout).
 	Keepalive keepalive.ClientParameters
 	// Backoff between reconnects.
 	Backoff Backoff
@@ -104,13 +105,17 @@ const (
 	DefaultProbeTimeout = 15 * time.Second
 )
 
-// DefaultKeepalive pings a connection that carried nothing for 5 minutes
-// and closes it when the ping is not answered within 20 s. Five minutes is
-// the shortest interval a gRPC server with the default enforcement policy
-// (Hubble Relay's) accepts: more frequent pings on a quiet stream get the
-// connection closed with GOAWAY "too_many_pings". No pings without an open
-// stream, which that policy forbids as well.
-var DefaultKeepalive = keepalive.ClientParameters{Time: 5 * time.Minute, Timeout: 20 * time.Second}
+// DefaultKeepaliveTime and DefaultKeepaliveTimeout: a connection that
+// carried nothing for 5 minutes is pinged and closed when the ping is not
+// answered within 20 s. Five minutes is the shortest interval a gRPC
+// server with the default enforcement policy (Hubble Relay's) accepts:
+// more frequent pings on a quiet stream get the connection closed with
+// GOAWAY "too_many_pings". No pings without an open stream, which that
+// policy forbids as well.
+const (
+	DefaultKeepaliveTime    = 5 * time.Minute
+	DefaultKeepaliveTimeout = 20 * time.Second
+)
 
 // ErrCutShort marks the error of a window that ended before its end after
 // flows were received (reconnects exhausted, a stream failing for good):
@@ -409,7 +414,7 @@ func (s *Source) dial() (*grpc.ClientConn, error) {
 
 func (s *Source) keepalive() keepalive.ClientParameters {
 	if s.opts.Keepalive.Time <= 0 {
-		return DefaultKeepalive
+		return keepalive.ClientParameters{Time: DefaultKeepaliveTime, Timeout: DefaultKeepaliveTimeout}
 	}
 	return s.opts.Keepalive
 }

@@ -78,8 +78,13 @@ func (o TLSOptions) Config() (*tls.Config, error) {
 // errors say whether the relay speaks TLS, which certificate check failed,
 // or why it refused our client certificate.
 func (s *Source) hint(ctx context.Context, err error, msg string) string {
-	if status.Code(err) != codes.Unavailable || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") {
+	if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
 		return Hint
+	}
+	for _, plain := range []string{"connection refused", "no such host", "i/o timeout", "network is unreachable", "no route to host"} {
+		if strings.Contains(msg, plain) {
+			return Hint // not reached at all: no handshake to diagnose
+		}
 	}
 	var cfg *tls.Config
 	if s.useTLS {
