@@ -19,6 +19,7 @@ const (
 	KeyHubbleNotNS        = "hubble.not-namespaces"
 	KeyHubbleVerdicts     = "hubble.verdicts"
 	KeyHubbleMaxReconnect = "hubble.max-reconnects"
+	KeyHubbleIdleTimeout  = "hubble.idle-timeout"
 	KeyTLSCACertFiles     = "hubble.tls-ca-cert-files"
 	KeyTLSClientCertFile  = "hubble.tls-client-cert-file"
 	KeyTLSClientKeyFile   = "hubble.tls-client-key-file"
@@ -40,6 +41,7 @@ const (
 const (
 	DefaultCheckpointInterval = time.Minute
 	DefaultMaxReconnects      = 10
+	DefaultIdleTimeout        = 2 * time.Minute
 	DefaultRelayListen        = "localhost:4245"
 )
 
@@ -47,8 +49,8 @@ func liveDefaults() map[string]any {
 	return map[string]any{
 		KeyDuration: "", KeyFollow: false, KeyCheckpointInterval: DefaultCheckpointInterval.String(),
 		KeyHubbleNamespaces: []string{}, KeyHubbleNotNS: []string{}, KeyHubbleVerdicts: []string{},
-		KeyHubbleMaxReconnect: DefaultMaxReconnects,
-		KeyTLSCACertFiles:     []string{}, KeyTLSClientCertFile: "", KeyTLSClientKeyFile: "", KeyTLSServerName: "", KeyTLSAllowInsecure: false,
+		KeyHubbleMaxReconnect: DefaultMaxReconnects, KeyHubbleIdleTimeout: DefaultIdleTimeout.String(),
+		KeyTLSCACertFiles: []string{}, KeyTLSClientCertFile: "", KeyTLSClientKeyFile: "", KeyTLSServerName: "", KeyTLSAllowInsecure: false,
 		KeyRelayListen: DefaultRelayListen, KeyRelayPace: "fast", KeyRelaySpeed: 1.0, KeyRelayLoop: false, KeyRelayBufferSize: 0,
 		KeyRelayRebase: false, KeyRelayTLSCertFile: "", KeyRelayTLSKeyFile: "", KeyRelayTLSClientCAs: []string{},
 	}
@@ -63,11 +65,14 @@ type Live struct {
 	NotNamespaces      []string
 	Verdicts           []string
 	MaxReconnects      int
-	TLSCACertFiles     []string
-	TLSClientCertFile  string
-	TLSClientKeyFile   string
-	TLSServerName      string
-	TLSAllowInsecure   bool
+	// IdleTimeout is how long a stream may send nothing before it is
+	// taken for stalled (0: never).
+	IdleTimeout       time.Duration
+	TLSCACertFiles    []string
+	TLSClientCertFile string
+	TLSClientKeyFile  string
+	TLSServerName     string
+	TLSAllowInsecure  bool
 }
 
 // Relay is the typed configuration of `flowfence relay`.
@@ -95,6 +100,11 @@ func loadLive(vp *viper.Viper) (Live, Relay, error) {
 	if s := vp.GetString(KeyDuration); s != "" {
 		if l.Duration, err = time.ParseDuration(s); err != nil || l.Duration <= 0 {
 			return l, Relay{}, fmt.Errorf("--duration %q: want a positive duration such as 10m or 24h", s)
+		}
+	}
+	if s := vp.GetString(KeyHubbleIdleTimeout); s != "" {
+		if l.IdleTimeout, err = time.ParseDuration(s); err != nil || l.IdleTimeout < 0 {
+			return l, Relay{}, fmt.Errorf("--idle-timeout %q: want a duration such as 2m (0 turns it off)", s)
 		}
 	}
 	if s := vp.GetString(KeyCheckpointInterval); s != "" {

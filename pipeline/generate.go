@@ -43,6 +43,12 @@ func Render(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, 
 // RenderWith synthesises and renders the complete output tree for a graph
 // with a configured formatter (NewFormatter).
 func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*policy.Set, output.Tree, error) {
+	return renderWith(g, sopts, f, nil)
+}
+
+// renderWith is RenderWith; cutShort names the live windows that ended
+// early (ROLLOUT.md says so).
+func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutShort []string) (*policy.Set, output.Tree, error) {
 	if !synth.IsCanonical(g) {
 		g = synth.Canonical(g) // nothing below changes g: a canonical graph is used as it is
 	}
@@ -66,6 +72,7 @@ func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*pol
 			return nil, nil, err
 		}
 	}
+	set.CutShort = cutShort
 	report.Add(tree, set, f.Name())
 	if n, ok := f.(output.RolloutNoter); ok {
 		tree["ROLLOUT.md"] = append(tree["ROLLOUT.md"], n.RolloutNotes(set)...)

@@ -16,7 +16,9 @@ import (
 	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/synth"
 )
 
 // DefaultCheckpointInterval is how often a live window saves the graph.
@@ -171,13 +173,22 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 	for i, src := range sources {
 		wg.Go(func() {
 			errs[i] = src.Run(ctx, &stats[i], lv.emitLocked)
-			if errs[i] != nil {
+			if errs[i] != nil && !errors.Is(errs[i], hubblerelay.ErrCutShort) {
 				cancel() // one failed: end the others' windows too
 			}
 		})
 	}
 	wg.Wait()
 	stopCheckpoints()
+	// a window cut short keeps what it received (the caller writes it and
+	// says the window is partial); any other failure fails the run
+	var cut []string
+	for i, err := range errs {
+		if errors.Is(err, hubblerelay.ErrCutShort) {
+			cut = append(cut, err.Error())
+			errs[i] = nil
+		}
+	}
 	stopProgress(errors.Join(errs...) == nil)
 	for i, src := range sources {
 		sum.Input.Add(&stats[i])
@@ -194,7 +205,47 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if len(cut) > 0 {
+		return &IncompleteError{Windows: cut}
+	}
 	return lv.cpErr
+}
+
+// IncompleteError is Learn's error when a live window was cut short (its
+// relay stalled or vanished for good after flows came): Learn still
+// returns the graph of everything received, the summary's live windows
+// say why each ended early (CutShort), and whoever writes that graph or a
+// tree from it must say the window is partial (RenderLearned does in
+// ROLLOUT.md). Any other caller fails on it as on any error.
+type IncompleteError struct {
+	// Windows are the sources' errors (each wraps hubblerelay.ErrCutShort).
+	Windows []string
+}
+
+func (e *IncompleteError) Error() string {
+	return "live window incomplete: " + strings.Join(e.Windows, "; ")
+}
+
+// CutShort lists the live windows of the run that ended before their end,
+// as "SOURCE: reason" (none when every window was complete).
+func (s *Summary) CutShort() []string {
+	var out []string
+	for _, r := range s.Live {
+		if r.CutShort != "" {
+			out = append(out, r.Source+": "+r.CutShort)
+		}
+	}
+	return out
+}
+
+// RenderLearned is RenderWith for a graph Learn returned with sum: a live
+// window cut short is said at the top of ROLLOUT.md.
+func RenderLearned(g *learner.Graph, sum *Summary, sopts synth.Options, f output.Formatter) (*policy.Set, output.Tree, error) {
+	var cut []string
+	if sum != nil {
+		cut = sum.CutShort()
+	}
+	return renderWith(g, sopts, f, cut)
 }
 
 func learnerCursors(m map[string]*learner.Cursor, name string, c *learner.Cursor) map[string]*learner.Cursor {

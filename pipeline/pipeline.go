@@ -111,8 +111,10 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 			}
 		}
 	}
-	if err := learnLive(ctx, live, opts, sum, l, merged, names, emit); err != nil {
-		return nil, sum, err
+	// a window cut short (*IncompleteError) still returns what was learned
+	liveErr := learnLive(ctx, live, opts, sum, l, merged, names, emit)
+	if _, cut := liveErr.(*IncompleteError); liveErr != nil && !cut {
+		return nil, sum, liveErr
 	}
 	g := l.Graph()
 	names.applyTo(g)
@@ -122,7 +124,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	if sum.SizeWarning = sizeWarning(g, opts.MaxWorkloads); sum.SizeWarning != "" && log != nil {
 		log.Warn(sum.SizeWarning)
 	}
-	return g, sum, nil
+	return g, sum, liveErr
 }
 
 // learnFile reads one file: a saved graph is merged into merged, flows are

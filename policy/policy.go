@@ -47,6 +47,9 @@ type Set struct {
 	CNI string
 	// Resolvers are the DNS resolvers the DNS bundle admits.
 	Resolvers []Resolver
+	// CutShort names the live windows that ended before their end
+	// ("SOURCE: reason"): the policies admit only what came before.
+	CutShort []string
 }
 
 // Resolver is a DNS resolver that was observed (or assumed).

@@ -72,6 +72,10 @@ func (e *IdentityError) Error() string {
 // CheckIdentity.
 const SkipInvalidIdentity = "records with an invalid namespace, pod or workload name"
 
+// SkipInvalidDropped is the reason counted for the invalid labels and DNS
+// names Check dropped from records it kept (one per label or name).
+const SkipInvalidDropped = "invalid labels or DNS names dropped from records (the records kept)"
+
 // CheckIdentity returns an *IdentityError for the first of the endpoint's
 // names that is not a valid Kubernetes name; side names the end ("source",
 // "destination").

@@ -330,6 +330,19 @@ func (r *Recording) Shifted(d time.Duration) (*Recording, error) {
 	return out, nil
 }
 
+// Rebased returns a copy of the recording moved in time, by whole seconds,
+// to end at now (startNow false: the buffer holds the recent past, so
+// `--since 1h` finds its last hour) or to start at now (startNow true: a
+// realtime replay plays it from now on).
+func (r *Recording) Rebased(now time.Time, startNow bool) (*Recording, error) {
+	anchor := r.last
+	if startNow {
+		anchor = r.first
+	}
+	// truncated towards zero: the newest flow ends at most a second before now
+	return r.Shifted(now.Sub(anchor).Truncate(time.Second))
+}
+
 // Repeat returns the recording played n times back to back, each copy's
 // times moved by the recording's span plus a second and its uuids made
 // unique (a larger synthetic recording, e.g. for benchmarks).

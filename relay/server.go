@@ -96,6 +96,12 @@ type Options struct {
 	// LoseEvery replaces every LoseEvery-th flow of a stream with a
 	// lost_events event for it (a ring buffer overflow, for tests); 0 never.
 	LoseEvery int
+	// StallAfter, when set, says after how many events GetFlows stream
+	// number n (1-based, in the order opened) stalls: it stays open and
+	// sends nothing more until the client goes away, as a relay that
+	// accepted and then hung (tests); ok false: stream n does not stall.
+	// ServerStatus still answers.
+	StallAfter func(n int) (events int, ok bool)
 	// OnSent is called after each event sent, with the server's total
 	// (tests: faults at a point of the stream whatever the transport
 	// buffered).
@@ -112,6 +118,7 @@ type Server struct {
 	period    time.Duration // virtual time between two loops' starts
 	positions map[string][]int
 	streams   atomic.Int64
+	opened    atomic.Int64
 	sent      atomic.Uint64
 }
 
@@ -343,7 +350,12 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 	if req.GetFirst() && req.GetFollow() {
 		return status.Error(codes.InvalidArgument, "first and follow cannot be combined")
 	}
-	ss := &sender{s: s, stream: stream}
+	ss := &sender{s: s, stream: stream, stallAt: -1}
+	if s.opts.StallAfter != nil {
+		if n, ok := s.opts.StallAfter(int(s.opened.Add(1))); ok {
+			ss.stallAt = max(n, 0)
+		}
+	}
 	if s.n() == 0 {
 		if req.GetFollow() {
 			<-stream.Context().Done()
@@ -456,10 +468,11 @@ func (s *Server) follow(req *observerpb.GetFlowsRequest, flt *filters, ss *sende
 }
 
 type sender struct {
-	s      *Server
-	stream observerpb.Observer_GetFlowsServer
-	count  int
-	flows  int
+	s       *Server
+	stream  observerpb.Observer_GetFlowsServer
+	count   int
+	flows   int
+	stallAt int // events after which the stream stalls (-1 never)
 }
 
 var errCut = status.Error(codes.Unavailable, "flowfence replay relay: stream cut on purpose (CutAfter)")
@@ -468,6 +481,10 @@ func (ss *sender) send(q int) error {
 	s := ss.s
 	if s.opts.CutAfter > 0 && ss.count >= s.opts.CutAfter {
 		return errCut
+	}
+	if ss.stallAt >= 0 && ss.count >= ss.stallAt {
+		<-ss.stream.Context().Done() // hung: nothing more, until the client gives up
+		return ss.stream.Context().Err()
 	}
 	e := &s.rec.entries[q%s.n()]
 	if e.flow {

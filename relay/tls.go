@@ -52,6 +52,30 @@ func ServerTLS(f TLSFiles) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// CertWarnings returns a warning for a served certificate that is expired
+// or not yet valid at now, naming the file and the date: every client
+// will refuse it (cfg from ServerTLS(f)).
+func CertWarnings(f TLSFiles, cfg *tls.Config, now time.Time) []string {
+	if cfg == nil || len(cfg.Certificates) == 0 {
+		return nil
+	}
+	leaf := cfg.Certificates[0].Leaf
+	if leaf == nil {
+		c, err := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
+		if err != nil {
+			return nil
+		}
+		leaf = c
+	}
+	switch {
+	case now.After(leaf.NotAfter):
+		return []string{fmt.Sprintf("--tls-cert-file %s expired on %s (NotAfter): clients will refuse it; renew it", f.CertFile, leaf.NotAfter.UTC().Format(time.RFC3339))}
+	case now.Before(leaf.NotBefore):
+		return []string{fmt.Sprintf("--tls-cert-file %s is not valid before %s (NotBefore): clients will refuse it until then", f.CertFile, leaf.NotBefore.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
 // Serve serves s on lis until ctx is done, then stops: open follow streams
 // get a second to end on their own before the connections close.
 func Serve(ctx context.Context, lis net.Listener, s *Server, tlsCfg *tls.Config) error {

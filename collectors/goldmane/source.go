@@ -10,15 +10,19 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
+	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/tlsdiag"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -61,6 +65,43 @@ type Options struct {
 	PageSize int64
 	// Dial overrides how the connection is made (tests).
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// IdleTimeout is how long Goldmane may send nothing (0:
+	// DefaultIdleTimeout; negative: no limit): a List page not answered
+	// in that time is a stall. A followed Stream is quiet whenever the
+	// cluster is, so after that long without a flow Goldmane is asked for
+	// one List page instead; a Goldmane that does not answer it within
+	// ProbeTimeout has stalled.
+	IdleTimeout time.Duration
+	// ProbeTimeout bounds that List call (0: min(IdleTimeout, 15s)).
+	ProbeTimeout time.Duration
+	// Keepalive are the gRPC keepalive pings (zero Time: 5 minutes, the
+	// shortest a default gRPC server accepts; 20 s to answer).
+	Keepalive keepalive.ClientParameters
+}
+
+// DefaultIdleTimeout is how long Goldmane may stay silent before a List
+// page or a quiet Stream is checked as a stall.
+const DefaultIdleTimeout = 2 * time.Minute
+
+// ErrStalled marks the error of a Goldmane that accepted the connection
+// and then sent nothing for the idle timeout.
+var ErrStalled = errors.New("Goldmane stalled")
+
+// stallHint is said with ErrStalled.
+const stallHint = "Goldmane accepted the connection and then sent nothing: it may be overloaded or stuck (kubectl logs -n calico-system deploy/goldmane); raise --idle-timeout if it is only slow"
+
+func (o Options) idle() time.Duration {
+	if o.IdleTimeout == 0 {
+		return DefaultIdleTimeout
+	}
+	return max(o.IdleTimeout, 0)
+}
+
+func (o Options) probe() time.Duration {
+	if o.ProbeTimeout > 0 {
+		return o.ProbeTimeout
+	}
+	return min(o.idle(), 15*time.Second)
 }
 
 // Source reads flows from a Goldmane server.
@@ -94,6 +135,14 @@ func NewSource(url string, opts Options) (*Source, error) {
 }
 
 func clientTLS(o Options) (credentials.TransportCredentials, error) {
+	cfg, err := clientTLSConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+func clientTLSConfig(o Options) (*tls.Config, error) {
 	if o.CA == "" {
 		return nil, errors.New("--goldmane-ca: required (Goldmane's certificate is signed by the tigera-operator CA: kubectl get configmap -n calico-system goldmane-ca-bundle or tigera-ca-bundle)")
 	}
@@ -116,7 +165,7 @@ func clientTLS(o Options) (credentials.TransportCredentials, error) {
 	case o.Cert != "" || o.Key != "":
 		return nil, errors.New("--goldmane-cert and --goldmane-key: give both (Goldmane requires a client certificate)")
 	}
-	return credentials.NewTLS(cfg), nil
+	return cfg, nil
 }
 
 // Name returns the source URL.
@@ -125,7 +174,11 @@ func (s *Source) Name() string { return s.url }
 // Run lists the window's flows (or, with Follow, streams new flows for that
 // long) and emits them.
 func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
-	dopts := []grpc.DialOption{grpc.WithTransportCredentials(s.creds)}
+	ka := s.opts.Keepalive
+	if ka.Time <= 0 {
+		ka = keepalive.ClientParameters{Time: 5 * time.Minute, Timeout: 20 * time.Second}
+	}
+	dopts := []grpc.DialOption{grpc.WithTransportCredentials(s.creds), grpc.WithKeepaliveParams(ka)}
 	if s.opts.Dial != nil {
 		dopts = append(dopts, grpc.WithContextDialer(s.opts.Dial))
 	}
@@ -156,9 +209,9 @@ func (s *Source) list(ctx context.Context, c goldmanepb.FlowsClient, st *collect
 	var rec record.Record
 	for page := int64(0); ; page++ {
 		req.Page = page
-		res, err := c.List(ctx, req)
+		res, err := s.listPage(ctx, c, req)
 		if err != nil {
-			return s.rpcError("List", err)
+			return s.rpcError(ctx, "List", err)
 		}
 		for _, fr := range res.GetFlows() {
 			if err := s.emitFlow(fr.GetFlow(), &rec, st, emit); err != nil {
@@ -171,30 +224,102 @@ func (s *Source) list(ctx context.Context, c goldmanepb.FlowsClient, st *collect
 	}
 }
 
+// listPage is one List call, bounded by the idle timeout: a page that
+// does not come is a stall (ErrStalled).
+func (s *Source) listPage(ctx context.Context, c goldmanepb.FlowsClient, req *goldmanepb.FlowListRequest) (*goldmanepb.FlowListResult, error) {
+	idle := s.opts.idle()
+	if idle <= 0 {
+		return c.List(ctx, req)
+	}
+	// our own timer, not a deadline: a deadline travels to the server,
+	// which may end the call a moment before the client's context says why
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t := time.AfterFunc(idle, func() { cancel(ErrStalled) })
+	defer t.Stop()
+	res, err := c.List(lctx, req)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(lctx), ErrStalled) {
+		return nil, fmt.Errorf("%w: no List page for %s (--idle-timeout)", ErrStalled, idle)
+	}
+	return res, err
+}
+
+// watch cancels a followed stream with ErrStalled when it is silent for
+// the idle timeout and Goldmane does not answer a one-flow List either
+// (recvd is odd while the stream waits for a flow and changes with each
+// one). The returned stop ends the watch.
+func (s *Source) watch(ctx context.Context, c goldmanepb.FlowsClient, recvd *atomic.Uint64, stall context.CancelCauseFunc) (stop func()) {
+	idle := s.opts.idle()
+	if idle <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(idle/8, 5*time.Millisecond))
+		defer t.Stop()
+		last, lastAt := recvd.Load(), time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if n := recvd.Load(); n != last || n%2 == 0 {
+				last, lastAt = n, time.Now()
+				continue
+			}
+			if time.Since(lastAt) < idle {
+				continue
+			}
+			pctx, pcancel := context.WithTimeout(ctx, s.opts.probe())
+			_, err := c.List(pctx, &goldmanepb.FlowListRequest{PageSize: 1})
+			pcancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				lastAt = time.Now() // quiet, not stalled
+				continue
+			}
+			stall(fmt.Errorf("%w: no flow for %s (--idle-timeout) and no answer to List: %s", ErrStalled, idle, escape.Terminal(status.Convert(err).Message())))
+			return
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *collectors.Stats, emit collectors.Emit) error {
 	// the follow ends by cancelling, not by a deadline: a deadline travels
 	// to the server, which may end the stream first (RST_STREAM) and make a
 	// normal end look like a failure
 	parent := ctx
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	timer := time.AfterFunc(s.opts.Follow, cancel)
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	timer := time.AfterFunc(s.opts.Follow, func() { cancel(nil) })
 	defer timer.Stop()
+	var recvd atomic.Uint64
+	defer s.watch(ctx, c, &recvd, cancel)()
 	stream, err := c.Stream(ctx, &goldmanepb.FlowStreamRequest{StartTimeGte: unix(s.opts.Since), AggregationInterval: 15})
 	if err != nil {
-		return s.rpcError("Stream", err)
+		return s.rpcError(parent, "Stream", err)
 	}
 	var rec record.Record
 	for {
+		recvd.Add(1) // odd: waiting (only waiting counts as silence)
 		fr, err := stream.Recv()
+		recvd.Add(1)
 		switch {
 		case err == nil:
 		case errors.Is(err, io.EOF):
 			return nil
+		case errors.Is(context.Cause(ctx), ErrStalled):
+			return fmt.Errorf("%s: Goldmane Stream: %w; %s", s.url, context.Cause(ctx), stallHint)
 		case ctx.Err() != nil && parent.Err() == nil:
 			return nil // --goldmane-follow elapsed: the normal end of a follow
 		default:
-			return s.rpcError("Stream", err)
+			return s.rpcError(parent, "Stream", err)
 		}
 		if err := s.emitFlow(fr.GetFlow(), &rec, st, emit); err != nil {
 			return err
@@ -214,26 +339,84 @@ func (s *Source) emitFlow(f *goldmanepb.Flow, rec *record.Record, st *collectors
 		return nil
 	}
 	rec.Source = s.url
+	dropped, err := check(rec)
+	if err != nil {
+		st.Skip(record.SkipInvalidIdentity, 1)
+		return nil
+	}
+	if dropped > 0 {
+		st.Skip(record.SkipInvalidDropped, uint64(dropped))
+	}
 	st.FlowEvents++
 	return emit(rec)
 }
 
-// rpcError explains the failures a user can fix: TLS trust, the client
-// certificate, reachability.
-func (s *Source) rpcError(call string, err error) error {
-	msg := status.Convert(err).Message()
+// check applies the identity rules (record.Check) to a Goldmane record:
+// its pod names are Calico's aggregation prefixes ("frontend-6b7d9c4f5-*"),
+// checked as the names they stand for.
+func check(rec *record.Record) (dropped int, err error) {
+	sp, dp := rec.Src.Pod, rec.Dst.Pod
+	rec.Src.Pod, rec.Dst.Pod = podPrefix(sp), podPrefix(dp)
+	dropped, err = rec.Check()
+	rec.Src.Pod, rec.Dst.Pod = sp, dp
+	return dropped, err
+}
+
+func podPrefix(p string) string { return strings.TrimSuffix(strings.TrimSuffix(p, "*"), "-") }
+
+// rpcError explains the failures a user can fix: a stall, TLS trust, the
+// client certificate, reachability. The TLS causes are diagnosed with a
+// handshake of our own (internal/tlsdiag), whose typed errors gRPC's
+// message no longer carries.
+func (s *Source) rpcError(ctx context.Context, call string, err error) error {
+	if errors.Is(err, ErrStalled) {
+		return fmt.Errorf("%s: Goldmane %s: %w; %s", s.url, call, err, stallHint)
+	}
+	msg := escape.Terminal(status.Convert(err).Message())
 	hint := ""
-	switch {
-	case strings.Contains(msg, "certificate signed by unknown authority") || strings.Contains(msg, "failed to verify certificate"):
-		hint = " (Goldmane's certificate is not signed by --goldmane-ca, or --goldmane-server-name does not match it)"
-	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
-		hint = " (Goldmane rejected the client certificate: give --goldmane-cert and --goldmane-key signed by the CA Goldmane trusts)"
-	case status.Code(err) == codes.Unavailable && s.opts.Cert == "":
-		hint = " (Goldmane requires a client certificate and none was given: --goldmane-cert and --goldmane-key)"
-	case status.Code(err) == codes.Unavailable && (strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout")):
-		hint = " (is Goldmane reachable? kubectl port-forward -n calico-system svc/goldmane 7443:7443)"
-	case status.Code(err) == codes.Unavailable:
-		hint = " (the TLS connection was closed: Goldmane rejects a client certificate it does not trust — check that --goldmane-cert and --goldmane-key are signed by the CA Goldmane trusts)"
+	if status.Code(err) == codes.Unavailable && ctx.Err() == nil && !strings.Contains(msg, "connection refused") && !strings.Contains(msg, "no such host") && !strings.Contains(msg, "i/o timeout") {
+		hint = s.tlsHint(ctx)
+	}
+	if hint == "" {
+		switch {
+		case status.Code(err) == codes.Unavailable && (strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout")):
+			hint = "is Goldmane reachable? kubectl port-forward -n calico-system svc/goldmane 7443:7443"
+		case status.Code(err) == codes.Unavailable:
+			hint = "the connection was closed: check --goldmane-ca, --goldmane-cert and --goldmane-key"
+		}
+	}
+	if hint != "" {
+		hint = " (" + hint + ")"
 	}
 	return fmt.Errorf("%s: Goldmane %s: %s%s", s.url, call, msg, hint)
+}
+
+// tlsHint diagnoses the TLS set-up with a handshake of its own ("" when
+// it finds nothing wrong).
+func (s *Source) tlsHint(ctx context.Context) string {
+	cfg, err := clientTLSConfig(s.opts)
+	if err != nil {
+		return ""
+	}
+	r := tlsdiag.Probe(ctx, s.addr, cfg, s.opts.Dial)
+	when := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	switch r.Cause {
+	case tlsdiag.PlaintextServer:
+		return "the server at " + s.addr + " does not speak TLS: Goldmane always does; is this Goldmane's port?"
+	case tlsdiag.UnknownAuthority:
+		return fmt.Sprintf("Goldmane's certificate (issued by %s) is not signed by --goldmane-ca: give the tigera-operator CA (kubectl get configmap -n calico-system goldmane-ca-bundle)", escape.Snippet(r.Cert.Issuer.CommonName, 80))
+	case tlsdiag.Expired:
+		return "Goldmane's certificate expired on " + when(r.Cert.NotAfter) + ": the tigera-operator renews it; check the operator"
+	case tlsdiag.NotYetValid:
+		return "Goldmane's certificate is not valid before " + when(r.Cert.NotBefore) + ": check the clocks"
+	case tlsdiag.HostnameMismatch:
+		return fmt.Sprintf("Goldmane's certificate is for %s: set --goldmane-server-name to one of them", escape.Snippet(tlsdiag.Names(r.Cert), 200))
+	case tlsdiag.ClientCertRequired:
+		return "Goldmane requires a client certificate and none was given: --goldmane-cert and --goldmane-key"
+	case tlsdiag.ClientCertRejected:
+		return "Goldmane rejected the client certificate: give --goldmane-cert and --goldmane-key signed by the CA Goldmane trusts"
+	case tlsdiag.ClosedDuringHandshake:
+		return "Goldmane closed the connection during the TLS handshake: check --goldmane-cert and --goldmane-key"
+	}
+	return ""
 }

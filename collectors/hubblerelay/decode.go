@@ -71,8 +71,20 @@ const (
 	maxEndpoints = 1 << 16
 )
 
-// epTemplate is an endpoint converted once (without its IP, port, names).
-type epTemplate struct{ ep record.Endpoint }
+// epTemplate is an endpoint converted once (without its IP, port, names),
+// with the identity rules (record.Check) applied once too: whether a name
+// breaks them, and the labels that are left once the invalid ones are
+// dropped.
+type epTemplate struct {
+	ep record.Endpoint
+	// badIdentity: a namespace, pod, workload or cluster name is not a
+	// valid Kubernetes name (every record with this endpoint is rejected).
+	badIdentity bool
+	// dropped counts the invalid labels; labels and nsLabels are the
+	// endpoint's label maps without them (when dropped > 0).
+	dropped          int
+	labels, nsLabels map[string]string
+}
 
 // decoder receives and converts the events of one stream. Not safe for
 // concurrent use.
@@ -110,6 +122,10 @@ type decoder struct {
 	srcRaw        []byte
 	dstRaw        []byte
 	hasSrc, hasDs bool
+	// the endpoint templates of the last flow converted on the fast path
+	// (nil: no such endpoint, or the general path converted it)
+	srcT, dstT *epTemplate
+	fast       bool
 }
 
 func newDecoder() *decoder {
@@ -142,6 +158,7 @@ var errWire = errors.New("malformed protobuf")
 // convert converts one GetFlowsResponse's bytes into rec; see
 // hubble.ConvertResponse for the results.
 func (d *decoder) convert(b []byte, rec *record.Record) (skip string, lost uint64, ok bool, err error) {
+	d.fast, d.srcT, d.dstT = false, nil, nil
 	flowBytes, isFlow := d.response(b)
 	if isFlow {
 		if skip, ok, handled := d.flow(flowBytes, rec); handled {
@@ -350,7 +367,71 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 	if len(rec.DNSAnswers) > 0 {
 		rec.DNSAnswers = append(rec.DNSAnswers[:0:0], rec.DNSAnswers...)
 	}
+	d.fast, d.srcT, d.dstT = true, srcT, dstT
 	return "", true, true
+}
+
+// check applies the identity rules (record.Check) to the record convert
+// just made: an error rejects it; otherwise the invalid labels and DNS
+// names are dropped from it and counted. On the fast path the endpoints'
+// verdicts and cleaned labels come from their templates, so a record costs
+// only the check of its own DNS names.
+func (d *decoder) check(rec *record.Record) (dropped int, err error) {
+	if !d.fast || (d.srcT != nil && d.srcT.badIdentity) || (d.dstT != nil && d.dstT.badIdentity) {
+		return rec.Check() // the general path, or a rejection: Check names the field
+	}
+	for _, e := range [2]struct {
+		t  *epTemplate
+		ep *record.Endpoint
+	}{{d.srcT, &rec.Src}, {d.dstT, &rec.Dst}} {
+		if e.t == nil {
+			// no endpoint in the flow: whatever the conversion set
+			if err := e.ep.CheckIdentity(side(e.ep == &rec.Src)); err != nil {
+				return 0, err
+			}
+			dropped += e.ep.Clean()
+			continue
+		}
+		if e.t.dropped > 0 {
+			e.ep.Labels, e.ep.NamespaceLabels = e.t.labels, e.t.nsLabels
+			dropped += e.t.dropped
+		}
+		dropped += cleanNames(&e.ep.Names)
+	}
+	if rec.DNSQuery != "" && !record.ValidDNSName(rec.DNSQuery) {
+		rec.DNSQuery = ""
+		dropped++
+	}
+	return dropped, nil
+}
+
+func side(src bool) string {
+	if src {
+		return "source"
+	}
+	return "destination"
+}
+
+// cleanNames drops the names that are not valid DNS names (a new slice
+// when one is dropped) and returns how many it dropped.
+func cleanNames(names *[]string) int {
+	bad := 0
+	for _, n := range *names {
+		if !record.ValidDNSName(n) {
+			bad++
+		}
+	}
+	if bad == 0 {
+		return 0
+	}
+	kept := make([]string, 0, len(*names)-bad)
+	for _, n := range *names {
+		if record.ValidDNSName(n) {
+			kept = append(kept, n)
+		}
+	}
+	*names = kept
+	return bad
 }
 
 // endpoint returns the conversion of an Endpoint's bytes (nil if they do
@@ -371,6 +452,13 @@ func (d *decoder) endpoint(b []byte) *epTemplate {
 	}
 	t := &epTemplate{ep: tmp.Src}
 	t.ep.IP, t.ep.Port, t.ep.Names = record.Endpoint{}.IP, 0, nil
+	// the identity rules, once per endpoint (Clean replaces the maps it
+	// drops from and leaves the template's own untouched)
+	clean := t.ep
+	t.badIdentity = clean.CheckIdentity("source") != nil
+	if t.dropped = clean.Clean(); t.dropped > 0 {
+		t.labels, t.nsLabels = d.labelMap(clean.Labels), d.labelMap(clean.NamespaceLabels)
+	}
 	// equal label sets share one map, whatever encoding they came in (a
 	// pod seen by two nodes): consumers may key caches on the map
 	t.ep.Labels = d.labelMap(t.ep.Labels)

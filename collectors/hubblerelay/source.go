@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
@@ -19,10 +20,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
@@ -47,8 +50,27 @@ type Options struct {
 	// DROPPED, AUDIT, …). All are server-side FlowFilters.
 	Namespaces, NotNamespaces, Verdicts []string
 	// MaxReconnects gives up after this many reconnects in a row that
-	// brought no event; negative never gives up, 0 never reconnects.
+	// brought no new event; negative never gives up, 0 never reconnects.
+	// Giving up after flows were received cuts the window short (the
+	// error wraps ErrCutShort; what was received is kept).
 	MaxReconnects int
+	// IdleTimeout is how long a stream may send nothing (0:
+	// DefaultIdleTimeout; negative: no limit). A window that is not
+	// followed (everything buffered, --since/--until) streams the buffers
+	// at once, so silence that long is a stalled stream: it is cancelled
+	// and reconnected. A followed window (--follow, --duration) is quiet
+	// whenever the cluster is, so after IdleTimeout of silence the relay
+	// is asked ServerStatus instead: a relay that answers is quiet and the
+	// stream goes on; one that does not answer within ProbeTimeout is
+	// stalled.
+	IdleTimeout time.Duration
+	// ProbeTimeout bounds that ServerStatus call (0: min(IdleTimeout,
+	// DefaultProbeTimeout)).
+	ProbeTimeout time.Duration
+	// Keepalive are the gRPC keepalive pings that detect a dead peer on a
+	// quiet connection (zero Time: DefaultKeepaliveTime and
+	// DefaultKeepaliveTimeout).
+	Keepalive keepalive.ClientParameters
 	// Backoff between reconnects.
 	Backoff Backoff
 	// Resume is the cursor of an earlier run (from the graph file): flows
@@ -76,6 +98,43 @@ type Backoff struct {
 // DefaultMaxReconnects is how many reconnects in a row bring nothing before
 // a live source gives up.
 const DefaultMaxReconnects = 10
+
+// Stall detection defaults.
+const (
+	DefaultIdleTimeout  = 2 * time.Minute
+	DefaultProbeTimeout = 15 * time.Second
+)
+
+// DefaultKeepaliveTime and DefaultKeepaliveTimeout: a connection that
+// carried nothing for 5 minutes is pinged and closed when the ping is not
+// answered within 20 s. Five minutes is the shortest interval a gRPC
+// server with the default enforcement policy (Hubble Relay's) accepts:
+// more frequent pings on a quiet stream get the connection closed with
+// GOAWAY "too_many_pings". No pings without an open stream, which that
+// policy forbids as well.
+const (
+	DefaultKeepaliveTime    = 5 * time.Minute
+	DefaultKeepaliveTimeout = 20 * time.Second
+)
+
+// ErrCutShort marks the error of a window that ended before its end after
+// flows were received (reconnects exhausted, a stream failing for good):
+// the flows received are kept; the window is not complete.
+var ErrCutShort = errors.New("window cut short")
+
+// StallError is a stream that sent nothing for the idle timeout (and, in a
+// followed window, a relay that did not answer ServerStatus either).
+type StallError struct {
+	Idle  time.Duration
+	Probe error // the failed ServerStatus of a followed window
+}
+
+func (e *StallError) Error() string {
+	if e.Probe != nil {
+		return fmt.Sprintf("stream stalled: nothing for %s (--idle-timeout) and the relay did not answer ServerStatus: %s", e.Idle, escape.Terminal(status.Convert(e.Probe).Message()))
+	}
+	return fmt.Sprintf("stream stalled: the relay accepted the request and then sent nothing for %s (--idle-timeout)", e.Idle)
+}
 
 func (b Backoff) withDefaults() Backoff {
 	if b.Initial <= 0 {
@@ -118,11 +177,21 @@ type Report struct {
 	// Resent counts flows received again after a reconnect or a resume
 	// and dropped (already counted).
 	Resent uint64
+	// Invalid counts flows rejected by the identity rules (record.Check:
+	// a namespace, pod or workload name that is not a valid Kubernetes
+	// name).
+	Invalid uint64
 	// LostEvents the relay reported (ring buffer overflows, unavailable
 	// nodes).
 	LostEvents uint64
 	// Reconnects counts reconnect attempts.
 	Reconnects int
+	// Stalls counts streams cancelled because they sent nothing for the
+	// idle timeout.
+	Stalls int
+	// CutShort says why the window ended before its end (empty when it
+	// did not): the flows received are kept, but the window is partial.
+	CutShort string
 	// Gaps are the times between a disconnect and the first event after
 	// it (one per disconnection, however many attempts it took).
 	Gaps []time.Duration
@@ -334,6 +403,7 @@ func (s *Source) dial() (*grpc.ClientConn, error) {
 		grpc.WithReadBufferSize(256 << 10),
 		grpc.WithInitialWindowSize(4 << 20),
 		grpc.WithInitialConnWindowSize(16 << 20),
+		grpc.WithKeepaliveParams(s.keepalive()),
 	}, s.opts.DialOptions...)
 	conn, err := grpc.NewClient(s.addr, opts...)
 	if err != nil {
@@ -342,21 +412,32 @@ func (s *Source) dial() (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-// unreachable wraps the error of a relay never reached.
-func (s *Source) unreachable(err error) error {
-	msg := status.Convert(err).Message()
-	hint := Hint
-	switch {
-	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
-		hint = "the relay did not accept our client certificate (mTLS): check --tls-client-cert-file and --tls-client-key-file"
-	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "tls:"):
-		hint = "the relay's certificate was not accepted: check --tls-ca-cert-files and --tls-server-name (and --tls-client-cert-file/--tls-client-key-file for mTLS)"
-	case s.useTLS && (strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")):
-		hint = "the relay closed the TLS connection: it may require a client certificate (mTLS: --tls-client-cert-file, --tls-client-key-file); " + Hint
-	case s.useTLS && (strings.Contains(msg, "first record does not look like a TLS handshake") || strings.Contains(msg, "http2")):
-		hint = "the relay does not speak TLS here: try " + Scheme + s.addr
+func (s *Source) keepalive() keepalive.ClientParameters {
+	if s.opts.Keepalive.Time <= 0 {
+		return keepalive.ClientParameters{Time: DefaultKeepaliveTime, Timeout: DefaultKeepaliveTimeout}
 	}
-	return fmt.Errorf("%s: cannot reach Hubble Relay at %s: %s; %s", s.name, s.addr, msg, hint)
+	return s.opts.Keepalive
+}
+
+func (s *Source) idleTimeout() time.Duration {
+	if s.opts.IdleTimeout == 0 {
+		return DefaultIdleTimeout
+	}
+	return max(s.opts.IdleTimeout, 0)
+}
+
+func (s *Source) probeTimeout() time.Duration {
+	if s.opts.ProbeTimeout > 0 {
+		return s.opts.ProbeTimeout
+	}
+	return min(s.idleTimeout(), DefaultProbeTimeout)
+}
+
+// unreachable wraps the error of a relay never reached, with the hint
+// that matches its cause (see hint).
+func (s *Source) unreachable(ctx context.Context, err error) error {
+	msg := escape.Terminal(status.Convert(err).Message())
+	return fmt.Errorf("%s: cannot reach Hubble Relay at %s: %s; %s", s.name, s.addr, msg, s.hint(ctx, err, msg))
 }
 
 // retryable reports whether a stream error is worth a reconnect.
@@ -370,13 +451,16 @@ func retryable(err error) bool {
 
 // Run streams the window's flows to emit. A deliberate end — ctx done
 // (Ctrl-C, SIGTERM), Duration elapsed, Until passed, the window complete —
-// returns nil: what was received is kept and learned.
+// returns nil: what was received is kept and learned. A window that ends
+// before its end after flows were received returns an error wrapping
+// ErrCutShort (the report's CutShort says why): what was received is kept
+// too, and the caller must say the window is partial.
 func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
 	conn, err := s.dial()
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { conn.Close() }()
 	client := observerpb.NewObserverClient(conn)
 	// the window's end is our own timer, not a gRPC deadline: a deadline
 	// travels to the server, which may end the stream (DEADLINE_EXCEEDED)
@@ -408,8 +492,10 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		if startedAt.IsZero() {
 			startedAt = s.opts.Now()
 		}
-		got, err := s.stream(runCtx, client, req, st, emit, replay, &disconnectAt)
+		before := s.report.Events - s.report.Resent
+		err := s.stream(runCtx, client, req, st, emit, replay, &disconnectAt)
 		var ee errEmit
+		var stall *StallError
 		switch {
 		case errors.As(err, &ee):
 			return ee.err
@@ -426,22 +512,36 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 			return nil
 		case err == nil:
 			err = errors.New("the relay ended the stream")
+		case errors.As(err, &stall):
+			s.report.Stalls++
+			// a stalled connection is not reused: the next attempt dials
+			// afresh (a black-holed transport would stall it again)
+			conn.Close()
+			if conn, err = s.dial(); err != nil {
+				return err
+			}
+			client = observerpb.NewObserverClient(conn)
+			err = stall
 		case !retryable(err):
-			return fmt.Errorf("%s: receive flows: %w", s.name, err)
+			return s.cutShort("receive flows: "+causeText(err), err)
 		}
-		if got > 0 {
+		// progress is a new event: events resent after a reconnect (and
+		// dropped) do not count, or a relay that stalls after resending
+		// the same flows would be retried for ever
+		if s.report.Events-s.report.Resent > before {
 			failures = 0
 		}
 		failures++
 		if s.opts.MaxReconnects >= 0 && failures > s.opts.MaxReconnects {
-			return fmt.Errorf("%s: gave up after %d reconnects in a row without a flow (--max-reconnects %d): %w; %s", s.name, failures-1, s.opts.MaxReconnects, err, Hint)
+			return s.cutShort(fmt.Sprintf("gave up after %d reconnects in a row without a new flow (--max-reconnects %d): %s",
+				failures-1, s.opts.MaxReconnects, causeText(err)), err)
 		}
 		if disconnectAt.IsZero() {
 			disconnectAt = s.opts.Now() // a gap runs from the first failure to the next event
 		}
 		delay := s.opts.Backoff.Delay(failures, s.rnd)
 		if s.opts.Logger != nil {
-			s.opts.Logger.Warn("relay stream broke; reconnecting", "relay", s.name, "cause", status.Convert(err).Message(), "attempt", failures, "in", delay.Round(time.Millisecond))
+			s.opts.Logger.Warn("relay stream broke; reconnecting", "relay", s.name, "cause", causeText(err), "attempt", failures, "in", delay.Round(time.Millisecond))
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -454,6 +554,33 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		s.report.Reconnects++
 		replay = learner.NewReplay(s.cursor)
 	}
+}
+
+// causeText is the message of a stream error (a gRPC status's message).
+func causeText(err error) string {
+	var stall *StallError
+	if errors.As(err, &stall) {
+		return stall.Error()
+	}
+	return escape.Terminal(status.Convert(err).Message()) // the server's words
+}
+
+// cutShort ends a window before its end. With nothing received it is a
+// plain failure (nothing to keep); otherwise the report says why, and the
+// error wraps ErrCutShort.
+func (s *Source) cutShort(reason string, cause error) error {
+	hint := Hint
+	var stall *StallError
+	if errors.As(cause, &stall) {
+		hint = "Hubble Relay accepted the stream and then sent nothing: it may be overloaded or stuck (kubectl -n kube-system logs deploy/hubble-relay); raise --idle-timeout if it is only slow"
+	}
+	if s.report.Events == 0 {
+		return fmt.Errorf("%s: %s; %s", s.name, reason, hint)
+	}
+	s.report.CutShort = reason
+	s.report.Ended = "window cut short: " + reason
+	s.checkTruncation()
+	return fmt.Errorf("%s: %w: %s; %s", s.name, ErrCutShort, reason, hint)
 }
 
 func (s *Source) endReason(ctx context.Context) string {
@@ -479,7 +606,7 @@ func (s *Source) probe(ctx context.Context, client observerpb.ObserverClient) er
 	case codes.Unimplemented:
 		return nil
 	default:
-		return s.unreachable(err)
+		return s.unreachable(ctx, err)
 	}
 	nodes, err := client.GetNodes(pctx, &observerpb.GetNodesRequest{})
 	if err == nil && len(nodes.GetNodes()) > 0 {
@@ -492,26 +619,42 @@ func (s *Source) probe(ctx context.Context, client observerpb.ObserverClient) er
 	return nil
 }
 
-// stream runs one GetFlows stream; got counts the events received.
+// stream runs one GetFlows stream. A stream silent for the idle timeout
+// is cancelled and returns a *StallError.
 func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, req *observerpb.GetFlowsRequest,
-	st *collectors.Stats, emit collectors.Emit, replay *learner.Replay, disconnectAt *time.Time) (got int, err error) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	st *collectors.Stats, emit collectors.Emit, replay *learner.Replay, disconnectAt *time.Time) error {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// odd while waiting in Recv, even while the flow is being learned: only
+	// waiting counts as silence (a slow consumer or a checkpoint is not the
+	// relay's stall)
+	var recvd atomic.Uint64
+	defer s.watch(sctx, client, &recvd, cancel)()
+	stalled := func(err error) error {
+		var stall *StallError
+		if errors.As(context.Cause(sctx), &stall) {
+			return stall
+		}
+		return err
+	}
+	recvd.Add(1)
 	stream, err := client.GetFlows(sctx, req, callOptions()...)
+	recvd.Add(1)
 	if err != nil {
-		return 0, err
+		return stalled(err)
 	}
 	dec := newDecoder()
 	var rec record.Record
 	for {
+		recvd.Add(1)
 		msg, err := dec.recv(stream)
+		recvd.Add(1)
 		if errors.Is(err, io.EOF) {
-			return got, nil
+			return nil
 		}
 		if err != nil {
-			return got, err
+			return stalled(err)
 		}
-		got++
 		s.report.Events++
 		if !disconnectAt.IsZero() {
 			s.report.Gaps = append(s.report.Gaps, s.opts.Now().Sub(*disconnectAt))
@@ -519,7 +662,7 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 		}
 		skip, lost, ok, err := dec.convert(msg, &rec)
 		if err != nil {
-			return got, status.Errorf(codes.Internal, "decode a GetFlows response: %v", err)
+			return status.Errorf(codes.Internal, "decode a GetFlows response: %v", err)
 		}
 		if !ok {
 			st.Skip(skip, 1)
@@ -533,7 +676,21 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 			continue
 		}
 		if !s.opts.Until.IsZero() && s.opts.Follow && rec.Time.After(s.opts.Until) {
-			return got, errUntil
+			return errUntil
+		}
+		dropped, cerr := dec.check(&rec)
+		if cerr != nil {
+			// counted once: the cursor passes it, a resent copy is dropped
+			s.cursor.Advance(&rec)
+			st.Skip(record.SkipInvalidIdentity, 1)
+			s.report.Invalid++
+			if s.report.Invalid == 1 && s.opts.Logger != nil {
+				s.opts.Logger.Warn("skipping flows with an invalid identity", "relay", s.name, "first", cerr.Error())
+			}
+			continue
+		}
+		if dropped > 0 {
+			st.Skip(record.SkipInvalidDropped, uint64(dropped))
 		}
 		if o, seen := s.report.Oldest[rec.Node]; !rec.Time.IsZero() && (!seen || rec.Time.Before(o)) {
 			s.report.Oldest[rec.Node] = rec.Time
@@ -542,9 +699,60 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 		s.report.Flows++
 		s.cursor.Advance(&rec)
 		if err := emit(&rec); err != nil {
-			return got, errEmit{err}
+			return errEmit{err}
 		}
 	}
+}
+
+// watch cancels the stream with a *StallError when it receives nothing
+// for the idle timeout (see Options.IdleTimeout); recvd is odd while the
+// stream waits for a message and changes with each one. The returned stop
+// ends the watch.
+func (s *Source) watch(ctx context.Context, client observerpb.ObserverClient, recvd *atomic.Uint64, stall context.CancelCauseFunc) (stop func()) {
+	idle := s.idleTimeout()
+	if idle <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx) // stop ends a probe in flight too
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(idle/8, 5*time.Millisecond))
+		defer t.Stop()
+		last, lastAt := recvd.Load(), time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if n := recvd.Load(); n != last || n%2 == 0 {
+				last, lastAt = n, time.Now()
+				continue
+			}
+			if time.Since(lastAt) < idle {
+				continue
+			}
+			if s.opts.Follow {
+				// quiet or stalled? a relay that answers is only quiet
+				pctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
+				_, err := client.ServerStatus(pctx, &observerpb.ServerStatusRequest{})
+				cancel()
+				if ctx.Err() != nil {
+					return
+				}
+				if err == nil || status.Code(err) == codes.Unimplemented {
+					lastAt = time.Now()
+					continue
+				}
+				stall(&StallError{Idle: idle, Probe: err})
+				return
+			}
+			stall(&StallError{Idle: idle})
+			return
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // checkTruncation compares the window asked for with what the buffers

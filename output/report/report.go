@@ -137,6 +137,9 @@ func rollout(set *policy.Set, format string) []byte {
 		escape.MarkdownText(format), escape.MarkdownText(set.CNI), set.Flows, ts(set.WindowStart), ts(set.WindowEnd))
 	b.WriteString("each flow once, on its edge (the run summary's \"learned\"). A namespace's evidence counts the flows of\n")
 	b.WriteString("every edge that touches it, so a flow between two namespaces counts in both.\n\n")
+	for _, c := range set.CutShort {
+		fmt.Fprintf(&b, "> **Window cut short:** %s. These policies admit only what was observed before it ended: learn a complete window before enforcing them.\n\n", escape.MarkdownText(c))
+	}
 	b.WriteString("Enforce one namespace at a time, in this order (fewest dependents first: a namespace that\n")
 	b.WriteString("nobody else calls breaks nothing else if a flow was missed). Watch drops after each step\n")
 	b.WriteString("(`hubble observe --verdict DROPPED -n <namespace>`, or Calico's denied flow logs).\n\n")

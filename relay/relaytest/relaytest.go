@@ -12,13 +12,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,14 +124,27 @@ func (r *Relay) RestartWith(opts relay.Options) {
 }
 
 // Proxy forwards TCP connections to a backend and can cut them all, like
-// a network failure between a client and a relay.
+// a network failure between a client and a relay, or freeze them, like a
+// peer that vanished without closing (a black hole).
 type Proxy struct {
 	Addr    string
 	backend string
 	lis     net.Listener
 	mu      sync.Mutex
-	conns   []net.Conn
+	conns   []*proxied
 	cuts    int
+}
+
+// proxied is one forwarded connection (client side a, backend side b).
+type proxied struct {
+	a, b   net.Conn
+	frozen atomic.Bool
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *proxied) close() {
+	c.once.Do(func() { close(c.closed); c.a.Close(); c.b.Close() })
 }
 
 // StartProxy forwards 127.0.0.1:free → backend until the test ends.
@@ -158,11 +171,34 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
+		pc := &proxied{a: c, b: b, closed: make(chan struct{})}
 		p.mu.Lock()
-		p.conns = append(p.conns, c, b)
+		p.conns = append(p.conns, pc)
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(b, c); b.Close() }()
-		go func() { _, _ = io.Copy(c, b); c.Close() }()
+		go pc.pipe(b, c)
+		go pc.pipe(c, b)
+	}
+}
+
+// pipe copies src to dst; while the connection is frozen what it reads
+// is held back, until the connection is cut.
+func (c *proxied) pipe(dst, src net.Conn) {
+	defer c.close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if c.frozen.Load() {
+				<-c.closed
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -171,21 +207,39 @@ func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
-		c.Close()
+		c.close()
 	}
 	p.conns = nil
 	p.cuts++
 }
 
+// Freeze stops every open connection dead: nothing passes either way and
+// nothing closes, as when the peer's host vanished (new connections pass).
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.frozen.Store(true)
+	}
+}
+
 // Certs are PEM files of a test PKI in Dir.
 type Certs struct {
-	Dir                    string
-	CA, OtherCA            string // CA certificates (OtherCA signed nothing here)
-	ServerCert, ServerKey  string // for 127.0.0.1, ::1, localhost and ServerName
-	ClientCert, ClientKey  string // a client certificate signed by CA
-	ServerName             string
-	serverPair, clientPair tls.Certificate
-	caPool                 *x509.CertPool
+	Dir                   string
+	CA, OtherCA           string // CA certificates
+	ServerCert, ServerKey string // for 127.0.0.1, ::1, localhost and ServerName
+	ClientCert, ClientKey string // a client certificate signed by CA
+	// ExpiredServerCert/Key: the server certificate's names, signed by CA,
+	// expired an hour ago (NotAfter ExpiredAt).
+	ExpiredServerCert, ExpiredServerKey string
+	ExpiredAt                           time.Time
+	// OtherClientCert/Key: a client certificate signed by OtherCA, which
+	// the servers here do not trust for clients.
+	OtherClientCert, OtherClientKey string
+	ServerName                      string
+	serverPair, clientPair          tls.Certificate
+	expiredPair                     tls.Certificate
+	caPool                          *x509.CertPool
 }
 
 // ServerName is the DNS name in the test server certificate besides
@@ -198,7 +252,7 @@ func NewCerts(t testing.TB) *Certs {
 	dir := t.TempDir()
 	c := &Certs{Dir: dir, ServerName: ServerName}
 	caKey, caCert, caDER := newCA(t, "flowfence test CA")
-	_, _, otherDER := newCA(t, "some other CA")
+	otherKey, otherCert, otherDER := newCA(t, "some other CA")
 	c.CA = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
 	c.OtherCA = writePEM(t, dir, "other-ca.pem", "CERTIFICATE", otherDER)
 	c.caPool = x509.NewCertPool()
@@ -216,7 +270,20 @@ func NewCerts(t testing.TB) *Certs {
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	c.ClientCert, c.ClientKey, c.clientPair = issue(t, dir, "client", cli, caCert, caKey)
+	expired := *srv
+	expired.SerialNumber = big.NewInt(4)
+	expired.NotBefore, expired.NotAfter = time.Now().Add(-48*time.Hour).Truncate(time.Second), time.Now().Add(-time.Hour).Truncate(time.Second)
+	c.ExpiredAt = expired.NotAfter
+	c.ExpiredServerCert, c.ExpiredServerKey, c.expiredPair = issue(t, dir, "server-expired", &expired, caCert, caKey)
+	other := *cli
+	other.SerialNumber = big.NewInt(5)
+	c.OtherClientCert, c.OtherClientKey, _ = issue(t, dir, "client-other", &other, otherCert, otherKey)
 	return c
+}
+
+// ExpiredServerTLS serves the expired server certificate.
+func (c *Certs) ExpiredServerTLS() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.expiredPair}, MinVersion: tls.VersionTLS12}
 }
 
 // ServerTLS serves the server certificate; with mTLS it requires client

@@ -14,6 +14,10 @@ const (
 	// CodeFindings means the check ran and found something: an observed
 	// request the policies would deny, new undocumented flows, new edges.
 	CodeFindings = 3
+	// CodeIncomplete means learn or generate wrote its graph or tree from a
+	// live window that was cut short (the relay stalled or vanished for
+	// good): the output holds only what was received before.
+	CodeIncomplete = 4
 )
 
 // ExitError is an error that carries the process exit code: cmd/flowfence

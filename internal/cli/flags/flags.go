@@ -128,7 +128,7 @@ func LearnOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LearnOpt
 		Since:   c.Since, Until: c.Until,
 		MaxWorkloads: c.MaxWorkloads,
 		Goldmane: goldmane.Options{CA: c.GoldmaneCA, Cert: c.GoldmaneCert, Key: c.GoldmaneKey, ServerName: c.GoldmaneServerName,
-			Since: c.Since, Until: c.Until, Follow: c.GoldmaneFollow},
+			Since: c.Since, Until: c.Until, Follow: c.GoldmaneFollow, IdleTimeout: idleTimeout(c.Live.IdleTimeout)},
 	}
 }
 

@@ -22,6 +22,7 @@ func liveFlagKeys() map[string]string {
 		"not-namespace":        config.KeyHubbleNotNS,
 		"verdict":              config.KeyHubbleVerdicts,
 		"max-reconnects":       config.KeyHubbleMaxReconnect,
+		"idle-timeout":         config.KeyHubbleIdleTimeout,
 		"tls-ca-cert-files":    config.KeyTLSCACertFiles,
 		"tls-client-cert-file": config.KeyTLSClientCertFile,
 		"tls-client-key-file":  config.KeyTLSClientKeyFile,
@@ -50,7 +51,8 @@ func AddLive(fs *pflag.FlagSet) {
 	fs.StringSlice("namespace", nil, "hubble:// sources: only flows from or to pods of these namespaces (server-side filter, repeatable)")
 	fs.StringSlice("not-namespace", nil, "hubble:// sources: drop flows whose both ends are pods of these namespaces (server-side filter)")
 	fs.StringSlice("verdict", nil, "hubble:// sources: only flows with these verdicts: FORWARDED, DROPPED, AUDIT, … (server-side filter)")
-	fs.Int("max-reconnects", config.DefaultMaxReconnects, "hubble:// sources: give up after this many reconnects in a row that bring nothing (-1 never)")
+	fs.Int("max-reconnects", config.DefaultMaxReconnects, "hubble:// sources: give up after this many reconnects in a row that bring nothing (-1 never); giving up after flows came cuts the window short: the graph/tree is still written, ROLLOUT.md says so and the exit status is 4")
+	fs.String("idle-timeout", config.DefaultIdleTimeout.String(), "hubble:// and goldmane:// sources: a --since/--until (or everything-buffered) stream that sends nothing this long is stalled (hubble://: cancelled and resumed). With --follow/--duration/--goldmane-follow a quiet cluster sends nothing, so silence this long only makes flowfence ask the server for its status; one that does not answer is stalled (0 turns the check off)")
 	fs.StringSlice("tls-ca-cert-files", nil, "hubble+tls:// sources: CA certificates (PEM) the relay's certificate must chain to (default: system roots)")
 	fs.String("tls-client-cert-file", "", "hubble+tls:// sources: client certificate (PEM) for mTLS")
 	fs.String("tls-client-key-file", "", "hubble+tls:// sources: client key (PEM) for mTLS")
@@ -67,11 +69,20 @@ func LiveOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LiveOptio
 				ServerName: l.TLSServerName, AllowInsecure: l.TLSAllowInsecure},
 			Since: c.Since, Until: c.Until, Follow: l.Follow, Duration: l.Duration,
 			Namespaces: l.Namespaces, NotNamespaces: l.NotNamespaces, Verdicts: l.Verdicts,
-			MaxReconnects: l.MaxReconnects, Logger: log,
+			MaxReconnects: l.MaxReconnects, IdleTimeout: idleTimeout(l.IdleTimeout), Logger: log,
 		},
 		CheckpointInterval: l.CheckpointInterval,
 		Progress:           Progress(env, c.Quiet),
 	}
+}
+
+// idleTimeout maps the flag (0 = off) to hubblerelay.Options (0 = default,
+// negative = off).
+func idleTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // Progress returns the progress printer of live windows on stderr: one

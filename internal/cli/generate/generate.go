@@ -3,6 +3,9 @@
 package generate
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/flowfence/flowfence/config"
@@ -29,7 +32,8 @@ func NewCommand(env flags.Env) *cobra.Command {
 				return err
 			}
 			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
-			if err != nil {
+			var cut *pipeline.IncompleteError
+			if err != nil && !errors.As(err, &cut) {
 				return err
 			}
 			sopts := flags.SynthOptions(c)
@@ -37,7 +41,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 				// Calico policies are enforced by Calico: ICMP is expressible
 				sopts.CNI = synth.CNICalico
 			}
-			set, tree, err := pipeline.RenderWith(g, sopts, f)
+			set, tree, err := pipeline.RenderLearned(g, sum, sopts, f)
 			if err != nil {
 				return err
 			}
@@ -46,6 +50,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 			}
 			if !c.Quiet {
 				pipeline.PrintSummary(env.Streams.Err, sum, g, set, c.Out)
+			}
+			if cut != nil {
+				return &flags.ExitError{Code: flags.CodeIncomplete, Err: fmt.Errorf("%w; %s was written from the flows received before (ROLLOUT.md says so)", cut, c.Out)}
 			}
 			return nil
 		},

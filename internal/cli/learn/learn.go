@@ -4,6 +4,7 @@ package learn
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +39,8 @@ func NewCommand(env flags.Env) *cobra.Command {
 			opts := flags.LearnOptions(c, env, log)
 			opts.Live.Base, opts.Live.CheckpointPath = base, c.Graph
 			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, opts, log)
-			if err != nil {
+			var cut *pipeline.IncompleteError
+			if err != nil && !errors.As(err, &cut) {
 				return err
 			}
 			merged := pipeline.MergeGraphs(base, g)
@@ -48,6 +50,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 			if !c.Quiet {
 				pipeline.PrintSummary(env.Streams.Err, sum, g, nil, "")
 				cmd.PrintErrf("  graph:     %s now holds %d nodes, %d edges\n", c.Graph, len(merged.Nodes), len(merged.Edges))
+			}
+			if cut != nil {
+				return &flags.ExitError{Code: flags.CodeIncomplete, Err: fmt.Errorf("%w; %s was written with the flows received before", cut, c.Graph)}
 			}
 			return nil
 		},

@@ -59,12 +59,7 @@ Ctrl-C stops it.`,
 				return fmt.Errorf("--from %v: %w", c.From, relay.ErrNoFlows)
 			}
 			if r.Rebase {
-				first, last := rec.Span()
-				shift := time.Until(last)
-				if pace == relay.Realtime {
-					shift = time.Until(first)
-				}
-				if rec, err = rec.Shifted(shift.Truncate(time.Second)); err != nil {
+				if rec, err = rec.Rebased(time.Now(), pace == relay.Realtime); err != nil {
 					return err
 				}
 			}
@@ -77,6 +72,9 @@ Ctrl-C stops it.`,
 					return err
 				}
 				tlsCfg = cfg
+				for _, w := range relay.CertWarnings(files, cfg, time.Now()) {
+					cmd.PrintErrf("flowfence relay: WARNING: %s\n", w)
+				}
 				mode = "TLS"
 				if len(files.ClientCAFiles) > 0 {
 					mode = "mTLS"
