@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/relay"
 	"github.com/flowfence/flowfence/relay/relaytest"
 )
@@ -64,7 +65,7 @@ func TestWindowCutShortStillWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(rollout), "**Window cut short:** hubble://"+r2.Addr+": gave up after 2 reconnects") {
+	if !strings.Contains(string(rollout), "**Window cut short:** "+escape.MarkdownText("hubble://"+r2.Addr+": gave up after 2 reconnects")) {
 		t.Errorf("ROLLOUT.md does not say the window was cut short:\n%s", rollout)
 	}
 }

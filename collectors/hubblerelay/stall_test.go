@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/relay"
@@ -163,7 +164,7 @@ func TestCutShortKeepsTheOtherRelays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(tree["ROLLOUT.md"]), "**Window cut short:** hubble://"+bad.Addr) {
+	if !strings.Contains(string(tree["ROLLOUT.md"]), "**Window cut short:** "+escape.MarkdownText("hubble://"+bad.Addr)) {
 		t.Errorf("ROLLOUT.md does not say the window was cut short:\n%.600s", tree["ROLLOUT.md"])
 	}
 }
