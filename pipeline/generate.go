@@ -57,10 +57,9 @@ func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*pol
 	if err != nil {
 		return nil, nil, err
 	}
-	if f.Name() == k8s.FormatName {
-		if err := SelfCheck(g, set, withoutClusterDir(tree)); err != nil {
-			return nil, nil, err
-		}
+	// readiness follows from the replay of the window against the tree
+	if err := Replay(g, set, tree, f.Name()); err != nil {
+		return nil, nil, err
 	}
 	report.Add(tree, set, f.Name())
 	if n, ok := f.(output.RolloutNoter); ok {

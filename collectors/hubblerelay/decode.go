@@ -72,7 +72,12 @@ const (
 )
 
 // epTemplate is an endpoint converted once (without its IP, port, names).
-type epTemplate struct{ ep record.Endpoint }
+type epTemplate struct {
+	ep record.Endpoint
+	// ownNode: the local node that also runs the API server
+	// (hubble.OwnNodeCaller decides what the flow makes of it)
+	ownNode bool
+}
 
 // decoder receives and converts the events of one stream. Not safe for
 // concurrent use.
@@ -325,6 +330,7 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		rec.Dst.IP, rec.Dst.Port, rec.Dst.Names = ip, port, names
 		rec.Dst.SetMemo(rec.Dst.Memo)
 	}
+	hubble.OwnNodeCaller(rec, srcT != nil && srcT.ownNode, dstT != nil && dstT.ownNode)
 	if rec.Time.IsZero() && d.respTime != nil {
 		rec.Time = d.respTime.AsTime()
 	}
@@ -360,7 +366,7 @@ func (d *decoder) endpoint(b []byte) *epTemplate {
 	if _, ok := hubble.ConvertFlow(&flowpb.Flow{Verdict: flowpb.Verdict_FORWARDED, Source: &ep}, &tmp); !ok {
 		return nil
 	}
-	t := &epTemplate{ep: tmp.Src}
+	t := &epTemplate{ep: tmp.Src, ownNode: hubble.IsOwnNodeAPIServer(&ep)}
 	t.ep.IP, t.ep.Port, t.ep.Names = record.Endpoint{}.IP, 0, nil
 	// equal label sets share one map, whatever encoding they came in (a
 	// pod seen by two nodes): consumers may key caches on the map
