@@ -307,7 +307,12 @@ func (s *synth) unmanagedFinding(n *learner.Node) {
 
 // restartFix is the fix for a workload the CNI does not manage.
 func restartFix(w *learner.Node) string {
-	return "restart " + describe(w) + "'s pods (kubectl -n " + w.Namespace + " rollout restart <its controller>) so that the CNI manages them: they started before the CNI agent"
+	ctl := "<its controller>"
+	switch w.WorkloadKind {
+	case learner.KindDeployment, learner.KindDaemonSet, learner.KindStatefulSet:
+		ctl = strings.ToLower(w.WorkloadKind) + "/" + w.Name
+	}
+	return "restart " + describe(w) + "'s pods (kubectl -n " + w.Namespace + " rollout restart " + ctl + ") so that the CNI manages them: they started before the CNI agent"
 }
 
 func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, verdict) {
