@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/diffcheck"
@@ -14,6 +15,7 @@ import (
 	"github.com/flowfence/flowfence/output/cilium"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
 )
 
@@ -189,5 +191,49 @@ func TestNodeEntitiesExactlyObserved(t *testing.T) {
 	}
 	if !slices.Equal(ents, []string{"remote-node"}) {
 		t.Errorf("prometheus-egress toEntities %v, want [remote-node]:\n%s", ents, tree["monitoring/prometheus-egress.yaml"])
+	}
+}
+
+// TestSelectorsCannotOverSelect: the YAML selects a workload by its
+// identifying label plus what separates it, never by a qualifier alone and
+// never so broadly that a sibling the window did not see is picked: the
+// kapinger workload (app=kapinger, server=good; kapinger-bad has
+// server=bad) is `app: kapinger, server: good`, redis-cart-v1
+// (app=redis-cart, version=v1: the name says redis-cart-v2 may exist) is
+// `app: redis-cart, version: v1`, and of two workloads sharing app=web,
+// web-blue is `app: web` with its instance.
+func TestSelectorsCannotOverSelect(t *testing.T) {
+	l := learner.New(learner.Options{})
+	pod := func(name, hash string, labels map[string]string, ip string) record.Endpoint {
+		return record.Endpoint{Namespace: "shop", Pod: name + "-" + hash + "-x2x7q", Labels: labels, IP: mustAddr(t, ip),
+			NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "shop"}}
+	}
+	client := pod("client", "7d9c8b6f5", map[string]string{"app": "client"}, "10.244.0.10")
+	targets := []record.Endpoint{
+		pod("kapinger", "5b8c7d9f4", map[string]string{"app": "kapinger", "server": "good"}, "10.244.0.11"),
+		pod("kapinger-bad", "6c9d8f7b5", map[string]string{"app": "kapinger", "server": "bad"}, "10.244.0.12"),
+		pod("redis-cart-v1", "8f7b6d5c4", map[string]string{"app": "redis-cart", "version": "v1"}, "10.244.0.13"),
+		pod("web-blue", "9d8b7c6f5", map[string]string{"app": "web", "app.kubernetes.io/instance": "blue"}, "10.244.0.14"),
+		pod("web-green", "4b5c6d7f8", map[string]string{"app": "web", "app.kubernetes.io/instance": "green"}, "10.244.0.15"),
+	}
+	for i := range 30 {
+		at := g0().Add(time.Duration(i) * time.Minute)
+		for _, dst := range targets {
+			l.Add(&record.Record{Time: at, Src: client, Dst: withPort(dst, 8080), Proto: record.TCP, Verdict: record.Forwarded, Direction: record.Request})
+		}
+	}
+	l.Add(&record.Record{Time: g0().Add(24 * time.Hour), Src: client, Dst: withPort(targets[0], 8080), Proto: record.TCP, Verdict: record.Forwarded, Direction: record.Request})
+	_, tree := renderFormat(t, l.Graph(), "k8s", pipeline.FormatterOptions{}, synth.Options{})
+	for _, tt := range []struct {
+		file string
+		want string
+	}{
+		{"shop/kapinger-ingress.yaml", "  podSelector:\n    matchLabels:\n      app: kapinger\n      server: good\n"},
+		{"shop/redis-cart-v1-ingress.yaml", "  podSelector:\n    matchLabels:\n      app: redis-cart\n      version: v1\n"},
+		{"shop/web-blue-ingress.yaml", "  podSelector:\n    matchLabels:\n      app: web\n      app.kubernetes.io/instance: blue\n"},
+	} {
+		if got := string(tree[tt.file]); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: want the policy to select\n%s\ngot:\n%s", tt.file, tt.want, got)
+		}
 	}
 }
