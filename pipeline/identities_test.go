@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -235,5 +236,40 @@ func TestSelectorsCannotOverSelect(t *testing.T) {
 		if got := string(tree[tt.file]); !strings.Contains(got, tt.want) {
 			t.Errorf("%s: want the policy to select\n%s\ngot:\n%s", tt.file, tt.want, got)
 		}
+	}
+}
+
+// TestCalicoKubeletProbeLooksLikeNode: in Calico flow logs a kubelet
+// probe is a private network address (source_type net, pvt) calling a
+// pod's port. Without node addresses it stays a /32 rule, and FLOWS.md and
+// ROLLOUT.md say the caller looks like a node; with nodes.cidrs it is node
+// traffic: admitted from the node CIDRs, reported as host traffic.
+func TestCalicoKubeletProbeLooksLikeNode(t *testing.T) {
+	g := learnFixture(t, "calico-kubelet-probe.jsonl")
+	_, tree := renderFormat(t, g, "k8s", pipeline.FormatterOptions{}, synth.Options{})
+	if in := string(tree["shop/web-ingress.yaml"]); !strings.Contains(in, "cidr: 10.0.0.12/32") {
+		t.Errorf("without nodes.cidrs: want the observed /32:\n%s", in)
+	}
+	for _, doc := range []string{"shop/FLOWS.md", "ROLLOUT.md"} {
+		if d := string(tree[doc]); !strings.Contains(d, "| node-like-caller | shop | web | 10.0.0.12 | TCP/8080 |") || !strings.Contains(d, "the caller looks like a node") {
+			t.Errorf("%s does not say the caller looks like a node:\n%s", doc, d)
+		}
+	}
+	if row := rolloutRow(t, tree, "shop"); !strings.Contains(row, "| stable |") {
+		t.Errorf("the probe is admitted: shop should be stable:\n%s", row)
+	}
+
+	set, tree := renderFormat(t, g, "k8s", pipeline.FormatterOptions{}, synth.Options{NodeCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}})
+	in := string(tree["shop/web-ingress.yaml"])
+	if !strings.Contains(in, "cidr: 10.0.0.0/24") || strings.Contains(in, "10.0.0.12/32") {
+		t.Errorf("with nodes.cidrs: want the node CIDR, not the /32:\n%s", in)
+	}
+	if strings.Contains(string(tree["shop/FLOWS.md"]), "node-like-caller") {
+		t.Errorf("with nodes.cidrs the caller is known to be a node:\n%s", tree["shop/FLOWS.md"])
+	}
+	if !slices.ContainsFunc(set.Findings, func(f policy.Finding) bool {
+		return f.Kind == policy.FindHostTraffic && f.Workload == "web" && strings.Contains(f.Message, "node address (nodes.cidrs)")
+	}) {
+		t.Errorf("no host-traffic finding for the node caller: %+v", set.Findings)
 	}
 }

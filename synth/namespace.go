@@ -133,6 +133,8 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", "generate with --format cilium: on Cilium, ipBlocks do not match "+string(peer.Entity)
 				case s.unmanagedPods(src, ns, dst.Name):
 					ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(src)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(src)
+				case s.looksLikeNode(src):
+					ev.Rule += " (the caller looks like a node: see findings)"
 				}
 			} else {
 				ev.Rule, ev.Documented, ev.Fix = v.rule("no rule (see findings)"), v.doc, v.fix
@@ -421,6 +423,17 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		return s.podPeer(ns, src)
 	case learner.NodeExternal:
 		if a := src.NodeAddr(); a.IsValid() && isPrivate(a) {
+			if s.inNodeCIDRs(a) {
+				// a node address (config nodes.cidrs), such as a Calico
+				// flow log's kubelet probe: node traffic (DESIGN.md rule 8)
+				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+					Message: "from a node address (nodes.cidrs): kubelet probes from the pod's own node need no rule; admitted from the node CIDRs so that the other nodes' traffic (LoadBalancer, hostNetwork clients) keeps working"})
+				return s.nodePeer(src, ns, dst.Name)
+			}
+			if s.looksLikeNode(src) {
+				s.finding(policy.Finding{Kind: policy.FindNodeLike, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+					Message: "the caller looks like a node (a private address without a pod identity, e.g. the kubelet probing this port): it is admitted by its /32, which also opens the port to that node for replicas on other nodes; set nodes.cidrs in config so that node callers are recognised exactly"})
+			}
 			// a private caller (an internal load balancer client, a managed
 			// API server seen as a plain address) is not the internet: admit
 			// exactly the address observed
@@ -453,6 +466,27 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		Flows: e.Flows, Message: "caller without a workload or routable identity: no rule written"})
 	return policy.Peer{}, blocking("caller without a workload or routable identity ("+describe(src)+"): no rule can name it",
 		"find what "+describe(src)+" is; if the CNI does not manage it, restart it so that it does, else admit it yourself")
+}
+
+// looksLikeNode reports a caller without a pod identity at a private
+// address while node addresses are unknown (no nodes.cidrs): it may be a
+// node (a kubelet probe in a Calico flow log), which flowfence cannot tell.
+func (s *synth) looksLikeNode(n *learner.Node) bool {
+	if n.Kind != learner.NodeExternal || len(s.opts.NodeCIDRs) > 0 {
+		return false
+	}
+	a := n.NodeAddr()
+	return a.IsValid() && isPrivate(a) && !a.IsLoopback() && !a.IsLinkLocalUnicast()
+}
+
+// inNodeCIDRs reports whether a lies in a node CIDR of config nodes.cidrs.
+func (s *synth) inNodeCIDRs(a netip.Addr) bool {
+	for _, c := range s.opts.NodeCIDRs {
+		if c.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // isPrivate reports addresses that are not on the internet: RFC 1918, ULA,
