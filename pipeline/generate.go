@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	caliout "github.com/flowfence/flowfence/output/calico"
@@ -119,6 +120,11 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
 		}
 		p("  findings:  %s", orNone(parts))
+		for _, ns := range set.Namespaces {
+			if ns.Readiness.State == policy.Blocked {
+				p("  ! namespace %s is blocked: %s. Fix: %s", escape.Terminal(ns.Name), escape.Terminal(ns.Readiness.Evidence), escape.Terminal(ns.Readiness.Fix))
+			}
+		}
 		for _, f := range set.Findings {
 			if f.Kind == policy.FindMetadata {
 				p("  ! %s/%s called %s %s/%d: %s", f.Namespace, f.Workload, f.Peer, f.Proto, f.Port, f.Message)
