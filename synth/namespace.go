@@ -167,7 +167,8 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		}
 	}
 	out.Traffic = s.readiness(nsFlows, newest)
-	out.Blockers = ClaimedBlockers(out)
+	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
+	SortBlockers(out.Blockers)
 	Judge(out)
 	out.Dependents = len(callers)
 	return out

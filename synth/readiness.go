@@ -51,10 +51,18 @@ func SortBlockers(bs []policy.Blocker) {
 
 // ApplyReplay sets each namespace's blockers to those the replay of the
 // window against the written tree found (by namespace name; a namespace
-// absent from blockers has none) and judges its readiness again.
+// absent from blockers has none), keeping the blockers of traffic that is
+// no edge of the graph (no SrcID: peers without an address, which the
+// replay cannot see), and judges its readiness again.
 func ApplyReplay(set *policy.Set, blockers map[string][]policy.Blocker) {
 	for _, ns := range set.Namespaces {
-		ns.Blockers = blockers[ns.Name]
+		var kept []policy.Blocker
+		for _, b := range ns.Blockers {
+			if b.SrcID == "" && b.DstID == "" {
+				kept = append(kept, b)
+			}
+		}
+		ns.Blockers = append(kept, blockers[ns.Name]...)
 		SortBlockers(ns.Blockers)
 		Judge(ns)
 	}

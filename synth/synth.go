@@ -85,6 +85,9 @@ type synth struct {
 	// edgesByNS are the edges with a workload of the namespace at either
 	// end, in key order (see nsEdges)
 	edgesByNS map[string][]*learner.Edge
+	// unaddressed are, per namespace, the blockers of traffic with peers
+	// recorded without an address (see unaddressedFindings)
+	unaddressed map[string][]policy.Blocker
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -164,7 +167,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		set:  &policy.Set{Guard: guard, WindowStart: g.First, WindowEnd: g.Last, CNI: opts.CNI},
 		byNS: map[string][]*learner.Node{}, sel: map[string]map[string]string{},
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
-		ambiguous: map[string]bool{}, reported: map[string]bool{},
+		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
