@@ -112,6 +112,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					ev.Rule, ev.Documented, ev.Fix = v.rule("not admitted (see findings)"), v.doc, v.fix
 				}
 			}
+			s.selfSelectable(&ev, src)
 			out.Evidence = append(out.Evidence, ev)
 		}
 		if dstHere {
@@ -139,6 +140,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			} else {
 				ev.Rule, ev.Documented, ev.Fix = v.rule("no rule (see findings)"), v.doc, v.fix
 			}
+			s.selfSelectable(&ev, dst)
 			out.Evidence = append(out.Evidence, ev)
 		}
 	}
@@ -306,6 +308,25 @@ func (s *synth) unmanagedPods(n *learner.Node, ns, workload string) bool {
 func (s *synth) unmanagedFinding(n *learner.Node) {
 	s.findingOnce("unmanaged "+n.ID, policy.Finding{Kind: policy.FindUnmanaged, Namespace: n.Namespace, Workload: n.Name,
 		Message: "pods not managed by the CNI (Cilium reserved:unmanaged: started before the agent): no policy selector matches them, so every namespace whose observed flows need them is blocked; fix: " + restartFix(n)})
+}
+
+// selfSelectable makes an evidence row of workload w (its own side)
+// blocking when no policy can select w's pods: its policies are not
+// written, so the namespace's default-deny isolates it and nothing admits
+// the row's traffic.
+func (s *synth) selfSelectable(ev *policy.Evidence, w *learner.Node) {
+	if !ev.Admitted || s.sel[w.ID] != nil {
+		return
+	}
+	s.selector(w) // reports it
+	ev.Admitted = false
+	if w.Unmanaged {
+		s.unmanagedFinding(w)
+		ev.Rule, ev.Fix = "blocked: "+describe(w)+" is not managed by the CNI (reserved:unmanaged): no policy can select it", restartFix(w)
+		return
+	}
+	ev.Rule = "blocked: no labels seen for " + describe(w) + "'s pods: no policy can select it, so the namespace's default-deny isolates it"
+	ev.Fix = "give its pods labels (or export their labels to the flow source), then generate again"
 }
 
 // restartFix is the fix for a workload the CNI does not manage.

@@ -58,6 +58,16 @@ func TestBlockedByUnmanagedPeers(t *testing.T) {
 			want: policy.Blocked, reason: "web <- batch/loader TCP/8080 (ingress)", fix: "restart batch/loader's pods",
 		},
 		{
+			// its policies cannot be written: default-deny isolates it
+			name: "a workload of the namespace without labels",
+			build: func(g *graph, web string) {
+				legacy := g.workload("shop", "legacy", nil)
+				g.edge(web, legacy, tcp(80), 40, 0, 2)
+			},
+			want: policy.Blocked, reason: "legacy <- shop/web TCP/80 (ingress): no labels seen for shop/legacy's pods: no policy can select it",
+			fix: "give its pods labels",
+		},
+		{
 			name: "a resolver recognised by its role keeps its own selector",
 			build: func(g *graph, web string) {
 				dns := g.workload("kube-system", "coredns", map[string]string{"app.kubernetes.io/name": "coredns"})
