@@ -104,7 +104,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					ev.Rule, ev.Admitted = safeName(src.Name)+"-egress", s.expressible(peer)
 					switch {
 					case !ev.Admitted:
-						ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", "generate with --format cilium: on Cilium, ipBlocks do not match "+string(peer.Entity)
+						ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
 					case s.unmanagedPods(dst, ns, src.Name):
 						ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(dst)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(dst)
 					}
@@ -131,7 +131,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 							Proto: e.Proto, Flows: e.Flows, Message: e.Proto + " cannot be expressed in Kubernetes NetworkPolicy: needs the cilium or calico flavor"})
 					}
 				case !ev.Admitted:
-					ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", "generate with --format cilium: on Cilium, ipBlocks do not match "+string(peer.Entity)
+					ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
 				case s.unmanagedPods(src, ns, dst.Name):
 					ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(src)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(src)
 				case s.looksLikeNode(src):
@@ -328,6 +328,10 @@ func (s *synth) selfSelectable(ev *policy.Evidence, w *learner.Node) {
 	ev.Rule = "blocked: no labels seen for " + describe(w) + "'s pods: no policy can select it, so the namespace's default-deny isolates it"
 	ev.Fix = "give its pods labels (or export their labels to the flow source), then generate again"
 }
+
+// ciliumFlavorFix is the fix for node and API-server peers the k8s flavor
+// writes as ipBlocks on Cilium.
+const ciliumFlavorFix = "generate with --format cilium: on Cilium, ipBlocks match neither nodes nor the API server (they need the entities host, remote-node, kube-apiserver)"
 
 // restartFix is the fix for a workload the CNI does not manage.
 func restartFix(w *learner.Node) string {
