@@ -105,7 +105,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					switch {
 					case !ev.Admitted:
 						ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
-					case s.unmanagedPods(dst, ns, src.Name):
+					case s.unmanagedPods(dst):
 						ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(dst)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(dst)
 					}
 				} else {
@@ -132,7 +132,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					}
 				case !ev.Admitted:
 					ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
-				case s.unmanagedPods(src, ns, dst.Name):
+				case s.unmanagedPods(src):
 					ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(src)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(src)
 				case s.looksLikeNode(src):
 					ev.Rule += " (the caller looks like a node: see findings)"
@@ -242,38 +242,6 @@ func rules(peers map[string]*peerPorts) []policy.Rule {
 	return out
 }
 
-// verdict is what synth decided for one side of an observed request:
-// admitted by a rule, or not, on purpose (doc, a documented class: the
-// namespace can still enforce) or not (fix says what to do; the namespace
-// is blocked).
-type verdict struct {
-	admit bool
-	doc   string
-	why   string
-	fix   string
-}
-
-var admitted = verdict{admit: true}
-
-// documented is a verdict for a request not admitted on purpose.
-func documented(class, why string) verdict { return verdict{doc: class, why: why} }
-
-// blocking is a verdict for a request no rule can admit: the namespace is
-// blocked until fix is done.
-func blocking(why, fix string) verdict { return verdict{why: why, fix: fix} }
-
-// rule is the FLOWS.md "admitted by" text of a verdict that admits
-// nothing (def when it gives no reason).
-func (v verdict) rule(def string) string {
-	switch {
-	case v.why == "":
-		return def
-	case v.doc == "":
-		return "blocked: " + v.why
-	}
-	return v.why
-}
-
 // podPeer is the peer for a workload as seen from namespace ns.
 func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, verdict) {
 	sel := s.selector(w)
@@ -289,58 +257,7 @@ func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, verdict) {
 	if w.Namespace != ns {
 		p.Pods.Namespace = w.Namespace
 	}
-	return p, admitted
-}
-
-// unmanagedPods reports (once per workload) a workload peer some of whose
-// pods the CNI does not manage: a rule selecting the others is written,
-// but no rule can match those pods.
-func (s *synth) unmanagedPods(n *learner.Node, ns, workload string) bool {
-	if n.Kind != learner.NodeWorkload || !n.Unmanaged {
-		return false
-	}
-	s.unmanagedFinding(n)
-	return true
-}
-
-// unmanagedFinding reports, once per run, a workload whose pods the CNI
-// does not manage.
-func (s *synth) unmanagedFinding(n *learner.Node) {
-	s.findingOnce("unmanaged "+n.ID, policy.Finding{Kind: policy.FindUnmanaged, Namespace: n.Namespace, Workload: n.Name,
-		Message: "pods not managed by the CNI (Cilium reserved:unmanaged: started before the agent): no policy selector matches them, so every namespace whose observed flows need them is blocked; fix: " + restartFix(n)})
-}
-
-// selfSelectable makes an evidence row of workload w (its own side)
-// blocking when no policy can select w's pods: its policies are not
-// written, so the namespace's default-deny isolates it and nothing admits
-// the row's traffic.
-func (s *synth) selfSelectable(ev *policy.Evidence, w *learner.Node) {
-	if !ev.Admitted || s.sel[w.ID] != nil {
-		return
-	}
-	s.selector(w) // reports it
-	ev.Admitted = false
-	if w.Unmanaged {
-		s.unmanagedFinding(w)
-		ev.Rule, ev.Fix = "blocked: "+describe(w)+" is not managed by the CNI (reserved:unmanaged): no policy can select it", restartFix(w)
-		return
-	}
-	ev.Rule = "blocked: no labels seen for " + describe(w) + "'s pods: no policy can select it, so the namespace's default-deny isolates it"
-	ev.Fix = "give its pods labels (or export their labels to the flow source), then generate again"
-}
-
-// ciliumFlavorFix is the fix for node and API-server peers the k8s flavor
-// writes as ipBlocks on Cilium.
-const ciliumFlavorFix = "generate with --format cilium: on Cilium, ipBlocks match neither nodes nor the API server (they need the entities host, remote-node, kube-apiserver)"
-
-// restartFix is the fix for a workload the CNI does not manage.
-func restartFix(w *learner.Node) string {
-	ctl := "<its controller>"
-	switch w.WorkloadKind {
-	case learner.KindDeployment, learner.KindDaemonSet, learner.KindStatefulSet:
-		ctl = strings.ToLower(w.WorkloadKind) + "/" + w.Name
-	}
-	return "restart " + describe(w) + "'s pods (kubectl -n " + w.Namespace + " rollout restart " + ctl + ") so that the CNI manages them: they started before the CNI agent"
+	return p, admitted()
 }
 
 func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, verdict) {
@@ -369,7 +286,7 @@ func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, ver
 			Message: "on Cilium, ipBlocks do not match node IPs: use the cilium flavor (entities " + n.Entity + ")"})
 	}
 	if len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities() {
-		return p, admitted
+		return p, admitted()
 	}
 	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
 		Message: "node address not observed: no rule written (set nodes.cidrs in config, or use the cilium flavor)"})
@@ -384,7 +301,7 @@ func (s *synth) apiServerPeer(n *learner.Node, ns, workload string) (policy.Peer
 		p.CIDRs = []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}
 	}
 	if len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities() {
-		return p, admitted
+		return p, admitted()
 	}
 	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
 		Message: "API server address not observed: no rule written (use the cilium flavor: entity kube-apiserver)"})
@@ -411,7 +328,7 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 			s.finding(policy.Finding{Kind: policy.FindAmbiguousPort, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 				Flows: e.Flows, Message: "request to an ephemeral port: check it is a real service port"})
 		}
-		return cidrPeer(a, dst), admitted
+		return cidrPeer(a, dst), admitted()
 	}
 	// entities
 	switch record.Entity(dst.Entity) {
@@ -463,17 +380,17 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 			// a private caller (an internal load balancer client, a managed
 			// API server seen as a plain address) is not the internet: admit
 			// exactly the address observed
-			return cidrPeer(a, src), admitted
+			return cidrPeer(a, src), admitted()
 		}
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: s.publicMessage()})
-		return s.worldPeer(), admitted
+		return s.worldPeer(), admitted()
 	}
 	switch record.Entity(src.Entity) {
 	case record.EntityWorld:
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: s.publicMessage()})
-		return s.worldPeer(), admitted
+		return s.worldPeer(), admitted()
 	case record.EntityHost:
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: "from the pod's own node (kubelet probes): always allowed, no rule needed"})
@@ -492,27 +409,6 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		Flows: e.Flows, Message: "caller without a workload or routable identity: no rule written"})
 	return policy.Peer{}, blocking("caller without a workload or routable identity ("+describe(src)+"): no rule can name it",
 		"find what "+describe(src)+" is; if the CNI does not manage it, restart it so that it does, else admit it yourself")
-}
-
-// looksLikeNode reports a caller without a pod identity at a private
-// address while node addresses are unknown (no nodes.cidrs): it may be a
-// node (a kubelet probe in a Calico flow log), which flowfence cannot tell.
-func (s *synth) looksLikeNode(n *learner.Node) bool {
-	if n.Kind != learner.NodeExternal || len(s.opts.NodeCIDRs) > 0 {
-		return false
-	}
-	a := n.NodeAddr()
-	return a.IsValid() && isPrivate(a) && !a.IsLoopback() && !a.IsLinkLocalUnicast()
-}
-
-// inNodeCIDRs reports whether a lies in a node CIDR of config nodes.cidrs.
-func (s *synth) inNodeCIDRs(a netip.Addr) bool {
-	for _, c := range s.opts.NodeCIDRs {
-		if c.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
 }
 
 // isPrivate reports addresses that are not on the internet: RFC 1918, ULA,
