@@ -67,7 +67,11 @@ type Node struct {
 	// filtering), to check that a selector picks no other workload's pod.
 	LabelSets       []map[string]string `json:"labelSets,omitempty"`
 	NamespaceLabels map[string]string   `json:"namespaceLabels,omitempty"`
-	Pods            []string            `json:"pods,omitempty"`
+	// Unmanaged: some of the workload's pods are not managed by the CNI
+	// (Cilium reserved:unmanaged, e.g. CoreDNS started before Cilium): no
+	// policy selector matches those pods.
+	Unmanaged bool     `json:"unmanaged,omitempty"`
+	Pods      []string `json:"pods,omitempty"`
 	// Names are DNS names seen resolving to (or attached to) this IP.
 	Names     []string  `json:"names,omitempty"`
 	FirstSeen time.Time `json:"firstSeen"`
@@ -419,6 +423,7 @@ func mergeNode(a, b *Node) {
 	}
 	a.LabelSets = unionLabelSets(a.LabelSets, b.LabelSets)
 	a.NamespaceLabels = unionLabels(a.NamespaceLabels, b.NamespaceLabels)
+	a.Unmanaged = a.Unmanaged || b.Unmanaged
 	a.Pods = unionCapped(a.Pods, b.Pods, maxPods)
 	a.Names = unionCapped(a.Names, b.Names, maxNames)
 	a.FirstSeen = minTime(a.FirstSeen, b.FirstSeen)

@@ -342,6 +342,9 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 	n.FirstSeen = minTime(n.FirstSeen, t)
 	n.LastSeen = maxTime(n.LastSeen, t)
 	if n.Kind == NodeWorkload {
+		if ep.Entity == record.EntityUnmanaged {
+			n.Unmanaged = true
+		}
 		// the same rules as mergeNode, so that one learner and parts
 		// learned apart and merged agree
 		if betterKind(n.WorkloadKind, kind) {

@@ -147,6 +147,14 @@ func TestCalicoPrefixAggregation(t *testing.T) {
 			t.Errorf("ROLLOUT.md does not say %q", want)
 		}
 	}
+	// traffic no rule can admit holds its namespace back: payments is
+	// blocked with the fix, never stable
+	if row := rolloutRow(t, tree, "payments"); !strings.Contains(row, "| blocked |") || !strings.Contains(row, "Fix: add the peer's addresses yourself") {
+		t.Errorf("ROLLOUT.md row for payments:\n%s\nwant blocked, with the fix", row)
+	}
+	if flows := string(tree["payments/FLOWS.md"]); !strings.Contains(flows, "| worker | egress | pub | TCP/443 | 10 | the flow source recorded the peer without an address (pub: the public internet)") {
+		t.Errorf("payments/FLOWS.md does not list worker -> pub TCP/443 as blocking:\n%s", flows)
+	}
 	objs, err := caliout.DecodeTree(tree)
 	if err != nil {
 		t.Fatal(err)

@@ -296,8 +296,8 @@ func TestCiliumEntitiesOfCaptures(t *testing.T) {
 		fh.Close()
 	}
 	want := map[record.Entity][]string{
-		record.EntityHost:          {cilium.EntityHost, cilium.EntityRemoteNode},
-		record.EntityRemoteNode:    {cilium.EntityHost, cilium.EntityRemoteNode},
+		record.EntityHost:          {cilium.EntityHost},
+		record.EntityRemoteNode:    {cilium.EntityRemoteNode},
 		record.EntityKubeAPIServer: {cilium.EntityKubeAPIServer},
 		record.EntityWorld:         {cilium.EntityWorld},
 		record.EntityHealth:        nil,

@@ -67,10 +67,9 @@ func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutSh
 	if err := CheckIntegrity(f, set, tree); err != nil {
 		return nil, nil, err
 	}
-	if f.Name() == k8s.FormatName {
-		if err := SelfCheck(g, set, withoutClusterDir(tree)); err != nil {
-			return nil, nil, err
-		}
+	// readiness follows from the replay of the window against the tree
+	if err := Replay(g, set, tree, f.Name()); err != nil {
+		return nil, nil, err
 	}
 	set.CutShort = cutShort
 	report.Add(tree, set, f.Name())
@@ -153,6 +152,11 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
 		}
 		p("  findings:  %s", orNone(parts))
+		for _, ns := range set.Namespaces {
+			if ns.Readiness.State == policy.Blocked {
+				p("  ! namespace %s is blocked: %s. Fix: %s", escape.Terminal(ns.Name), escape.Terminal(ns.Readiness.Evidence), escape.Terminal(ns.Readiness.Fix))
+			}
+		}
 		for _, f := range set.Findings {
 			if f.Kind == policy.FindMetadata {
 				p("  ! %s/%s called %s %s/%d: %s", f.Namespace, f.Workload, f.Peer, f.Proto, f.Port, f.Message)

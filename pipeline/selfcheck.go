@@ -14,93 +14,178 @@ import (
 	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/synth"
 	"github.com/flowfence/flowfence/verifier"
 )
 
-// SelfCheck replays every learned edge that the policy set claims to admit
-// against the rendered NetworkPolicies with the verifier, for every label
-// set seen on each side. An observed flow that should be admitted but is
-// denied is a bug in flowfence: the run fails loudly instead of writing it.
-func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
-	nps, err := k8s.DecodeTree(tree)
+// evaluator answers "does the written tree admit this flow?" for the
+// replay: the NetworkPolicy verifier for the k8s flavor.
+type evaluator interface {
+	Evaluate(verifier.Traffic) verifier.Result
+}
+
+// replayEngine compiles the written tree of a flavor for the replay; nil
+// (and no error) when this build has no evaluator for the flavor: the
+// replay then takes synth's own claims (synth.ClaimedBlockers).
+func replayEngine(set *policy.Set, tree output.Tree, flavor string) (evaluator, error) {
+	if flavor != k8s.FormatName {
+		return nil, nil
+	}
+	nps, err := k8s.DecodeTree(withoutClusterDir(tree))
 	if err != nil {
-		return fmt.Errorf("self-check: %w", err)
+		return nil, err
 	}
 	cni := verifier.CNIKubernetes
-	if set.CNI == "cilium" {
+	if set.CNI == synth.CNICilium {
 		cni = verifier.CNICilium
 	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: cni})
+	return verifier.New(nps, verifier.Options{CNI: cni})
+}
+
+// SelfCheck replays the window against the NetworkPolicies of a k8s-flavor
+// tree (Replay with the k8s flavor).
+func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
+	return Replay(g, set, tree, k8s.FormatName)
+}
+
+// Replay replays every observed request of the window (g's learned edges,
+// every label set seen on each side) against the tree written for set in
+// the given flavor, and makes readiness follow from it
+// (synth.ApplyReplay): a request the tree denies outside the documented
+// classes (own-node host traffic, metadata calls, inexpressible protocols;
+// denied attempts are not learned edges) blocks the namespace whose policy
+// denies it, with synth's reason and fix. A request synth claimed admitted
+// that the tree denies is a bug in flowfence: the run fails loudly instead
+// of writing the tree.
+func Replay(g *learner.Graph, set *policy.Set, tree output.Tree, flavor string) error {
+	eng, err := replayEngine(set, tree, flavor)
 	if err != nil {
 		return fmt.Errorf("self-check: %w", err)
+	}
+	if eng == nil {
+		return nil // synth's claimed blockers stand
+	}
+	type side struct {
+		ev policy.Evidence
+		ns string
 	}
 	type key struct {
 		src, dst, proto string
 		port            uint16
+		dir             string
 	}
-	n := 0
-	for _, ns := range set.Namespaces {
-		n += len(ns.Evidence)
-	}
-	expect := make(map[key]bool, n)
+	rows := map[key]side{}
 	for _, ns := range set.Namespaces {
 		for _, ev := range ns.Evidence {
-			k := key{ev.SrcID, ev.DstID, ev.Proto, ev.Port}
-			if cur, seen := expect[k]; !seen {
-				expect[k] = ev.Admitted
-			} else {
-				expect[k] = cur && ev.Admitted
-			}
+			rows[key{ev.SrcID, ev.DstID, ev.Proto, ev.Port, ev.Direction}] = side{ev: ev, ns: ns.Name}
 		}
 	}
-	todo := make([]key, 0, len(expect))
+	// every learned edge between known nodes (synth writes nothing for
+	// an edge whose node the graph lacks)
+	edges := make([]*learner.Edge, 0, len(g.Edges))
 	peers := make(map[string][]verifier.Peer, len(g.Nodes)) // each node's peers, made once
-	for k, want := range expect {
-		if !want {
+	for _, e := range learner.SortedEdges(g.Edges) {
+		if g.Nodes[e.Src] == nil || g.Nodes[e.Dst] == nil {
 			continue
 		}
-		for _, id := range []string{k.src, k.dst} {
-			if _, done := peers[id]; done {
-				continue
+		for _, id := range []string{e.Src, e.Dst} {
+			if _, done := peers[id]; !done {
+				peers[id] = Peers(g.Nodes[id])
 			}
-			n := g.Nodes[id]
-			if n == nil {
-				return fmt.Errorf("self-check: evidence names unknown nodes %s -> %s", k.src, k.dst)
-			}
-			peers[id] = Peers(n)
 		}
-		todo = append(todo, k)
+		edges = append(edges, e)
 	}
-	// the engine is read-only: evaluate on all cores; only a flow that is
-	// not allowed is evaluated again for its explanation
-	perWorker := make([][]string, runtime.GOMAXPROCS(0))
-	forChunks(len(todo), func(w, lo, hi int) {
-		for _, k := range todo[lo:hi] {
-			proto, _ := record.ParseProtocol(k.proto)
-			for _, sp := range peers[k.src] {
-				for _, dp := range peers[k.dst] {
-					t := verifier.Traffic{Src: sp, Dst: dp, Protocol: corev1.Protocol(proto.String()), Port: int32(k.port)}
-					if eng.Verdict(t) != verifier.Allowed {
-						perWorker[w] = append(perWorker[w], fmt.Sprintf("%s -> %s %s/%d: %s", k.src, k.dst, k.proto, k.port, eng.Evaluate(t).Reason))
+	// what the tree does with one edge, over every label-set pair: the
+	// reason of the first pair each side denies, and whether a pair was
+	// inexpressible (ICMP to an isolated pod)
+	type denial struct {
+		e                      *learner.Edge
+		egress, ingress        string
+		inexpressible, anyDeny bool
+	}
+	// the engine is read-only: evaluate on all cores
+	perWorker := make([][]denial, runtime.GOMAXPROCS(0))
+	forChunks(len(edges), func(w, lo, hi int) {
+		for _, e := range edges[lo:hi] {
+			if ownNodeHost(g, e) {
+				continue // always admitted by real CNIs: documented
+			}
+			proto, _ := record.ParseProtocol(e.Proto)
+			t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
+			d := denial{e: e}
+			for _, sp := range peers[e.Src] {
+				for _, dp := range peers[e.Dst] {
+					t.Src, t.Dst = sp, dp
+					res := eng.Evaluate(t)
+					switch res.Verdict {
+					case verifier.Allowed:
+						continue
+					case verifier.Inexpressible:
+						d.inexpressible = true
+					}
+					d.anyDeny = true
+					if !res.Egress.Allowed && d.egress == "" {
+						d.egress = res.Reason
+					}
+					if !res.Ingress.Allowed && d.ingress == "" {
+						d.ingress = res.Reason
 					}
 				}
+			}
+			if d.anyDeny {
+				perWorker[w] = append(perWorker[w], d)
 			}
 		}
 	})
 	var failures []string
-	for _, f := range perWorker {
-		failures = append(failures, f...)
+	blockers := map[string][]policy.Blocker{}
+	for _, ds := range perWorker {
+		for _, d := range ds {
+			e := d.e
+			for _, dir := range []struct{ name, reason string }{{"egress", d.egress}, {"ingress", d.ingress}} {
+				row, ok := rows[key{e.Src, e.Dst, e.Proto, e.Port, dir.name}]
+				switch {
+				case dir.reason == "" && !(d.inexpressible && ok && row.ev.Admitted):
+					// this side admits it (an inexpressible protocol is
+					// judged on the side whose row claims it admitted)
+				case !ok:
+					// no evidence row on this side, yet a policy denies it
+					failures = append(failures, fmt.Sprintf("%s -> %s %s/%d (%s): denied without evidence: %s", e.Src, e.Dst, e.Proto, e.Port, dir.name, dir.reason))
+				case row.ev.Documented != "":
+					// documented: reported as synth reported it
+				case row.ev.Admitted:
+					why := dir.reason
+					if why == "" {
+						why = e.Proto + " is not expressible in NetworkPolicy"
+					}
+					failures = append(failures, fmt.Sprintf("%s -> %s %s/%d (%s): %s", e.Src, e.Dst, e.Proto, e.Port, dir.name, why))
+				default:
+					blockers[row.ns] = append(blockers[row.ns], synth.BlockerOf(row.ev, dir.reason))
+				}
+			}
+		}
 	}
 	if len(failures) > 0 {
 		sort.Strings(failures)
 		return fmt.Errorf("self-check failed (a flowfence bug, nothing was written): %d observed flows the policies should admit are denied:\n  %s",
 			len(failures), strings.Join(failures, "\n  "))
 	}
+	synth.ApplyReplay(set, blockers)
 	return nil
 }
 
+// ownNodeHost reports a request from the pod's own node (entity host to a
+// workload: kubelet probes), which real CNIs always admit whatever the
+// policies say (diffcheck counts it as host the same way).
+func ownNodeHost(g *learner.Graph, e *learner.Edge) bool {
+	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
+	return src != nil && dst != nil && src.Kind == learner.NodeEntity && src.Entity == string(record.EntityHost) && dst.Kind == learner.NodeWorkload
+}
+
 // Peers returns the verifier peers a graph node stands for: one per label
-// set seen on a workload's pods (at most 8), or the node's address.
+// set seen on a workload's pods (at most 8; plus a pod without labels when
+// some of its pods are not managed by the CNI: no selector matches those),
+// or the node's address.
 func Peers(n *learner.Node) []verifier.Peer {
 	if n.Kind == learner.NodeWorkload {
 		sets := n.LabelSets
@@ -109,6 +194,9 @@ func Peers(n *learner.Node) []verifier.Peer {
 		}
 		if len(sets) > 8 {
 			sets = sets[:8]
+		}
+		if n.Unmanaged && len(n.LabelSets) > 0 {
+			sets = append(sets[:len(sets):len(sets)], nil)
 		}
 		out := make([]verifier.Peer, 0, len(sets))
 		for _, s := range sets {

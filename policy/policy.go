@@ -59,6 +59,10 @@ type Resolver struct {
 	// Ports always include UDP and TCP 53 plus the resolver's real port.
 	Ports    []Port
 	Observed bool
+	// Unmanaged names the observed resolver workloads ("namespace/name")
+	// whose pods the CNI does not manage (Cilium reserved:unmanaged): the
+	// bundle's selector cannot match them until they are restarted.
+	Unmanaged []string
 }
 
 // Namespace holds one application namespace's policies and evidence.
@@ -67,15 +71,44 @@ type Namespace struct {
 	Policies  []*Policy
 	Evidence  []Evidence
 	Workloads []string
+	// Readiness is Traffic unless Blockers hold the namespace back.
 	Readiness Readiness
+	// Traffic is what the window's traffic alone says: stable, still
+	// learning or too little traffic.
+	Traffic Readiness
 	// Dependents is how many other namespaces call into this one.
 	Dependents int
+	// Blockers are the observed requests the written policies would deny
+	// outside the documented classes (denied attempts, metadata calls,
+	// own-node host traffic, inexpressible protocols): each holds the
+	// namespace back from rollout (Readiness.State Blocked).
+	Blockers []Blocker
+}
+
+// Blocker is one observed request that the written policies would deny
+// and that nothing documents: the namespace cannot enforce until it is
+// fixed.
+type Blocker struct {
+	// Workload is the namespace's workload; Direction is the side whose
+	// policy denies it (ingress | egress); Peer names the other end.
+	Workload  string
+	Direction string
+	Peer      string
+	Proto     string
+	Port      uint16
+	Flows     uint64
+	// Reason says why the written policies deny it, Fix what to do.
+	Reason, Fix string
+	// SrcID/DstID name the edge's graph nodes.
+	SrcID, DstID string
 }
 
 // Readiness says whether a namespace is ready to enforce.
 type Readiness struct {
-	State    string // stable | still learning | too little traffic
+	State    string // stable | still learning | too little traffic | blocked
 	Evidence string
+	// Fix says what to do first (Blocked only).
+	Fix string
 }
 
 // Readiness states.
@@ -83,6 +116,9 @@ const (
 	Stable        = "stable"
 	StillLearning = "still learning"
 	TooLittle     = "too little traffic"
+	// Blocked: an observed request would be denied by the written
+	// policies and nothing documents why (Namespace.Blockers).
+	Blocked = "blocked"
 )
 
 // Policy is one policy object.
@@ -203,7 +239,24 @@ type Evidence struct {
 	// policies of this direction admit it (the self-check replays those).
 	SrcID, DstID string
 	Admitted     bool
+	// Documented names the documented class of a request the policies do
+	// not admit on purpose (DocHost, DocMetadata, DocInexpressible); empty
+	// for an admitted row, and for one that blocks the namespace (then Fix
+	// says what to do).
+	Documented string
+	Fix        string
 }
+
+// Documented classes of observed requests the policies do not admit: they
+// are reported, and do not hold a namespace back.
+const (
+	DocHost          = "host"
+	DocMetadata      = "metadata"
+	DocInexpressible = "inexpressible"
+	// DocNoPolicy: the namespace the policy would be in gets none (a
+	// system namespace): nothing the tree writes denies it.
+	DocNoPolicy = "no-policy"
+)
 
 // Guard is the cloud-metadata guard.
 type Guard struct {
@@ -282,6 +335,16 @@ const (
 	// edge that the generated tree admits (the edge also flowed, or
 	// --learn-dropped learned it): the allow overrides a documented deny.
 	FindDeniedAdmitted = "denied-now-admitted"
+	// FindUnmanaged: a pod the CNI does not manage (Cilium
+	// reserved:unmanaged) that an observed flow needs: no selector matches
+	// it until its pods are restarted.
+	FindUnmanaged = "unmanaged-peer"
+	// FindNodeLike: a caller that looks like a node (a private address on
+	// a probe-looking port, no Service) while node addresses are unknown.
+	FindNodeLike = "node-like-caller"
+	// FindBlocked: an observed request the written policies would deny,
+	// outside the documented classes: its namespace is blocked.
+	FindBlocked = "blocked"
 )
 
 // SortFindings orders findings deterministically.

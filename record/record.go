@@ -198,8 +198,12 @@ func (m *EndpointMemo) Cache() *MemoCache { return m.cache.Load() }
 // SetCache replaces m's cache.
 func (m *EndpointMemo) SetCache(c *MemoCache) { m.cache.Store(c) }
 
-// IsPod reports whether the endpoint is a pod (has a namespace and no entity).
-func (e *Endpoint) IsPod() bool { return e.Entity == EntityNone && e.Namespace != "" }
+// IsPod reports whether the endpoint is a pod: it has a namespace and no
+// entity, or it is a named pod the CNI does not manage (EntityUnmanaged:
+// it has no labels a selector could match).
+func (e *Endpoint) IsPod() bool {
+	return e.Namespace != "" && (e.Entity == EntityNone || e.Entity == EntityUnmanaged && e.Pod != "")
+}
 
 // Record is one normalized flow observation.
 type Record struct {

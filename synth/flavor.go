@@ -83,7 +83,7 @@ func (s *synth) healthPeer(n *learner.Node, ns, workload string, e *learner.Edge
 // nodeAdmission says how node traffic is admitted, for findings.
 func (s *synth) nodeAdmission() string {
 	if s.ciliumEntities() {
-		return "admitted by the Cilium entities host and remote-node"
+		return "admitted by the Cilium entity observed (host or remote-node)"
 	}
 	return "admitted by node IP"
 }

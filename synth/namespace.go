@@ -88,35 +88,43 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			switch {
 			case s.dnsIDs[e.Key()]:
 				ev.Rule, ev.Admitted = policy.NameDNS, true
+				if r := s.unmanagedResolver(dst); r != "" {
+					ev.Rule, ev.Admitted, ev.Fix = "blocked: the resolver "+r+" is not managed by the CNI (reserved:unmanaged), no selector matches it", false, restartFix(dst)
+				}
 			case !proto.HasPorts() && !s.icmpExpressible():
-				ev.Rule = "not expressible in NetworkPolicy (use the cilium or calico flavor)"
+				ev.Rule, ev.Documented = "not expressible in NetworkPolicy (use the cilium or calico flavor)", policy.DocInexpressible
 				s.finding(policy.Finding{Kind: policy.FindInexpressible, Namespace: ns, Workload: src.Name, Peer: describe(dst),
 					Proto: e.Proto, Flows: e.Flows, Message: e.Proto + " cannot be expressed in Kubernetes NetworkPolicy: needs the cilium or calico flavor"})
-				if peer, ok := s.egressPeer(ns, src, dst, e, true); ok {
+				if peer, v := s.egressPeer(ns, src, dst, e, true); v.admit {
 					addRule(egress, src.Name, peer, port, e.Flows)
 				}
 			default:
-				if peer, ok := s.egressPeer(ns, src, dst, e, false); ok {
+				peer, v := s.egressPeer(ns, src, dst, e, false)
+				if v.admit {
 					addRule(egress, src.Name, peer, port, e.Flows)
 					ev.Rule, ev.Admitted = names[src.Name]+"-egress", s.expressible(peer)
-					if !ev.Admitted {
-						ev.Rule = "needs the cilium flavor (entity " + string(peer.Entity) + ")"
+					switch {
+					case !ev.Admitted:
+						ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
+					case s.unmanagedPods(dst):
+						ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(dst)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(dst)
 					}
 				} else {
-					ev.Rule = "not admitted (see findings)"
+					ev.Rule, ev.Documented, ev.Fix = v.rule("not admitted (see findings)"), v.doc, v.fix
 				}
 			}
+			s.selfSelectable(&ev, src)
 			out.Evidence = append(out.Evidence, ev)
 		}
 		if dstHere {
 			ev := policy.Evidence{Workload: dst.Name, Direction: "ingress", Peer: describe(src), Proto: e.Proto, Port: e.Port,
 				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst}
-			if peer, ok := s.ingressPeer(ns, src, dst, e); ok {
+			if peer, v := s.ingressPeer(ns, src, dst, e); v.admit {
 				addRule(ingress, dst.Name, peer, port, e.Flows)
 				ev.Rule, ev.Admitted = names[dst.Name]+"-ingress", s.expressible(peer)
 				switch {
 				case !proto.HasPorts() && !s.icmpExpressible():
-					ev.Rule, ev.Admitted = "not expressible in NetworkPolicy (use the cilium or calico flavor)", false
+					ev.Rule, ev.Admitted, ev.Documented = "not expressible in NetworkPolicy (use the cilium or calico flavor)", false, policy.DocInexpressible
 					// an edge from an application namespace was reported on
 					// its egress side; from anywhere else it would go unreported
 					if src.Kind != learner.NodeWorkload || !s.app[src.Namespace] {
@@ -124,11 +132,16 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 							Proto: e.Proto, Flows: e.Flows, Message: e.Proto + " cannot be expressed in Kubernetes NetworkPolicy: needs the cilium or calico flavor"})
 					}
 				case !ev.Admitted:
-					ev.Rule = "needs the cilium flavor (entity " + string(peer.Entity) + ")"
+					ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
+				case s.unmanagedPods(src):
+					ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(src)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(src)
+				case s.looksLikeNode(src):
+					ev.Rule += " (the caller looks like a node: see findings)"
 				}
 			} else {
-				ev.Rule = "no rule (see findings)"
+				ev.Rule, ev.Documented, ev.Fix = v.rule("no rule (see findings)"), v.doc, v.fix
 			}
+			s.selfSelectable(&ev, dst)
 			out.Evidence = append(out.Evidence, ev)
 		}
 	}
@@ -156,7 +169,10 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			})
 		}
 	}
-	out.Readiness = s.readiness(nsFlows, newest)
+	out.Traffic = s.readiness(nsFlows, newest)
+	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
+	SortBlockers(out.Blockers)
+	Judge(out)
 	out.Dependents = len(callers)
 	return out
 }
@@ -228,19 +244,24 @@ func rules(peers map[string]*peerPorts) []policy.Rule {
 }
 
 // podPeer is the peer for a workload as seen from namespace ns.
-func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, bool) {
+func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, verdict) {
 	sel := s.selector(w)
 	if sel == nil {
-		return policy.Peer{}, false
+		if w.Unmanaged {
+			s.unmanagedFinding(w)
+			return policy.Peer{}, blocking(describe(w)+" is not managed by the CNI (reserved:unmanaged): no selector matches its pods", restartFix(w))
+		}
+		return policy.Peer{}, blocking("no labels seen for "+describe(w)+"'s pods: no selector can name it",
+			"give its pods labels (or export their labels to the flow source), then generate again")
 	}
 	p := policy.Peer{Pods: &policy.PodPeer{Selector: sel}, Workload: w.ID}
 	if w.Namespace != ns {
 		p.Pods.Namespace = w.Namespace
 	}
-	return p, true
+	return p, admitted()
 }
 
-func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, bool) {
+func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, verdict) {
 	a := n.NodeAddr()
 	p := policy.Peer{Entity: record.Entity(n.Entity), Workload: n.ID}
 	if len(s.opts.NodeCIDRs) > 0 {
@@ -257,7 +278,7 @@ func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, boo
 			msg = "node traffic is admitted from/to the configured node CIDRs (nodes.cidrs)"
 		}
 		if s.ciliumEntities() {
-			msg = "node traffic is admitted by the Cilium entities host and remote-node (every node: which of the two a node is depends on where the pod runs), not by node IPs"
+			msg = "node traffic is admitted by the Cilium entity it was observed as (host: the pod's own node; remote-node: the other nodes), not by node IPs: a pod whose replicas later run elsewhere may need the other one"
 		}
 		s.findingOnce("node IPs", policy.Finding{Kind: policy.FindNodeIPs, Message: msg})
 	}
@@ -265,31 +286,31 @@ func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, boo
 		s.finding(policy.Finding{Kind: policy.FindCNI, Namespace: ns, Workload: workload, Peer: describe(n),
 			Message: "on Cilium, ipBlocks do not match node IPs: use the cilium flavor (entities " + n.Entity + ")"})
 	}
-	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities()
-	if !ok {
-		s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
-			Message: "node address not observed: no rule written (set nodes.cidrs in config, or use the cilium flavor)"})
+	if len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities() {
+		return p, admitted()
 	}
-	return p, ok
+	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
+		Message: "node address not observed: no rule written (set nodes.cidrs in config, or use the cilium flavor)"})
+	return p, blocking("node address not observed: no rule written", "set nodes.cidrs in config, or generate with --format cilium")
 }
 
 // apiServerPeer is the peer for the API server node n: a /32 (/128) of its
 // observed address, the entity for Cilium. It reports when neither applies.
-func (s *synth) apiServerPeer(n *learner.Node, ns, workload string) (policy.Peer, bool) {
+func (s *synth) apiServerPeer(n *learner.Node, ns, workload string) (policy.Peer, verdict) {
 	p := policy.Peer{Entity: record.EntityKubeAPIServer, Workload: n.ID}
 	if a := n.NodeAddr(); a.IsValid() {
 		p.CIDRs = []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}
 	}
-	ok := len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities()
-	if !ok {
-		s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
-			Message: "API server address not observed: no rule written (use the cilium flavor: entity kube-apiserver)"})
+	if len(p.CIDRs) > 0 || s.opts.CNI == CNICilium || s.ciliumEntities() {
+		return p, admitted()
 	}
-	return p, ok
+	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: workload, Peer: describe(n),
+		Message: "API server address not observed: no rule written (use the cilium flavor: entity kube-apiserver)"})
+	return p, blocking("API server address not observed: no rule written", "generate with --format cilium (entity kube-apiserver)")
 }
 
 // egressPeer decides how src may reach dst (or reports why not).
-func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, portless bool) (policy.Peer, bool) {
+func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, portless bool) (policy.Peer, verdict) {
 	switch dst.Kind {
 	case learner.NodeWorkload:
 		return s.podPeer(ns, dst)
@@ -299,7 +320,7 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 			if !optedIn(&s.set.Guard, ns, src.Name, a, e.Port) {
 				s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 					Flows: e.Flows, Message: ga.What + " called: never allowed by default (opt in with config metadata.allow)"})
-				return policy.Peer{}, false
+				return policy.Peer{}, documented(policy.DocMetadata, "cloud credential endpoint: never allowed by default (config metadata.allow)")
 			}
 			s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 				Flows: e.Flows, Message: ga.What + " called: ALLOWED by the named opt-in in config metadata.allow"})
@@ -308,7 +329,7 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 			s.finding(policy.Finding{Kind: policy.FindAmbiguousPort, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 				Flows: e.Flows, Message: "request to an ephemeral port: check it is a real service port"})
 		}
-		return cidrPeer(a, dst), true
+		return cidrPeer(a, dst), admitted()
 	}
 	// entities
 	switch record.Entity(dst.Entity) {
@@ -323,7 +344,7 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 			if ga, guarded := s.set.Guard.Guards(a, e.Port); guarded && !optedIn(&s.set.Guard, ns, src.Name, a, e.Port) {
 				s.finding(policy.Finding{Kind: policy.FindMetadata, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 					Flows: e.Flows, Message: ga.What + " called: never allowed by default (opt in with config metadata.allow)"})
-				return policy.Peer{}, false
+				return policy.Peer{}, documented(policy.DocMetadata, "cloud credential endpoint: never allowed by default (config metadata.allow)")
 			}
 		}
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
@@ -331,38 +352,50 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 		return s.nodePeer(dst, ns, src.Name)
 	}
 	if s.healthPeer(dst, ns, src.Name, e) {
-		return policy.Peer{}, false
+		return policy.Peer{}, documented(policy.DocHost, "Cilium health endpoint: the agent admits its health traffic")
 	}
 	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 		Flows: e.Flows, Message: "peer without a workload or routable identity: no rule written"})
-	return policy.Peer{}, false
+	return policy.Peer{}, blocking("peer without a workload or routable identity ("+describe(dst)+"): no rule can name it",
+		"find what "+describe(dst)+" is; if the CNI does not manage it, restart it so that it does, else admit it yourself")
 }
 
 // ingressPeer decides how src may reach dst (a workload of ns).
-func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) (policy.Peer, bool) {
+func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) (policy.Peer, verdict) {
 	switch src.Kind {
 	case learner.NodeWorkload:
 		return s.podPeer(ns, src)
 	case learner.NodeExternal:
 		if a := src.NodeAddr(); a.IsValid() && isPrivate(a) {
+			if s.inNodeCIDRs(a) {
+				// a node address (config nodes.cidrs), such as a Calico
+				// flow log's kubelet probe: node traffic (DESIGN.md rule 8)
+				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+					Message: "from a node address (nodes.cidrs): kubelet probes from the pod's own node need no rule; admitted from the node CIDRs so that the other nodes' traffic (LoadBalancer, hostNetwork clients) keeps working"})
+				return s.nodePeer(src, ns, dst.Name)
+			}
+			if s.looksLikeNode(src) {
+				s.finding(policy.Finding{Kind: policy.FindNodeLike, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+					Message: "the caller looks like a node (a private address without a pod identity, e.g. the kubelet probing this port): it is admitted by its /32, which also opens the port to that node for replicas on other nodes; set nodes.cidrs in config so that node callers are recognised exactly"})
+			}
 			// a private caller (an internal load balancer client, a managed
 			// API server seen as a plain address) is not the internet: admit
 			// exactly the address observed
-			return cidrPeer(a, src), true
+			return cidrPeer(a, src), admitted()
 		}
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: s.publicMessage()})
-		return s.worldPeer(), true
+		return s.worldPeer(), admitted()
 	}
 	switch record.Entity(src.Entity) {
 	case record.EntityWorld:
 		s.finding(policy.Finding{Kind: policy.FindPublic, Namespace: ns, Workload: dst.Name, Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: s.publicMessage()})
-		return s.worldPeer(), true
+		return s.worldPeer(), admitted()
 	case record.EntityHost:
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: "from the pod's own node (kubelet probes): always allowed, no rule needed"})
-		return policy.Peer{}, false
+		return policy.Peer{}, documented(policy.DocHost, "from the pod's own node (kubelet probes): always allowed, no rule needed")
 	case record.EntityRemoteNode:
 		s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 			Message: "from another node (LoadBalancer with externalTrafficPolicy Cluster, hostNetwork clients): " + s.nodeAdmission()})
@@ -371,11 +404,12 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		return s.apiServerPeer(src, ns, dst.Name)
 	}
 	if s.healthPeer(src, ns, dst.Name, e) {
-		return policy.Peer{}, false
+		return policy.Peer{}, documented(policy.DocHost, "Cilium health endpoint: the agent admits its health traffic")
 	}
 	s.finding(policy.Finding{Kind: policy.FindUnsupported, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port,
 		Flows: e.Flows, Message: "caller without a workload or routable identity: no rule written"})
-	return policy.Peer{}, false
+	return policy.Peer{}, blocking("caller without a workload or routable identity ("+describe(src)+"): no rule can name it",
+		"find what "+describe(src)+" is; if the CNI does not manage it, restart it so that it does, else admit it yourself")
 }
 
 // isPrivate reports addresses that are not on the internet: RFC 1918, ULA,

@@ -26,20 +26,32 @@ func isVersionLike(k string) bool {
 // maxSubset bounds the selector search (subsets of up to this many keys).
 const maxSubset = 3
 
+// identifyingKeys name what a workload is, in order: a selector always
+// includes the first one a workload has, so that it can never pick a pod of
+// another application that happens to share a qualifier (server: good,
+// tier: web).
+func identifyingKeys() []string {
+	return []string{keyName, "app", "k8s-app", "name"}
+}
+
 // selectorFor returns the smallest set of w's common labels that selects all
-// of its pods and no pod of any other workload of the namespace, preferring
-// well-known keys. app.kubernetes.io/instance only qualifies
-// app.kubernetes.io/name (never alone when the name is there), and a
-// version-like key only qualifies the other keys. ok is false when no
-// subset of its labels separates it (all its usable labels are returned
-// then, and the caller reports it). A workload with no usable label gets
-// nil: an empty selector would select every pod of the namespace.
+// of its pods and no pod of any other workload known in the namespace
+// (others: every workload of the window), built from the workload's
+// identifying label (app.kubernetes.io/name, app, k8s-app, name: the first
+// it has) plus the fewest qualifiers that separate it, preferring
+// app.kubernetes.io/instance and component. A version-like key only
+// qualifies, and only when nothing else separates — or when the
+// workload's name says it is one of several siblings that label tells
+// apart (redis-cart-v1 with app=redis-cart, version=v1: siblings the
+// window did not see share app). ok is false when no subset of its labels
+// separates it (all its usable labels are returned then, and the caller
+// reports it). A workload with no usable label gets nil: an empty
+// selector would select every pod of the namespace.
 func selectorFor(w *learner.Node, others []*learner.Node) (map[string]string, bool) {
 	keys := orderedKeys(w.Labels)
 	if len(keys) == 0 {
 		return nil, false
 	}
-	_, hasName := w.Labels[keyName]
 	separates := func(sel []string) bool {
 		for _, o := range others {
 			if o.ID == w.ID {
@@ -61,34 +73,75 @@ func selectorFor(w *learner.Node, others []*learner.Node) (map[string]string, bo
 		}
 		return true
 	}
-	// candidate pools: first without version-like keys, then with them.
-	var plain []string
+	var anchor []string // the identifying key, and the label the name says tells siblings apart
+	for _, k := range identifyingKeys() {
+		if _, ok := w.Labels[k]; ok && !isSyntheticKey(k) {
+			anchor = append(anchor, k)
+			if sib := siblingKey(w, k, keys); sib != "" {
+				anchor = append(anchor, sib)
+			}
+			break
+		}
+	}
+	// qualifier pools: first without version-like keys, then with them
+	var plain, all []string
 	for _, k := range keys {
+		if slices.Contains(anchor, k) {
+			continue
+		}
+		all = append(all, k)
 		if !isVersionLike(k) {
 			plain = append(plain, k)
 		}
 	}
-	for i, pool := range [][]string{plain, keys} {
+	for _, pool := range [][]string{plain, all} {
 		if len(pool) > 12 {
 			pool = pool[:12]
 		}
-		withVersion := i == 1
-		acceptable := func(sel []string) bool {
-			if hasName && slices.Contains(sel, keyInstance) && !slices.Contains(sel, keyName) {
+		acceptable := func(q []string) bool {
+			// without an identifying key, a version-like key only
+			// qualifies another
+			if len(anchor) == 0 && len(plain) > 0 && !slices.ContainsFunc(q, func(k string) bool { return !isVersionLike(k) }) {
 				return false
 			}
-			if withVersion && len(plain) > 0 && !slices.ContainsFunc(sel, func(k string) bool { return !isVersionLike(k) }) {
-				return false
-			}
-			return separates(sel)
+			return separates(append(slices.Clone(anchor), q...))
 		}
-		for size := 1; size <= min(maxSubset, len(pool)); size++ {
-			if sel := firstSubset(pool, size, acceptable); sel != nil {
-				return pick(w.Labels, sel), true
+		start := 0
+		if len(anchor) == 0 {
+			start = 1
+		}
+		for size := start; size <= min(maxSubset-min(len(anchor), maxSubset-1), len(pool)); size++ {
+			if size == 0 {
+				if acceptable(nil) {
+					return pick(w.Labels, anchor), true
+				}
+				continue
+			}
+			if q := firstSubset(pool, size, acceptable); q != nil {
+				return pick(w.Labels, append(slices.Clone(anchor), q...)), true
 			}
 		}
 	}
 	return pick(w.Labels, keys), separates(keys)
+}
+
+// siblingKey is the label that tells a workload from the siblings its name
+// says it has: a workload named <value of its identifying key>-<suffix>
+// (redis-cart-v1 for app=redis-cart) whose label of value <suffix>
+// (version=v1) separates it from them, seen in the window or not. "" when
+// the name says nothing of siblings, or no label carries the suffix.
+func siblingKey(w *learner.Node, id string, keys []string) string {
+	v := w.Labels[id]
+	suffix, ok := strings.CutPrefix(w.Name, v+"-")
+	if !ok || v == "" || suffix == "" {
+		return ""
+	}
+	for _, k := range keys {
+		if k != id && w.Labels[k] == suffix {
+			return k
+		}
+	}
+	return ""
 }
 
 // Recommended labels (app.kubernetes.io/*) that select together.

@@ -82,11 +82,35 @@ func TestSelectorFor(t *testing.T) {
 		},
 		{
 			name: "version-like keys are not used when another key separates",
-			w:    wl("bookinfo", "reviews-v1", L{"app": "reviews", "version": "v1", "helm.sh/chart": "reviews-1.0"}),
+			w:    wl("bookinfo", "reviews", L{"app": "reviews", "version": "v1", "helm.sh/chart": "reviews-1.0"}),
 			others: []*learner.Node{
-				wl("bookinfo", "ratings-v1", L{"app": "ratings", "version": "v1", "helm.sh/chart": "ratings-1.0"}),
+				wl("bookinfo", "ratings", L{"app": "ratings", "version": "v1", "helm.sh/chart": "ratings-1.0"}),
 			},
 			want: L{"app": "reviews"}, wantOK: true,
+		},
+		{
+			// the name says siblings exist (redis-cart-v2…) that share app:
+			// app alone would select them once they run
+			name:   "the label the workload's name says tells it from its siblings",
+			w:      wl("shop", "redis-cart-v1", L{"app": "redis-cart", "version": "v1"}),
+			others: []*learner.Node{wl("shop", "frontend", L{"app": "frontend", "version": "v1"})},
+			want:   L{"app": "redis-cart", "version": "v1"}, wantOK: true,
+		},
+		{
+			name: "the identifying label plus a qualifier, never the qualifier alone",
+			w:    wl("default", "kapinger", L{"app": "kapinger", "server": "good"}),
+			others: []*learner.Node{
+				wl("default", "kapinger-bad", L{"app": "kapinger", "server": "bad"}),
+			},
+			want: L{"app": "kapinger", "server": "good"}, wantOK: true,
+		},
+		{
+			name: "two workloads share app and differ by instance",
+			w:    wl("shop", "web-blue", L{"app": "web", "app.kubernetes.io/instance": "blue", "tier": "frontend"}),
+			others: []*learner.Node{
+				wl("shop", "web-green", L{"app": "web", "app.kubernetes.io/instance": "green", "tier": "frontend"}),
+			},
+			want: L{"app": "web", "app.kubernetes.io/instance": "blue"}, wantOK: true,
 		},
 		{
 			name: "separates from every pod of the other workload, not just its common labels",

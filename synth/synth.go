@@ -85,6 +85,9 @@ type synth struct {
 	// edgesByNS are the edges with a workload of the namespace at either
 	// end, in key order (see nsEdges)
 	edgesByNS map[string][]*learner.Edge
+	// unaddressed are, per namespace, the blockers of traffic with peers
+	// recorded without an address (see unaddressedFindings)
+	unaddressed map[string][]policy.Blocker
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -164,7 +167,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		set:  &policy.Set{Guard: guard, WindowStart: g.First, WindowEnd: g.Last, CNI: opts.CNI},
 		byNS: map[string][]*learner.Node{}, sel: map[string]map[string]string{},
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
-		ambiguous: map[string]bool{}, reported: map[string]bool{},
+		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
@@ -348,6 +351,8 @@ func (s *synth) selector(w *learner.Node) map[string]string {
 	sel := s.sel[w.ID]
 	if !s.reported[w.ID] {
 		switch {
+		case sel == nil && w.Unmanaged:
+			s.reported[w.ID] = true // unmanagedFinding says it
 		case sel == nil:
 			s.reported[w.ID] = true
 			s.findingOnce("selector "+w.ID, policy.Finding{Kind: policy.FindSelector, Namespace: w.Namespace, Workload: w.Name,
@@ -371,7 +376,7 @@ func (s *synth) resolvers() {
 		ports map[policy.Port]bool
 	}
 	found := map[string]*res{}
-	add := func(key, kind string, peer policy.Peer, e *learner.Edge, extra uint16) {
+	add := func(key, kind string, peer policy.Peer, e *learner.Edge, extra uint16) *res {
 		r := found[key]
 		if r == nil {
 			r = &res{r: policy.Resolver{Kind: kind, Peer: peer, Observed: true}, ports: map[policy.Port]bool{}}
@@ -388,6 +393,7 @@ func (s *synth) resolvers() {
 			}
 		}
 		s.dnsIDs[e.Key()] = true
+		return r
 	}
 	nodeLocal := false
 	for _, e := range s.sortedEdges() {
@@ -399,8 +405,21 @@ func (s *synth) resolvers() {
 			continue
 		}
 		switch {
-		case dst.Kind == learner.NodeWorkload && dst.Namespace == "kube-system" && dst.Labels["k8s-app"] == "kube-dns" && (e.Port == 53 || e.Port == 5353 || e.Port == 1053):
-			add("kube-dns", "kube-dns", kubeDNSPeer(), e, e.Port)
+		case dst.Kind == learner.NodeWorkload && dst.Namespace == "kube-system" && (e.Port == 53 || e.Port == 5353 || e.Port == 1053) &&
+			(dst.Labels["k8s-app"] == "kube-dns" || isClusterResolver(dst)):
+			// the cluster resolver, by its label or, where the CNI gave
+			// it none (an unmanaged CoreDNS), by its role: DNS ports in
+			// kube-system, a CoreDNS / kube-dns workload
+			key, peer := "kube-dns", kubeDNSPeer()
+			if sel := s.sel[dst.ID]; dst.Labels["k8s-app"] != "kube-dns" && sel != nil && !s.ambiguous[dst.ID] {
+				key, peer = "kube-dns/"+dst.Name, policy.Peer{Pods: &policy.PodPeer{Namespace: dst.Namespace, Selector: sel}}
+			}
+			r := add(key, "kube-dns", peer, e, e.Port)
+			if dst.Unmanaged && !slices.Contains(r.r.Unmanaged, describe(dst)) {
+				s.unmanagedFinding(dst)
+				r.r.Unmanaged = append(r.r.Unmanaged, describe(dst))
+				slices.Sort(r.r.Unmanaged)
+			}
 		case dst.Kind == learner.NodeWorkload && dst.Namespace == "openshift-dns" && (e.Port == 53 || e.Port == 5353):
 			add("openshift-dns", "openshift-dns", policy.Peer{Pods: &policy.PodPeer{Namespace: "openshift-dns",
 				Selector: map[string]string{"dns.operator.openshift.io/daemonset-dns": "default"}}}, e, e.Port)
@@ -455,6 +474,27 @@ func (s *synth) resolvers() {
 		slices.SortFunc(r.r.Ports, policy.ComparePorts)
 		s.set.Resolvers = append(s.set.Resolvers, r.r)
 	}
+}
+
+// isClusterResolver recognises the cluster's DNS workload by its name
+// (CoreDNS, kube-dns) when its labels do not say it: an unmanaged pod has
+// none.
+func isClusterResolver(n *learner.Node) bool {
+	return strings.HasPrefix(n.Name, "coredns") || strings.HasPrefix(n.Name, "kube-dns") || strings.HasPrefix(n.Name, "rke2-coredns")
+}
+
+// unmanagedResolver names dst when it is a resolver the DNS bundle admits
+// whose pods the CNI does not manage ("" otherwise).
+func (s *synth) unmanagedResolver(dst *learner.Node) string {
+	if dst == nil || !dst.Unmanaged {
+		return ""
+	}
+	for _, r := range s.set.Resolvers {
+		if slices.Contains(r.Unmanaged, describe(dst)) {
+			return describe(dst)
+		}
+	}
+	return ""
 }
 
 func kubeDNSPeer() policy.Peer {

@@ -31,6 +31,14 @@ func (s *synth) unaddressedFindings() {
 		}
 		s.finding(policy.Finding{Kind: policy.FindUnaddressed, Namespace: w.Namespace, Workload: w.Name, Peer: peer,
 			Proto: u.Proto, Port: u.Port, Flows: u.Flows + u.Dropped, Message: msg})
+		if u.Flows > 0 {
+			// traffic that flowed and that no rule can admit: it holds the
+			// namespace back (the replay cannot see it: it is no edge)
+			s.unaddressed[w.Namespace] = append(s.unaddressed[w.Namespace], policy.Blocker{Workload: w.Name, Direction: u.Direction,
+				Peer: peer, Proto: u.Proto, Port: u.Port, Flows: u.Flows,
+				Reason: "the flow source recorded the peer without an address (" + peerMeaning(u.Peer) + "): no rule can admit it",
+				Fix:    "add the peer's addresses yourself (an ipBlock, or a Calico NetworkSet), or learn from flow logs that keep addresses"})
+		}
 	}
 }
 

@@ -155,8 +155,8 @@ func ConvertFlow(f *flowpb.Flow, rec *record.Record) (skip string, ok bool) {
 		srcIP, _ = netip.ParseAddr(ip.GetSource())
 		dstIP, _ = netip.ParseAddr(ip.GetDestination())
 	}
-	convertEndpoint(f.GetSource(), srcIP, &rec.Src)
-	convertEndpoint(f.GetDestination(), dstIP, &rec.Dst)
+	srcHost := convertEndpoint(f.GetSource(), srcIP, &rec.Src)
+	dstHost := convertEndpoint(f.GetDestination(), dstIP, &rec.Dst)
 	rec.Src.Names = f.GetSourceNames()
 	rec.Dst.Names = f.GetDestinationNames()
 
@@ -194,7 +194,43 @@ func ConvertFlow(f *flowpb.Flow, rec *record.Record) (skip string, ok bool) {
 		}
 	}
 	rec.Direction = direction(f, et, tcpFlags, rec)
+	OwnNodeCaller(rec, srcHost, dstHost)
 	return "", true
+}
+
+// OwnNodeCaller makes the caller of a flow the host entity when its
+// identity is the local node that also runs the API server (identity 1
+// with reserved:host and reserved:kube-apiserver, on control-plane and
+// single-node clusters; srcHost/dstHost say which end is such a node):
+// traffic from the pod's own node is host traffic (kubelet probes),
+// whatever else the identity says. The called end keeps kube-apiserver (a
+// pod calling the API server that runs on its node), so a request and its
+// reply name the same peers.
+func OwnNodeCaller(rec *record.Record, srcHost, dstHost bool) {
+	var ep *record.Endpoint
+	switch {
+	case rec.Direction == record.Request && srcHost:
+		ep = &rec.Src
+	case rec.Direction == record.Reply && dstHost:
+		ep = &rec.Dst
+	default:
+		return
+	}
+	if ep.Entity == record.EntityKubeAPIServer {
+		ep.Entity = record.EntityHost
+		ep.SetMemo(nil) // the endpoint no longer is its conversion
+	}
+}
+
+// IsOwnNodeAPIServer reports an endpoint that is the local node and the
+// API server at once (both reserved:host and reserved:kube-apiserver), for
+// decoders that convert endpoints apart from their flow (OwnNodeCaller).
+func IsOwnNodeAPIServer(ep *flowpb.Endpoint) bool {
+	var cl ciliumLabels
+	for _, l := range ep.GetLabels() {
+		cl.add(l)
+	}
+	return cl.host && cl.entity == record.EntityKubeAPIServer
 }
 
 func direction(f *flowpb.Flow, et int32, flags *flowpb.TCPFlags, rec *record.Record) record.Direction {
@@ -252,6 +288,11 @@ func direction(f *flowpb.Flow, et int32, flags *flowpb.TCPFlags, rec *record.Rec
 	}
 	return record.DirUnknown
 }
+
+// identityUnmanaged is Cilium's reserved identity of a pod it does not
+// manage (started before the agent): a flow names its namespace and pod,
+// with the one label reserved:unmanaged (or none).
+const identityUnmanaged = 3
 
 // entityFromIdentity maps Cilium's reserved numeric identities
 // (pkg/identity/numericidentity.go) for endpoints that carry no labels.
@@ -333,11 +374,13 @@ const (
 	podNSLabel     = "io.kubernetes.pod.namespace"
 )
 
-func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) {
+// convertEndpoint converts one flow endpoint; ownNode reports an endpoint
+// that is the local node and the API server at once (see OwnNodeCaller).
+func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) (ownNode bool) {
 	out.IP = ip
 	if ep == nil {
 		out.Entity = record.EntityUnknown
-		return
+		return false
 	}
 	out.Namespace = ep.GetNamespace()
 	out.Pod = ep.GetPodName()
@@ -354,19 +397,21 @@ func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) {
 		out.Cluster = cl.cluster
 	}
 	out.Labels, out.NamespaceLabels = cl.labels, cl.nsLabels
-	if entity == record.EntityNone && out.Namespace == "" {
+	if entity == record.EntityNone && (out.Namespace == "" || ep.GetIdentity() == identityUnmanaged) {
 		entity = entityFromIdentity(ep.GetIdentity())
 		if entity == record.EntityNone {
 			entity = record.EntityUnknown
 		}
 	}
-	if out.Namespace != "" && entity != record.EntityNone && out.Pod != "" {
-		// a pod that also carries a reserved label (e.g. a hostNetwork pod
-		// seen as host) keeps its pod identity only when it has a name.
+	// a pod that also carries a reserved label (e.g. a hostNetwork pod
+	// seen as host) keeps its pod identity only when it has a name; a
+	// named pod the CNI does not manage stays marked unmanaged (a pod
+	// without labels: no selector matches it).
+	if out.Namespace != "" && entity != record.EntityNone && entity != record.EntityUnmanaged && out.Pod != "" {
 		entity = record.EntityNone
 	}
 	out.Entity = entity
-	if out.Namespace != "" && entity == record.EntityNone {
+	if out.IsPod() {
 		if out.NamespaceLabels == nil {
 			out.NamespaceLabels = map[string]string{}
 		}
@@ -374,6 +419,7 @@ func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) {
 		// it immutable: the flow's namespace is the authority
 		out.NamespaceLabels["kubernetes.io/metadata.name"] = out.Namespace
 	}
+	return cl.host && entity == record.EntityKubeAPIServer
 }
 
 // splitSource splits "k8s:app=x" into ("k8s", "app=x"). Label keys cannot
@@ -399,6 +445,9 @@ type ciliumLabels struct {
 	labels, nsLabels map[string]string
 	entity           record.Entity
 	cluster          string
+	// host: one of the labels is reserved:host (the local node), whatever
+	// entity ranks first
+	host bool
 }
 
 // add classifies one label such as "k8s:app=x" or "reserved:host".
@@ -407,6 +456,7 @@ func (c *ciliumLabels) add(l string) {
 	key, val, _ := strings.Cut(kv, "=")
 	switch {
 	case src == "reserved":
+		c.host = c.host || key == "host"
 		if e := reservedEntity(key); entityRank(e) > entityRank(c.entity) {
 			c.entity = e
 		}

@@ -122,6 +122,8 @@ func newFastDecoder(sc *schema) *fastDecoder {
 type epConv struct {
 	present bool
 	ep      record.Endpoint
+	// ownNode: the local node that also runs the API server (OwnNodeCaller)
+	ownNode bool
 }
 
 // epView is what the fast decoder read of one endpoint.
@@ -484,7 +486,7 @@ func (d *fastDecoder) endpointObject(t *table, out *epConv) bool {
 		return false
 	}
 	out.present = true
-	d.convertEndpoint(&d.scratch, &out.ep)
+	out.ownNode = d.convertEndpoint(&d.scratch, &out.ep)
 	if d.i-start >= memoPrefix {
 		if len(d.endpoints) >= maxMemo {
 			clear(d.endpoints)
@@ -1179,6 +1181,7 @@ func (d *fastDecoder) convert(rec *record.Record) (skip string, ok bool) {
 		}
 	}
 	rec.Direction = d.direction(rec)
+	OwnNodeCaller(rec, v.src.present && v.src.ownNode, v.dst.present && v.dst.ownNode)
 	return "", true
 }
 
@@ -1198,7 +1201,7 @@ func endpoint(ep *epConv, ip netip.Addr, out *record.Endpoint) {
 }
 
 // convertEndpoint mirrors convertEndpoint on a view.
-func (d *fastDecoder) convertEndpoint(ep *epView, out *record.Endpoint) {
+func (d *fastDecoder) convertEndpoint(ep *epView, out *record.Endpoint) (ownNode bool) {
 	out.Namespace = d.str(ep.ns)
 	out.Pod = d.str(ep.pod)
 	out.Cluster = d.str(ep.cluster)
@@ -1215,19 +1218,24 @@ func (d *fastDecoder) convertEndpoint(ep *epView, out *record.Endpoint) {
 	}
 	out.Labels = le.labels
 	out.NamespaceLabels = le.nsLabels
-	if entity == record.EntityNone && out.Namespace == "" {
+	if entity == record.EntityNone && (out.Namespace == "" || ep.identity == identityUnmanaged) {
 		entity = entityFromIdentity(ep.identity)
 		if entity == record.EntityNone {
 			entity = record.EntityUnknown
 		}
 	}
-	if out.Namespace != "" && entity != record.EntityNone && out.Pod != "" {
+	// a pod that also carries a reserved label (e.g. a hostNetwork pod
+	// seen as host) keeps its pod identity only when it has a name; a
+	// named pod the CNI does not manage stays marked unmanaged (a pod
+	// without labels: no selector matches it).
+	if out.Namespace != "" && entity != record.EntityNone && entity != record.EntityUnmanaged && out.Pod != "" {
 		entity = record.EntityNone
 	}
 	out.Entity = entity
-	if out.Namespace != "" && entity == record.EntityNone {
+	if out.IsPod() {
 		out.NamespaceLabels = le.namespaceLabels(out.Namespace)
 	}
+	return le.host && entity == record.EntityKubeAPIServer
 }
 
 // direction mirrors direction() on the view.

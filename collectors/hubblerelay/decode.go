@@ -84,6 +84,9 @@ type epTemplate struct {
 	// endpoint's label maps without them (when dropped > 0).
 	dropped          int
 	labels, nsLabels map[string]string
+	// ownNode: the local node that also runs the API server
+	// (hubble.OwnNodeCaller decides what the flow makes of it)
+	ownNode bool
 }
 
 // decoder receives and converts the events of one stream. Not safe for
@@ -351,6 +354,7 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		rec.Dst.IP, rec.Dst.Port, rec.Dst.Names = ip, port, names
 		rec.Dst.SetMemo(rec.Dst.Memo)
 	}
+	hubble.OwnNodeCaller(rec, srcT != nil && srcT.ownNode, dstT != nil && dstT.ownNode)
 	if rec.Time.IsZero() && d.respTime != nil {
 		rec.Time = d.respTime.AsTime()
 	}
@@ -450,7 +454,7 @@ func (d *decoder) endpoint(b []byte) *epTemplate {
 	if _, ok := hubble.ConvertFlow(&flowpb.Flow{Verdict: flowpb.Verdict_FORWARDED, Source: &ep}, &tmp); !ok {
 		return nil
 	}
-	t := &epTemplate{ep: tmp.Src}
+	t := &epTemplate{ep: tmp.Src, ownNode: hubble.IsOwnNodeAPIServer(&ep)}
 	t.ep.IP, t.ep.Port, t.ep.Names = record.Endpoint{}.IP, 0, nil
 	// the identity rules, once per endpoint (Clean replaces the maps it
 	// drops from and leaves the template's own untouched)

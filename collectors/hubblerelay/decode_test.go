@@ -24,6 +24,9 @@ import (
 func flowFiles(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "flows", "*.json*"))
+	// identities as real clusters report them (unmanaged pods, the node
+	// that also runs the API server)
+	files = append(files, filepath.Join("..", "hubble", "testdata", "identities.jsonl"))
 	wd, _ := os.Getwd()
 	for dir := wd; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
 		if caps, _ := filepath.Glob(filepath.Join(dir, "shared", "captures", "hubble", "*")); len(caps) > 0 {

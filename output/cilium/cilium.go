@@ -246,15 +246,18 @@ func (f Formatter) classify(ps []policy.Peer, guard *policy.Guard, egress bool) 
 }
 
 // Entities returns the Cilium entities a peer stands for, if it is one:
-// nodes are host and remote-node (every node — which of the two a node is
-// depends on where the pod runs, and Cilium's CIDR rules do not match node
-// IPs), the API server is kube-apiserver, and "any source" (the world
-// peer of a public entrypoint, 0.0.0.0/0 and ::/0) is world. Health,
-// unmanaged and the other reserved identities are never peers.
+// a node is the entity it was observed as, host or remote-node, never both
+// (admit exactly what was observed: Cilium's CIDR rules do not match node
+// IPs, and a pod that called only other nodes must not reach its own),
+// the API server is kube-apiserver, and "any source" (the world peer of a
+// public entrypoint, 0.0.0.0/0 and ::/0) is world. Health, unmanaged and
+// the other reserved identities are never peers.
 func Entities(pe policy.Peer) ([]string, bool) {
 	switch pe.Entity {
-	case record.EntityHost, record.EntityRemoteNode:
-		return []string{EntityHost, EntityRemoteNode}, true
+	case record.EntityHost:
+		return []string{EntityHost}, true
+	case record.EntityRemoteNode:
+		return []string{EntityRemoteNode}, true
 	case record.EntityKubeAPIServer:
 		return []string{EntityKubeAPIServer}, true
 	case record.EntityWorld:

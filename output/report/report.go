@@ -100,11 +100,33 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 		b.WriteString(escape.MarkdownCell(e.Rule))
 		b.WriteString(" |\n")
 	}
+	writeBlockers(&b, ns)
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		writeFindings(&b, fs)
 	}
 	return b.Bytes()
+}
+
+// writeBlockers lists the observed requests the written policies would
+// deny outside the documented classes: why the namespace is blocked, and
+// what to do about each.
+func writeBlockers(b *bytes.Buffer, ns *policy.Namespace) {
+	if len(ns.Blockers) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## Blocked: do not enforce %s yet\n\n", escape.MarkdownText(ns.Name))
+	b.WriteString("Generate replayed the window against these policies: these observed requests would be denied,\n")
+	b.WriteString("and nothing documents why (they are not denied attempts, metadata calls, own-node host traffic or\n")
+	b.WriteString("inexpressible protocols). Enforcing now cuts them.\n\n")
+	b.WriteString("| workload | direction | peer | port | flows | why it is denied | fix |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range ns.Blockers {
+		port := k.Proto
+		if k.Port != 0 {
+			port = fmt.Sprintf("%s/%d", k.Proto, k.Port)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %s |\n", escape.MarkdownCell(k.Workload), escape.MarkdownCell(k.Direction), escape.MarkdownCell(k.Peer), escape.MarkdownCell(port), k.Flows, escape.MarkdownCell(k.Reason), escape.MarkdownCell(k.Fix))
+	}
 }
 
 // shellWord returns s as one word for a POSIX shell: as it is when it holds
@@ -145,18 +167,28 @@ func rollout(set *policy.Set, format string) []byte {
 	b.WriteString("(`hubble observe --verdict DROPPED -n <namespace>`, or Calico's denied flow logs).\n\n")
 	b.WriteString("| # | namespace | dependents | readiness | evidence | apply | roll back |\n|---|---|---|---|---|---|---|\n")
 	for i, ns := range set.Namespaces {
+		evidence := ns.Readiness.Evidence
+		if ns.Readiness.Fix != "" {
+			evidence += ". Fix: " + ns.Readiness.Fix
+		}
 		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %s |\n",
-			i+1, escape.MarkdownCell(ns.Name), ns.Dependents, escape.MarkdownCell(ns.Readiness.State), escape.MarkdownCell(ns.Readiness.Evidence),
+			i+1, escape.MarkdownCell(ns.Name), ns.Dependents, escape.MarkdownCell(ns.Readiness.State), escape.MarkdownCell(evidence),
 			escape.MarkdownCodeCell("kubectl apply -k "+shellWord(ns.Name)), escape.MarkdownCodeCell("kubectl delete -k "+shellWord(ns.Name)))
 	}
 	b.WriteString("\nReadiness: **stable** = no new edge touching the namespace appeared in the quiet part of the\n")
 	b.WriteString("window; **still learning** = keep observing before enforcing; **too little traffic** = the window\n")
-	b.WriteString("saw too few flows to judge. Rolling back removes every policy of the namespace at once.\n\n")
+	b.WriteString("saw too few flows to judge; **blocked** = generate's replay of the window against the written policies\n")
+	b.WriteString("denies an observed request that nothing documents (see the namespace's FLOWS.md): fix it first.\n")
+	b.WriteString("Rolling back removes every policy of the namespace at once.\n\n")
 	b.WriteString("## DNS\n\n")
 	for _, r := range set.Resolvers {
 		state := "observed"
 		if !r.Observed {
 			state = "not observed; the kube-dns default"
+		}
+		if len(r.Unmanaged) > 0 {
+			state += "; NOT managed by the CNI: " + strings.Join(r.Unmanaged, ", ") +
+				" (no selector matches its pods: restart them so the CNI manages them; every namespace that uses it is blocked until then)"
 		}
 		var ports []string
 		for _, p := range r.Ports {
