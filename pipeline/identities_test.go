@@ -93,7 +93,7 @@ func TestReplayDecidesReadiness(t *testing.T) {
 	g := learnFixture(t, "remote-node-only.jsonl")
 	_, tree := renderFormat(t, g, "k8s", pipeline.FormatterOptions{}, synth.Options{CNI: synth.CNICilium})
 	row := rolloutRow(t, tree, "monitoring")
-	for _, want := range []string{"| blocked |", "prometheus -> remote-node 10.0.0.12 TCP/9100", "Fix: generate with --format cilium"} {
+	for _, want := range []string{"| blocked |", "prometheus -&gt; remote-node 10.0.0.12 TCP/9100", "Fix: generate with --format cilium"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("k8s flavor on Cilium: ROLLOUT.md row lacks %q:\n%s", want, row)
 		}
@@ -252,7 +252,7 @@ func TestCalicoKubeletProbeLooksLikeNode(t *testing.T) {
 		t.Errorf("without nodes.cidrs: want the observed /32:\n%s", in)
 	}
 	for _, doc := range []string{"shop/FLOWS.md", "ROLLOUT.md"} {
-		if d := string(tree[doc]); !strings.Contains(d, "| node-like-caller | shop | web | 10.0.0.12 | TCP/8080 |") || !strings.Contains(d, "the caller looks like a node") {
+		if d := string(tree[doc]); !strings.Contains(d, "| node-like-caller | shop | web | TCP/8080 | 10.0.0.12 |") || !strings.Contains(d, "the caller looks like a node") {
 			t.Errorf("%s does not say the caller looks like a node:\n%s", doc, d)
 		}
 	}
