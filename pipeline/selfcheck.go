@@ -118,5 +118,5 @@ func Peers(n *learner.Node) []verifier.Peer {
 	}
 	a, _ := netip.ParseAddr(n.IP)
 	isNode := n.Entity == string(record.EntityHost) || n.Entity == string(record.EntityRemoteNode)
-	return []verifier.Peer{{IP: a, IsNode: isNode}}
+	return []verifier.Peer{{IP: a, IsNode: isNode, Entity: n.Entity, DNSNames: n.Names}}
 }
