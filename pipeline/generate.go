@@ -57,8 +57,8 @@ func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*pol
 	if err != nil {
 		return nil, nil, err
 	}
-	if f.Name() == k8s.FormatName {
-		if err := SelfCheck(g, set, withoutClusterDir(tree)); err != nil {
+	if f.Name() == k8s.FormatName || f.Name() == cilium.FormatName || f.Name() == caliout.FormatName {
+		if err := SelfCheck(g, set, tree); err != nil {
 			return nil, nil, err
 		}
 	}

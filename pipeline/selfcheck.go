@@ -11,7 +11,6 @@ import (
 
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/verifier"
@@ -22,15 +21,7 @@ import (
 // set seen on each side. An observed flow that should be admitted but is
 // denied is a bug in flowfence: the run fails loudly instead of writing it.
 func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
-	nps, err := k8s.DecodeTree(tree)
-	if err != nil {
-		return fmt.Errorf("self-check: %w", err)
-	}
-	cni := verifier.CNIKubernetes
-	if set.CNI == "cilium" {
-		cni = verifier.CNICilium
-	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: cni})
+	eng, err := newEvaluator(set, tree)
 	if err != nil {
 		return fmt.Errorf("self-check: %w", err)
 	}
