@@ -55,13 +55,21 @@ func (t *Tree) evaluator(opts Options) (verifier.Evaluator, error) {
 	return t.objects().Evaluator(cni)
 }
 
-// staleRules is StaleRules for the flavors it covers; for the others it
-// returns a note saying so, never an empty list that would read as "no
-// stale rule".
+// staleRules is StaleRules for the tree's flavor (NetworkPolicy, Cilium:
+// stale_flavors.go, Calico); for a flavor without it, a note saying so,
+// never an empty list that would read as "no stale rule".
 func (c *Checker) staleRules(g *learner.Graph) ([]StaleRule, string, error) {
-	if c.tree.Flavor != "" && c.tree.Flavor != policyset.FlavorK8s {
-		return nil, fmt.Sprintf("stale-rule detection is k8s-only for now: not computed for this %s tree", c.tree.Flavor), nil
+	var rs []StaleRule
+	var err error
+	switch c.tree.Flavor {
+	case policyset.FlavorCilium:
+		rs, err = c.ciliumStale(g)
+	case policyset.FlavorCalico:
+		rs, err = c.calicoStale(g)
+	case "", policyset.FlavorK8s:
+		rs, err = c.StaleRules(g)
+	default:
+		return nil, fmt.Sprintf("stale-rule detection is not implemented for %s trees", c.tree.Flavor), nil
 	}
-	rs, err := c.StaleRules(g)
 	return rs, "", err
 }

@@ -286,3 +286,39 @@ func inAny(nets []netip.Prefix, a netip.Addr) bool {
 	}
 	return false
 }
+
+// MatchingAllows lists, per direction, the policies selecting the end of
+// t with an Allow rule that matches it, whatever the tiers and earlier
+// rules decide: what a rule admits, for stale-rule detection (a rule no
+// observed flow matches is stale).
+func (e *Engine) MatchingAllows(t verifier.Traffic) (egress, ingress []string) {
+	f := newFlow(&t)
+	collect := func(ep, other *verifier.Peer, in bool) []string {
+		var out []string
+		for _, tr := range e.tiers {
+			for _, p := range tr.policies {
+				if in && !p.ingress || !in && !p.egress || !p.selects(ep) {
+					continue
+				}
+				rules := p.outRules
+				if in {
+					rules = p.inRules
+				}
+				for i := range rules {
+					if rules[i].action == caliout.ActionAllow && rules[i].matches(p, ep, other, &f) {
+						out = append(out, p.key)
+						break
+					}
+				}
+			}
+		}
+		return out
+	}
+	if t.Src.IsPod {
+		egress = collect(&t.Src, &t.Dst, false)
+	}
+	if t.Dst.IsPod {
+		ingress = collect(&t.Dst, &t.Src, true)
+	}
+	return egress, ingress
+}
