@@ -31,9 +31,6 @@ type Diff struct {
 	// policy for (Outcome Denied or Uncovered).
 	Undocumented []Flow
 	Stale        []StaleRule
-	// StaleNote says why stale rules were not computed (empty when they
-	// were): per-rule staleness is implemented for NetworkPolicy trees.
-	StaleNote string
 	// NewEdges are in the observation and not in the baseline; Vanished
 	// in the baseline and not observed now (by edge key, both graphs made
 	// canonical).
@@ -75,11 +72,11 @@ func Compare(obs *learner.Graph, c *Checker, baseline *learner.Graph, baselineNa
 		d.Verification = c.replay(obs)
 		d.Undocumented = append(slices.Clone(d.Verification.Denied), d.Verification.Uncovered...)
 		slices.SortFunc(d.Undocumented, compareFlows)
-		stale, note, err := c.staleRules(obs)
+		stale, err := c.StaleRules(obs)
 		if err != nil {
 			return nil, err
 		}
-		d.Stale, d.StaleNote = stale, note
+		d.Stale = stale
 	}
 	if baseline != nil {
 		d.Baseline = baselineName

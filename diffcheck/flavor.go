@@ -7,7 +7,6 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/verifier"
 	"github.com/flowfence/flowfence/verifier/policyset"
 )
@@ -53,23 +52,4 @@ func (t *Tree) evaluator(opts Options) (verifier.Evaluator, error) {
 		cni = string(opts.CNI)
 	}
 	return t.objects().Evaluator(cni)
-}
-
-// staleRules is StaleRules for the tree's flavor (NetworkPolicy, Cilium:
-// stale_flavors.go, Calico); for a flavor without it, a note saying so,
-// never an empty list that would read as "no stale rule".
-func (c *Checker) staleRules(g *learner.Graph) ([]StaleRule, string, error) {
-	var rs []StaleRule
-	var err error
-	switch c.tree.Flavor {
-	case policyset.FlavorCilium:
-		rs, err = c.ciliumStale(g)
-	case policyset.FlavorCalico:
-		rs, err = c.calicoStale(g)
-	case "", policyset.FlavorK8s:
-		rs, err = c.StaleRules(g)
-	default:
-		return nil, fmt.Sprintf("stale-rule detection is not implemented for %s trees", c.tree.Flavor), nil
-	}
-	return rs, "", err
 }
