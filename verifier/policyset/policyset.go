@@ -48,6 +48,8 @@ type Set struct {
 	Files map[string]string
 	// Ignored lists the objects read past: "file: Kind name".
 	Ignored []string
+	// defined maps "Kind key" to its file
+	defined map[string]string
 }
 
 // New returns an empty set.
@@ -105,8 +107,13 @@ func (s *Set) Add(path, file string, data []byte) error {
 		nps = nps || tm.Kind == "NetworkPolicy" && tm.APIVersion == "networking.k8s.io/v1"
 	}
 	if nps {
-		// one decoder for the file: a document of another kind is an
-		// error naming it (a tree holds one flavor)
+		// one decoder for the file (output/k8s.Decode); a document of
+		// another kind is an error naming it: a tree holds one flavor
+		for i, k := range kinds {
+			if k != nil && (k.Kind != "NetworkPolicy" || k.APIVersion != "networking.k8s.io/v1") {
+				return fmt.Errorf("%s: document %d: %s/%s is not a networking.k8s.io/v1 NetworkPolicy like the file's other documents: a tree holds one policy flavor", path, i+1, k.APIVersion, k.Kind)
+			}
+		}
 		decoded, err := k8s.Decode(path, data)
 		if err != nil {
 			return err
@@ -168,12 +175,20 @@ func (s *Set) Add(path, file string, data []byte) error {
 }
 
 // file records where a policy is defined; a second definition of the same
-// kind and key is an error naming both files.
+// kind and key is an error naming both files. A staged policy does not
+// take the file of the enforced one of the same name.
 func (s *Set) file(path, file, key, kind string) error {
-	if prev, dup := s.Files[key]; dup {
+	if s.defined == nil {
+		s.defined = map[string]string{}
+	}
+	id := kind + " " + key
+	if prev, dup := s.defined[id]; dup {
 		return fmt.Errorf("%s: %s %s is also defined in %s", path, kind, key, prev)
 	}
-	s.Files[key] = file
+	s.defined[id] = file
+	if _, taken := s.Files[key]; !taken || !calico.IsStaged(kind) {
+		s.Files[key] = file
+	}
 	return nil
 }
 
