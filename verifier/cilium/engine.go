@@ -155,13 +155,18 @@ func compileRule(r *Rule, ns, key string) (*rule, error) {
 func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 	var en entry
 	kinds := 0
-	for _, present := range []bool{r.FromEndpoints != nil, r.FromCIDR != nil, r.FromCIDRSet != nil, r.FromEntities != nil} {
+	for _, present := range []bool{len(r.FromEndpoints) > 0, len(r.FromCIDR) > 0, len(r.FromCIDRSet) > 0, len(r.FromEntities) > 0} {
 		if present {
 			kinds++
 		}
 	}
 	if kinds > 1 {
 		return en, errors.New("combines more than one of fromEndpoints, fromCIDR, fromCIDRSet, fromEntities (Cilium refuses it)")
+	}
+	for i, pr := range r.ToPorts {
+		if pr.Rules != nil {
+			return en, fmt.Errorf("toPorts[%d]: DNS rules on ingress (Cilium refuses them)", i)
+		}
 	}
 	en.none = isEmpty(r.FromEndpoints) || isEmpty(r.FromCIDR) || isEmpty(r.FromCIDRSet) || isEmpty(r.FromEntities)
 	if err := en.addEndpoints(r.FromEndpoints, ns, "fromEndpoints"); err != nil {
@@ -179,7 +184,7 @@ func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 func compileEgress(r *EgressRule, ns string, deny bool) (entry, error) {
 	var en entry
 	kinds := 0
-	for _, present := range []bool{r.ToEndpoints != nil, r.ToCIDR != nil, r.ToCIDRSet != nil, r.ToEntities != nil, r.ToFQDNs != nil} {
+	for _, present := range []bool{len(r.ToEndpoints) > 0, len(r.ToCIDR) > 0, len(r.ToCIDRSet) > 0, len(r.ToEntities) > 0, len(r.ToFQDNs) > 0} {
 		if present {
 			kinds++
 		}
