@@ -17,7 +17,11 @@
 //     policy every namespace's pods), entities, CIDR/CIDRSet with except and
 //     toFQDNs (matchName, matchPattern against the DNS names observed for
 //     the destination). CIDR and FQDN rules select only addresses outside
-//     the cluster (world): never a pod, a node or the API server.
+//     the cluster (world): never a pod, a node or the API server. (Cilium
+//     also selects by CIDR an API server that runs outside the cluster, a
+//     managed control plane; flows do not say where it runs, so a CIDR
+//     rule for it is judged as not matching — a loud denial, not a silent
+//     pass: flowfence writes the kube-apiserver entity.)
 //   - A rule without peers selects every peer when it has toPorts or icmps,
 //     and nothing otherwise: `ingress: [{}]` is a default-deny that admits
 //     nothing. A rule with peers and without ports admits every protocol.
