@@ -162,9 +162,15 @@ func compilePolicy(o *Object) (*policy, error) {
 	}
 	types := s.Types
 	if len(types) == 0 {
-		types = []string{caliout.TypeIngress}
-		if len(s.Egress) > 0 {
-			types = append(types, caliout.TypeEgress)
+		// Calico's default: Ingress, unless there are egress rules
+		// (Egress, and Ingress too when there are ingress rules)
+		switch {
+		case len(s.Egress) == 0:
+			types = []string{caliout.TypeIngress}
+		case len(s.Ingress) == 0:
+			types = []string{caliout.TypeEgress}
+		default:
+			types = []string{caliout.TypeIngress, caliout.TypeEgress}
 		}
 	}
 	for i, t := range types {

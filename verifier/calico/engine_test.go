@@ -303,3 +303,29 @@ spec:
 		})
 	}
 }
+
+// TestDefaultTypes: without spec.types a policy applies to ingress, unless
+// it has egress rules only (then to egress alone).
+func TestDefaultTypes(t *testing.T) {
+	e := load(t, `
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: egress-only, namespace: shop}
+spec:
+  selector: app == 'a'
+  egress: [{action: Allow, protocol: UDP, destination: {ports: [53]}}]
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: no-rules, namespace: shop}
+spec:
+  selector: app == 'b'
+`)
+	a, b := pod("shop", "app", "a"), pod("shop", "app", "b")
+	run(t, e, []probe{
+		{"egress rules only: egress isolated", a, addr("203.0.113.1"), "TCP", 443, false},
+		{"egress rules only: ingress untouched", addr("203.0.113.1"), a, "TCP", 443, true},
+		{"no rules: ingress isolated", addr("203.0.113.1"), b, "TCP", 443, false},
+		{"no rules: egress untouched", b, addr("203.0.113.1"), "TCP", 443, true},
+	})
+}
