@@ -149,6 +149,8 @@ spec:
 		{"kube-apiserver entity", api, entity("kube-apiserver", "10.0.0.1"), "TCP", 6443, true},
 		{"kube-apiserver is not world: CIDR rules miss it", api, entity("kube-apiserver", "10.0.0.1"), "TCP", 443, false},
 		{"host entity", api, entity("host", "10.0.0.11"), "TCP", 9100, true},
+		{"an API server on a node is a remote node too (Cilium's identity 7)", api, verifier.Peer{Entity: "kube-apiserver", IsNode: true}, "TCP", 9100, true},
+		{"an API server not known to be on a node is not", api, entity("kube-apiserver", "10.0.0.1"), "TCP", 9100, false},
 		{"remote-node entity", api, entity("remote-node", "10.0.0.12"), "TCP", 9100, true},
 		{"node is not matched by a CIDR rule", api, entity("remote-node", "203.0.113.9"), "TCP", 443, false},
 		{"CIDRSet admits world", api, world("203.0.113.9"), "TCP", 443, true},

@@ -92,6 +92,13 @@ func identityOf(p *verifier.Peer) identity {
 		return identity{pod: true, ns: ns, labels: p.Labels, nsLabels: p.NamespaceLabels}
 	}
 	switch e := entityOf(p); e {
+	case ciliumout.EntityKubeAPIServer:
+		if p.IsNode {
+			// an API server on a cluster node: Cilium's identity 7
+			// (kube-apiserver) is also a remote node
+			return identity{reserved: []string{e, ciliumout.EntityRemoteNode}}
+		}
+		return identity{reserved: []string{e}}
 	case ciliumout.EntityWorld:
 		fam := "world-ipv4"
 		if p.IP.Is6() && !p.IP.Is4In6() {
