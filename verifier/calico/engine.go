@@ -31,10 +31,44 @@ type Engine struct {
 var _ verifier.Evaluator = (*Engine)(nil)
 
 type tier struct {
-	name     string
-	order    float64 // +Inf when unset
-	pass     bool    // defaultAction Pass
-	policies []*policy
+	name  string
+	order float64 // +Inf when unset
+	pass  bool    // defaultAction Pass
+	// the global policies and the namespaced ones by namespace (they
+	// select endpoints of it only), each in evaluation order
+	global      []*policy
+	byNamespace map[string][]*policy
+}
+
+// comparePolicies is the evaluation order in a tier: spec.order (unset
+// last), then the name.
+func comparePolicies(a, b *policy) int {
+	return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.key, b.key))
+}
+
+// policies returns the tier's policies that can select an endpoint of
+// namespace ns, in evaluation order.
+func (t *tier) policies(ns string) []*policy {
+	local := t.byNamespace[ns]
+	switch {
+	case len(local) == 0:
+		return t.global
+	case len(t.global) == 0:
+		return local
+	}
+	out := make([]*policy, 0, len(local)+len(t.global))
+	i, j := 0, 0
+	for i < len(local) && j < len(t.global) {
+		if comparePolicies(local[i], t.global[j]) <= 0 {
+			out = append(out, local[i])
+			i++
+		} else {
+			out = append(out, t.global[j])
+			j++
+		}
+	}
+	out = append(out, local[i:]...)
+	return append(out, t.global[j:]...)
 }
 
 type policy struct {
@@ -125,11 +159,21 @@ func New(objs []*Object) (*Engine, error) {
 		if t == nil {
 			return nil, fmt.Errorf("%s: spec.tier %q is not defined in the tree (no Tier object)", id, tn)
 		}
-		t.policies = append(t.policies, p)
+		if p.namespace == "" {
+			t.global = append(t.global, p)
+		} else {
+			if t.byNamespace == nil {
+				t.byNamespace = map[string][]*policy{}
+			}
+			t.byNamespace[p.namespace] = append(t.byNamespace[p.namespace], p)
+		}
 		e.count++
 	}
 	for _, t := range tiers {
-		slices.SortFunc(t.policies, func(a, b *policy) int { return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.key, b.key)) })
+		slices.SortFunc(t.global, comparePolicies)
+		for _, ps := range t.byNamespace {
+			slices.SortFunc(ps, comparePolicies)
+		}
 		e.tiers = append(e.tiers, t)
 	}
 	slices.SortFunc(e.tiers, func(a, b *tier) int { return cmp.Or(cmp.Compare(a.order, b.order), cmp.Compare(a.name, b.name)) })

@@ -329,3 +329,43 @@ spec:
 		{"no rules: egress untouched", b, addr("203.0.113.1"), "TCP", 443, true},
 	})
 }
+
+// TestOrderAcrossNamespacedAndGlobal: in one tier, namespaced and global
+// policies are taken together by order.
+func TestOrderAcrossNamespacedAndGlobal(t *testing.T) {
+	e := load(t, `
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: first, namespace: shop}
+spec:
+  order: 1
+  selector: all()
+  types: [Egress]
+  egress: [{action: Allow, protocol: TCP, destination: {ports: [80]}}]
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: block}
+spec:
+  order: 5
+  selector: all()
+  types: [Egress]
+  egress: [{action: Deny, protocol: TCP}]
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: late, namespace: shop}
+spec:
+  order: 10
+  selector: all()
+  types: [Egress]
+  egress: [{action: Allow}]
+`)
+	a := pod("shop", "app", "a")
+	run(t, e, []probe{
+		{"order 1 Allow comes before the order 5 Deny", a, addr("203.0.113.1"), "TCP", 80, true},
+		{"order 5 Deny comes before the order 10 Allow", a, addr("203.0.113.1"), "TCP", 443, false},
+		{"the Deny is TCP only: the order 10 Allow admits UDP", a, addr("203.0.113.1"), "UDP", 53, true},
+		{"another namespace: the Deny, then no Allow", pod("other", "app", "a"), addr("203.0.113.1"), "TCP", 80, false},
+	})
+}

@@ -127,7 +127,7 @@ func (e *Engine) direction(ep, other *verifier.Peer, ingress bool, f *flow) veri
 	for _, t := range e.tiers {
 		applied := false
 		decided := false
-		for _, p := range t.policies {
+		for _, p := range t.policies(namespaceOf(ep)) {
 			if ingress && !p.ingress || !ingress && !p.egress || !p.selects(ep) {
 				continue
 			}
@@ -296,7 +296,7 @@ func (e *Engine) MatchingAllows(t verifier.Traffic) (egress, ingress []string) {
 	collect := func(ep, other *verifier.Peer, in bool) []string {
 		var out []string
 		for _, tr := range e.tiers {
-			for _, p := range tr.policies {
+			for _, p := range tr.policies(namespaceOf(ep)) {
 				if in && !p.ingress || !in && !p.egress || !p.selects(ep) {
 					continue
 				}

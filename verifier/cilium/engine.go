@@ -20,8 +20,11 @@ import (
 // Engine evaluates flows against a fixed set of Cilium policies. It is
 // immutable after New and safe for concurrent use.
 type Engine struct {
-	rules []*rule
-	count int
+	// rules of namespaced policies by namespace (they select pods of it
+	// only), and of clusterwide ones; each sorted by key
+	byNamespace map[string][]*rule
+	clusterwide []*rule
+	count       int
 }
 
 var _ verifier.Evaluator = (*Engine)(nil)
@@ -77,7 +80,7 @@ type port struct {
 // New compiles the policies. Two objects of the same kind and key are an
 // error, as is anything New cannot evaluate; errors name the object.
 func New(objs []*Object) (*Engine, error) {
-	e := &Engine{}
+	e := &Engine{byNamespace: map[string][]*rule{}}
 	seen := map[string]bool{}
 	for _, o := range objs {
 		id := o.Kind + " " + o.Key()
@@ -98,11 +101,19 @@ func New(objs []*Object) (*Engine, error) {
 				}
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
-			e.rules = append(e.rules, r)
+			if ns == "" {
+				e.clusterwide = append(e.clusterwide, r)
+			} else {
+				e.byNamespace[ns] = append(e.byNamespace[ns], r)
+			}
 		}
 		e.count++
 	}
-	slices.SortStableFunc(e.rules, func(a, b *rule) int { return cmp.Compare(a.key, b.key) })
+	byKey := func(a, b *rule) int { return cmp.Compare(a.key, b.key) }
+	slices.SortStableFunc(e.clusterwide, byKey)
+	for _, rs := range e.byNamespace {
+		slices.SortStableFunc(rs, byKey)
+	}
 	return e, nil
 }
 

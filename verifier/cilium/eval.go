@@ -76,32 +76,35 @@ func (e *Engine) direction(subj, other *identity, otherPeer *verifier.Peer, ingr
 		}
 		return append(list, k)
 	}
-	for _, r := range e.rules {
-		allow, deny, dd := r.egress, r.egressDeny, r.egressDD
-		if ingress {
-			allow, deny, dd = r.ingress, r.ingressDeny, r.ingressDD
-		}
-		if len(allow)+len(deny) == 0 || !r.subject.matches(subj) {
-			continue
-		}
-		dr.Policies = add(dr.Policies, r.key)
-		dr.Isolated = dr.Isolated || dd
-		for i := range deny {
-			if deny[i].matches(other, otherPeer, f) {
-				dr.Denied = add(dr.Denied, r.key)
-				break
+	for _, rs := range [2][]*rule{e.byNamespace[subj.ns], e.clusterwide} {
+		for _, r := range rs {
+			allow, deny, dd := r.egress, r.egressDeny, r.egressDD
+			if ingress {
+				allow, deny, dd = r.ingress, r.ingressDeny, r.ingressDD
 			}
-		}
-		for i := range allow {
-			if allow[i].matches(other, otherPeer, f) {
-				dr.Matched = add(dr.Matched, r.key)
-				break
+			if len(allow)+len(deny) == 0 || !r.subject.matches(subj) {
+				continue
+			}
+			dr.Policies = add(dr.Policies, r.key)
+			dr.Isolated = dr.Isolated || dd
+			for i := range deny {
+				if deny[i].matches(other, otherPeer, f) {
+					dr.Denied = add(dr.Denied, r.key)
+					break
+				}
+			}
+			for i := range allow {
+				if allow[i].matches(other, otherPeer, f) {
+					dr.Matched = add(dr.Matched, r.key)
+					break
+				}
 			}
 		}
 	}
-	dr.Policies = slices.Compact(dr.Policies)
-	dr.Matched = slices.Compact(dr.Matched)
-	dr.Denied = slices.Compact(dr.Denied)
+	for _, l := range []*[]string{&dr.Policies, &dr.Matched, &dr.Denied} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
 	dr.Allowed = len(dr.Denied) == 0 && (!dr.Isolated || len(dr.Matched) > 0)
 	return dr
 }
