@@ -84,6 +84,12 @@ func benchGraph(namespaces int) *learner.Graph {
 // edge once per namespace: minutes at this size).
 func benchTree(tb testing.TB, namespaces int) (*learner.Graph, output.Tree) {
 	tb.Helper()
+	return benchTreeOf(tb, namespaces, k8s.Formatter{})
+}
+
+// benchTreeOf is benchTree rendered by f.
+func benchTreeOf(tb testing.TB, namespaces int, f output.Formatter) (*learner.Graph, output.Tree) {
+	tb.Helper()
 	g := benchGraph(namespaces)
 	touching := map[string][]*learner.Edge{}
 	for _, e := range g.Edges {
@@ -105,13 +111,14 @@ func benchTree(tb testing.TB, namespaces int) (*learner.Graph, output.Tree) {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		set.Guard = part.Guard // the same for every part: synth's defaults
 		for _, n := range part.Namespaces {
 			if n.Name == ns {
 				set.Namespaces = append(set.Namespaces, n)
 			}
 		}
 	}
-	tree, err := k8s.Formatter{}.Render(set)
+	tree, err := f.Render(set)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/verifier"
+	"github.com/flowfence/flowfence/verifier/policyset"
 )
 
 // StaleRule is one element of a policy rule — (ingress|egress rule) × peer
@@ -70,7 +71,16 @@ type element struct {
 // with a note. The /0 ipBlocks of one rule (flowfence writes "any
 // source" as 0.0.0.0/0 and ::/0) are one peer: stale only when neither
 // family was used on that port.
+//
+// Cilium and Calico trees are split by the same method into their own
+// elements (stale_flavors.go).
 func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
+	switch c.tree.Flavor {
+	case policyset.FlavorCilium:
+		return c.ciliumStale(g)
+	case policyset.FlavorCalico:
+		return c.calicoStale(g)
+	}
 	var elems []*element
 	for _, np := range c.tree.Policies {
 		if np.Name == policy.NameDNS || np.Name == policy.NameDefaultDeny {

@@ -4,37 +4,36 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/flowfence/flowfence/internal/escape"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/verifier"
+	"github.com/flowfence/flowfence/verifier/policyset"
 )
 
-// Tree is a policy tree read from disk: every NetworkPolicy and the file it
+// Tree is a policy tree read from disk: every policy object and the file it
 // came from.
 type Tree struct {
 	// Dir is the directory as the user named it (--policies).
 	Dir string
-	// Policies are sorted by namespace/name.
+	// Flavor is the tree's policy flavor: k8s, cilium or calico
+	// (policyset.Flavor*).
+	Flavor string
+	// Policies are the NetworkPolicies of a k8s tree, sorted by
+	// namespace/name.
 	Policies []*networkingv1.NetworkPolicy
-	// Files maps "namespace/name" to the file (slash-separated, relative to
-	// Dir) that holds the policy.
+	// Files maps each policy's key ("namespace/name", or the name of a
+	// cluster-scoped policy) to the file (slash-separated, relative to
+	// Dir) that holds it.
 	Files map[string]string
+	// set holds the objects of every flavor (flavor.go).
+	set *policyset.Set
 }
 
 // Namespaces returns the namespaces that have at least one policy, sorted.
-func (t *Tree) Namespaces() []string {
-	var out []string
-	for _, np := range t.Policies {
-		out = append(out, namespaceOf(np))
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
+func (t *Tree) Namespaces() []string { return t.objects().Namespaces() }
 
 // PolicyKey is the "namespace/name" the verifier reports a policy by.
 func PolicyKey(np *networkingv1.NetworkPolicy) string {
@@ -66,14 +65,16 @@ func isPolicyFile(name string) bool {
 // generated tree.
 const ClusterDir = "_cluster"
 
-// ReadTree reads every NetworkPolicy under dir, recursively and in lexical
-// order: YAML files (.yaml, .yml) with one or more documents, decoded
-// strictly and validated as the API server would (output/k8s.Decode).
+// ReadTree reads every policy under dir, recursively and in lexical order:
+// YAML files (.yaml, .yml) with one or more documents, each dispatched on
+// its apiVersion and kind (policyset.Set.Add: NetworkPolicy decoded
+// strictly and validated as the API server would, Cilium and Calico
+// policies and tiers, _cluster/ included; --guardrails objects read past).
 // kustomization.yaml, files that are not YAML and hidden directories (.git)
-// are skipped. A file that is not valid NetworkPolicy YAML is an error
-// naming the file and the document; so is a policy defined twice, or a
-// tree without any policy (checking against nothing would pass everything).
-// What it opens and how much it reads: ReadTreeWith.
+// are skipped. A file that is not valid policy YAML is an error naming the
+// file and the document; so is a policy defined twice, a tree mixing
+// flavors, or a tree without any policy (checking against nothing would
+// pass everything). What it opens and how much it reads: ReadTreeWith.
 func ReadTree(dir string) (*Tree, error) { return ReadTreeWith(dir, ReadOptions{}) }
 
 // ReadTreeWith is ReadTree within opts' bounds. Only regular files inside
@@ -89,33 +90,19 @@ func ReadTreeWith(dir string, opts ReadOptions) (*Tree, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("--policies %s: not a directory", escape.Terminal(dir))
 	}
-	t := &Tree{Dir: dir, Files: map[string]string{}}
-	// _cluster/ at the root holds cluster-scoped guardrails
-	// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) that are not
-	// NetworkPolicies: verify and diff judge the namespaced tree
-	skipDir := func(rel string) bool { return rel == ClusterDir }
-	err = walkPolicyFiles(dir, opts, skipDir, func(rel string, data []byte) error {
+	t := &Tree{Dir: dir, set: policyset.New()}
+	err = walkPolicyFiles(dir, opts, func(string) bool { return false }, func(rel string, data []byte) error {
 		path := filepath.Join(dir, filepath.FromSlash(rel))
-		nps, err := k8s.Decode(path, data)
-		if err != nil {
+		if err := t.set.Add(path, rel, data); err != nil {
 			return decodeError(path, err)
-		}
-		for _, np := range nps {
-			key := PolicyKey(np)
-			if prev, dup := t.Files[key]; dup {
-				return fmt.Errorf("%s: policy %s is also defined in %s", escape.Terminal(path), key, escape.Terminal(filepath.Join(dir, filepath.FromSlash(prev))))
-			}
-			t.Files[key] = rel
-			t.Policies = append(t.Policies, np)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(t.Policies) == 0 {
-		return nil, fmt.Errorf("--policies %s: no NetworkPolicy found (want the tree flowfence generate wrote)", escape.Terminal(dir))
+	if err := t.finish(); err != nil {
+		return nil, err
 	}
-	slices.SortFunc(t.Policies, func(a, b *networkingv1.NetworkPolicy) int { return strings.Compare(PolicyKey(a), PolicyKey(b)) })
 	return t, nil
 }

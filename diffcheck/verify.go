@@ -62,6 +62,10 @@ const (
 type Options struct {
 	// CNI is the NetworkPolicy semantics (kubernetes or cilium).
 	CNI verifier.CNI
+	// CNIFlag is --cni as given (kubernetes, cilium, calico): a Cilium or
+	// Calico tree is evaluated with its own CNI's semantics, and a --cni
+	// naming another CNI is an error.
+	CNIFlag string
 	// Guard says which calls to cloud credential endpoints are denied on
 	// purpose (synth.NewGuard).
 	Guard policy.Guard
@@ -89,7 +93,7 @@ func NewOptions(sopts synth.Options) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	return Options{CNI: cni, Guard: guard, Scope: sopts}, nil
+	return Options{CNI: cni, CNIFlag: sopts.CNI, Guard: guard, Scope: sopts}, nil
 }
 
 // Side is one direction of the verdict on a flow.
@@ -177,14 +181,15 @@ func (v *Verification) Failed() bool { return v.Counts.Denied > 0 }
 // Checker replays graphs against one policy tree.
 type Checker struct {
 	tree    *Tree
-	eng     *verifier.Engine
+	eng     verifier.Evaluator
 	opts    Options
 	covered map[string]bool
 }
 
-// NewChecker compiles the tree's policies for the verifier.
+// NewChecker compiles the tree's policies for the verifier engine of the
+// tree's flavor.
 func NewChecker(tree *Tree, opts Options) (*Checker, error) {
-	eng, err := verifier.New(tree.Policies, verifier.Options{CNI: opts.CNI})
+	eng, err := tree.evaluator(opts)
 	if err != nil {
 		return nil, fmt.Errorf("--policies %s: %w", tree.Dir, err)
 	}
@@ -196,7 +201,7 @@ func NewChecker(tree *Tree, opts Options) (*Checker, error) {
 }
 
 // Engine returns the compiled policies.
-func (c *Checker) Engine() *verifier.Engine { return c.eng }
+func (c *Checker) Engine() verifier.Evaluator { return c.eng }
 
 // Verify replays every learned request edge of g (made canonical with
 // synth.Canonical, as generate does) against the tree.

@@ -196,7 +196,7 @@ func TestReadTree(t *testing.T) {
 		{
 			name:    "another kind is an error",
 			files:   map[string]string{"shop/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"},
-			wantErr: []string{filepath.Join("shop", "svc.yaml"), "document 1", "not a networking.k8s.io/v1 NetworkPolicy"},
+			wantErr: []string{filepath.Join("shop", "svc.yaml"), "document 1", "v1 Service is not a policy flowfence evaluates"},
 		},
 		{
 			name:    "invalid policy (API-server validation)",
@@ -211,7 +211,7 @@ func TestReadTree(t *testing.T) {
 		{
 			name:    "no policy at all",
 			files:   map[string]string{"shop/kustomization.yaml": "resources: []\n", "README.md": "x"},
-			wantErr: []string{"--policies", "no NetworkPolicy found"},
+			wantErr: []string{"--policies", "no policy found"},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {

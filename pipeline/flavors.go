@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/cilium"
@@ -61,17 +60,4 @@ func flavorSynthOptions(o synth.Options, flavor string) (synth.Options, error) {
 		}
 	}
 	return o, nil
-}
-
-// withoutClusterDir returns the namespace part of a tree: the self-check
-// replays NetworkPolicies, and _cluster/ holds cluster-scoped objects of
-// other kinds (AdminNetworkPolicy).
-func withoutClusterDir(t output.Tree) output.Tree {
-	out := output.Tree{}
-	for p, b := range t {
-		if !strings.HasPrefix(p, guardrails.ClusterDir+"/") {
-			out[p] = b
-		}
-	}
-	return out
 }

@@ -68,7 +68,7 @@ func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutSh
 		return nil, nil, err
 	}
 	// readiness follows from the replay of the window against the tree
-	if err := Replay(g, set, tree, f.Name()); err != nil {
+	if err := Replay(g, set, tree); err != nil {
 		return nil, nil, err
 	}
 	set.CutShort = cutShort

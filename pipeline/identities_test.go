@@ -116,7 +116,7 @@ func TestReplayFailsOnlyForClaimedAdmitted(t *testing.T) {
 			broken[p] = b
 		}
 	}
-	err := pipeline.Replay(g, set, broken, "k8s")
+	err := pipeline.Replay(g, set, broken)
 	if err == nil || !strings.Contains(err.Error(), "self-check failed") || !strings.Contains(err.Error(), "pod:shop/frontend -> pod:shop/cart TCP/8080 (egress)") {
 		t.Fatalf("replay of a tree without frontend's egress: %v, want a self-check failure naming frontend -> cart", err)
 	}

@@ -11,59 +11,32 @@ import (
 
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
 	"github.com/flowfence/flowfence/verifier"
 )
 
-// evaluator answers "does the written tree admit this flow?" for the
-// replay: the NetworkPolicy verifier for the k8s flavor.
-type evaluator interface {
-	Evaluate(verifier.Traffic) verifier.Result
-}
-
-// replayEngine compiles the written tree of a flavor for the replay; nil
-// (and no error) when this build has no evaluator for the flavor: the
-// replay then takes synth's own claims (synth.ClaimedBlockers).
-func replayEngine(set *policy.Set, tree output.Tree, flavor string) (evaluator, error) {
-	if flavor != k8s.FormatName {
-		return nil, nil
-	}
-	nps, err := k8s.DecodeTree(withoutClusterDir(tree))
-	if err != nil {
-		return nil, err
-	}
-	cni := verifier.CNIKubernetes
-	if set.CNI == synth.CNICilium {
-		cni = verifier.CNICilium
-	}
-	return verifier.New(nps, verifier.Options{CNI: cni})
-}
-
-// SelfCheck replays the window against the NetworkPolicies of a k8s-flavor
-// tree (Replay with the k8s flavor).
+// SelfCheck replays the window against a rendered tree of any flavor
+// (Replay).
 func SelfCheck(g *learner.Graph, set *policy.Set, tree output.Tree) error {
-	return Replay(g, set, tree, k8s.FormatName)
+	return Replay(g, set, tree)
 }
 
 // Replay replays every observed request of the window (g's learned edges,
-// every label set seen on each side) against the tree written for set in
-// the given flavor, and makes readiness follow from it
-// (synth.ApplyReplay): a request the tree denies outside the documented
-// classes (own-node host traffic, metadata calls, inexpressible protocols;
-// denied attempts are not learned edges) blocks the namespace whose policy
-// denies it, with synth's reason and fix. A request synth claimed admitted
-// that the tree denies is a bug in flowfence: the run fails loudly instead
-// of writing the tree.
-func Replay(g *learner.Graph, set *policy.Set, tree output.Tree, flavor string) error {
-	eng, err := replayEngine(set, tree, flavor)
+// every label set seen on each side) against the tree written for set,
+// through the evaluator of the tree's flavor (newEvaluator: NetworkPolicy
+// with the set's CNI semantics, CiliumNetworkPolicy or Calico v3), and
+// makes readiness follow from it (synth.ApplyReplay): a request the tree
+// denies outside the documented classes (own-node host traffic, metadata
+// calls, inexpressible protocols; denied attempts are not learned edges)
+// blocks the namespace whose policy denies it, with synth's reason and
+// fix. A request synth claimed admitted that the tree denies is a bug in
+// flowfence: the run fails loudly instead of writing the tree.
+func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
+	eng, err := newEvaluator(set, tree)
 	if err != nil {
 		return fmt.Errorf("self-check: %w", err)
-	}
-	if eng == nil {
-		return nil // synth's claimed blockers stand
 	}
 	type side struct {
 		ev policy.Evidence
@@ -206,5 +179,5 @@ func Peers(n *learner.Node) []verifier.Peer {
 	}
 	a, _ := netip.ParseAddr(n.IP)
 	isNode := n.Entity == string(record.EntityHost) || n.Entity == string(record.EntityRemoteNode)
-	return []verifier.Peer{{IP: a, IsNode: isNode}}
+	return []verifier.Peer{{IP: a, IsNode: isNode, Entity: n.Entity, DNSNames: n.Names}}
 }

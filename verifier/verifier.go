@@ -102,6 +102,14 @@ type Peer struct {
 	IsNode bool
 	// NamedPorts maps a container port name to its port and protocol.
 	NamedPorts map[string]NamedPort
+	// Entity is the reserved identity of a peer that is not a pod (world,
+	// host, remote-node, kube-apiserver, health, init, unmanaged, ingress;
+	// empty for a pod, and for an address outside the cluster: world). The
+	// Cilium engine matches entities by it; NetworkPolicy ignores it.
+	Entity string
+	// DNSNames are the names observed resolving to the peer's address,
+	// matched by Cilium's toFQDNs.
+	DNSNames []string
 }
 
 // Traffic is one flow from Src to Dst.
@@ -164,6 +172,14 @@ type DirectionResult struct {
 	// a port (of the flow's protocol) the destination does not declare, so
 	// that port entry could not match.
 	UnknownNamedPort bool
+	// Denied are the policies, among Policies, whose deny rule matches the
+	// flow (Cilium ingressDeny/egressDeny, Calico action Deny): a deny wins
+	// over every allow. NetworkPolicy has none.
+	Denied []string
+	// Detail says how a flavor with ordered rules reached the decision
+	// (Calico: the tier and the deciding rule, or the end of a tier); empty
+	// for NetworkPolicy.
+	Detail string
 }
 
 // Result is the evaluation of one flow.
@@ -938,6 +954,10 @@ func reason(r *Result, protocol corev1.Protocol) string {
 
 func describe(b *strings.Builder, d *DirectionResult) {
 	switch {
+	case len(d.Denied) > 0:
+		b.WriteString("denied by a deny rule of ")
+		b.WriteString(strings.Join(d.Denied, ", "))
+	case !d.Isolated && d.Detail != "":
 	case !d.Isolated:
 		b.WriteString("not isolated")
 	case len(d.Matched) > 0:
@@ -950,5 +970,11 @@ func describe(b *strings.Builder, d *DirectionResult) {
 		if d.UnknownNamedPort {
 			b.WriteString(" (a named port is not declared by the destination)")
 		}
+	}
+	if d.Detail != "" {
+		if len(d.Denied) > 0 || d.Isolated {
+			b.WriteString(": ")
+		}
+		b.WriteString(d.Detail)
 	}
 }

@@ -30,11 +30,16 @@ const (
 // TestMain configures Cilium's agent options as a cluster would run them:
 // the L7 proxy (DNS proxy for toFQDNs), ICMP rules and non-default-deny
 // policies (enableDefaultDeny) enabled — the agent's defaults, set
-// explicitly so the checks do not depend on them.
+// explicitly so the checks do not depend on them — and the cluster name
+// ("default", as the identities and the parsed rules carry it).
 func TestMain(m *testing.M) {
 	option.Config.EnableL7Proxy = true
 	option.Config.EnableICMPRules = true
 	option.Config.EnableNonDefaultDenyPolicies = true
+	// the agent names its cluster at start: the cluster entity selects
+	// the reserved node identities and this cluster's pods (unset, it is
+	// an empty selector list: a wildcard with ports)
+	api.InitEntities("default")
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,115 @@
+package policyset
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/flowfence/flowfence/output"
+)
+
+const (
+	np = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+`
+	cnp = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  endpointSelector: {}
+  ingress: [{}]
+`
+	ccnp = `# the guard
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: guard}
+spec:
+  endpointSelector: {}
+  enableDefaultDeny: {ingress: false, egress: false}
+  egressDeny: [{toCIDR: [169.254.169.254/32]}]
+`
+	cal = `apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  selector: all()
+  types: [Ingress, Egress]
+`
+	tier = `apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: guard}
+spec: {order: 1, defaultAction: Pass}
+`
+	anp = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: flowfence-metadata-guard}
+spec: {priority: 10, subject: {namespaces: {}}}
+`
+)
+
+// TestReadsEveryFlavor: a tree of each flavor reads into its set and
+// compiles for its engine; the --guardrails objects are read past.
+func TestReadsEveryFlavor(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		tree    output.Tree
+		flavor  string
+		cni     string
+		ignored int
+		n       int
+	}{
+		{"k8s with guardrails", output.Tree{"shop/00-default-deny.yaml": []byte(np), "_cluster/01-metadata-guard.yaml": []byte(anp)}, FlavorK8s, "", 1, 1},
+		{"cilium, documents in one file", output.Tree{"shop/00-default-deny.yaml": []byte(cnp + "---\n" + ccnp)}, FlavorCilium, "cilium", 0, 2},
+		{"calico with a tier", output.Tree{"shop/00-default-deny.yaml": []byte(cal), "_cluster/00-tiers.yaml": []byte(tier), "shop/kustomization.yaml": []byte("resources: []\n")}, FlavorCalico, "", 0, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := FromTree(c.tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f, _ := s.Flavor(); f != c.flavor || len(s.Ignored) != c.ignored || s.Len() != c.n {
+				t.Fatalf("flavor %q, ignored %v, len %d", f, s.Ignored, s.Len())
+			}
+			e, err := s.Evaluator(c.cni)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Len() != c.n {
+				t.Errorf("engine has %d objects, want %d", e.Len(), c.n)
+			}
+			if got := s.Namespaces(); len(got) != 1 || got[0] != "shop" {
+				t.Errorf("namespaces %v", got)
+			}
+		})
+	}
+}
+
+func TestTreeErrorsNameTheFileAndDocument(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tree output.Tree
+		cni  string
+		want string
+	}{
+		{"mixed flavors", output.Tree{"a/np.yaml": []byte(np), "b/cnp.yaml": []byte(cnp)}, "", "the tree mixes policy flavors (k8s, cilium)"},
+		{"NetworkPolicy and CNP in one file", output.Tree{"a/x.yaml": []byte(np + "---\n" + cnp)}, "", "a/x.yaml: document 2: cilium.io/v2/CiliumNetworkPolicy is not a networking.k8s.io/v1 NetworkPolicy like the file's other documents"},
+		{"another kind", output.Tree{"a/svc.yaml": []byte("apiVersion: v1\nkind: Service\nmetadata: {name: x}\n")}, "", "a/svc.yaml: document 1: v1 Service is not a policy flowfence evaluates"},
+		{"defined twice", output.Tree{"a/1.yaml": []byte(cnp), "a/2.yaml": []byte(cnp)}, "", "a/2.yaml: CiliumNetworkPolicy shop/default-deny is also defined in a/1.yaml"},
+		{"unsupported member", output.Tree{"a/x.yaml": []byte(strings.Replace(cnp, "ingress: [{}]", "ingress: [{fromRequires: [{}]}]", 1))}, "", `a/x.yaml: document 1: CiliumNetworkPolicy shop/default-deny: spec: json: unknown field "fromRequires"`},
+		{"cilium tree with --cni calico", output.Tree{"a/x.yaml": []byte(cnp)}, "calico", "--cni calico: the tree holds Cilium policies"},
+		{"calico tree with --cni cilium", output.Tree{"a/x.yaml": []byte(cal)}, "cilium", "--cni cilium: the tree holds Calico policies"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := FromTree(c.tree)
+			if err == nil {
+				_, err = s.Evaluator(c.cni)
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
