@@ -61,10 +61,6 @@ func isPolicyFile(name string) bool {
 	return true
 }
 
-// ClusterDir is the directory of cluster-scoped objects at the root of a
-// generated tree.
-const ClusterDir = "_cluster"
-
 // ReadTree reads every policy under dir, recursively and in lexical order:
 // YAML files (.yaml, .yml) with one or more documents, each dispatched on
 // its apiVersion and kind (policyset.Set.Add: NetworkPolicy decoded

@@ -1,6 +1,13 @@
 package output
 
-import "github.com/flowfence/flowfence/internal/escape"
+import (
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/flowfence/flowfence/internal/escape"
+)
 
 // The one place a YAML comment is written. Comment text says where a policy
 // came from and carries input text (namespaces, workloads, DNS names,
@@ -41,4 +48,27 @@ func Header(b []byte, comment, notes []string, generated string) []byte {
 		b = AppendComment(b, "NOTE: ", n)
 	}
 	return AppendComment(b, "", generated)
+}
+
+// Marshal renders obj (named kind and name in errors) as YAML after
+// Header(comment, notes, generated). annotate, when not nil, sees every
+// line of the body in order (with its line break) and returns the text of
+// a trailing comment for it, or false for none.
+func Marshal(obj any, kind, name string, comment, notes []string, generated string, annotate func(line string) (string, bool)) ([]byte, error) {
+	body, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s %s: %w", kind, name, err)
+	}
+	b := Header(make([]byte, 0, len(body)+256), comment, notes, generated)
+	if annotate == nil {
+		return append(b, body...), nil
+	}
+	for _, line := range strings.SplitAfter(string(body), "\n") {
+		if text, ok := annotate(line); ok {
+			b = AppendTrailingComment(b, []byte(line), text)
+			continue
+		}
+		b = append(b, line...)
+	}
+	return b, nil
 }

@@ -42,12 +42,6 @@ type Expecter interface {
 	DecodeDocument(path string, doc []byte) (any, error)
 }
 
-// KustomizationFile is the kustomization every directory of a tree has.
-const KustomizationFile = "kustomization.yaml"
-
-// ClusterDir holds the cluster-scoped objects of every flavor.
-const ClusterDir = "_cluster"
-
 // CheckTree checks a rendered tree against what f builds from set: the
 // tree holds exactly the expected policy files plus one kustomization per
 // directory (listing exactly that directory's files), and every file

@@ -8,10 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/flowfence/flowfence/output"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 )
@@ -38,9 +35,6 @@ const (
 	// NamespaceLabel is the label Calico gives every workload endpoint with
 	// its namespace, for the selector of a global policy.
 	NamespaceLabel = "projectcalico.org/namespace"
-	// ClusterDir holds the cluster-scoped objects (tiers, the guard): a name
-	// no namespace can have.
-	ClusterDir = "_cluster"
 )
 
 // Formatter renders Calico projectcalico.org/v3 YAML.
@@ -73,12 +67,11 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 			if err != nil {
 				return nil, err
 			}
-			name := k8s.FileName(p)
+			name := output.PolicyFile(p)
 			t[ns.Name+"/"+name] = b
 			files = append(files, name)
 		}
-		slices.Sort(files)
-		t[ns.Name+"/kustomization.yaml"] = kustomization(ns.Name, files)
+		t[ns.Name+"/"+output.KustomizationFile] = output.Kustomization(ns.Name, files, requires)
 	}
 	if err := checkGuardInputs(set); err != nil {
 		return nil, err
@@ -100,8 +93,8 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 			}
 			b.Write(part)
 		}
-		t[ClusterDir+"/00-tiers.yaml"] = b.Bytes()
-		cluster = append(cluster, "00-tiers.yaml")
+		t[output.ClusterDir+"/"+TiersFile] = b.Bytes()
+		cluster = append(cluster, TiersFile)
 	}
 	if guard, comment := f.Guard(set); guard != nil {
 		if err := Validate(guard); err != nil {
@@ -111,29 +104,20 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		t[ClusterDir+"/01-metadata-guard.yaml"] = b
-		cluster = append(cluster, "01-metadata-guard.yaml")
+		t[output.ClusterDir+"/"+output.GuardFile] = b
+		cluster = append(cluster, output.GuardFile)
 	}
 	if len(cluster) > 0 {
-		t[ClusterDir+"/kustomization.yaml"] = kustomization("", cluster)
+		t[output.ClusterDir+"/"+output.KustomizationFile] = output.Kustomization("", cluster, requires)
 	}
 	return t, nil
 }
 
-func kustomization(ns string, files []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("# Apply: kubectl apply -k .   Roll back: kubectl delete -k .\n")
-	b.WriteString("# projectcalico.org/v3 objects need the Calico API server (or: calicoctl apply -f <file>).\n")
-	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
-	if ns != "" {
-		b.WriteString("namespace: " + ns + "\n")
-	}
-	b.WriteString("resources:\n")
-	for _, f := range files {
-		b.WriteString("- " + f + "\n")
-	}
-	return b.Bytes()
-}
+// TiersFile holds the Tier objects inside output.ClusterDir.
+const TiersFile = "00-tiers.yaml"
+
+// requires is the kustomizations' note on what the objects need.
+const requires = "projectcalico.org/v3 objects need the Calico API server (or: calicoctl apply -f <file>)."
 
 func (f Formatter) policyKind(global bool) string {
 	switch {
@@ -367,28 +351,21 @@ func names(p *policy.Policy) map[string]string {
 // Marshal renders an object with its header comments and DNS-name comments
 // on nets.
 func Marshal(obj *Object, comment, notes []string, cidrNames map[string]string) ([]byte, error) {
-	body, err := yaml.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s %s: %w", obj.Kind, obj.Metadata.Name, err)
-	}
-	b := output.Header(make([]byte, 0, len(body)+256), comment, notes, k8s.Generated)
 	inNets := false
-	for _, line := range strings.SplitAfter(string(body), "\n") {
+	annotate := func(line string) (string, bool) {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case trimmed == "nets:":
 			inNets = true
 		case inNets && strings.HasPrefix(trimmed, "- "):
-			if n, ok := cidrNames[strings.TrimPrefix(trimmed, "- ")]; ok {
-				b = output.AppendTrailingComment(b, []byte(line), n)
-				continue
-			}
+			n, ok := cidrNames[strings.TrimPrefix(trimmed, "- ")]
+			return n, ok
 		default:
 			inNets = false
 		}
-		b = append(b, line...)
+		return "", false
 	}
-	return b, nil
+	return output.Marshal(obj, obj.Kind, obj.Metadata.Name, comment, notes, output.Generated, annotate)
 }
 
 // tiers returns the Tier objects the tree needs: the guard's and, with a

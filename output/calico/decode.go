@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -53,7 +52,7 @@ func Decode(name string, data []byte) ([]*Object, error) {
 func DecodeTree(t output.Tree) ([]*Object, error) {
 	var out []*Object
 	for _, p := range t.Paths() {
-		if !strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, "/kustomization.yaml") {
+		if !output.IsPolicyFile(p) {
 			continue
 		}
 		objs, err := Decode(p, t[p])

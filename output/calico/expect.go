@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/flowfence/flowfence/output"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -16,7 +15,7 @@ func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 	for _, ns := range set.Namespaces {
 		for _, p := range ns.Policies {
 			obj, _ := f.Build(p)
-			out[ns.Name+"/"+k8s.FileName(p)] = []any{obj}
+			out[ns.Name+"/"+output.PolicyFile(p)] = []any{obj}
 		}
 	}
 	if tiers := f.tiers(set); len(tiers) > 0 {
@@ -24,10 +23,10 @@ func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 		for _, t := range tiers {
 			objs = append(objs, t)
 		}
-		out[ClusterDir+"/00-tiers.yaml"] = objs
+		out[output.ClusterDir+"/"+TiersFile] = objs
 	}
 	if guard, _ := f.Guard(set); guard != nil {
-		out[ClusterDir+"/01-metadata-guard.yaml"] = []any{guard}
+		out[output.ClusterDir+"/"+output.GuardFile] = []any{guard}
 	}
 	return out, nil
 }

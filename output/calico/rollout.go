@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -19,7 +20,7 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 		b.WriteString("No application namespace: nothing to apply.\n")
 		return b.Bytes()
 	}
-	b.WriteString("1. Apply `" + ClusterDir + "` first: `kubectl apply -k " + ClusterDir + "` (a policy cannot be created in a\n")
+	b.WriteString("1. Apply `" + output.ClusterDir + "` first: `kubectl apply -k " + output.ClusterDir + "` (a policy cannot be created in a\n")
 	b.WriteString("   tier that does not exist yet). It holds:\n")
 	fmt.Fprintf(&b, "   - Tier `%s` (order %g, defaultAction Pass) with the global policy `%s`: pods of\n", GuardTier, GuardTierOrder, qualified(GuardTier, GuardPolicy))
 	b.WriteString("     the application namespaces never reach the cloud credential endpoints, whatever a later tier allows;\n")
@@ -33,7 +34,7 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 		b.WriteString("   - The namespace policies live in the default tier, beside any Kubernetes NetworkPolicy (any Allow wins).\n")
 	}
 	b.WriteString("2. Then the namespaces, one at a time, in the order of the table above (`kubectl apply -k <namespace>`).\n\n")
-	fmt.Fprintf(&b, "Roll back a namespace with `kubectl delete -k <namespace>`; the guard and tiers with `kubectl delete -k %s`\n", ClusterDir)
+	fmt.Fprintf(&b, "Roll back a namespace with `kubectl delete -k <namespace>`; the guard and tiers with `kubectl delete -k %s`\n", output.ClusterDir)
 	b.WriteString("(after every namespace that uses the workload tier).\n")
 	if !f.Staged {
 		b.WriteString("\nTo audit before enforcing, generate with `--staged`: the same policies as StagedNetworkPolicy /\n")

@@ -12,31 +12,19 @@
 package cilium
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/flowfence/flowfence/output"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 )
 
 // FormatName is the --format value.
 const FormatName = "cilium"
-
-// ClusterDir holds the cluster-scoped objects (the metadata guard): a name
-// no namespace can have (the calico flavor uses the same).
-const ClusterDir = "_cluster"
-
-// GuardFile is the CiliumClusterwideNetworkPolicy of the metadata guard,
-// inside ClusterDir.
-const GuardFile = "01-metadata-guard.yaml"
 
 // maxPorts is Cilium's limit of ports in one PortRule.
 const maxPorts = 40
@@ -55,10 +43,6 @@ type Formatter struct {
 
 // Name returns "cilium".
 func (Formatter) Name() string { return FormatName }
-
-// FileName returns the file a policy is written to inside its namespace
-// directory (the same names as the k8s flavor).
-func FileName(p *policy.Policy) string { return k8s.FileName(p) }
 
 // Render returns <ns>/<file>.yaml and <ns>/kustomization.yaml for every
 // namespace, and _cluster/ with the metadata guard.
@@ -79,12 +63,11 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 			if err != nil {
 				return nil, err
 			}
-			name := FileName(p)
+			name := output.PolicyFile(p)
 			t[ns.Name+"/"+name] = b
 			files = append(files, name)
 		}
-		slices.Sort(files)
-		t[ns.Name+"/kustomization.yaml"] = kustomization(ns.Name, files)
+		t[ns.Name+"/"+output.KustomizationFile] = output.Kustomization(ns.Name, files, "")
 	}
 	guard, comment, err := Guard(set)
 	if err != nil {
@@ -97,8 +80,8 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t[ClusterDir+"/"+GuardFile] = b
-	t[ClusterDir+"/kustomization.yaml"] = kustomization("", []string{GuardFile})
+	t[output.ClusterDir+"/"+output.GuardFile] = b
+	t[output.ClusterDir+"/"+output.KustomizationFile] = output.Kustomization("", []string{output.GuardFile}, "")
 	return t, nil
 }
 
@@ -113,20 +96,6 @@ func (f Formatter) check() error {
 		return fmt.Errorf("cilium.fqdn-patterns: only used with --fqdn")
 	}
 	return nil
-}
-
-func kustomization(ns string, files []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("# Apply: kubectl apply -k .   Roll back: kubectl delete -k .\n")
-	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
-	if ns != "" {
-		b.WriteString("namespace: " + ns + "\n")
-	}
-	b.WriteString("resources:\n")
-	for _, f := range files {
-		b.WriteString("- " + f + "\n")
-	}
-	return b.Bytes()
 }
 
 func meta(name, ns string) Metadata {
@@ -520,22 +489,13 @@ func cidrNames(p *policy.Policy) map[string]string {
 // Marshal renders the object with its provenance header and DNS-name
 // comments on CIDRs.
 func Marshal(obj *Object, comment, notes []string, names map[string]string) ([]byte, error) {
-	body, err := yaml.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s %s: %w", obj.Kind, obj.Metadata.Name, err)
-	}
-	b := output.Header(make([]byte, 0, len(body)+256), comment, notes, k8s.Generated)
-	for _, line := range strings.SplitAfter(string(body), "\n") {
+	annotate := func(line string) (string, bool) {
 		trimmed := strings.TrimPrefix(strings.TrimSpace(line), "- ")
-		n, ok := names[trimmed] // matchName: <name>
-		if !ok {
-			n, ok = names[strings.TrimPrefix(trimmed, "cidr: ")]
+		if n, ok := names[trimmed]; ok { // matchName: <name>
+			return n, true
 		}
-		if ok {
-			b = output.AppendTrailingComment(b, []byte(line), n)
-			continue
-		}
-		b = append(b, line...)
+		n, ok := names[strings.TrimPrefix(trimmed, "cidr: ")]
+		return n, ok
 	}
-	return b, nil
+	return output.Marshal(obj, obj.Kind, obj.Metadata.Name, comment, notes, output.Generated, annotate)
 }

@@ -19,14 +19,14 @@ func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 		dnsProxy := f.FQDN && f.namespaceHasFQDN(ns, &set.Guard)
 		for _, p := range ns.Policies {
 			obj, _ := f.Build(p, &set.Guard, dnsProxy)
-			out[ns.Name+"/"+FileName(p)] = []any{obj}
+			out[ns.Name+"/"+output.PolicyFile(p)] = []any{obj}
 		}
 	}
 	guard, _, err := Guard(set)
 	if err != nil {
 		return nil, err
 	}
-	out[ClusterDir+"/"+GuardFile] = []any{guard}
+	out[output.ClusterDir+"/"+output.GuardFile] = []any{guard}
 	return out, nil
 }
 

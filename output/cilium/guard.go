@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -338,7 +339,7 @@ func guardComment(set *policy.Set, excluded map[netip.Addr]int) []string {
 	c := []string{
 		fmt.Sprintf("Cluster-wide metadata guard (cloud profile %s): no pod reaches a cloud credential endpoint.", g.Cloud),
 		"enableDefaultDeny is false both ways: this policy only adds denies; no pod enters default-deny because of it.",
-		"Apply it before the namespaces: kubectl apply -k " + ClusterDir + ". Deny wins over every Cilium and Kubernetes allow.",
+		"Apply it before the namespaces: kubectl apply -k " + output.ClusterDir + ". Deny wins over every Cilium and Kubernetes allow.",
 	}
 	for _, a := range g.Addresses {
 		line := "  " + a.Addr.String() + ": " + a.What

@@ -3,6 +3,7 @@ package cilium
 import (
 	"bytes"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -15,7 +16,7 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 	b.WriteString("These are cilium.io/v2 objects, enforced by the Cilium agent (AdminNetworkPolicy and\n")
 	b.WriteString("BaselineAdminNetworkPolicy are not enforced by Cilium: the cluster-wide guard here is a\n")
 	b.WriteString("CiliumClusterwideNetworkPolicy).\n\n")
-	b.WriteString("1. Apply the metadata guard first, on its own: `kubectl apply -k " + ClusterDir + "`\n")
+	b.WriteString("1. Apply the metadata guard first, on its own: `kubectl apply -k " + output.ClusterDir + "`\n")
 	b.WriteString("   (CiliumClusterwideNetworkPolicy `" + GuardName + "`). It denies every pod of every namespace the\n")
 	b.WriteString("   cloud credential endpoints listed above, and nothing else: `enableDefaultDeny` is false for\n")
 	b.WriteString("   ingress and egress, so it puts no pod into default-deny — a pod without any other policy keeps\n")
@@ -29,7 +30,7 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 	b.WriteString("   `00-default-deny.yaml` selects every pod of the namespace with `ingress: [{}]` and `egress: [{}]`\n")
 	b.WriteString("   (rules that select no peer): both directions are default-deny, the other files allow what was\n")
 	b.WriteString("   observed. Traffic from the pod's own node (kubelet probes) stays allowed by the agent.\n\n")
-	b.WriteString("Roll back a namespace with `kubectl delete -k <namespace>`; the guard with `kubectl delete -k " + ClusterDir + "`.\n\n")
+	b.WriteString("Roll back a namespace with `kubectl delete -k <namespace>`; the guard with `kubectl delete -k " + output.ClusterDir + "`.\n\n")
 	b.WriteString("What this flavor relies on in the agent: ICMP rules (`icmps`, written as echo requests) need\n")
 	b.WriteString("`enable-icmp-rules` (the default); nodes are the `host` and `remote-node` entities and the API\n")
 	b.WriteString("server is `kube-apiserver` (CIDR rules match neither on Cilium); the internet calling a public\n")

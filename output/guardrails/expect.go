@@ -11,7 +11,7 @@ import (
 )
 
 // Expected returns the wrapped flavor's objects plus the guardrails of
-// ClusterDir, built from the model as Render builds them.
+// output.ClusterDir, built from the model as Render builds them.
 func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 	base, ok := f.Base.(output.Expecter)
 	if !ok {
@@ -27,19 +27,19 @@ func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 		for _, o := range objs {
 			docs = append(docs, o)
 		}
-		out[ClusterDir+"/"+GuardFile] = docs
+		out[output.ClusterDir+"/"+output.GuardFile] = docs
 	}
 	if f.Baseline {
 		obj, _ := Baseline(set)
-		out[ClusterDir+"/"+BaselineFile] = []any{obj}
+		out[output.ClusterDir+"/"+BaselineFile] = []any{obj}
 	}
 	return out, nil
 }
 
-// DecodeDocument decodes a ClusterDir document as an (Baseline)
+// DecodeDocument decodes a output.ClusterDir document as an (Baseline)
 // AdminNetworkPolicy and any other with the wrapped flavor.
 func (f Formatter) DecodeDocument(path string, doc []byte) (any, error) {
-	if strings.HasPrefix(path, ClusterDir+"/") {
+	if strings.HasPrefix(path, output.ClusterDir+"/") {
 		return Decode(doc)
 	}
 	base, ok := f.Base.(output.Expecter)

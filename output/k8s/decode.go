@@ -3,7 +3,6 @@ package k8s
 import (
 	"bytes"
 	"fmt"
-	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -38,7 +37,7 @@ func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
 func DecodeTree(t output.Tree) ([]*networkingv1.NetworkPolicy, error) {
 	var paths []string
 	for _, p := range t.Paths() {
-		if strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, "/kustomization.yaml") {
+		if output.IsPolicyFile(p) {
 			paths = append(paths, p)
 		}
 	}

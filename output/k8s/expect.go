@@ -15,7 +15,7 @@ func (Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 	for _, ns := range set.Namespaces {
 		for _, p := range ns.Policies {
 			np, _ := Build(p)
-			out[ns.Name+"/"+FileName(p)] = []any{np}
+			out[ns.Name+"/"+output.PolicyFile(p)] = []any{np}
 		}
 	}
 	return out, nil
