@@ -9,7 +9,6 @@ import (
 
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
-	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/synth"
 )
@@ -182,6 +181,10 @@ func StaleInNamespace(rules []StaleRule, ns string) []StaleRule {
 	return out
 }
 
+// Renderer synthesises and renders the whole tree of a flavor for a graph,
+// checked as generate checks it (pipeline.Render).
+type Renderer func(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, output.Tree, error)
+
 // UpdateResult is what Update wrote.
 type UpdateResult struct {
 	Graph *learner.Graph
@@ -192,18 +195,18 @@ type UpdateResult struct {
 // Update merges the observation obs into the committed graph (the graph the
 // tree in dir was generated from: a tree does not store its graph),
 // regenerates the NetworkPolicy tree from the merged graph with the same
-// synth options, writes it to dir (atomically, replacing only a tree
+// synth options (render), writes it to dir (atomically, replacing only a tree
 // flowfence wrote) and then the merged graph to graphPath (atomically). The
 // new tree admits everything observed in either, so a second diff of the
 // same observation finds nothing new (bar flows flowfence never admits:
 // cloud metadata calls, unselectable workloads). learnDropped re-judges
 // denied attempts as learn does.
-func Update(committed, obs *learner.Graph, sopts synth.Options, learnDropped bool, dir, graphPath string) (*UpdateResult, error) {
+func Update(render Renderer, committed, obs *learner.Graph, sopts synth.Options, learnDropped bool, dir, graphPath string) (*UpdateResult, error) {
 	merged := learner.NewGraph()
 	merged.Merge(committed)
 	merged.Merge(obs)
 	merged.Judge(learnDropped)
-	set, tree, err := pipeline.Render(merged, sopts, "k8s")
+	set, tree, err := render(merged, sopts, synth.FlavorK8s)
 	if err != nil {
 		return nil, fmt.Errorf("--update: regenerate %s: %w", dir, err)
 	}

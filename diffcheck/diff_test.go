@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowfence/flowfence/diffcheck"
 	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/synth"
 )
 
@@ -293,7 +294,7 @@ func TestUpdateThenNothingNew(t *testing.T) {
 	if len(d.Undocumented) != 3 {
 		t.Fatalf("first diff: %d undocumented flows, want 3", len(d.Undocumented))
 	}
-	res, err := diffcheck.Update(early, full, synth.Options{}, false, dir, graphPath)
+	res, err := diffcheck.Update(pipeline.Render, early, full, synth.Options{}, false, dir, graphPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func TestUpdateThenNothingNew(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(foreign, "mine.yaml"), []byte("x: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := diffcheck.Update(early, full, synth.Options{}, false, foreign, graphPath); err == nil || !strings.Contains(err.Error(), "refusing") {
+	if _, err := diffcheck.Update(pipeline.Render, early, full, synth.Options{}, false, foreign, graphPath); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Errorf("update of a foreign directory: err = %v, want a refusal", err)
 	}
 }

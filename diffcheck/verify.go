@@ -27,7 +27,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
@@ -308,11 +307,11 @@ func newFlow(g *learner.Graph, e *learner.Edge) Flow {
 }
 
 // Peers returns the verifier peers a graph node stands for: one per label
-// set seen on a workload's pods (pipeline.Peers), or its address. With
+// set seen on a workload's pods (synth.Peers), or its address. With
 // Cilium semantics the API server counts as a node: Cilium gives it the
 // kube-apiserver identity, which CIDR rules do not match.
 func Peers(n *learner.Node) []verifier.Peer {
-	ps := pipeline.Peers(n)
+	ps := synth.Peers(n)
 	if n.Kind == learner.NodeEntity && n.Entity == string(record.EntityKubeAPIServer) {
 		for i := range ps {
 			ps[i].IsNode = true

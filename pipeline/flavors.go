@@ -8,7 +8,6 @@ import (
 	"github.com/flowfence/flowfence/output/cilium"
 	"github.com/flowfence/flowfence/output/guardrails"
 	"github.com/flowfence/flowfence/output/k8s"
-	"github.com/flowfence/flowfence/synth"
 )
 
 // withFlavorOptions applies the cilium and guardrails options to the
@@ -41,23 +40,4 @@ func withFlavorOptions(f output.Formatter, o FormatterOptions) (output.Formatter
 		return nil, errors.New("cilium.fqdn-patterns: only for --format cilium with --fqdn")
 	}
 	return f, nil
-}
-
-// flavorSynthOptions tells synth the flavor it writes for (what the
-// evidence calls expressible). The cilium flavor is enforced by Cilium:
-// the default (kubernetes) CNI semantics become cilium; calico is an error.
-func flavorSynthOptions(o synth.Options, flavor string) (synth.Options, error) {
-	if o.Flavor == "" {
-		o.Flavor = flavor
-	}
-	if flavor == cilium.FormatName {
-		switch o.CNI {
-		case "", synth.CNIKubernetes:
-			o.CNI = synth.CNICilium
-		case synth.CNICilium:
-		default:
-			return o, fmt.Errorf("--cni %s: the cilium flavor is enforced by Cilium (use --cni cilium or leave it unset)", o.CNI)
-		}
-	}
-	return o, nil
 }

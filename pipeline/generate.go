@@ -52,7 +52,7 @@ func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutSh
 	if !synth.IsCanonical(g) {
 		g = synth.Canonical(g) // nothing below changes g: a canonical graph is used as it is
 	}
-	sopts, err := flavorSynthOptions(sopts, f.Name())
+	sopts, err := synth.ForFlavor(sopts, f.Name())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"net/netip"
 	"runtime"
 	"sort"
 	"strings"
@@ -63,7 +62,7 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 		}
 		for _, id := range []string{e.Src, e.Dst} {
 			if _, done := peers[id]; !done {
-				peers[id] = Peers(g.Nodes[id])
+				peers[id] = synth.Peers(g.Nodes[id])
 			}
 		}
 		edges = append(edges, e)
@@ -153,31 +152,4 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 func ownNodeHost(g *learner.Graph, e *learner.Edge) bool {
 	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
 	return src != nil && dst != nil && src.Kind == learner.NodeEntity && src.Entity == string(record.EntityHost) && dst.Kind == learner.NodeWorkload
-}
-
-// Peers returns the verifier peers a graph node stands for: one per label
-// set seen on a workload's pods (at most 8; plus a pod without labels when
-// some of its pods are not managed by the CNI: no selector matches those),
-// or the node's address.
-func Peers(n *learner.Node) []verifier.Peer {
-	if n.Kind == learner.NodeWorkload {
-		sets := n.LabelSets
-		if len(sets) == 0 {
-			sets = []map[string]string{n.Labels}
-		}
-		if len(sets) > 8 {
-			sets = sets[:8]
-		}
-		if n.Unmanaged && len(n.LabelSets) > 0 {
-			sets = append(sets[:len(sets):len(sets)], nil)
-		}
-		out := make([]verifier.Peer, 0, len(sets))
-		for _, s := range sets {
-			out = append(out, verifier.Peer{IsPod: true, Namespace: n.Namespace, Labels: s, NamespaceLabels: n.NamespaceLabels})
-		}
-		return out
-	}
-	a, _ := netip.ParseAddr(n.IP)
-	isNode := n.Entity == string(record.EntityHost) || n.Entity == string(record.EntityRemoteNode)
-	return []verifier.Peer{{IP: a, IsNode: isNode, Entity: n.Entity, DNSNames: n.Names}}
 }

@@ -1,6 +1,8 @@
 package synth
 
 import (
+	"fmt"
+
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
@@ -13,6 +15,33 @@ const (
 	FlavorCilium = "cilium"
 	FlavorCalico = "calico"
 )
+
+// ForFlavor returns o for writing the given flavor: o.Flavor set (unless
+// already set) and the CNI semantics the flavor implies. The cilium flavor
+// is enforced by Cilium: unset or kubernetes semantics become cilium, and
+// calico is an error. The calico flavor is enforced by Calico: kubernetes
+// semantics become calico (ICMP is expressible); unset stays unset
+// (Synthesize's kubernetes default).
+func ForFlavor(o Options, flavor string) (Options, error) {
+	if o.Flavor == "" {
+		o.Flavor = flavor
+	}
+	switch flavor {
+	case FlavorCilium:
+		switch o.CNI {
+		case "", CNIKubernetes:
+			o.CNI = CNICilium
+		case CNICilium:
+		default:
+			return o, fmt.Errorf("--cni %s: the cilium flavor is enforced by Cilium (use --cni cilium or leave it unset)", o.CNI)
+		}
+	case FlavorCalico:
+		if o.CNI == CNIKubernetes {
+			o.CNI = CNICalico
+		}
+	}
+	return o, nil
+}
 
 // icmpExpressible reports whether the flavor can write ICMP rules: Cilium
 // (icmps) and Calico can, NetworkPolicy cannot. Without a flavor, the CNI

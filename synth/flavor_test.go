@@ -120,3 +120,36 @@ func TestOptInSelectors(t *testing.T) {
 		t.Errorf("the unobserved opt-in is not reported: %+v", set.Findings)
 	}
 }
+
+// TestForFlavor: the CNI semantics each flavor implies, and the one
+// combination refused.
+func TestForFlavor(t *testing.T) {
+	cases := []struct {
+		flavor, cni, preset string
+		wantCNI, wantFlavor string
+		wantErr             bool
+	}{
+		{flavor: FlavorK8s, cni: "", wantCNI: "", wantFlavor: FlavorK8s},
+		{flavor: FlavorK8s, cni: CNICilium, wantCNI: CNICilium, wantFlavor: FlavorK8s},
+		{flavor: FlavorCilium, cni: "", wantCNI: CNICilium, wantFlavor: FlavorCilium},
+		{flavor: FlavorCilium, cni: CNIKubernetes, wantCNI: CNICilium, wantFlavor: FlavorCilium},
+		{flavor: FlavorCilium, cni: CNICilium, wantCNI: CNICilium, wantFlavor: FlavorCilium},
+		{flavor: FlavorCilium, cni: CNICalico, wantErr: true},
+		{flavor: FlavorCalico, cni: CNIKubernetes, wantCNI: CNICalico, wantFlavor: FlavorCalico},
+		{flavor: FlavorCalico, cni: "", wantCNI: "", wantFlavor: FlavorCalico},
+		{flavor: FlavorCalico, cni: CNICilium, wantCNI: CNICilium, wantFlavor: FlavorCalico},
+		{flavor: FlavorCalico, cni: CNICalico, preset: FlavorK8s, wantCNI: CNICalico, wantFlavor: FlavorK8s},
+	}
+	for _, c := range cases {
+		o, err := ForFlavor(Options{CNI: c.cni, Flavor: c.preset}, c.flavor)
+		if c.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "--cni "+c.cni) {
+				t.Errorf("%s with --cni %q: err %v, want one naming --cni", c.flavor, c.cni, err)
+			}
+			continue
+		}
+		if err != nil || o.CNI != c.wantCNI || o.Flavor != c.wantFlavor {
+			t.Errorf("%s with --cni %q: got CNI %q flavor %q err %v, want %q %q", c.flavor, c.cni, o.CNI, o.Flavor, err, c.wantCNI, c.wantFlavor)
+		}
+	}
+}

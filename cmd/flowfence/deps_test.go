@@ -27,3 +27,31 @@ func TestNoHeavyImports(t *testing.T) {
 		t.Fatalf("only %d deps listed: go list did not see the real binary", len(deps))
 	}
 }
+
+// TestLayering keeps the packages' direction: a package below pipeline
+// (the stages and the verbs' libraries) never imports it, so pipeline stays
+// the one place that wires them.
+func TestLayering(t *testing.T) {
+	cases := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{"github.com/flowfence/flowfence/diffcheck", []string{"github.com/flowfence/flowfence/pipeline"}},
+		{"github.com/flowfence/flowfence/synth", []string{"github.com/flowfence/flowfence/pipeline", "github.com/flowfence/flowfence/output"}},
+	}
+	for _, c := range cases {
+		t.Run(c.pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", c.pkg).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list: %v\n%s", err, out)
+			}
+			for _, d := range strings.Fields(string(out)) {
+				for _, f := range c.forbidden {
+					if d == f || strings.HasPrefix(d, f+"/") {
+						t.Errorf("%s imports %s", c.pkg, d)
+					}
+				}
+			}
+		})
+	}
+}

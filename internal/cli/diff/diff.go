@@ -150,7 +150,7 @@ func run(cmd *cobra.Command, env flags.Env) error {
 		diffreport.DiffText(env.Streams.Out, d)
 	}
 	if update && len(d.Undocumented) > 0 {
-		res, err := diffcheck.Update(committed, obs, sopts, c.LearnDropped, c.Policies, c.Graph)
+		res, err := diffcheck.Update(pipeline.Render, committed, obs, sopts, c.LearnDropped, c.Policies, c.Graph)
 		if err != nil {
 			return err
 		}

@@ -11,9 +11,7 @@ import (
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/output"
-	caliout "github.com/flowfence/flowfence/output/calico"
 	"github.com/flowfence/flowfence/pipeline"
-	"github.com/flowfence/flowfence/synth"
 )
 
 // NewCommand returns the generate command.
@@ -36,12 +34,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 			if err != nil && !errors.As(err, &cut) {
 				return err
 			}
-			sopts := flags.SynthOptions(c)
-			if f.Name() == caliout.FormatName && sopts.CNI == synth.CNIKubernetes {
-				// Calico policies are enforced by Calico: ICMP is expressible
-				sopts.CNI = synth.CNICalico
-			}
-			set, tree, err := pipeline.RenderLearned(g, sum, sopts, f)
+			set, tree, err := pipeline.RenderLearned(g, sum, flags.SynthOptions(c), f)
 			if err != nil {
 				return err
 			}
