@@ -62,6 +62,10 @@ const (
 	KeyCalicoStaged = "calico.staged"
 )
 
+// DefaultGoldmaneServerName is the name verified in Goldmane's certificate
+// by default: its Service in calico-system.
+const DefaultGoldmaneServerName = "goldmane.calico-system.svc"
+
 // EnvPrefix prefixes every environment variable.
 const EnvPrefix = "FLOWFENCE"
 
@@ -74,7 +78,7 @@ func Defaults() map[string]any {
 		KeyDNSClusterIPs: []string{}, KeyNodeCIDRs: []string{},
 		KeyQuietFraction: 0.25, KeyQuietPeriod: "", KeyMinFlows: 20,
 		KeyPolicies: "", KeyBaseline: "", KeyReport: "",
-		KeyGoldmaneCA: "", KeyGoldmaneCert: "", KeyGoldmaneKey: "", KeyGoldmaneServerName: "goldmane.calico-system.svc", KeyGoldmaneFollow: "",
+		KeyGoldmaneCA: "", KeyGoldmaneCert: "", KeyGoldmaneKey: "", KeyGoldmaneServerName: DefaultGoldmaneServerName, KeyGoldmaneFollow: "",
 		KeyCalicoTier: "", KeyCalicoStaged: false,
 	}
 	maps.Copy(m, liveDefaults())

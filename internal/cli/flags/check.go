@@ -23,9 +23,15 @@ func AddPolicies(fs *pflag.FlagSet) {
 func AddScope(fs *pflag.FlagSet) {
 	fs.String(config.KeyCNI, "kubernetes", "NetworkPolicy semantics of the cluster's CNI: kubernetes|cilium|calico")
 	fs.String(config.KeyCloud, "generic", "cloud profile of the metadata guard: generic|aws|gcp|azure|oci|alibaba")
-	fs.StringSlice("system-namespaces", nil, "more namespaces (globs) that get no policies")
-	fs.StringSlice("include-namespaces", nil, "only these namespaces (globs) get policies")
-	fs.StringSlice("exclude-namespaces", nil, "these namespaces (globs) get no policies")
+	addNamespaces(fs)
+}
+
+// addNamespaces adds the namespace globs of the generated policies' scope
+// (config namespaces.*), for every verb that generates or judges a tree.
+func addNamespaces(fs *pflag.FlagSet) {
+	fs.StringSlice(FlagSystemNamespaces, nil, "more namespaces (globs) that get no policies")
+	fs.StringSlice(FlagIncludeNamespaces, nil, "only these namespaces (globs) get policies")
+	fs.StringSlice(FlagExcludeNamespaces, nil, "these namespaces (globs) get no policies")
 }
 
 // AddOutput adds -o/--output with the given formats, the first the default.

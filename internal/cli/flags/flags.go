@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -33,27 +32,6 @@ type Env struct {
 	Streams Streams
 }
 
-// flagKeys maps flag names to config keys where they differ.
-func flagKeys() map[string]string {
-	m := map[string]string{
-		"system-namespaces":    config.KeyNSSystem,
-		"include-namespaces":   config.KeyNSInclude,
-		"exclude-namespaces":   config.KeyNSExclude,
-		"dns-cluster-ip":       config.KeyDNSClusterIPs,
-		"node-cidrs":           config.KeyNodeCIDRs,
-		"goldmane-ca":          config.KeyGoldmaneCA,
-		"goldmane-cert":        config.KeyGoldmaneCert,
-		"goldmane-key":         config.KeyGoldmaneKey,
-		"goldmane-server-name": config.KeyGoldmaneServerName,
-		"goldmane-follow":      config.KeyGoldmaneFollow,
-		"calico-tier":          config.KeyCalicoTier,
-		"staged":               config.KeyCalicoStaged,
-	}
-	maps.Copy(m, liveFlagKeys())
-	maps.Copy(m, flavorFlagKeys())
-	return m
-}
-
 // AddLearn adds the flags of reading and learning.
 func AddLearn(fs *pflag.FlagSet) {
 	AddLive(fs)
@@ -63,26 +41,22 @@ func AddLearn(fs *pflag.FlagSet) {
 	fs.String(config.KeySince, "", "only flows at or after this time (RFC 3339, or a duration ago such as 24h)")
 	fs.String(config.KeyUntil, "", "only flows at or before this time (RFC 3339, or a duration ago)")
 	fs.Int(config.KeyWorkers, 0, "decode workers (0 = all cores)")
-	fs.String("goldmane-ca", "", "goldmane:// sources: CA bundle (PEM) that signed Goldmane's certificate")
-	fs.String("goldmane-cert", "", "goldmane:// sources: client certificate (PEM) for Goldmane's mutual TLS")
-	fs.String("goldmane-key", "", "goldmane:// sources: client key (PEM) for Goldmane's mutual TLS")
-	fs.String("goldmane-server-name", "goldmane.calico-system.svc", "goldmane:// sources: name to verify in Goldmane's certificate")
-	fs.String("goldmane-follow", "", "goldmane:// sources: stream new flows for this long (e.g. 30m) instead of listing the stored window")
+	fs.String(FlagGoldmaneCA, "", "goldmane:// sources: CA bundle (PEM) that signed Goldmane's certificate")
+	fs.String(FlagGoldmaneCert, "", "goldmane:// sources: client certificate (PEM) for Goldmane's mutual TLS")
+	fs.String(FlagGoldmaneKey, "", "goldmane:// sources: client key (PEM) for Goldmane's mutual TLS")
+	fs.String(FlagGoldmaneServerName, config.DefaultGoldmaneServerName, "goldmane:// sources: name to verify in Goldmane's certificate")
+	fs.String(FlagGoldmaneFollow, "", "goldmane:// sources: stream new flows for this long (e.g. 30m) instead of listing the stored window")
 }
 
 // AddSynth adds the flags of policy generation.
 func AddSynth(fs *pflag.FlagSet) {
 	fs.String(config.KeyFormat, "k8s", "policy flavor: k8s|cilium|calico")
 	addFlavorFlags(fs)
-	fs.String(config.KeyCloud, "generic", "cloud profile of the metadata guard: generic|aws|gcp|azure|oci|alibaba")
-	fs.String(config.KeyCNI, "kubernetes", "NetworkPolicy semantics of the cluster's CNI: kubernetes|cilium|calico")
-	fs.StringSlice("system-namespaces", nil, "more namespaces (globs) that get no policies")
-	fs.StringSlice("include-namespaces", nil, "only these namespaces (globs) get policies")
-	fs.StringSlice("exclude-namespaces", nil, "these namespaces (globs) get no policies")
-	fs.StringSlice("dns-cluster-ip", nil, "kube-dns Service IP(s) to admit with NodeLocal DNS")
-	fs.StringSlice("node-cidrs", nil, "node CIDRs to admit node traffic by (instead of observed node IPs)")
-	fs.String("calico-tier", "", "calico flavor: put the workload policies in this Calico tier (emitted with its order) instead of the default tier")
-	fs.Bool("staged", false, "calico flavor: emit StagedNetworkPolicy/StagedGlobalNetworkPolicy (audit, then promote to enforced)")
+	AddScope(fs)
+	fs.StringSlice(FlagDNSClusterIP, nil, "kube-dns Service IP(s) to admit with NodeLocal DNS")
+	fs.StringSlice(FlagNodeCIDRs, nil, "node CIDRs to admit node traffic by (instead of observed node IPs)")
+	fs.String(FlagCalicoTier, "", "calico flavor: put the workload policies in this Calico tier (emitted with its order) instead of the default tier")
+	fs.Bool(FlagStaged, false, "calico flavor: emit StagedNetworkPolicy/StagedGlobalNetworkPolicy (audit, then promote to enforced)")
 }
 
 // Bind binds cmd's flags into vp under their keys and reads the config file.
@@ -93,16 +67,23 @@ func Bind(vp *viper.Viper, cmd *cobra.Command) error {
 		if err != nil || f.Name == "help" {
 			return
 		}
-		key := f.Name
-		if k, ok := keys[f.Name]; ok {
-			key = k
-		}
-		err = vp.BindPFlag(key, f)
+		err = vp.BindPFlag(key(keys, f.Name), f)
 	})
 	if err != nil {
 		return fmt.Errorf("bind flags: %w", err)
 	}
 	return config.ReadFile(vp)
+}
+
+// Key returns the config key a flag is bound to: its own name unless the
+// flag names a nested key (the Flag* constants).
+func Key(flag string) string { return key(flagKeys(), flag) }
+
+func key(keys map[string]string, flag string) string {
+	if k, ok := keys[flag]; ok {
+		return k
+	}
+	return flag
 }
 
 // Logger returns the logger for warnings on stderr.

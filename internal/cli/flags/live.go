@@ -15,31 +15,6 @@ import (
 	"github.com/flowfence/flowfence/pipeline"
 )
 
-// liveFlagKeys maps the live-source flags to their config keys.
-func liveFlagKeys() map[string]string {
-	return map[string]string{
-		"namespace":            config.KeyHubbleNamespaces,
-		"not-namespace":        config.KeyHubbleNotNS,
-		"verdict":              config.KeyHubbleVerdicts,
-		"max-reconnects":       config.KeyHubbleMaxReconnect,
-		"idle-timeout":         config.KeyHubbleIdleTimeout,
-		"tls-ca-cert-files":    config.KeyTLSCACertFiles,
-		"tls-client-cert-file": config.KeyTLSClientCertFile,
-		"tls-client-key-file":  config.KeyTLSClientKeyFile,
-		"tls-server-name":      config.KeyTLSServerName,
-		"tls-allow-insecure":   config.KeyTLSAllowInsecure,
-		"listen":               config.KeyRelayListen,
-		"pace":                 config.KeyRelayPace,
-		"speed":                config.KeyRelaySpeed,
-		"loop":                 config.KeyRelayLoop,
-		"buffer-size":          config.KeyRelayBufferSize,
-		"rebase":               config.KeyRelayRebase,
-		"tls-cert-file":        config.KeyRelayTLSCertFile,
-		"tls-key-file":         config.KeyRelayTLSKeyFile,
-		"tls-client-ca-files":  config.KeyRelayTLSClientCAs,
-	}
-}
-
 // AddLive adds the flags of live Hubble sources (hubble://HOST:PORT,
 // hubble+tls://HOST:PORT): the observation window, checkpoints,
 // server-side filters, reconnects and TLS (named as the Hubble CLI names
@@ -48,16 +23,16 @@ func AddLive(fs *pflag.FlagSet) {
 	fs.String(config.KeyDuration, "", "hubble:// sources: observe live for this long (e.g. 30m, 24h), then stop and write")
 	fs.Bool(config.KeyFollow, false, "hubble:// sources: observe live until interrupted (Ctrl-C / SIGTERM end the window and still write)")
 	fs.String(config.KeyCheckpointInterval, config.DefaultCheckpointInterval.String(), "learn from hubble:// sources: save the --graph file (with a resume cursor) this often")
-	fs.StringSlice("namespace", nil, "hubble:// sources: only flows from or to pods of these namespaces (server-side filter, repeatable)")
-	fs.StringSlice("not-namespace", nil, "hubble:// sources: drop flows whose both ends are pods of these namespaces (server-side filter)")
-	fs.StringSlice("verdict", nil, "hubble:// sources: only flows with these verdicts: FORWARDED, DROPPED, AUDIT, … (server-side filter)")
-	fs.Int("max-reconnects", config.DefaultMaxReconnects, "hubble:// sources: give up after this many reconnects in a row that bring nothing (-1 never); giving up after flows came cuts the window short: the graph/tree is still written, ROLLOUT.md says so and the exit status is 4")
-	fs.String("idle-timeout", config.DefaultIdleTimeout.String(), "hubble:// and goldmane:// sources: a --since/--until (or everything-buffered) stream that sends nothing this long is stalled (hubble://: cancelled and resumed). With --follow/--duration/--goldmane-follow a quiet cluster sends nothing, so silence this long only makes flowfence ask the server for its status; one that does not answer is stalled (0 turns the check off)")
-	fs.StringSlice("tls-ca-cert-files", nil, "hubble+tls:// sources: CA certificates (PEM) the relay's certificate must chain to (default: system roots)")
-	fs.String("tls-client-cert-file", "", "hubble+tls:// sources: client certificate (PEM) for mTLS")
-	fs.String("tls-client-key-file", "", "hubble+tls:// sources: client key (PEM) for mTLS")
-	fs.String("tls-server-name", "", "hubble+tls:// sources: name the relay's certificate must carry (e.g. ui.hubble-relay.cilium.io behind a port-forward)")
-	fs.Bool("tls-allow-insecure", false, "hubble+tls:// sources: DO NOT verify the relay's certificate (warned about on every run)")
+	fs.StringSlice(FlagNamespace, nil, "hubble:// sources: only flows from or to pods of these namespaces (server-side filter, repeatable)")
+	fs.StringSlice(FlagNotNamespace, nil, "hubble:// sources: drop flows whose both ends are pods of these namespaces (server-side filter)")
+	fs.StringSlice(FlagVerdict, nil, "hubble:// sources: only flows with these verdicts: FORWARDED, DROPPED, AUDIT, … (server-side filter)")
+	fs.Int(FlagMaxReconnects, config.DefaultMaxReconnects, "hubble:// sources: give up after this many reconnects in a row that bring nothing (-1 never); giving up after flows came cuts the window short: the graph/tree is still written, ROLLOUT.md says so and the exit status is 4")
+	fs.String(FlagIdleTimeout, config.DefaultIdleTimeout.String(), "hubble:// and goldmane:// sources: a --since/--until (or everything-buffered) stream that sends nothing this long is stalled (hubble://: cancelled and resumed). With --follow/--duration/--goldmane-follow a quiet cluster sends nothing, so silence this long only makes flowfence ask the server for its status; one that does not answer is stalled (0 turns the check off)")
+	fs.StringSlice(FlagTLSCACertFiles, nil, "hubble+tls:// sources: CA certificates (PEM) the relay's certificate must chain to (default: system roots)")
+	fs.String(FlagTLSClientCertFile, "", "hubble+tls:// sources: client certificate (PEM) for mTLS")
+	fs.String(FlagTLSClientKeyFile, "", "hubble+tls:// sources: client key (PEM) for mTLS")
+	fs.String(FlagTLSServerName, "", "hubble+tls:// sources: name the relay's certificate must carry (e.g. ui.hubble-relay.cilium.io behind a port-forward)")
+	fs.Bool(FlagTLSAllowInsecure, false, "hubble+tls:// sources: DO NOT verify the relay's certificate (warned about on every run)")
 }
 
 // LiveOptions builds the live-source options from the config.

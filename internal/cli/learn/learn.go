@@ -14,6 +14,10 @@ import (
 	"github.com/flowfence/flowfence/pipeline"
 )
 
+// replaceFlag is learn's own flag (no config key): write the graph instead
+// of merging into the file's.
+const replaceFlag = "replace"
+
 // NewCommand returns the learn command.
 func NewCommand(env flags.Env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -31,7 +35,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 			// the graph there is read first: live windows resume from its
 			// cursors and save checkpoints of it merged with what they learn
 			var base *learner.Graph
-			if !env.Viper.GetBool("replace") {
+			if !env.Viper.GetBool(replaceFlag) {
 				if base, err = pipeline.ReadGraphFile(c.Graph); err != nil {
 					return err
 				}
@@ -59,6 +63,6 @@ func NewCommand(env flags.Env) *cobra.Command {
 	}
 	flags.AddLearn(cmd.Flags())
 	cmd.Flags().String(config.KeyGraph, "", "graph file to write; an existing graph there is merged with")
-	cmd.Flags().Bool("replace", false, "replace the graph file instead of merging into it")
+	cmd.Flags().Bool(replaceFlag, false, "replace the graph file instead of merging into it")
 	return cmd
 }
