@@ -42,6 +42,18 @@ type Expecter interface {
 	DecodeDocument(path string, doc []byte) (any, error)
 }
 
+// OneObject returns the only object a document decoded to (objs and err
+// as a flavor's Decode returns them): for Expecter.DecodeDocument.
+func OneObject[T any](objs []T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("%d objects in one document", len(objs))
+	}
+	return objs[0], nil
+}
+
 // CheckTree checks a rendered tree against what f builds from set: the
 // tree holds exactly the expected policy files plus one kustomization per
 // directory (listing exactly that directory's files), and every file

@@ -1,8 +1,6 @@
 package cilium
 
 import (
-	"fmt"
-
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
@@ -33,14 +31,7 @@ func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 // DecodeDocument strictly decodes one Cilium policy document and validates
 // it.
 func (Formatter) DecodeDocument(path string, doc []byte) (any, error) {
-	objs, err := Decode(path, doc)
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) != 1 {
-		return nil, fmt.Errorf("%d objects in one document", len(objs))
-	}
-	return objs[0], nil
+	return output.OneObject(Decode(path, doc))
 }
 
 var _ output.Expecter = Formatter{}

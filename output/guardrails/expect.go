@@ -36,8 +36,8 @@ func (f Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 	return out, nil
 }
 
-// DecodeDocument decodes a output.ClusterDir document as an (Baseline)
-// AdminNetworkPolicy and any other with the wrapped flavor.
+// DecodeDocument decodes a document of output.ClusterDir as an
+// (Baseline)AdminNetworkPolicy and any other with the wrapped flavor.
 func (f Formatter) DecodeDocument(path string, doc []byte) (any, error) {
 	if strings.HasPrefix(path, output.ClusterDir+"/") {
 		return Decode(doc)

@@ -1,8 +1,6 @@
 package k8s
 
 import (
-	"fmt"
-
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
@@ -24,20 +22,7 @@ func (Formatter) Expected(set *policy.Set) (map[string][]any, error) {
 // DecodeDocument strictly decodes one NetworkPolicy document and validates
 // it.
 func (Formatter) DecodeDocument(path string, doc []byte) (any, error) {
-	return DecodeOne(path, doc)
-}
-
-// DecodeOne strictly decodes a document that holds exactly one
-// NetworkPolicy.
-func DecodeOne(path string, doc []byte) (any, error) {
-	nps, err := Decode(path, doc)
-	if err != nil {
-		return nil, err
-	}
-	if len(nps) != 1 {
-		return nil, fmt.Errorf("%d objects in one document", len(nps))
-	}
-	return nps[0], nil
+	return output.OneObject(Decode(path, doc))
 }
 
 var _ output.Expecter = Formatter{}
