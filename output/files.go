@@ -68,3 +68,24 @@ func Kustomization(ns string, files []string, requires string) []byte {
 	}
 	return b
 }
+
+// AddNamespaces writes into t every namespace directory of set: each
+// policy's file (PolicyFile) holding what render returns for it, in order,
+// and the namespace's kustomization (requires as in Kustomization). The
+// first error render returns is returned.
+func AddNamespaces(t Tree, set *policy.Set, requires string, render func(ns *policy.Namespace, p *policy.Policy) ([]byte, error)) error {
+	for _, ns := range set.Namespaces {
+		files := make([]string, 0, len(ns.Policies))
+		for _, p := range ns.Policies {
+			b, err := render(ns, p)
+			if err != nil {
+				return err
+			}
+			name := PolicyFile(p)
+			t[ns.Name+"/"+name] = b
+			files = append(files, name)
+		}
+		t[ns.Name+"/"+KustomizationFile] = Kustomization(ns.Name, files, requires)
+	}
+	return nil
+}

@@ -53,25 +53,18 @@ func (Formatter) Name() string { return FormatName }
 // namespace, and _cluster/ with the tiers and the metadata guard.
 func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 	t := output.Tree{}
-	for _, ns := range set.Namespaces {
-		var files []string
-		for _, p := range ns.Policies {
-			if err := checkInputs(p); err != nil {
-				return nil, err
-			}
-			obj, notes := f.Build(p)
-			if err := Validate(obj); err != nil {
-				return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
-			}
-			b, err := Marshal(obj, p.Comment, notes, names(p))
-			if err != nil {
-				return nil, err
-			}
-			name := output.PolicyFile(p)
-			t[ns.Name+"/"+name] = b
-			files = append(files, name)
+	err := output.AddNamespaces(t, set, requires, func(_ *policy.Namespace, p *policy.Policy) ([]byte, error) {
+		if err := checkInputs(p); err != nil {
+			return nil, err
 		}
-		t[ns.Name+"/"+output.KustomizationFile] = output.Kustomization(ns.Name, files, requires)
+		obj, notes := f.Build(p)
+		if err := Validate(obj); err != nil {
+			return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
+		}
+		return Marshal(obj, p.Comment, notes, names(p))
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := checkGuardInputs(set); err != nil {
 		return nil, err

@@ -51,23 +51,21 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 		return nil, err
 	}
 	t := output.Tree{}
-	for _, ns := range set.Namespaces {
-		dnsProxy := f.FQDN && f.namespaceHasFQDN(ns, &set.Guard)
-		var files []string
-		for _, p := range ns.Policies {
-			obj, notes := f.Build(p, &set.Guard, dnsProxy)
-			if err := Validate(obj); err != nil {
-				return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
-			}
-			b, err := Marshal(obj, p.Comment, notes, cidrNames(p))
-			if err != nil {
-				return nil, err
-			}
-			name := output.PolicyFile(p)
-			t[ns.Name+"/"+name] = b
-			files = append(files, name)
+	// the DNS-proxy rule is decided once per namespace
+	var cur *policy.Namespace
+	dnsProxy := false
+	err := output.AddNamespaces(t, set, "", func(ns *policy.Namespace, p *policy.Policy) ([]byte, error) {
+		if ns != cur {
+			cur, dnsProxy = ns, f.FQDN && f.namespaceHasFQDN(ns, &set.Guard)
 		}
-		t[ns.Name+"/"+output.KustomizationFile] = output.Kustomization(ns.Name, files, "")
+		obj, notes := f.Build(p, &set.Guard, dnsProxy)
+		if err := Validate(obj); err != nil {
+			return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
+		}
+		return Marshal(obj, p.Comment, notes, cidrNames(p))
+	})
+	if err != nil {
+		return nil, err
 	}
 	guard, comment, err := Guard(set)
 	if err != nil {

@@ -56,17 +56,11 @@ func (Formatter) Render(set *policy.Set) (output.Tree, error) {
 	}
 	t := output.Tree{}
 	i := 0
-	for _, ns := range set.Namespaces {
-		var files []string
-		for _, p := range ns.Policies {
-			f := output.PolicyFile(p)
-			t[ns.Name+"/"+f] = docs[i]
-			i++
-			files = append(files, f)
-		}
-		t[ns.Name+"/"+output.KustomizationFile] = output.Kustomization(ns.Name, files, "")
-	}
-	return t, nil
+	err = output.AddNamespaces(t, set, "", func(*policy.Namespace, *policy.Policy) ([]byte, error) {
+		i++
+		return docs[i-1], nil
+	})
+	return t, err
 }
 
 // Build converts one policy into a NetworkPolicy. Rules that cannot be
