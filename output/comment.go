@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/policy"
 )
 
 // The one place a YAML comment is written. Comment text says where a policy
@@ -71,4 +72,35 @@ func Marshal(obj any, kind, name string, comment, notes []string, generated stri
 		b = append(b, line...)
 	}
 	return b, nil
+}
+
+// EachNamedCIDR calls fn for every CIDR of p's peers (ingress, then egress)
+// that carry the DNS names observed for them: the source of the DNS-name
+// comments every flavor writes.
+func EachNamedCIDR(p *policy.Policy, fn func(c policy.CIDR, names []string)) {
+	for _, rs := range [][]policy.Rule{p.IngressRules, p.EgressRules} {
+		for _, r := range rs {
+			for _, pe := range r.Peers {
+				if len(pe.Names) == 0 {
+					continue
+				}
+				for _, c := range pe.CIDRs {
+					fn(c, pe.Names)
+				}
+			}
+		}
+	}
+}
+
+// CIDRNames maps the CIDRs of p's peers to the DNS names observed for
+// them ("a, b"), for the trailing comments; nil when there are none.
+func CIDRNames(p *policy.Policy) map[string]string {
+	var out map[string]string
+	EachNamedCIDR(p, func(c policy.CIDR, names []string) {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[c.Prefix.String()] = strings.Join(names, ", ")
+	})
+	return out
 }

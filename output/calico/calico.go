@@ -61,7 +61,7 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 		if err := Validate(obj); err != nil {
 			return nil, fmt.Errorf("generated policy %s/%s is invalid: %w", p.Namespace, p.Name, err)
 		}
-		return Marshal(obj, p.Comment, notes, names(p))
+		return Marshal(obj, p.Comment, notes, output.CIDRNames(p))
 	})
 	if err != nil {
 		return nil, err
@@ -320,25 +320,6 @@ func rules(r policy.Rule, ingress bool) ([]Rule, string) {
 		notes = append(notes, "peers without an address cannot be nets: "+strings.Join(noIP, ", "))
 	}
 	return out, strings.Join(notes, "; ")
-}
-
-// names maps the CIDRs of a policy's peers to the DNS names seen for them
-// (rendered as comments).
-func names(p *policy.Policy) map[string]string {
-	out := map[string]string{}
-	for _, rs := range [][]policy.Rule{p.IngressRules, p.EgressRules} {
-		for _, r := range rs {
-			for _, pe := range r.Peers {
-				if len(pe.Names) == 0 {
-					continue
-				}
-				for _, c := range pe.CIDRs {
-					out[c.Prefix.String()] = strings.Join(pe.Names, ", ")
-				}
-			}
-		}
-	}
-	return out
 }
 
 // Marshal renders an object with its header comments and DNS-name comments

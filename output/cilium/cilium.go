@@ -459,24 +459,15 @@ func plainCIDRs(cs []CIDRRule) bool {
 func cidrNames(p *policy.Policy) map[string]string {
 	names := map[string]string{}
 	addrs := map[string][]string{}
-	for _, rs := range [][]policy.Rule{p.IngressRules, p.EgressRules} {
-		for _, r := range rs {
-			for _, pe := range r.Peers {
-				if len(pe.Names) == 0 {
-					continue
-				}
-				for _, c := range pe.CIDRs {
-					names[c.Prefix.String()] = strings.Join(pe.Names, ", ")
-					for _, n := range pe.Names {
-						k := "matchName: " + strings.ToLower(strings.TrimSuffix(n, "."))
-						if !slices.Contains(addrs[k], c.Prefix.Addr().String()) {
-							addrs[k] = append(addrs[k], c.Prefix.Addr().String())
-						}
-					}
-				}
+	output.EachNamedCIDR(p, func(c policy.CIDR, observed []string) {
+		names[c.Prefix.String()] = strings.Join(observed, ", ")
+		for _, n := range observed {
+			k := "matchName: " + strings.ToLower(strings.TrimSuffix(n, "."))
+			if !slices.Contains(addrs[k], c.Prefix.Addr().String()) {
+				addrs[k] = append(addrs[k], c.Prefix.Addr().String())
 			}
 		}
-	}
+	})
 	for k, a := range addrs {
 		slices.Sort(a)
 		names[k] = "observed at " + strings.Join(a, ", ")

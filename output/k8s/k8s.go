@@ -163,22 +163,7 @@ func rule(r policy.Rule) ([]networkingv1.NetworkPolicyPeer, []networkingv1.Netwo
 // comments on ipBlocks (every comment written by output.AppendComment or
 // output.AppendTrailingComment, which make input text inert).
 func Marshal(np *networkingv1.NetworkPolicy, p *policy.Policy, notes []string) ([]byte, error) {
-	var names map[string]string
-	for _, rs := range [][]policy.Rule{p.IngressRules, p.EgressRules} {
-		for _, r := range rs {
-			for _, pe := range r.Peers {
-				if len(pe.Names) == 0 {
-					continue
-				}
-				for _, c := range pe.CIDRs {
-					if names == nil {
-						names = map[string]string{}
-					}
-					names[c.Prefix.String()] = strings.Join(pe.Names, ", ")
-				}
-			}
-		}
-	}
+	names := output.CIDRNames(p)
 	b := make([]byte, 0, sizeHint(np))
 	b = output.Header(b, p.Comment, notes, output.Generated)
 	if len(names) == 0 {
