@@ -117,7 +117,13 @@ type live struct {
 	cpErr   error
 }
 
-func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
+// liveURL is a live window's --from argument and its source.
+type liveURL struct {
+	url string
+	src *Source
+}
+
+func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	lo := &opts.Live
 	if len(urls) == 0 {
 		switch {
@@ -132,36 +138,18 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
 	lv := &live{opts: opts, sum: sum, l: l, merged: merged, names: names, emit: emit, cursors: map[string]*learner.Cursor{}}
-	var sources []*hubblerelay.Source
-	seen := map[string]bool{}
+	var sources []LiveSource
 	for _, u := range urls {
-		ro := lo.Relay
-		if ro.Logger == nil {
-			ro.Logger = opts.Collect.Logger
-		}
-		_, _, name, err := hubblerelay.ParseURL(u)
+		src, err := u.src.OpenLive(u.url, &opts)
 		if err != nil {
 			return err
 		}
-		if seen[name] {
-			return fmt.Errorf("--from %s: the same relay named twice", u)
-		}
-		seen[name] = true
-		if lo.Base != nil {
-			ro.Resume = lo.Base.Cursors[name]
-			if !ro.Resume.Empty() && ro.Logger != nil {
-				ro.Logger.Info("resuming from the graph's cursor", "relay", name, "after", ro.Resume.Last().UTC().Format(time.RFC3339Nano))
-			}
-		}
-		src, err := hubblerelay.New(u, ro)
-		if err != nil {
-			return err
+		name := src.Name()
+		if lv.cursors[name] != nil {
+			return fmt.Errorf("--from %s: the same relay named twice", u.url)
 		}
 		sources = append(sources, src)
-		lv.cursors[name] = ro.Resume.Clone()
-		if lv.cursors[name] == nil {
-			lv.cursors[name] = learner.NewCursor()
-		}
+		lv.cursors[name] = src.Cursor().Clone()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
