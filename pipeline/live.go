@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
-	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
@@ -60,16 +58,14 @@ type Progress struct {
 
 // ReadGraphFile reads the graph at path; a missing file is (nil, nil).
 func ReadGraphFile(path string) (*learner.Graph, error) {
-	fh, err := atomicfile.OpenRegular(path)
-	if errors.Is(err, os.ErrNotExist) {
+	g, err := learner.ReadGraphFile(path)
+	_, opening := err.(*os.PathError) // ReadGraph's errors are wrapped
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
+	case opening:
 		return nil, fmt.Errorf("--graph %s: %w", path, err)
-	}
-	defer fh.Close()
-	g, err := learner.ReadGraph(path, fh)
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("--graph %s: existing file: %w", path, err)
 	}
 	return g, nil
@@ -88,11 +84,7 @@ func MergeGraphs(base, g *learner.Graph) *learner.Graph {
 
 // WriteGraphFile writes g to path atomically.
 func WriteGraphFile(path string, g *learner.Graph) error {
-	var buf bytes.Buffer
-	if err := g.Write(&buf); err != nil {
-		return err
-	}
-	if err := output.WriteFileAtomic(path, buf.Bytes()); err != nil {
+	if err := learner.WriteGraphFile(path, g); err != nil {
 		return fmt.Errorf("--graph %s: %w", path, err)
 	}
 	return nil

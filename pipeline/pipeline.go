@@ -5,21 +5,17 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
-	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -185,23 +181,16 @@ func learnFile(ctx context.Context, sources []Source, path string, globbed bool,
 // there when merge is true.
 func WriteGraph(path string, g *learner.Graph, merge bool) (*learner.Graph, error) {
 	if merge {
-		if fh, err := atomicfile.OpenRegular(path); err == nil {
-			old, rerr := learner.ReadGraph(path, fh)
-			fh.Close()
-			if rerr != nil {
-				return nil, fmt.Errorf("--graph %s: existing file: %w", path, rerr)
-			}
+		old, err := ReadGraphFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if old != nil {
 			old.Merge(g)
 			g = old
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("--graph %s: %w", path, err)
 		}
 	}
-	var buf bytes.Buffer
-	if err := g.Write(&buf); err != nil {
-		return nil, err
-	}
-	return g, output.WriteFileAtomic(path, buf.Bytes())
+	return g, learner.WriteGraphFile(path, g)
 }
 
 func fmtT(t time.Time) string {
