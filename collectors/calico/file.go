@@ -2,7 +2,6 @@ package calico
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,22 +83,11 @@ func DecodeDocument(b []byte) (logs []FlowLog, empty bool, err error) {
 }
 
 // FileSource reads one flow-log file (already opened and detected).
-type FileSource struct {
-	file *input.File
-	opts collectors.Options
-}
+type FileSource = collectors.LineFile
 
-// NewFileSource reads Calico flow logs from f.
+// NewFileSource reads Calico flow logs from f (on all cores when it has
+// one document per line), in file order.
 func NewFileSource(f *input.File, opts collectors.Options) *FileSource {
-	return &FileSource{file: f, opts: opts}
-}
-
-// Name returns the file name.
-func (s *FileSource) Name() string { return s.file.Name }
-
-// Run decodes the file (on all cores when it has one document per line)
-// and emits its records in file order.
-func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
 	// the workers share one table of endpoints (eptable.go)
 	eps := newEpTable()
 	newDecode := func() collectors.DecodeValue {
@@ -123,8 +111,7 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			decodeValue(b, v)
 		}
 	}
-	lf := collectors.LineFile{File: s.file, Opts: s.opts, What: "Calico flow log", NewDecode: newDecode}
-	return lf.Run(ctx, st, emit)
+	return &FileSource{File: f, Opts: opts, What: "Calico flow log", NewDecode: newDecode}
 }
 
 // decodeValue decodes one document of any form (DecodeDocument) into v.

@@ -2,7 +2,6 @@ package goldmane
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,21 +97,10 @@ func unmarshal(b []byte, m proto.Message) (unknownFields bool, err error) {
 
 // FileSource reads one saved Goldmane JSON file (already opened and
 // detected).
-type FileSource struct {
-	file *input.File
-	opts collectors.Options
-}
+type FileSource = collectors.LineFile
 
-// NewFileSource reads Goldmane flows from f.
+// NewFileSource reads Goldmane flows from f, in file order.
 func NewFileSource(f *input.File, opts collectors.Options) *FileSource {
-	return &FileSource{file: f, opts: opts}
-}
-
-// Name returns the file name.
-func (s *FileSource) Name() string { return s.file.Name }
-
-// Run decodes the file and emits its records in file order.
-func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
 	decode := func(b []byte, v *collectors.Value) {
 		flows, unk, err := DecodeJSON(b)
 		v.Err, v.UnknownFields = err, unk
@@ -124,7 +112,6 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			}
 		}
 	}
-	lf := collectors.LineFile{File: s.file, Opts: s.opts, What: "Goldmane JSON",
+	return &FileSource{File: f, Opts: opts, What: "Goldmane JSON",
 		NewDecode: func() collectors.DecodeValue { return decode }}
-	return lf.Run(ctx, st, emit)
 }

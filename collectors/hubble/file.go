@@ -117,30 +117,19 @@ func DecodeLine(b []byte, rec *record.Record) (skip string, lost uint64, ok, unk
 }
 
 // FileSource reads one Hubble JSON file (already opened and detected).
-type FileSource struct {
-	file *input.File
-	opts collectors.Options
-	// protojsonOnly turns the fast decoder off (tests, benchmarks)
-	protojsonOnly bool
-}
+type FileSource = collectors.LineFile
 
-// NewFileSource reads Hubble JSON lines from f.
+// NewFileSource reads Hubble JSON lines from f, on all cores, in file
+// order.
 func NewFileSource(f *input.File, opts collectors.Options) *FileSource {
-	return &FileSource{file: f, opts: opts}
+	return &FileSource{File: f, Opts: opts, What: "Hubble JSON", NewDecode: newDecoder(newSchema())}
 }
 
-// Name returns the file name.
-func (s *FileSource) Name() string { return s.file.Name }
-
-// Run decodes the file on all cores and emits its records in file order.
-func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
-	var sc *schema
-	if !s.protojsonOnly {
-		sc = newSchema()
-	}
-	// one decoder per worker: the fast path (fastdecode.go) and, for every
-	// value it does not take, DecodeLine
-	newDecode := func() collectors.DecodeValue {
+// newDecoder returns the decoders of a file's workers: the fast path
+// (fastdecode.go, none when sc is nil) and, for every value it does not
+// take, DecodeLine.
+func newDecoder(sc *schema) func() collectors.DecodeValue {
+	return func() collectors.DecodeValue {
 		var fd *fastDecoder
 		if sc != nil {
 			fd = newFastDecoder(sc)
@@ -168,8 +157,6 @@ func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collect
 			}
 		}
 	}
-	lf := collectors.LineFile{File: s.file, Opts: s.opts, What: "Hubble JSON", NewDecode: newDecode}
-	return lf.Run(ctx, st, emit)
 }
 
 // FlowStream is the receiving side of observer.GetFlows: satisfied by a
