@@ -172,6 +172,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	out.Traffic = s.readiness(nsFlows, newest)
 	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
 	SortBlockers(out.Blockers)
+	out.Silent, out.Unproven = s.silent[ns], s.unproven[ns]
 	Judge(out)
 	out.Dependents = len(callers)
 	return out

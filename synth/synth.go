@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
@@ -57,6 +58,10 @@ type Options struct {
 	// MinFlows is the least traffic (request flows) a namespace needs to be
 	// judged at all (default 20).
 	MinFlows uint64
+	// Inventory is the cluster snapshot (nil: none): selectors are proven
+	// against every pod it lists and its workloads the window never saw
+	// are listed (silent workloads).
+	Inventory *inventory.Snapshot
 }
 
 // DefaultSystemNamespaces are never given policies unless asked for.
@@ -88,6 +93,10 @@ type synth struct {
 	// unaddressed are, per namespace, the blockers of traffic with peers
 	// recorded without an address (see unaddressedFindings)
 	unaddressed map[string][]policy.Blocker
+	// silent and unproven are, per namespace, what the inventory holds it
+	// back with (see applyInventory)
+	silent   map[string][]policy.SilentWorkload
+	unproven map[string][]policy.Unproven
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -168,6 +177,10 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		byNS: map[string][]*learner.Node{}, sel: map[string]map[string]string{},
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
+		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
+	}
+	if opts.Inventory != nil {
+		s.set.Inventory = opts.Inventory.Summary()
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
@@ -255,13 +268,25 @@ func (s *synth) indexWorkloads() {
 			s.byNS[n.Namespace] = append(s.byNS[n.Namespace], n)
 		}
 	}
+	var ix map[string]*invIndex
+	if s.opts.Inventory != nil {
+		ix = map[string]*invIndex{}
+	}
 	for ns, ws := range s.byNS {
 		s.app[ns] = s.isApp(ns)
+		others := ws
+		if ix != nil && s.opts.Inventory.HasNamespace(ns) {
+			ix[ns] = indexInventory(s.opts.Inventory, ns, ws)
+			others = append(slices.Clone(ws), ix[ns].unseen(ns)...)
+		}
 		for _, w := range ws {
-			sel, ok := selectorFor(w, ws)
+			sel, ok := selectorFor(w, others)
 			s.sel[w.ID] = sel
 			s.ambiguous[w.ID] = sel != nil && !ok
 		}
+	}
+	if ix != nil {
+		s.applyInventory(ix)
 	}
 }
 
