@@ -98,7 +98,7 @@ func (ix *invIndex) disproof(sel map[string]string, iw *inventory.Workload) stri
 			if inventory.Matches(sel, set) {
 				what := "also selects the pods of " + o.Kind + " " + o.Name
 				if !ix.seen[o] {
-					what += " (never observed)"
+					what += ", never observed"
 				}
 				return what
 			}
@@ -167,7 +167,7 @@ func (s *synth) proveSelectors(ns string, ws []*learner.Node, ix *invIndex) {
 		s.ambiguous[w.ID] = false // this finding says it
 		fix := "give " + w.Name + "'s pods a label no other pod of " + ns + " has (or make its spec.selector exact), then generate again"
 		s.finding(policy.Finding{Kind: policy.FindSelector, Namespace: ns, Workload: w.Name,
-			Message: "its selector {" + selectorString(sel) + "} " + why + " (inventory): " + fix})
+			Message: "the inventory disproves its selector {" + selectorString(sel) + "}: it " + why + "; " + fix})
 		if s.app[ns] {
 			s.unproven[ns] = append(s.unproven[ns], policy.Unproven{Workload: w.Name, Selector: selectorString(sel), Reason: why, Fix: fix})
 		}

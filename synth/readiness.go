@@ -119,7 +119,7 @@ func judgeInventory(ns *policy.Namespace) {
 	case len(ns.Unproven) > 0:
 		u := ns.Unproven[0]
 		state = policy.Blocked
-		evidence = fmt.Sprintf("%d selector(s) the inventory does not prove exact, first %s {%s}: %s", len(ns.Unproven), u.Workload, u.Selector, u.Reason)
+		evidence = fmt.Sprintf("%s the inventory does not prove exact, first %s {%s}: it %s", count(len(ns.Unproven), "selector"), u.Workload, u.Selector, u.Reason)
 		var fixes []string
 		for _, u := range ns.Unproven {
 			if !slices.Contains(fixes, u.Fix) {
@@ -129,7 +129,7 @@ func judgeInventory(ns *policy.Namespace) {
 		fix = strings.Join(fixes, "; ")
 	case len(ns.Silent) > 0:
 		w := ns.Silent[0]
-		evidence = fmt.Sprintf("%d workload(s) of the inventory never observed in the window, first %s %s: default-deny isolates them", len(ns.Silent), w.Kind, w.Name)
+		evidence = fmt.Sprintf("%s of the inventory never observed in the window, first %s %s: default-deny isolates them", count(len(ns.Silent), "workload"), w.Kind, w.Name)
 		fix = SilentFix
 	default:
 		return
@@ -142,3 +142,11 @@ func judgeInventory(ns *policy.Namespace) {
 
 // SilentFix is what to do about silent workloads.
 const SilentFix = "learn a window in which they talk (for a CronJob, one that covers a scheduled run), or admit them with a policy of your own, before enforcing"
+
+// count is "1 word" or "n words".
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
