@@ -28,6 +28,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/k8svalid"
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/record"
 )
@@ -196,14 +197,17 @@ func addObject(b *inventory.Builder, raw json.RawMessage, kind string) error {
 	}
 	into, convert := converter(group, kind)
 	if into == nil {
-		if kind == "" {
+		switch {
+		case kind == "":
 			kind = "(no kind)"
+		case !validKind(kind):
+			kind = "(invalid kind)"
 		}
-		b.Skip(escape.Snippet(kind, 64))
+		b.Skip(kind)
 		return nil
 	}
 	if err := json.Unmarshal(raw, into); err != nil {
-		return fmt.Errorf(" (%s): %s", escape.Snippet(kind, 64), escape.Snippet(err.Error(), 200))
+		return fmt.Errorf(" (%s): %s", kind, escape.Snippet(err.Error(), 200))
 	}
 	if err := convert(b); err != nil {
 		return fmt.Errorf(" (%s): %w", kind, err)
@@ -284,7 +288,8 @@ func checkLabels(of string, labels map[string]string) error {
 	return nil
 }
 
-func quote(s string) string { return fmt.Sprintf("%q", escape.Snippet(s, 64)) }
+// quote is a name from input for an error: quoted, escaped and short.
+func quote(s string) string { return escape.Snippet(s, 64) }
 
 func owner(m metav1.ObjectMeta) (inventory.Ref, error) {
 	var r inventory.Ref
@@ -507,7 +512,10 @@ func service(b *inventory.Builder, o *corev1.Service) error {
 		if p.Port < 1 || p.Port > 65535 || !validProto(proto(p.Protocol)) {
 			return fmt.Errorf("service %s: port %s/%d is not a valid port", quote(o.Name), quote(string(p.Protocol)), p.Port)
 		}
-		sp := inventory.ServicePort{Name: escape.Snippet(p.Name, 63), Proto: proto(p.Protocol), Port: uint16(p.Port)}
+		if p.Name != "" && !k8svalid.DNS1123Label(p.Name) {
+			return fmt.Errorf("service %s: port name %s is not a valid port name", quote(o.Name), quote(p.Name))
+		}
+		sp := inventory.ServicePort{Name: p.Name, Proto: proto(p.Protocol), Port: uint16(p.Port)}
 		switch {
 		case p.TargetPort.IntVal == 0 && p.TargetPort.StrVal == "":
 			sp.TargetPort = sp.Port
