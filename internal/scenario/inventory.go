@@ -49,7 +49,9 @@ func CronJobSchedules() map[string]string {
 func Inventory() ([]byte, error) {
 	s := Cluster()
 	var items []any
-	tm := func(apiVersion, kind string) metav1.TypeMeta { return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind} }
+	tm := func(apiVersion, kind string) metav1.TypeMeta {
+		return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+	}
 	for _, n := range s.Namespaces {
 		items = append(items, corev1.Namespace{TypeMeta: tm("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}})
 	}
@@ -186,7 +188,7 @@ func silentPods(s Spec) []Pod {
 	dep("payments", CanaryDeployment, canary, 3, 200)
 	for _, n := range s.Nodes {
 		out = append(out, Pod{Namespace: "monitoring", Name: HostNetworkDaemonSet + "-" + safeString("node-exporter/"+n.Name, 5), IP: n.IP, Node: n.Name,
-			Labels: map[string]string{"app.kubernetes.io/name": HostNetworkDaemonSet, "controller-revision-hash": safeString("node-exporter/rev", 10)},
+			Labels:         map[string]string{"app.kubernetes.io/name": HostNetworkDaemonSet, "controller-revision-hash": safeString("node-exporter/rev", 10)},
 			ServiceAccount: HostNetworkDaemonSet, WorkloadKind: KindDaemonSet, WorkloadName: HostNetworkDaemonSet})
 	}
 	return out
