@@ -71,7 +71,7 @@ func TestInventory(t *testing.T) {
 			state: policy.Silent, silent: []string{"Deployment/api-canary"}, apiSel: "app=api,tier=backend"},
 		{name: "a silent pod with all of api's labels: the selector is disproved",
 			inv:   []invWorkload{frontend, api, {name: "api-canary", pods: []map[string]string{l("app", "api", "tier", "backend", "track", "canary")}}},
-			state: policy.Blocked, silent: []string{"Deployment/api-canary"}, apiSel: "app=api,tier=backend",
+			state: policy.Blocked, silent: []string{"Deployment/api-canary"}, apiSel: "app=api",
 			unproven: "also selects the pods of Deployment api-canary, never observed"},
 		{name: "the workload's exact spec.selector replaces a disproved one",
 			inv: []invWorkload{frontend,

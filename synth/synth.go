@@ -274,13 +274,20 @@ func (s *synth) indexWorkloads() {
 	}
 	for ns, ws := range s.byNS {
 		s.app[ns] = s.isApp(ns)
-		others := ws
+		var others []*learner.Node // ws and the inventory's workloads the window never saw
 		if ix != nil && s.opts.Inventory.HasNamespace(ns) {
 			ix[ns] = indexInventory(s.opts.Inventory, ns, ws)
 			others = append(slices.Clone(ws), ix[ns].unseen(ns)...)
 		}
 		for _, w := range ws {
-			sel, ok := selectorFor(w, others)
+			sel, ok := selectorFor(w, ws)
+			if others != nil {
+				// separated from the unseen workloads too, when labels can;
+				// else the window's choice stands and proveSelectors says so
+				if sel2, ok2 := selectorFor(w, others); ok2 {
+					sel, ok = sel2, ok2
+				}
+			}
 			s.sel[w.ID] = sel
 			s.ambiguous[w.ID] = sel != nil && !ok
 		}
