@@ -2,6 +2,7 @@ package synth
 
 import (
 	"maps"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,68 @@ func TestInventoryOnlyAppNamespaces(t *testing.T) {
 		if len(ns.Silent) > 0 || ns.Readiness.State == policy.Silent {
 			t.Errorf("%s: silent %+v (%s)", ns.Name, ns.Silent, ns.Readiness.State)
 		}
+	}
+}
+
+// TestInventoryNodes: a caller at a plain private address (a Calico flow
+// log's kubelet probe) is the pod's own node when the inventory names the
+// address as that node's (InternalIP, or an address of its pod CIDR that
+// no pod has) and only that node saw the traffic: no rule, as for
+// Hubble's host entity. Seen by other nodes too, it is node traffic.
+// Without the inventory it is admitted by its /32 and reported as
+// node-like.
+func TestInventoryNodes(t *testing.T) {
+	var b inventory.Builder
+	b.AddSource("nodes.json")
+	b.AddNode(inventory.Node{Name: "node-a", Addresses: []netip.Addr{netip.MustParseAddr("10.0.0.11")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}})
+	b.AddNode(inventory.Node{Name: "node-b", Addresses: []netip.Addr{netip.MustParseAddr("10.0.0.12")}})
+	b.AddPod(inventory.Pod{Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web"}, IPs: []netip.Addr{netip.MustParseAddr("10.244.1.10")}})
+	inv := b.Build()
+	for _, tc := range []struct {
+		name   string
+		caller string
+		seen   []string
+		inv    bool
+		rule   bool // web-ingress admits the caller
+		doc    string
+	}{
+		{"own node by its InternalIP", "10.0.0.11", []string{"node-a"}, true, false, policy.DocHost},
+		{"own node by its router address in the pod CIDR", "10.244.1.1", []string{"node-a"}, true, false, policy.DocHost},
+		{"a node's address seen by other nodes", "10.0.0.11", []string{"node-a", "node-b"}, true, true, ""},
+		{"no inventory: a /32", "10.0.0.11", []string{"node-a"}, false, true, ""},
+		{"a private address that is no node", "10.1.2.3", []string{"node-a"}, true, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGraph()
+			web := g.workload("shop", "web", map[string]string{"app": "web"})
+			src := g.external(tc.caller)
+			g.edge(src, web, tcp(8080), 100, 0, 10)
+			for _, e := range g.Edges {
+				e.NodesSeen = tc.seen
+			}
+			opts := Options{CNI: CNICalico}
+			if tc.inv {
+				opts.Inventory = inv
+			}
+			ns := synthesize(t, g, opts).Namespaces[0]
+			rule := false
+			for _, p := range ns.Policies {
+				for _, r := range p.IngressRules {
+					for _, peer := range r.Peers {
+						for _, c := range peer.CIDRs {
+							rule = rule || c.Prefix.Contains(netip.MustParseAddr(tc.caller))
+						}
+					}
+				}
+			}
+			if rule != tc.rule {
+				t.Errorf("a rule admits %s: %v, want %v", tc.caller, rule, tc.rule)
+			}
+			for _, ev := range ns.Evidence {
+				if ev.Direction == "ingress" && ev.Documented != tc.doc {
+					t.Errorf("evidence %+v: documented %q, want %q", ev, ev.Documented, tc.doc)
+				}
+			}
+		})
 	}
 }

@@ -97,6 +97,8 @@ type synth struct {
 	// back with (see applyInventory)
 	silent   map[string][]policy.SilentWorkload
 	unproven map[string][]policy.Unproven
+	// nodes are the inventory's nodes (nil without them)
+	nodes *nodeIndex
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -181,6 +183,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	}
 	if opts.Inventory != nil {
 		s.set.Inventory = opts.Inventory.Summary()
+		s.nodes = newNodeIndex(opts.Inventory)
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
