@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/flowfence/flowfence/inventory"
 )
 
 // InventoryFile is where `go run ./internal/scenario/gen -inventory`
@@ -79,7 +81,7 @@ func Inventory() ([]byte, error) {
 		seen[key] = true
 		labels := map[string]string{}
 		for k, v := range p.Labels {
-			if !controllerLabel(k) {
+			if !inventory.ControllerLabel(k) {
 				labels[k] = v
 			}
 		}
@@ -152,15 +154,6 @@ func Inventory() ([]byte, error) {
 // KindDaemonSet is a DaemonSet (only the inventory's HostNetworkDaemonSet).
 const KindDaemonSet = "DaemonSet"
 
-func controllerLabel(k string) bool {
-	switch k {
-	case "pod-template-hash", "controller-revision-hash", "job-name", "controller-uid", "batch.kubernetes.io/job-name",
-		"batch.kubernetes.io/controller-uid", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index":
-		return true
-	}
-	return false
-}
-
 func controller(apiVersion, kind, name string) []metav1.OwnerReference {
 	t := true
 	return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, Controller: &t, UID: "00000000-0000-4000-8000-000000000000"}}
@@ -181,7 +174,7 @@ func silentPods(s Spec) []Pod {
 	api := s.WorkloadPods("payments", "api")[0].Labels
 	canary := map[string]string{"track": "canary"}
 	for k, v := range api {
-		if !controllerLabel(k) {
+		if !inventory.ControllerLabel(k) {
 			canary[k] = v
 		}
 	}
