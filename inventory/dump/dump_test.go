@@ -10,11 +10,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/inventory"
+	"github.com/flowfence/flowfence/record"
 )
 
 const sample = "../../" + scenario.InventoryFile
@@ -190,6 +192,7 @@ func TestHostileInventory(t *testing.T) {
 		{"not an object", `[1, 2, 3]`, `inv.json: document 1: not a Kubernetes object or list`, 0},
 		{"broken json", `{"apiVersion":"v1","kind":"List","items":[{"kind":`, `inv.json: document 1: not a Kubernetes object or list`, 0},
 		{"second document bad", "apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: NOT_OK}\n", `inv.json: document 2 (Namespace): name "NOT_OK" is not a valid namespace name`, 0},
+		{"alias bomb", yamlBomb(), `inv.json: document 1: not a Kubernetes object or list: "error converting YAML to JSON: yaml: document contains excessive aliasing"`, 0},
 		{"huge file", pod(`{"namespace":"shop","name":"p","annotations":{"a":"` + strings.Repeat("x", 4096) + `"}}`), `inv.json: larger than 1024 bytes (the inventory bound of one file)`, 1024},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,4 +216,55 @@ func TestHostileInventory(t *testing.T) {
 	if _, err := Read([]string{"/nonexistent/*.json"}, Options{}); err == nil || !strings.Contains(err.Error(), "--inventory /nonexistent/*.json: glob matches no file") {
 		t.Errorf("empty glob: %v", err)
 	}
+}
+
+// yamlBomb is a "billion laughs" YAML document: nine levels of ten
+// aliases each.
+func yamlBomb() string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n  labels: &a0 {a: lol}\n")
+	for i := 1; i <= 9; i++ {
+		ref := "*a" + string(rune('0'+i-1))
+		b.WriteString("x" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [" + strings.TrimSuffix(strings.Repeat(ref+",", 10), ",") + "]\n")
+	}
+	return b.String()
+}
+
+// FuzzReadFrom: any input is read or refused with a short error that
+// holds no control character; an accepted snapshot holds only valid
+// names and labels.
+func FuzzReadFrom(f *testing.F) {
+	for _, data := range framings(&testing.T{}) {
+		if len(data) < 4096 {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"shop","name":"p","labels":{"app":"x"},"ownerReferences":[{"kind":"ReplicaSet","name":"p-abc","controller":true}]},"spec":{"hostNetwork":true,"containers":[{"name":"c","ports":[{"name":"http","containerPort":80}]}]},"status":{"podIPs":[{"ip":"10.0.0.1"}]}}]}`))
+	f.Add([]byte("apiVersion: batch/v1\nkind: CronJob\nmetadata: {namespace: a, name: b}\nspec: {schedule: '*/5 * * * *', timeZone: Europe/Paris}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {namespace: a, name: d}\nspec: {selector: {matchLabels: {app: d}}}\n"))
+	f.Add([]byte(yamlBomb()))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ReadFrom("fuzz", bytes.NewReader(data), Options{MaxBytes: 1 << 20})
+		if err != nil {
+			if msg := err.Error(); len(msg) > 1000 || strings.ContainsAny(msg, "\x00\x1b\x07\n") {
+				t.Fatalf("error not short and inert: %q", msg)
+			}
+			return
+		}
+		for _, p := range s.Pods {
+			if !record.ValidNamespace(p.Namespace) || !record.ValidName(p.Name) {
+				t.Fatalf("accepted pod %q/%q", p.Namespace, p.Name)
+			}
+			for k, v := range p.Labels {
+				if !record.ValidLabel(k, v) {
+					t.Fatalf("accepted label %q=%q", k, v)
+				}
+			}
+		}
+		for _, w := range s.Workloads {
+			if !record.ValidNamespace(w.Namespace) || !record.ValidName(w.Name) {
+				t.Fatalf("accepted workload %q/%q", w.Namespace, w.Name)
+			}
+			w.Runs(time.Unix(0, 0), time.Unix(86400, 0))
+		}
+	})
 }
