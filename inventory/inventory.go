@@ -8,6 +8,7 @@ package inventory
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -143,10 +144,19 @@ type NetworkPolicy struct {
 }
 
 // Summary is the run summary's line: "N namespaces, N workloads, N pods
-// (snapshot of FILE)".
+// (snapshot of FILE)", and "; skipped N Kind, …" when objects of kinds the
+// inventory does not use were read.
 func (s *Snapshot) Summary() string {
-	return plural(len(s.Namespaces), "namespace") + ", " + plural(len(s.Workloads), "workload") + ", " +
+	sum := plural(len(s.Namespaces), "namespace") + ", " + plural(len(s.Workloads), "workload") + ", " +
 		plural(len(s.Pods), "pod") + " (snapshot of " + strings.Join(s.Sources, ", ") + ")"
+	if len(s.Skipped) > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(s.Skipped)) {
+			kinds = append(kinds, strconv.Itoa(s.Skipped[k])+" "+k)
+		}
+		sum += "; skipped " + strings.Join(kinds, ", ")
+	}
+	return sum
 }
 
 func plural(n int, word string) string {

@@ -170,6 +170,9 @@ metadata: {namespace: shop, name: c}
 	if snaps[0].Skipped["EndpointSlice"] != 1 || snaps[1].Skipped["ConfigMap"] != 1 || snaps[1].Skipped["CiliumNetworkPolicy"] != 1 {
 		t.Errorf("skipped %v %v", snaps[0].Skipped, snaps[1].Skipped)
 	}
+	if got := snaps[1].Summary(); got != "0 namespaces, 0 workloads, 0 pods (snapshot of part2); skipped 1 CiliumNetworkPolicy, 1 ConfigMap" {
+		t.Errorf("summary %q", got)
+	}
 }
 
 func TestHostileInventory(t *testing.T) {
