@@ -167,47 +167,6 @@ func plural(n int, word string) string {
 	return s
 }
 
-// Namespace returns the namespace name.
-func (s *Snapshot) Namespace(name string) (Namespace, bool) {
-	for _, n := range s.Namespaces {
-		if n.Name == name {
-			return n, true
-		}
-	}
-	return Namespace{}, false
-}
-
-// WorkloadsIn returns the workloads of namespace ns in name order.
-func (s *Snapshot) WorkloadsIn(ns string) []*Workload {
-	var out []*Workload
-	for i := range s.Workloads {
-		if s.Workloads[i].Namespace == ns {
-			out = append(out, &s.Workloads[i])
-		}
-	}
-	return out
-}
-
-// PodsIn returns the pods of namespace ns in name order.
-func (s *Snapshot) PodsIn(ns string) []*Pod {
-	var out []*Pod
-	for i := range s.Pods {
-		if s.Pods[i].Namespace == ns {
-			out = append(out, &s.Pods[i])
-		}
-	}
-	return out
-}
-
-// HasNamespace reports whether the snapshot lists namespace ns, or any
-// pod or workload in it.
-func (s *Snapshot) HasNamespace(ns string) bool {
-	if _, ok := s.Namespace(ns); ok {
-		return true
-	}
-	return len(s.WorkloadsIn(ns)) > 0 || len(s.PodsIn(ns)) > 0
-}
-
 // ControllerLabel reports label keys that controllers set on pods to tell
 // one revision, replica or run apart: never a selector a policy should
 // use (the next rollout or run changes them).

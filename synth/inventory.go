@@ -23,10 +23,26 @@ type invIndex struct {
 	seen map[*inventory.Workload]bool
 }
 
-// indexInventory matches the graph's workloads of namespace ns to the
-// inventory's: by name, else by a pod the flows named.
-func indexInventory(inv *inventory.Snapshot, ns string, ws []*learner.Node) *invIndex {
-	ix := &invIndex{workloads: inv.WorkloadsIn(ns), pods: map[string]*inventory.Pod{},
+// inventoryByNS groups the inventory's workloads and pods by namespace,
+// once for all namespaces.
+func inventoryByNS(inv *inventory.Snapshot) (map[string][]*inventory.Workload, map[string][]*inventory.Pod) {
+	ws, ps := map[string][]*inventory.Workload{}, map[string][]*inventory.Pod{}
+	for i := range inv.Workloads {
+		w := &inv.Workloads[i]
+		ws[w.Namespace] = append(ws[w.Namespace], w)
+	}
+	for i := range inv.Pods {
+		p := &inv.Pods[i]
+		ps[p.Namespace] = append(ps[p.Namespace], p)
+	}
+	return ws, ps
+}
+
+// indexInventory matches the graph's workloads ws of one namespace to the
+// inventory's (iws, with their pods): by name, else by a pod the flows
+// named.
+func indexInventory(iws []*inventory.Workload, pods []*inventory.Pod, ws []*learner.Node) *invIndex {
+	ix := &invIndex{workloads: iws, pods: make(map[string]*inventory.Pod, len(pods)),
 		of: map[string]*inventory.Workload{}, seen: map[*inventory.Workload]bool{}}
 	byName := map[string]*inventory.Workload{}
 	byPod := map[string]*inventory.Workload{}
@@ -38,7 +54,7 @@ func indexInventory(inv *inventory.Snapshot, ns string, ws []*learner.Node) *inv
 			byPod[p] = iw
 		}
 	}
-	for _, p := range inv.PodsIn(ns) {
+	for _, p := range pods {
 		ix.pods[p.Name] = p
 	}
 	for _, w := range ws {

@@ -271,15 +271,20 @@ func (s *synth) indexWorkloads() {
 			s.byNS[n.Namespace] = append(s.byNS[n.Namespace], n)
 		}
 	}
-	var ix map[string]*invIndex
+	var (
+		ix      map[string]*invIndex
+		invWs   map[string][]*inventory.Workload
+		invPods map[string][]*inventory.Pod
+	)
 	if s.opts.Inventory != nil {
 		ix = map[string]*invIndex{}
+		invWs, invPods = inventoryByNS(s.opts.Inventory)
 	}
 	for ns, ws := range s.byNS {
 		s.app[ns] = s.isApp(ns)
 		var others []*learner.Node // ws and the inventory's workloads the window never saw
-		if ix != nil && s.opts.Inventory.HasNamespace(ns) {
-			ix[ns] = indexInventory(s.opts.Inventory, ns, ws)
+		if ix != nil && (len(invWs[ns]) > 0 || len(invPods[ns]) > 0) {
+			ix[ns] = indexInventory(invWs[ns], invPods[ns], ws)
 			others = append(slices.Clone(ws), ix[ns].unseen(ns)...)
 		}
 		for _, w := range ws {
