@@ -44,12 +44,10 @@ func inventoryByNS(inv *inventory.Snapshot) (map[string][]*inventory.Workload, m
 func indexInventory(iws []*inventory.Workload, pods []*inventory.Pod, ws []*learner.Node) *invIndex {
 	ix := &invIndex{workloads: iws, pods: make(map[string]*inventory.Pod, len(pods)),
 		of: map[string]*inventory.Workload{}, seen: map[*inventory.Workload]bool{}}
-	byName := map[string]*inventory.Workload{}
+	byName := map[string][]*inventory.Workload{}
 	byPod := map[string]*inventory.Workload{}
 	for _, iw := range ix.workloads {
-		if byName[iw.Name] == nil {
-			byName[iw.Name] = iw
-		}
+		byName[iw.Name] = append(byName[iw.Name], iw)
 		for _, p := range iw.Pods {
 			byPod[p] = iw
 		}
@@ -58,7 +56,14 @@ func indexInventory(iws []*inventory.Workload, pods []*inventory.Pod, ws []*lear
 		ix.pods[p.Name] = p
 	}
 	for _, w := range ws {
-		iw := byName[w.Name]
+		var iw *inventory.Workload
+		// by name, the same kind first (a Deployment and a CronJob may
+		// share a name)
+		for _, c := range byName[w.Name] {
+			if iw == nil || c.Kind == w.WorkloadKind {
+				iw = c
+			}
+		}
 		for _, p := range w.Pods {
 			if iw != nil {
 				break
