@@ -238,3 +238,19 @@ func TestInventoryNodes(t *testing.T) {
 		})
 	}
 }
+
+// TestInventoryNamesakes: a CronJob and a Deployment of one name are told
+// apart by kind: the flows' CronJob is observed, the Deployment silent.
+func TestInventoryNamesakes(t *testing.T) {
+	g := newGraph()
+	fe := g.workload("shop", "report", map[string]string{"app": "report"})
+	g.Nodes[fe].WorkloadKind = inventory.KindCronJob
+	g.edge(fe, fe, tcp(8080), 500, 0, 10)
+	inv := testInventory("shop",
+		invWorkload{name: "report", pods: []map[string]string{{"app": "report-web"}}},
+		invWorkload{kind: inventory.KindCronJob, name: "report", schedule: "0 3 * * *"})
+	ns := synthesize(t, g, Options{Inventory: inv}).Namespaces[0]
+	if len(ns.Silent) != 1 || ns.Silent[0].Kind != inventory.KindDeployment {
+		t.Errorf("silent %+v, want Deployment report", ns.Silent)
+	}
+}
