@@ -30,6 +30,7 @@ import (
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
+	"github.com/flowfence/flowfence/synth/replay"
 	"github.com/flowfence/flowfence/verifier"
 )
 
@@ -307,11 +308,11 @@ func newFlow(g *learner.Graph, e *learner.Edge) Flow {
 }
 
 // Peers returns the verifier peers a graph node stands for: one per label
-// set seen on a workload's pods (synth.Peers), or its address. With
+// set seen on a workload's pods (replay.Peers), or its address. With
 // Cilium semantics the API server counts as a node: Cilium gives it the
 // kube-apiserver identity, which CIDR rules do not match.
 func Peers(n *learner.Node) []verifier.Peer {
-	ps := synth.Peers(n)
+	ps := replay.Peers(n)
 	if n.Kind == learner.NodeEntity && n.Entity == string(record.EntityKubeAPIServer) {
 		for i := range ps {
 			ps[i].IsNode = true

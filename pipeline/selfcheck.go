@@ -13,6 +13,7 @@ import (
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
+	"github.com/flowfence/flowfence/synth/replay"
 	"github.com/flowfence/flowfence/verifier"
 )
 
@@ -62,7 +63,7 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 		}
 		for _, id := range []string{e.Src, e.Dst} {
 			if _, done := peers[id]; !done {
-				peers[id] = synth.Peers(g.Nodes[id])
+				peers[id] = replay.Peers(g.Nodes[id])
 			}
 		}
 		edges = append(edges, e)

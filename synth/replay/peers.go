@@ -1,4 +1,8 @@
-package synth
+// Package replay turns graph nodes into the verifier's peers, so that the
+// window's traffic can be replayed against a written tree (generate's
+// self-check, verify, diff). It sits below synth, apart from it, because it
+// speaks the verifier's Kubernetes types and synth reads only plain data.
+package replay
 
 import (
 	"net/netip"
