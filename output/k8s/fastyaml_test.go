@@ -209,7 +209,7 @@ func TestUnmarshalStrictIsSigsYAML(t *testing.T) {
 func goldenDocs(t *testing.T) [][]byte {
 	t.Helper()
 	var docs [][]byte
-	err := filepath.WalkDir(filepath.Join("..", "..", "testdata", "golden", "k8s"), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join("..", "..", "pipeline", "testdata", "golden", "k8s"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, "kustomization.yaml") {
 			return err
 		}
