@@ -206,7 +206,7 @@ func TestUnmarshalStrictIsSigsYAML(t *testing.T) {
 }
 
 // goldenDocs are the policy documents of the golden tree.
-func goldenDocs(t *testing.T) [][]byte {
+func goldenDocs(t testing.TB) [][]byte {
 	t.Helper()
 	var docs [][]byte
 	err := filepath.WalkDir(filepath.Join("..", "..", "pipeline", "testdata", "golden", "k8s"), func(p string, d fs.DirEntry, err error) error {
