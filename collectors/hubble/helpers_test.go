@@ -173,7 +173,7 @@ func readRaw(t testing.TB, path string) []rawLine {
 	return out
 }
 
-// learnable says whether DESIGN.md wants a flow learned at all: TRANSLATED
+// learnable says whether docs/DESIGN.md wants a flow learned at all: TRANSLATED
 // socket-LB events (event_type 7, Type SOCK), debug/capture events and
 // ERROR/UNKNOWN verdicts are skipped.
 func learnable(f map[string]any) bool {
