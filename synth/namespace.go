@@ -383,7 +383,7 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 			}
 			if s.inNodeCIDRs(a) {
 				// a node address (config nodes.cidrs), such as a Calico
-				// flow log's kubelet probe: node traffic (DESIGN.md rule 8)
+				// flow log's kubelet probe: node traffic (docs/DESIGN.md rule 8)
 				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 					Message: "from a node address (nodes.cidrs): kubelet probes from the pod's own node need no rule; admitted from the node CIDRs so that the other nodes' traffic (LoadBalancer, hostNetwork clients) keeps working"})
 				return s.nodePeer(src, ns, dst.Name)

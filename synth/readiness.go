@@ -69,7 +69,7 @@ func ApplyReplay(set *policy.Set, blockers map[string][]policy.Blocker) {
 }
 
 // Judge sets a namespace's readiness: what its traffic says, unless
-// blockers hold it back (DESIGN.md rule 10: never stable while an observed
+// blockers hold it back (docs/DESIGN.md rule 10: never stable while an observed
 // request would be denied outside the documented classes).
 func Judge(ns *policy.Namespace) {
 	if len(ns.Blockers) == 0 {

@@ -2,7 +2,7 @@
 // model: per application namespace a default-deny, the DNS bundle and one
 // least-privilege ingress and egress policy per workload, plus the metadata
 // guard, readiness and the findings a user must read. It never admits more
-// than was observed, except where DESIGN.md says so (the DNS bundle,
+// than was observed, except where docs/DESIGN.md says so (the DNS bundle,
 // world-facing entrypoints).
 package synth
 

@@ -1,8 +1,3 @@
-// Package input opens the files a collector reads — paths, globs, `-` for
-// stdin, gzip detected by its magic bytes — and splits them into lines with
-// their line numbers, tolerating lines of any length and a truncated last
-// line (a rotated exporter file). It is format-agnostic: the Hubble and
-// Calico collectors build on it.
 package input
 
 import (
