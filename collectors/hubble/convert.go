@@ -218,7 +218,7 @@ func OwnNodeCaller(rec *record.Record, srcHost, dstHost bool) {
 	}
 	if ep.Entity == record.EntityKubeAPIServer {
 		ep.Entity = record.EntityHost
-		ep.SetMemo(nil) // the endpoint no longer is its conversion
+		ep.ID = nil // the endpoint no longer is its conversion
 	}
 }
 

@@ -492,7 +492,7 @@ func (d *fastDecoder) endpointObject(t *table, out *epConv) bool {
 			clear(d.endpoints)
 		}
 		// every record converted from this memo shares its identity
-		out.ep.Memo = &record.EndpointMemo{}
+		out.ep.ID = record.NewEndpointID()
 		raw := string(d.b[start:d.i])
 		d.endpoints[raw[:memoPrefix]] = &epMemo{raw: raw, conv: *out}
 	}
@@ -1195,9 +1195,6 @@ func endpoint(ep *epConv, ip netip.Addr, out *record.Endpoint) {
 	}
 	*out = ep.ep
 	out.IP = ip
-	if out.Memo != nil {
-		out.SetMemo(out.Memo)
-	}
 }
 
 // convertEndpoint mirrors convertEndpoint on a view.

@@ -346,13 +346,11 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		ip, port, names := rec.Src.IP, rec.Src.Port, rec.Src.Names
 		rec.Src = srcT.ep
 		rec.Src.IP, rec.Src.Port, rec.Src.Names = ip, port, names
-		rec.Src.SetMemo(rec.Src.Memo)
 	}
 	if dstT != nil {
 		ip, port, names := rec.Dst.IP, rec.Dst.Port, rec.Dst.Names
 		rec.Dst = dstT.ep
 		rec.Dst.IP, rec.Dst.Port, rec.Dst.Names = ip, port, names
-		rec.Dst.SetMemo(rec.Dst.Memo)
 	}
 	hubble.OwnNodeCaller(rec, srcT != nil && srcT.ownNode, dstT != nil && dstT.ownNode)
 	if rec.Time.IsZero() && d.respTime != nil {
@@ -468,7 +466,7 @@ func (d *decoder) endpoint(b []byte) *epTemplate {
 	t.ep.Labels = d.labelMap(t.ep.Labels)
 	t.ep.NamespaceLabels = d.labelMap(t.ep.NamespaceLabels)
 	// every record converted from this template shares its identity
-	t.ep.Memo = &record.EndpointMemo{}
+	t.ep.ID = record.NewEndpointID()
 	if len(d.eps) >= maxEndpoints {
 		clear(d.eps)
 	}
