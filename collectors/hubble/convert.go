@@ -14,6 +14,8 @@ import (
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	observerpb "github.com/cilium/cilium/api/v1/observer"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/flowfence/flowfence/record"
 )
@@ -113,6 +115,35 @@ func ConvertResponse(resp *observerpb.GetFlowsResponse, rec *record.Record) (ski
 	default:
 		return SkipNonFlow, 0, false
 	}
+}
+
+// FlowMessages are a flow and the sub-messages it can point to, for
+// decoders that read only the fields ConvertFlow reads into one reused
+// flow (no allocation per flow): the JSON fast path, the relay's wire
+// decoder. Src and Dst stay empty: such a decoder converts each distinct
+// endpoint once and puts the conversion into the record ConvertFlow made.
+type FlowMessages struct {
+	Flow      flowpb.Flow
+	Time      timestamppb.Timestamp
+	IP        flowpb.IP
+	L4        flowpb.Layer4
+	TCP       flowpb.TCP
+	TCPL4     flowpb.Layer4_TCP
+	Flags     flowpb.TCPFlags
+	UDP       flowpb.UDP
+	UDPL4     flowpb.Layer4_UDP
+	SCTP      flowpb.SCTP
+	SCTPL4    flowpb.Layer4_SCTP
+	ICMPv4    flowpb.ICMPv4
+	ICMPv4L4  flowpb.Layer4_ICMPv4
+	ICMPv6    flowpb.ICMPv6
+	ICMPv6L4  flowpb.Layer4_ICMPv6
+	L7        flowpb.Layer7
+	DNS       flowpb.DNS
+	DNSL7     flowpb.Layer7_Dns
+	EventType flowpb.CiliumEventType
+	IsReply   wrapperspb.BoolValue
+	Src, Dst  flowpb.Endpoint
 }
 
 // ConvertFlow converts a Hubble flow into rec (which it overwrites).

@@ -11,7 +11,6 @@ import (
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	observerpb "github.com/cilium/cilium/api/v1/observer"
 	"google.golang.org/protobuf/types/known/timestamppb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/flowfence/flowfence/record"
 )
@@ -1059,33 +1058,11 @@ func (d *fastDecoder) nameList(raw []byte) []string {
 // flowMsgs are the messages the fast path converts a line's view through:
 // reused, each line sets what ConvertFlow reads (see fill).
 type flowMsgs struct {
+	FlowMessages
 	resp     observerpb.GetFlowsResponse
 	respFlow observerpb.GetFlowsResponse_Flow
 	respTime timestamppb.Timestamp
-	f        flowpb.Flow
-	time     timestamppb.Timestamp
-	ip       flowpb.IP
-	l4       flowpb.Layer4
-	tcp      flowpb.TCP
-	tcpL4    flowpb.Layer4_TCP
-	flags    flowpb.TCPFlags
-	udp      flowpb.UDP
-	udpL4    flowpb.Layer4_UDP
-	sctp     flowpb.SCTP
-	sctpL4   flowpb.Layer4_SCTP
-	icmp4    flowpb.ICMPv4
-	icmp4L4  flowpb.Layer4_ICMPv4
-	icmp6    flowpb.ICMPv6
-	icmp6L4  flowpb.Layer4_ICMPv6
-	l7       flowpb.Layer7
-	dns      flowpb.DNS
-	dnsL7    flowpb.Layer7_Dns
 	dnsIPs   []string
-	et       flowpb.CiliumEventType
-	isReply  wrapperspb.BoolValue
-	// the endpoints are converted once per distinct object (epConv): the
-	// flow carries empty ones, and convert puts the conversions in
-	src, dst flowpb.Endpoint
 }
 
 // convert converts the line's view as DecodeLine would: ConvertResponse
@@ -1127,67 +1104,67 @@ func (d *fastDecoder) convert(rec *record.Record, legacy bool) (skip string, ok 
 // be cleared.
 func (d *fastDecoder) fill() *flowpb.Flow {
 	v, m := &d.v, &d.msgs
-	f := &m.f
+	f := &m.Flow
 	f.Uuid, f.Verdict, f.DropReasonDesc = d.once(v.uuid), flowpb.Verdict(v.verdict), flowpb.DropReason(v.dropDesc)
-	f.Type, f.NodeName, f.EventType = flowpb.FlowType(v.flowType), d.node(v.node), &m.et
+	f.Type, f.NodeName, f.EventType = flowpb.FlowType(v.flowType), d.node(v.node), &m.EventType
 	f.Reply = v.reply           //nolint:staticcheck // deprecated, still read by the conversion
 	f.DropReason = v.dropReason //nolint:staticcheck // deprecated, still read by the conversion
 	f.Time, f.IsReply, f.IP, f.Source, f.Destination, f.L4, f.L7 = nil, nil, nil, nil, nil, nil, nil
-	m.et.Type = v.et
+	m.EventType.Type = v.et
 	if v.hasTime {
-		m.time.Seconds, m.time.Nanos = v.sec, int32(v.nsec)
-		f.Time = &m.time
+		m.Time.Seconds, m.Time.Nanos = v.sec, int32(v.nsec)
+		f.Time = &m.Time
 	}
 	if v.hasIsReply {
-		m.isReply.Value = v.isReply
-		f.IsReply = &m.isReply
+		m.IsReply.Value = v.isReply
+		f.IsReply = &m.IsReply
 	}
 	if v.hasIP {
 		// the addresses are parsed, never kept: views of the line will do
-		m.ip.Source, m.ip.Destination = view(v.ipSrc), view(v.ipDst)
-		f.IP = &m.ip
+		m.IP.Source, m.IP.Destination = view(v.ipSrc), view(v.ipDst)
+		f.IP = &m.IP
 	}
 	if v.src.present {
-		f.Source = &m.src
+		f.Source = &m.Src
 	}
 	if v.dst.present {
-		f.Destination = &m.dst
+		f.Destination = &m.Dst
 	}
 	switch v.l4 {
 	case hTCP:
-		m.tcp.SourcePort, m.tcp.DestinationPort = v.sport, v.dport
-		m.flags.SYN, m.flags.ACK = v.syn, v.ack
-		m.tcp.Flags, m.tcpL4.TCP, m.l4.Protocol = &m.flags, &m.tcp, &m.tcpL4
+		m.TCP.SourcePort, m.TCP.DestinationPort = v.sport, v.dport
+		m.Flags.SYN, m.Flags.ACK = v.syn, v.ack
+		m.TCP.Flags, m.TCPL4.TCP, m.L4.Protocol = &m.Flags, &m.TCP, &m.TCPL4
 	case hUDP:
-		m.udp.SourcePort, m.udp.DestinationPort = v.sport, v.dport
-		m.udpL4.UDP, m.l4.Protocol = &m.udp, &m.udpL4
+		m.UDP.SourcePort, m.UDP.DestinationPort = v.sport, v.dport
+		m.UDPL4.UDP, m.L4.Protocol = &m.UDP, &m.UDPL4
 	case hSCTP:
-		m.sctp.SourcePort, m.sctp.DestinationPort = v.sport, v.dport
-		m.sctpL4.SCTP, m.l4.Protocol = &m.sctp, &m.sctpL4
+		m.SCTP.SourcePort, m.SCTP.DestinationPort = v.sport, v.dport
+		m.SCTPL4.SCTP, m.L4.Protocol = &m.SCTP, &m.SCTPL4
 	case hICMPv4:
-		m.icmp4.Type = v.icmpType
-		m.icmp4L4.ICMPv4, m.l4.Protocol = &m.icmp4, &m.icmp4L4
+		m.ICMPv4.Type = v.icmpType
+		m.ICMPv4L4.ICMPv4, m.L4.Protocol = &m.ICMPv4, &m.ICMPv4L4
 	case hICMPv6:
-		m.icmp6.Type = v.icmpType
-		m.icmp6L4.ICMPv6, m.l4.Protocol = &m.icmp6, &m.icmp6L4
+		m.ICMPv6.Type = v.icmpType
+		m.ICMPv6L4.ICMPv6, m.L4.Protocol = &m.ICMPv6, &m.ICMPv6L4
 	default:
-		m.l4.Protocol = nil
+		m.L4.Protocol = nil
 	}
 	if v.l4 != hNone {
-		f.L4 = &m.l4
+		f.L4 = &m.L4
 	}
 	if v.hasL7 {
-		m.l7.Type = flowpb.L7FlowType(v.l7Type)
-		m.l7.Record = nil
+		m.L7.Type = flowpb.L7FlowType(v.l7Type)
+		m.L7.Record = nil
 		if v.hasDNS {
 			m.dnsIPs = m.dnsIPs[:0]
 			for _, sp := range d.dnsIPs {
 				m.dnsIPs = append(m.dnsIPs, view(d.b[sp[0]:sp[1]]))
 			}
-			m.dns.Query, m.dns.Ips = d.str(v.dnsQuery), m.dnsIPs
-			m.dnsL7.Dns, m.l7.Record = &m.dns, &m.dnsL7
+			m.DNS.Query, m.DNS.Ips = d.str(v.dnsQuery), m.dnsIPs
+			m.DNSL7.Dns, m.L7.Record = &m.DNS, &m.DNSL7
 		}
-		f.L7 = &m.l7
+		f.L7 = &m.L7
 	}
 	return f
 }
