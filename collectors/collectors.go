@@ -40,23 +40,6 @@ type Options struct {
 	Workers int
 }
 
-// Emitter hands a file source's records to emit, in order, as they are
-// added. Flush emits nothing (no record waits in an Emitter): it marks
-// where a source that decodes in batches has handed over a batch, before
-// it reuses the batch's memory or returns.
-type Emitter struct {
-	emit Emit
-}
-
-// NewEmitter returns an Emitter of records to emit.
-func NewEmitter(_ Options, emit Emit) *Emitter { return &Emitter{emit: emit} }
-
-// Add emits r.
-func (e *Emitter) Add(r *record.Record) error { return e.emit(r) }
-
-// Flush returns nil: every record added was emitted.
-func (e *Emitter) Flush() error { return nil }
-
 // Stats counts what the collectors read. It is not safe for concurrent use:
 // sources update it from the goroutine that calls emit.
 type Stats struct {

@@ -1,7 +1,6 @@
 package diffcheck
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -210,11 +209,7 @@ func Update(committed, obs *learner.Graph, sopts synth.Options, learnDropped boo
 	if err := output.WriteTree(dir, tree); err != nil {
 		return nil, fmt.Errorf("--update: rewrite --policies %s: %w", dir, err)
 	}
-	var buf bytes.Buffer
-	if err := merged.Write(&buf); err != nil {
-		return nil, fmt.Errorf("--update: --graph %s: %w", graphPath, err)
-	}
-	if err := output.WriteFileAtomic(graphPath, buf.Bytes()); err != nil {
+	if err := learner.WriteGraphFile(graphPath, merged); err != nil {
 		return nil, fmt.Errorf("--update: --graph %s (the tree in %s is already updated; rerun to write the graph): %w", graphPath, dir, err)
 	}
 	return &UpdateResult{Graph: merged, Set: set, Tree: tree}, nil

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
-	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
@@ -60,16 +58,14 @@ type Progress struct {
 
 // ReadGraphFile reads the graph at path; a missing file is (nil, nil).
 func ReadGraphFile(path string) (*learner.Graph, error) {
-	fh, err := atomicfile.OpenRegular(path)
-	if errors.Is(err, os.ErrNotExist) {
+	g, err := learner.ReadGraphFile(path)
+	_, opening := err.(*os.PathError) // ReadGraph's errors are wrapped
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
+	case opening:
 		return nil, fmt.Errorf("--graph %s: %w", path, err)
-	}
-	defer fh.Close()
-	g, err := learner.ReadGraph(path, fh)
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("--graph %s: existing file: %w", path, err)
 	}
 	return g, nil
@@ -88,11 +84,7 @@ func MergeGraphs(base, g *learner.Graph) *learner.Graph {
 
 // WriteGraphFile writes g to path atomically.
 func WriteGraphFile(path string, g *learner.Graph) error {
-	var buf bytes.Buffer
-	if err := g.Write(&buf); err != nil {
-		return err
-	}
-	if err := output.WriteFileAtomic(path, buf.Bytes()); err != nil {
+	if err := learner.WriteGraphFile(path, g); err != nil {
 		return fmt.Errorf("--graph %s: %w", path, err)
 	}
 	return nil
@@ -117,7 +109,13 @@ type live struct {
 	cpErr   error
 }
 
-func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
+// liveURL is a live window's --from argument and its source.
+type liveURL struct {
+	url string
+	src *Source
+}
+
+func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summary, l *learner.Learner, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	lo := &opts.Live
 	if len(urls) == 0 {
 		switch {
@@ -132,36 +130,18 @@ func learnLive(ctx context.Context, urls []string, opts LearnOptions, sum *Summa
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
 	lv := &live{opts: opts, sum: sum, l: l, merged: merged, names: names, emit: emit, cursors: map[string]*learner.Cursor{}}
-	var sources []*hubblerelay.Source
-	seen := map[string]bool{}
+	var sources []LiveSource
 	for _, u := range urls {
-		ro := lo.Relay
-		if ro.Logger == nil {
-			ro.Logger = opts.Collect.Logger
-		}
-		_, _, name, err := hubblerelay.ParseURL(u)
+		src, err := u.src.OpenLive(u.url, &opts)
 		if err != nil {
 			return err
 		}
-		if seen[name] {
-			return fmt.Errorf("--from %s: the same relay named twice", u)
-		}
-		seen[name] = true
-		if lo.Base != nil {
-			ro.Resume = lo.Base.Cursors[name]
-			if !ro.Resume.Empty() && ro.Logger != nil {
-				ro.Logger.Info("resuming from the graph's cursor", "relay", name, "after", ro.Resume.Last().UTC().Format(time.RFC3339Nano))
-			}
-		}
-		src, err := hubblerelay.New(u, ro)
-		if err != nil {
-			return err
+		name := src.Name()
+		if lv.cursors[name] != nil {
+			return fmt.Errorf("--from %s: the same relay named twice", u.url)
 		}
 		sources = append(sources, src)
-		lv.cursors[name] = ro.Resume.Clone()
-		if lv.cursors[name] == nil {
-			lv.cursors[name] = learner.NewCursor()
-		}
+		lv.cursors[name] = src.Cursor().Clone()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

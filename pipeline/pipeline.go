@@ -5,23 +5,17 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/flowfence/flowfence/collectors"
-	"github.com/flowfence/flowfence/collectors/calico"
 	"github.com/flowfence/flowfence/collectors/goldmane"
-	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
-	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -36,6 +30,8 @@ type LearnOptions struct {
 	Goldmane goldmane.Options
 	// MaxWorkloads: warn past this many distinct workloads (0: never).
 	MaxWorkloads int
+	// Sources are the kinds of --from argument read (nil: DefaultSources).
+	Sources []Source
 }
 
 // Summary is what one run read and learned.
@@ -73,21 +69,25 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 		l.Add(r)
 		return nil
 	}
+	sources := opts.Sources
+	if sources == nil {
+		sources = DefaultSources()
+	}
 	stdinUsed := false
-	var live []string
+	var live []liveURL
 	names := sourceNames{}
 	for _, arg := range from {
-		if hubblerelay.IsURL(arg) {
-			live = append(live, arg) // read after the files, together
-			continue
-		}
-		if goldmane.IsURL(arg) {
-			src, err := goldmane.NewSource(arg, opts.Goldmane)
+		if src, ok := byScheme(sources, arg); ok {
+			if src.OpenLive != nil {
+				live = append(live, liveURL{arg, src}) // read after the files, together
+				continue
+			}
+			s, err := src.OpenURL(arg, &opts)
 			if err != nil {
 				return nil, sum, err
 			}
 			names.addURL(arg)
-			if err := src.Run(ctx, &sum.Input, emit); err != nil {
+			if err := s.Run(ctx, &sum.Input, emit); err != nil {
 				return nil, sum, err
 			}
 			continue
@@ -103,7 +103,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 				}
 				stdinUsed = true
 			}
-			if err := learnFile(ctx, p, p != arg, opts, sum, merged, names, emit); err != nil {
+			if err := learnFile(ctx, sources, p, p != arg, &opts, sum, merged, names, emit); err != nil {
 				return nil, sum, err
 			}
 		}
@@ -124,9 +124,10 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	return g, sum, liveErr
 }
 
-// learnFile reads one file: a saved graph is merged into merged, flows are
-// learned through emit and the file's name for the graph noted in names.
-func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions, sum *Summary, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
+// learnFile reads one file with the source its format selects: a saved
+// graph is merged into merged, flows are learned through emit and the
+// file's name for the graph noted in names.
+func learnFile(ctx context.Context, sources []Source, path string, globbed bool, opts *LearnOptions, sum *Summary, merged *learner.Graph, names sourceNames, emit collectors.Emit) error {
 	f, err := input.Open(path, opts.Collect.Stdin)
 	if err != nil {
 		return err
@@ -136,8 +137,10 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 		f.Close()
 		return err
 	}
-	switch format := collectors.Detect(head); format {
-	case collectors.FormatEmpty:
+	format := collectors.Detect(head)
+	src, ok := byFormat(sources, format)
+	switch {
+	case format == collectors.FormatEmpty:
 		f.Close()
 		sum.Input.Files++
 		sum.Input.Skip("empty files", 1)
@@ -145,24 +148,18 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 			opts.Collect.Logger.Warn("empty input", "file", f.Name)
 		}
 		return nil
-	case collectors.FormatGraph:
+	case ok && src.ReadGraph != nil:
 		defer f.Close()
-		g, err := learner.ReadGraph(f.Name, f.Reader())
+		g, err := src.ReadGraph(f.Name, f.Reader())
 		if err != nil {
 			return err
 		}
 		merged.Merge(g)
 		sum.Graphs++
 		return nil
-	case collectors.FormatHubble, collectors.FormatHubbleLegacy:
+	case ok:
 		defer names.addFile(path, f)
-		return hubble.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
-	case collectors.FormatCalicoFlowLog:
-		defer names.addFile(path, f)
-		return calico.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
-	case collectors.FormatGoldmane:
-		defer names.addFile(path, f)
-		return goldmane.NewFileSource(f, opts.Collect).Run(ctx, &sum.Input, emit)
+		return src.OpenFile(f, opts).Run(ctx, &sum.Input, emit)
 	default:
 		f.Close()
 		if globbed {
@@ -181,23 +178,16 @@ func learnFile(ctx context.Context, path string, globbed bool, opts LearnOptions
 // there when merge is true.
 func WriteGraph(path string, g *learner.Graph, merge bool) (*learner.Graph, error) {
 	if merge {
-		if fh, err := atomicfile.OpenRegular(path); err == nil {
-			old, rerr := learner.ReadGraph(path, fh)
-			fh.Close()
-			if rerr != nil {
-				return nil, fmt.Errorf("--graph %s: existing file: %w", path, rerr)
-			}
+		old, err := ReadGraphFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if old != nil {
 			old.Merge(g)
 			g = old
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("--graph %s: %w", path, err)
 		}
 	}
-	var buf bytes.Buffer
-	if err := g.Write(&buf); err != nil {
-		return nil, err
-	}
-	return g, output.WriteFileAtomic(path, buf.Bytes())
+	return g, learner.WriteGraphFile(path, g)
 }
 
 func fmtT(t time.Time) string {

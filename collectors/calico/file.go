@@ -2,7 +2,6 @@ package calico
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,158 +82,49 @@ func DecodeDocument(b []byte) (logs []FlowLog, empty bool, err error) {
 	return []FlowLog{f}, false, nil
 }
 
-// result is what one input value decoded to.
-type result struct {
-	recs  []record.Record
-	skips []string
-	empty bool
-	err   error
-	line  int
-	last  bool
-}
-
 // FileSource reads one flow-log file (already opened and detected).
-type FileSource struct {
-	file *input.File
-	opts collectors.Options
-}
+type FileSource = collectors.LineFile
 
-// NewFileSource reads Calico flow logs from f.
+// NewFileSource reads Calico flow logs from f (on all cores when it has
+// one document per line), in file order.
 func NewFileSource(f *input.File, opts collectors.Options) *FileSource {
-	return &FileSource{file: f, opts: opts}
-}
-
-// Name returns the file name.
-func (s *FileSource) Name() string { return s.file.Name }
-
-// Run decodes the file (on all cores when it has one document per line)
-// and emits its records in file order.
-func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
-	defer s.file.Close()
-	st.Files++
-	name := s.file.Name
-	decode := func(l input.Line, out []result) []result {
-		r := result{line: l.No, last: l.Last}
-		if l.Err != nil {
-			r.err = l.Err
-			return append(out, r)
-		}
-		if l.TooLong {
-			r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
-			return append(out, r)
-		}
-		logs, empty, err := DecodeDocument(l.Data)
-		r.err, r.empty = err, empty
-		for i := range logs {
-			var rec record.Record
-			if skip, ok := Convert(&logs[i], &rec); !ok {
-				r.skips = append(r.skips, skip)
-				continue
-			}
-			rec.Source = name
-			r.recs = append(r.recs, rec)
-		}
-		return append(out, r)
-	}
 	// the workers share one table of endpoints (eptable.go)
 	eps := newEpTable()
-	newDecode := func() func(input.Line, []result) []result {
+	newDecode := func() collectors.DecodeValue {
 		fd := newSharingDecoder(eps)
-		one := func(l input.Line, out []result) []result {
-			if !l.TooLong && l.Err == nil {
-				// the fast path (fastdecode.go); the result's record slice is
-				// reused from the batch's previous use
-				var recs []record.Record
-				if len(out) < cap(out) {
-					recs = out[:len(out)+1][len(out)].recs[:0]
+		return func(b []byte, v *collectors.Value) {
+			// the fast path (fastdecode.go)
+			v.Recs = append(v.Recs, record.Record{})
+			skip, ok, handled, err := fd.decode(b, &v.Recs[0])
+			if handled {
+				v.Err = err
+				switch {
+				case err != nil:
+					v.Recs = v.Recs[:0]
+				case !ok:
+					v.Recs = v.Recs[:0]
+					v.Skips = append(v.Skips, skip)
 				}
-				recs = append(recs, record.Record{})
-				skip, ok, handled, err := fd.decode(l.Data, &recs[0])
-				if handled {
-					r := result{line: l.No, last: l.Last, err: err}
-					switch {
-					case err != nil:
-					case ok:
-						recs[0].Source = name
-						r.recs = recs
-					default:
-						r.skips = append(r.skips, skip)
-					}
-					return append(out, r)
-				}
+				return
 			}
-			return decode(l, out)
-		}
-		return func(l input.Line, out []result) []result {
-			n := len(out)
-			out = one(l, out)
-			if out[n].err != nil {
-				// several values on one line ({…}{…}): each on its own
-				if parts := input.Split(l); len(parts) > 1 {
-					out = out[:n]
-					for _, p := range parts {
-						out = one(p, out)
-					}
-				}
-			}
-			return out
+			v.Recs = v.Recs[:0]
+			decodeValue(b, v)
 		}
 	}
-	// records are emitted in groups, the learner's memory for a group
-	// asked for first (collectors.Emitter)
-	em := collectors.NewEmitter(s.opts, emit)
-	// the identity rules, before a record is emitted
-	adm := collectors.NewAdmitter(s.opts, name)
-	sink := func(batch []result) error {
-		for i := range batch {
-			r := &batch[i]
-			st.Lines++
-			switch {
-			case r.err != nil:
-				if err := st.LineFailed(s.opts, name, r.line, r.last, "Calico flow log", r.err); err != nil {
-					// the lines before it are learned
-					if ferr := em.Flush(); ferr != nil {
-						return ferr
-					}
-					return err
-				}
-				continue
-			case r.empty:
-				st.Skip(SkipEmptyResponse, 1)
-			}
-			for _, sk := range r.skips {
-				st.Skip(sk, 1)
-			}
-			for j := range r.recs {
-				if ok, err := adm.Admit(st, r.line, &r.recs[j]); !ok {
-					if err != nil {
-						if ferr := em.Flush(); ferr != nil {
-							return ferr
-						}
-						return err
-					}
-					continue
-				}
-				st.FlowEvents++
-				if err := em.Add(&r.recs[j]); err != nil {
-					return err
-				}
-			}
-		}
-		return em.Flush()
+	return &FileSource{File: f, Opts: opts, What: "Calico flow log", NewDecode: newDecode}
+}
+
+// decodeValue decodes one document of any form (DecodeDocument) into v.
+func decodeValue(b []byte, v *collectors.Value) {
+	logs, empty, err := DecodeDocument(b)
+	if v.Err = err; empty {
+		v.Skips = append(v.Skips, SkipEmptyResponse)
 	}
-	// every JSON framing: one document per line (the fast path),
-	// pretty-printed, concatenated, arrays (input.NewDocuments)
-	lines := input.NewDocuments(s.file)
-	if err := input.DecodeParallelPer(ctx, lines, s.opts.Workers, newDecode, sink); err != nil {
-		var lerr *collectors.LineError
-		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
-			return err
+	for i := range logs {
+		v.Recs = append(v.Recs, record.Record{})
+		if skip, ok := Convert(&logs[i], &v.Recs[len(v.Recs)-1]); !ok {
+			v.Recs = v.Recs[:len(v.Recs)-1]
+			v.Skips = append(v.Skips, skip)
 		}
-		if rerr := lines.Err(); rerr != nil && errors.Is(err, rerr) {
-			return err // a read error already names the file and the line
-		}
-		return fmt.Errorf("%s: %w", name, err)
 	}
-	return nil
 }

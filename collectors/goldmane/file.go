@@ -2,7 +2,6 @@ package goldmane
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,120 +95,23 @@ func unmarshal(b []byte, m proto.Message) (unknownFields bool, err error) {
 	return true, nil
 }
 
-type result struct {
-	recs      []record.Record
-	skips     []string
-	err       error
-	line      int
-	last      bool
-	unknownOK bool
-}
-
 // FileSource reads one saved Goldmane JSON file (already opened and
 // detected).
-type FileSource struct {
-	file *input.File
-	opts collectors.Options
-}
+type FileSource = collectors.LineFile
 
-// NewFileSource reads Goldmane flows from f.
+// NewFileSource reads Goldmane flows from f, in file order.
 func NewFileSource(f *input.File, opts collectors.Options) *FileSource {
-	return &FileSource{file: f, opts: opts}
-}
-
-// Name returns the file name.
-func (s *FileSource) Name() string { return s.file.Name }
-
-// Run decodes the file and emits its records in file order.
-func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
-	defer s.file.Close()
-	st.Files++
-	name := s.file.Name
-	warnedUnknown := false
-	one := func(l input.Line, out []result) []result {
-		r := result{line: l.No, last: l.Last}
-		if l.Err != nil {
-			r.err = l.Err
-			return append(out, r)
-		}
-		if l.TooLong {
-			r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
-			return append(out, r)
-		}
-		flows, unk, err := DecodeJSON(l.Data)
-		r.err, r.unknownOK = err, unk
+	decode := func(b []byte, v *collectors.Value) {
+		flows, unk, err := DecodeJSON(b)
+		v.Err, v.UnknownFields = err, unk
 		for _, f := range flows {
-			var rec record.Record
-			if skip, ok := ConvertFlow(f, &rec); !ok {
-				r.skips = append(r.skips, skip)
-				continue
+			v.Recs = append(v.Recs, record.Record{})
+			if skip, ok := ConvertFlow(f, &v.Recs[len(v.Recs)-1]); !ok {
+				v.Recs = v.Recs[:len(v.Recs)-1]
+				v.Skips = append(v.Skips, skip)
 			}
-			rec.Source = name
-			r.recs = append(r.recs, rec)
 		}
-		return append(out, r)
 	}
-	decode := func(l input.Line, out []result) []result {
-		n := len(out)
-		out = one(l, out)
-		if out[n].err != nil {
-			// several values on one line ({…}{…}): each on its own
-			if parts := input.Split(l); len(parts) > 1 {
-				out = out[:n]
-				for _, p := range parts {
-					out = one(p, out)
-				}
-			}
-		}
-		return out
-	}
-	// the identity rules, before a record is emitted
-	adm := collectors.NewAdmitter(s.opts, name)
-	sink := func(batch []result) error {
-		for i := range batch {
-			r := &batch[i]
-			st.Lines++
-			switch {
-			case r.err != nil:
-				if err := st.LineFailed(s.opts, name, r.line, r.last, "Goldmane JSON", r.err); err != nil {
-					return err
-				}
-				continue
-			}
-			if r.unknownOK && !warnedUnknown && s.opts.Logger != nil {
-				warnedUnknown = true
-				s.opts.Logger.Warn("flows carry fields this build does not know; they were ignored", "file", name, "line", r.line)
-			}
-			for _, sk := range r.skips {
-				st.Skip(sk, 1)
-			}
-			for j := range r.recs {
-				if ok, err := adm.Admit(st, r.line, &r.recs[j]); !ok {
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				st.FlowEvents++
-				if err := emit(&r.recs[j]); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	// every JSON framing: one document per line, pretty-printed,
-	// concatenated, arrays (input.NewDocuments)
-	lines := input.NewDocuments(s.file)
-	if err := input.DecodeParallel(ctx, lines, s.opts.Workers, decode, sink); err != nil {
-		var lerr *collectors.LineError
-		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
-			return err
-		}
-		if rerr := lines.Err(); rerr != nil && errors.Is(err, rerr) {
-			return err // a read error already names the file and the line
-		}
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return &FileSource{File: f, Opts: opts, What: "Goldmane JSON",
+		NewDecode: func() collectors.DecodeValue { return decode }}
 }

@@ -40,9 +40,6 @@ const (
 	DefaultPageSize = 1000
 )
 
-// IsURL reports whether a --from argument names a Goldmane server.
-func IsURL(s string) bool { return strings.HasPrefix(s, Scheme) }
-
 // Options configure a Goldmane source.
 type Options struct {
 	// CA is the PEM bundle that signed Goldmane's serving certificate

@@ -7,7 +7,7 @@ import (
 
 // ProtojsonOnly turns the fast decoder of s off: every line goes through
 // DecodeLine (protojson), the reference the fast path must agree with.
-func ProtojsonOnly(s *FileSource) { s.protojsonOnly = true }
+func ProtojsonOnly(s *FileSource) { s.NewDecode = newDecoder(nil) }
 
 // FastDecoder exposes the fast path to the agreement tests, with a ledger
 // of the endpoint IDs it emitted.

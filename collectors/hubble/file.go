@@ -16,18 +16,6 @@ import (
 	"github.com/flowfence/flowfence/record"
 )
 
-// result is one decoded line.
-type result struct {
-	rec       record.Record
-	ok        bool
-	skip      string
-	lost      uint64
-	err       error
-	line      int
-	last      bool
-	unknownOK bool // decoded only after discarding unknown fields
-}
-
 // isResponseShape reports whether a line has the GetFlowsResponse /
 // ExportEvent shape (a wrapper object) rather than a bare legacy Flow: one
 // of the event keys must be a key of the top-level object. (A bare flow may
@@ -129,131 +117,46 @@ func DecodeLine(b []byte, rec *record.Record) (skip string, lost uint64, ok, unk
 }
 
 // FileSource reads one Hubble JSON file (already opened and detected).
-type FileSource struct {
-	file *input.File
-	opts collectors.Options
-	// protojsonOnly turns the fast decoder off (tests, benchmarks)
-	protojsonOnly bool
-}
+type FileSource = collectors.LineFile
 
-// NewFileSource reads Hubble JSON lines from f.
+// NewFileSource reads Hubble JSON lines from f, on all cores, in file
+// order.
 func NewFileSource(f *input.File, opts collectors.Options) *FileSource {
-	return &FileSource{file: f, opts: opts}
+	return &FileSource{File: f, Opts: opts, What: "Hubble JSON", NewDecode: newDecoder(newSchema())}
 }
 
-// Name returns the file name.
-func (s *FileSource) Name() string { return s.file.Name }
-
-// Run decodes the file on all cores and emits its records in file order.
-func (s *FileSource) Run(ctx context.Context, st *collectors.Stats, emit collectors.Emit) error {
-	defer s.file.Close()
-	st.Files++
-	name := s.file.Name
-	warnedUnknown := false
-	// every JSON framing: one flow per line (the fast path), pretty-printed,
-	// concatenated, arrays (input.NewDocuments)
-	lines := input.NewDocuments(s.file)
-	var sc *schema
-	if !s.protojsonOnly {
-		sc = newSchema()
-	}
-	// one decoder per worker: the fast path (fastdecode.go) and, for every
-	// value it does not take, DecodeLine
-	newDecode := func() func(input.Line, []result) []result {
+// newDecoder returns the decoders of a file's workers: the fast path
+// (fastdecode.go, none when sc is nil) and, for every value it does not
+// take, DecodeLine.
+func newDecoder(sc *schema) func() collectors.DecodeValue {
+	return func() collectors.DecodeValue {
 		var fd *fastDecoder
 		if sc != nil {
 			fd = newFastDecoder(sc)
 		}
-		one := func(l input.Line, out []result) []result {
-			out = append(out, result{line: l.No, last: l.Last})
-			r := &out[len(out)-1]
-			handled := false
-			switch {
-			case l.Err != nil:
-				r.err, handled = l.Err, true
-			case l.TooLong:
-				r.err = fmt.Errorf("line longer than %d bytes", input.MaxLineBytes)
-				handled = true
-			case fd != nil:
-				r.skip, r.ok, handled = fd.decode(l.Data, &r.rec)
+		return func(b []byte, v *collectors.Value) {
+			v.Recs = append(v.Recs, record.Record{})
+			rec := &v.Recs[len(v.Recs)-1]
+			var (
+				skip             string
+				ok, handled, unk bool
+			)
+			if fd != nil {
+				skip, ok, handled = fd.decode(b, rec)
 			}
 			if !handled {
-				r.skip, r.lost, r.ok, r.unknownOK, r.err = DecodeLine(l.Data, &r.rec)
+				skip, v.Lost, ok, unk, v.Err = DecodeLine(b, rec)
 			}
-			if r.ok {
-				r.rec.Source = name
+			if ok {
+				v.UnknownFields = unk
+				return
 			}
-			return out
-		}
-		return func(l input.Line, out []result) []result {
-			n := len(out)
-			out = one(l, out)
-			if out[n].err != nil {
-				// several values on one line ({…}{…}): each on its own
-				if parts := input.Split(l); len(parts) > 1 {
-					out = out[:n]
-					for _, p := range parts {
-						out = one(p, out)
-					}
-				}
+			v.Recs = v.Recs[:len(v.Recs)-1]
+			if v.Err == nil {
+				v.Skips = append(v.Skips, skip)
 			}
-			return out
 		}
 	}
-	// records are emitted in groups, the learner's memory for a group
-	// asked for first (collectors.Emitter)
-	em := collectors.NewEmitter(s.opts, emit)
-	// the identity rules, before a record is emitted
-	adm := collectors.NewAdmitter(s.opts, name)
-	sink := func(batch []result) error {
-		for i := range batch {
-			r := &batch[i]
-			st.Lines++
-			switch {
-			case r.err != nil:
-				if err := st.LineFailed(s.opts, name, r.line, r.last, "Hubble JSON", r.err); err != nil {
-					// the lines before it are learned
-					if ferr := em.Flush(); ferr != nil {
-						return ferr
-					}
-					return err
-				}
-			case !r.ok:
-				st.Skip(r.skip, 1)
-				st.LostEvents += r.lost
-			default:
-				if r.unknownOK && !warnedUnknown && s.opts.Logger != nil {
-					warnedUnknown = true
-					s.opts.Logger.Warn("flows carry fields this build does not know; they were ignored", "file", name, "line", r.line)
-				}
-				if ok, err := adm.Admit(st, r.line, &r.rec); !ok {
-					if err != nil {
-						if ferr := em.Flush(); ferr != nil {
-							return ferr
-						}
-						return err
-					}
-					continue
-				}
-				st.FlowEvents++
-				if err := em.Add(&r.rec); err != nil {
-					return err
-				}
-			}
-		}
-		return em.Flush()
-	}
-	if err := input.DecodeParallelPer(ctx, lines, s.opts.Workers, newDecode, sink); err != nil {
-		var lerr *collectors.LineError
-		if errors.As(err, &lerr) || errors.Is(err, context.Canceled) {
-			return err
-		}
-		if rerr := lines.Err(); rerr != nil && errors.Is(err, rerr) {
-			return err // a read error already names the file and the line
-		}
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }
 
 // FlowStream is the receiving side of observer.GetFlows: satisfied by a

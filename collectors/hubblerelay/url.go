@@ -29,11 +29,6 @@ const DefaultAddr = "localhost:4245"
 // DefaultPort is Hubble Relay's port.
 const DefaultPort = "4245"
 
-// IsURL reports whether a --from argument names a Hubble Relay.
-func IsURL(s string) bool {
-	return strings.HasPrefix(s, Scheme) || strings.HasPrefix(s, SchemeTLS)
-}
-
 // ParseURL splits hubble://HOST:PORT or hubble+tls://HOST:PORT into the
 // address to dial (HOST defaults to localhost, PORT to 4245) and whether
 // TLS is used. name is the canonical URL (the source's name in the graph

@@ -172,12 +172,10 @@ func run(cmd *cobra.Command, env flags.Env) error {
 
 // readGraph reads a saved graph; flag names the flag in errors.
 func readGraph(flag, path string) (*learner.Graph, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	g, err := learner.ReadGraphFile(path)
+	if _, opening := err.(*os.PathError); opening { // ReadGraph's errors are wrapped
 		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
 	}
-	defer f.Close()
-	g, err := learner.ReadGraph(path, f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
