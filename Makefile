@@ -22,7 +22,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
+.PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
 
@@ -99,6 +99,11 @@ fuzz:
 	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## golden: rewrite every golden tree (testdata/golden/<case>/ of each package whose tests import
+## internal/golden) from the current code; review the change with git diff
+golden:
+	$(GO) test -count=1 -run Golden $$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' $(PKGS) | awk '$$1 !~ /internal\/golden$$/ && /internal\/golden/ {print $$1}') -update
 
 ## bench: scale benchmarks (hack/bench.sh): decoders, learner and Render benchmarks, then the
 ## flowfence binary under /usr/bin/time -v on generated cluster-scale flows (Hubble file, .gz,

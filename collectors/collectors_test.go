@@ -9,30 +9,8 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
-
-// findShared looks for shared/captures/<sub> in the working directory and
-// every directory above it. FLOWFENCE_CAPTURES overrides the search.
-func findShared(sub string) (string, bool) {
-	if d := os.Getenv("FLOWFENCE_CAPTURES"); d != "" {
-		p := filepath.Join(d, sub)
-		st, err := os.Stat(p)
-		return p, err == nil && st.IsDir()
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "captures", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, true
-		}
-		if filepath.Dir(dir) == dir {
-			return "", false
-		}
-	}
-}
 
 // firstLines are first lines of every input shape, copied from the real
 // captures in ../shared/captures (see SOURCES.md there for provenance) and
@@ -112,12 +90,12 @@ func TestDetectCaptures(t *testing.T) {
 	}
 	n := 0
 	for _, w := range want {
-		if _, ok := findShared(w.dir); !ok {
+		if _, ok := testsupport.FindCaptures(w.dir); !ok {
 			t.Skipf("shared/captures/%s not found above the package directory (set FLOWFENCE_CAPTURES to its parent): skipping", w.dir)
 		}
 	}
 	for _, w := range want {
-		root, _ := findShared(w.dir)
+		root, _ := testsupport.FindCaptures(w.dir)
 		format := w.format
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {

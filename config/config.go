@@ -80,6 +80,7 @@ func Defaults() map[string]any {
 	maps.Copy(m, liveDefaults())
 	maps.Copy(m, flavorDefaults())
 	maps.Copy(m, limitsDefaults())
+	maps.Copy(m, inventoryDefaults())
 	return m
 }
 
@@ -159,6 +160,8 @@ type Config struct {
 	Guardrails Guardrails
 	// Policies, Baseline, Report: see KeyPolicies.
 	Policies, Baseline, Report string
+	// Inventory: see KeyInventory.
+	Inventory []string
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -237,6 +240,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.Cilium, c.Guardrails, err = loadFlavor(vp); err != nil {
+		return nil, err
+	}
+	if c.Inventory, err = loadInventory(vp); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -20,8 +20,8 @@ import (
 // sample window without panicking.
 func FuzzReadTree(f *testing.F) {
 	for _, glob := range []string{
-		"../testdata/golden/k8s/shop/*.yaml",
-		"../testdata/golden/cilium/shop/*.yaml",
+		"../pipeline/testdata/golden/k8s/shop/*.yaml",
+		"../pipeline/testdata/golden/cilium/shop/*.yaml",
 		"../output/calico/testdata/golden/default/shop/*.yaml",
 		"../output/calico/testdata/golden/default/_cluster/*.yaml",
 		"../testdata/hostile/*.yaml",

@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // TestReadTreeMemoryBounded: the tree reader holds one file at a time. A
@@ -38,7 +35,7 @@ func TestReadTreeMemoryBounded(t *testing.T) {
 		big := append(policy(0), bytes.Repeat([]byte("# more\n"), fileCap/7)...)
 		mustWrite(t, filepath.Join(dir, "shop", "big.yaml"), big)
 		var err error
-		peak := peakHeap(func() { _, err = diffcheck.ReadTreeWith(dir, diffcheck.ReadOptions{MaxFileBytes: fileCap}) })
+		peak := testsupport.PeakHeap(func() { _, err = diffcheck.ReadTreeWith(dir, diffcheck.ReadOptions{MaxFileBytes: fileCap}) })
 		if err == nil || !strings.Contains(err.Error(), "big.yaml") {
 			t.Fatalf("a %d-byte file with a cap of %d: err %v", len(big), fileCap, err)
 		}
@@ -56,7 +53,7 @@ func TestReadTreeMemoryBounded(t *testing.T) {
 		}
 		treeCap := int64(files/2) * fileCap
 		var err error
-		peak := peakHeap(func() {
+		peak := testsupport.PeakHeap(func() {
 			_, err = diffcheck.ReadTreeWith(dir, diffcheck.ReadOptions{MaxFileBytes: fileCap, MaxTreeBytes: treeCap})
 		})
 		if err == nil {
@@ -66,12 +63,12 @@ func TestReadTreeMemoryBounded(t *testing.T) {
 		one := t.TempDir()
 		mustMkdir(t, filepath.Join(one, "shop"))
 		mustWrite(t, filepath.Join(one, "shop", "p.yaml"), policy(0))
-		peakOne := peakHeap(func() {
+		peakOne := testsupport.PeakHeap(func() {
 			if _, err := diffcheck.ReadTreeWith(one, diffcheck.ReadOptions{MaxFileBytes: fileCap}); err != nil {
 				t.Fatal(err)
 			}
 		})
-		peakAll := peakHeap(func() {
+		peakAll := testsupport.PeakHeap(func() {
 			if _, err := diffcheck.ReadTreeWith(dir, diffcheck.ReadOptions{MaxFileBytes: fileCap, MaxTreeBytes: files * fileCap}); err != nil {
 				t.Fatalf("within the caps: %v", err)
 			}
@@ -100,39 +97,4 @@ func mustWrite(t *testing.T, path string, data []byte) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// peakHeap runs f and returns the largest heap in use seen while it ran
-// (sampled every millisecond) above the heap before it.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > peak.Load() {
-				peak.Store(m.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	f()
-	close(done)
-	wg.Wait()
-	if p := peak.Load(); p > base {
-		return p - base
-	}
-	return 0
 }

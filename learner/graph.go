@@ -1,11 +1,3 @@
-// Package learner turns a stream of normalized flow records into the flow
-// graph: workloads (many pods → one node), external peers by IP with the DNS
-// names seen for them, reserved entities, and deduplicated edges (source,
-// destination, protocol, port) with their evidence. Only requests are
-// learned; replies mark connections as answered; a connection dropped by an
-// existing policy and never answered is a denied attempt, kept apart.
-// Graphs serialise to versioned JSON and merge associatively and
-// commutatively, so windows, clusters and runs can be combined.
 package learner
 
 import (

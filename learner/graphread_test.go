@@ -9,12 +9,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // hostileBase is a small saved graph: frontend calls an external IP.
@@ -189,41 +188,6 @@ func bomb(t testing.TB, p bombParams) []byte {
 	return b.Bytes()
 }
 
-// peakHeap runs f and returns the largest heap in use seen while it ran
-// (sampled every millisecond) above the heap before it.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > peak.Load() {
-				peak.Store(m.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	f()
-	close(done)
-	wg.Wait()
-	if p := peak.Load(); p > base {
-		return p - base
-	}
-	return 0
-}
-
 // TestReadGraphCapsGzipBomb: a small gzip file that expands far beyond the
 // cap is refused once the cap is read, with an error naming the file and
 // the limit, and the heap stays within a small multiple of the cap.
@@ -235,7 +199,7 @@ func TestReadGraphCapsGzipBomb(t *testing.T) {
 		t.Fatalf("bomb is %d bytes compressed", len(gz))
 	}
 	var err error
-	peak := peakHeap(func() {
+	peak := testsupport.PeakHeap(func() {
 		zr, zerr := gzip.NewReader(bytes.NewReader(gz))
 		if zerr != nil {
 			t.Fatal(zerr)

@@ -1,8 +1,18 @@
 package learner
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
+)
+
+// layoutGo is the Go release whose allocator TestHotLayout describes
+// (malloc headers, size classes, slot alignment); layoutArch says which
+// architectures: 64-bit words and 64-byte cache lines.
+const (
+	layoutGo   = "go1.26"
+	layoutArch = "amd64 arm64"
 )
 
 // TestHotLayout pins the cache-line layout the learner's hot path relies
@@ -10,7 +20,15 @@ import (
 // used here are multiples of 64 bytes, so slots start at cache lines, and
 // an object of more than 512 bytes with pointers starts 8 bytes into its
 // slot (its malloc header).
+//
+// Those are facts of one Go release's runtime, not of the language: on
+// another release or architecture the test skips and says so, and whoever
+// upgrades re-checks the layout (make bench) and moves layoutGo.
 func TestHotLayout(t *testing.T) {
+	v := runtime.Version()
+	if v != layoutGo && !strings.HasPrefix(v, layoutGo+".") || !strings.Contains(" "+layoutArch+" ", " "+runtime.GOARCH+" ") {
+		t.Skipf("the hot layout was checked against %s on %s; this is %s on %s: re-check it (make bench) and update layoutGo", layoutGo, layoutArch, v, runtime.GOARCH)
+	}
 	var ref podRef
 	var o outSlots
 	base := func(size uintptr) uintptr {

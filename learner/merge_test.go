@@ -292,12 +292,12 @@ func TestMergeIsAssociativeAndCommutative(t *testing.T) {
 }
 
 // TestMergeJudgesDeniedAttemptsOnTheUnion documents how the denied-attempt
-// judgement (DESIGN.md "Flow records": a request dropped by policy and never
-// answered is reported, not learned) behaves across learners: each learner
-// judges its own records, and its graph carries the evidence (answered,
-// the 5-tuples that flowed and were dropped), so Merge judges again on the
-// union. Merge itself never learns drops: after merging graphs learned with
-// LearnDropped, call Judge(true) again.
+// judgement (docs/DESIGN.md "Flow records": a request dropped by policy and
+// never answered is reported, not learned) behaves across learners: each
+// learner judges its own records, and its graph carries the evidence
+// (answered, the 5-tuples that flowed and were dropped), so Merge judges
+// again on the union. Merge itself never learns drops: after merging graphs
+// learned with LearnDropped, call Judge(true) again.
 func TestMergeJudgesDeniedAttemptsOnTheUnion(t *testing.T) {
 	key := edgeKey(frontendID, cartID, record.TCP, 8080)
 	a, b := syn(0, 0, 41234), syn(10, 1, 50000)

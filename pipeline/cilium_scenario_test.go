@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
+	"github.com/flowfence/flowfence/internal/golden"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/cilium"
@@ -35,48 +35,6 @@ func renderFormat(t *testing.T, g *learner.Graph, format string, fo pipeline.For
 	return set, tree
 }
 
-// compareGoldenDir compares a tree with a golden directory, rewriting it
-// with -update.
-func compareGoldenDir(t *testing.T, dir string, tree output.Tree) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range tree.Paths() {
-			full := filepath.Join(dir, filepath.FromSlash(p))
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(full, tree[p], 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var golden []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		golden = append(golden, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("golden tree missing (run with -update): %v", err)
-	}
-	sort.Strings(golden)
-	if strings.Join(golden, ",") != strings.Join(tree.Paths(), ",") {
-		t.Fatalf("file list differs from golden:\n got  %v\n want %v", tree.Paths(), golden)
-	}
-	for _, p := range golden {
-		want, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		if string(want) != string(tree[p]) {
-			t.Errorf("%s differs from golden (run with -update and review the diff):\n%s", p, firstDiff(string(want), string(tree[p])))
-		}
-	}
-}
-
 // TestCiliumGoldenTrees compares the sample rendered in the cilium flavor,
 // without and with --fqdn, with testdata/golden/cilium and cilium-fqdn
 // (regenerate with: go test ./pipeline/ -run Golden -update).
@@ -91,7 +49,7 @@ func TestCiliumGoldenTrees(t *testing.T) {
 	} {
 		t.Run(tt.dir, func(t *testing.T) {
 			_, tree := renderFormat(t, g, cilium.FormatName, tt.fo, synth.Options{})
-			compareGoldenDir(t, filepath.Join("..", "testdata", "golden", tt.dir), tree)
+			golden.Compare(t, golden.Dir(t, tt.dir), tree)
 		})
 	}
 }

@@ -135,6 +135,9 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 			entities++
 		}
 	}
+	if set != nil && set.Inventory != "" {
+		p("  inventory: %s", set.Inventory)
+	}
 	p("  graph:     %d workloads, %d external IPs, %d node/entity peers, %d edges, %d denied edges; window %s .. %s",
 		workloads, externals, entities, len(g.Edges), len(g.Denied), fmtT(g.First), fmtT(g.Last))
 	if set != nil {
@@ -153,8 +156,11 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 		}
 		p("  findings:  %s", orNone(parts))
 		for _, ns := range set.Namespaces {
-			if ns.Readiness.State == policy.Blocked {
+			switch ns.Readiness.State {
+			case policy.Blocked:
 				p("  ! namespace %s is blocked: %s. Fix: %s", escape.Terminal(ns.Name), escape.Terminal(ns.Readiness.Evidence), escape.Terminal(ns.Readiness.Fix))
+			case policy.Silent:
+				p("  ! namespace %s has silent workloads: %s. Fix: %s", escape.Terminal(ns.Name), escape.Terminal(ns.Readiness.Evidence), escape.Terminal(ns.Readiness.Fix))
 			}
 		}
 		for _, f := range set.Findings {

@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/cilium"
@@ -275,36 +275,13 @@ func TestCalicoKubeletProbeLooksLikeNode(t *testing.T) {
 	}
 }
 
-// findShared locates ../shared/captures/<sub> above the working directory
-// (or under $FLOWFENCE_CAPTURES), as collectors' tests do.
-func findShared(sub string) (string, bool) {
-	if d := os.Getenv("FLOWFENCE_CAPTURES"); d != "" {
-		p := filepath.Join(d, sub)
-		st, err := os.Stat(p)
-		return p, err == nil && st.IsDir()
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "captures", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, true
-		}
-		if filepath.Dir(dir) == dir {
-			return "", false
-		}
-	}
-}
-
 // TestCapturesReplayWithoutFalseBugs: generate over every real Hubble
 // capture replays the window and writes the tree in every flavor (a flow
 // synth could not admit — istio-system/jaeger, whose pods carry no labels
 // in the capture — blocks its namespace instead of failing the run as a
 // flowfence bug), and that namespace is never stable.
 func TestCapturesReplayWithoutFalseBugs(t *testing.T) {
-	dir, ok := findShared("hubble")
+	dir, ok := testsupport.FindCaptures("hubble")
 	if !ok {
 		t.Skip("../shared/captures not present")
 	}

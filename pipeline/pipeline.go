@@ -1,7 +1,3 @@
-// Package pipeline wires the stages — collectors → learner → synth →
-// output — for the CLI verbs, so cmd stays thin and the whole job is usable
-// as a library. It owns source resolution (paths, globs, stdin, saved
-// graphs) and the run summary.
 package pipeline
 
 import (

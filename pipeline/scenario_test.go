@@ -2,18 +2,15 @@ package pipeline_test
 
 import (
 	"context"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/internal/golden"
 	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
@@ -23,8 +20,6 @@ import (
 	"github.com/flowfence/flowfence/synth"
 	"github.com/flowfence/flowfence/verifier"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 const sampleGlob = "../testdata/flows/*.json*"
 
@@ -190,60 +185,7 @@ func TestGoldenTree(t *testing.T) {
 	if len(set.Namespaces) != 5 {
 		t.Fatalf("%d namespaces, want 5", len(set.Namespaces))
 	}
-	dir := filepath.Join("..", "testdata", "golden", "k8s")
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range tree.Paths() {
-			full := filepath.Join(dir, filepath.FromSlash(p))
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(full, tree[p], 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var golden []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		golden = append(golden, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("golden tree missing (run with -update): %v", err)
-	}
-	sort.Strings(golden)
-	if strings.Join(golden, ",") != strings.Join(tree.Paths(), ",") {
-		t.Fatalf("file list differs from golden:\n got  %v\n want %v", tree.Paths(), golden)
-	}
-	for _, p := range golden {
-		want, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		if string(want) != string(tree[p]) {
-			t.Errorf("%s differs from golden (run with -update and review the diff):\n%s", p, firstDiff(string(want), string(tree[p])))
-		}
-	}
-}
-
-func firstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < len(al) || i < len(bl); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return "line " + strconv.Itoa(i+1) + ":\n want: " + x + "\n got:  " + y
-		}
-	}
-	return ""
+	golden.Compare(t, golden.Dir(t, "k8s"), tree)
 }
 
 // TestDeterministic: the same input gives byte-identical trees, whatever
@@ -263,7 +205,7 @@ func TestDeterministic(t *testing.T) {
 	}
 	for _, p := range t1.Paths() {
 		if string(t1[p]) != string(t2[p]) {
-			t.Errorf("%s differs between runs:\n%s", p, firstDiff(string(t1[p]), string(t2[p])))
+			t.Errorf("%s differs between runs:\n%s", p, golden.FirstDiff(string(t1[p]), string(t2[p])))
 		}
 	}
 }

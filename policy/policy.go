@@ -50,6 +50,10 @@ type Set struct {
 	// CutShort names the live windows that ended before their end
 	// ("SOURCE: reason"): the policies admit only what came before.
 	CutShort []string
+	// Inventory summarises the cluster inventory the run read ("N
+	// namespaces, N workloads, N pods (snapshot of FILE)"); empty without
+	// one.
+	Inventory string
 }
 
 // Resolver is a DNS resolver that was observed (or assumed).
@@ -83,6 +87,33 @@ type Namespace struct {
 	// own-node host traffic, inexpressible protocols): each holds the
 	// namespace back from rollout (Readiness.State Blocked).
 	Blockers []Blocker
+	// Silent are the workloads of the namespace that the inventory lists
+	// and the window never saw: default-deny isolates them (Readiness
+	// State Silent while there are any).
+	Silent []SilentWorkload
+	// Unproven are the workloads whose selector the inventory's pods do not
+	// prove exact: each holds the namespace back (Readiness.State Blocked).
+	Unproven []Unproven
+}
+
+// SilentWorkload is a workload the inventory lists that had no flow in the
+// window.
+type SilentWorkload struct {
+	Kind, Name string
+	Pods       int
+	// Schedule is a CronJob's schedule ("" for other kinds) and Runs says
+	// whether the window covered a scheduled run, and when.
+	Schedule string
+	Runs     string
+}
+
+// Unproven is a workload whose selector does not select exactly its own
+// pods among every pod of the inventory.
+type Unproven struct {
+	Workload string
+	Selector string
+	// Reason says which pods break it; Fix what to do.
+	Reason, Fix string
 }
 
 // Blocker is one observed request that the written policies would deny
@@ -105,7 +136,7 @@ type Blocker struct {
 
 // Readiness says whether a namespace is ready to enforce.
 type Readiness struct {
-	State    string // stable | still learning | too little traffic | blocked
+	State    string // stable | still learning | too little traffic | blocked | silent workloads
 	Evidence string
 	// Fix says what to do first (Blocked only).
 	Fix string
@@ -117,8 +148,12 @@ const (
 	StillLearning = "still learning"
 	TooLittle     = "too little traffic"
 	// Blocked: an observed request would be denied by the written
-	// policies and nothing documents why (Namespace.Blockers).
+	// policies and nothing documents why (Namespace.Blockers), or a
+	// selector is not proven exact by the inventory (Namespace.Unproven).
 	Blocked = "blocked"
+	// Silent: the inventory lists workloads the window never saw
+	// (Namespace.Silent): default-deny would isolate them.
+	Silent = "silent workloads"
 )
 
 // Policy is one policy object.

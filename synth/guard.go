@@ -8,7 +8,7 @@ import (
 	"github.com/flowfence/flowfence/policy"
 )
 
-// Cloud profiles for the metadata guard (DESIGN.md §7).
+// Cloud profiles for the metadata guard (docs/DESIGN.md rule 7).
 const (
 	CloudGeneric = "generic"
 	CloudAWS     = "aws"

@@ -172,6 +172,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	out.Traffic = s.readiness(nsFlows, newest)
 	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
 	SortBlockers(out.Blockers)
+	out.Silent, out.Unproven = s.silent[ns], s.unproven[ns]
 	Judge(out)
 	out.Dependents = len(callers)
 	return out
@@ -367,9 +368,22 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 		return s.podPeer(ns, src)
 	case learner.NodeExternal:
 		if a := src.NodeAddr(); a.IsValid() && isPrivate(a) {
+			if node := s.nodes.node(a); node != "" {
+				// the inventory names the caller's node: its own pods'
+				// kubelet probes need no rule (DESIGN.md rule 8); traffic
+				// other nodes saw too is node traffic, admitted as such
+				msg := "from the pod's own node " + node + " (kubelet probes; its address by the inventory): always allowed, no rule needed"
+				if ownNodeOnly(e, node) {
+					s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows, Message: msg})
+					return policy.Peer{}, documented(policy.DocHost, msg)
+				}
+				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+					Message: "from node " + node + "'s address (inventory), seen by other nodes too: " + s.nodeAdmission()})
+				return s.nodePeer(src, ns, dst.Name)
+			}
 			if s.inNodeCIDRs(a) {
 				// a node address (config nodes.cidrs), such as a Calico
-				// flow log's kubelet probe: node traffic (DESIGN.md rule 8)
+				// flow log's kubelet probe: node traffic (docs/DESIGN.md rule 8)
 				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 					Message: "from a node address (nodes.cidrs): kubelet probes from the pod's own node need no rule; admitted from the node CIDRs so that the other nodes' traffic (LoadBalancer, hostNetwork clients) keeps working"})
 				return s.nodePeer(src, ns, dst.Name)

@@ -69,11 +69,12 @@ func ApplyReplay(set *policy.Set, blockers map[string][]policy.Blocker) {
 }
 
 // Judge sets a namespace's readiness: what its traffic says, unless
-// blockers hold it back (DESIGN.md rule 10: never stable while an observed
+// blockers hold it back (docs/DESIGN.md rule 10: never stable while an observed
 // request would be denied outside the documented classes).
 func Judge(ns *policy.Namespace) {
 	if len(ns.Blockers) == 0 {
 		ns.Readiness = ns.Traffic
+		judgeInventory(ns)
 		return
 	}
 	b := ns.Blockers[0]
@@ -105,4 +106,47 @@ func DescribeBlocker(b policy.Blocker) string {
 		arrow = " <- "
 	}
 	return b.Workload + arrow + b.Peer + " " + port + " (" + b.Direction + "): " + b.Reason
+}
+
+// judgeInventory holds back a namespace that no observed request blocks
+// when the inventory disproves a selector (blocked) or lists workloads the
+// window never saw (silent workloads); the traffic's own verdict follows
+// in the evidence when it is not stable.
+func judgeInventory(ns *policy.Namespace) {
+	var evidence, fix string
+	state := policy.Silent
+	switch {
+	case len(ns.Unproven) > 0:
+		u := ns.Unproven[0]
+		state = policy.Blocked
+		evidence = fmt.Sprintf("%s the inventory does not prove exact, first %s {%s}: it %s", count(len(ns.Unproven), "selector"), u.Workload, u.Selector, u.Reason)
+		var fixes []string
+		for _, u := range ns.Unproven {
+			if !slices.Contains(fixes, u.Fix) {
+				fixes = append(fixes, u.Fix)
+			}
+		}
+		fix = strings.Join(fixes, "; ")
+	case len(ns.Silent) > 0:
+		w := ns.Silent[0]
+		evidence = fmt.Sprintf("%s of the inventory never observed in the window, first %s %s: default-deny isolates them", count(len(ns.Silent), "workload"), w.Kind, w.Name)
+		fix = SilentFix
+	default:
+		return
+	}
+	if ns.Traffic.State != policy.Stable {
+		evidence += "; traffic alone: " + ns.Traffic.State + " (" + ns.Traffic.Evidence + ")"
+	}
+	ns.Readiness = policy.Readiness{State: state, Evidence: evidence, Fix: fix}
+}
+
+// SilentFix is what to do about silent workloads.
+const SilentFix = "learn a window in which they talk (for a CronJob, one that covers a scheduled run), or admit them with a policy of your own, before enforcing"
+
+// count is "1 word" or "n words".
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/flowfence/flowfence/learner"
 )
 
-// preferredKeys are tried first, in this order (DESIGN.md "Selectors").
+// preferredKeys are tried first, in this order (docs/DESIGN.md "Selectors").
 func preferredKeys() []string {
 	return []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app", "k8s-app", "name", "component",
 		"app.kubernetes.io/component", "app.kubernetes.io/part-of"}

@@ -2,7 +2,7 @@
 // model: per application namespace a default-deny, the DNS bundle and one
 // least-privilege ingress and egress policy per workload, plus the metadata
 // guard, readiness and the findings a user must read. It never admits more
-// than was observed, except where DESIGN.md says so (the DNS bundle,
+// than was observed, except where docs/DESIGN.md says so (the DNS bundle,
 // world-facing entrypoints).
 package synth
 
@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
@@ -57,6 +58,10 @@ type Options struct {
 	// MinFlows is the least traffic (request flows) a namespace needs to be
 	// judged at all (default 20).
 	MinFlows uint64
+	// Inventory is the cluster snapshot (nil: none): selectors are proven
+	// against every pod it lists and its workloads the window never saw
+	// are listed (silent workloads).
+	Inventory *inventory.Snapshot
 }
 
 // DefaultSystemNamespaces are never given policies unless asked for.
@@ -88,6 +93,12 @@ type synth struct {
 	// unaddressed are, per namespace, the blockers of traffic with peers
 	// recorded without an address (see unaddressedFindings)
 	unaddressed map[string][]policy.Blocker
+	// silent and unproven are, per namespace, what the inventory holds it
+	// back with (see applyInventory)
+	silent   map[string][]policy.SilentWorkload
+	unproven map[string][]policy.Unproven
+	// nodes are the inventory's nodes (nil without them)
+	nodes *nodeIndex
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -168,6 +179,11 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		byNS: map[string][]*learner.Node{}, sel: map[string]map[string]string{},
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
+		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
+	}
+	if opts.Inventory != nil {
+		s.set.Inventory = opts.Inventory.Summary()
+		s.nodes = newNodeIndex(opts.Inventory)
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
@@ -255,13 +271,37 @@ func (s *synth) indexWorkloads() {
 			s.byNS[n.Namespace] = append(s.byNS[n.Namespace], n)
 		}
 	}
+	var (
+		ix      map[string]*invIndex
+		invWs   map[string][]*inventory.Workload
+		invPods map[string][]*inventory.Pod
+	)
+	if s.opts.Inventory != nil {
+		ix = map[string]*invIndex{}
+		invWs, invPods = inventoryByNS(s.opts.Inventory)
+	}
 	for ns, ws := range s.byNS {
 		s.app[ns] = s.isApp(ns)
+		var others []*learner.Node // ws and the inventory's workloads the window never saw
+		if ix != nil && (len(invWs[ns]) > 0 || len(invPods[ns]) > 0) {
+			ix[ns] = indexInventory(invWs[ns], invPods[ns], ws)
+			others = append(slices.Clone(ws), ix[ns].unseen(ns)...)
+		}
 		for _, w := range ws {
 			sel, ok := selectorFor(w, ws)
+			if others != nil {
+				// separated from the unseen workloads too, when labels can;
+				// else the window's choice stands and proveSelectors says so
+				if sel2, ok2 := selectorFor(w, others); ok2 {
+					sel, ok = sel2, ok2
+				}
+			}
 			s.sel[w.ID] = sel
 			s.ambiguous[w.ID] = sel != nil && !ok
 		}
+	}
+	if ix != nil {
+		s.applyInventory(ix)
 	}
 }
 

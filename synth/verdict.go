@@ -93,10 +93,11 @@ func restartFix(w *learner.Node) string {
 }
 
 // looksLikeNode reports a caller without a pod identity at a private
-// address while node addresses are unknown (no nodes.cidrs): it may be a
+// address while node addresses are unknown (no nodes.cidrs, no nodes in
+// the inventory): it may be a
 // node (a kubelet probe in a Calico flow log), which flowfence cannot tell.
 func (s *synth) looksLikeNode(n *learner.Node) bool {
-	if n.Kind != learner.NodeExternal || len(s.opts.NodeCIDRs) > 0 {
+	if n.Kind != learner.NodeExternal || len(s.opts.NodeCIDRs) > 0 || s.nodes != nil {
 		return false
 	}
 	a := n.NodeAddr()

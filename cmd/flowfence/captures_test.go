@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // flowFiles lists every flow file a user could hand to generate that this
@@ -27,7 +29,7 @@ func flowFiles(t *testing.T) []string {
 		"../../collectors/hubble/testdata/partial/*",
 		"../../pipeline/testdata/identities/*.jsonl",
 	}
-	if dir, ok := sharedCaptures(); ok {
+	if dir, ok := testsupport.FindCaptures(""); ok {
 		globs = append(globs, filepath.Join(dir, "*", "*"))
 	} else {
 		t.Log("../shared/captures not present: the repository's own fixtures only")
@@ -53,28 +55,6 @@ func flowFiles(t *testing.T) []string {
 		t.Fatalf("only %d flow files found: %v", len(files), files)
 	}
 	return files
-}
-
-// sharedCaptures finds shared/captures above the working directory (or
-// under $FLOWFENCE_CAPTURES).
-func sharedCaptures() (string, bool) {
-	if d := os.Getenv("FLOWFENCE_CAPTURES"); d != "" {
-		st, err := os.Stat(d)
-		return d, err == nil && st.IsDir()
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "captures")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, true
-		}
-		if filepath.Dir(dir) == dir {
-			return "", false
-		}
-	}
 }
 
 // runMainOut is runMain with standard output too.

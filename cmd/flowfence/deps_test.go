@@ -27,3 +27,18 @@ func TestNoHeavyImports(t *testing.T) {
 		t.Fatalf("only %d deps listed: go list did not see the real binary", len(deps))
 	}
 }
+
+// TestInventoryModelIsPlain: synth reads the cluster inventory as plain
+// data, whatever produced it (a kubectl dump now, the live API later):
+// neither the inventory model nor synth imports a Kubernetes API package.
+func TestInventoryModelIsPlain(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/flowfence/flowfence/inventory", "github.com/flowfence/flowfence/synth").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		if strings.HasPrefix(d, "k8s.io/") || strings.HasPrefix(d, "sigs.k8s.io/") {
+			t.Errorf("inventory or synth imports %s", d)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/calico"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
@@ -21,15 +22,8 @@ import (
 // captures returns ../shared/captures/calico-flowlogs, searched upwards.
 func captures(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("FLOWFENCE_CAPTURES"); d != "" {
-		return filepath.Join(d, "calico-flowlogs")
-	}
-	wd, _ := os.Getwd()
-	for dir := wd; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "captures", "calico-flowlogs")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
+	if p, ok := testsupport.FindCaptures("calico-flowlogs"); ok {
+		return p
 	}
 	t.Skip("shared/captures/calico-flowlogs not found above the package directory: skipping")
 	return ""

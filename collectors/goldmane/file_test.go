@@ -14,6 +14,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -40,9 +41,8 @@ func readFile(t *testing.T, path string) ([]record.Record, *collectors.Stats) {
 
 func capture(t *testing.T) string {
 	t.Helper()
-	wd, _ := os.Getwd()
-	for dir := wd; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "captures", "goldmane", "goldmane-flow-protojson.json")
+	if dir, ok := testsupport.FindCaptures("goldmane"); ok {
+		p := filepath.Join(dir, "goldmane-flow-protojson.json")
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}

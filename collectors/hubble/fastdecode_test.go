@@ -14,6 +14,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/benchgen"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/record/recordtest"
 )
@@ -196,7 +197,7 @@ func TestFastPathSameRun(t *testing.T) {
 // line of the captures, the scenario files, the bad corpus and edge cases
 // of the JSON grammar the fast path validates itself.
 func FuzzFastDecode(f *testing.F) {
-	if dir, ok := findShared("hubble"); ok {
+	if dir, ok := testsupport.FindCaptures("hubble"); ok {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			f.Fatal(err)

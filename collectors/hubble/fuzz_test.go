@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -47,7 +48,7 @@ func addLines(f *testing.F, path string, step int) {
 // an error, and whatever it accepts is a sane record that agrees with an
 // independent protojson decode on L4 (no silent wrap of a port > 65535).
 func FuzzDecodeLine(f *testing.F) {
-	if dir, ok := findShared("hubble"); ok {
+	if dir, ok := testsupport.FindCaptures("hubble"); ok {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			f.Fatal(err)

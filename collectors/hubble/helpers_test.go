@@ -17,32 +17,9 @@ import (
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
-
-// findShared looks for shared/captures/<sub> in the working directory and
-// every directory above it (the shared tree sits next to the repository
-// root). FLOWFENCE_CAPTURES overrides the search.
-func findShared(sub string) (string, bool) {
-	if d := os.Getenv("FLOWFENCE_CAPTURES"); d != "" {
-		p := filepath.Join(d, sub)
-		st, err := os.Stat(p)
-		return p, err == nil && st.IsDir()
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "captures", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, true
-		}
-		if filepath.Dir(dir) == dir {
-			return "", false
-		}
-	}
-}
 
 // captureFiles returns every file of shared/captures/hubble followed by
 // the repository's scenario files. When the shared captures are not
@@ -51,7 +28,7 @@ func findShared(sub string) (string, bool) {
 func captureFiles(t *testing.T) (files []string, shared bool) {
 	t.Helper()
 	repo := []string{repoFlows("node-a.jsonl"), repoFlows("node-b.json.gz"), repoFlows("node-c-legacy.json")}
-	dir, ok := findShared("hubble")
+	dir, ok := testsupport.FindCaptures("hubble")
 	if !ok {
 		t.Run("shared-captures", func(t *testing.T) {
 			t.Skip("shared/captures/hubble not found above the package directory (set FLOWFENCE_CAPTURES to its parent): only the repository's testdata/flows are checked")
@@ -182,7 +159,7 @@ func readRaw(t testing.TB, path string) []rawLine {
 	return out
 }
 
-// learnable says whether DESIGN.md wants a flow learned at all: TRANSLATED
+// learnable says whether docs/DESIGN.md wants a flow learned at all: TRANSLATED
 // socket-LB events (event_type 7, Type SOCK), debug/capture events and
 // ERROR/UNKNOWN verdicts are skipped.
 func learnable(f map[string]any) bool {

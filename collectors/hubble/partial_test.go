@@ -38,7 +38,7 @@ func edgeList(g *learner.Graph) []string {
 // TestPartialFlows: flows of older agents and partial records — `reply`
 // without `is_reply`, no `uuid`, no `Type`, L7 records, `source_xlated`,
 // endpoints without labels, IPv6, bare flows with `reply` — learn the
-// edges DESIGN.md's rules give, with requests and replies counted as
+// edges docs/DESIGN.md's rules give, with requests and replies counted as
 // such.
 func TestPartialFlows(t *testing.T) {
 	const (

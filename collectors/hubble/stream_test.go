@@ -130,7 +130,7 @@ func TestStreamSource(t *testing.T) {
 	})
 }
 
-// TestConvertFlowDirection pins the direction rules of DESIGN.md, in their
+// TestConvertFlowDirection pins the direction rules of docs/DESIGN.md, in their
 // order of precedence, on hand-made flows.
 func TestConvertFlowDirection(t *testing.T) {
 	tests := []struct {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/record/recordtest"
 	"github.com/flowfence/flowfence/relay"
@@ -27,12 +28,9 @@ func flowFiles(t *testing.T) []string {
 	// identities as real clusters report them (unmanaged pods, the node
 	// that also runs the API server)
 	files = append(files, filepath.Join("..", "hubble", "testdata", "identities.jsonl"))
-	wd, _ := os.Getwd()
-	for dir := wd; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
-		if caps, _ := filepath.Glob(filepath.Join(dir, "shared", "captures", "hubble", "*")); len(caps) > 0 {
-			files = append(files, caps...)
-			break
-		}
+	if dir, ok := testsupport.FindCaptures("hubble"); ok {
+		caps, _ := filepath.Glob(filepath.Join(dir, "*"))
+		files = append(files, caps...)
 	}
 	if len(files) < 3 {
 		t.Fatalf("sample flows not found: %v", files)

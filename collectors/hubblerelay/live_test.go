@@ -442,7 +442,10 @@ func TestSlowConsumer(t *testing.T) {
 	// cluster's flows; a real consumer that falls behind by more than its
 	// windows and the ring meets the same skipping
 	small := []grpc.DialOption{grpc.WithInitialWindowSize(64 << 10), grpc.WithInitialConnWindowSize(64 << 10)}
-	opts := hubblerelay.Options{Since: first, Duration: 6 * time.Second, DialOptions: small}
+	// the replay takes about 4 s (1 s delay, 3 s of pacing, the consumer's
+	// sleeps); the window is wall-clock, so it leaves room for a loaded
+	// machine to deliver the end of the replay before it closes
+	opts := hubblerelay.Options{Since: first, Duration: 15 * time.Second, DialOptions: small}
 	_, rep, err := run(t, context.Background(), "hubble://"+r.Addr, opts, func(n int) {
 		if n < 300 {
 			time.Sleep(5 * time.Millisecond)

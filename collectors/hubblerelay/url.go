@@ -1,13 +1,3 @@
-// Package hubblerelay reads flows live from Hubble Relay (or a Hubble
-// server) over observer.GetFlows, for an observation window: a duration
-// (follow and stop), since/until (what the relays still buffer), or until
-// interrupted. It converts flows with the same code as the JSON reader
-// (hubble.ConvertResponse), filters on the server (namespaces, verdicts),
-// reconnects with bounded exponential backoff when the stream breaks,
-// resuming from the last flow counted without counting any flow twice
-// (learner.Cursor / learner.Replay), and reports what the window lacks:
-// events the relay said it lost, reconnect gaps, and a window the nodes'
-// ring buffers no longer cover.
 package hubblerelay
 
 import (

@@ -1,8 +1,3 @@
-// Package input opens the files a collector reads — paths, globs, `-` for
-// stdin, gzip detected by its magic bytes — and splits them into lines with
-// their line numbers, tolerating lines of any length and a truncated last
-// line (a rotated exporter file). It is format-agnostic: the Hubble and
-// Calico collectors build on it.
 package input
 
 import (
@@ -26,7 +21,11 @@ const MaxLineBytes = 16 << 20
 
 // Expand resolves a --from argument into file paths: a literal path, a glob
 // (sorted), or `-`. A glob that matches nothing is an error naming it.
-func Expand(arg string) ([]string, error) {
+func Expand(arg string) ([]string, error) { return ExpandFlag("--from", arg) }
+
+// ExpandFlag is Expand for an argument of another flag (its errors name
+// flag).
+func ExpandFlag(flag, arg string) ([]string, error) {
 	if arg == Stdin {
 		return []string{Stdin}, nil
 	}
@@ -38,13 +37,13 @@ func Expand(arg string) ([]string, error) {
 		}
 	} else {
 		if _, err := os.Stat(arg); err != nil {
-			return nil, fmt.Errorf("--from %s: %w", arg, err)
+			return nil, fmt.Errorf("%s %s: %w", flag, arg, err)
 		}
 		return []string{arg}, nil
 	}
 	matches, err := filepath.Glob(arg)
 	if err != nil {
-		return nil, fmt.Errorf("--from %s: bad glob: %w", arg, err)
+		return nil, fmt.Errorf("%s %s: bad glob: %w", flag, arg, err)
 	}
 	var files []string
 	for _, m := range matches {
@@ -53,7 +52,7 @@ func Expand(arg string) ([]string, error) {
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("--from %s: glob matches no file", arg)
+		return nil, fmt.Errorf("%s %s: glob matches no file", flag, arg)
 	}
 	sort.Strings(files)
 	return files, nil

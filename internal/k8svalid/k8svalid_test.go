@@ -10,19 +10,26 @@ import (
 	"github.com/flowfence/flowfence/internal/k8svalid"
 )
 
-// Every predicate gives apimachinery's verdict, on random strings built
-// from the characters and lengths that decide it.
-func TestSameVerdictsAsApimachinery(t *testing.T) {
-	checks := []struct {
-		name string
-		fast func(string) bool
-		ref  func(string) []string
-	}{
+// check is one predicate and the apimachinery function it stands for.
+type check struct {
+	name string
+	fast func(string) bool
+	ref  func(string) []string
+}
+
+func predicates() []check {
+	return []check{
 		{"LabelKey", k8svalid.LabelKey, validation.IsQualifiedName},
 		{"LabelValue", k8svalid.LabelValue, validation.IsValidLabelValue},
 		{"DNS1123Subdomain", k8svalid.DNS1123Subdomain, validation.IsDNS1123Subdomain},
 		{"DNS1123Label", k8svalid.DNS1123Label, validation.IsDNS1123Label},
 	}
+}
+
+// Every predicate gives apimachinery's verdict, on random strings built
+// from the characters and lengths that decide it.
+func TestSameVerdictsAsApimachinery(t *testing.T) {
+	checks := predicates()
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "z", "A", "Z", "0", "9", "-", "_", ".", "/", " ", "é", "\n", "x", "k8s", "io", "app"}
 	fixed := []string{"", "a", "-", "a-", "-a", "a.b", "a..b", ".a", "a.", "a/b", "/b", "a/", "a/b/c", "A/b", "a_b/c", "app.kubernetes.io/name",

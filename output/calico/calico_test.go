@@ -2,15 +2,13 @@ package calico_test
 
 import (
 	"context"
-	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/internal/golden"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/calico"
 	"github.com/flowfence/flowfence/pipeline"
@@ -18,8 +16,6 @@ import (
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 func sampleTree(t *testing.T, f calico.Formatter, opts synth.Options) output.Tree {
 	t.Helper()
@@ -35,8 +31,8 @@ func sampleTree(t *testing.T, f calico.Formatter, opts synth.Options) output.Tre
 	return tree
 }
 
-// TestGolden: the sample scenario's trees, byte for byte (-update rewrites
-// testdata/golden).
+// TestGolden: the sample scenario's trees, byte for byte, and the same on
+// a second run (-update rewrites testdata/golden).
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		dir string
@@ -48,45 +44,12 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.dir, func(t *testing.T) {
 			tree := sampleTree(t, tc.f, synth.Options{})
 			again := sampleTree(t, tc.f, synth.Options{})
-			root := filepath.Join("testdata", "golden", tc.dir)
-			if *update {
-				os.RemoveAll(root)
-			}
 			for _, p := range tree.Paths() {
 				if string(tree[p]) != string(again[p]) {
 					t.Errorf("%s: two runs differ", p)
 				}
-				path := filepath.Join(root, filepath.FromSlash(p))
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, tree[p], 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Errorf("%s: %v (run go test ./output/calico -update)", p, err)
-					continue
-				}
-				if string(want) != string(tree[p]) {
-					t.Errorf("%s differs from %s (run go test ./output/calico -update and review the diff)", p, path)
-				}
 			}
-			var golden []string
-			filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					rel, _ := filepath.Rel(root, p)
-					golden = append(golden, filepath.ToSlash(rel))
-				}
-				return nil
-			})
-			slices.Sort(golden)
-			if !*update && !slices.Equal(golden, tree.Paths()) {
-				t.Errorf("files: golden %v, rendered %v", golden, tree.Paths())
-			}
+			golden.Compare(t, golden.Dir(t, tc.dir), tree)
 		})
 	}
 }

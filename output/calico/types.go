@@ -2,15 +2,15 @@
 // resources: per namespace a NetworkPolicy per workload direction (selector
 // expressions, ingress/egress rules with action Allow, source/destination
 // selectors, namespaceSelector on projectcalico.org/name, nets with notNets,
-// ports, protocols including ICMP), the namespace default-deny (all(),
-// types Ingress and Egress, no rules) and the DNS bundle; cluster-wide the
-// metadata guard of DESIGN.md §7 — a GlobalNetworkPolicy in its own Tier
-// ordered before every other tier, whose egress rules are Pass for the DNS
-// ports of a guarded address (GKE Cloud DNS on 169.254.169.254:53), Deny to
-// the guarded addresses, then Pass for everything else (a tier that selects
-// a pod and takes no action drops the packet), with the named opt-ins
-// excluded from its selector. With a tier (--calico-tier) the workload
-// policies live in that Tier, emitted with its order; with staged
+// ports, protocols including ICMP), the namespace default-deny (all(), types
+// Ingress and Egress, no rules) and the DNS bundle; cluster-wide the
+// metadata guard of docs/DESIGN.md rule 7 — a GlobalNetworkPolicy in its own
+// Tier ordered before every other tier, whose egress rules are Pass for the
+// DNS ports of a guarded address (GKE Cloud DNS on 169.254.169.254:53), Deny
+// to the guarded addresses, then Pass for everything else (a tier that
+// selects a pod and takes no action drops the packet), with the named
+// opt-ins excluded from its selector. With a tier (--calico-tier) the
+// workload policies live in that Tier, emitted with its order; with staged
 // (--staged) every policy is a StagedNetworkPolicy/StagedGlobalNetworkPolicy
 // (stagedAction Set) for an audit-then-enforce rollout.
 //

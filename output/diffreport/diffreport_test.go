@@ -3,8 +3,6 @@ package diffreport_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,14 +11,13 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/golden"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/diffreport"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/synth"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/diff")
 
 func learn(t *testing.T, glob string, until time.Time) *learner.Graph {
 	t.Helper()
@@ -45,10 +42,7 @@ func sampleDiff(t *testing.T) (*diffcheck.Diff, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goldenDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "golden", "diff"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	goldenDir := golden.Dir(t, "sample")
 	full := learn(t, glob, time.Time{})
 	early := learn(t, glob, time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC))
 	_, tree, err := pipeline.Render(full, synth.Options{}, "k8s")
@@ -79,38 +73,6 @@ func sampleDiff(t *testing.T) (*diffcheck.Diff, string) {
 	return d, goldenDir
 }
 
-func golden(t *testing.T, dir, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden file missing (go test ./output/diffreport -run Golden -update): %v", err)
-	}
-	if string(want) != string(got) {
-		wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-		for i := 0; i < max(len(wl), len(gl)); i++ {
-			var w, g string
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if w != g {
-				t.Fatalf("%s differs from golden at line %d (rerun with -update and review):\n want: %s\n got:  %s", name, i+1, w, g)
-			}
-		}
-	}
-}
-
 // TestGoldenMarkdown: the pull-request comment for the sample diff
 // (regenerate: go test ./output/diffreport -run Golden -update).
 func TestGoldenMarkdown(t *testing.T) {
@@ -135,7 +97,7 @@ func TestGoldenMarkdown(t *testing.T) {
 	if strings.Contains(string(md), "## kube-system") {
 		t.Error("DNS edges of shop-staging are listed under kube-system")
 	}
-	golden(t, dir, "report.md", md)
+	golden.CompareFile(t, filepath.Join(dir, "report.md"), md)
 }
 
 // TestGoldenJSON: the JSON document is stable: versioned, field names
@@ -175,7 +137,7 @@ func TestGoldenJSON(t *testing.T) {
 	if !reflect.DeepEqual(fk, wantFlow) {
 		t.Errorf("flow fields %v, want %v", fk, wantFlow)
 	}
-	golden(t, dir, "report.json", b)
+	golden.CompareFile(t, filepath.Join(dir, "report.json"), b)
 }
 
 // TestVerifyJSON: verify's document lists lists, never null, and the files

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	goyaml "go.yaml.in/yaml/v2"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -397,7 +398,7 @@ func yamlLines(doc string) ([]yline, bool) {
 	for len(doc) > 0 {
 		raw, rest, _ := strings.Cut(doc, "\n")
 		doc = rest
-		if strings.ContainsAny(raw, "\t\r") {
+		if strings.ContainsAny(raw, "\t\r") || !yamlPrintable(raw) {
 			return nil, false
 		}
 		content := strings.TrimLeft(raw, " ")
@@ -410,6 +411,31 @@ func yamlLines(doc string) ([]yline, bool) {
 		return nil, false
 	}
 	return lines, true
+}
+
+// yamlPrintable reports whether the YAML parser accepts every character
+// of the line: it refuses control characters, DEL, a byte-order mark and
+// invalid UTF-8 anywhere in a document, comments included.
+func yamlPrintable(line string) bool {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; c < 0x20 || c == 0x7f {
+			return false
+		} else if c >= 0x80 {
+			for _, r := range line[i:] {
+				if r < 0x80 {
+					if r < 0x20 || r == 0x7f {
+						return false
+					}
+					continue
+				}
+				if r == utf8.RuneError || r == 0xfeff || !(r == 0x85 || r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return true
 }
 
 type yreader struct {

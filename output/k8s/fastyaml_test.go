@@ -206,10 +206,10 @@ func TestUnmarshalStrictIsSigsYAML(t *testing.T) {
 }
 
 // goldenDocs are the policy documents of the golden tree.
-func goldenDocs(t *testing.T) [][]byte {
+func goldenDocs(t testing.TB) [][]byte {
 	t.Helper()
 	var docs [][]byte
-	err := filepath.WalkDir(filepath.Join("..", "..", "testdata", "golden", "k8s"), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join("..", "..", "pipeline", "testdata", "golden", "k8s"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, "kustomization.yaml") {
 			return err
 		}

@@ -101,6 +101,8 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 		b.WriteString(" |\n")
 	}
 	writeBlockers(&b, ns)
+	writeUnproven(&b, ns)
+	writeSilent(&b, ns)
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		writeFindings(&b, fs)
@@ -126,6 +128,69 @@ func writeBlockers(b *bytes.Buffer, ns *policy.Namespace) {
 			port = fmt.Sprintf("%s/%d", k.Proto, k.Port)
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %s |\n", escape.MarkdownCell(k.Workload), escape.MarkdownCell(k.Direction), escape.MarkdownCell(k.Peer), escape.MarkdownCell(port), k.Flows, escape.MarkdownCell(k.Reason), escape.MarkdownCell(k.Fix))
+	}
+}
+
+// writeUnproven lists the selectors the inventory's pods disprove.
+func writeUnproven(b *bytes.Buffer, ns *policy.Namespace) {
+	if len(ns.Unproven) == 0 {
+		return
+	}
+	b.WriteString("\n## Selectors the inventory does not prove\n\n")
+	b.WriteString("Each workload selector was checked against every pod of the inventory: these do not select exactly\n")
+	b.WriteString("their workload's pods. Enforcing now isolates or admits pods nobody observed.\n\n")
+	b.WriteString("| workload | selector | why | fix |\n|---|---|---|---|\n")
+	for _, u := range ns.Unproven {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", escape.MarkdownCell(u.Workload), escape.MarkdownCell(u.Selector), escape.MarkdownCell(u.Reason), escape.MarkdownCell(u.Fix))
+	}
+}
+
+// writeSilent lists the namespace's workloads the inventory knows and the
+// window never saw.
+func writeSilent(b *bytes.Buffer, ns *policy.Namespace) {
+	if len(ns.Silent) == 0 {
+		return
+	}
+	b.WriteString("\n## Never observed\n\n")
+	b.WriteString("The inventory lists these workloads; no flow of the window involved them. Never observed: each will be\n")
+	b.WriteString("isolated by default-deny.\n\n")
+	writeSilentTable(b, "", ns.Silent)
+}
+
+func writeSilentTable(b *bytes.Buffer, namespace string, ws []policy.SilentWorkload) {
+	if namespace == "" {
+		b.WriteString("| workload | kind | pods | schedule | scheduled runs |\n|---|---|---|---|---|\n")
+	}
+	for _, w := range ws {
+		if namespace != "" {
+			fmt.Fprintf(b, "| %s ", escape.MarkdownCell(namespace))
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s |\n", escape.MarkdownCell(w.Name), escape.MarkdownCell(w.Kind), w.Pods,
+			escape.MarkdownCell(orDash(w.Schedule)), escape.MarkdownCell(orDash(w.Runs)))
+	}
+}
+
+// writeInventory is ROLLOUT.md's account of the inventory: what was read,
+// and every silent workload of the application namespaces.
+func writeInventory(b *bytes.Buffer, set *policy.Set) {
+	if set.Inventory == "" {
+		return
+	}
+	b.WriteString("\n## Inventory\n\n")
+	fmt.Fprintf(b, "Read %s: a snapshot at one time, while the window is a range (%s .. %s). Workloads deleted\n", escape.MarkdownText(set.Inventory), ts(set.WindowStart), ts(set.WindowEnd))
+	b.WriteString("before the snapshot appear only in the flows; every selector written was checked against every pod it lists.\n")
+	n := 0
+	for _, ns := range set.Namespaces {
+		n += len(ns.Silent)
+	}
+	if n == 0 {
+		b.WriteString("\nEvery workload of the application namespaces was observed.\n")
+		return
+	}
+	fmt.Fprintf(b, "\n%s never observed: each will be isolated by default-deny (readiness **silent workloads**).\n\n", plural(n, "workload"))
+	b.WriteString("| namespace | workload | kind | pods | schedule | scheduled runs |\n|---|---|---|---|---|---|\n")
+	for _, ns := range set.Namespaces {
+		writeSilentTable(b, ns.Name, ns.Silent)
 	}
 }
 
@@ -179,8 +244,13 @@ func rollout(set *policy.Set, format string) []byte {
 	b.WriteString("window; **still learning** = keep observing before enforcing; **too little traffic** = the window\n")
 	b.WriteString("saw too few flows to judge; **blocked** = generate's replay of the window against the written policies\n")
 	b.WriteString("denies an observed request that nothing documents (see the namespace's FLOWS.md): fix it first.\n")
-	b.WriteString("Rolling back removes every policy of the namespace at once.\n\n")
-	b.WriteString("## DNS\n\n")
+	if set.Inventory != "" {
+		b.WriteString("With an inventory, **blocked** also means a selector the inventory's pods disprove, and **silent workloads**\n")
+		b.WriteString("that the inventory lists workloads no flow showed, which default-deny would isolate.\n")
+	}
+	b.WriteString("Rolling back removes every policy of the namespace at once.\n")
+	writeInventory(&b, set)
+	b.WriteString("\n## DNS\n\n")
 	for _, r := range set.Resolvers {
 		state := "observed"
 		if !r.Observed {

@@ -5,11 +5,14 @@ package generate
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/inventory"
+	"github.com/flowfence/flowfence/inventory/dump"
 	"github.com/flowfence/flowfence/output"
 	caliout "github.com/flowfence/flowfence/output/calico"
 	"github.com/flowfence/flowfence/pipeline"
@@ -37,6 +40,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 				return err
 			}
 			sopts := flags.SynthOptions(c)
+			if sopts.Inventory, err = readInventory(c, env); err != nil {
+				return err
+			}
 			if f.Name() == caliout.FormatName && sopts.CNI == synth.CNIKubernetes {
 				// Calico policies are enforced by Calico: ICMP is expressible
 				sopts.CNI = synth.CNICalico
@@ -60,5 +66,17 @@ func NewCommand(env flags.Env) *cobra.Command {
 	flags.AddLearn(cmd.Flags())
 	flags.AddSynth(cmd.Flags())
 	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically)")
+	cmd.Flags().StringSlice(config.KeyInventory, nil, "cluster inventory: kubectl get ... -A -o json|yaml dumps (files, globs, .gz, - for stdin; repeatable)")
 	return cmd
+}
+
+// readInventory reads --inventory (nil without one).
+func readInventory(c *config.Config, env flags.Env) (*inventory.Snapshot, error) {
+	if len(c.Inventory) == 0 {
+		return nil, nil
+	}
+	if slices.Contains(c.Inventory, "-") && slices.Contains(c.From, "-") {
+		return nil, errors.New("--inventory - and --from -: only one of them can read standard input")
+	}
+	return dump.Read(c.Inventory, dump.Options{Stdin: env.Streams.In})
 }

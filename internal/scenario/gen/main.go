@@ -3,6 +3,11 @@
 //
 //	go run ./internal/scenario/gen -out testdata/flows
 //
+// With -inventory FILE it also writes the cluster inventory (what kubectl
+// get … -A -o json prints, with the silent workloads no flow shows):
+//
+//	go run ./internal/scenario/gen -out testdata/flows -inventory testdata/inventory/sample.json
+//
 // The output is deterministic: running it again gives byte-identical files.
 package main
 
@@ -10,15 +15,34 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/flowfence/flowfence/internal/scenario"
 )
 
 func main() {
 	out := flag.String("out", "testdata/flows", "directory to write the scenario files into")
+	inv := flag.String("inventory", "", "also write the scenario's cluster inventory (kubectl -o json List) to this file")
 	flag.Parse()
 	if err := scenario.Write(*out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
+	if *inv != "" {
+		if err := writeInventory(*inv); err != nil {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func writeInventory(path string) error {
+	data, err := scenario.Inventory()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }

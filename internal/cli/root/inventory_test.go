@@ -1,0 +1,88 @@
+package root_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowfence/flowfence/internal/scenario"
+)
+
+const sampleInventory = "../../../" + scenario.InventoryFile
+
+// TestGenerateWithInventory: the sample's inventory adds silent workloads
+// (shop: a Deployment and a weekly CronJob whose run the window did not
+// cover) and disproves payments/api's selector (a canary carries all its
+// labels); the policies are those of the flows alone, only the reports
+// and readiness change.
+func TestGenerateWithInventory(t *testing.T) {
+	dir := t.TempDir()
+	plain, with := filepath.Join(dir, "plain"), filepath.Join(dir, "with")
+	if _, stderr, err := run(t, "", "generate", "--from", sample, "--out", plain); err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	_, stderr, err := run(t, "", "generate", "--from", sample, "--out", with, "--inventory", sampleInventory)
+	if err != nil {
+		t.Fatalf("generate --inventory: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{
+		"  inventory: 6 namespaces, 18 workloads, 33 pods (snapshot of " + sampleInventory + ")",
+		"! namespace shop has silent workloads: 2 workloads of the inventory never observed in the window, first CronJob cleanup",
+		"! namespace payments is blocked: 1 selector the inventory does not prove exact, first api",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+	a, b := readTree(t, plain), readTree(t, with)
+	for name, body := range a {
+		if strings.HasSuffix(name, ".md") {
+			continue
+		}
+		if b[name] != body {
+			t.Errorf("%s differs with the inventory", name)
+		}
+	}
+	for file, wants := range map[string][]string{
+		"ROLLOUT.md": {
+			"| shop | 1 | silent workloads | 2 workloads of the inventory never observed",
+			"| payments | 2 | blocked | 1 selector the inventory does not prove exact, first api {app.kubernetes.io/name=payments-api}: it also selects the pods of Deployment payments-api-canary, never observed",
+			"## Inventory\n\nRead 6 namespaces, 18 workloads, 33 pods",
+			"| shop | cleanup | CronJob | 0 | 30 4 \\* \\* 0 | the window covered no scheduled run: next 2026-11-22 04:30Z, last run 2026-11-15 04:30Z |",
+			"| shop | recommender | Deployment | 1 |",
+		},
+		"shop/FLOWS.md":     {"## Never observed", "Never observed: each will be\nisolated by default-deny", "| recommender | Deployment | 1 | \\- | \\- |"},
+		"payments/FLOWS.md": {"## Selectors the inventory does not prove", "| api | app.kubernetes.io/name=payments-api | also selects the pods of Deployment payments-api-canary, never observed |"},
+	} {
+		for _, want := range wants {
+			if !strings.Contains(b[file], want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
+		}
+	}
+	for _, ns := range []string{"data", "monitoring", "shop-staging"} {
+		if strings.Contains(b[ns+"/FLOWS.md"], "Never observed") {
+			t.Errorf("%s lists silent workloads (the host-network DaemonSet is never isolated)", ns)
+		}
+	}
+	if strings.Contains(a["ROLLOUT.md"], "nventory") {
+		t.Error("ROLLOUT.md without an inventory mentions one")
+	}
+}
+
+func TestInventoryBadArguments(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--inventory", "kube"}, "--inventory kube: reading the live cluster is not in this build yet"},
+		{[]string{"--inventory", "/nonexistent.json"}, "--inventory /nonexistent.json"},
+		{[]string{"--inventory", "-", "--from", "-"}, "only one of them can read standard input"},
+	} {
+		args := append([]string{"generate", "--from", sample, "--out", out}, tc.args...)
+		if _, _, err := run(t, "", args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
