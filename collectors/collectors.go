@@ -38,62 +38,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Workers decode in parallel (0 = all cores).
 	Workers int
-	// Prefetch, when set, is called with the next records before they are
-	// emitted, a group at a time (see Emitter), so that the consumer can
-	// ask the CPU for the memory it will read for them
-	// (learner.Prefetch). It must change nothing.
-	Prefetch func(recs []*record.Record)
-}
-
-// prefetchGroup is how many records an Emitter prefetches at once: a few
-// dozen records' learner memory fits a first-level cache.
-const prefetchGroup = 32
-
-// Emitter emits a batch's records in order, in groups that are first
-// given to Options.Prefetch; without a Prefetch it emits each record as it
-// is added. A source that decodes in batches adds a batch's records, then
-// flushes before the batch's memory is reused or it returns.
-type Emitter struct {
-	emit     Emit
-	prefetch func([]*record.Record)
-	group    []*record.Record
-}
-
-// NewEmitter returns an Emitter of records to emit.
-func NewEmitter(opts Options, emit Emit) *Emitter {
-	return &Emitter{emit: emit, prefetch: opts.Prefetch}
-}
-
-// Add emits r, or queues it: the record must stay as it is until it is
-// emitted (Flush).
-func (e *Emitter) Add(r *record.Record) error {
-	if e.prefetch == nil {
-		return e.emit(r)
-	}
-	e.group = append(e.group, r)
-	if len(e.group) < prefetchGroup {
-		return nil
-	}
-	return e.Flush()
-}
-
-// Flush emits the queued records, after prefetching them. On an error
-// from emit, the records after the failing one are dropped.
-func (e *Emitter) Flush() error {
-	g := e.group
-	e.group = e.group[:0]
-	if len(g) == 0 {
-		return nil
-	}
-	e.prefetch(g)
-	for i, r := range g {
-		g[i] = nil // the batch's memory is not kept
-		if err := e.emit(r); err != nil {
-			clear(g[i:])
-			return err
-		}
-	}
-	return nil
 }
 
 // Stats counts what the collectors read. It is not safe for concurrent use:
@@ -155,18 +99,18 @@ const maxAdmitted = 1 << 14
 // *LineError when Options.Strict, as a malformed line is — and invalid
 // labels and DNS names are dropped from the others (counted under
 // SkipDroppedNames). It remembers the endpoints it found valid by their
-// Memo (a decoder converts each distinct endpoint once): their names and
-// labels are not checked again, only what a Memo does not stand for (DNS
+// ID (a decoder converts each distinct endpoint once): their names and
+// labels are not checked again, only what an ID does not stand for (DNS
 // names). It is used from one goroutine.
 type Admitter struct {
 	opts  Options
 	file  string
-	valid map[*record.EndpointMemo]struct{}
+	valid map[*record.EndpointID]struct{}
 }
 
 // NewAdmitter returns the Admitter of the records of file.
 func NewAdmitter(opts Options, file string) *Admitter {
-	return &Admitter{opts: opts, file: file, valid: map[*record.EndpointMemo]struct{}{}}
+	return &Admitter{opts: opts, file: file, valid: map[*record.EndpointID]struct{}{}}
 }
 
 // Admit checks r, read at line, and cleans it in place, as record.Check
@@ -204,14 +148,14 @@ func (a *Admitter) Admit(st *Stats, line int, r *record.Record) (ok bool, err er
 		d := end.e.Clean()
 		if len(end.e.Labels)+len(end.e.NamespaceLabels) != labels {
 			// labels dropped: the endpoint no longer is its conversion
-			end.e.SetMemo(nil)
+			end.e.ID = nil
 		}
-		if d == 0 && end.e.Memo != nil {
+		if d == 0 && end.e.ID != nil {
 			// valid and clean: remembered
 			if len(a.valid) >= maxAdmitted {
 				clear(a.valid)
 			}
-			a.valid[end.e.Memo] = struct{}{}
+			a.valid[end.e.ID] = struct{}{}
 		}
 		dropped += d
 	}
@@ -227,10 +171,10 @@ func (a *Admitter) Admit(st *Stats, line int, r *record.Record) (ok bool, err er
 
 // known reports whether e stands for an endpoint found valid and clean.
 func (a *Admitter) known(e *record.Endpoint) bool {
-	if e.Memo == nil {
+	if e.ID == nil {
 		return false
 	}
-	_, ok := a.valid[e.Memo]
+	_, ok := a.valid[e.ID]
 	return ok
 }
 

@@ -35,9 +35,9 @@ type DecodeValue func(data []byte, v *Value)
 // LineFile is a flow file read by a DecodeValue: the common part of the
 // file sources. Its values are decoded on all cores (a line holding
 // several values, {…}{…}, each on its own when it fails whole) and
-// emitted in file order, through the identity rules (Admitter) and in
-// prefetched groups (Emitter); malformed values are counted and warned, or
-// end the run when Options.Strict.
+// emitted in file order, through the identity rules (Admitter);
+// malformed values are counted and warned, or end the run when
+// Options.Strict.
 type LineFile struct {
 	File *input.File
 	Opts Options
@@ -97,9 +97,6 @@ func (s *LineFile) Run(ctx context.Context, st *Stats, emit Emit) error {
 			return out
 		}
 	}
-	// records are emitted in groups, the learner's memory for a group
-	// asked for first (Emitter)
-	em := NewEmitter(s.Opts, emit)
 	// the identity rules, before a record is emitted
 	adm := NewAdmitter(s.Opts, name)
 	warnedUnknown := false
@@ -109,11 +106,7 @@ func (s *LineFile) Run(ctx context.Context, st *Stats, emit Emit) error {
 			st.Lines++
 			if v.Err != nil {
 				if err := st.LineFailed(s.Opts, name, v.Line, v.Last, s.What, v.Err); err != nil {
-					// the lines before it are learned
-					if ferr := em.Flush(); ferr != nil {
-						return ferr
-					}
-					return err
+					return err // the lines before it were learned
 				}
 				continue
 			}
@@ -128,20 +121,17 @@ func (s *LineFile) Run(ctx context.Context, st *Stats, emit Emit) error {
 			for j := range v.Recs {
 				if ok, err := adm.Admit(st, v.Line, &v.Recs[j]); !ok {
 					if err != nil {
-						if ferr := em.Flush(); ferr != nil {
-							return ferr
-						}
 						return err
 					}
 					continue
 				}
 				st.FlowEvents++
-				if err := em.Add(&v.Recs[j]); err != nil {
+				if err := emit(&v.Recs[j]); err != nil {
 					return err
 				}
 			}
 		}
-		return em.Flush()
+		return nil
 	}
 	// every JSON framing: one document per line (the decoders' fast
 	// paths), pretty-printed, concatenated, arrays (input.NewDocuments)

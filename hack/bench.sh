@@ -3,8 +3,8 @@
 #   1. go test -bench: the decoders per line (Hubble fast path vs
 #      protojson, Calico fast path), learning live from a loopback replay
 #      relay in another process,
-#      Learner.Add per record (one by one, and after Prefetch of groups of
-#      32 as the file sources add them), learn of in-memory cluster-scale flows, and
+#      Learner.Add per record (records in file order, and shuffled), learn
+#      of in-memory cluster-scale flows, and
 #      Render (synth + YAML + verifier self-check) of 10,000 workloads /
 #      ~100,000 edges;
 #   2. whole-process runs of the flowfence binary under /usr/bin/time -v on
@@ -55,7 +55,7 @@ if [ "$GOBENCH" != 0 ]; then
 	$GO test -run '^$' -bench 'BenchmarkDecodeFast$' -benchmem -benchtime 200000x ./collectors/calico/
 	# the live path (issue #3): a replay relay in another process on loopback
 	$GO test -run '^$' -bench 'BenchmarkLiveLearn$' -benchtime 5x ./collectors/hubblerelay/
-	$GO test -run '^$' -bench 'BenchmarkLearnerAdd(Calico)?$' -benchmem -benchtime 2000000x ./learner/
+	$GO test -run '^$' -bench 'BenchmarkLearnerAdd(Calico)?(Shuffled)?$' -benchmem -benchtime 2000000x ./learner/
 	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
 fi
 

@@ -8,15 +8,14 @@
 // commutatively, so windows, clusters and runs can be combined.
 //
 // Where the speed lives, one file each: the node cache (nodecache.go)
-// resolves an endpoint by its memo, or by (namespace, pod), to the pod's
-// entry; a source node's recent out-edges sit in slots shared by its pods
-// and found by 32-bit tags, each with its reporter merge state and known
-// observing nodes; a node is not touched again for the same memo within
-// the time span it is known to cover. Entries and slots follow cache lines
-// (TestHotLayout). Prefetch (prefetch.go) walks a group of records through
-// the pointers Add will follow, one step at a time for the whole group, so
-// that the cache misses overlap. TestMemoShortcutsAgree learns the same
-// graph with and without memos. Graphs are written by hand (graphwrite.go)
+// resolves an endpoint by its ID (record.Endpoint.ID, mapped to the
+// learner's own entry), or by (namespace, pod), to the pod's entry; a
+// source node's recent out-edges sit in slots shared by its pods and found
+// by 32-bit tags, each with its reporter merge state and known observing
+// nodes; a node is not touched again for the same endpoint ID within the
+// time span it is known to cover. Entries and slots follow cache lines
+// (TestHotLayout). TestEndpointIDShortcutsAgree learns the same graph
+// with and without endpoint IDs. Graphs are written by hand (graphwrite.go)
 // byte-identical to encoding/json and read back within a size cap
 // (graphread.go).
 package learner

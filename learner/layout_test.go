@@ -51,13 +51,6 @@ func TestHotLayout(t *testing.T) {
 			t.Errorf("%s (bytes %d..%d of the slot) span %d cache lines, want %d", c.name, c.off, c.end, n, c.lines)
 		}
 	}
-	// what Prefetch asks for (prefetch.go)
-	if end := rb + unsafe.Offsetof(ref.nextReplied) + 1; end > podRefHotLines*64 {
-		t.Errorf("podRef's hot fields end at byte %d, past the %d lines Prefetch asks for", end, podRefHotLines)
-	}
-	if end := rb + unsafe.Offsetof(ref.replyTags) + unsafe.Sizeof(ref.replyTags); end > podRefReplyLines*64 {
-		t.Errorf("podRef's reply tags end at byte %d, past the %d lines Prefetch asks for a reply", end, podRefReplyLines)
-	}
 	if s := unsafe.Sizeof(o.edges[0]); s%64 != 0 {
 		t.Errorf("an edge slot is %d bytes, not whole cache lines", s)
 	}

@@ -57,9 +57,6 @@ type Learner struct {
 	scratch  strings.Builder
 	// nodeIDs caches endpoint → node ID (nodecache.go)
 	nodeIDs nodeIDs
-	// repSlot is the out-edge slot reporterCount found for the record
-	// being added: edge takes it rather than looking it up again
-	repSlot *edgeSlot
 }
 
 // New returns a learner.
@@ -125,7 +122,7 @@ func (l *Learner) Add(r *record.Record) {
 		st.skip(SkipUnknownDirection, r.Flows())
 		return
 	}
-	d := l.reporterFlows(r)
+	d, repSlot := l.reporterFlows(r)
 	flows := d.requests
 	st.Requests = saturatingAdd(st.Requests, flows)
 	if r.Verdict == record.Dropped && !r.PolicyDrop {
@@ -163,7 +160,7 @@ func (l *Learner) Add(r *record.Record) {
 	if !r.Proto.HasPorts() {
 		k.Port = 0
 	}
-	e, slot := l.edge(&r.Src, k)
+	e, slot := l.edge(&r.Src, k, repSlot)
 	if e == nil {
 		e = &Edge{Src: k.Src, Dst: k.Dst, Proto: r.Proto.String(), Port: k.Port, FirstSeen: at, LastSeen: at}
 		l.g.Edges[k] = e
@@ -312,10 +309,10 @@ func isClusterInternal(netip.Addr) bool { return false }
 // endpoint seen at t and updates it.
 func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node {
 	n, ref := l.cachedNode(ep, id)
-	// the same endpoint (memo) again, within the node's span: everything
+	// the same endpoint (ID) again, within the node's span: everything
 	// below would change nothing (the node's span only grows, the rest is
 	// idempotent for equal endpoints), and the node stays untouched
-	if ref != nil && n != nil && ep.Memo != nil && ref.touched == ep.Memo && len(ep.Names) == 0 && ref.node == n &&
+	if ref != nil && n != nil && ep.ID != nil && ref.touched == ep.ID && len(ep.Names) == 0 && ref.node == n &&
 		!t.IsZero() && !t.Before(ref.lo) && !t.After(ref.hi) {
 		return n
 	}
@@ -383,8 +380,8 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 	for _, name := range ep.Names {
 		n.Names = insertSorted(n.Names, strings.TrimSuffix(name, "."), maxNames)
 	}
-	if ref != nil && ep.Memo != nil {
-		ref.touched, ref.lo, ref.hi = ep.Memo, n.FirstSeen, n.LastSeen
+	if ref != nil && ep.ID != nil {
+		ref.touched, ref.lo, ref.hi = ep.ID, n.FirstSeen, n.LastSeen
 	}
 	return n
 }

@@ -27,21 +27,18 @@ type podRefKey struct{ ns, pod string }
 
 // podRef is a pod endpoint's cached ID and everything it was derived from.
 // What every record of the pod reads comes first, in two cache lines (the
-// object is 512 bytes, so line-aligned, see TestHotLayout): the memo
-// cache's owner, the ID, the node and touch's span, the node's out-edge
-// slots. The rest is read when the pod is resolved without a memo, or for
-// replies.
+// object is 512 bytes, so line-aligned, see TestHotLayout): the ID, the
+// node and touch's span, the node's out-edge slots. The rest is read when
+// the pod is resolved without an endpoint ID, or for replies.
 type podRef struct {
-	// the entry is the cache of the memos of the pod's endpoints (see
-	// nodeID), owned by the learner
-	record.MemoCache
 	id, kind string
 	// set by the learner as it uses the pod (see hint)
 	node *Node
-	// touched is the memo of the endpoint whose node touch last updated
-	// in full, and lo..hi a span of time the node's is known to cover:
-	// touching it again within the span changes nothing (see touch)
-	touched *record.EndpointMemo
+	// touched is the endpoint ID (record.Endpoint.ID) of the endpoint
+	// whose node touch last updated in full, and lo..hi a span of time the
+	// node's is known to cover: touching it again within the span changes
+	// nothing (see touch)
+	touched *record.EndpointID
 	lo, hi  time.Time
 	// outs are the recent out-edges of the pod's node (of ID id)
 	outs        *outSlots
@@ -63,7 +60,7 @@ type podRef struct {
 	// learner already recorded (see repliedBefore)
 	replied [replySlots]replySlot
 	// 512 bytes in all: a size class of whole cache lines
-	_ [48]byte
+	_ [64]byte
 }
 
 // outSlots are the recently used out-edges of one source node, shared
@@ -120,23 +117,25 @@ type addrRef struct {
 	ok bool
 }
 
-// recentMemo is one memo nodeID resolved, and its pod's entry.
-type recentMemo struct {
-	memo *record.EndpointMemo
-	ref  *podRef
+// recentID is one endpoint ID nodeID resolved, and its pod's entry.
+type recentID struct {
+	id  *record.EndpointID
+	ref *podRef
 }
 
 // nodeIDs is the learner's endpoint → node ID cache.
 type nodeIDs struct {
-	// recent are the last two memos resolved
-	recent     [2]recentMemo
+	// recent are the last two endpoint IDs resolved
+	recent     [2]recentID
 	nextRecent int
-	pods       map[podRefKey]*podRef
-	outs       map[string]*outSlots
-	addrs      map[addrRefKey]addrRef
-	ids        map[string]string // interned IDs
-	hints      [2]hint
-	next       int
+	// byID are the pods' entries by the IDs of their endpoints
+	byID  map[*record.EndpointID]*podRef
+	pods  map[podRefKey]*podRef
+	outs  map[string]*outSlots
+	addrs map[addrRefKey]addrRef
+	ids   map[string]string // interned IDs
+	hints [2]hint
+	next  int
 }
 
 func mapIdentity(m map[string]string) unsafe.Pointer {
@@ -172,7 +171,9 @@ func (c *nodeIDs) intern(id string) string {
 // namespace and pod and checks the rest on every hit, the labels by the
 // identity of their map (the Hubble fast decoder shares one map between
 // every flow of a pod). When only the labels map differs, the workload is
-// derived again and the cached ID kept if it is the same.
+// derived again and the cached ID kept if it is the same. An endpoint
+// with an ID (record.Endpoint.ID) is resolved by it, without reading its
+// fields.
 func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 	c := &l.nodeIDs
 	if !ep.IsPod() {
@@ -188,33 +189,28 @@ func (l *Learner) nodeID(ep *record.Endpoint) (id, kind string, ok bool) {
 		c.addrs[k] = addrRef{id: id, ok: ok}
 		return id, "", ok
 	}
-	if ep.Memo != nil {
+	if ep.ID != nil {
 		// Add resolves each endpoint twice (reporter merge, then the
-		// edge): the last two memos resolved are at hand
+		// edge): the last two endpoint IDs resolved are at hand
 		for i := range c.recent {
-			if r := &c.recent[i]; r.memo == ep.Memo {
+			if r := &c.recent[i]; r.id == ep.ID {
 				c.setHint(ep, r.ref)
 				return r.ref.id, r.ref.kind, r.ref.ok
 			}
 		}
-		var r *podRef
-		mc := ep.MemoCache()
-		if mc != nil && mc.Owner != any(l) {
-			// noted before this learner's was set
-			mc = ep.Memo.Cache()
-		}
-		if mc != nil && mc.Owner == any(l) {
-			// only this learner's podRefs have it as their owner: mc is
-			// the MemoCache a podRef starts with
-			r = (*podRef)(unsafe.Pointer(mc))
+		r := c.byID[ep.ID]
+		if r != nil {
 			c.setHint(ep, r)
 		} else {
 			// the pod's entry was derived from fields equal to ep's, and
-			// the identity of an entry never changes: it is the memo's
+			// the identity of an entry never changes: it is the ID's
 			r = l.podNodeRef(ep)
-			ep.Memo.SetCache(&r.MemoCache)
+			if c.byID == nil || len(c.byID) >= maxCachedEndpoints {
+				c.byID = map[*record.EndpointID]*podRef{}
+			}
+			c.byID[ep.ID] = r
 		}
-		c.recent[c.nextRecent] = recentMemo{memo: ep.Memo, ref: r}
+		c.recent[c.nextRecent] = recentID{id: ep.ID, ref: r}
 		c.nextRecent ^= 1
 		return r.id, r.kind, r.ok
 	}
@@ -249,7 +245,7 @@ func (l *Learner) podNodeRef(ep *record.Endpoint) *podRef {
 	if c.pods == nil || len(c.pods) >= maxCachedEndpoints {
 		c.pods = map[podRefKey]*podRef{}
 	}
-	r = &podRef{MemoCache: record.MemoCache{Owner: l}, cluster: ep.Cluster, wkind: ep.WorkloadKind, wname: ep.WorkloadName,
+	r = &podRef{cluster: ep.Cluster, wkind: ep.WorkloadKind, wname: ep.WorkloadName,
 		aggregated: ep.Aggregated, labels: labels, labelsMap: ep.Labels, pod: ep.Pod, id: c.intern(id), kind: kind, name: name, ok: ok}
 	if ok {
 		r.outs = c.outsOf(r.id)
@@ -267,20 +263,20 @@ func (l *Learner) podNodeRef(ep *record.Endpoint) *podRef {
 type hint struct {
 	ep  uintptr // the endpoint's address: compared, never dereferenced (no escape, no retention)
 	ref *podRef
-	// memo is the endpoint's memo when the hint was set: an endpoint with
-	// the same memo has the same pod name (ref's), no compare needed
-	memo *record.EndpointMemo
+	// epID is the endpoint's ID when the hint was set: an endpoint with
+	// the same ID has the same pod name (ref's), no compare needed
+	epID *record.EndpointID
 }
 
 func (c *nodeIDs) setHint(e *record.Endpoint, ref *podRef) {
 	ep := uintptr(unsafe.Pointer(e))
 	switch ep {
 	case c.hints[0].ep:
-		c.hints[0].ref, c.hints[0].memo = ref, e.Memo
+		c.hints[0].ref, c.hints[0].epID = ref, e.ID
 	case c.hints[1].ep:
-		c.hints[1].ref, c.hints[1].memo = ref, e.Memo
+		c.hints[1].ref, c.hints[1].epID = ref, e.ID
 	default:
-		c.hints[c.next] = hint{ep: ep, ref: ref, memo: e.Memo}
+		c.hints[c.next] = hint{ep: ep, ref: ref, epID: e.ID}
 		c.next ^= 1
 	}
 }
@@ -288,7 +284,7 @@ func (c *nodeIDs) setHint(e *record.Endpoint, ref *podRef) {
 func (c *nodeIDs) hintFor(ep *record.Endpoint, id string) *podRef {
 	p := uintptr(unsafe.Pointer(ep))
 	for i := range c.hints {
-		if h := &c.hints[i]; h.ep == p && h.ref != nil && h.ref.id == id && ((h.memo != nil && h.memo == ep.Memo) || h.ref.pod == ep.Pod) {
+		if h := &c.hints[i]; h.ep == p && h.ref != nil && h.ref.id == id && ((h.epID != nil && h.epID == ep.ID) || h.ref.pod == ep.Pod) {
 			return h.ref
 		}
 	}
@@ -376,12 +372,11 @@ func (l *Learner) podLabelled(ref *podRef, pk podKey) bool {
 
 // edge returns the learner's edge k (nil when it does not exist yet),
 // looked up in the recent out-edges of the source pod's node first, and
-// the slot that holds it (nil when none does).
-func (l *Learner) edge(src *record.Endpoint, k EdgeKey) (*Edge, *edgeSlot) {
-	// the slot the reporter merge just found (a connection record's), when
-	// it is k's
-	if s := l.repSlot; s != nil {
-		l.repSlot = nil
+// the slot that holds it (nil when none does). found is the slot the
+// reporter merge found for the record (reporterFlows; nil when none): it
+// is taken when it holds k.
+func (l *Learner) edge(src *record.Endpoint, k EdgeKey, found *edgeSlot) (*Edge, *edgeSlot) {
+	if s := found; s != nil {
 		if s.e != nil && s.dst == k.Dst && s.proto == k.Proto && s.port == k.Port && s.e.Src == k.Src {
 			return s.e, s
 		}

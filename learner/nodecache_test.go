@@ -68,14 +68,14 @@ func TestNodeIDCache(t *testing.T) {
 		{Namespace: "ns", Pod: "p", Entity: record.EntityHost, IP: netip.MustParseAddr("10.0.0.1")},
 		{},
 	}
-	// the same endpoints as a memoizing decoder gives them: one memo per
+	// the same endpoints as a memoizing decoder gives them: one ID per
 	// endpoint value, shared by its copies (those with an equal labels map
 	// but another map get their own)
 	n := len(eps)
 	for i := range n {
 		ep := eps[i]
 		if ep.IsPod() {
-			ep.Memo = &record.EndpointMemo{}
+			ep.ID = record.NewEndpointID()
 			eps = append(eps, ep, ep)
 		}
 	}
@@ -199,25 +199,25 @@ func TestCappedListsWithShortcuts(t *testing.T) {
 	var recs []*record.Record
 	for i := range 6000 {
 		p := r.IntN(pods)
-		// a memo per pod, as a decoder gives: the memo path of nodeID too
+		// an ID per pod, as a decoder gives: the ID path of nodeID too
 		src := podEP("web", fmt.Sprintf("web-7d4b9c8f5-%05d", p), "10.0.0.1", 40000, labels)
 		src.WorkloadKind, src.WorkloadName = "Deployment", "web"
 		rec := flow(at(i), src, server, record.TCP, record.Request, record.Forwarded, fmt.Sprintf("node-%03d", r.IntN(nodes)))
 		recs = append(recs, rec)
 	}
-	memos := map[string]*record.EndpointMemo{}
+	ids := map[string]*record.EndpointID{}
 	for _, rec := range recs {
-		if memos[rec.Src.Pod] == nil {
-			memos[rec.Src.Pod] = &record.EndpointMemo{}
+		if ids[rec.Src.Pod] == nil {
+			ids[rec.Src.Pod] = record.NewEndpointID()
 		}
 	}
-	for _, withMemo := range []bool{false, true} {
+	for _, withID := range []bool{false, true} {
 		l := New(Options{})
 		seenPods, seenNodes := map[string]bool{}, map[string]bool{}
 		for _, rec := range recs {
 			c := *rec
-			if withMemo {
-				c.Src.Memo = memos[c.Src.Pod]
+			if withID {
+				c.Src.ID = ids[c.Src.Pod]
 			}
 			l.Add(&c)
 			seenPods[c.Src.Pod], seenNodes[c.Node] = true, true
@@ -229,11 +229,11 @@ func TestCappedListsWithShortcuts(t *testing.T) {
 		}
 		web := g.Nodes["pod:web/web"]
 		if web == nil || !slices.Equal(web.Pods, smallest(seenPods, maxPods)) {
-			t.Fatalf("memo %v: pods %v, want the %d smallest of %d", withMemo, web, maxPods, len(seenPods))
+			t.Fatalf("IDs %v: pods %v, want the %d smallest of %d", withID, web, maxPods, len(seenPods))
 		}
 		for _, e := range g.Edges {
 			if !slices.Equal(e.NodesSeen, smallest(seenNodes, maxNodesSeen)) {
-				t.Fatalf("memo %v: nodes seen %v, want the %d smallest of %d", withMemo, e.NodesSeen, maxNodesSeen, len(seenNodes))
+				t.Fatalf("IDs %v: nodes seen %v, want the %d smallest of %d", withID, e.NodesSeen, maxNodesSeen, len(seenNodes))
 			}
 		}
 	}

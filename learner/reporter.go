@@ -71,28 +71,29 @@ type flowDelta struct {
 }
 
 // reporterFlows returns what r adds after merging it with the other
-// reporter's records of the same edge and hour. A record without a
-// reporter adds its flows as they are.
-func (l *Learner) reporterFlows(r *record.Record) flowDelta {
+// reporter's records of the same edge and hour, and the out-edge slot it
+// found the merge state in (nil when none): the edge's slot, for Add to
+// take rather than look it up again. A record without a reporter adds its
+// flows as they are.
+func (l *Learner) reporterFlows(r *record.Record) (flowDelta, *edgeSlot) {
 	n := r.Flows()
-	l.repSlot = nil
 	own := flowDelta{requests: n, flowed: int64(n)}
 	if r.Verdict == record.Dropped {
 		own.flowed, own.dropped = 0, n
 	}
 	if r.Reporter == record.ReporterNone {
-		return own
+		return own, nil
 	}
 	src, ok1 := l.reporterID(&r.Src)
 	dst, ok2 := l.reporterID(&r.Dst)
 	if !ok1 || !ok2 {
-		return own
+		return own, nil
 	}
 	k := reporterKey{src: src, dst: dst, proto: r.Proto, port: r.Dst.Port, hour: hourOf(r.Time)}
 	if !r.Proto.HasPorts() {
 		k.port = 0
 	}
-	c := l.reporterCount(&r.Src, k)
+	c, slot := l.reporterCount(&r.Src, k)
 	f0, d0 := c.flowed(), c.denied()
 	switch {
 	case r.Reporter == record.ReporterSrc && r.Verdict == record.Dropped:
@@ -105,7 +106,7 @@ func (l *Learner) reporterFlows(r *record.Record) flowDelta {
 		c.dstAllow = saturatingAdd(c.dstAllow, n)
 	}
 	f1, d1 := c.flowed(), c.denied()
-	return flowDelta{requests: f1 + d1 - f0 - d0, flowed: int64(f1) - int64(f0), dropped: d1 - d0}
+	return flowDelta{requests: f1 + d1 - f0 - d0, flowed: int64(f1) - int64(f0), dropped: d1 - d0}, slot
 }
 
 // addFlows adds a signed flow count to an unsigned counter, never below 0
@@ -131,12 +132,11 @@ func (l *Learner) reporterID(ep *record.Endpoint) (string, bool) {
 // in the slot of the edge among the recent out-edges of the source pod's
 // node first (src is the record's source endpoint, which nodeID just
 // resolved; the slot's edge has k's source, destination, protocol and
-// port).
-func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCount {
+// port), and that slot (nil when there is none).
+func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) (*reporterCount, *edgeSlot) {
 	s := l.nodeIDs.hintFor(src, k.src).outSlots().slot(k.dst, k.proto, k.port)
-	l.repSlot = s
 	if s != nil && s.rep != nil && s.repHour == k.hour {
-		return s.rep
+		return s.rep, s
 	}
 	if l.reported == nil {
 		l.reported = map[reporterKey]*reporterCount{}
@@ -150,7 +150,7 @@ func (l *Learner) reporterCount(src *record.Endpoint, k reporterKey) *reporterCo
 		// the learner never drops a merge state: the pointer stays the map's
 		s.rep, s.repHour = c, k.hour
 	}
-	return c
+	return c, s
 }
 
 // hourOf is the Unix time of t's UTC hour: t.UTC().Truncate(time.Hour)

@@ -2,6 +2,7 @@ package learner_test
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"syscall"
 	"testing"
 
@@ -27,43 +28,45 @@ func BenchmarkLearnerAdd(b *testing.B) { benchAdd(b, scaleRecords(b, "hubble", 2
 // merged by the learner).
 func BenchmarkLearnerAddCalico(b *testing.B) { benchAdd(b, scaleRecords(b, "calico", 200_000)) }
 
+// BenchmarkLearnerAddShuffled and BenchmarkLearnerAddCalicoShuffled are
+// BenchmarkLearnerAdd and BenchmarkLearnerAddCalico with the records in a
+// random order (lines of many nodes interleaved): consecutive records
+// rarely share a pod.
+func BenchmarkLearnerAddShuffled(b *testing.B) {
+	benchAdd(b, shuffled(scaleRecords(b, "hubble", 200_000)))
+}
+
+func BenchmarkLearnerAddCalicoShuffled(b *testing.B) {
+	benchAdd(b, shuffled(scaleRecords(b, "calico", 200_000)))
+}
+
+// shuffled returns recs in a random order (the same every run).
+func shuffled(recs []record.Record) []record.Record {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	return recs
+}
+
 // benchAdd learns recs once, then times adding them again, round and
-// round: one by one ("add"), and as the file sources add them, groups of
-// 32 given to Prefetch first ("prefetch").
+// round.
 func benchAdd(b *testing.B, recs []record.Record) {
-	for _, group := range []int{0, 32} {
-		name := "add"
-		if group > 0 {
-			name = "prefetch"
-		}
-		b.Run(name, func(b *testing.B) {
-			l := learner.New(learner.Options{})
-			for i := range recs {
-				l.Add(&recs[i])
-			}
-			ptrs := make([]*record.Record, len(recs))
-			for i := range recs {
-				ptrs[i] = &recs[i]
-			}
-			// the records keep their uuids: the dedupe window (64k) is shorter
-			// than the stream, so every uuid has left it when its record comes
-			// round again, and the timed loop pays for dedupe as a real stream does
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			i := 0
-			for b.Loop() {
-				j := i % len(recs)
-				if group > 0 && j%group == 0 {
-					l.Prefetch(ptrs[j:min(j+group, len(ptrs))])
-				}
-				l.Add(ptrs[j])
-				i++
-			}
-			// CPU time, not wall time: the machine may be shared
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-		})
+	l := learner.New(learner.Options{})
+	for i := range recs {
+		l.Add(&recs[i])
 	}
+	// the records keep their uuids: the dedupe window (64k) is shorter
+	// than the stream, so every uuid has left it when its record comes
+	// round again, and the timed loop pays for dedupe as a real stream does
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		l.Add(&recs[i%len(recs)])
+		i++
+	}
+	// CPU time, not wall time: the machine may be shared
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 func cpuTime() int64 {

@@ -56,9 +56,6 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	}
 	sum := &Summary{}
 	l := learner.New(opts.Learn)
-	// file sources hand the learner their records a group at a time,
-	// to prefetch (learner.Prefetch)
-	opts.Collect.Prefetch = l.Prefetch
 	merged := learner.NewGraph()
 	emit := func(r *record.Record) error {
 		if (!opts.Since.IsZero() && r.Time.Before(opts.Since)) || (!opts.Until.IsZero() && r.Time.After(opts.Until)) {

@@ -5,7 +5,6 @@ package record
 
 import (
 	"net/netip"
-	"sync/atomic"
 	"time"
 )
 
@@ -141,62 +140,26 @@ type Endpoint struct {
 	// Aggregated is true when the source aggregated pods (Calico "*" prefixes,
 	// null IPs): the IP is not known.
 	Aggregated bool
-	// Memo, when not nil, stands for every field above but IP, Port and
-	// Names: endpoints with the same Memo have equal Cluster, Namespace,
-	// Pod, WorkloadKind, WorkloadName, Entity and Aggregated, and the same
+	// ID, when not nil, identifies the one conversion this endpoint is a
+	// copy of, and so stands for every field above but IP, Port and Names:
+	// endpoints with the same ID have equal Cluster, Namespace, Pod,
+	// WorkloadKind, WorkloadName, Entity and Aggregated, and the same
 	// Labels and NamespaceLabels maps. A decoder that converts each
-	// distinct endpoint value once sets it (one Memo per conversion); a
-	// consumer may key caches by it. Code that changes any of those fields
-	// of an endpoint must clear Memo.
-	Memo *EndpointMemo
-	// memoCache is memoOf's cache as SetMemo found it
-	memoOf    *EndpointMemo
-	memoCache *MemoCache
+	// distinct endpoint value once gives each conversion its own ID
+	// (NewEndpointID); a consumer may key caches by it. Code that changes
+	// any of those fields of an endpoint must clear ID.
+	ID *EndpointID
 }
 
-// SetMemo sets e.Memo to m and notes m's cache as it is now, so that a
-// consumer reads it (MemoCache) without reaching m: a decoder calls it as
-// it copies an endpoint from the conversion m stands for, whose memory it
-// has just read.
-func (e *Endpoint) SetMemo(m *EndpointMemo) {
-	e.Memo, e.memoOf, e.memoCache = m, m, nil
-	if m != nil {
-		e.memoCache = m.Cache()
-	}
+// EndpointID is the opaque identity of one endpoint conversion (see
+// Endpoint.ID), compared by address: every NewEndpointID is another.
+type EndpointID struct {
+	// not empty: pointers to distinct zero-size values may be equal
+	_ byte
 }
 
-// MemoCache returns a cache of e.Memo (nil when e has none, or its memo
-// none): the one SetMemo noted when e.Memo is still that memo and it had
-// one, else the memo's current one. A noted cache may since have been
-// replaced on the memo: consumers check its owner, as for any cache.
-func (e *Endpoint) MemoCache() *MemoCache {
-	if e.Memo == nil {
-		return nil
-	}
-	if e.memoOf == e.Memo && e.memoCache != nil {
-		return e.memoCache
-	}
-	return e.Memo.Cache()
-}
-
-// EndpointMemo is the identity of one endpoint conversion (see
-// Endpoint.Memo), compared by address. It also holds one consumer's cache
-// of what it derived from the endpoints carrying it (see Cache), so that
-// the consumer reaches it without a lookup.
-type EndpointMemo struct{ cache atomic.Pointer[MemoCache] }
-
-// MemoCache is what one consumer derived from the endpoints of a memo.
-// Owner identifies the consumer (compared by identity): a consumer uses a
-// cache it owns and replaces one it does not. Consumers embed MemoCache in
-// their own cache type.
-type MemoCache struct{ Owner any }
-
-// Cache returns the cache last set on m, nil when none. Cache and SetCache
-// may be called concurrently (by consumers on other goroutines).
-func (m *EndpointMemo) Cache() *MemoCache { return m.cache.Load() }
-
-// SetCache replaces m's cache.
-func (m *EndpointMemo) SetCache(c *MemoCache) { m.cache.Store(c) }
+// NewEndpointID returns a new endpoint identity.
+func NewEndpointID() *EndpointID { return new(EndpointID) }
 
 // IsPod reports whether the endpoint is a pod: it has a namespace and no
 // entity, or it is a named pod the CNI does not manage (EntityUnmanaged:

@@ -24,7 +24,7 @@
 // members. A position whose member keeps changing is compared on every
 // 16th line only. Workload endpoints are converted once per distinct
 // (name, aggregated name, namespace, address, raw labels) into templates
-// that carry their memo; the templates sit in an open-addressed table
+// that carry their endpoint ID; the templates sit in an open-addressed table
 // keyed by one hash of those bytes and verified against them, shared by a
 // file's decode workers and lock-free for lookups.
 package calico

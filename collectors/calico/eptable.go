@@ -9,7 +9,7 @@ import (
 // epTable is the table of workload endpoint templates (see
 // fastDecoder.endpoint), shared by the decode workers of one file: each
 // distinct endpoint is converted once, whichever worker meets it first,
-// and every worker's records of it carry the one template's memo. With a
+// and every worker's records of it carry the one template's ID. With a
 // table per worker, each worker held a copy of every endpoint of the
 // file, twice the memory the lookups miss in.
 //

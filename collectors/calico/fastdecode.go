@@ -101,7 +101,7 @@ func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, han
 // endpoint is the package's endpoint for the fast path: name, aggr and ns
 // are views of the line, labels the raw label field (holding n labels).
 // A workload endpoint is converted once per distinct value and then
-// copied from the cache, with its memo; the others are converted with
+// copied from the cache, with its ID; the others are converted with
 // copies of their strings.
 func (d *fastDecoder) endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, labels []byte, n int, host string, t *epTemplate) bool {
 	if typ != TypeWorkload {
@@ -195,7 +195,7 @@ const (
 // sets for one), with the values it was converted from: name, aggr, ns,
 // the address and the raw labels one after the other in key (in the
 // template itself when short), their lengths in lens. The template's
-// memo is the memo of its endpoints.
+// id is the ID of its endpoints.
 type epTemplate struct {
 	lens       epLens
 	aggregated bool
@@ -205,7 +205,7 @@ type epTemplate struct {
 	addr    netip.Addr
 	ns, pod string
 	labels  map[string]string
-	memo    record.EndpointMemo
+	id      record.EndpointID
 	inline  [192]byte
 }
 
@@ -223,7 +223,7 @@ func (t *epTemplate) is(k []byte, lens epLens) bool {
 // copyTo sets ep to t's endpoint.
 func (t *epTemplate) copyTo(ep *record.Endpoint) {
 	*ep = record.Endpoint{IP: t.addr, Namespace: t.ns, Pod: t.pod, Labels: t.labels, Aggregated: t.aggregated}
-	ep.SetMemo(&t.memo)
+	ep.ID = &t.id
 }
 
 // newTemplate converts a workload endpoint as endpoint does.

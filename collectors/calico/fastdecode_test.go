@@ -19,7 +19,7 @@ import (
 
 // agree checks one line: when the fast path takes it, DecodeDocument +
 // Validate + Convert give the same error, skip reason and record.
-func agree(t testing.TB, fd *fastDecoder, memos *recordtest.MemoLedger, line []byte) bool {
+func agree(t testing.TB, fd *fastDecoder, ids *recordtest.IDLedger, line []byte) bool {
 	t.Helper()
 	var fast record.Record
 	fast.Src.Labels = map[string]string{"stale": "x"}
@@ -27,13 +27,13 @@ func agree(t testing.TB, fd *fastDecoder, memos *recordtest.MemoLedger, line []b
 	if !handled {
 		return false
 	}
-	agreeResult(t, memos, line, &fast, skip, ok, err)
+	agreeResult(t, ids, line, &fast, skip, ok, err)
 	return true
 }
 
 // agreeResult checks what the fast path made of a line that it took
 // (fast, skip, ok, err) against DecodeDocument + Validate + Convert.
-func agreeResult(t testing.TB, memos *recordtest.MemoLedger, line []byte, fast *record.Record, skip string, ok bool, err error) {
+func agreeResult(t testing.TB, ids *recordtest.IDLedger, line []byte, fast *record.Record, skip string, ok bool, err error) {
 	t.Helper()
 	logs, empty, derr := DecodeDocument(line)
 	if fmt.Sprint(err) != fmt.Sprint(derr) {
@@ -50,7 +50,7 @@ func agreeResult(t testing.TB, memos *recordtest.MemoLedger, line []byte, fast *
 	if skip != wantSkip || ok != wantOK {
 		t.Fatalf("fast path skip %q ok %v, Convert %q %v\n%s", skip, ok, wantSkip, wantOK, line)
 	}
-	if err := memos.Check(fast); err != nil {
+	if err := ids.Check(fast); err != nil {
 		t.Fatalf("%v\n%s", err, line)
 	}
 	if ok && !reflect.DeepEqual(*fast, slow) {
@@ -75,7 +75,7 @@ func lines(t testing.TB, data []byte) [][]byte {
 // (the Felix shape) all take the fast path.
 func TestFastDecodeAgrees(t *testing.T) {
 	fd := newFastDecoder()
-	var memos recordtest.MemoLedger
+	var ids recordtest.IDLedger
 	if paths, _ := filepath.Glob("../../../shared/captures/calico-flowlogs/*"); len(paths) > 0 {
 		took := 0
 		for _, p := range paths {
@@ -84,7 +84,7 @@ func TestFastDecodeAgrees(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, l := range lines(t, data) {
-				if agree(t, fd, &memos, l) {
+				if agree(t, fd, &ids, l) {
 					took++
 				}
 			}
@@ -98,12 +98,12 @@ func TestFastDecodeAgrees(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, l := range lines(t, buf.Bytes()) {
-			if !agree(t, fd, &memos, l) {
+			if !agree(t, fd, &ids, l) {
 				t.Fatalf("generated line %d (shape %d) not taken by the fast path:\n%s", i+1, shape, l)
 			}
 		}
-		if n := memos.Len(); n == 0 || n > 3*s.Workloads*s.Replicas {
-			t.Errorf("%d endpoint memos for %d pods", n, s.Workloads*s.Replicas)
+		if n := ids.Len(); n == 0 || n > 3*s.Workloads*s.Replicas {
+			t.Errorf("%d endpoint IDs for %d pods", n, s.Workloads*s.Replicas)
 		}
 	}
 }
@@ -156,9 +156,9 @@ func FuzzFastDecode(f *testing.F) {
 		for i := len(ls) - 1; i >= 0; i-- {
 			order = append(order, ls[i])
 		}
-		fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+		fd, ids := newFastDecoder(), &recordtest.IDLedger{}
 		for _, l := range order {
-			agree(t, fd, memos, l)
+			agree(t, fd, ids, l)
 		}
 	})
 }
@@ -190,9 +190,9 @@ func TestFastDecodeLongName(t *testing.T) {
 	long := bytes.Repeat([]byte("a"), 70_000)
 	line := `{"reporter":"src","action":"allow","source_type":"wep","source_name":"` + string(long) + `","source_namespace":"ns","source_ip":"10.0.0.1",` +
 		`"source_labels":{"labels":["app=x"]},"dest_type":"wep","dest_name_aggr":"y-*","dest_namespace":"ns","start_time":1,"proto":"tcp","dest_port":80}`
-	fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+	fd, ids := newFastDecoder(), &recordtest.IDLedger{}
 	for range 2 {
-		if !agree(t, fd, memos, []byte(line)) {
+		if !agree(t, fd, ids, []byte(line)) {
 			t.Fatal("line not taken by the fast path")
 		}
 	}
@@ -264,7 +264,7 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	choice := make([]int, len(variants)) // 0: base's value
-	fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+	fd, ids := newFastDecoder(), &recordtest.IDLedger{}
 	for n := 0; n < 3000; n++ {
 		for i := range choice {
 			if rng.IntN(8) == 0 {
@@ -283,7 +283,7 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 			last = sp.to
 		}
 		b.WriteString(base[last:])
-		if !agree(t, fd, memos, []byte(b.String())) {
+		if !agree(t, fd, ids, []byte(b.String())) {
 			t.Fatalf("line %d not taken by the fast path:\n%s", n, b.String())
 		}
 	}
@@ -320,9 +320,9 @@ func TestFastDecodeRuns(t *testing.T) {
 			if line == base {
 				t.Fatalf("no %s in %s", tc.old, base)
 			}
-			fd, memos := newFastDecoder(), &recordtest.MemoLedger{}
+			fd, ids := newFastDecoder(), &recordtest.IDLedger{}
 			for range 3 {
-				if !agree(t, fd, memos, []byte(base)) {
+				if !agree(t, fd, ids, []byte(base)) {
 					t.Fatalf("line not taken: %s", base)
 				}
 			}
@@ -333,12 +333,12 @@ func TestFastDecodeRuns(t *testing.T) {
 			if longest < 20 {
 				t.Fatalf("longest run of unknown members %d, want Felix's tail (20 or more)", longest)
 			}
-			took := agree(t, fd, memos, []byte(line))
+			took := agree(t, fd, ids, []byte(line))
 			if took == tc.invalid {
 				t.Errorf("taken: %v, want %v: %s", took, !tc.invalid, line)
 			}
 			// and the line after it is the base line again
-			if !agree(t, fd, memos, []byte(base)) {
+			if !agree(t, fd, ids, []byte(base)) {
 				t.Fatalf("line not taken: %s", base)
 			}
 		})
@@ -347,8 +347,8 @@ func TestFastDecodeRuns(t *testing.T) {
 
 // TestSharedEndpoints: decoders on several goroutines that share one table
 // of endpoints, as a file's decode workers do, decode the same lines in
-// different orders. Every record agrees with DecodeDocument, a memo stands
-// for one endpoint across all decoders, and an endpoint carries one memo
+// different orders. Every record agrees with DecodeDocument, an ID stands
+// for one endpoint across all decoders, and an endpoint carries one ID
 // whichever decoder met it first (it was converted once).
 func TestSharedEndpoints(t *testing.T) {
 	var buf bytes.Buffer
@@ -380,33 +380,33 @@ func TestSharedEndpoints(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var ledger recordtest.MemoLedger
-	// an endpoint (namespace, pod, address, labels) → its memos
-	memos := map[string]map[*record.EndpointMemo]bool{}
+	var ledger recordtest.IDLedger
+	// an endpoint (namespace, pod, address, labels) → its IDs
+	ids := map[string]map[*record.EndpointID]bool{}
 	for w := range results {
 		for _, r := range results[w] {
 			if !r.hit {
 				t.Fatalf("decoder %d: line %d not taken by the fast path", w, r.line+1)
 			}
 			for _, ep := range []*record.Endpoint{&r.rec.Src, &r.rec.Dst} {
-				if ep.Memo == nil {
+				if ep.ID == nil {
 					continue
 				}
 				k := fmt.Sprint(ep.Namespace, "/", ep.Pod, "/", ep.IP, "/", ep.Labels)
-				if memos[k] == nil {
-					memos[k] = map[*record.EndpointMemo]bool{}
+				if ids[k] == nil {
+					ids[k] = map[*record.EndpointID]bool{}
 				}
-				memos[k][ep.Memo] = true
+				ids[k][ep.ID] = true
 			}
 			agreeResult(t, &ledger, ls[r.line], &r.rec, r.skip, r.ok, r.err)
 		}
 	}
-	if len(memos) == 0 {
-		t.Fatal("no endpoint carried a memo")
+	if len(ids) == 0 {
+		t.Fatal("no endpoint carried an ID")
 	}
-	for k, m := range memos {
+	for k, m := range ids {
 		if len(m) != 1 {
-			t.Errorf("endpoint %s: %d memos from %d decoders sharing a table, want 1", k, len(m), workers)
+			t.Errorf("endpoint %s: %d IDs from %d decoders sharing a table, want 1", k, len(m), workers)
 		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	observerpb "github.com/cilium/cilium/api/v1/observer"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/flowfence/flowfence/record"
 )
@@ -47,19 +49,13 @@ const skipInvalidL4 = "flows with a port above 65535 or an ICMP type above 255"
 // fields are uint32, and converting 70000 to a uint16 port would learn
 // port 4464.
 func checkL4(f *flowpb.Flow) error {
-	port := func(name string, p uint32) error {
-		if p > 65535 {
-			return fmt.Errorf("l4 %s %d out of range (0-65535)", name, p)
-		}
-		return nil
-	}
 	switch l4 := f.GetL4().GetProtocol().(type) {
 	case *flowpb.Layer4_TCP:
-		return errors.Join(port("TCP source_port", l4.TCP.GetSourcePort()), port("TCP destination_port", l4.TCP.GetDestinationPort()))
+		return checkPorts("TCP", l4.TCP.GetSourcePort(), l4.TCP.GetDestinationPort())
 	case *flowpb.Layer4_UDP:
-		return errors.Join(port("UDP source_port", l4.UDP.GetSourcePort()), port("UDP destination_port", l4.UDP.GetDestinationPort()))
+		return checkPorts("UDP", l4.UDP.GetSourcePort(), l4.UDP.GetDestinationPort())
 	case *flowpb.Layer4_SCTP:
-		return errors.Join(port("SCTP source_port", l4.SCTP.GetSourcePort()), port("SCTP destination_port", l4.SCTP.GetDestinationPort()))
+		return checkPorts("SCTP", l4.SCTP.GetSourcePort(), l4.SCTP.GetDestinationPort())
 	case *flowpb.Layer4_ICMPv4:
 		if t := l4.ICMPv4.GetType(); t > 255 {
 			return fmt.Errorf("l4 ICMPv4 type %d out of range (0-255)", t)
@@ -70,6 +66,20 @@ func checkL4(f *flowpb.Flow) error {
 		}
 	}
 	return nil
+}
+
+// checkPorts rejects the ports of a proto header above 65535.
+func checkPorts(proto string, src, dst uint32) error {
+	if src <= 65535 && dst <= 65535 {
+		return nil
+	}
+	port := func(name string, p uint32) error {
+		if p > 65535 {
+			return fmt.Errorf("l4 %s %s %d out of range (0-65535)", proto, name, p)
+		}
+		return nil
+	}
+	return errors.Join(port("source_port", src), port("destination_port", dst))
 }
 
 // Ephemeral port range (Linux default ip_local_port_range).
@@ -105,6 +115,35 @@ func ConvertResponse(resp *observerpb.GetFlowsResponse, rec *record.Record) (ski
 	default:
 		return SkipNonFlow, 0, false
 	}
+}
+
+// FlowMessages are a flow and the sub-messages it can point to, for
+// decoders that read only the fields ConvertFlow reads into one reused
+// flow (no allocation per flow): the JSON fast path, the relay's wire
+// decoder. Src and Dst stay empty: such a decoder converts each distinct
+// endpoint once and puts the conversion into the record ConvertFlow made.
+type FlowMessages struct {
+	Flow      flowpb.Flow
+	Time      timestamppb.Timestamp
+	IP        flowpb.IP
+	L4        flowpb.Layer4
+	TCP       flowpb.TCP
+	TCPL4     flowpb.Layer4_TCP
+	Flags     flowpb.TCPFlags
+	UDP       flowpb.UDP
+	UDPL4     flowpb.Layer4_UDP
+	SCTP      flowpb.SCTP
+	SCTPL4    flowpb.Layer4_SCTP
+	ICMPv4    flowpb.ICMPv4
+	ICMPv4L4  flowpb.Layer4_ICMPv4
+	ICMPv6    flowpb.ICMPv6
+	ICMPv6L4  flowpb.Layer4_ICMPv6
+	L7        flowpb.Layer7
+	DNS       flowpb.DNS
+	DNSL7     flowpb.Layer7_Dns
+	EventType flowpb.CiliumEventType
+	IsReply   wrapperspb.BoolValue
+	Src, Dst  flowpb.Endpoint
 }
 
 // ConvertFlow converts a Hubble flow into rec (which it overwrites).
@@ -218,7 +257,7 @@ func OwnNodeCaller(rec *record.Record, srcHost, dstHost bool) {
 	}
 	if ep.Entity == record.EntityKubeAPIServer {
 		ep.Entity = record.EntityHost
-		ep.SetMemo(nil) // the endpoint no longer is its conversion
+		ep.ID = nil // the endpoint no longer is its conversion
 	}
 }
 
@@ -372,6 +411,10 @@ const (
 	clusterLabel   = "io.cilium.k8s.policy.cluster"
 	ciliumSynthPfx = "io.cilium."
 	podNSLabel     = "io.kubernetes.pod.namespace"
+	// nsNameLabel is the label the API server sets on every namespace to
+	// its name, immutable: a pod endpoint's namespace labels carry it with
+	// the flow's namespace, the authority
+	nsNameLabel = "kubernetes.io/metadata.name"
 )
 
 // convertEndpoint converts one flow endpoint; ownNode reports an endpoint
@@ -392,13 +435,26 @@ func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) (
 	for _, l := range ep.GetLabels() {
 		cl.add(l)
 	}
-	entity := cl.entity
 	if out.Cluster == "" {
 		out.Cluster = cl.cluster
 	}
 	out.Labels, out.NamespaceLabels = cl.labels, cl.nsLabels
-	if entity == record.EntityNone && (out.Namespace == "" || ep.GetIdentity() == identityUnmanaged) {
-		entity = entityFromIdentity(ep.GetIdentity())
+	out.Entity = endpointEntity(cl.entity, out.Namespace, out.Pod, ep.GetIdentity())
+	if out.IsPod() {
+		if out.NamespaceLabels == nil {
+			out.NamespaceLabels = map[string]string{}
+		}
+		out.NamespaceLabels[nsNameLabel] = out.Namespace
+	}
+	return cl.host && out.Entity == record.EntityKubeAPIServer
+}
+
+// endpointEntity is the entity of an endpoint in namespace ns named pod,
+// of numeric identity id, whose labels name entity (EntityNone when they
+// name none): every decoder's endpoint conversion decides it here.
+func endpointEntity(entity record.Entity, ns, pod string, id uint32) record.Entity {
+	if entity == record.EntityNone && (ns == "" || id == identityUnmanaged) {
+		entity = entityFromIdentity(id)
 		if entity == record.EntityNone {
 			entity = record.EntityUnknown
 		}
@@ -407,19 +463,10 @@ func convertEndpoint(ep *flowpb.Endpoint, ip netip.Addr, out *record.Endpoint) (
 	// seen as host) keeps its pod identity only when it has a name; a
 	// named pod the CNI does not manage stays marked unmanaged (a pod
 	// without labels: no selector matches it).
-	if out.Namespace != "" && entity != record.EntityNone && entity != record.EntityUnmanaged && out.Pod != "" {
+	if ns != "" && entity != record.EntityNone && entity != record.EntityUnmanaged && pod != "" {
 		entity = record.EntityNone
 	}
-	out.Entity = entity
-	if out.IsPod() {
-		if out.NamespaceLabels == nil {
-			out.NamespaceLabels = map[string]string{}
-		}
-		// the API server sets this label to the namespace's name and keeps
-		// it immutable: the flow's namespace is the authority
-		out.NamespaceLabels["kubernetes.io/metadata.name"] = out.Namespace
-	}
-	return cl.host && entity == record.EntityKubeAPIServer
+	return entity
 }
 
 // splitSource splits "k8s:app=x" into ("k8s", "app=x"). Label keys cannot

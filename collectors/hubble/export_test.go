@@ -10,10 +10,10 @@ import (
 func ProtojsonOnly(s *FileSource) { s.NewDecode = newDecoder(nil) }
 
 // FastDecoder exposes the fast path to the agreement tests, with a ledger
-// of the endpoint memos it emitted.
+// of the endpoint IDs it emitted.
 type FastDecoder struct {
 	d *fastDecoder
-	recordtest.MemoLedger
+	recordtest.IDLedger
 }
 
 // NewFastDecoder returns a fast decoder with its own caches.

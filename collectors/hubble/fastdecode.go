@@ -3,25 +3,26 @@ package hubble
 import (
 	"encoding/binary"
 	"math/bits"
-	"net/netip"
 	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
+	observerpb "github.com/cilium/cilium/api/v1/observer"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/flowfence/flowfence/record"
 )
 
 // The fast path: a hand-written decoder of the Hubble JSON shapes found in
-// exporter files and `hubble observe -o json(pb)` output that fills a
-// record.Record straight from the bytes, without building the protobuf
-// messages, and that gives up — the caller then runs DecodeLine, i.e.
-// protojson — on any line it does not fully understand. So it never changes
-// behaviour; it only takes the lines it can prove protojson would accept in
-// strict mode and converts them as ConvertFlow / ConvertResponse would.
+// exporter files and `hubble observe -o json(pb)` output that reads only
+// the fields the conversion needs, straight from the bytes, into one
+// reused flow message (and each distinct endpoint object once), and that
+// gives up — the caller then runs DecodeLine, i.e. protojson — on any line
+// it does not fully understand. So it never changes behaviour; it only
+// takes the lines it can prove protojson would accept in strict mode, and
+// converts them with ConvertResponse / ConvertFlow, the one conversion.
 //
 // It gives up on: a line that is not one JSON object; a wrapper line whose
 // first key is not "flow", or that carries another event (lost_events,
@@ -73,6 +74,8 @@ type fastDecoder struct {
 	lastNode string
 	// pred predicts the next key of each table (see table.match)
 	pred []int8
+	// msgs are the messages a line is converted through (convert)
+	msgs flowMsgs
 }
 
 type lastEnum struct {
@@ -214,16 +217,7 @@ func (d *fastDecoder) decode(b []byte, rec *record.Record) (skip string, ok, han
 			return "", false, false
 		}
 	}
-	skip, ok = d.convert(rec)
-	if ok && !legacy {
-		// ConvertResponse: the wrapper's time and node when the flow has none
-		if rec.Time.IsZero() && v.hasRespTime {
-			rec.Time = time.Unix(v.respSec, v.respNsec).UTC()
-		}
-		if rec.Node == "" {
-			rec.Node = d.node(v.respNode)
-		}
-	}
+	skip, ok = d.convert(rec, legacy)
 	return skip, ok, true
 }
 
@@ -492,7 +486,7 @@ func (d *fastDecoder) endpointObject(t *table, out *epConv) bool {
 			clear(d.endpoints)
 		}
 		// every record converted from this memo shares its identity
-		out.ep.Memo = &record.EndpointMemo{}
+		out.ep.ID = record.NewEndpointID()
 		raw := string(d.b[start:d.i])
 		d.endpoints[raw[:memoPrefix]] = &epMemo{raw: raw, conv: *out}
 	}
@@ -1001,7 +995,7 @@ func (e *labelEntry) namespaceLabels(ns string) map[string]string {
 		for k, v := range e.nsLabels {
 			m[k] = v
 		}
-		m["kubernetes.io/metadata.name"] = ns
+		m[nsNameLabel] = ns
 		e.withNS, e.withNSName = m, ns
 	}
 	return e.withNS
@@ -1061,146 +1055,145 @@ func (d *fastDecoder) nameList(raw []byte) []string {
 	return out
 }
 
-// parseIPv4 parses dotted-quad IPv4 as netip.ParseAddr does (no leading
-// zeros); ok is false for anything else.
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var ip [4]byte
-	field, val, n := 0, 0, 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if n == 1 && val == 0 {
-				return netip.Addr{}, false
-			}
-			val = val*10 + int(c-'0')
-			n++
-			if val > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.':
-			if n == 0 || field == 3 {
-				return netip.Addr{}, false
-			}
-			ip[field] = byte(val)
-			field, val, n = field+1, 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if field != 3 || n == 0 {
-		return netip.Addr{}, false
-	}
-	ip[3] = byte(val)
-	return netip.AddrFrom4(ip), true
+// flowMsgs are the messages the fast path converts a line's view through:
+// reused, each line sets what ConvertFlow reads (see fill).
+type flowMsgs struct {
+	FlowMessages
+	resp     observerpb.GetFlowsResponse
+	respFlow observerpb.GetFlowsResponse_Flow
+	respTime timestamppb.Timestamp
+	dnsIPs   []string
 }
 
-// addr parses an address as ConvertFlow does (the zero Addr when invalid).
-func addr(b []byte) netip.Addr {
-	if a, ok := parseIPv4(b); ok {
-		return a
-	}
-	a, _ := netip.ParseAddr(string(b))
-	return a
-}
-
-// convert mirrors ConvertFlow on the view.
-func (d *fastDecoder) convert(rec *record.Record) (skip string, ok bool) {
+// convert converts the line's view as DecodeLine would: ConvertResponse
+// (ConvertFlow for a legacy line) of the flow the view describes, with
+// the endpoints as converted once for their bytes.
+func (d *fastDecoder) convert(rec *record.Record, legacy bool) (skip string, ok bool) {
 	v := &d.v
-	*rec = record.Record{}
-	et := v.et
-	switch {
-	case v.verdict == int32(flowpb.Verdict_TRANSLATED) || et == msgTypeTraceSock || v.flowType == int32(flowpb.FlowType_SOCK):
-		return SkipTranslated, false
-	case et == msgTypeDebug || et == msgTypeCapture:
-		return SkipDebug, false
-	}
-	switch flowpb.Verdict(v.verdict) {
-	case flowpb.Verdict_FORWARDED:
-		rec.Verdict = record.Forwarded
-	case flowpb.Verdict_DROPPED:
-		rec.Verdict = record.Dropped
-	case flowpb.Verdict_AUDIT:
-		rec.Verdict = record.Audit
-	case flowpb.Verdict_REDIRECTED:
-		rec.Verdict = record.Redirected
-	case flowpb.Verdict_TRACED:
-		rec.Verdict = record.Traced
-	default:
-		return SkipVerdict, false
-	}
-	if !v.src.present && !v.dst.present && !v.hasIP {
-		return SkipNoEndpoints, false
-	}
-	if v.hasTime {
-		rec.Time = time.Unix(v.sec, v.nsec).UTC()
-	}
-	rec.UUID = d.once(v.uuid)
-	rec.Node = d.node(v.node)
-	if rec.Verdict == record.Dropped {
-		reason := flowpb.DropReason(v.dropDesc)
-		if reason == flowpb.DropReason_DROP_REASON_UNKNOWN && v.dropReason != 0 {
-			reason = flowpb.DropReason(v.dropReason)
+	f := d.fill()
+	if legacy {
+		skip, ok = ConvertFlow(f, rec)
+	} else {
+		m := &d.msgs
+		m.resp.NodeName, m.resp.Time = "", nil
+		if f.NodeName == "" {
+			m.resp.NodeName = d.node(v.respNode)
 		}
-		rec.DropReason = reason.String()
-		rec.PolicyDrop = reason == flowpb.DropReason_POLICY_DENIED || reason == flowpb.DropReason_POLICY_DENY
+		m.respFlow.Flow = f
+		m.resp.ResponseTypes = &m.respFlow
+		if v.hasRespTime {
+			m.respTime.Seconds, m.respTime.Nanos = v.respSec, int32(v.respNsec)
+			m.resp.Time = &m.respTime
+		}
+		skip, _, ok = ConvertResponse(&m.resp, rec)
 	}
-	var srcIP, dstIP netip.Addr
-	if v.hasIP {
-		srcIP, dstIP = addr(v.ipSrc), addr(v.ipDst)
+	if !ok {
+		return skip, false
 	}
-	endpoint(&v.src, srcIP, &rec.Src)
-	endpoint(&v.dst, dstIP, &rec.Dst)
+	endpoint(&v.src, &rec.Src)
+	endpoint(&v.dst, &rec.Dst)
 	rec.Src.Names = d.nameList(v.srcNames)
 	rec.Dst.Names = d.nameList(v.dstNames)
-
-	switch v.l4 {
-	case hTCP:
-		rec.Proto = record.TCP
-		rec.Src.Port, rec.Dst.Port = uint16(v.sport), uint16(v.dport)
-	case hUDP:
-		rec.Proto = record.UDP
-		rec.Src.Port, rec.Dst.Port = uint16(v.sport), uint16(v.dport)
-	case hSCTP:
-		rec.Proto = record.SCTP
-		rec.Src.Port, rec.Dst.Port = uint16(v.sport), uint16(v.dport)
-	case hICMPv4:
-		rec.Proto = record.ICMPv4
-		rec.ICMPType = uint8(v.icmpType)
-	case hICMPv6:
-		rec.Proto = record.ICMPv6
-		rec.ICMPType = uint8(v.icmpType)
-	}
-	if v.hasDNS {
-		q := d.str(v.dnsQuery)
-		rec.DNSQuery = strings.TrimSuffix(q, ".")
-		rec.DNSResponse = v.l7Type == int32(flowpb.L7FlowType_RESPONSE)
-		for _, sp := range d.dnsIPs {
-			if a := addr(d.b[sp[0]:sp[1]]); a.IsValid() {
-				rec.DNSAnswers = append(rec.DNSAnswers, a)
-			}
-		}
-	}
-	rec.Direction = d.direction(rec)
 	OwnNodeCaller(rec, v.src.present && v.src.ownNode, v.dst.present && v.dst.ownNode)
 	return "", true
 }
 
-// endpoint mirrors convertEndpoint (the conversion is done once per
-// distinct endpoint object, by convertEndpoint).
-func endpoint(ep *epConv, ip netip.Addr, out *record.Endpoint) {
-	if !ep.present {
-		out.IP = ip
-		out.Entity = record.EntityUnknown
-		return
+// fill sets the reused flow to what the view read of the fields
+// ConvertFlow reads, the endpoints and their names aside. It sets every
+// field it ever sets, and no other field is ever set: the flow need not
+// be cleared.
+func (d *fastDecoder) fill() *flowpb.Flow {
+	v, m := &d.v, &d.msgs
+	f := &m.Flow
+	f.Uuid, f.Verdict, f.DropReasonDesc = d.once(v.uuid), flowpb.Verdict(v.verdict), flowpb.DropReason(v.dropDesc)
+	f.Type, f.NodeName, f.EventType = flowpb.FlowType(v.flowType), d.node(v.node), &m.EventType
+	f.Reply = v.reply           //nolint:staticcheck // deprecated, still read by the conversion
+	f.DropReason = v.dropReason //nolint:staticcheck // deprecated, still read by the conversion
+	f.Time, f.IsReply, f.IP, f.Source, f.Destination, f.L4, f.L7 = nil, nil, nil, nil, nil, nil, nil
+	m.EventType.Type = v.et
+	if v.hasTime {
+		m.Time.Seconds, m.Time.Nanos = v.sec, int32(v.nsec)
+		f.Time = &m.Time
 	}
-	*out = ep.ep
-	out.IP = ip
-	if out.Memo != nil {
-		out.SetMemo(out.Memo)
+	if v.hasIsReply {
+		m.IsReply.Value = v.isReply
+		f.IsReply = &m.IsReply
 	}
+	if v.hasIP {
+		// the addresses are parsed, never kept: views of the line will do
+		m.IP.Source, m.IP.Destination = view(v.ipSrc), view(v.ipDst)
+		f.IP = &m.IP
+	}
+	if v.src.present {
+		f.Source = &m.Src
+	}
+	if v.dst.present {
+		f.Destination = &m.Dst
+	}
+	switch v.l4 {
+	case hTCP:
+		m.TCP.SourcePort, m.TCP.DestinationPort = v.sport, v.dport
+		m.Flags.SYN, m.Flags.ACK = v.syn, v.ack
+		m.TCP.Flags, m.TCPL4.TCP, m.L4.Protocol = &m.Flags, &m.TCP, &m.TCPL4
+	case hUDP:
+		m.UDP.SourcePort, m.UDP.DestinationPort = v.sport, v.dport
+		m.UDPL4.UDP, m.L4.Protocol = &m.UDP, &m.UDPL4
+	case hSCTP:
+		m.SCTP.SourcePort, m.SCTP.DestinationPort = v.sport, v.dport
+		m.SCTPL4.SCTP, m.L4.Protocol = &m.SCTP, &m.SCTPL4
+	case hICMPv4:
+		m.ICMPv4.Type = v.icmpType
+		m.ICMPv4L4.ICMPv4, m.L4.Protocol = &m.ICMPv4, &m.ICMPv4L4
+	case hICMPv6:
+		m.ICMPv6.Type = v.icmpType
+		m.ICMPv6L4.ICMPv6, m.L4.Protocol = &m.ICMPv6, &m.ICMPv6L4
+	default:
+		m.L4.Protocol = nil
+	}
+	if v.l4 != hNone {
+		f.L4 = &m.L4
+	}
+	if v.hasL7 {
+		m.L7.Type = flowpb.L7FlowType(v.l7Type)
+		m.L7.Record = nil
+		if v.hasDNS {
+			m.dnsIPs = m.dnsIPs[:0]
+			for _, sp := range d.dnsIPs {
+				m.dnsIPs = append(m.dnsIPs, view(d.b[sp[0]:sp[1]]))
+			}
+			m.DNS.Query, m.DNS.Ips = d.str(v.dnsQuery), m.dnsIPs
+			m.DNSL7.Dns, m.L7.Record = &m.DNS, &m.DNSL7
+		}
+		f.L7 = &m.L7
+	}
+	return f
 }
 
-// convertEndpoint mirrors convertEndpoint on a view.
+// view is a string of b's bytes that is valid only while b is: for values
+// the conversion parses and does not keep (addresses).
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// endpoint puts an endpoint's conversion (made once for its bytes) into
+// out, which ConvertFlow filled from an empty endpoint: the flow's
+// address and port stay. An endpoint the flow does not carry stays as
+// ConvertFlow made it.
+func endpoint(ep *epConv, out *record.Endpoint) {
+	if !ep.present {
+		return
+	}
+	ip, port := out.IP, out.Port
+	*out = ep.ep
+	out.IP, out.Port = ip, port
+}
+
+// convertEndpoint converts an endpoint's view as convertEndpoint converts
+// the message: the entity rules are endpointEntity, the labels' meaning
+// ciliumLabels (labelSet).
 func (d *fastDecoder) convertEndpoint(ep *epView, out *record.Endpoint) (ownNode bool) {
 	out.Namespace = d.str(ep.ns)
 	out.Pod = d.str(ep.pod)
@@ -1212,86 +1205,14 @@ func (d *fastDecoder) convertEndpoint(ep *epView, out *record.Endpoint) (ownNode
 	if len(ep.labels) > 2 {
 		le = d.labelSet(ep.labels)
 	}
-	entity := le.entity
 	if out.Cluster == "" {
 		out.Cluster = le.cluster
 	}
 	out.Labels = le.labels
 	out.NamespaceLabels = le.nsLabels
-	if entity == record.EntityNone && (out.Namespace == "" || ep.identity == identityUnmanaged) {
-		entity = entityFromIdentity(ep.identity)
-		if entity == record.EntityNone {
-			entity = record.EntityUnknown
-		}
-	}
-	// a pod that also carries a reserved label (e.g. a hostNetwork pod
-	// seen as host) keeps its pod identity only when it has a name; a
-	// named pod the CNI does not manage stays marked unmanaged (a pod
-	// without labels: no selector matches it).
-	if out.Namespace != "" && entity != record.EntityNone && entity != record.EntityUnmanaged && out.Pod != "" {
-		entity = record.EntityNone
-	}
-	out.Entity = entity
+	out.Entity = endpointEntity(le.entity, out.Namespace, out.Pod, ep.identity)
 	if out.IsPod() {
 		out.NamespaceLabels = le.namespaceLabels(out.Namespace)
 	}
-	return le.host && entity == record.EntityKubeAPIServer
-}
-
-// direction mirrors direction() on the view.
-func (d *fastDecoder) direction(rec *record.Record) record.Direction {
-	v := &d.v
-	if v.hasIsReply {
-		if v.isReply {
-			return record.Reply
-		}
-		return record.Request
-	}
-	if v.reply {
-		return record.Reply
-	}
-	if v.et == msgTypeAccessLog && v.hasL7 {
-		switch flowpb.L7FlowType(v.l7Type) {
-		case flowpb.L7FlowType_REQUEST:
-			return record.Request
-		case flowpb.L7FlowType_RESPONSE:
-			return record.Reply
-		}
-	}
-	if v.et == msgTypePolicyVerdict || rec.Verdict == record.Dropped {
-		return record.Request
-	}
-	switch rec.Proto {
-	case record.TCP:
-		if v.syn && !v.ack {
-			return record.Request
-		}
-		if v.syn && v.ack {
-			return record.Reply
-		}
-		return record.DirUnknown
-	case record.ICMPv4:
-		switch rec.ICMPType {
-		case 8, 13, 15, 17:
-			return record.Request
-		case 0, 14, 16, 18:
-			return record.Reply
-		}
-	case record.ICMPv6:
-		switch rec.ICMPType {
-		case 128:
-			return record.Request
-		case 129:
-			return record.Reply
-		}
-	case record.UDP, record.SCTP:
-		se, de := IsEphemeral(rec.Src.Port), IsEphemeral(rec.Dst.Port)
-		switch {
-		case se && !de:
-			return record.Request
-		case de && !se:
-			return record.Reply
-		}
-	}
-	return record.DirUnknown
+	return le.host && out.Entity == record.EntityKubeAPIServer
 }

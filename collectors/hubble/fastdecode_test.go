@@ -139,9 +139,9 @@ func TestFastDecodeGenerated(t *testing.T) {
 			t.Fatalf("line %d: generated flow not taken by the fast path:\n%s", i+1, l)
 		}
 	}
-	// one memo per distinct endpoint object: far fewer than endpoints read
+	// one ID per distinct endpoint object: far fewer than endpoints read
 	if n := fd.Len(); n == 0 || n > 2*s.Workloads*s.Replicas+50 {
-		t.Errorf("%d endpoint memos for %d pods", n, s.Workloads*s.Replicas)
+		t.Errorf("%d endpoint IDs for %d pods", n, s.Workloads*s.Replicas)
 	}
 }
 
@@ -179,9 +179,9 @@ func TestFastPathSameRun(t *testing.T) {
 			if len(r1) != len(r2) {
 				t.Fatalf("%d records with the fast path, %d with protojson", len(r1), len(r2))
 			}
-			var memos recordtest.MemoLedger
+			var ids recordtest.IDLedger
 			for i := range r1 {
-				if err := memos.Check(&r1[i]); err != nil {
+				if err := ids.Check(&r1[i]); err != nil {
 					t.Fatalf("record %d: %v", i, err)
 				}
 				if !reflect.DeepEqual(r1[i], r2[i]) {

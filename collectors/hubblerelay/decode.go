@@ -92,31 +92,12 @@ type epTemplate struct {
 // decoder receives and converts the events of one stream. Not safe for
 // concurrent use.
 type decoder struct {
-	raw                        rawMsg
-	strs                       map[string]string
-	eps                        map[string]*epTemplate
-	labelMaps                  map[string]map[string]string // label set (canonical) → its one map
-	f                          flowpb.Flow
-	ts                         timestamppb.Timestamp
-	ip                         flowpb.IP
-	l4                         flowpb.Layer4
-	tcp                        flowpb.TCP
-	tcpL4                      flowpb.Layer4_TCP
-	udp                        flowpb.UDP
-	udpL4                      flowpb.Layer4_UDP
-	sctp                       flowpb.SCTP
-	sctpL4                     flowpb.Layer4_SCTP
-	icmp4                      flowpb.ICMPv4
-	icmp4L4                    flowpb.Layer4_ICMPv4
-	icmp6                      flowpb.ICMPv6
-	icmp6L4                    flowpb.Layer4_ICMPv6
-	flags                      flowpb.TCPFlags
-	l7                         flowpb.Layer7
-	dns                        flowpb.DNS
-	dnsL7                      flowpb.Layer7_Dns
-	et                         flowpb.CiliumEventType
-	isReply                    wrapperspb.BoolValue
-	emptySrc, emptyDst         flowpb.Endpoint
+	raw       rawMsg
+	strs      map[string]string
+	eps       map[string]*epTemplate
+	labelMaps map[string]map[string]string // label set (canonical) → its one map
+	// m is the reused flow the fields are read into
+	m                          hubble.FlowMessages
 	srcNames, dstNames, dnsIPs []string
 	// per message
 	respTime      *timestamppb.Timestamp
@@ -279,7 +260,7 @@ const (
 // flow decodes the fields of a Flow the conversion reads and converts it.
 // handled is false when the general path must decide.
 func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled bool) {
-	f := &d.f
+	f := &d.m.Flow
 	*f = flowpb.Flow{}
 	d.srcNames, d.dstNames, d.dnsIPs = d.srcNames[:0], d.dstNames[:0], d.dnsIPs[:0]
 	d.srcRaw, d.dstRaw, d.hasSrc, d.hasDs = nil, nil, false, false
@@ -328,13 +309,13 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		if srcT = d.endpoint(d.srcRaw); srcT == nil {
 			return "", false, false
 		}
-		f.Source = &d.emptySrc
+		f.Source = &d.m.Src
 	}
 	if d.hasDs {
 		if dstT = d.endpoint(d.dstRaw); dstT == nil {
 			return "", false, false
 		}
-		f.Destination = &d.emptyDst
+		f.Destination = &d.m.Dst
 	}
 	skip, ok = hubble.ConvertFlow(f, rec)
 	if !ok {
@@ -346,13 +327,11 @@ func (d *decoder) flow(b []byte, rec *record.Record) (skip string, ok, handled b
 		ip, port, names := rec.Src.IP, rec.Src.Port, rec.Src.Names
 		rec.Src = srcT.ep
 		rec.Src.IP, rec.Src.Port, rec.Src.Names = ip, port, names
-		rec.Src.SetMemo(rec.Src.Memo)
 	}
 	if dstT != nil {
 		ip, port, names := rec.Dst.IP, rec.Dst.Port, rec.Dst.Names
 		rec.Dst = dstT.ep
 		rec.Dst.IP, rec.Dst.Port, rec.Dst.Names = ip, port, names
-		rec.Dst.SetMemo(rec.Dst.Memo)
 	}
 	hubble.OwnNodeCaller(rec, srcT != nil && srcT.ownNode, dstT != nil && dstT.ownNode)
 	if rec.Time.IsZero() && d.respTime != nil {
@@ -468,7 +447,7 @@ func (d *decoder) endpoint(b []byte) *epTemplate {
 	t.ep.Labels = d.labelMap(t.ep.Labels)
 	t.ep.NamespaceLabels = d.labelMap(t.ep.NamespaceLabels)
 	// every record converted from this template shares its identity
-	t.ep.Memo = &record.EndpointMemo{}
+	t.ep.ID = record.NewEndpointID()
 	if len(d.eps) >= maxEndpoints {
 		clear(d.eps)
 	}
@@ -501,13 +480,13 @@ func (d *decoder) labelMap(m map[string]string) map[string]string {
 }
 
 func (d *decoder) ipMsg(b []byte) bool {
-	d.ip = flowpb.IP{}
+	d.m.IP = flowpb.IP{}
 	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
 		switch num {
 		case 1:
-			d.ip.Source = d.intern(bs)
+			d.m.IP.Source = d.intern(bs)
 		case 2:
-			d.ip.Destination = d.intern(bs)
+			d.m.IP.Destination = d.intern(bs)
 		default:
 			return true
 		}
@@ -516,7 +495,7 @@ func (d *decoder) ipMsg(b []byte) bool {
 }
 
 // ports decodes source_port (1) and destination_port (2) of TCP, UDP and
-// SCTP; TCP's flags (3) into d.flags.
+// SCTP; TCP's flags (3) into d.m.Flags.
 func (d *decoder) ports(b []byte, sp, dp *uint32, flags **flowpb.TCPFlags) bool {
 	flagsSeen := false
 	return scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
@@ -535,7 +514,7 @@ func (d *decoder) ports(b []byte, sp, dp *uint32, flags **flowpb.TCPFlags) bool 
 				return false
 			}
 			flagsSeen = true
-			d.flags = flowpb.TCPFlags{}
+			d.m.Flags = flowpb.TCPFlags{}
 			if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
 				if num >= 1 && num <= 9 && typ != protowire.VarintType {
 					return false
@@ -543,36 +522,36 @@ func (d *decoder) ports(b []byte, sp, dp *uint32, flags **flowpb.TCPFlags) bool 
 				on := v != 0
 				switch num {
 				case 1:
-					d.flags.FIN = on
+					d.m.Flags.FIN = on
 				case 2:
-					d.flags.SYN = on
+					d.m.Flags.SYN = on
 				case 3:
-					d.flags.RST = on
+					d.m.Flags.RST = on
 				case 4:
-					d.flags.PSH = on
+					d.m.Flags.PSH = on
 				case 5:
-					d.flags.ACK = on
+					d.m.Flags.ACK = on
 				case 6:
-					d.flags.URG = on
+					d.m.Flags.URG = on
 				case 7:
-					d.flags.ECE = on
+					d.m.Flags.ECE = on
 				case 8:
-					d.flags.CWR = on
+					d.m.Flags.CWR = on
 				case 9:
-					d.flags.NS = on
+					d.m.Flags.NS = on
 				}
 				return true
 			}) {
 				return false
 			}
-			*flags = &d.flags
+			*flags = &d.m.Flags
 		}
 		return true
 	})
 }
 
 func (d *decoder) l4Msg(b []byte) bool {
-	d.l4 = flowpb.Layer4{}
+	d.m.L4 = flowpb.Layer4{}
 	var seen uint64
 	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
 		if num >= 1 && num <= 7 {
@@ -583,19 +562,19 @@ func (d *decoder) l4Msg(b []byte) bool {
 		}
 		switch num {
 		case 1:
-			d.tcp = flowpb.TCP{}
-			if !d.ports(bs, &d.tcp.SourcePort, &d.tcp.DestinationPort, &d.tcp.Flags) {
+			d.m.TCP = flowpb.TCP{}
+			if !d.ports(bs, &d.m.TCP.SourcePort, &d.m.TCP.DestinationPort, &d.m.TCP.Flags) {
 				return false
 			}
-			d.tcpL4.TCP = &d.tcp
-			d.l4.Protocol = &d.tcpL4
+			d.m.TCPL4.TCP = &d.m.TCP
+			d.m.L4.Protocol = &d.m.TCPL4
 		case 2:
-			d.udp = flowpb.UDP{}
-			if !d.ports(bs, &d.udp.SourcePort, &d.udp.DestinationPort, nil) {
+			d.m.UDP = flowpb.UDP{}
+			if !d.ports(bs, &d.m.UDP.SourcePort, &d.m.UDP.DestinationPort, nil) {
 				return false
 			}
-			d.udpL4.UDP = &d.udp
-			d.l4.Protocol = &d.udpL4
+			d.m.UDPL4.UDP = &d.m.UDP
+			d.m.L4.Protocol = &d.m.UDPL4
 		case 3, 4:
 			var typ uint32
 			if !scan(bs, func(num protowire.Number, wt protowire.Type, v uint64, _ []byte) bool {
@@ -608,30 +587,30 @@ func (d *decoder) l4Msg(b []byte) bool {
 				return false
 			}
 			if num == 3 {
-				d.icmp4 = flowpb.ICMPv4{Type: typ}
-				d.icmp4L4.ICMPv4 = &d.icmp4
-				d.l4.Protocol = &d.icmp4L4
+				d.m.ICMPv4 = flowpb.ICMPv4{Type: typ}
+				d.m.ICMPv4L4.ICMPv4 = &d.m.ICMPv4
+				d.m.L4.Protocol = &d.m.ICMPv4L4
 			} else {
-				d.icmp6 = flowpb.ICMPv6{Type: typ}
-				d.icmp6L4.ICMPv6 = &d.icmp6
-				d.l4.Protocol = &d.icmp6L4
+				d.m.ICMPv6 = flowpb.ICMPv6{Type: typ}
+				d.m.ICMPv6L4.ICMPv6 = &d.m.ICMPv6
+				d.m.L4.Protocol = &d.m.ICMPv6L4
 			}
 		case 5:
-			d.sctp = flowpb.SCTP{}
-			if !d.ports(bs, &d.sctp.SourcePort, &d.sctp.DestinationPort, nil) {
+			d.m.SCTP = flowpb.SCTP{}
+			if !d.ports(bs, &d.m.SCTP.SourcePort, &d.m.SCTP.DestinationPort, nil) {
 				return false
 			}
-			d.sctpL4.SCTP = &d.sctp
-			d.l4.Protocol = &d.sctpL4
+			d.m.SCTPL4.SCTP = &d.m.SCTP
+			d.m.L4.Protocol = &d.m.SCTPL4
 		case 6, 7:
-			d.l4.Protocol = nil // VRRP, IGMP: no protocol the conversion knows
+			d.m.L4.Protocol = nil // VRRP, IGMP: no protocol the conversion knows
 		}
 		return true
 	})
 }
 
 func (d *decoder) l7Msg(b []byte) bool {
-	d.l7 = flowpb.Layer7{}
+	d.m.L7 = flowpb.Layer7{}
 	var seen uint64
 	return scan(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch num {
@@ -648,13 +627,13 @@ func (d *decoder) l7Msg(b []byte) bool {
 		}
 		switch {
 		case num == 1:
-			d.l7.Type = flowpb.L7FlowType(int32(v))
+			d.m.L7.Type = flowpb.L7FlowType(int32(v))
 		case num == 100:
-			d.dns = flowpb.DNS{}
+			d.m.DNS = flowpb.DNS{}
 			if !scan(bs, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
 				switch num {
 				case 1:
-					d.dns.Query = d.intern(bs)
+					d.m.DNS.Query = d.intern(bs)
 				case 2:
 					d.dnsIPs = append(d.dnsIPs, d.intern(bs))
 				default:
@@ -664,11 +643,11 @@ func (d *decoder) l7Msg(b []byte) bool {
 			}) {
 				return false
 			}
-			d.dns.Ips = d.dnsIPs
-			d.dnsL7.Dns = &d.dns
-			d.l7.Record = &d.dnsL7
+			d.m.DNS.Ips = d.dnsIPs
+			d.m.DNSL7.Dns = &d.m.DNS
+			d.m.L7.Record = &d.m.DNSL7
 		case num == 101 || num == 102:
-			d.l7.Record = nil // HTTP, Kafka: not read by the conversion
+			d.m.L7.Record = nil // HTTP, Kafka: not read by the conversion
 		}
 		return true
 	})
@@ -692,10 +671,10 @@ func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.
 	}
 	switch num {
 	case 1: // time
-		if !bytesField || !d.timestamp(bs, &d.ts) {
+		if !bytesField || !d.timestamp(bs, &d.m.Time) {
 			return false
 		}
-		f.Time = &d.ts
+		f.Time = &d.m.Time
 	case 2:
 		f.Verdict = flowpb.Verdict(int32(v))
 	case 3:
@@ -704,12 +683,12 @@ func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.
 		if !bytesField || !d.ipMsg(bs) {
 			return false
 		}
-		f.IP = &d.ip
+		f.IP = &d.m.IP
 	case 6: // l4
 		if !bytesField || !d.l4Msg(bs) {
 			return false
 		}
-		f.L4 = &d.l4
+		f.L4 = &d.m.L4
 	case 8:
 		if !bytesField {
 			return false
@@ -741,20 +720,20 @@ func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.
 		if !bytesField || !d.l7Msg(bs) {
 			return false
 		}
-		f.L7 = &d.l7
+		f.L7 = &d.m.L7
 	case 16:
 		f.Reply = v != 0 //nolint:staticcheck // deprecated, still read by the conversion
 	case 19: // event_type
 		if !bytesField {
 			return false
 		}
-		d.et = flowpb.CiliumEventType{}
+		d.m.EventType = flowpb.CiliumEventType{}
 		if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
 			switch num {
 			case 1:
-				d.et.Type = int32(v)
+				d.m.EventType.Type = int32(v)
 			case 2:
-				d.et.SubType = int32(v)
+				d.m.EventType.SubType = int32(v)
 			default:
 				return true
 			}
@@ -762,24 +741,24 @@ func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.
 		}) {
 			return false
 		}
-		f.EventType = &d.et
+		f.EventType = &d.m.EventType
 	case 25:
 		f.DropReasonDesc = flowpb.DropReason(int32(v))
 	case 26: // is_reply
 		if !bytesField {
 			return false
 		}
-		d.isReply = wrapperspb.BoolValue{}
+		d.m.IsReply = wrapperspb.BoolValue{}
 		if !scan(bs, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
 			if num == 1 {
-				d.isReply.Value = v != 0
+				d.m.IsReply.Value = v != 0
 				return typ == protowire.VarintType
 			}
 			return true
 		}) {
 			return false
 		}
-		f.IsReply = &d.isReply
+		f.IsReply = &d.m.IsReply
 	case 34:
 		if !bytesField {
 			return false

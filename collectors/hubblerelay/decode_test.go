@@ -69,7 +69,7 @@ func responses(t testing.TB, path string) []*observerpb.GetFlowsResponse {
 func TestWireDecodeAgrees(t *testing.T) {
 	d := newDecoder()
 	n := 0
-	var memos recordtest.MemoLedger
+	var ids recordtest.IDLedger
 	for _, path := range flowFiles(t) {
 		for i, resp := range responses(t, path) {
 			b, err := proto.Marshal(resp)
@@ -84,7 +84,7 @@ func TestWireDecodeAgrees(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s event %d: %v", path, i, err)
 				}
-				if err := memos.Check(&got); err != nil {
+				if err := ids.Check(&got); err != nil {
 					t.Fatalf("%s event %d: %v", path, i, err)
 				}
 				if gskip != wskip || glost != wlost || gok != wok || (wok && !reflect.DeepEqual(got, want)) {
@@ -94,8 +94,8 @@ func TestWireDecodeAgrees(t *testing.T) {
 			n++
 		}
 	}
-	if memos.Len() == 0 {
-		t.Error("the decoder set no endpoint memo")
+	if ids.Len() == 0 {
+		t.Error("the decoder set no endpoint ID")
 	}
 	t.Logf("%d events agree", n)
 }
@@ -122,8 +122,8 @@ func FuzzWireDecode(f *testing.F) {
 		d := newDecoder()
 		var got, want record.Record
 		_, _, gok, gerr := d.convert(b, &got)
-		var memos recordtest.MemoLedger
-		if err := memos.Check(&got); err != nil {
+		var ids recordtest.IDLedger
+		if err := ids.Check(&got); err != nil {
 			t.Fatal(err)
 		}
 		var resp observerpb.GetFlowsResponse

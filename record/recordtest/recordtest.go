@@ -1,5 +1,5 @@
 // Package recordtest holds test helpers for record producers: the check
-// that a decoder keeps the record.Endpoint.Memo contract.
+// that a decoder keeps the record.Endpoint.ID contract.
 package recordtest
 
 import (
@@ -9,42 +9,41 @@ import (
 	"github.com/flowfence/flowfence/record"
 )
 
-// MemoLedger remembers every endpoint memo it was shown, with the identity
+// IDLedger remembers every endpoint ID it was shown, with the identity
 // fields of the first endpoint that carried it. The zero value is ready.
-type MemoLedger struct {
-	memos map[*record.EndpointMemo]record.Endpoint
+type IDLedger struct {
+	ids map[*record.EndpointID]record.Endpoint
 }
 
-// Check checks the Endpoint.Memo contract on rec's endpoints (endpoints
-// with one memo have equal identity fields and the same label maps) and
-// clears the memos, so that rec can then be compared with a record of a
+// Check checks the Endpoint.ID contract on rec's endpoints (endpoints
+// with one ID have equal identity fields and the same label maps) and
+// clears the IDs, so that rec can then be compared with a record of a
 // decoder that sets none.
-func (m *MemoLedger) Check(rec *record.Record) error {
-	if m.memos == nil {
-		m.memos = map[*record.EndpointMemo]record.Endpoint{}
+func (m *IDLedger) Check(rec *record.Record) error {
+	if m.ids == nil {
+		m.ids = map[*record.EndpointID]record.Endpoint{}
 	}
 	for _, ep := range []*record.Endpoint{&rec.Src, &rec.Dst} {
-		memo := ep.Memo
-		if memo == nil {
+		epID := ep.ID
+		if epID == nil {
 			continue
 		}
 		id := *ep
-		id.IP, id.Port, id.Names = record.Endpoint{}.IP, 0, nil
-		id.SetMemo(nil)
-		if prev, ok := m.memos[memo]; ok {
+		id.IP, id.Port, id.Names, id.ID = record.Endpoint{}.IP, 0, nil, nil
+		if prev, ok := m.ids[epID]; ok {
 			if !reflect.DeepEqual(prev, id) || !sameMap(prev.Labels, id.Labels) || !sameMap(prev.NamespaceLabels, id.NamespaceLabels) {
-				return fmt.Errorf("two endpoints share a memo but differ:\n%+v\n%+v", prev, id)
+				return fmt.Errorf("two endpoints share an ID but differ:\n%+v\n%+v", prev, id)
 			}
 		} else {
-			m.memos[memo] = id
+			m.ids[epID] = id
 		}
-		ep.SetMemo(nil)
+		ep.ID = nil
 	}
 	return nil
 }
 
-// Len is how many distinct memos the ledger saw.
-func (m *MemoLedger) Len() int { return len(m.memos) }
+// Len is how many distinct IDs the ledger saw.
+func (m *IDLedger) Len() int { return len(m.ids) }
 
 func sameMap(a, b map[string]string) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()

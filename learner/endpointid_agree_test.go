@@ -19,7 +19,7 @@ import (
 
 // decoded runs a file source over generated flows ("hubble" or "calico")
 // and returns its records, as the collector emits them (with the
-// decoders' endpoint memos).
+// decoders' endpoint IDs).
 func decoded(t testing.TB, format string, s benchgen.Spec) []record.Record {
 	t.Helper()
 	var buf bytes.Buffer
@@ -51,34 +51,34 @@ func decoded(t testing.TB, format string, s benchgen.Spec) []record.Record {
 	return recs
 }
 
-// TestMemoShortcutsAgree: the learner's shortcuts for endpoints with
-// memos (resolved IDs, nodes left untouched within their span, reporter
-// merge states and sources kept in the edge slots) learn the graph the
-// learner learns from the same records without memos, whatever the order
+// TestEndpointIDShortcutsAgree: the learner's shortcuts for endpoints
+// with IDs (resolved node IDs, nodes left untouched within their span,
+// reporter merge states and sources kept in the edge slots) learn the
+// graph the learner learns from the same records without IDs, whatever the order
 // of the records, over several hours and sources, with more peers per pod
 // than the pod's slots.
-func TestMemoShortcutsAgree(t *testing.T) {
+func TestEndpointIDShortcutsAgree(t *testing.T) {
 	s := benchgen.Spec{Namespaces: 6, Workloads: 60, Replicas: 3, Nodes: 7, Peers: 10, Flows: 12_000, Seed: 5}
 	for _, format := range []string{"calico", "hubble"} {
 		t.Run(format, func(t *testing.T) {
 			recs := decoded(t, format, s)
 			rng := rand.New(rand.NewPCG(7, 11))
 			rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
-			memos := 0
+			withIDs := 0
 			for i := range recs {
 				r := &recs[i]
-				if r.Src.Memo != nil {
-					memos++
+				if r.Src.ID != nil {
+					withIDs++
 				}
 				// hours apart (the reporter merge is per hour), from two files
 				r.Time = r.Time.Add(time.Duration(rng.IntN(3)) * time.Hour)
 				r.Source = []string{"a.log", "b.log"}[rng.IntN(2)]
 			}
-			if memos < len(recs)/2 {
-				t.Fatalf("only %d of %d records have memos: the test would not test the shortcuts", memos, len(recs))
+			if withIDs < len(recs)/2 {
+				t.Fatalf("only %d of %d records have endpoint IDs: the test would not test the shortcuts", withIDs, len(recs))
 			}
-			// other is a second learner on the same memos, in lockstep:
-			// the memos' caches (one owner each) change hands all the time
+			// other is a second learner on the same IDs, in lockstep: each
+			// learner keeps its own entries for them
 			with, other, without := learner.New(learner.Options{}), learner.New(learner.Options{}), learner.New(learner.Options{})
 			for i := range recs {
 				r := recs[i]
@@ -87,7 +87,7 @@ func TestMemoShortcutsAgree(t *testing.T) {
 					r := recs[i]
 					other.Add(&r)
 				}
-				r.Src.Memo, r.Dst.Memo = nil, nil
+				r.Src.ID, r.Dst.ID = nil, nil
 				without.Add(&r)
 			}
 			for i := 0; i < len(recs); i += 3 {
@@ -104,12 +104,12 @@ func TestMemoShortcutsAgree(t *testing.T) {
 				}
 			}
 			if !bytes.Equal(a.Bytes(), b.Bytes()) {
-				t.Fatalf("graphs differ with and without memos (%d vs %d bytes)", a.Len(), b.Len())
+				t.Fatalf("graphs differ with and without endpoint IDs (%d vs %d bytes)", a.Len(), b.Len())
 			}
 			// the same records, every third later (a graph does not
 			// depend on the order of its records)
 			if !bytes.Equal(c.Bytes(), b.Bytes()) {
-				t.Fatalf("a learner sharing the memos with another learns another graph (%d vs %d bytes)", c.Len(), b.Len())
+				t.Fatalf("a learner sharing the endpoint IDs with another learns another graph (%d vs %d bytes)", c.Len(), b.Len())
 			}
 			g := with.Graph()
 			if len(g.Edges) < s.Workloads*2 {
