@@ -1,12 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"unicode/utf8"
 
+	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/internal/escape"
 )
 
@@ -18,17 +19,18 @@ const MaxFileBytes = 1 << 20
 // (a FIFO or device named by mistake is refused at once, not waited on),
 // confirmed a regular file by fstat, read through a limit.
 func readConfigFile(path string) ([]byte, error) {
-	fh, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	fh, err := atomicfile.OpenRegular(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, pe.Err // the caller names the file
+		}
 		return nil, err
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s, not a regular file", kind(st.Mode()))
 	}
 	if st.Size() > MaxFileBytes {
 		return nil, fmt.Errorf("larger than %d MiB: not a config file", MaxFileBytes>>20)
@@ -41,20 +43,6 @@ func readConfigFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d MiB: not a config file", MaxFileBytes>>20)
 	}
 	return data, nil
-}
-
-func kind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "a special file"
 }
 
 // boundMessage makes a parser's message inert for a terminal and short: a

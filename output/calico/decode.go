@@ -15,7 +15,7 @@ import (
 // name is used in errors.
 func Decode(name string, data []byte) ([]*Object, error) {
 	var out []*Object
-	for i, doc := range splitDocs(data) {
+	for i, doc := range output.SplitDocuments(data) {
 		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
 			continue
 		}
@@ -62,20 +62,6 @@ func DecodeTree(t output.Tree) ([]*Object, error) {
 		out = append(out, objs...)
 	}
 	return out, nil
-}
-
-func splitDocs(data []byte) [][]byte {
-	var docs [][]byte
-	var cur bytes.Buffer
-	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
-		if bytes.Equal(bytes.TrimRight(line, "\r\n"), []byte("---")) {
-			docs = append(docs, bytes.Clone(cur.Bytes()))
-			cur.Reset()
-			continue
-		}
-		cur.Write(line)
-	}
-	return append(docs, cur.Bytes())
 }
 
 func stripComments(doc []byte) []byte {

@@ -1,7 +1,6 @@
 package k8s
 
 import (
-	"bytes"
 	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -13,8 +12,8 @@ import (
 // (several documents separated by "---" allowed); name is used in errors.
 func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
 	var out []*networkingv1.NetworkPolicy
-	for i, doc := range splitDocs(data) {
-		if blank(doc) {
+	for i, doc := range output.SplitDocuments(data) {
+		if output.BlankDocument(doc) {
 			continue
 		}
 		var np networkingv1.NetworkPolicy
@@ -56,33 +55,4 @@ func DecodeTree(t output.Tree) ([]*networkingv1.NetworkPolicy, error) {
 		out = append(out, nps...)
 	}
 	return out, nil
-}
-
-func splitDocs(data []byte) [][]byte {
-	if !bytes.Contains(data, []byte("---")) {
-		return [][]byte{data} // no separator line: one document
-	}
-	var docs [][]byte
-	var cur bytes.Buffer
-	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
-		if bytes.Equal(bytes.TrimRight(line, "\r\n"), []byte("---")) {
-			docs = append(docs, bytes.Clone(cur.Bytes()))
-			cur.Reset()
-			continue
-		}
-		cur.Write(line)
-	}
-	return append(docs, cur.Bytes())
-}
-
-// blank reports a document of nothing but blank and comment lines.
-func blank(doc []byte) bool {
-	for len(doc) > 0 {
-		line, rest, _ := bytes.Cut(doc, []byte("\n"))
-		doc = rest
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
-			return false
-		}
-	}
-	return true
 }

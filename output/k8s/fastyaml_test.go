@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -214,7 +215,7 @@ func goldenDocs(t testing.TB) [][]byte {
 			return err
 		}
 		b, err := os.ReadFile(p)
-		docs = append(docs, splitDocs(b)...)
+		docs = append(docs, output.SplitDocuments(b)...)
 		return err
 	})
 	if err != nil {

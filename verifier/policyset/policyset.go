@@ -12,7 +12,6 @@
 package policyset
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,7 +87,7 @@ func IsPolicyFile(name string) bool {
 // server would (output/k8s.Decode, on the whole file); Cilium and Calico
 // objects with their engine's decoder. A policy defined twice is an error.
 func (s *Set) Add(path, file string, data []byte) error {
-	docs := splitDocs(data)
+	docs := output.SplitDocuments(data)
 	type typeMeta struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -96,7 +95,7 @@ func (s *Set) Add(path, file string, data []byte) error {
 	kinds := make([]*typeMeta, len(docs))
 	nps := false
 	for i, d := range docs {
-		if blank(d) {
+		if output.BlankDocument(d) {
 			continue
 		}
 		var tm typeMeta
@@ -276,30 +275,4 @@ func (s *Set) Evaluator(cni string) (verifier.Evaluator, error) {
 		return nil, fmt.Errorf("--cni %q: one of kubernetes, cilium, calico", cni)
 	}
 	return verifier.New(s.NetworkPolicies, verifier.Options{CNI: c})
-}
-
-func splitDocs(data []byte) [][]byte {
-	var docs [][]byte
-	var cur bytes.Buffer
-	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
-		if bytes.Equal(bytes.TrimRight(line, "\r\n"), []byte("---")) {
-			docs = append(docs, bytes.Clone(cur.Bytes()))
-			cur.Reset()
-			continue
-		}
-		cur.Write(line)
-	}
-	return append(docs, cur.Bytes())
-}
-
-// blank reports a document of nothing but blank and comment lines.
-func blank(doc []byte) bool {
-	for len(doc) > 0 {
-		line, rest, _ := bytes.Cut(doc, []byte("\n"))
-		doc = rest
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
-			return false
-		}
-	}
-	return true
 }
