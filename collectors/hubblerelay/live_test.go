@@ -454,15 +454,20 @@ func TestSlowConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lost := rep.LostEvents - min(rep.LostEvents, 15)
+	// the sample records two lost_events of its own (3 and 12 events);
+	// the ring may overwrite either, and then counts it as one event
+	const recordedLost = 15
+	lost := rep.LostEvents - min(rep.LostEvents, recordedLost)
 	if lost == 0 {
 		t.Fatalf("no lost_events from a consumer 1.5 s behind a 150-flow ring (flows %d)", rep.Flows)
 	}
 	// lost counts events (the 3 recorded non-flow events may be among
 	// them); flows the ring had already overwritten when the stream opened
-	// are missing from the start of the window: reported as truncation
+	// are missing from the start of the window: reported as truncation.
+	// Subtracting the recorded losses takes up to 14 too many when the
+	// ring dropped one of those lines.
 	total := rep.Flows + lost
-	if total > sampleFlows+3 || total < sampleFlows-150 || (total < sampleFlows && len(rep.Truncated) == 0) {
+	if total > sampleFlows+3 || total < sampleFlows-150 || (total < sampleFlows-(recordedLost-1) && len(rep.Truncated) == 0) {
 		t.Errorf("%d flows + %d lost = %d, want the %d recorded flows (or fewer, reported as truncation: %q)", rep.Flows, lost, total, sampleFlows, rep.Truncated)
 	}
 }
