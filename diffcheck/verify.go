@@ -270,7 +270,9 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 	}
 	for _, e := range learner.SortedEdges(g.Denied) {
 		f := newFlow(g, e)
-		f.Flows += e.Dropped // an attempt's flows are mostly the drops
+		// counted once, as the graph's summary counts it: its drops (a
+		// flowed request it left is the client side of the same attempt)
+		f.Flows = e.Dropped
 		v.DeniedAttempts = append(v.DeniedAttempts, f)
 	}
 	v.Counts.DeniedAttempts = len(v.DeniedAttempts)

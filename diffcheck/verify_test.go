@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
 	"github.com/flowfence/flowfence/synth"
@@ -254,5 +255,21 @@ func TestReadTree(t *testing.T) {
 	}
 	if _, err := diffcheck.ReadTree(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "--policies") {
 		t.Errorf("missing dir: err = %v, want one naming --policies", err)
+	}
+}
+
+// TestDeniedAttemptsCountLikeTheSummary: verify counts a denied attempt's
+// flows once, as the run summary and ROLLOUT.md do (the sample's
+// shop-staging attempts: 12), not its request and its drop twice.
+func TestDeniedAttemptsCountLikeTheSummary(t *testing.T) {
+	g := learn(t, time.Time{})
+	c := checker(t, writeTree(t, render(t, g), nil), synth.Options{})
+	v := c.Verify(g)
+	var flows uint64
+	for _, f := range v.DeniedAttempts {
+		flows += f.Flows
+	}
+	if len(v.DeniedAttempts) == 0 || flows != g.Stats.DeniedFlows {
+		t.Errorf("verify: %d denied attempts, %d flows; the summary counts %d", len(v.DeniedAttempts), flows, g.Stats.DeniedFlows)
 	}
 }
