@@ -247,44 +247,14 @@ func (s *Source) listPage(ctx context.Context, c goldmanepb.FlowsClient, req *go
 // one). The returned stop ends the watch.
 func (s *Source) watch(ctx context.Context, c goldmanepb.FlowsClient, recvd *atomic.Uint64, stall context.CancelCauseFunc) (stop func()) {
 	idle := s.opts.idle()
-	if idle <= 0 {
-		return func() {}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(max(idle/8, 5*time.Millisecond))
-		defer t.Stop()
-		last, lastAt := recvd.Load(), time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n := recvd.Load(); n != last || n%2 == 0 {
-				last, lastAt = n, time.Now()
-				continue
-			}
-			if time.Since(lastAt) < idle {
-				continue
-			}
-			pctx, pcancel := context.WithTimeout(ctx, s.opts.probe())
-			_, err := c.List(pctx, &goldmanepb.FlowListRequest{PageSize: 1})
-			pcancel()
-			if ctx.Err() != nil {
-				return
-			}
-			if err == nil {
-				lastAt = time.Now() // quiet, not stalled
-				continue
-			}
-			stall(fmt.Errorf("%w: no flow for %s (--idle-timeout) and no answer to List: %s", ErrStalled, idle, escape.Terminal(status.Convert(err).Message())))
-			return
+	return collectors.WatchStall(ctx, idle, recvd, func(ctx context.Context) error {
+		pctx, cancel := context.WithTimeout(ctx, s.opts.probe())
+		defer cancel()
+		if _, err := c.List(pctx, &goldmanepb.FlowListRequest{PageSize: 1}); err != nil {
+			return fmt.Errorf("%w: no flow for %s (--idle-timeout) and no answer to List: %s", ErrStalled, idle, escape.Terminal(status.Convert(err).Message()))
 		}
-	}()
-	return func() { cancel(); <-done }
+		return nil
+	}, stall)
 }
 
 func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *collectors.Stats, emit collectors.Emit) error {

@@ -710,49 +710,19 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 // ends the watch.
 func (s *Source) watch(ctx context.Context, client observerpb.ObserverClient, recvd *atomic.Uint64, stall context.CancelCauseFunc) (stop func()) {
 	idle := s.idleTimeout()
-	if idle <= 0 {
-		return func() {}
-	}
-	ctx, cancel := context.WithCancel(ctx) // stop ends a probe in flight too
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(max(idle/8, 5*time.Millisecond))
-		defer t.Stop()
-		last, lastAt := recvd.Load(), time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n := recvd.Load(); n != last || n%2 == 0 {
-				last, lastAt = n, time.Now()
-				continue
-			}
-			if time.Since(lastAt) < idle {
-				continue
-			}
-			if s.opts.Follow {
-				// quiet or stalled? a relay that answers is only quiet
-				pctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
-				_, err := client.ServerStatus(pctx, &observerpb.ServerStatusRequest{})
-				cancel()
-				if ctx.Err() != nil {
-					return
-				}
-				if err == nil || status.Code(err) == codes.Unimplemented {
-					lastAt = time.Now()
-					continue
-				}
-				stall(&StallError{Idle: idle, Probe: err})
-				return
-			}
-			stall(&StallError{Idle: idle})
-			return
+	return collectors.WatchStall(ctx, idle, recvd, func(ctx context.Context) error {
+		if !s.opts.Follow {
+			return &StallError{Idle: idle}
 		}
-	}()
-	return func() { cancel(); <-done }
+		// quiet or stalled? a relay that answers is only quiet
+		pctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
+		defer cancel()
+		_, err := client.ServerStatus(pctx, &observerpb.ServerStatusRequest{})
+		if err == nil || status.Code(err) == codes.Unimplemented {
+			return nil
+		}
+		return &StallError{Idle: idle, Probe: err}
+	}, stall)
 }
 
 // checkTruncation compares the window asked for with what the buffers
