@@ -171,15 +171,16 @@ func dropBadLabels(m *map[string]string) int {
 	return n
 }
 
-// validNames keeps the valid DNS names (and the empty name, which the
-// learner keeps from a record that named an empty one: it says nothing and
-// nothing renders it) and counts the others in dropped.
+// validNames keeps the valid DNS names and counts the others in dropped;
+// an empty name says nothing and is dropped without being counted.
 func validNames(names []string, dropped int) ([]string, int) {
 	out := names[:0]
 	for _, s := range names {
-		if s == "" || record.ValidDNSName(s) {
+		switch {
+		case s == "":
+		case record.ValidDNSName(s):
 			out = append(out, s)
-		} else {
+		default:
 			dropped++
 		}
 	}

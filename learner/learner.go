@@ -378,7 +378,9 @@ func (l *Learner) touch(ep *record.Endpoint, id, kind string, t time.Time) *Node
 		}
 	}
 	for _, name := range ep.Names {
-		n.Names = insertSorted(n.Names, strings.TrimSuffix(name, "."), maxNames)
+		if name = strings.TrimSuffix(name, "."); name != "" {
+			n.Names = insertSorted(n.Names, name, maxNames)
+		}
 	}
 	if ref != nil && ep.ID != nil {
 		ref.touched, ref.lo, ref.hi = ep.ID, n.FirstSeen, n.LastSeen
