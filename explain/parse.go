@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -53,7 +52,7 @@ func IsFlow(arg string) bool { return strings.Contains(arg, "->") }
 // The protocol defaults to TCP. Errors name the argument.
 func ParseFlow(arg string) (FlowQuery, error) {
 	bad := func(format string, a ...any) (FlowQuery, error) {
-		return FlowQuery{}, fmt.Errorf("FLOW %q: %s (want SRC -> DST:PORT/PROTO, each end ns/workload or an IP address, e.g. 'shop/frontend -> shop/cart:8080/TCP')", escape.Terminal(arg), fmt.Sprintf(format, a...))
+		return FlowQuery{}, fmt.Errorf("FLOW %q: %s (want SRC -> DST:PORT/PROTO, each end ns/workload or an IP address, e.g. 'shop/frontend -> shop/cart:8080/TCP')", arg, fmt.Sprintf(format, a...))
 	}
 	src, dst, ok := strings.Cut(arg, "->")
 	if !ok {
@@ -65,13 +64,16 @@ func ParseFlow(arg string) (FlowQuery, error) {
 	}
 	var q FlowQuery
 	q.Protocol = "TCP"
-	if i := strings.LastIndexByte(dst, '/'); i >= 0 && i > strings.LastIndexByte(dst, ':') {
+	if !strings.Contains(dst, ":") {
+		return bad("the destination has no :PORT")
+	}
+	if i := strings.LastIndexByte(dst, '/'); i > strings.LastIndexByte(dst, ':') {
 		p := strings.ToUpper(dst[i+1:])
 		switch p {
 		case "TCP", "UDP", "SCTP":
 			q.Protocol = p
 		default:
-			return bad("protocol %q: one of TCP, UDP, SCTP", escape.Terminal(dst[i+1:]))
+			return bad("protocol %q: one of TCP, UDP, SCTP", dst[i+1:])
 		}
 		dst = dst[:i]
 	}
@@ -81,7 +83,7 @@ func ParseFlow(arg string) (FlowQuery, error) {
 	}
 	port, err := strconv.ParseUint(dst[i+1:], 10, 16)
 	if err != nil || port == 0 {
-		return bad("port %q: a number from 1 to 65535", escape.Terminal(dst[i+1:]))
+		return bad("port %q: a number from 1 to 65535", dst[i+1:])
 	}
 	q.Port = uint16(port)
 	host := dst[:i]
@@ -106,13 +108,13 @@ func parseEnd(s string) (End, error) {
 	}
 	ns, name, ok := strings.Cut(s, "/")
 	if !ok {
-		return End{}, fmt.Errorf("%q is neither ns/workload nor an IP address", escape.Terminal(s))
+		return End{}, fmt.Errorf("%q is neither ns/workload nor an IP address", s)
 	}
 	if !record.ValidNamespace(ns) {
-		return End{}, fmt.Errorf("namespace %q is not a valid namespace name", escape.Terminal(ns))
+		return End{}, fmt.Errorf("namespace %q is not a valid namespace name", ns)
 	}
 	if !record.ValidName(name) {
-		return End{}, fmt.Errorf("workload %q is not a valid workload name", escape.Terminal(name))
+		return End{}, fmt.Errorf("workload %q is not a valid workload name", name)
 	}
 	return End{Namespace: ns, Workload: name}, nil
 }
@@ -122,19 +124,19 @@ func parseEnd(s string) (End, error) {
 // cluster-scoped policy. Errors name the argument.
 func ParseRule(arg string) (RuleQuery, error) {
 	bad := func(format string, a ...any) (RuleQuery, error) {
-		return RuleQuery{}, fmt.Errorf("RULE %q: %s (want ns/policy, ns/policy#ingress or ns/policy#egress N, e.g. 'data/postgres-ingress#ingress 0')", escape.Terminal(arg), fmt.Sprintf(format, a...))
+		return RuleQuery{}, fmt.Errorf("RULE %q: %s (want ns/policy, ns/policy#ingress or ns/policy#egress N, e.g. 'data/postgres-ingress#ingress 0')", arg, fmt.Sprintf(format, a...))
 	}
 	q := RuleQuery{Rule: -1}
 	name, frag, hasFrag := strings.Cut(strings.TrimSpace(arg), "#")
 	if ns, n, ok := strings.Cut(name, "/"); ok {
 		if !record.ValidNamespace(ns) {
-			return bad("namespace %q is not a valid namespace name", escape.Terminal(ns))
+			return bad("namespace %q is not a valid namespace name", ns)
 		}
 		if !record.ValidName(n) {
-			return bad("policy %q is not a valid policy name", escape.Terminal(n))
+			return bad("policy %q is not a valid policy name", n)
 		}
 	} else if !record.ValidName(name) {
-		return bad("policy %q is not a valid policy name", escape.Terminal(name))
+		return bad("policy %q is not a valid policy name", name)
 	}
 	q.Policy = name
 	if !hasFrag {
@@ -157,12 +159,12 @@ func ParseRule(arg string) (RuleQuery, error) {
 		}
 		n, err := strconv.Atoi(rest)
 		if err != nil || n < 0 || n > 1<<20 {
-			return bad("rule index %q: a number from 0", escape.Terminal(rest))
+			return bad("rule index %q: a number from 0", rest)
 		}
 		q.Rule = n
 		return q, nil
 	}
-	return bad("%q after '#': ingress or egress", escape.Terminal(frag))
+	return bad("%q after '#': ingress or egress", frag)
 }
 
 // TreeGraphFile is where a tree keeps the graph it was generated from
