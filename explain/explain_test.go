@@ -35,9 +35,18 @@ func learnSample(t testing.TB) *learner.Graph {
 // with the sample's graph.
 func explainer(t testing.TB, g *learner.Graph, flavor string) *explain.Explainer {
 	t.Helper()
+	return explainerEdited(t, g, flavor, nil)
+}
+
+// explainerEdited is explainer with the tree edited before it is written.
+func explainerEdited(t testing.TB, g *learner.Graph, flavor string, edit func(output.Tree)) *explain.Explainer {
+	t.Helper()
 	_, tree, err := pipeline.Render(g, synth.Options{}, flavor)
 	if err != nil {
 		t.Fatalf("render %s: %v", flavor, err)
+	}
+	if edit != nil {
+		edit(tree)
 	}
 	dir := filepath.Join(t.TempDir(), "policies")
 	if err := output.WriteTree(dir, tree); err != nil {
@@ -306,3 +315,48 @@ func TestParse(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestHostileTreeNamesAreEscaped: a hand-edited Calico tree whose selector
+// carries terminal control characters (Calico selectors are free text)
+// reaches the terminal escaped, in rule and flow reports.
+func TestHostileTreeNamesAreEscaped(t *testing.T) {
+	g := learnSample(t)
+	x := explainerEdited(t, g, "calico", func(tree output.Tree) {
+		const file = "data/postgres-ingress.yaml"
+		b := string(tree[file])
+		if !strings.Contains(b, "app == 'catalog'") {
+			t.Fatalf("%s lacks the catalog selector:\n%s", file, b)
+		}
+		tree[file] = []byte(strings.Replace(b, "app == 'catalog'", "\"app == 'cat\\e]0;owned\\aalog\\e[2J'\"", 1))
+	})
+	q, err := explain.ParseRule("data/postgres-ingress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := x.Rule(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fq, err := explain.ParseFlow("shop/frontend -> data/postgres:5432/TCP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := x.Flow(fq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := explain.RuleText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := explain.FlowText(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("a control character reached the terminal:\n%q", out)
+	}
+	if !strings.Contains(out, `cat\x1b]0;owned\aalog`) {
+		t.Errorf("the hostile selector is not shown escaped:\n%s", out)
+	}
+}
