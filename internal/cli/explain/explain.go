@@ -18,6 +18,7 @@ import (
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/synth"
 )
 
 // NewCommand returns the explain command.
@@ -75,11 +76,16 @@ func run(cmd *cobra.Command, env flags.Env, arg string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := diffcheck.NewOptions(flags.SynthOptions(c))
+	tree, err := diffcheck.ReadTree(c.Policies)
 	if err != nil {
 		return err
 	}
-	tree, err := diffcheck.ReadTree(c.Policies)
+	// the semantics the tree's flavor implies, as generate decides them
+	sopts, err := synth.ForFlavor(flags.SynthOptions(c), tree.Flavor)
+	if err != nil {
+		return err
+	}
+	opts, err := diffcheck.NewOptions(sopts)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ func TestExplainCommand(t *testing.T) {
 		{"malformed flow", []string{"shop/frontend -> shop/cart"}, []string{`FLOW "shop/frontend -> shop/cart"`, "no :PORT"}, true},
 		{"malformed rule", []string{"shop/cart-ingress#up"}, []string{`RULE "shop/cart-ingress#up"`}, true},
 		{"bad output", []string{"-o", "yaml", "shop/cart-ingress"}, []string{`-o "yaml"`}, true},
+		{"cni of another CNI", []string{"--cni", "calico", "shop/cart-ingress"}, []string{"--cni calico: the cilium flavor is enforced by Cilium"}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
