@@ -10,6 +10,7 @@ import (
 	"github.com/flowfence/flowfence/internal/cli/diff"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/cli/generate"
+	graphcmd "github.com/flowfence/flowfence/internal/cli/graph"
 	"github.com/flowfence/flowfence/internal/cli/learn"
 	relaycmd "github.com/flowfence/flowfence/internal/cli/relay"
 	"github.com/flowfence/flowfence/internal/cli/verify"
@@ -32,5 +33,6 @@ func NewCommand(streams flags.Streams) *cobra.Command {
 	cmd.AddCommand(generate.NewCommand(env), learn.NewCommand(env), configview.NewCommand(env))
 	cmd.AddCommand(verify.NewCommand(env), diff.NewCommand(env))
 	cmd.AddCommand(relaycmd.NewCommand(env))
+	cmd.AddCommand(graphcmd.NewCommand(env))
 	return cmd
 }

@@ -1,0 +1,164 @@
+// The flowfence graph page: reads the graph from the JSON data element and
+// draws it with cytoscape.js (dagre layout, namespaces as compound nodes).
+// Every name is shown as text only (canvas labels, textContent); nothing
+// from the data is parsed as HTML. After the layout, #status says what was
+// drawn (data-state="ok", node counts, overlaps) for people and for tests.
+(function () {
+  'use strict';
+  var status = document.getElementById('status');
+  function fail(msg) {
+    status.setAttribute('data-state', 'error');
+    status.textContent = 'error: ' + msg;
+  }
+  window.addEventListener('error', function (e) { fail(String(e.message)); });
+  try {
+    var data = JSON.parse(document.getElementById('flowfence-graph').textContent);
+    var started = performance.now();
+    cytoscape.use(cytoscapeDagre);
+    var groups = {};
+    var els = [];
+    data.groups.forEach(function (g) {
+      groups[g.id] = g.name;
+      els.push({ group: 'nodes', data: { id: g.id, label: g.name, kind: 'namespace' } });
+    });
+    data.nodes.forEach(function (n) {
+      var d = { id: n.id, label: n.label, kind: n.kind, detail: n.detail, w: Math.max(36, 7 * n.label.length + 16) };
+      if (n.group) { d.parent = n.group; }
+      els.push({ group: 'nodes', data: d });
+    });
+    data.edges.forEach(function (e) {
+      var label = e.ports.join(', ') + (e.state === 'learned' ? '' : ' (' + e.state + ')');
+      els.push({ group: 'edges', data: { id: e.id, source: e.src, target: e.dst, label: label, state: e.state, flows: e.flows } });
+    });
+    var cy = cytoscape({
+      container: document.getElementById('cy'),
+      elements: els,
+      wheelSensitivity: 0.3,
+      minZoom: 0.05,
+      maxZoom: 4,
+      style: [
+        { selector: 'node', style: { 'label': 'data(label)', 'font-size': 11, 'text-valign': 'center', 'text-halign': 'center', 'width': 'data(w)', 'height': 22, 'shape': 'round-rectangle', 'background-color': '#eef3fb', 'border-width': 1, 'border-color': '#7b8db0', 'min-zoomed-font-size': 6 } },
+        { selector: 'node[kind = "entity"]', style: { 'shape': 'hexagon', 'background-color': '#f4efe6', 'border-color': '#a88b5a' } },
+        { selector: 'node[kind = "external"]', style: { 'shape': 'ellipse', 'background-color': '#f1f1f1', 'border-color': '#8a8a8a' } },
+        { selector: 'node[kind = "namespace"]', style: { 'shape': 'round-rectangle', 'background-color': '#f8fafd', 'background-opacity': 0.6, 'border-color': '#9aa9c2', 'border-style': 'dashed', 'text-valign': 'top', 'text-halign': 'center', 'font-size': 13, 'font-weight': 'bold', 'color': '#33507a', 'padding': 10, 'min-zoomed-font-size': 4 } },
+        { selector: 'edge', style: { 'width': 1.2, 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'line-color': '#7d8796', 'target-arrow-color': '#7d8796', 'label': 'data(label)', 'font-size': 8, 'text-rotation': 'autorotate', 'text-background-color': '#ffffff', 'text-background-opacity': 0.8, 'min-zoomed-font-size': 7, 'color': '#3f4754' } },
+        { selector: 'edge[state = "denied"]', style: { 'line-style': 'dashed', 'line-color': '#c62828', 'target-arrow-color': '#c62828', 'color': '#c62828' } },
+        { selector: 'edge[state = "new"]', style: { 'width': 2.6, 'line-color': '#2e7d32', 'target-arrow-color': '#2e7d32', 'color': '#2e7d32' } },
+        { selector: '.faded', style: { 'opacity': 0.12 } },
+        { selector: 'node.focus', style: { 'border-width': 3, 'border-color': '#1f5fbf' } }
+      ],
+      layout: { name: 'dagre', rankDir: 'LR', nodeSep: 8, rankSep: 70, edgeSep: 6, animate: false, fit: true, padding: 20 }
+    });
+
+    var details = document.getElementById('details');
+    function describe(n) {
+      var lines = [n.data('detail')];
+      n.outgoers('edge').forEach(function (e) { lines.push('→ ' + e.target().data('label') + '  ' + e.data('label')); });
+      n.incomers('edge').forEach(function (e) { lines.push('← ' + e.source().data('label') + '  ' + e.data('label')); });
+      return lines.join('\n');
+    }
+    function focus(n) {
+      var hood = n.closedNeighborhood();
+      cy.elements().addClass('faded');
+      hood.union(hood.parents()).removeClass('faded');
+      cy.nodes().removeClass('focus');
+      n.addClass('focus');
+      details.textContent = describe(n);
+      cy.animate({ fit: { eles: hood, padding: 40 }, duration: 200 });
+    }
+    function reset() {
+      cy.elements().removeClass('faded focus');
+      details.textContent = 'Click a node (or a name in the list) to see its connections.';
+    }
+    cy.on('tap', 'node[kind != "namespace"]', function (ev) { focus(ev.target); });
+    cy.on('tap', function (ev) { if (ev.target === cy) { reset(); } });
+
+    // the node list: one item per node, names as text
+    var list = document.getElementById('nodes');
+    var items = [];
+    data.nodes.forEach(function (n) {
+      var li = document.createElement('li');
+      li.setAttribute('data-node', n.id);
+      if (n.group) {
+        var ns = document.createElement('span');
+        ns.className = 'ns';
+        ns.textContent = groups[n.group] + '/';
+        li.appendChild(ns);
+      }
+      li.appendChild(document.createTextNode(n.label));
+      li.title = n.detail;
+      li.addEventListener('click', function () { focus(cy.getElementById(n.id)); });
+      list.appendChild(li);
+      items.push({ li: li, text: ((n.group ? groups[n.group] + '/' : '') + n.label + ' ' + n.detail).toLowerCase(), id: n.id });
+    });
+
+    var search = document.getElementById('search');
+    search.addEventListener('input', function () {
+      var q = search.value.trim().toLowerCase();
+      var hits = cy.collection();
+      items.forEach(function (it) {
+        var hit = q !== '' && it.text.indexOf(q) >= 0;
+        it.li.classList.toggle('match', hit);
+        it.li.classList.toggle('hidden', q !== '' && !hit);
+        if (hit) { hits = hits.union(cy.getElementById(it.id)); }
+      });
+      if (q === '') { reset(); cy.fit(undefined, 20); return; }
+      cy.elements().addClass('faded');
+      var shown = hits.union(hits.connectedEdges());
+      shown.union(shown.connectedNodes()).union(hits.parents()).removeClass('faded');
+      if (hits.length > 0) { cy.fit(hits, 40); }
+    });
+    var select = document.getElementById('namespace');
+    data.groups.forEach(function (g) {
+      var o = document.createElement('option');
+      o.value = g.id;
+      o.textContent = g.name;
+      select.appendChild(o);
+    });
+    select.addEventListener('change', function () {
+      reset();
+      if (select.value === '') { cy.fit(undefined, 20); return; }
+      var g = cy.getElementById(select.value);
+      var members = g.children();
+      var hood = members.closedNeighborhood();
+      cy.elements().addClass('faded');
+      hood.union(hood.parents()).union(g).removeClass('faded');
+      cy.fit(g, 30);
+    });
+    document.getElementById('fit').addEventListener('click', function () { search.value = ''; select.value = ''; reset(); cy.fit(undefined, 20); });
+    reset();
+
+    // what was drawn: leaf nodes placed at finite positions with a size,
+    // and pairs of them that overlap (the layout keeps them apart)
+    var leaves = cy.nodes().filter(function (n) { return !n.isParent() && n.data('kind') !== 'namespace'; });
+    var drawn = leaves.filter(function (n) {
+      var p = n.position(), bb = n.renderedBoundingBox({ includeLabels: false });
+      return n.visible() && isFinite(p.x) && isFinite(p.y) && bb.w > 0 && bb.h > 0;
+    });
+    var boxes = drawn.map(function (n) { return n.boundingBox({ includeLabels: false, includeOverlays: false }); });
+    var overlaps = 0;
+    for (var i = 0; i < boxes.length; i++) {
+      for (var j = i + 1; j < boxes.length; j++) {
+        var a = boxes[i], b = boxes[j];
+        if (a.x1 < b.x2 - 1 && b.x1 < a.x2 - 1 && a.y1 < b.y2 - 1 && b.y1 < a.y2 - 1) { overlaps++; }
+      }
+    }
+    var vp = cy.extent();
+    var inView = drawn.filter(function (n) {
+      var bb = n.boundingBox({ includeLabels: false });
+      return bb.x1 >= vp.x1 - 1 && bb.x2 <= vp.x2 + 1 && bb.y1 >= vp.y1 - 1 && bb.y2 <= vp.y2 + 1;
+    });
+    status.setAttribute('data-nodes', String(drawn.length));
+    status.setAttribute('data-in-view', String(inView.length));
+    status.setAttribute('data-overlaps', String(overlaps));
+    status.setAttribute('data-edges', String(cy.edges().length));
+    status.setAttribute('data-groups', String(cy.nodes('[kind = "namespace"]').length));
+    status.setAttribute('data-layout-ms', String(Math.round(performance.now() - started)));
+    if (status.getAttribute('data-state') !== 'error') {
+      status.setAttribute('data-state', 'ok');
+      status.textContent = drawn.length + ' nodes and ' + cy.edges().length + ' edges drawn';
+    }
+  } catch (e) {
+    fail(e && e.message ? e.message : String(e));
+  }
+})();
