@@ -13,10 +13,14 @@ import (
 // string only `\"` is an escape of the lexer, and Graphviz then reads
 // label escapes (`\n`, `\l`, `\N`, `\G`, …) from the backslashes left, so
 // every backslash is doubled and every quote written `\"`: the label shows
-// s as it is. Control characters are made visible first (Terminal), so a
-// newline can neither end the statement nor continue the string. A quoted
-// string is never an HTML label (those are written between < and >), so
-// `<` and `&` stay text. The node ids beside the string are the caller's.
+// s as it is. One case is left: a doubled backslash at the end would put
+// `\"` before the closing quote, which the lexer reads as a quote inside
+// the string, so a space follows a trailing backslash (the label shows
+// "a\ " for "a\"). Control characters are made visible first (Terminal), so
+// a newline can neither end the statement nor continue the string. A
+// quoted string is never an HTML label (those are written between < and
+// >), so `<` and `&` stay text. The node ids beside the string are the
+// caller's.
 func DOTString(s string) string {
 	t := Terminal(s)
 	var b strings.Builder
@@ -30,6 +34,9 @@ func DOTString(s string) string {
 		default:
 			b.WriteByte(c)
 		}
+	}
+	if strings.HasSuffix(t, `\`) {
+		b.WriteByte(' ')
 	}
 	b.WriteByte('"')
 	return b.String()

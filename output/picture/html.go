@@ -33,7 +33,7 @@ const DataElementID = "flowfence-graph"
 // (by hash) and fetches nothing, so the page works offline and no name can
 // run code or reach the network.
 func HTML(p *Picture) ([]byte, error) {
-	data, err := escape.ScriptJSON(p)
+	data, err := escape.ScriptJSON(Visible(p))
 	if err != nil {
 		return nil, fmt.Errorf("graph page data: %w", err)
 	}
@@ -84,6 +84,30 @@ func HTML(p *Picture) ([]byte, error) {
 	}
 	b.WriteString("</body>\n</html>\n")
 	return b.Bytes(), nil
+}
+
+// Visible returns a copy of p whose every name is made visible
+// (escape.Terminal): the page draws names as text, where a bidi override
+// or a control character would still reorder or hide what is shown, and
+// JSON cannot carry invalid UTF-8 as it is.
+func Visible(p *Picture) *Picture {
+	v := &Picture{Title: escape.Terminal(p.Title), Groups: make([]Group, len(p.Groups)), Nodes: make([]Node, len(p.Nodes)), Edges: make([]Edge, len(p.Edges))}
+	for i, g := range p.Groups {
+		v.Groups[i] = Group{ID: g.ID, Name: escape.Terminal(g.Name)}
+	}
+	for i, n := range p.Nodes {
+		n.Label, n.Detail = escape.Terminal(n.Label), escape.Terminal(n.Detail)
+		v.Nodes[i] = n
+	}
+	for i, e := range p.Edges {
+		ports := make([]string, len(e.Ports))
+		for j, port := range e.Ports {
+			ports[j] = escape.Terminal(port)
+		}
+		e.Ports = ports
+		v.Edges[i] = e
+	}
+	return v
 }
 
 // inlineSafe refuses an asset that would end or change its inline element

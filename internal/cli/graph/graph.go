@@ -5,7 +5,6 @@
 package graph
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -72,9 +71,6 @@ func run(cmd *cobra.Command, env flags.Env) error {
 	out, err := cmd.Flags().GetString(config.KeyOut)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
-	}
-	if len(c.From) == 0 {
-		return errors.New("--from: required (flow files, a saved graph, hubble://HOST:PORT or goldmane://HOST:PORT)")
 	}
 	var baseline *learner.Graph
 	if c.Baseline != "" {
