@@ -27,6 +27,12 @@ func learn(t testing.TB, globs ...string) *learner.Graph {
 	for _, g := range globs {
 		from = append(from, filepath.Join(flows, g))
 	}
+	return learnFiles(t, from...)
+}
+
+// learnFiles learns the graph of the files (or globs) from.
+func learnFiles(t testing.TB, from ...string) *learner.Graph {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	g, _, err := pipeline.Learn(context.Background(), from, pipeline.LearnOptions{}, log)
 	if err != nil {
