@@ -3,8 +3,7 @@
 // label, a DOT string, HTML text, JSON inside a script element. Every name
 // flowfence reads (namespaces, workloads, labels, DNS names, policy names
 // from flow records) may be hostile; a writer passes it through the
-// function for its
-// place instead of writing it raw.
+// function for its place instead of writing it raw.
 package escape
 
 import (
