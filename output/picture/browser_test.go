@@ -74,8 +74,8 @@ var pageElements = map[string]bool{"html": true, "head": true, "meta": true, "ti
 // cluster of 200 workloads: the page's script ran without error
 // (#status data-state="ok"), cytoscape drew every node at a finite
 // position with a size, inside the fitted view and overlapping no other,
-// the node list shows every name as text, and no element came from a
-// name. The sample and the 200 workloads are also screenshot into
+// every namespace shown alone has labels of 9 px or more, the node list
+// shows every name as text, and no element came from a name. The sample and the 200 workloads are also screenshot into
 // testdata/out/*.png (kept for people to look at).
 func TestPageInChromium(t *testing.T) {
 	bin, err := exec.LookPath("chromium")
@@ -124,7 +124,7 @@ func TestPageInChromium(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			dom := chromium(t, bin, file, "--dump-dom")
+			dom := chromium(t, bin, file, "--window-size=1600,1000", "--dump-dom")
 			dumpTook := time.Since(start)
 			doc, err := html.Parse(bytes.NewReader(dom))
 			if err != nil {
@@ -156,6 +156,12 @@ func TestPageInChromium(t *testing.T) {
 				if got := attr(ch.attr); got != strconv.Itoa(ch.want) {
 					t.Errorf("#status %s=%q, want %d", ch.attr, got, ch.want)
 				}
+			}
+			// readable: a namespace chosen in the selector shows its
+			// labels at 9 px or more (the whole graph may be smaller:
+			// labels appear as one zooms in)
+			if f, err := strconv.ParseFloat(attr("data-namespace-font-px"), 64); err != nil || f < 9 {
+				t.Errorf("a namespace shown alone has labels of %q px, want 9 or more", attr("data-namespace-font-px"))
 			}
 			// the node list: one item per node, its text the name
 			want := picture.Visible(p)
@@ -198,8 +204,9 @@ func TestPageInChromium(t *testing.T) {
 					t.Errorf("node %d listed as %q, want %q", i, items[i], groups[n.Group]+n.Label)
 				}
 			}
-			t.Logf("%s: %d nodes, %d edges, %d groups: chromium --dump-dom %v (layout in the page %s ms), page %d KB",
-				c.name, len(p.Nodes), len(p.Edges), len(p.Groups), dumpTook.Round(time.Millisecond), attr("data-layout-ms"), len(page)/1024)
+			t.Logf("%s: %d nodes, %d edges, %d groups: chromium --dump-dom %v (layout in the page %s ms), page %d KB, labels %s px fitted, %s px or more a namespace at a time",
+				c.name, len(p.Nodes), len(p.Edges), len(p.Groups), dumpTook.Round(time.Millisecond), attr("data-layout-ms"), len(page)/1024,
+				attr("data-fit-font-px"), attr("data-namespace-font-px"))
 			if !c.screenshot {
 				return
 			}

@@ -68,7 +68,18 @@
       blocks.forEach(function (b) {
         var inner = b.nodes.edgesWith(b.nodes);
         if (inner.length > 0) {
-          b.nodes.union(inner).layout({ name: 'dagre', rankDir: 'LR', nodeSep: 8, rankSep: 60, edgeSep: 6, animate: false, fit: false }).run();
+          // left to right or top to bottom, whichever shows the block
+          // larger when it is fitted in the view alone
+          var eles = b.nodes.union(inner), best = null;
+          ['LR', 'TB'].forEach(function (dir) {
+            eles.layout({ name: 'dagre', rankDir: dir, nodeSep: 8, rankSep: dir === 'LR' ? 60 : 40, edgeSep: 6, animate: false, fit: false }).run();
+            var bb = b.nodes.boundingBox({ includeLabels: false });
+            var z = Math.min((cy.width() - 60) / bb.w, (cy.height() - 60) / bb.h);
+            if (best === null || z > best.z) {
+              best = { z: z, pos: b.nodes.map(function (n) { var p = n.position(); return { x: p.x, y: p.y }; }) };
+            }
+          });
+          b.nodes.forEach(function (n, i) { n.position(best.pos[i]); });
         } else {
           var cols = Math.max(1, Math.round(Math.sqrt(b.nodes.length / 3)));
           var cell = 0;
@@ -197,6 +208,17 @@
     status.setAttribute('data-overlaps', String(overlaps));
     status.setAttribute('data-edges', String(cy.edges().length));
     status.setAttribute('data-groups', String(cy.nodes('[kind = "namespace"]').length));
+    // readability: the node labels' size on screen when the whole graph
+    // is fitted, and the smallest when one namespace is shown (the
+    // namespace selector fits it in the view)
+    var nodeFont = 11, smallest = Infinity;
+    data.groups.forEach(function (g) {
+      var bb = cy.getElementById(g.id).boundingBox();
+      var z = Math.min(cy.maxZoom(), (cy.width() - 60) / bb.w, (cy.height() - 60) / bb.h);
+      smallest = Math.min(smallest, nodeFont * z);
+    });
+    status.setAttribute('data-fit-font-px', (nodeFont * cy.zoom()).toFixed(1));
+    status.setAttribute('data-namespace-font-px', smallest === Infinity ? '' : smallest.toFixed(1));
     status.setAttribute('data-layout-ms', String(Math.round(performance.now() - started)));
     if (status.getAttribute('data-state') !== 'error') {
       status.setAttribute('data-state', 'ok');
