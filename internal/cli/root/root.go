@@ -11,6 +11,7 @@ import (
 	explaincmd "github.com/flowfence/flowfence/internal/cli/explain"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/cli/generate"
+	graphcmd "github.com/flowfence/flowfence/internal/cli/graph"
 	"github.com/flowfence/flowfence/internal/cli/learn"
 	relaycmd "github.com/flowfence/flowfence/internal/cli/relay"
 	"github.com/flowfence/flowfence/internal/cli/verify"
@@ -35,5 +36,6 @@ func NewCommand(streams flags.Streams) *cobra.Command {
 	cmd.AddCommand(verify.NewCommand(env), diff.NewCommand(env))
 	cmd.AddCommand(relaycmd.NewCommand(env))
 	cmd.AddCommand(explaincmd.NewCommand(env), version.NewCommand(env))
+	cmd.AddCommand(graphcmd.NewCommand(env))
 	return cmd
 }
