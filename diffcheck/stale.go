@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/verifier"
 	"github.com/flowfence/flowfence/verifier/policyset"
@@ -83,7 +82,7 @@ func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
 	}
 	var elems []*element
 	for _, np := range c.tree.Policies {
-		if np.Name == policy.NameDNS || np.Name == policy.NameDefaultDeny {
+		if skipStale(np.Name) {
 			continue
 		}
 		elems = append(elems, splitPolicy(verifier.Normalize(np), c.tree.Files[PolicyKey(np)])...)

@@ -54,7 +54,18 @@ type Set struct {
 	// namespaces, N workloads, N pods (snapshot of FILE)"); empty without
 	// one.
 	Inventory string
+	// DenyScope is what the tree isolates: DenyScopeNamespace ("" too)
+	// puts every pod of an application namespace in default-deny;
+	// DenyScopeObserved isolates only the observed workloads, each by its
+	// own policies.
+	DenyScope string
 }
+
+// Deny scopes (Set.DenyScope, Namespace.DenyScope).
+const (
+	DenyScopeNamespace = "namespace"
+	DenyScopeObserved  = "observed"
+)
 
 // Resolver is a DNS resolver that was observed (or assumed).
 type Resolver struct {
@@ -94,6 +105,9 @@ type Namespace struct {
 	// Unproven are the workloads whose selector the inventory's pods do not
 	// prove exact: each holds the namespace back (Readiness.State Blocked).
 	Unproven []Unproven
+	// DenyScope is the set's (Set.DenyScope): with DenyScopeObserved the
+	// Silent workloads are not isolated.
+	DenyScope string
 }
 
 // SilentWorkload is a workload the inventory lists that had no flow in the

@@ -62,6 +62,12 @@ type Options struct {
 	// against every pod it lists and its workloads the window never saw
 	// are listed (silent workloads).
 	Inventory *inventory.Snapshot
+	// DenyScope is what the tree isolates: policy.DenyScopeNamespace (or
+	// empty) writes a default-deny and the DNS bundle per application
+	// namespace; policy.DenyScopeObserved writes neither and isolates each
+	// observed workload by its own ingress, egress and DNS policies
+	// (written even when they admit nothing), leaving every other pod alone.
+	DenyScope string
 }
 
 // DefaultSystemNamespaces are never given policies unless asked for.
@@ -150,6 +156,11 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	default:
 		return nil, fmt.Errorf("--cni %q: one of kubernetes, cilium, calico", opts.CNI)
 	}
+	switch opts.DenyScope {
+	case "", policy.DenyScopeNamespace, policy.DenyScopeObserved:
+	default:
+		return nil, fmt.Errorf("--deny-scope %q: one of %s, %s", opts.DenyScope, policy.DenyScopeNamespace, policy.DenyScopeObserved)
+	}
 	if opts.QuietFraction <= 0 || opts.QuietFraction >= 1 {
 		opts.QuietFraction = 0.25
 	}
@@ -180,6 +191,9 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
+	}
+	if opts.DenyScope == policy.DenyScopeObserved {
+		s.set.DenyScope = opts.DenyScope
 	}
 	if opts.Inventory != nil {
 		s.set.Inventory = opts.Inventory.Summary()
@@ -304,6 +318,10 @@ func (s *synth) indexWorkloads() {
 		s.applyInventory(ix)
 	}
 }
+
+// observedScope reports whether the tree isolates only the observed
+// workloads (policy.DenyScopeObserved).
+func (s *synth) observedScope() bool { return s.opts.DenyScope == policy.DenyScopeObserved }
 
 func (s *synth) finding(f policy.Finding) { s.set.Findings = append(s.set.Findings, f) }
 

@@ -153,7 +153,11 @@ func writeSilent(b *bytes.Buffer, ns *policy.Namespace) {
 	}
 	b.WriteString("\n## Never observed\n\n")
 	b.WriteString("The inventory lists these workloads; no flow of the window involved them. Never observed: each will be\n")
-	b.WriteString("isolated by default-deny.\n\n")
+	if ns.DenyScope == policy.DenyScopeObserved {
+		b.WriteString("left alone (deny scope observed: not isolated), but no observed workload's policy admits them.\n\n")
+	} else {
+		b.WriteString("isolated by default-deny.\n\n")
+	}
 	writeSilentTable(b, "", ns.Silent)
 }
 
@@ -187,10 +191,37 @@ func writeInventory(b *bytes.Buffer, set *policy.Set) {
 		b.WriteString("\nEvery workload of the application namespaces was observed.\n")
 		return
 	}
-	fmt.Fprintf(b, "\n%s never observed: each will be isolated by default-deny (readiness **silent workloads**).\n\n", plural(n, "workload"))
+	what := "each will be isolated by default-deny"
+	if set.DenyScope == policy.DenyScopeObserved {
+		what = "each is left alone (deny scope observed), but no observed workload's policy admits it"
+	}
+	fmt.Fprintf(b, "\n%s never observed: %s (readiness **silent workloads**).\n\n", plural(n, "workload"), what)
 	b.WriteString("| namespace | workload | kind | pods | schedule | scheduled runs |\n|---|---|---|---|---|---|\n")
 	for _, ns := range set.Namespaces {
 		writeSilentTable(b, ns.Name, ns.Silent)
+	}
+}
+
+// writeDenyScope says what an observed-scope tree isolates and what it
+// leaves alone (nothing for namespace scope, the default).
+func writeDenyScope(b *bytes.Buffer, set *policy.Set, format string) {
+	if set.DenyScope != policy.DenyScopeObserved {
+		return
+	}
+	b.WriteString("\n## Deny scope: observed\n\n")
+	b.WriteString("No namespace-wide default-deny: each observed workload is isolated by its own policies, written even\n")
+	b.WriteString("when they admit nothing (`<workload>-ingress`, `<workload>-egress`, and `<workload>-dns`, the DNS bundle\n")
+	b.WriteString("for its pods). Every other pod of the namespace is left alone: not isolated, and admitted by no\n")
+	b.WriteString("observed workload's policy.")
+	if set.Inventory == "" {
+		b.WriteString(" Without an inventory (`--inventory`) flowfence cannot list those pods: check\n")
+		b.WriteString("`kubectl get pods -n <namespace>` for workloads the window did not show before enforcing.\n")
+	} else {
+		b.WriteString(" The inventory's workloads the window never saw are listed below.\n")
+	}
+	if format == "k8s" {
+		b.WriteString("The cloud metadata guard of this flavor is the isolation itself (broad ipBlocks exclude the credential\n")
+		b.WriteString("endpoints): pods no policy selects can reach them. `--guardrails` adds a cluster-wide guard.\n")
 	}
 }
 
@@ -246,9 +277,14 @@ func rollout(set *policy.Set, format string) []byte {
 	b.WriteString("denies an observed request that nothing documents (see the namespace's FLOWS.md): fix it first.\n")
 	if set.Inventory != "" {
 		b.WriteString("With an inventory, **blocked** also means a selector the inventory's pods disprove, and **silent workloads**\n")
-		b.WriteString("that the inventory lists workloads no flow showed, which default-deny would isolate.\n")
+		if set.DenyScope == policy.DenyScopeObserved {
+			b.WriteString("that the inventory lists workloads no flow showed, which no observed workload's policy admits.\n")
+		} else {
+			b.WriteString("that the inventory lists workloads no flow showed, which default-deny would isolate.\n")
+		}
 	}
 	b.WriteString("Rolling back removes every policy of the namespace at once.\n")
+	writeDenyScope(&b, set, format)
 	writeInventory(&b, set)
 	b.WriteString("\n## DNS\n\n")
 	for _, r := range set.Resolvers {
