@@ -108,6 +108,30 @@ type Namespace struct {
 	// DenyScope is the set's (Set.DenyScope): with DenyScopeObserved the
 	// Silent workloads are not isolated.
 	DenyScope string
+	// Existing are the inventory's NetworkPolicies of the namespace that
+	// select some observed workload: kubectl apply keeps them beside the
+	// tree (NetworkPolicies add up).
+	Existing []ExistingPolicy
+}
+
+// ExistingPolicy is a NetworkPolicy already in the cluster that selects
+// observed workloads of the namespace.
+type ExistingPolicy struct {
+	Name string
+	// Ingress/Egress are the directions it isolates.
+	Ingress, Egress bool
+	// Exact is false when its pod selector has matchExpressions: it was
+	// matched by its matchLabels alone, so it may select fewer pods.
+	Exact bool
+	// Workloads are the observed workloads it selects.
+	Workloads []string
+	// Denied are the flows of the window a flow source said it denied;
+	// MayHaveDenied those no source attributed that were dropped in a
+	// direction it isolates, at a workload it selects.
+	Denied, MayHaveDenied uint64
+	// SameName is set when the tree writes a policy of the same name: apply
+	// replaces this one instead of adding to it.
+	SameName bool
 }
 
 // SilentWorkload is a workload the inventory lists that had no flow in the

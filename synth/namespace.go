@@ -192,6 +192,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
 	SortBlockers(out.Blockers)
 	out.Silent, out.Unproven = s.silent[ns], s.unproven[ns]
+	out.Existing = s.existingPolicies(ns, out.Policies)
 	Judge(out)
 	out.Dependents = len(callers)
 	return out

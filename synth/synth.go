@@ -105,6 +105,11 @@ type synth struct {
 	unproven map[string][]policy.Unproven
 	// nodes are the inventory's nodes (nil without them)
 	nodes *nodeIndex
+	// invIx is the inventory by namespace (nil without one; see
+	// indexWorkloads), only read once built
+	invIx map[string]*invIndex
+	// policiesByNS are the inventory's NetworkPolicies by namespace
+	policiesByNS map[string][]*inventory.NetworkPolicy
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -198,6 +203,11 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	if opts.Inventory != nil {
 		s.set.Inventory = opts.Inventory.Summary()
 		s.nodes = newNodeIndex(opts.Inventory)
+		s.policiesByNS = map[string][]*inventory.NetworkPolicy{}
+		for i := range opts.Inventory.Policies {
+			p := &opts.Inventory.Policies[i]
+			s.policiesByNS[p.Namespace] = append(s.policiesByNS[p.Namespace], p)
+		}
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
@@ -317,6 +327,7 @@ func (s *synth) indexWorkloads() {
 	if ix != nil {
 		s.applyInventory(ix)
 	}
+	s.invIx = ix
 }
 
 // observedScope reports whether the tree isolates only the observed

@@ -103,6 +103,7 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	writeBlockers(&b, ns)
 	writeUnproven(&b, ns)
 	writeSilent(&b, ns)
+	writeExisting(&b, ns)
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		writeFindings(&b, fs)
@@ -171,6 +172,77 @@ func writeSilentTable(b *bytes.Buffer, namespace string, ws []policy.SilentWorkl
 		}
 		fmt.Fprintf(b, "| %s | %s | %d | %s | %s |\n", escape.MarkdownCell(w.Name), escape.MarkdownCell(w.Kind), w.Pods,
 			escape.MarkdownCell(orDash(w.Schedule)), escape.MarkdownCell(orDash(w.Runs)))
+	}
+}
+
+// writeExisting lists the NetworkPolicies already in the cluster (the
+// inventory's) that select the namespace's observed workloads.
+func writeExisting(b *bytes.Buffer, ns *policy.Namespace) {
+	if len(ns.Existing) == 0 {
+		return
+	}
+	b.WriteString("\n## Existing policies\n\n")
+	b.WriteString("NetworkPolicies the inventory lists that select these observed workloads. NetworkPolicies add up:\n")
+	b.WriteString("`kubectl apply` keeps them beside the generated ones (except one of the same name, which it replaces),\n")
+	b.WriteString("so whatever they admit stays admitted. Denied flows: named by the flow source, or (possibly) dropped\n")
+	b.WriteString("in a direction the policy isolates without a source naming the policy.\n\n")
+	b.WriteString("| policy | isolates | selects | denied flows | possibly denied | note |\n|---|---|---|---|---|---|\n")
+	for _, e := range ns.Existing {
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s |\n", escape.MarkdownCell(e.Name), escape.MarkdownCell(directions(e.Ingress, e.Egress)),
+			escape.MarkdownCell(strings.Join(e.Workloads, ", ")), e.Denied, e.MayHaveDenied, escape.MarkdownCell(existingNote(e)))
+	}
+}
+
+func directions(in, eg bool) string {
+	switch {
+	case in && eg:
+		return "ingress, egress"
+	case in:
+		return "ingress"
+	case eg:
+		return "egress"
+	}
+	return "-"
+}
+
+func existingNote(e policy.ExistingPolicy) string {
+	var notes []string
+	if e.SameName {
+		notes = append(notes, "the tree has a policy of this name: apply replaces it")
+	}
+	if !e.Exact {
+		notes = append(notes, "matched by its matchLabels only (it has matchExpressions)")
+	}
+	if len(notes) == 0 {
+		return "-"
+	}
+	return strings.Join(notes, "; ")
+}
+
+// writeExistingRollout warns where existing NetworkPolicies select
+// workloads the tree also selects.
+func writeExistingRollout(b *bytes.Buffer, set *policy.Set) {
+	n := 0
+	for _, ns := range set.Namespaces {
+		n += len(ns.Existing)
+	}
+	if n == 0 {
+		return
+	}
+	b.WriteString("\n## Existing policies overlap the tree\n\n")
+	fmt.Fprintf(b, "The cluster already has NetworkPolicies (%d) that select workloads these policies also select. They add up:\n", n)
+	b.WriteString("`kubectl apply` keeps both, so the union is enforced: anything an existing policy admits stays admitted\n")
+	b.WriteString("(the tree does not make it least-privilege), and a policy of the same name is replaced. Review or delete\n")
+	b.WriteString("them as part of the rollout (each namespace's FLOWS.md lists them, with the denied flows attributed to them):\n\n")
+	for _, ns := range set.Namespaces {
+		if len(ns.Existing) == 0 {
+			continue
+		}
+		names := make([]string, len(ns.Existing))
+		for i, e := range ns.Existing {
+			names[i] = escape.MarkdownText(e.Name)
+		}
+		fmt.Fprintf(b, "- %s: %s\n", escape.MarkdownText(ns.Name), strings.Join(names, ", "))
 	}
 }
 
@@ -286,6 +358,7 @@ func rollout(set *policy.Set, format string) []byte {
 	b.WriteString("Rolling back removes every policy of the namespace at once.\n")
 	writeDenyScope(&b, set, format)
 	writeInventory(&b, set)
+	writeExistingRollout(&b, set)
 	b.WriteString("\n## DNS\n\n")
 	for _, r := range set.Resolvers {
 		state := "observed"

@@ -50,8 +50,11 @@ func TestGenerateWithInventory(t *testing.T) {
 			"## Inventory\n\nRead 6 namespaces, 18 workloads, 33 pods",
 			"| shop | cleanup | CronJob | 0 | 30 4 \\* \\* 0 | the window covered no scheduled run: next 2026-11-22 04:30Z, last run 2026-11-15 04:30Z |",
 			"| shop | recommender | Deployment | 1 |",
+			"## Existing policies overlap the tree", "- shop: cart-allow-frontend\n",
 		},
-		"shop/FLOWS.md":     {"## Never observed", "Never observed: each will be\nisolated by default-deny", "| recommender | Deployment | 1 | \\- | \\- |"},
+		"shop/FLOWS.md": {"## Never observed", "Never observed: each will be\nisolated by default-deny", "| recommender | Deployment | 1 | \\- | \\- |",
+			// the existing policy that dropped shop-staging/frontend's 4 attempts (3 SYNs each)
+			"## Existing policies", "| cart-allow-frontend | ingress | cart | 0 | 12 | \\- |"},
 		"payments/FLOWS.md": {"## Selectors the inventory does not prove", "| api | app.kubernetes.io/name=payments-api | also selects the pods of Deployment payments-api-canary, never observed |"},
 	} {
 		for _, want := range wants {
