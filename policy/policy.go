@@ -400,6 +400,9 @@ const (
 	FindNodeIPs       = "node-ips"
 	FindUnsupported   = "unsupported-peer"
 	FindCNI           = "cni-semantics"
+	// FindDNS: where the DNS bundle's resolver addresses came from when
+	// neither flows nor config gave them (the inventory's Services).
+	FindDNS = "dns-resolver"
 	// FindUnaddressed: traffic with an external peer whose address the
 	// source did not record (Calico pub/pvt aggregates, Goldmane): no
 	// ipBlock can be written for it.

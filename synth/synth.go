@@ -504,7 +504,8 @@ func (s *synth) resolvers() {
 		}
 	}
 	if nodeLocal {
-		for _, ip := range s.opts.DNSClusterIPs {
+		clusterIPs := s.dnsClusterIPs()
+		for _, ip := range clusterIPs {
 			found["clusterip/"+ip.String()] = &res{r: policy.Resolver{Kind: "kube-dns-clusterip", Peer: cidrPeer(ip, nil)},
 				ports: map[policy.Port]bool{{Proto: record.UDP, Port: 53}: true, {Proto: record.TCP, Port: 53}: true}}
 		}
@@ -519,7 +520,7 @@ func (s *synth) resolvers() {
 			if e.Port != 53 || dst == nil || src == nil || src.Kind != learner.NodeWorkload || !s.app[src.Namespace] || s.dnsIDs[e.Key()] {
 				continue
 			}
-			if a := dst.NodeAddr(); a.IsValid() && slices.Contains(s.opts.DNSClusterIPs, a) {
+			if a := dst.NodeAddr(); a.IsValid() && slices.Contains(clusterIPs, a) {
 				add("clusterip/"+a.String(), "kube-dns-clusterip", cidrPeer(a, dst), e, 0)
 			}
 		}
@@ -543,6 +544,40 @@ func (s *synth) resolvers() {
 		slices.SortFunc(r.r.Ports, policy.ComparePorts)
 		s.set.Resolvers = append(s.set.Resolvers, r.r)
 	}
+}
+
+// dnsClusterIPs are the kube-dns Service addresses the DNS bundle admits
+// beside NodeLocal DNS: those configured (dns.cluster-ips), else the
+// cluster IPs of the inventory's kube-system Service that selects the
+// cluster resolver (k8s-app=kube-dns, or named kube-dns), said in a
+// finding.
+func (s *synth) dnsClusterIPs() []netip.Addr {
+	if len(s.opts.DNSClusterIPs) > 0 || s.opts.Inventory == nil {
+		return s.opts.DNSClusterIPs
+	}
+	var out []netip.Addr
+	var from []string
+	for _, svc := range s.opts.Inventory.Services {
+		if svc.Namespace != "kube-system" || len(svc.ClusterIPs) == 0 || (svc.Selector["k8s-app"] != "kube-dns" && svc.Name != "kube-dns") {
+			continue
+		}
+		from = append(from, svc.Name)
+		for _, a := range svc.ClusterIPs {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	if len(out) > 0 {
+		slices.SortFunc(out, netip.Addr.Compare)
+		ips := make([]string, len(out))
+		for i, a := range out {
+			ips[i] = a.String()
+		}
+		s.findingOnce("dns cluster ips", policy.Finding{Kind: policy.FindDNS,
+			Message: "NodeLocal DNS: the kube-dns cluster IP " + strings.Join(ips, ", ") + " (the inventory's Service kube-system/" + strings.Join(from, ", kube-system/") + ") joins the DNS bundle, as dns.cluster-ips would"})
+	}
+	return out
 }
 
 // isClusterResolver recognises the cluster's DNS workload by its name
