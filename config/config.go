@@ -166,6 +166,8 @@ type Config struct {
 	Policies, Baseline, Report string
 	// Inventory: see KeyInventory.
 	Inventory []string
+	// DenyScope: see KeyDenyScope.
+	DenyScope string
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -247,6 +249,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.Inventory, err = loadInventory(vp); err != nil {
+		return nil, err
+	}
+	if c.DenyScope, err = loadDenyScope(vp, c.Guardrails.BaselineDeny); err != nil {
 		return nil, err
 	}
 	return c, nil

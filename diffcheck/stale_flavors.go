@@ -49,7 +49,13 @@ func edgeTraffic(g *learner.Graph, fn func(verifier.Traffic)) {
 	}
 }
 
-func skipStale(name string) bool { return name == policy.NameDNS || name == policy.NameDefaultDeny }
+// skipStale reports the policies stale rules never name: the default-deny
+// and the DNS bundles, the namespace's and each workload's own (deny scope
+// observed: "<workload>-dns"; workload policies otherwise end "-ingress" or
+// "-egress").
+func skipStale(name string) bool {
+	return name == policy.NameDNS || name == policy.NameDefaultDeny || strings.HasSuffix(name, "-dns")
+}
 
 // elementPeer sets one peer on an element's rule.
 type elementPeer struct {
