@@ -150,6 +150,15 @@ func TestDiffStaleAndBaseline(t *testing.T) {
 
 func TestDiffBadInput(t *testing.T) {
 	tree, graph := committed(t)
+	// a tree written before .flowfence/ held the graph and the settings
+	legacy := filepath.Join(t.TempDir(), "legacy")
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy)
+	if err := os.RemoveAll(filepath.Join(legacy, ".flowfence")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(legacy, ".flowfence"), []byte("marker\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	notGraph := filepath.Join(t.TempDir(), "x.json")
 	if err := os.WriteFile(notGraph, []byte(`{"edges": 1}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -159,7 +168,7 @@ func TestDiffBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"diff", "--from", sample}, "--policies or --baseline"},
-		{[]string{"diff", "--policies", tree, "--from", sample, "--update"}, "--graph"},
+		{[]string{"diff", "--policies", legacy, "--from", sample, "--update"}, "--graph"},
 		{[]string{"diff", "--baseline", graph, "--from", sample, "--update"}, "--policies"},
 		{[]string{"diff", "--policies", tree, "--from", sample, "--update", "--graph", filepath.Join(t.TempDir(), "none.json")}, "--graph"},
 		{[]string{"diff", "--baseline", notGraph, "--from", sample}, "--baseline"},

@@ -86,6 +86,15 @@ func key(keys map[string]string, flag string) string {
 	return flag
 }
 
+// Explicit returns whether the flag bound to a config key was given on
+// cmd's command line (as opposed to a default, the environment or the
+// config file).
+func Explicit(cmd *cobra.Command) func(key string) bool {
+	keys, given := flagKeys(), map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { given[key(keys, f.Name)] = true })
+	return func(k string) bool { return given[k] }
+}
+
 // Logger returns the logger for warnings on stderr.
 func Logger(env Env, quiet bool) *slog.Logger {
 	level := slog.LevelWarn
