@@ -73,31 +73,13 @@ rewrote the tree), 1 error.`,
 }
 
 func run(cmd *cobra.Command, env flags.Env) error {
-	if err := flags.Bind(env.Viper, cmd); err != nil {
-		return err
-	}
-	// the tree's saved settings decide, below the flags given explicitly
-	var state *pipeline.TreeState
-	var overridden []string
-	if dir := env.Viper.GetString(config.KeyPolicies); dir != "" {
-		st, err := pipeline.ReadState(dir)
-		if err != nil {
-			return fmt.Errorf("--policies: %w", err)
-		}
-		if st.Settings != nil {
-			state = st
-			overridden = st.Settings.Apply(env.Viper, flags.Explicit(cmd))
-		}
-	}
-	c, err := config.Load(env.Viper)
+	c, log, st, err := flags.SetupTree(env, cmd, "diff")
 	if err != nil {
 		return err
 	}
-	log := flags.Logger(env, c.Quiet)
-	if state != nil && !c.Quiet {
-		for _, o := range overridden {
-			fmt.Fprintf(env.Streams.Err, "diff: the command line overrides a setting saved in %s: %s\n", escape.Terminal(state.SettingsPath), escape.Terminal(o))
-		}
+	var state *pipeline.TreeState
+	if st.Settings != nil {
+		state = st
 	}
 	format, err := flags.Output(cmd, diffreport.FormatText, diffreport.FormatJSON, diffreport.FormatMarkdown)
 	if err != nil {

@@ -53,6 +53,12 @@ func TestUpdateWithSavedSettings(t *testing.T) {
 			must(t, append([]string{"generate", "--quiet", "--from", sample, "--out", whole}, c.flags...)...)
 			before := readFiles(t, tree)
 			settings := before[".flowfence/settings.json"]
+			// the state is deterministic: the same input gives the same bytes
+			again := filepath.Join(dir, "again")
+			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", again}, c.flags...)...)
+			if a := readFiles(t, again); a[".flowfence/settings.json"] != settings || a[".flowfence/graph.json"] != before[".flowfence/graph.json"] {
+				t.Error("two runs of generate over the same flows wrote different .flowfence/ files")
+			}
 			for _, w := range c.want {
 				if !strings.Contains(settings, w) {
 					t.Errorf("settings.json lacks %s:\n%s", w, settings)
