@@ -22,6 +22,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
+.PHONY: lint-actions actionlint
 .PHONY: all build demo demo-live pgo test test-unit chromium picture-assets test-oracles test-hubblecli test-calico test-cilium fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
@@ -42,7 +43,7 @@ demo-live: build
 ## test: every test of the product module and of the nested test modules; each fuzz target runs
 ## its seed corpus (testdata/fuzz, crashers found by `make fuzz` are committed there) as a test.
 ## Exploration (`make fuzz`) is not part of it: a new input found at random must not decide CI.
-test: vet proto-check chromium test-unit test-oracles test-hubblecli test-calico test-cilium
+test: vet proto-check lint-actions chromium test-unit test-oracles test-hubblecli test-calico test-cilium
 
 test-unit:
 	$(GO) test -count=1 $(PKGS)
@@ -151,6 +152,28 @@ bench-data:
 	mkdir -p $(BENCH_OUT)
 	$(GO) run ./internal/benchgen/cmd/benchgen -stats -flows $(FLOWS) -out $(BENCH_OUT)/flows.jsonl
 	$(GO) run ./internal/benchgen/cmd/benchgen -format calico -flows $(FLOWS) -out $(BENCH_OUT)/flows.log
+
+## lint-actions: actionlint (built from the module proxy into bin/tools) over the example workflow and,
+## through a workflow that uses it as ./, the repository's action.yml; shellcheck (apt-get when missing
+## and root) over the action's script, also run by actionlint on every run: step
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT         := $(CURDIR)/bin/tools/actionlint
+lint-actions: actionlint
+	@if ! command -v shellcheck >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "shellcheck missing: installing it"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y shellcheck >/dev/null 2>&1 || \
+	  { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y shellcheck >/dev/null; }; fi
+	@if command -v shellcheck >/dev/null; then shellcheck hack/action/flowfence-diff.sh; \
+	  else echo "lint-actions: shellcheck missing and not installable here (not root or no apt-get): scripts not shellchecked"; fi
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	mkdir -p $$tmp/.github/workflows $$tmp/hack/action && git -C $$tmp init -q && \
+	cp action.yml $$tmp/ && cp hack/action/flowfence-diff.sh $$tmp/hack/action/ && \
+	cp hack/action/testdata/uses-local-action.yaml examples/github/flowfence-diff.yaml $$tmp/.github/workflows/ && \
+	cd $$tmp && $(ACTIONLINT) && echo "lint-actions: action.yml and the example workflow are clean"
+
+actionlint:
+	@if [ "$$($(ACTIONLINT) -version 2>/dev/null | head -1)" != "$(ACTIONLINT_VERSION)" ]; then \
+	  GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); fi
 
 fmt:
 	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')

@@ -180,9 +180,11 @@ func StaleInNamespace(rules []StaleRule, ns string) []StaleRule {
 	return out
 }
 
-// Renderer synthesises and renders the whole tree of a flavor for a graph,
-// checked as generate checks it (pipeline.Render).
-type Renderer func(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, output.Tree, error)
+// Renderer synthesises and renders the whole tree for a graph in the
+// tree's flavor with its generator settings, checked as generate checks it
+// (pipeline.RenderWith), the tree's state directory included
+// (output.GraphFile, output.SettingsFile).
+type Renderer func(g *learner.Graph) (*policy.Set, output.Tree, error)
 
 // UpdateResult is what Update wrote.
 type UpdateResult struct {
@@ -192,25 +194,29 @@ type UpdateResult struct {
 }
 
 // Update merges the observation obs into the committed graph (the graph the
-// tree in dir was generated from: a tree does not store its graph),
-// regenerates the NetworkPolicy tree from the merged graph with the same
-// synth options (render), writes it to dir (atomically, replacing only a tree
-// flowfence wrote) and then the merged graph to graphPath (atomically). The
+// tree in dir was generated from: its output.GraphFile, or a graph file
+// kept beside it), regenerates the tree from the merged graph (render,
+// which holds the tree's flavor and settings), writes it to dir
+// (atomically, replacing only a tree flowfence wrote) and then, when
+// graphPath is not empty, the merged graph to graphPath (atomically). The
 // new tree admits everything observed in either, so a second diff of the
 // same observation finds nothing new (bar flows flowfence never admits:
 // cloud metadata calls, unselectable workloads). learnDropped re-judges
 // denied attempts as learn does.
-func Update(render Renderer, committed, obs *learner.Graph, sopts synth.Options, learnDropped bool, dir, graphPath string) (*UpdateResult, error) {
+func Update(render Renderer, committed, obs *learner.Graph, learnDropped bool, dir, graphPath string) (*UpdateResult, error) {
 	merged := learner.NewGraph()
 	merged.Merge(committed)
 	merged.Merge(obs)
 	merged.Judge(learnDropped)
-	set, tree, err := render(merged, sopts, synth.FlavorK8s)
+	set, tree, err := render(merged)
 	if err != nil {
 		return nil, fmt.Errorf("--update: regenerate %s: %w", dir, err)
 	}
 	if err := output.WriteTree(dir, tree); err != nil {
 		return nil, fmt.Errorf("--update: rewrite --policies %s: %w", dir, err)
+	}
+	if graphPath == "" {
+		return &UpdateResult{Graph: merged, Set: set, Tree: tree}, nil
 	}
 	if err := learner.WriteGraphFile(graphPath, merged); err != nil {
 		return nil, fmt.Errorf("--update: --graph %s (the tree in %s is already updated; rerun to write the graph): %w", graphPath, dir, err)

@@ -12,7 +12,9 @@ import (
 
 	"github.com/flowfence/flowfence/diffcheck"
 	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/synth"
 )
 
@@ -280,6 +282,11 @@ func TestDiffBaseline(t *testing.T) {
 	}
 }
 
+// k8sRender renders the k8s flavor with default settings.
+func k8sRender(g *learner.Graph) (*policy.Set, output.Tree, error) {
+	return pipeline.Render(g, synth.Options{}, synth.FlavorK8s)
+}
+
 // TestUpdateThenNothingNew: --update regenerates the tree from the
 // committed graph merged with the new observation; diffing the same
 // observation again finds nothing.
@@ -294,7 +301,7 @@ func TestUpdateThenNothingNew(t *testing.T) {
 	if len(d.Undocumented) != 3 {
 		t.Fatalf("first diff: %d undocumented flows, want 3", len(d.Undocumented))
 	}
-	res, err := diffcheck.Update(pipeline.Render, early, full, synth.Options{}, false, dir, graphPath)
+	res, err := diffcheck.Update(k8sRender, early, full, false, dir, graphPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +331,7 @@ func TestUpdateThenNothingNew(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(foreign, "mine.yaml"), []byte("x: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := diffcheck.Update(pipeline.Render, early, full, synth.Options{}, false, foreign, graphPath); err == nil || !strings.Contains(err.Error(), "refusing") {
+	if _, err := diffcheck.Update(k8sRender, early, full, false, foreign, graphPath); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Errorf("update of a foreign directory: err = %v, want a refusal", err)
 	}
 }

@@ -32,9 +32,31 @@ type Formatter interface {
 	Render(set *policy.Set) (Tree, error)
 }
 
+// StateDir is the directory of a tree that holds what the tree was made
+// from, beside the marker: the graph (GraphFile) and the generator settings
+// (SettingsFile). It holds no policy: every reader of policies skips it.
+const StateDir = ".flowfence"
+
 // Marker is the file that marks a directory as a flowfence tree, so that a
 // later run may replace it (and never replaces anything else).
-const Marker = ".flowfence"
+const Marker = StateDir + "/README"
+
+// legacyMarker is the marker of trees written before StateDir: a regular
+// file of that name at the root. Such a tree is still replaced.
+const legacyMarker = StateDir
+
+// GraphFile is the graph a tree was generated from (learner's versioned
+// JSON), relative to the tree: `diff --update` merges a new observation
+// into it and `explain` reads the flows behind each rule from it.
+const GraphFile = StateDir + "/graph.json"
+
+// SettingsFile is the generator settings a tree was written with
+// (config.Settings), relative to the tree: `diff --update` regenerates with
+// them.
+const SettingsFile = StateDir + "/settings.json"
+
+// InStateDir says whether a tree path (slash-separated) lies in StateDir.
+func InStateDir(p string) bool { return p == StateDir || strings.HasPrefix(p, StateDir+"/") }
 
 // WriteTree writes t to dir atomically: the tree is built in a sibling
 // temporary directory, every file and directory synced, and swapped in
@@ -56,10 +78,8 @@ func WriteTree(dir string, t Tree) error {
 		if rerr != nil {
 			return fmt.Errorf("--out %s: %w", dir, rerr)
 		}
-		if len(entries) > 0 {
-			if mst, merr := os.Lstat(filepath.Join(dir, Marker)); merr != nil || !mst.Mode().IsRegular() {
-				return fmt.Errorf("--out %s: directory exists and was not written by flowfence (no %s file); refusing to replace it", dir, Marker)
-			}
+		if len(entries) > 0 && !hasMarker(dir) {
+			return fmt.Errorf("--out %s: directory exists and was not written by flowfence (no %s file); refusing to replace it", dir, Marker)
 		}
 	} else if !errors.Is(statErr, fs.ErrNotExist) {
 		return fmt.Errorf("--out %s: %w", dir, statErr)
@@ -69,14 +89,17 @@ func WriteTree(dir string, t Tree) error {
 		if strings.Contains(p, "..") || filepath.IsAbs(p) {
 			return fmt.Errorf("output path %q escapes the tree", p)
 		}
-		if p == Marker {
+		if p == Marker || p == StateDir {
 			return fmt.Errorf("output path %q is the tree's marker", p)
 		}
 	}
 	err := atomicfile.ReplaceDir(dir, Marker, func(tmp string) error {
 		// the marker first: it is how a later run knows a temporary tree
 		// a killed run left as its own
-		if err := atomicfile.WriteNew(filepath.Join(tmp, Marker), markerText); err != nil {
+		if err := os.MkdirAll(filepath.Join(tmp, StateDir), atomicfile.DirMode); err != nil {
+			return fmt.Errorf("write %s: %w", Marker, err)
+		}
+		if err := atomicfile.WriteNew(filepath.Join(tmp, filepath.FromSlash(Marker)), markerText); err != nil {
 			return fmt.Errorf("write %s: %w", Marker, err)
 		}
 		for _, p := range paths {
@@ -96,7 +119,19 @@ func WriteTree(dir string, t Tree) error {
 	return nil
 }
 
-var markerText = []byte("This directory is written by flowfence; the next `flowfence generate --out` replaces it whole.\n")
+var markerText = []byte("The directory above is written by flowfence; the next `flowfence generate --out` or `flowfence diff --update`\n" +
+	"replaces it whole. graph.json here is the graph it was generated from, settings.json the settings it used.\n")
+
+// hasMarker says whether dir holds a flowfence marker: Marker, or the
+// regular file of trees written before StateDir.
+func hasMarker(dir string) bool {
+	for _, m := range []string{Marker, legacyMarker} {
+		if st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(m))); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
 
 // WriteFileAtomic replaces path with data atomically, with mode 0666 less
 // the umask (internal/atomicfile.WriteFile): for graphs, checkpoints and

@@ -93,6 +93,7 @@ func TestWriteTreeAfterAKilledRun(t *testing.T) {
 	// a run killed while building its tree (pid 2^30: no such process)
 	left := filepath.Join(parent, ".policies.tmp-1073741824-0123456789abcdef")
 	os.MkdirAll(filepath.Join(left, "shop"), 0o755)
+	os.MkdirAll(filepath.Join(left, output.StateDir), 0o755)
 	os.WriteFile(filepath.Join(left, output.Marker), nil, 0o644)
 	os.WriteFile(filepath.Join(left, "shop", "a.yaml"), []byte("half"), 0o644)
 	// an hour old too: where processes cannot be asked, age decides
@@ -113,5 +114,30 @@ func TestWriteTreeAfterAKilledRun(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(out, "shop", "a.yaml")); string(b) != "2" {
 		t.Errorf("shop/a.yaml = %q, want 2", b)
+	}
+}
+
+// TestWriteTreeReplacesLegacyMarker: a tree written before the state
+// directory (a regular .flowfence file at its root) is still replaced, and
+// the new tree has the state directory with its marker; a tree path inside
+// the state directory (the graph, the settings) lands there.
+func TestWriteTreeReplacesLegacyMarker(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "policies")
+	os.MkdirAll(filepath.Join(out, "shop"), 0o755)
+	os.WriteFile(filepath.Join(out, ".flowfence"), []byte("legacy marker"), 0o644)
+	os.WriteFile(filepath.Join(out, "shop", "old.yaml"), []byte("old"), 0o644)
+	if err := output.WriteTree(out, output.Tree{"shop/a.yaml": []byte("1"), output.GraphFile: []byte("{}\n")}); err != nil {
+		t.Fatalf("legacy tree not replaced: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "shop", "old.yaml")); err == nil {
+		t.Error("the old tree's file survived the replace")
+	}
+	for _, p := range []string{output.Marker, output.GraphFile} {
+		if st, err := os.Lstat(filepath.Join(out, filepath.FromSlash(p))); err != nil || !st.Mode().IsRegular() {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if err := output.WriteTree(out, output.Tree{output.StateDir: []byte("x")}); err == nil {
+		t.Error("a tree path naming the state directory itself was written")
 	}
 }

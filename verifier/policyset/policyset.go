@@ -70,8 +70,12 @@ func FromTree(t output.Tree) (*Set, error) {
 }
 
 // IsPolicyFile says whether a file of a tree holds policies: YAML (.yaml,
-// .yml), not a kustomization.
+// .yml), not a kustomization, not in the tree's state directory
+// (output.StateDir: the graph and settings the tree came from).
 func IsPolicyFile(name string) bool {
+	if output.InStateDir(name) {
+		return false
+	}
 	lower := strings.ToLower(name)
 	if i := strings.LastIndexByte(lower, '/'); i >= 0 {
 		lower = lower[i+1:]

@@ -113,3 +113,27 @@ func TestTreeErrorsNameTheFileAndDocument(t *testing.T) {
 		})
 	}
 }
+
+// TestStateDirIsNotPolicy: the tree's state directory (.flowfence/: the
+// graph and settings it came from) holds no policy; a YAML file in it,
+// even one that is not a valid policy, is never read as one.
+func TestStateDirIsNotPolicy(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		want bool
+	}{
+		{"shop/api-ingress.yaml", true},
+		{".flowfence/settings.json", false},
+		{".flowfence/policy.yaml", false},
+		{".flowfence/nested/x.yml", false},
+		{"shop/.flowfence/x.yaml", true},
+		{"shop/kustomization.yaml", false},
+	} {
+		if got := IsPolicyFile(c.path); got != c.want {
+			t.Errorf("IsPolicyFile(%q) = %v, want %v", c.path, got, c.want)
+		}
+	}
+	if _, err := FromTree(output.Tree{".flowfence/policy.yaml": []byte("kind: NetworkPolicy\nspec: 7\n")}); err != nil {
+		t.Errorf("a YAML file in .flowfence/ was read as a policy: %v", err)
+	}
+}

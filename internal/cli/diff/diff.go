@@ -19,8 +19,8 @@ import (
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/diffreport"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/policy"
 )
 
 const updateFlag = "update"
@@ -41,14 +41,18 @@ Both may be given. --report FILE writes the Markdown report for a pull-request c
 (summary table, a section per namespace, a Mermaid graph of the new flows); -o json
 prints the JSON document on stdout.
 
---update (with --policies and --graph FILE) rewrites the tree so that it also admits the
-new flows. A tree does not store the graph it was generated from, so --graph must name
-that graph (the one 'flowfence learn --graph' built, committed beside the tree): the new
-observation is merged into it, the tree is regenerated from the merged graph into
---policies (atomically, with the same generator flags and config as generate) and the
-merged graph is written back. Nothing is written when nothing is undocumented. A
-periodic job runs diff --update --report, and opens a pull request with the report and
-the changed files when the exit status is 3.
+--update (with --policies) rewrites the tree so that it also admits the new flows. A tree
+written by 'flowfence generate --out' keeps the graph it was generated from and its
+settings in DIR/.flowfence/ (graph.json, settings.json): the new observation is merged into
+that graph and the tree is regenerated from the merged graph, in the same flavor and with the
+same settings (flavor, tier, staged, cloud, CNI, namespaces, fqdn, guardrails, ...), into
+--policies atomically, the merged graph with it. Those settings also decide how this diff
+judges the tree. A flag given on the command line overrides the saved setting (and is named
+on stderr); the config file and FLOWFENCE_* do not. --graph FILE names the graph to merge
+into instead (a tree without .flowfence/, or a graph kept beside it; the merged graph is
+written back there too). Nothing is written when nothing is undocumented. A periodic job
+runs diff --update --report, and opens a pull request with the report and the changed files
+when the exit status is 3 (action.yml, examples/).
 
 Exit status: 0 nothing new, 3 new undocumented flows or new edges (also after --update
 rewrote the tree), 1 error.`,
@@ -62,16 +66,20 @@ rewrote the tree), 1 error.`,
 	flags.AddSynth(cmd.Flags())
 	cmd.Flags().String(config.KeyBaseline, "", "baseline graph file (flowfence learn --graph) to compare edges with")
 	cmd.Flags().String(config.KeyReport, "", "write the Markdown report (pull-request comment) to this file, atomically")
-	cmd.Flags().String(config.KeyGraph, "", "with --update: the graph the committed tree was generated from; the observation is merged into it")
-	cmd.Flags().Bool(updateFlag, false, "rewrite the --policies tree so that it also admits the new flows (needs --graph)")
+	cmd.Flags().String(config.KeyGraph, "", "with --update: the graph to merge the observation into, instead of the tree's own .flowfence/graph.json; written back")
+	cmd.Flags().Bool(updateFlag, false, "rewrite the --policies tree so that it also admits the new flows, with the settings saved in the tree")
 	flags.AddOutput(cmd.Flags(), diffreport.FormatText, diffreport.FormatJSON, diffreport.FormatMarkdown)
 	return cmd
 }
 
 func run(cmd *cobra.Command, env flags.Env) error {
-	c, log, err := flags.Setup(env, cmd)
+	c, log, st, err := flags.SetupTree(env, cmd, "diff")
 	if err != nil {
 		return err
+	}
+	var state *pipeline.TreeState
+	if st.Settings != nil {
+		state = st
 	}
 	format, err := flags.Output(cmd, diffreport.FormatText, diffreport.FormatJSON, diffreport.FormatMarkdown)
 	if err != nil {
@@ -85,17 +93,26 @@ func run(cmd *cobra.Command, env flags.Env) error {
 		return errors.New("--policies or --baseline: at least one is required (the committed policy tree, or a saved graph)")
 	}
 	var committed *learner.Graph
+	var formatter output.Formatter
+	graphName := c.Graph
 	if update {
 		switch {
 		case c.Policies == "":
 			return errors.New("--update: needs --policies DIR, the tree to rewrite")
-		case c.Graph == "":
-			return errors.New("--update: needs --graph FILE, the graph the committed tree was generated from (a tree does not store its graph)")
-		case c.Format != k8s.FormatName && c.Format != "kubernetes":
-			return fmt.Errorf("--format %q: diff --update rewrites the NetworkPolicy (k8s) tree it reads", c.Format)
+		case c.Graph != "":
+			if committed, err = readGraph("--graph", c.Graph); err != nil {
+				return err
+			}
+		case state != nil:
+			committed, graphName = state.Graph, state.GraphPath
+		default:
+			return fmt.Errorf("--update: %s has no %s (written by flowfence generate --out): needs --graph FILE, the graph the tree was generated from", escape.Terminal(c.Policies), output.GraphFile)
 		}
-		if committed, err = readGraph("--graph", c.Graph); err != nil {
+		if formatter, err = pipeline.NewFormatter(c.Format, flags.FormatterOptions(c)); err != nil {
 			return err
+		}
+		if state != nil && state.Settings.Inventory && len(c.Inventory) == 0 && !c.Quiet {
+			fmt.Fprintf(env.Streams.Err, "diff --update: %s was generated with --inventory, which is not saved: the tree is regenerated from the flows alone (selectors proven against observed pods only, silent workloads not listed)\n", escape.Terminal(c.Policies))
 		}
 	}
 	sopts := flags.SynthOptions(c)
@@ -109,6 +126,9 @@ func run(cmd *cobra.Command, env flags.Env) error {
 		tree, err := diffcheck.ReadTree(c.Policies)
 		if err != nil {
 			return err
+		}
+		if update && tree.Flavor != formatter.Name() {
+			return fmt.Errorf("--update: the tree in %s is the %s flavor, --format is %s: regenerate it in its own flavor (--format %s)", escape.Terminal(c.Policies), tree.Flavor, formatter.Name(), tree.Flavor)
 		}
 		if scope := tree.DenyScope(); update && scope != "" && scope != c.DenyScope && !cmd.Flags().Changed(config.KeyDenyScope) {
 			// regenerating in another scope changes what the tree
@@ -156,7 +176,18 @@ func run(cmd *cobra.Command, env flags.Env) error {
 		diffreport.DiffText(env.Streams.Out, d)
 	}
 	if update && len(d.Undocumented) > 0 {
-		res, err := diffcheck.Update(pipeline.Render, committed, obs, sopts, c.LearnDropped, c.Policies, c.Graph)
+		settings := config.SettingsOf(c)
+		render := func(g *learner.Graph) (*policy.Set, output.Tree, error) {
+			set, tree, err := pipeline.RenderWith(g, sopts, formatter)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := pipeline.AddState(tree, g, settings); err != nil {
+				return nil, nil, err
+			}
+			return set, tree, nil
+		}
+		res, err := diffcheck.Update(render, committed, obs, c.LearnDropped, c.Policies, c.Graph)
 		if err != nil {
 			return err
 		}
@@ -165,8 +196,8 @@ func run(cmd *cobra.Command, env flags.Env) error {
 			for _, ns := range res.Set.Namespaces {
 				n += len(ns.Policies)
 			}
-			fmt.Fprintf(env.Streams.Err, "updated: %s regenerated (%d policies in %d namespaces) from %s, which now holds %d edges\n",
-				escape.Terminal(c.Policies), n, len(res.Set.Namespaces), escape.Terminal(c.Graph), len(res.Graph.Edges))
+			fmt.Fprintf(env.Streams.Err, "updated: %s regenerated (%s flavor, %d policies in %d namespaces) from %s, which now holds %d edges\n",
+				escape.Terminal(c.Policies), formatter.Name(), n, len(res.Set.Namespaces), escape.Terminal(graphName), len(res.Graph.Edges))
 		}
 	}
 	if d.Found() {

@@ -151,6 +151,15 @@ func TestDiffStaleAndBaseline(t *testing.T) {
 
 func TestDiffBadInput(t *testing.T) {
 	tree, graph := committed(t)
+	// a tree written before .flowfence/ held the graph and the settings
+	legacy := filepath.Join(t.TempDir(), "legacy")
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy)
+	if err := os.RemoveAll(filepath.Join(legacy, ".flowfence")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(legacy, ".flowfence"), []byte("marker\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	notGraph := filepath.Join(t.TempDir(), "x.json")
 	if err := os.WriteFile(notGraph, []byte(`{"edges": 1}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -160,7 +169,7 @@ func TestDiffBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"diff", "--from", sample}, "--policies or --baseline"},
-		{[]string{"diff", "--policies", tree, "--from", sample, "--update"}, "--graph"},
+		{[]string{"diff", "--policies", legacy, "--from", sample, "--update"}, "--graph"},
 		{[]string{"diff", "--baseline", graph, "--from", sample, "--update"}, "--policies"},
 		{[]string{"diff", "--policies", tree, "--from", sample, "--update", "--graph", filepath.Join(t.TempDir(), "none.json")}, "--graph"},
 		{[]string{"diff", "--baseline", notGraph, "--from", sample}, "--baseline"},
@@ -176,19 +185,29 @@ func TestDiffBadInput(t *testing.T) {
 
 // TestDiffUpdateKeepsDenyScope: a tree generated with --deny-scope
 // observed is rewritten by --update in that scope (no default-deny, every
-// workload its own DNS policy), and --update without the flag refuses to
-// turn it into a namespace-scope tree silently.
+// workload its own DNS policy) from its saved settings, and a tree without
+// them is not turned into a namespace-scope tree silently.
 func TestDiffUpdateKeepsDenyScope(t *testing.T) {
 	dir := t.TempDir()
 	tree, graph := filepath.Join(dir, "policies"), filepath.Join(dir, "graph.json")
 	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree, "--deny-scope", "observed")
 	must(t, "learn", "--quiet", "--from", sample, "--until", noon, "--graph", graph)
-	_, _, _, err := run(t, "diff", "--policies", tree, "--from", sample, "--update", "--graph", graph)
-	if err == nil || !strings.Contains(err.Error(), "--update: the --policies tree was generated with --deny-scope observed, not namespace") {
-		t.Fatalf("diff --update without --deny-scope: %v", err)
+	// a tree without its saved settings: the scope is read from the tree,
+	// and changing it must be asked for by name
+	legacy := filepath.Join(dir, "legacy")
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy, "--deny-scope", "observed")
+	for _, f := range []string{"settings.json", "graph.json"} {
+		if err := os.Remove(filepath.Join(legacy, ".flowfence", f)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--update", "--graph", graph, "--deny-scope", "observed"); code != 3 {
-		t.Fatalf("diff --update --deny-scope observed: exit %d (%v)\n%s", code, err, stderr)
+	_, _, _, err := run(t, "diff", "--policies", legacy, "--from", sample, "--update", "--graph", graph)
+	if err == nil || !strings.Contains(err.Error(), "--update: the --policies tree was generated with --deny-scope observed, not namespace") {
+		t.Fatalf("diff --update without --deny-scope of a tree without settings: %v", err)
+	}
+	// a tree with its settings keeps its scope without the flag
+	if _, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--update"); code != 3 {
+		t.Fatalf("diff --update of an observed-scope tree: exit %d (%v)\n%s", code, err, stderr)
 	}
 	files, err := filepath.Glob(filepath.Join(tree, "*", "*.yaml"))
 	if err != nil {
@@ -207,7 +226,7 @@ func TestDiffUpdateKeepsDenyScope(t *testing.T) {
 	if !slices.Contains(dns, "shop-staging/cart-dns.yaml") {
 		t.Errorf("workload DNS policies after --update: %v", dns)
 	}
-	if _, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--deny-scope", "observed"); code != 0 {
+	if _, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample); code != 0 {
 		t.Errorf("diff after --update: exit %d (%v)\n%s", code, err, stderr)
 	}
 }

@@ -90,6 +90,10 @@ func TestExplainCommand(t *testing.T) {
 		})
 	}
 	// no --graph: the tree's own .flowfence/graph.json, else a clear error
+	// (generate wrote it; a tree without it is one from an older generate)
+	if err := os.Remove(filepath.Join(tree, ".flowfence", "graph.json")); err != nil {
+		t.Fatal(err)
+	}
 	_, _, _, err := run(t, "explain", "--policies", tree, "shop/cart-ingress")
 	if err == nil || !strings.Contains(err.Error(), "pass --graph FILE") {
 		t.Errorf("without --graph and without the tree's graph: %v", err)

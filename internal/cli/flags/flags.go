@@ -15,6 +15,7 @@ import (
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/synth"
@@ -87,6 +88,15 @@ func key(keys map[string]string, flag string) string {
 	return flag
 }
 
+// Explicit returns whether the flag bound to a config key was given on
+// cmd's command line (as opposed to a default, the environment or the
+// config file).
+func Explicit(cmd *cobra.Command) func(key string) bool {
+	keys, given := flagKeys(), map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { given[key(keys, f.Name)] = true })
+	return func(k string) bool { return given[k] }
+}
+
 // Logger returns the logger for warnings on stderr.
 func Logger(env Env, quiet bool) *slog.Logger {
 	level := slog.LevelWarn
@@ -121,6 +131,36 @@ func SynthOptions(c *config.Config) synth.Options {
 		MetadataAllow: c.MetadataAllow, DNSClusterIPs: c.DNSClusterIPs, NodeCIDRs: c.NodeCIDRs,
 		QuietFraction: c.QuietFraction, QuietPeriod: c.QuietPeriod, MinFlows: c.MinFlows, DenyScope: c.DenyScope,
 	}
+}
+
+// SetupTree is Setup for the verbs that judge a tree (--policies): the
+// settings the tree was generated with (its .flowfence/settings.json)
+// decide below the flags given on the command line, which override them
+// (each override that changes a value is named on stderr). state is the
+// tree's state directory as read (empty fields without one).
+func SetupTree(env Env, cmd *cobra.Command, verb string) (c *config.Config, log *slog.Logger, state *pipeline.TreeState, err error) {
+	if err := Bind(env.Viper, cmd); err != nil {
+		return nil, nil, nil, err
+	}
+	var overridden []string
+	state = &pipeline.TreeState{}
+	if dir := env.Viper.GetString(config.KeyPolicies); dir != "" {
+		if state, err = pipeline.ReadState(dir); err != nil {
+			return nil, nil, nil, fmt.Errorf("--policies: %w", err)
+		}
+		if state.Settings != nil {
+			overridden = state.Settings.Apply(env.Viper, Explicit(cmd))
+		}
+	}
+	if c, err = config.Load(env.Viper); err != nil {
+		return nil, nil, nil, err
+	}
+	if !c.Quiet {
+		for _, o := range overridden {
+			fmt.Fprintf(env.Streams.Err, "%s: the command line overrides a setting saved in %s: %s\n", verb, escape.Terminal(state.SettingsPath), escape.Terminal(o))
+		}
+	}
+	return c, Logger(env, c.Quiet), state, nil
 }
 
 // Context returns the command's context (never nil).

@@ -45,6 +45,11 @@ func NewCommand(env flags.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// the graph and the settings go into the tree (.flowfence/), in
+			// the same atomic replace: diff --update regenerates from them
+			if err := pipeline.AddState(tree, g, config.SettingsOf(c)); err != nil {
+				return err
+			}
 			if err := output.WriteTree(c.Out, tree); err != nil {
 				return err
 			}
@@ -59,7 +64,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 	}
 	flags.AddLearn(cmd.Flags())
 	flags.AddSynth(cmd.Flags())
-	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically)")
+	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically); its .flowfence/ keeps the graph and the settings it was generated from (diff --update reads them)")
 	cmd.Flags().StringSlice(config.KeyInventory, nil, "cluster inventory: kubectl get ... -A -o json|yaml dumps (files, globs, .gz, - for stdin; repeatable)")
 	return cmd
 }

@@ -39,6 +39,13 @@ func TestGenerateWithInventory(t *testing.T) {
 		if strings.HasSuffix(name, ".md") {
 			continue
 		}
+		if name == ".flowfence/settings.json" {
+			// the settings say an inventory was read
+			if !strings.Contains(body, `"inventory": false`) || !strings.Contains(b[name], `"inventory": true`) {
+				t.Errorf("settings.json should record the inventory:\n%s\n%s", body, b[name])
+			}
+			continue
+		}
 		if b[name] != body {
 			t.Errorf("%s differs with the inventory", name)
 		}

@@ -22,7 +22,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 		Short: "Replay observed flows against a NetworkPolicy tree; exit 3 if it would deny any",
 		Long: `Replay every observed request edge (learned from --from) against the NetworkPolicies
 under --policies, with the NetworkPolicy semantics of --cni, and list every flow the
-tree would deny with the policies involved.
+tree would deny with the policies involved. A tree written by 'flowfence generate --out'
+is judged with the settings it was generated with (DIR/.flowfence/settings.json: --cni,
+--cloud, the namespace scope, ...); a flag given on the command line overrides them.
 
 Not failures, counted and listed: requests from the pod's own node (kubelet probes,
 always allowed by real CNIs), ICMP (inexpressible in NetworkPolicy), calls to cloud
@@ -33,7 +35,8 @@ namespaces the tree has no policy for (diff reports those), and denied attempts
 Exit status: 0 every observed request is admitted, 3 some would be denied, 1 error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, log, err := flags.Setup(env, cmd)
+			// a tree from generate is judged with the settings it was generated with
+			c, log, _, err := flags.SetupTree(env, cmd, "verify")
 			if err != nil {
 				return err
 			}
