@@ -308,9 +308,8 @@ const (
 //
 // A block is readBlock bytes or a little more: small enough that a block
 // and the records decoded from it stay in a core's cache while they pass
-// from the reading goroutine to a decoding one and on to the consumer
-// (blocks of 1 MiB went through memory: with 128 KiB ones a whole run
-// took 4-11% less time here, and 16-24 MB less memory). Once the buffered
+// from the reading goroutine to a decoding one and on to the consumer,
+// rather than going through memory. Once the buffered
 // reader that detected the format holds nothing, blocks are read straight
 // from the stream under it (its 1 MiB buffer would otherwise be one more
 // copy).
