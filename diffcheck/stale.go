@@ -123,11 +123,28 @@ func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
 			}
 		}
 	}
+	groups := make([]groupedRule, len(elems))
+	for i, el := range elems {
+		groups[i] = groupedRule{el.StaleRule, el.group, used[el.np.Namespace+"/"+el.np.Name]}
+	}
+	return staleByGroup(groups), nil
+}
+
+// groupedRule is a rule element, the group of elements that are one peer
+// for people (the /0 rules of "any source", per port) and whether an
+// observed edge used it.
+type groupedRule struct {
+	StaleRule
+	group string
+	used  bool
+}
+
+// staleByGroup returns a stale rule per group none of whose elements was
+// used (its peers joined with " + "), in element order.
+func staleByGroup(elems []groupedRule) []StaleRule {
 	groupUsed := map[string]bool{}
 	for _, el := range elems {
-		if used[el.np.Namespace+"/"+el.np.Name] {
-			groupUsed[el.group] = true
-		}
+		groupUsed[el.group] = groupUsed[el.group] || el.used
 	}
 	var out []StaleRule
 	at := map[string]int{}
@@ -142,7 +159,7 @@ func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
 		at[el.group] = len(out)
 		out = append(out, el.StaleRule)
 	}
-	return out, nil
+	return out
 }
 
 // splitPolicy returns the elements of a normalized policy, in spec order.

@@ -363,24 +363,11 @@ func (c *Checker) calicoStale(g *learner.Graph) ([]StaleRule, error) {
 			used[k] = true
 		}
 	})
-	groupUsed := map[string]bool{}
-	for _, el := range elems {
-		groupUsed[el.group] = groupUsed[el.group] || used[el.key]
+	groups := make([]groupedRule, len(elems))
+	for i, el := range elems {
+		groups[i] = groupedRule{el.StaleRule, el.group, used[el.key]}
 	}
-	var out []StaleRule
-	at := map[string]int{}
-	for _, el := range elems {
-		if groupUsed[el.group] {
-			continue
-		}
-		if i, ok := at[el.group]; ok {
-			out[i].Peer += " + " + el.Peer
-			continue
-		}
-		at[el.group] = len(out)
-		out = append(out, el.StaleRule)
-	}
-	return out, nil
+	return staleByGroup(groups), nil
 }
 
 // anySource reports a peer of nothing but /0 nets (no selector): one
