@@ -101,7 +101,16 @@ func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--policies %s: stale rules: %w", c.tree.Dir, err)
 	}
-	used := map[string]bool{}
+	used := matchedRules(g, eng.Evaluate)
+	groups := make([]groupedRule, len(elems))
+	for i, el := range elems {
+		groups[i] = groupedRule{el.StaleRule, el.group, used[el.np.Namespace+"/"+el.np.Name]}
+	}
+	return staleByGroup(groups), nil
+}
+
+// edgeTraffic calls fn for every pair of label sets of every learned edge.
+func edgeTraffic(g *learner.Graph, fn func(verifier.Traffic)) {
 	for _, e := range learner.SortedEdges(g.Edges) {
 		src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
 		if src == nil || dst == nil {
@@ -113,21 +122,26 @@ func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
 			t.Src = sp
 			for _, dp := range Peers(dst) {
 				t.Dst = dp
-				res := eng.Evaluate(t)
-				for _, k := range res.Egress.Matched {
-					used[k] = true
-				}
-				for _, k := range res.Ingress.Matched {
-					used[k] = true
-				}
+				fn(t)
 			}
 		}
 	}
-	groups := make([]groupedRule, len(elems))
-	for i, el := range elems {
-		groups[i] = groupedRule{el.StaleRule, el.group, used[el.np.Namespace+"/"+el.np.Name]}
-	}
-	return staleByGroup(groups), nil
+}
+
+// matchedRules returns the rules (policy keys) an evaluator matches for
+// some learned edge, in either direction.
+func matchedRules(g *learner.Graph, evaluate func(verifier.Traffic) verifier.Result) map[string]bool {
+	used := map[string]bool{}
+	edgeTraffic(g, func(t verifier.Traffic) {
+		res := evaluate(t)
+		for _, k := range res.Egress.Matched {
+			used[k] = true
+		}
+		for _, k := range res.Ingress.Matched {
+			used[k] = true
+		}
+	})
+	return used
 }
 
 // groupedRule is a rule element, the group of elements that are one peer

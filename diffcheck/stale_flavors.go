@@ -6,12 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/flowfence/flowfence/learner"
 	ciliumout "github.com/flowfence/flowfence/output/cilium"
 	"github.com/flowfence/flowfence/policy"
-	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/verifier"
 	calicoeval "github.com/flowfence/flowfence/verifier/calico"
 	ciliumeval "github.com/flowfence/flowfence/verifier/cilium"
@@ -29,25 +26,6 @@ import (
 // destination is one peer); a rule is used when it matches an observed
 // flow, whatever an earlier rule or tier decides for it. The default-deny
 // and the DNS bundle are never reported, as for NetworkPolicy.
-
-// edgeTraffic calls fn for every pair of label sets of every learned edge.
-func edgeTraffic(g *learner.Graph, fn func(verifier.Traffic)) {
-	for _, e := range learner.SortedEdges(g.Edges) {
-		src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
-		if src == nil || dst == nil {
-			continue
-		}
-		proto, _ := record.ParseProtocol(e.Proto)
-		t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
-		for _, sp := range Peers(src) {
-			t.Src = sp
-			for _, dp := range Peers(dst) {
-				t.Dst = dp
-				fn(t)
-			}
-		}
-	}
-}
 
 func skipStale(name string) bool { return name == policy.NameDNS || name == policy.NameDefaultDeny }
 
@@ -110,16 +88,7 @@ func (c *Checker) ciliumStale(g *learner.Graph) ([]StaleRule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--policies %s: stale rules: %w", c.tree.Dir, err)
 	}
-	used := map[string]bool{}
-	edgeTraffic(g, func(t verifier.Traffic) {
-		res := eng.Evaluate(t)
-		for _, k := range res.Egress.Matched {
-			used[k] = true
-		}
-		for _, k := range res.Ingress.Matched {
-			used[k] = true
-		}
-	})
+	used := matchedRules(g, eng.Evaluate)
 	var out []StaleRule
 	for _, el := range elems {
 		if !used[el.key] {
