@@ -122,8 +122,8 @@ func (s *server) Stream(req *goldmanepb.FlowStreamRequest, st grpc.ServerStreami
 	return nil
 }
 
-// serve starts the server with Goldmane's mutual TLS on loopback.
-func serve(t *testing.T, p *pki, srv *server) string {
+// serve starts srv with Goldmane's mutual TLS on loopback.
+func serve(t *testing.T, p *pki, srv goldmanepb.FlowsServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
