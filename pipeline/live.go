@@ -123,9 +123,9 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 	if len(urls) == 0 {
 		switch {
 		case lo.Relay.Duration > 0:
-			return errors.New("--duration: only for live sources (--from hubble://HOST:PORT), not files")
+			return errors.New("--duration: only for live sources (--from hubble://HOST:PORT or goldmane://HOST:PORT), not files")
 		case lo.Relay.Follow:
-			return errors.New("--follow: only for live sources (--from hubble://HOST:PORT), not files")
+			return errors.New("--follow: only for live sources (--from hubble://HOST:PORT or goldmane://HOST:PORT), not files")
 		}
 		return nil
 	}
