@@ -3,6 +3,7 @@ package collectors
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/flowfence/flowfence/record"
 )
@@ -35,4 +36,22 @@ type LiveReport interface {
 	CutShortReason() string
 	// SummaryLines are the window's lines in the run summary.
 	SummaryLines() []string
+}
+
+// FoldCursors decodes each of the cursors a graph holds for one live
+// source (name, for errors) into a fresh C, refuses one whose version
+// (versionOf) is not version, and hands each to fold: a source's
+// DecodeCursor folds them into one with its merge rule.
+func FoldCursors[C any](name string, blobs []json.RawMessage, version int, versionOf func(*C) int, fold func(*C)) error {
+	for _, b := range blobs {
+		c := new(C)
+		if err := json.Unmarshal(b, c); err != nil {
+			return fmt.Errorf("cursor of %s: %w", name, err)
+		}
+		if v := versionOf(c); v != version {
+			return fmt.Errorf("cursor of %s: version %d, this build reads version %d", name, v, version)
+		}
+		fold(c)
+	}
+	return nil
 }

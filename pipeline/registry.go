@@ -77,8 +77,20 @@ func DefaultSources() []Source {
 			OpenFile: func(f *input.File, opts *LearnOptions) collectors.Source {
 				return goldmane.NewFileSource(f, opts.Collect)
 			}},
-		{Name: "Hubble Relay", Schemes: []string{hubblerelay.Scheme, hubblerelay.SchemeTLS}, OpenLive: openRelay, MergeCursors: hubblerelay.MergeCursors},
-		{Name: "Goldmane", Schemes: []string{goldmane.Scheme}, OpenLive: openGoldmane, MergeCursors: goldmane.MergeCursors},
+		{Name: "Hubble Relay", Schemes: []string{hubblerelay.Scheme, hubblerelay.SchemeTLS}, OpenLive: openRelay, MergeCursors: mergeWith(hubblerelay.DecodeCursor)},
+		{Name: "Goldmane", Schemes: []string{goldmane.Scheme}, OpenLive: openGoldmane, MergeCursors: mergeWith(goldmane.DecodeCursor)},
+	}
+}
+
+// mergeWith is a live source's merge rule (Source.MergeCursors) from its
+// DecodeCursor, which folds a graph's cursors of one source into one.
+func mergeWith[C collectors.Cursor](decode func(name string, cursors []json.RawMessage) (C, error)) func(string, []json.RawMessage) (json.RawMessage, error) {
+	return func(name string, cursors []json.RawMessage) (json.RawMessage, error) {
+		c, err := decode(name, cursors)
+		if err != nil || c.Empty() {
+			return nil, err
+		}
+		return c.MarshalJSON()
 	}
 }
 

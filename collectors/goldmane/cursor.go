@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
+	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -110,27 +110,10 @@ func DecodeCursor(name string, blobs []json.RawMessage) (*Cursor, error) {
 		return nil, nil
 	}
 	out := NewCursor()
-	for _, b := range blobs {
-		var c Cursor
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("cursor of %s: %w", name, err)
-		}
-		if c.Version != CursorVersion {
-			return nil, fmt.Errorf("cursor of %s: version %d, this build reads version %d", name, c.Version, CursorVersion)
-		}
-		out.merge(&c)
-	}
-	return out, nil
-}
-
-// MergeCursors is Goldmane's merge rule over a graph's cursors of one
-// source, as one cursor's JSON.
-func MergeCursors(name string, blobs []json.RawMessage) (json.RawMessage, error) {
-	c, err := DecodeCursor(name, blobs)
-	if err != nil || c == nil {
+	if err := collectors.FoldCursors(name, blobs, CursorVersion, func(c *Cursor) int { return c.Version }, out.merge); err != nil {
 		return nil, err
 	}
-	return c.MarshalJSON()
+	return out, nil
 }
 
 // replay drops the flows a resumed source is sent again: those that

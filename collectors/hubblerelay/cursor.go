@@ -2,11 +2,11 @@ package hubblerelay
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -162,29 +162,11 @@ func DecodeCursor(name string, blobs []json.RawMessage) (*Cursor, error) {
 		return nil, nil
 	}
 	out := NewCursor()
-	for _, b := range blobs {
-		type plain Cursor
-		var c plain
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("cursor of %s: %w", name, err)
-		}
-		if c.Version != CursorVersion {
-			return nil, fmt.Errorf("cursor of %s: version %d, this build reads version %d", name, c.Version, CursorVersion)
-		}
-		out.Merge((*Cursor)(&c))
+	if err := collectors.FoldCursors(name, blobs, CursorVersion, func(c *Cursor) int { return c.Version }, out.Merge); err != nil {
+		return nil, err
 	}
 	out.normalize()
 	return out, nil
-}
-
-// MergeCursors is the relay's merge rule over a graph's cursors of one
-// relay, as one cursor's JSON.
-func MergeCursors(name string, blobs []json.RawMessage) (json.RawMessage, error) {
-	c, err := DecodeCursor(name, blobs)
-	if err != nil || c == nil {
-		return nil, err
-	}
-	return c.MarshalJSON()
 }
 
 // Clone returns a deep copy (nil for nil).
