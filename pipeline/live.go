@@ -275,10 +275,29 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 	if lo.CheckpointPath == "" {
 		return func() {}
 	}
+	return every(ctx, lo.CheckpointInterval, func() {
+		lv.mu.Lock()
+		defer lv.mu.Unlock()
+		if lv.flows == lv.cpFlows {
+			return
+		}
+		if err := lv.checkpoint(); err != nil {
+			// a failed checkpoint must not lose the window: say it, go on
+			lv.cpErr = err
+			if lg := lv.opts.Collect.Logger; lg != nil {
+				lg.Warn("checkpoint failed", "err", err)
+			}
+		}
+	})
+}
+
+// every calls fn every period from one goroutine until ctx is done or
+// the returned stop is called (stop returns once fn no longer runs).
+func every(ctx context.Context, period time.Duration, fn func()) (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(lo.CheckpointInterval)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
@@ -287,18 +306,8 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				fn()
 			}
-			lv.mu.Lock()
-			if lv.flows != lv.cpFlows {
-				if err := lv.checkpoint(); err != nil {
-					// a failed checkpoint must not lose the window: say it, go on
-					lv.cpErr = err
-					if lg := lv.opts.Collect.Logger; lg != nil {
-						lg.Warn("checkpoint failed", "err", err)
-					}
-				}
-			}
-			lv.mu.Unlock()
 		}
 	})
 	return func() { close(quit); wg.Wait() }
@@ -330,9 +339,9 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 	if fn == nil {
 		return func(bool) {}
 	}
-	every := lv.opts.Live.ProgressEvery
-	if every <= 0 {
-		every = time.Second
+	period := lv.opts.Live.ProgressEvery
+	if period <= 0 {
+		period = time.Second
 	}
 	start := time.Now()
 	dur := lv.opts.Live.Relay.Duration
@@ -357,25 +366,9 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 		}
 		fn(p)
 	}
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				report(false)
-			}
-		}
-	})
+	stopTicks := every(ctx, period, func() { report(false) })
 	return func(final bool) {
-		close(quit)
-		wg.Wait()
+		stopTicks()
 		if final {
 			report(true)
 		}
