@@ -1,7 +1,9 @@
 package collectors
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -147,4 +149,33 @@ func (s *LineFile) Run(ctx context.Context, st *Stats, emit Emit) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// JSONValue splits one JSON value of a saved input the way the formats
+// nest theirs: an array's elements go one by one to elem (an error names
+// the element's index) and top is nil; an object's members are returned
+// in top for the caller to tell its kind. n is the array's length. An
+// empty value, or a value neither array nor object, is an error.
+func JSONValue(b []byte, elem func(json.RawMessage) error) (top map[string]json.RawMessage, n int, err error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, 0, errors.New("empty JSON value")
+	}
+	switch b[0] {
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			return nil, 0, err
+		}
+		for i, it := range items {
+			if err := elem(it); err != nil {
+				return nil, 0, fmt.Errorf("array element %d: %w", i, err)
+			}
+		}
+		return nil, len(items), nil
+	case '{':
+		err := json.Unmarshal(b, &top)
+		return top, 0, err
+	}
+	return nil, 0, errors.New("not a JSON object")
 }

@@ -204,10 +204,9 @@ type Graph struct {
 	Unaddressed map[UnaddressedKey]*Unaddressed
 	// Stats are the learner's counters (summed by Merge).
 	Stats Stats
-	// Cursors say, per live source (a Hubble Relay address), how far its
-	// flows were counted into this graph: a resumed `learn` asks from there
-	// and counts nothing twice. Nil for graphs learned from files.
-	Cursors map[string]*Cursor
+	// Cursors say, per live source, how far its flows were counted into
+	// this graph (see Cursors).
+	Cursors Cursors
 }
 
 // Stats counts what the learner did with the records it saw.
@@ -322,7 +321,7 @@ func (g *Graph) Merge(o *Graph) {
 	g.First = minTime(g.First, o.First)
 	g.Last = maxTime(g.Last, o.Last)
 	g.Stats.add(o.Stats)
-	g.Cursors = mergeCursors(g.Cursors, o.Cursors)
+	g.Cursors = g.Cursors.merge(o.Cursors)
 	g.Judge(false)
 }
 
@@ -518,8 +517,8 @@ type graphJSON struct {
 	Unaddressed []*Unaddressed `json:"unaddressed,omitempty"`
 	// DNS: address → names from DNS responses.
 	DNS map[string][]string `json:"dns,omitempty"`
-	// Cursors: live source → how far it was counted (see Cursor).
-	Cursors map[string]*Cursor `json:"cursors,omitempty"`
+	// Cursors: live source → its resume cursors (see Cursors).
+	Cursors Cursors `json:"cursors,omitempty"`
 }
 
 // Write serialises the graph as indented, deterministic JSON.
@@ -528,9 +527,6 @@ func (g *Graph) Write(w io.Writer) error {
 		Version: GraphVersion, First: g.First.UTC(), Last: g.Last.UTC(), Stats: g.Stats,
 		Nodes: g.SortedNodes(), Edges: SortedEdges(g.Edges), Denied: SortedEdges(g.Denied), DNS: g.DNS,
 		Unaddressed: SortedUnaddressed(g.Unaddressed),
-	}
-	for _, c := range g.Cursors {
-		c.normalize()
 	}
 	if len(g.Cursors) > 0 {
 		gj.Cursors = g.Cursors
@@ -658,7 +654,7 @@ func (g *Graph) Relabel(id func(*Node) string) *Graph {
 	out := NewGraph()
 	out.First, out.Last = g.First, g.Last
 	out.Stats.add(g.Stats)
-	out.Cursors = mergeCursors(nil, g.Cursors)
+	out.Cursors = out.Cursors.merge(g.Cursors)
 	for ip, names := range g.DNS {
 		out.DNS[ip] = slices.Clone(names)
 	}

@@ -26,8 +26,8 @@ import (
 // saved graph (ReadGraph): a graph of 10,000 workloads and 100,000 edges is
 // about 60 MB; a gzip bomb stops here instead of exhausting memory. The
 // JSON decoder buffers a document whole (doubling its buffer), so reading
-// up to the cap takes about 3.5 times the cap in heap (measured: 224 MiB
-// for a 64 MiB cap, TestReadGraphCapsGzipBomb), about what decoding a
+// up to the cap takes about 3.5 times the cap in heap
+// (TestReadGraphCapsGzipBomb fails past 8 times), about what decoding a
 // legitimate graph of that size takes anyway.
 const DefaultMaxGraphBytes int64 = 1 << 30
 

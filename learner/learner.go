@@ -70,6 +70,10 @@ func New(opts Options) *Learner {
 	}
 }
 
+// Size returns how many nodes and edges (learned or denied) the learner
+// holds so far, cheaply (for progress lines).
+func (l *Learner) Size() (nodes, edges int) { return len(l.g.Nodes), len(l.g.Edges) }
+
 // seenUUID reports whether the uuid was seen recently, remembering it.
 func (l *Learner) seenUUID(id string) bool { return l.uuids.seen(id) }
 

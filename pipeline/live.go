@@ -22,7 +22,8 @@ import (
 // DefaultCheckpointInterval is how often a live window saves the graph.
 const DefaultCheckpointInterval = time.Minute
 
-// LiveOptions configure the live sources (hubble://, hubble+tls://).
+// LiveOptions configure the live sources (hubble://, hubble+tls://,
+// goldmane://).
 type LiveOptions struct {
 	// Relay is shared by every live source; Resume is set per source from
 	// Base's cursors.
@@ -72,13 +73,15 @@ func ReadGraphFile(path string) (*learner.Graph, error) {
 }
 
 // MergeGraphs returns base merged with g (g alone when base is nil), as
-// WriteGraph merges into an existing file; neither argument changes.
+// WriteGraph merges into an existing file, each live source's cursors
+// folded into one by its merge rule; neither argument changes.
 func MergeGraphs(base, g *learner.Graph) *learner.Graph {
 	out := learner.NewGraph()
 	if base != nil {
 		out.Merge(base)
 	}
 	out.Merge(g)
+	foldCursors(out, DefaultSources())
 	return out
 }
 
@@ -102,7 +105,7 @@ type live struct {
 	names   sourceNames // the files' names for the graph (read before)
 	emit    collectors.Emit
 	mu      sync.Mutex
-	cursors map[string]*learner.Cursor
+	cursors map[string]collectors.Cursor
 	flows   uint64
 	cpFlows uint64 // flows at the last checkpoint
 	cps     int
@@ -120,16 +123,16 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 	if len(urls) == 0 {
 		switch {
 		case lo.Relay.Duration > 0:
-			return errors.New("--duration: only for live sources (--from hubble://HOST:PORT), not files")
+			return errors.New("--duration: only for live sources (--from hubble://HOST:PORT or goldmane://HOST:PORT), not files")
 		case lo.Relay.Follow:
-			return errors.New("--follow: only for live sources (--from hubble://HOST:PORT), not files")
+			return errors.New("--follow: only for live sources (--from hubble://HOST:PORT or goldmane://HOST:PORT), not files")
 		}
 		return nil
 	}
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
-	lv := &live{opts: opts, sum: sum, l: l, merged: merged, names: names, emit: emit, cursors: map[string]*learner.Cursor{}}
+	lv := &live{opts: opts, sum: sum, l: l, merged: merged, names: names, emit: emit, cursors: map[string]collectors.Cursor{}}
 	var sources []LiveSource
 	for _, u := range urls {
 		src, err := u.src.OpenLive(u.url, &opts)
@@ -138,10 +141,10 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 		}
 		name := src.Name()
 		if lv.cursors[name] != nil {
-			return fmt.Errorf("--from %s: the same relay named twice", u.url)
+			return fmt.Errorf("--from %s: the same live source named twice", u.url)
 		}
 		sources = append(sources, src)
-		lv.cursors[name] = src.Cursor().Clone()
+		lv.cursors[name] = src.NewCursor()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -153,7 +156,7 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 	for i, src := range sources {
 		wg.Go(func() {
 			errs[i] = src.Run(ctx, &stats[i], lv.emitLocked)
-			if errs[i] != nil && !errors.Is(errs[i], hubblerelay.ErrCutShort) {
+			if errs[i] != nil && !errors.Is(errs[i], collectors.ErrCutShort) {
 				cancel() // one failed: end the others' windows too
 			}
 		})
@@ -164,7 +167,7 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 	// says the window is partial); any other failure fails the run
 	var cut []string
 	for i, err := range errs {
-		if errors.Is(err, hubblerelay.ErrCutShort) {
+		if errors.Is(err, collectors.ErrCutShort) {
 			cut = append(cut, err.Error())
 			errs[i] = nil
 		}
@@ -177,10 +180,8 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 	// the run's graph carries the cursors (merged with Base's by the caller)
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	for name, c := range lv.cursors {
-		if !c.Empty() {
-			merged.Cursors = learnerCursors(merged.Cursors, name, c)
-		}
+	if err := lv.addCursors(merged); err != nil {
+		return err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -198,7 +199,7 @@ func learnLive(ctx context.Context, urls []liveURL, opts LearnOptions, sum *Summ
 // tree from it must say the window is partial (RenderLearned does in
 // ROLLOUT.md). Any other caller fails on it as on any error.
 type IncompleteError struct {
-	// Windows are the sources' errors (each wraps hubblerelay.ErrCutShort).
+	// Windows are the sources' errors (each wraps collectors.ErrCutShort).
 	Windows []string
 }
 
@@ -211,8 +212,8 @@ func (e *IncompleteError) Error() string {
 func (s *Summary) CutShort() []string {
 	var out []string
 	for _, r := range s.Live {
-		if r.CutShort != "" {
-			out = append(out, r.Source+": "+r.CutShort)
+		if why := r.CutShortReason(); why != "" {
+			out = append(out, r.SourceName()+": "+why)
 		}
 	}
 	return out
@@ -228,16 +229,28 @@ func RenderLearned(g *learner.Graph, sum *Summary, sopts synth.Options, f output
 	return renderWith(g, sopts, f, cut)
 }
 
-func learnerCursors(m map[string]*learner.Cursor, name string, c *learner.Cursor) map[string]*learner.Cursor {
-	if m == nil {
-		m = map[string]*learner.Cursor{}
+// addCursors adds the live sources' cursors to g (with mu held).
+func (lv *live) addCursors(g *learner.Graph) error {
+	for name, c := range lv.cursors {
+		if c.Empty() {
+			continue
+		}
+		b, err := c.MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("cursor of %s: %w", name, err)
+		}
+		g.Cursors = g.Cursors.Add(name, b)
 	}
-	if cur := m[name]; cur != nil {
-		cur.Merge(c)
-	} else {
-		m[name] = c.Clone()
+	foldCursors(g, lv.sources())
+	return nil
+}
+
+// sources are the registered sources (their merge rules).
+func (lv *live) sources() []Source {
+	if lv.opts.Sources != nil {
+		return lv.opts.Sources
 	}
-	return m
+	return DefaultSources()
 }
 
 // emitLocked learns one record of any live source, advances that source's
@@ -262,10 +275,29 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 	if lo.CheckpointPath == "" {
 		return func() {}
 	}
+	return every(ctx, lo.CheckpointInterval, func() {
+		lv.mu.Lock()
+		defer lv.mu.Unlock()
+		if lv.flows == lv.cpFlows {
+			return
+		}
+		if err := lv.checkpoint(); err != nil {
+			// a failed checkpoint must not lose the window: say it, go on
+			lv.cpErr = err
+			if lg := lv.opts.Collect.Logger; lg != nil {
+				lg.Warn("checkpoint failed", "err", err)
+			}
+		}
+	})
+}
+
+// every calls fn every period from one goroutine until ctx is done or
+// the returned stop is called (stop returns once fn no longer runs).
+func every(ctx context.Context, period time.Duration, fn func()) (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(lo.CheckpointInterval)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
@@ -274,18 +306,8 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				fn()
 			}
-			lv.mu.Lock()
-			if lv.flows != lv.cpFlows {
-				if err := lv.checkpoint(); err != nil {
-					// a failed checkpoint must not lose the window: say it, go on
-					lv.cpErr = err
-					if lg := lv.opts.Collect.Logger; lg != nil {
-						lg.Warn("checkpoint failed", "err", err)
-					}
-				}
-			}
-			lv.mu.Unlock()
 		}
 	})
 	return func() { close(quit); wg.Wait() }
@@ -298,10 +320,8 @@ func (lv *live) checkpoint() error {
 	lv.names.applyTo(g)
 	g.Merge(lv.merged)
 	g.Judge(lv.opts.Learn.LearnDropped)
-	for name, c := range lv.cursors {
-		if !c.Empty() {
-			g.Cursors = learnerCursors(g.Cursors, name, c)
-		}
+	if err := lv.addCursors(g); err != nil {
+		return err
 	}
 	out := MergeGraphs(lv.opts.Live.Base, g)
 	if err := WriteGraphFile(lv.opts.Live.CheckpointPath, out); err != nil {
@@ -319,9 +339,9 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 	if fn == nil {
 		return func(bool) {}
 	}
-	every := lv.opts.Live.ProgressEvery
-	if every <= 0 {
-		every = time.Second
+	period := lv.opts.Live.ProgressEvery
+	if period <= 0 {
+		period = time.Second
 	}
 	start := time.Now()
 	dur := lv.opts.Live.Relay.Duration
@@ -346,25 +366,9 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 		}
 		fn(p)
 	}
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				report(false)
-			}
-		}
-	})
+	stopTicks := every(ctx, period, func() { report(false) })
 	return func(final bool) {
-		close(quit)
-		wg.Wait()
+		stopTicks()
 		if final {
 			report(true)
 		}
@@ -375,32 +379,8 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 func printLive(w io.Writer, sum *Summary) {
 	p := summaryPrinter(w)
 	for _, r := range sum.Live {
-		p("  live:      %s: %s; %s", r.Source, r.Window, orDash(r.Ended))
-		p("             %d flows, %d resent flows dropped, %d events lost at the relay, %d reconnects", r.Flows, r.Resent, r.LostEvents, r.Reconnects)
-		if total, longest := r.Gap(); len(r.Gaps) > 0 {
-			p("             reconnect gaps: %s in total, longest %s (flows of those moments come again from the buffer when it still holds them)", total.Round(time.Millisecond), longest.Round(time.Millisecond))
-		}
-		for _, b := range r.Buffer {
-			if b.Full() {
-				p("             buffer %s: %d/%d flows (full)", nodeLabel(b.Node), b.NumFlows, b.MaxFlows)
-			}
-		}
-		for _, t := range r.Truncated {
-			p("  truncated: %s", t)
+		for _, line := range r.SummaryLines() {
+			p("%s", line)
 		}
 	}
-}
-
-func nodeLabel(n string) string {
-	if n == "" {
-		return "of the relay"
-	}
-	return "of node " + n
-}
-
-func orDash(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "-"
-	}
-	return s
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/goldmane"
-	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
@@ -20,9 +19,11 @@ type LearnOptions struct {
 	Collect      collectors.Options
 	Learn        learner.Options
 	Since, Until time.Time
-	// Live configures hubble:// and hubble+tls:// sources (see live.go).
+	// Live configures the live sources: hubble://, hubble+tls:// and, for
+	// checkpoints and the window, goldmane:// (see live.go).
 	Live LiveOptions
-	// Goldmane configures goldmane:// sources (TLS, follow).
+	// Goldmane configures goldmane:// sources (TLS, follow; --follow and
+	// --duration in Live.Relay follow too).
 	Goldmane goldmane.Options
 	// MaxWorkloads: warn past this many distinct workloads (0: never).
 	MaxWorkloads int
@@ -36,9 +37,9 @@ type Summary struct {
 	Graphs int // saved graphs merged
 	// OutOfWindow counts records outside --since/--until.
 	OutOfWindow uint64
-	// Live reports each live Hubble window (reconnects, gaps, lost
+	// Live reports each live window (hubble://: reconnects, gaps, lost
 	// events, truncation).
-	Live []*hubblerelay.Report
+	Live []collectors.LiveReport
 	// SizeWarning says the graph holds more distinct workloads than
 	// LearnOptions.MaxWorkloads ("" when it does not).
 	SizeWarning string
@@ -75,6 +76,7 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	for _, arg := range from {
 		if src, ok := byScheme(sources, arg); ok {
 			if src.OpenLive != nil {
+				names.addURL(arg)
 				live = append(live, liveURL{arg, src}) // read after the files, together
 				continue
 			}

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -32,8 +34,12 @@ type Source struct {
 	OpenURL func(url string, opts *LearnOptions) (collectors.Source, error)
 	// OpenLive returns the source of a live window's URL: such windows
 	// run together after every file, each advancing its cursor (stored
-	// in the graph under the source's Name) and saving checkpoints.
+	// in the graph under the source's Name) and saving checkpoints. It
+	// resumes from the cursors opts.Live.Base holds under that name.
 	OpenLive func(url string, opts *LearnOptions) (LiveSource, error)
+	// MergeCursors, with OpenLive, is the source's merge rule: it folds
+	// the cursors a graph holds for one of its URLs (name) into one.
+	MergeCursors func(name string, cursors []json.RawMessage) (json.RawMessage, error)
 	// OpenFile returns the source of a file detected as one of Formats;
 	// the source closes f when it has run.
 	OpenFile func(f *input.File, opts *LearnOptions) collectors.Source
@@ -44,11 +50,12 @@ type Source struct {
 // LiveSource is a live window's source (OpenLive).
 type LiveSource interface {
 	collectors.Source
-	// Cursor is how far the source has counted, from the run it resumes
-	// (read before Run).
-	Cursor() *learner.Cursor
+	// NewCursor returns the cursor of the run the window resumes (empty
+	// when none), for the live loop to advance with the records the
+	// learner counted (read before Run).
+	NewCursor() collectors.Cursor
 	// Report is what the window went through (after Run).
-	Report() *hubblerelay.Report
+	Report() collectors.LiveReport
 }
 
 // DefaultSources returns the sources flowfence reads: saved graphs, Hubble
@@ -70,11 +77,40 @@ func DefaultSources() []Source {
 			OpenFile: func(f *input.File, opts *LearnOptions) collectors.Source {
 				return goldmane.NewFileSource(f, opts.Collect)
 			}},
-		{Name: "Hubble Relay", Schemes: []string{hubblerelay.Scheme, hubblerelay.SchemeTLS}, OpenLive: openRelay},
-		{Name: "Goldmane", Schemes: []string{goldmane.Scheme},
-			OpenURL: func(url string, opts *LearnOptions) (collectors.Source, error) {
-				return goldmane.NewSource(url, opts.Goldmane)
-			}},
+		{Name: "Hubble Relay", Schemes: []string{hubblerelay.Scheme, hubblerelay.SchemeTLS}, OpenLive: openRelay, MergeCursors: mergeWith(hubblerelay.DecodeCursor)},
+		{Name: "Goldmane", Schemes: []string{goldmane.Scheme}, OpenLive: openGoldmane, MergeCursors: mergeWith(goldmane.DecodeCursor)},
+	}
+}
+
+// mergeWith is a live source's merge rule (Source.MergeCursors) from its
+// DecodeCursor, which folds a graph's cursors of one source into one.
+func mergeWith[C collectors.Cursor](decode func(name string, cursors []json.RawMessage) (C, error)) func(string, []json.RawMessage) (json.RawMessage, error) {
+	return func(name string, cursors []json.RawMessage) (json.RawMessage, error) {
+		c, err := decode(name, cursors)
+		if err != nil || c.Empty() {
+			return nil, err
+		}
+		return c.MarshalJSON()
+	}
+}
+
+// relayWindow is a hubble:// window as a LiveSource.
+type relayWindow struct{ *hubblerelay.Source }
+
+func (w relayWindow) Report() collectors.LiveReport { return w.Source.Report() }
+
+// resumeFrom returns the cursors the base graph holds for a live source.
+func resumeFrom(opts *LearnOptions, name string) []json.RawMessage {
+	if base := opts.Live.Base; base != nil {
+		return base.Cursors[name]
+	}
+	return nil
+}
+
+// logResume says a live source resumes after a cursor.
+func logResume(opts *LearnOptions, name string, after time.Time) {
+	if lg := opts.Collect.Logger; lg != nil {
+		lg.Info("resuming from the graph's cursor", "source", name, "after", after.UTC().Format(time.RFC3339Nano))
 	}
 }
 
@@ -89,13 +125,52 @@ func openRelay(u string, opts *LearnOptions) (LiveSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	if base := opts.Live.Base; base != nil {
-		ro.Resume = base.Cursors[name]
-		if !ro.Resume.Empty() && ro.Logger != nil {
-			ro.Logger.Info("resuming from the graph's cursor", "relay", name, "after", ro.Resume.Last().UTC().Format(time.RFC3339Nano))
+	if ro.Resume, err = hubblerelay.DecodeCursor(name, resumeFrom(opts, name)); err != nil {
+		return nil, fmt.Errorf("--graph: %w", err)
+	}
+	if !ro.Resume.Empty() {
+		logResume(opts, name, ro.Resume.Last())
+	}
+	src, err := hubblerelay.New(u, ro)
+	if err != nil {
+		return nil, err
+	}
+	return relayWindow{src}, nil
+}
+
+// openGoldmane opens a goldmane:// window: the stored window (List), or
+// with --follow/--duration/--goldmane-follow new flows (Stream); resumed
+// from the cursor the base graph holds for it.
+func openGoldmane(u string, opts *LearnOptions) (LiveSource, error) {
+	o := opts.Goldmane
+	if r := opts.Live.Relay; o.Follow == 0 && r.Duration > 0 {
+		o.Follow = r.Duration
+	} else if o.Follow == 0 && r.Follow {
+		o.Follow = -1
+	}
+	var err error
+	if o.Resume, err = goldmane.DecodeCursor(u, resumeFrom(opts, u)); err != nil {
+		return nil, fmt.Errorf("--graph: %w", err)
+	}
+	if !o.Resume.Empty() {
+		logResume(opts, u, o.Resume.Since())
+	}
+	return goldmane.NewSource(u, o)
+}
+
+// foldCursors replaces each set of cursors g holds for one source by the
+// one its registered merge rule makes of them (a source not registered, or
+// whose cursors do not fold, keeps its set: it says why when it resumes).
+func foldCursors(g *learner.Graph, sources []Source) {
+	for name, set := range g.Cursors {
+		src, ok := byScheme(sources, name)
+		if len(set) < 2 || !ok || src.MergeCursors == nil {
+			continue
+		}
+		if c, err := src.MergeCursors(name, set); err == nil && c != nil {
+			g.Cursors[name] = learner.CursorSet{}.Add(c)
 		}
 	}
-	return hubblerelay.New(u, ro)
 }
 
 // byScheme returns the source whose scheme prefixes arg.

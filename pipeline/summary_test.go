@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
@@ -101,7 +102,7 @@ func TestSummaryHostileNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	print := func(name string) string {
-		sum := &pipeline.Summary{Live: []*hubblerelay.Report{{Source: "hubble://" + name, Window: name, Ended: name,
+		sum := &pipeline.Summary{Live: []collectors.LiveReport{&hubblerelay.Report{Source: "hubble://" + name, Window: name, Ended: name,
 			Buffer: []hubblerelay.NodeBuffer{{Node: name, NumFlows: 10, MaxFlows: 10}}, Truncated: []string{name}}}}
 		sum.Input.Skip("drops not caused by policy ("+name+")", 2)
 		s := *set

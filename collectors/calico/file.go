@@ -1,7 +1,6 @@
 package calico
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,31 +17,16 @@ import (
 // error for a value that is none of them or whose fields have the wrong
 // types; empty is true for a search response without hits.
 func DecodeDocument(b []byte) (logs []FlowLog, empty bool, err error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, false, errors.New("empty JSON value")
-	}
-	switch b[0] {
-	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
-			return nil, false, err
-		}
-		for i, it := range items {
-			l, _, err := DecodeDocument(it)
-			if err != nil {
-				return nil, false, fmt.Errorf("array element %d: %w", i, err)
-			}
-			logs = append(logs, l...)
-		}
-		return logs, len(items) == 0, nil
-	case '{':
-	default:
-		return nil, false, errors.New("not a JSON object")
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
+	top, n, err := collectors.JSONValue(b, func(it json.RawMessage) error {
+		l, _, err := DecodeDocument(it)
+		logs = append(logs, l...)
+		return err
+	})
+	switch {
+	case err != nil:
 		return nil, false, err
+	case top == nil:
+		return logs, n == 0, nil
 	}
 	if src, ok := top["_source"]; ok {
 		l, _, err := DecodeDocument(src)

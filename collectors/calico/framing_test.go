@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,51 +54,17 @@ func runLogged(t *testing.T, path string, workers int) ([]string, *collectors.St
 // same records in every JSON framing, with a bad document in the middle
 // reported at the line it starts on and the rest kept.
 func TestEveryFraming(t *testing.T) {
-	bad := `{"reporter":"dst","source_type":5}`
 	for _, name := range []string{"felix.jsonl", "es-hits.jsonl"} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", "framing", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var values [][]byte
-			for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-				values = append(values, []byte(l))
-			}
-			mid := len(values) / 2
-			values = append(values[:mid], append([][]byte{[]byte(bad)}, values[mid:]...)...)
-			var want []string
-			for i, f := range inputtest.Framings(values) {
-				path := filepath.Join(t.TempDir(), "flows")
-				if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				for _, workers := range []int{1, 3} {
+			want := inputtest.CheckEveryFraming(t, filepath.Join("testdata", "framing", name), `{"reporter":"dst","source_type":5}`, []int{1, 3},
+				func(t *testing.T, path string, workers int) ([]string, uint64, uint64, string) {
 					got, st, log := runLogged(t, path, workers)
-					if i == 0 && workers == 1 {
-						// the fourth document (dest_port 0 from the internet) is
-						// skipped: a record without a destination port
-						if want = got; len(want) != 3 || st.FlowEvents != 3 {
-							t.Fatalf("%d records from the one-per-line file (skipped %v), want 3", len(want), st.Skipped)
-						}
-					}
-					if strings.Join(got, "\n") != strings.Join(want, "\n") {
-						t.Errorf("%s, %d workers: records differ from the one-per-line file:\n got %q\nwant %q", f.Name, workers, got, want)
-					}
-					malformed := uint64(1)
-					if strings.Contains(f.Name, "garbage first line") {
-						malformed++
-						if !strings.Contains(log, path+":1:") {
-							t.Errorf("%s: the garbage first line is not reported at %s:1:\n%s", f.Name, path, log)
-						}
-					}
-					if st.Malformed != malformed || st.Truncated != 0 {
-						t.Errorf("%s: %d malformed, %d truncated; want %d, 0", f.Name, st.Malformed, st.Truncated, malformed)
-					}
-					if at := fmt.Sprintf("%s:%d:", path, f.Lines[mid]); !strings.Contains(log, at) {
-						t.Errorf("%s: the bad document is not reported at %s:\n%s", f.Name, at, log)
-					}
-				}
+					return got, st.Malformed, st.Truncated, log
+				})
+			// the fourth document (dest_port 0 from the internet) is
+			// skipped: a record without a destination port
+			if len(want) != 3 {
+				t.Errorf("%d records from the one-per-line file, want 3", len(want))
 			}
 		})
 	}

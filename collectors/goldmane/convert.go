@@ -1,18 +1,3 @@
-// Package goldmane reads Calico OSS (v3.30+) Goldmane flows — live from a
-// `goldmane://HOST:PORT` source through Goldmane's Flows gRPC service with
-// the mutual TLS Goldmane requires (List for a time window, Stream to follow
-// new flows), or saved as JSON (protojson as `grpcurl` prints it, one Flow,
-// FlowResult or FlowListResult per value, or the emitter's NDJSON) — and
-// converts them into normalized records, one request record per Flow,
-// counted with num_connections_started and keeping the reporter so that the
-// learner counts a connection once; a denied flow names the enforced policy
-// that denied it (Record.DeniedBy).
-//
-// Goldmane carries no IP addresses: pods are named by their generateName
-// prefix ("frontend-6b7d9c4f5-*", the learner strips it to the workload),
-// and every external peer is only "pub", "pvt" or a NetworkSet name. Such
-// peers are marked Aggregated: the learner reports them and no ipBlock is
-// ever invented for them.
 package goldmane
 
 import (

@@ -1,10 +1,8 @@
 package goldmane
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -22,31 +20,16 @@ import (
 // names, numbers). unknownFields is set when the value only decoded after
 // discarding fields newer than this build knows.
 func DecodeJSON(b []byte) (flows []*goldmanepb.Flow, unknownFields bool, err error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, false, errors.New("empty JSON value")
-	}
-	switch b[0] {
-	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
-			return nil, false, err
-		}
-		for i, it := range items {
-			fs, unk, err := DecodeJSON(it)
-			if err != nil {
-				return nil, false, fmt.Errorf("array element %d: %w", i, err)
-			}
-			flows, unknownFields = append(flows, fs...), unknownFields || unk
-		}
-		return flows, unknownFields, nil
-	case '{':
-	default:
-		return nil, false, errors.New("not a JSON object")
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
+	top, _, err := collectors.JSONValue(b, func(it json.RawMessage) error {
+		fs, unk, err := DecodeJSON(it)
+		flows, unknownFields = append(flows, fs...), unknownFields || unk
+		return err
+	})
+	switch {
+	case err != nil:
 		return nil, false, err
+	case top == nil:
+		return flows, unknownFields, nil
 	}
 	_, isList := top["flows"]
 	_, isResult := top["flow"]

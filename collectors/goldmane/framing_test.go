@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,32 +29,17 @@ func recordKey(r *record.Record) string {
 // in every JSON framing, with a bad document in the middle reported at the
 // line it starts on and the rest kept.
 func TestEveryFraming(t *testing.T) {
-	bad := `{"Key":{"sourceName":5}}`
 	for _, name := range []string{"flows.jsonl", "flowresults.jsonl"} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", "framing", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var values [][]byte
-			for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-				values = append(values, []byte(l))
-			}
-			mid := len(values) / 2
-			values = append(values[:mid], append([][]byte{[]byte(bad)}, values[mid:]...)...)
-			var want []string
-			for i, f := range inputtest.Framings(values) {
-				path := filepath.Join(t.TempDir(), "flows")
-				if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-					t.Fatal(err)
-				}
+			file := filepath.Join("testdata", "framing", name)
+			want := inputtest.CheckEveryFraming(t, file, `{"Key":{"sourceName":5}}`, []int{1}, func(t *testing.T, path string, _ int) ([]string, uint64, uint64, string) {
 				fh, err := input.Open(path, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				head, _ := fh.Peek(8192)
 				if got := collectors.Detect(head); got != collectors.FormatGoldmane {
-					t.Fatalf("%s: Detect = %q, want %q", f.Name, got, collectors.FormatGoldmane)
+					t.Fatalf("Detect = %q, want %q", got, collectors.FormatGoldmane)
 				}
 				var logs bytes.Buffer
 				st := &collectors.Stats{}
@@ -66,30 +49,12 @@ func TestEveryFraming(t *testing.T) {
 					got = append(got, recordKey(r))
 					return nil
 				}); err != nil {
-					t.Fatalf("%s: %v", f.Name, err)
+					t.Fatal(err)
 				}
-				log := logs.String()
-				if i == 0 {
-					if want = got; len(want) != len(values)-1 {
-						t.Fatalf("%d records from the one-per-line file, want %d", len(want), len(values)-1)
-					}
-				}
-				if strings.Join(got, "\n") != strings.Join(want, "\n") {
-					t.Errorf("%s: records differ from the one-per-line file:\n got %q\nwant %q", f.Name, got, want)
-				}
-				malformed := uint64(1)
-				if strings.Contains(f.Name, "garbage first line") {
-					malformed++
-					if !strings.Contains(log, path+":1:") {
-						t.Errorf("%s: the garbage first line is not reported at %s:1:\n%s", f.Name, path, log)
-					}
-				}
-				if st.Malformed != malformed || st.Truncated != 0 {
-					t.Errorf("%s: %d malformed, %d truncated; want %d, 0", f.Name, st.Malformed, st.Truncated, malformed)
-				}
-				if at := fmt.Sprintf("%s:%d:", path, f.Lines[mid]); !strings.Contains(log, at) {
-					t.Errorf("%s: the bad document is not reported at %s:\n%s", f.Name, at, log)
-				}
+				return got, st.Malformed, st.Truncated, logs.String()
+			})
+			if n := len(inputtest.Values(t, file)); len(want) != n {
+				t.Errorf("%d records from the one-per-line file, want %d", len(want), n)
 			}
 		})
 	}

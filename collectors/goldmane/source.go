@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,12 @@ type Options struct {
 	// (zero: the oldest Goldmane keeps / now).
 	Since, Until time.Time
 	// Follow, when set, streams new flows (Stream) for this long instead of
-	// listing the stored window (List).
+	// listing the stored window (List); negative: until the context ends
+	// (--follow).
 	Follow time.Duration
+	// Resume is the cursor of an earlier run (from the graph file): flows
+	// are asked from its start and those already counted dropped (doc.go).
+	Resume *Cursor
 	// PageSize is the List page size (0 = DefaultPageSize).
 	PageSize int64
 	// Dial overrides how the connection is made (tests).
@@ -106,6 +111,35 @@ type Source struct {
 	url, addr string
 	opts      Options
 	creds     credentials.TransportCredentials
+	report    Report
+	replay    *replay
+}
+
+// Report is what a goldmane:// window went through, for the run summary
+// (collectors.LiveReport).
+type Report struct {
+	Source, Window, Ended string
+	// Flows counts the flows emitted; Resent those dropped as already
+	// counted by the run resumed.
+	Flows, Resent uint64
+}
+
+// SourceName is the source's URL.
+func (r *Report) SourceName() string { return r.Source }
+
+// CutShortReason is always "": a Goldmane window that fails fails the run.
+func (r *Report) CutShortReason() string { return "" }
+
+// SummaryLines are the window's lines in the run summary.
+func (r *Report) SummaryLines() []string {
+	ended := r.Ended
+	if ended == "" {
+		ended = "-"
+	}
+	return []string{
+		fmt.Sprintf("  live:      %s: %s; %s", r.Source, r.Window, ended),
+		fmt.Sprintf("             %d flows, %d resent flows dropped", r.Flows, r.Resent),
+	}
 }
 
 // NewSource prepares a source for a goldmane://HOST[:PORT] URL, loading the
@@ -128,7 +162,54 @@ func NewSource(url string, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--from %s: %w", url, err)
 	}
-	return &Source{url: url, addr: addr, opts: opts, creds: creds}, nil
+	s := &Source{url: url, addr: addr, opts: opts, creds: creds, replay: newReplay(opts.Resume)}
+	s.report = Report{Source: url, Window: s.describeWindow()}
+	return s, nil
+}
+
+// since is the start of the flows to ask for: --since, or the resumed
+// cursor's start when later.
+func (s *Source) since() time.Time {
+	if c := s.opts.Resume.Since(); c.After(s.opts.Since) {
+		return c
+	}
+	return s.opts.Since
+}
+
+func (s *Source) describeWindow() string {
+	o := s.opts
+	var parts []string
+	switch {
+	case o.Follow < 0:
+		parts = append(parts, "live until interrupted")
+	case o.Follow > 0:
+		parts = append(parts, "live for "+o.Follow.String())
+	default:
+		parts = append(parts, "the stored window")
+	}
+	if !o.Since.IsZero() {
+		parts = append(parts, "since "+o.Since.UTC().Format(time.RFC3339))
+	}
+	if !o.Until.IsZero() {
+		parts = append(parts, "until "+o.Until.UTC().Format(time.RFC3339))
+	}
+	if !o.Resume.Empty() {
+		parts = append(parts, "resumed after "+o.Resume.Since().Format(time.RFC3339))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Report returns what the window went through (after Run).
+func (s *Source) Report() collectors.LiveReport { return &s.report }
+
+// NewCursor returns a copy of the cursor the window resumes from, for the
+// live loop to advance with what the learner counted.
+func (s *Source) NewCursor() collectors.Cursor {
+	c := NewCursor()
+	if r := s.opts.Resume; r != nil {
+		c.Start, c.Keys = r.Start, slices.Clone(r.Keys)
+	}
+	return c
 }
 
 func clientTLS(o Options) (credentials.TransportCredentials, error) {
@@ -185,10 +266,24 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 	}
 	defer conn.Close()
 	client := goldmanepb.NewFlowsClient(conn)
-	if s.opts.Follow > 0 {
-		return s.stream(ctx, client, st, emit)
+	if s.opts.Follow != 0 {
+		err = s.stream(ctx, client, st, emit)
+	} else {
+		err = s.list(ctx, client, st, emit)
 	}
-	return s.list(ctx, client, st, emit)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// a deliberate end (Ctrl-C, SIGTERM): what was counted is kept
+		s.report.Ended = "interrupted"
+		return nil
+	case err != nil:
+		return err
+	case s.opts.Follow != 0:
+		s.report.Ended = "follow ended"
+	default:
+		s.report.Ended = "window complete"
+	}
+	return nil
 }
 
 func unix(t time.Time) int64 {
@@ -199,7 +294,7 @@ func unix(t time.Time) int64 {
 }
 
 func (s *Source) list(ctx context.Context, c goldmanepb.FlowsClient, st *collectors.Stats, emit collectors.Emit) error {
-	req := &goldmanepb.FlowListRequest{StartTimeGte: unix(s.opts.Since), StartTimeLt: unix(s.opts.Until), PageSize: s.opts.PageSize}
+	req := &goldmanepb.FlowListRequest{StartTimeGte: unix(s.since()), StartTimeLt: unix(s.opts.Until), PageSize: s.opts.PageSize}
 	if !s.opts.Until.IsZero() && s.opts.Until.Unix() <= req.StartTimeGte {
 		return fmt.Errorf("%s: --until %s is not after --since", s.url, s.opts.Until.UTC().Format(time.RFC3339))
 	}
@@ -264,11 +359,13 @@ func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *colle
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	timer := time.AfterFunc(s.opts.Follow, func() { cancel(nil) })
-	defer timer.Stop()
+	if s.opts.Follow > 0 {
+		timer := time.AfterFunc(s.opts.Follow, func() { cancel(nil) })
+		defer timer.Stop()
+	}
 	var recvd atomic.Uint64
 	defer s.watch(ctx, c, &recvd, cancel)()
-	stream, err := c.Stream(ctx, &goldmanepb.FlowStreamRequest{StartTimeGte: unix(s.opts.Since), AggregationInterval: 15})
+	stream, err := c.Stream(ctx, &goldmanepb.FlowStreamRequest{StartTimeGte: unix(s.since()), AggregationInterval: 15})
 	if err != nil {
 		return s.rpcError(parent, "Stream", err)
 	}
@@ -306,6 +403,10 @@ func (s *Source) emitFlow(f *goldmanepb.Flow, rec *record.Record, st *collectors
 		return nil
 	}
 	rec.Source = s.url
+	if s.replay.seen(rec) {
+		s.report.Resent++
+		return nil
+	}
 	dropped, err := check(rec)
 	if err != nil {
 		st.Skip(record.SkipInvalidIdentity, 1)
@@ -315,6 +416,7 @@ func (s *Source) emitFlow(f *goldmanepb.Flow, rec *record.Record, st *collectors
 		st.Skip(record.SkipInvalidDropped, uint64(dropped))
 	}
 	st.FlowEvents++
+	s.report.Flows++
 	return emit(rec)
 }
 

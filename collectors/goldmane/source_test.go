@@ -84,6 +84,8 @@ type server struct {
 	flows  []*goldmanepb.Flow
 	stream []*goldmanepb.Flow
 	lists  []*goldmanepb.FlowListRequest
+	// pace is the time between two streamed flows (0: at once).
+	pace time.Duration
 }
 
 func (s *server) List(_ context.Context, req *goldmanepb.FlowListRequest) (*goldmanepb.FlowListResult, error) {
@@ -106,6 +108,12 @@ func (s *server) List(_ context.Context, req *goldmanepb.FlowListRequest) (*gold
 
 func (s *server) Stream(req *goldmanepb.FlowStreamRequest, st grpc.ServerStreamingServer[goldmanepb.FlowResult]) error {
 	for i, f := range s.stream {
+		if f.GetStartTime() < req.GetStartTimeGte() {
+			continue
+		}
+		if s.pace > 0 {
+			time.Sleep(s.pace)
+		}
 		if err := st.Send(&goldmanepb.FlowResult{Id: int64(i), Flow: f}); err != nil {
 			return err
 		}
@@ -114,8 +122,8 @@ func (s *server) Stream(req *goldmanepb.FlowStreamRequest, st grpc.ServerStreami
 	return nil
 }
 
-// serve starts the server with Goldmane's mutual TLS on loopback.
-func serve(t *testing.T, p *pki, srv *server) string {
+// serve starts srv with Goldmane's mutual TLS on loopback.
+func serve(t *testing.T, p *pki, srv goldmanepb.FlowsServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,16 +2,11 @@ package goldmane_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
@@ -34,21 +29,6 @@ func (h *hanging) List(ctx context.Context, req *goldmanepb.FlowListRequest) (*g
 	return h.server.List(ctx, req)
 }
 
-func serveAny(t *testing.T, p *pki, srv goldmanepb.FlowsServer) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{p.serverCert}, ClientCAs: p.pool,
-		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12})
-	gs := grpc.NewServer(grpc.Creds(creds))
-	goldmanepb.RegisterFlowsServer(gs, srv)
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	return "goldmane://" + lis.Addr().String()
-}
-
 // TestStalledGoldmane: a Goldmane that accepts and then sends nothing
 // ends the window within the idle timeout with an error that says it
 // stalled and what to check; a quiet Stream from a Goldmane that still
@@ -60,7 +40,7 @@ func TestStalledGoldmane(t *testing.T) {
 		flows:  []*goldmanepb.Flow{flow(t0, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1)},
 		stream: []*goldmanepb.Flow{flow(t0, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1)},
 	}}
-	url := serveAny(t, p, srv)
+	url := serve(t, p, srv)
 	good := goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy, IdleTimeout: 300 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond}
 	for _, tc := range []struct {
 		name     string

@@ -5,7 +5,7 @@
 // (hubble.ConvertResponse), filters on the server (namespaces, verdicts),
 // reconnects with bounded exponential backoff when the stream breaks,
 // resuming from the last flow counted without counting any flow twice
-// (learner.Cursor / learner.Replay), and reports what the window lacks:
+// (Cursor / Replay: cursor.go), and reports what the window lacks:
 // events the relay said it lost, reconnect gaps, and a window the nodes'
 // ring buffers no longer cover.
 //

@@ -176,10 +176,10 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("interrupted window: %v (want nil: a deliberate end)", err)
 	}
 	sameGraph(t, g, fromFiles(t, time.Time{}, time.Time{}))
-	if len(sum.Live) != 1 || sum.Live[0].Ended != "interrupted" {
+	if len(sum.Live) != 1 || sum.Live[0].(*hubblerelay.Report).Ended != "interrupted" {
 		t.Errorf("summary %+v, want one live window ended by interruption", sum.Live)
 	}
-	if c := g.Cursors["hubble://"+r.Addr]; c.Empty() {
+	if c, err := hubblerelay.DecodeCursor(r.Addr, g.Cursors["hubble://"+r.Addr]); err != nil || c.Empty() {
 		t.Error("the learned graph carries no cursor for the relay")
 	}
 }

@@ -26,7 +26,6 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/internal/escape"
-	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -75,7 +74,7 @@ type Options struct {
 	Backoff Backoff
 	// Resume is the cursor of an earlier run (from the graph file): flows
 	// at or before it are asked again (since = the cursor) and dropped.
-	Resume *learner.Cursor
+	Resume *Cursor
 	// Logger receives reconnects and warnings.
 	Logger *slog.Logger
 	// DialOptions are added to the gRPC client's (tests).
@@ -120,7 +119,7 @@ const (
 // ErrCutShort marks the error of a window that ended before its end after
 // flows were received (reconnects exhausted, a stream failing for good):
 // the flows received are kept; the window is not complete.
-var ErrCutShort = errors.New("window cut short")
+var ErrCutShort = collectors.ErrCutShort
 
 // StallError is a stream that sent nothing for the idle timeout (and, in a
 // followed window, a relay that did not answer ServerStatus either).
@@ -223,13 +222,49 @@ func (r *Report) Gap() (total, longest time.Duration) {
 	return total, longest
 }
 
+// SourceName is the relay's URL (collectors.LiveReport).
+func (r *Report) SourceName() string { return r.Source }
+
+// CutShortReason says why the window ended early ("" when it did not).
+func (r *Report) CutShortReason() string { return r.CutShort }
+
+// SummaryLines are the window's lines in the run summary: how it ended,
+// flows, resent flows dropped, lost events, reconnect gaps, full buffers
+// and truncation.
+func (r *Report) SummaryLines() []string {
+	ended := r.Ended
+	if strings.TrimSpace(ended) == "" {
+		ended = "-"
+	}
+	out := []string{
+		fmt.Sprintf("  live:      %s: %s; %s", r.Source, r.Window, ended),
+		fmt.Sprintf("             %d flows, %d resent flows dropped, %d events lost at the relay, %d reconnects", r.Flows, r.Resent, r.LostEvents, r.Reconnects),
+	}
+	if total, longest := r.Gap(); len(r.Gaps) > 0 {
+		out = append(out, fmt.Sprintf("             reconnect gaps: %s in total, longest %s (flows of those moments come again from the buffer when it still holds them)", total.Round(time.Millisecond), longest.Round(time.Millisecond)))
+	}
+	for _, b := range r.Buffer {
+		if b.Full() {
+			node := "of the relay"
+			if b.Node != "" {
+				node = "of node " + b.Node
+			}
+			out = append(out, fmt.Sprintf("             buffer %s: %d/%d flows (full)", node, b.NumFlows, b.MaxFlows))
+		}
+	}
+	for _, t := range r.Truncated {
+		out = append(out, "  truncated: "+t)
+	}
+	return out
+}
+
 // Source is a live GetFlows source.
 type Source struct {
 	name, addr string
 	useTLS     bool
 	opts       Options
 	report     Report
-	cursor     *learner.Cursor
+	cursor     *Cursor
 	rnd        *rand.Rand
 }
 
@@ -258,7 +293,7 @@ func New(url string, opts Options) (*Source, error) {
 	s := &Source{name: name, addr: addr, useTLS: useTLS, opts: opts, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	s.cursor = opts.Resume.Clone()
 	if s.cursor == nil {
-		s.cursor = learner.NewCursor()
+		s.cursor = NewCursor()
 	}
 	s.report = Report{Source: name, Window: s.describeWindow(), Oldest: map[string]time.Time{}}
 	return s, nil
@@ -271,7 +306,16 @@ func (s *Source) Name() string { return s.name }
 func (s *Source) Report() *Report { return &s.report }
 
 // Cursor returns how far the source has counted (after Run, or from emit).
-func (s *Source) Cursor() *learner.Cursor { return s.cursor }
+func (s *Source) Cursor() *Cursor { return s.cursor }
+
+// NewCursor returns a copy of the cursor the window resumes from, for the
+// live loop to advance with what the learner counted.
+func (s *Source) NewCursor() collectors.Cursor {
+	if c := s.opts.Resume.Clone(); c != nil {
+		return c
+	}
+	return NewCursor()
+}
 
 func (s *Source) describeWindow() string {
 	o := s.opts
@@ -485,7 +529,7 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		return err
 	}
 	var startedAt, disconnectAt time.Time
-	replay := learner.NewReplay(s.opts.Resume)
+	replay := NewReplay(s.opts.Resume)
 	failures := 0
 	for {
 		req := s.request(startedAt)
@@ -552,7 +596,7 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		case <-t.C:
 		}
 		s.report.Reconnects++
-		replay = learner.NewReplay(s.cursor)
+		replay = NewReplay(s.cursor)
 	}
 }
 
@@ -622,7 +666,7 @@ func (s *Source) probe(ctx context.Context, client observerpb.ObserverClient) er
 // stream runs one GetFlows stream. A stream silent for the idle timeout
 // is cancelled and returns a *StallError.
 func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, req *observerpb.GetFlowsRequest,
-	st *collectors.Stats, emit collectors.Emit, replay *learner.Replay, disconnectAt *time.Time) error {
+	st *collectors.Stats, emit collectors.Emit, replay *Replay, disconnectAt *time.Time) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// odd while waiting in Recv, even while the flow is being learned: only

@@ -151,7 +151,8 @@ func TestCutShortKeepsTheOtherRelays(t *testing.T) {
 		t.Errorf("cut short %q: want the stalled relay only", cut)
 	}
 	var flows uint64
-	for _, r := range sum.Live {
+	for _, lr := range sum.Live {
+		r := lr.(*hubblerelay.Report)
 		flows += r.Flows
 		if r.Source == "hubble://"+good.Addr && (r.Flows != sampleFlows || r.Ended != "window complete") {
 			t.Errorf("healthy relay: %d flows, ended %q; want its whole window", r.Flows, r.Ended)

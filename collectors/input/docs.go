@@ -139,22 +139,8 @@ func (l *Lines) readDocs(buf []byte, lines []Line) ([]byte, []Line) {
 	buf = append(buf[:0], l.carry...)
 	l.carry = l.carry[:0]
 	for l.err == nil {
-		if cap(buf)-len(buf) < readBlock {
-			grow := max(len(buf)/2, carrySlack)
-			nb := make([]byte, len(buf), min(len(buf)+readBlock+grow, MaxDocumentBytes+2*readBlock+carrySlack))
-			copy(nb, buf)
-			buf = nb
-		}
-		var n int
 		var err error
-		if l.raw != nil && l.r.Buffered() == 0 {
-			if _, err = l.r.Read(nil); err == nil {
-				n, err = l.raw.Read(buf[len(buf):cap(buf)])
-			}
-		} else {
-			n, err = l.r.Read(buf[len(buf):cap(buf)])
-		}
-		buf = buf[:len(buf)+n]
+		buf, err = l.fill(buf, MaxDocumentBytes+2*readBlock+carrySlack)
 		lines = s.scan(buf, lines, err != nil)
 		l.no = s.line
 		if err != nil {

@@ -1,14 +1,11 @@
 package calico
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	caliout "github.com/flowfence/flowfence/output/calico"
+	"github.com/flowfence/flowfence/verifier"
 )
 
 // Kinds of projectcalico.org/v3 this package reads.
@@ -41,29 +38,11 @@ func IsStaged(kind string) bool {
 // without its spec (it is never enforced). A namespaced policy without a
 // namespace is in "default".
 func DecodeObject(doc []byte) (*Object, error) {
-	js, err := yaml.YAMLToJSON(doc)
+	raw, err := verifier.DecodeObject(doc, IsKind, "a Calico policy or tier")
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Metadata   struct {
-			Name      string `json:"name"`
-			Namespace string `json:"namespace"`
-		} `json:"metadata"`
-		Spec json.RawMessage `json:"spec"`
-	}
-	if err := json.Unmarshal(js, &raw); err != nil {
-		return nil, err
-	}
-	if !IsKind(raw.APIVersion, raw.Kind) {
-		return nil, fmt.Errorf("%s %s is not a Calico policy or tier", raw.APIVersion, raw.Kind)
-	}
 	o := &Object{Kind: raw.Kind, Name: raw.Metadata.Name, Namespace: raw.Metadata.Namespace}
-	if o.Name == "" {
-		return nil, fmt.Errorf("%s without metadata.name", raw.Kind)
-	}
 	namespaced := raw.Kind == caliout.KindNetworkPolicy || raw.Kind == caliout.KindStagedNetworkPolicy || raw.Kind == kindStagedKubernetesNetworkPolicy
 	switch {
 	case namespaced && o.Namespace == "":
@@ -89,15 +68,11 @@ func DecodeObject(doc []byte) (*Object, error) {
 	return o, nil
 }
 
-// strict decodes JSON refusing members v does not have.
+// strict decodes JSON refusing members v does not have (an absent spec
+// is an empty one).
 func strict(data []byte, v any) error {
-	if len(bytes.TrimSpace(data)) == 0 || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+	if verifier.IsNullJSON(data) {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w (flowfence evaluates tier, order, selector, namespaceSelector, types, ingress, egress; rules: action, protocol, notProtocol, ipVersion, icmp, notICMP, source/destination nets, notNets, selector, notSelector, namespaceSelector, ports, notPorts)", err)
-	}
-	return nil
+	return verifier.StrictJSON(data, v, "tier, order, selector, namespaceSelector, types, ingress, egress; rules: action, protocol, notProtocol, ipVersion, icmp, notICMP, source/destination nets, notNets, selector, notSelector, namespaceSelector, ports, notPorts")
 }

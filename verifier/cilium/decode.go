@@ -1,13 +1,11 @@
 package cilium
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
-	"sigs.k8s.io/yaml"
-
 	ciliumout "github.com/flowfence/flowfence/output/cilium"
+	"github.com/flowfence/flowfence/verifier"
 )
 
 // IsKind reports whether apiVersion and kind name a policy this package
@@ -24,30 +22,11 @@ func IsKind(apiVersion, kind string) bool {
 // object. A namespaced policy without a namespace is in "default", as
 // kubectl would create it.
 func DecodeObject(doc []byte) (*Object, error) {
-	js, err := yaml.YAMLToJSON(doc)
+	raw, err := verifier.DecodeObject(doc, IsKind, "a Cilium policy")
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Metadata   struct {
-			Name      string `json:"name"`
-			Namespace string `json:"namespace"`
-		} `json:"metadata"`
-		Spec  json.RawMessage `json:"spec"`
-		Specs json.RawMessage `json:"specs"`
-	}
-	if err := json.Unmarshal(js, &raw); err != nil {
-		return nil, err
-	}
-	if !IsKind(raw.APIVersion, raw.Kind) {
-		return nil, fmt.Errorf("%s %s is not a Cilium policy", raw.APIVersion, raw.Kind)
-	}
 	o := &Object{Kind: raw.Kind, Name: raw.Metadata.Name, Namespace: raw.Metadata.Namespace}
-	if o.Name == "" {
-		return nil, fmt.Errorf("%s without metadata.name", raw.Kind)
-	}
 	switch {
 	case raw.Kind == ciliumout.KindCiliumClusterwideNetworkPolicy && o.Namespace != "":
 		return nil, fmt.Errorf("%s %s: a clusterwide policy has no metadata.namespace (%q)", raw.Kind, o.Name, o.Namespace)
@@ -80,18 +59,10 @@ func DecodeObject(doc []byte) (*Object, error) {
 	return o, nil
 }
 
-func isNull(m json.RawMessage) bool {
-	t := bytes.TrimSpace(m)
-	return len(t) == 0 || bytes.Equal(t, []byte("null"))
-}
+func isNull(m json.RawMessage) bool { return verifier.IsNullJSON(m) }
 
 // strict decodes JSON refusing members v does not have; an unknown member
 // is named as not evaluated.
 func strict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w (flowfence evaluates endpointSelector, ingress, ingressDeny, egress, egressDeny, enableDefaultDeny; from/toEndpoints, from/toCIDR, from/toCIDRSet, from/toEntities, toFQDNs, toPorts with DNS rules, icmps)", err)
-	}
-	return nil
+	return verifier.StrictJSON(data, v, "endpointSelector, ingress, ingressDeny, egress, egressDeny, enableDefaultDeny; from/toEndpoints, from/toCIDR, from/toCIDRSet, from/toEntities, toFQDNs, toPorts with DNS rules, icmps")
 }

@@ -15,14 +15,15 @@ import (
 	"github.com/flowfence/flowfence/pipeline"
 )
 
-// AddLive adds the flags of live Hubble sources (hubble://HOST:PORT,
-// hubble+tls://HOST:PORT): the observation window, checkpoints,
+// AddLive adds the flags of live sources (hubble://HOST:PORT,
+// hubble+tls://HOST:PORT; the window and checkpoints also for
+// goldmane://): the observation window, checkpoints,
 // server-side filters, reconnects and TLS (named as the Hubble CLI names
 // them).
 func AddLive(fs *pflag.FlagSet) {
-	fs.String(config.KeyDuration, "", "hubble:// sources: observe live for this long (e.g. 30m, 24h), then stop and write")
-	fs.Bool(config.KeyFollow, false, "hubble:// sources: observe live until interrupted (Ctrl-C / SIGTERM end the window and still write)")
-	fs.String(config.KeyCheckpointInterval, config.DefaultCheckpointInterval.String(), "learn from hubble:// sources: save the --graph file (with a resume cursor) this often")
+	fs.String(config.KeyDuration, "", "hubble:// and goldmane:// sources: observe live for this long (e.g. 30m, 24h), then stop and write")
+	fs.Bool(config.KeyFollow, false, "hubble:// and goldmane:// sources: observe live until interrupted (Ctrl-C / SIGTERM end the window and still write)")
+	fs.String(config.KeyCheckpointInterval, config.DefaultCheckpointInterval.String(), "learn from hubble:// and goldmane:// sources: save the --graph file (with a resume cursor) this often")
 	fs.StringSlice(FlagNamespace, nil, "hubble:// sources: only flows from or to pods of these namespaces (server-side filter, repeatable)")
 	fs.StringSlice(FlagNotNamespace, nil, "hubble:// sources: drop flows whose both ends are pods of these namespaces (server-side filter)")
 	fs.StringSlice(FlagVerdict, nil, "hubble:// sources: only flows with these verdicts: FORWARDED, DROPPED, AUDIT, … (server-side filter)")

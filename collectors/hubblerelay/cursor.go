@@ -1,11 +1,12 @@
-package learner
+package hubblerelay
 
 import (
-	"fmt"
+	"encoding/json"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -22,13 +23,14 @@ const maxCursorKeys = 4096
 // only re-send other nodes' flows to drop.
 const ReorderWindow = time.Minute
 
-// Cursor records how far the flows of one live source (a Hubble Relay) were
-// counted into a graph, per cluster node: a node's stream is in time order
-// while the relay interleaves nodes. A resumed or reconnected source asks
-// for flows since the cursor and drops those at or before it that were
-// already counted. Cursors are kept in the graph file (key "cursors", by
-// source) and merge by taking, per node, the later time (the union of the
-// keys on a tie): associative and commutative like the rest of the graph.
+// Cursor records how far the flows of one Hubble Relay were counted into a
+// graph, per cluster node: a node's stream is in time order while the
+// relay interleaves nodes. A resumed or reconnected source asks for flows
+// since the cursor and drops those at or before it that were already
+// counted (Replay). The graph keeps it as opaque JSON under the relay's
+// name (learner.Cursors); cursors merge by taking, per node, the later
+// time (the union of the keys on a tie): associative, commutative and
+// idempotent like the rest of the graph.
 type Cursor struct {
 	Version int                    `json:"version"`
 	Nodes   map[string]*NodeCursor `json:"nodes"`
@@ -115,7 +117,9 @@ func (c *Cursor) Advance(r *record.Record) {
 func (c *Cursor) Last() time.Time {
 	var last time.Time
 	for _, n := range c.Nodes {
-		last = maxTime(last, n.Time)
+		if n.Time.After(last) {
+			last = n.Time
+		}
 	}
 	return last
 }
@@ -130,13 +134,40 @@ func (c *Cursor) Since() time.Time {
 		if n.Time.Before(last.Add(-ReorderWindow)) {
 			continue
 		}
-		since = minTime(since, n.Time)
+		if since.IsZero() || n.Time.Before(since) {
+			since = n.Time
+		}
 	}
 	return since
 }
 
 // Empty reports whether nothing was counted.
 func (c *Cursor) Empty() bool { return c == nil || len(c.Nodes) == 0 }
+
+// MarshalJSON writes the cursor with its keys sorted (deterministic files).
+func (c *Cursor) MarshalJSON() ([]byte, error) {
+	out := c.Clone()
+	if out == nil {
+		out = NewCursor()
+	}
+	out.normalize()
+	type plain Cursor
+	return json.Marshal((*plain)(out))
+}
+
+// DecodeCursor folds the cursors a graph holds for one relay into one
+// (nil when there is none); name is the relay's, for errors.
+func DecodeCursor(name string, blobs []json.RawMessage) (*Cursor, error) {
+	if len(blobs) == 0 {
+		return nil, nil
+	}
+	out := NewCursor()
+	if err := collectors.FoldCursors(name, blobs, CursorVersion, func(c *Cursor) int { return c.Version }, out.Merge); err != nil {
+		return nil, err
+	}
+	out.normalize()
+	return out, nil
+}
 
 // Clone returns a deep copy (nil for nil).
 func (c *Cursor) Clone() *Cursor {
@@ -159,6 +190,7 @@ func (c *Cursor) Merge(o *Cursor) {
 	for k, on := range o.Nodes {
 		n := c.Nodes[k]
 		switch {
+		case on == nil:
 		case n == nil || on.Time.After(n.Time):
 			c.Nodes[k] = &NodeCursor{Time: on.Time, Keys: sortedKeys(on.Keys)}
 		case on.Time.Equal(n.Time):
@@ -208,22 +240,6 @@ func (c *Cursor) normalize() {
 		n.Time = n.Time.UTC()
 		slices.Sort(n.Keys)
 	}
-}
-
-func mergeCursors(dst, src map[string]*Cursor) map[string]*Cursor {
-	for k, c := range src {
-		if dst == nil {
-			dst = map[string]*Cursor{}
-		}
-		if cur := dst[k]; cur != nil {
-			cur.Merge(c)
-		} else {
-			cl := NewCursor()
-			cl.Merge(c)
-			dst[k] = cl
-		}
-	}
-	return dst
 }
 
 // Replay drops the flows a resumed or reconnected stream sends again: per
@@ -284,33 +300,4 @@ func (r *Replay) Seen(rec *record.Record) bool {
 		delete(r.nodes, rec.Node)
 		return false
 	}
-}
-
-// GetVersion returns the cursor's version (0 for nil).
-func (c *Cursor) GetVersion() int {
-	if c == nil {
-		return 0
-	}
-	return c.Version
-}
-
-// Size returns how many nodes and edges (learned or denied) the learner
-// holds so far, cheaply (for progress lines).
-func (l *Learner) Size() (nodes, edges int) { return len(l.g.Nodes), len(l.g.Edges) }
-
-// readCursors checks and keeps the cursors read from a graph file.
-func readCursors(name string, g *Graph, cs map[string]*Cursor) error {
-	for src, c := range cs {
-		if c.GetVersion() != CursorVersion {
-			return fmt.Errorf("%s: cursor of %s: version %d, this build reads version %d", name, src, c.GetVersion(), CursorVersion)
-		}
-		if c.Nodes == nil {
-			c.Nodes = map[string]*NodeCursor{}
-		}
-		c.normalize()
-	}
-	if len(cs) > 0 {
-		g.Cursors = cs
-	}
-	return nil
 }

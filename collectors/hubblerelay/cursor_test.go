@@ -1,13 +1,16 @@
-package learner
+package hubblerelay
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -107,39 +110,59 @@ func TestCursorMerge(t *testing.T) {
 	}
 }
 
-// TestGraphCursorsRoundTrip: cursors survive Write/ReadGraph and Merge; a
-// graph without cursors reads as before, and a cursor of an unknown
-// version is refused with a message naming the file and the source.
-func TestGraphCursorsRoundTrip(t *testing.T) {
-	g := NewGraph()
-	c := NewCursor()
-	c.Advance(cursorRec("node-a", 5, "u", 80))
-	g.Cursors = map[string]*Cursor{"hubble://localhost:4245": c}
+// TestCursorOfEarlierGraphs: a graph file written before cursors became
+// the relay's own (testdata/graph-cursor-v1.json, written by that build)
+// still resumes: its cursor reads back as it was, replays the flows it
+// counted (uuid or hashed record keys) and is written again unchanged.
+func TestCursorOfEarlierGraphs(t *testing.T) {
+	const path, relay = "testdata/graph-cursor-v1.json", "hubble://relay.example:4245"
+	g, err := learner.ReadGraphFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := DecodeCursor(relay, g.Cursors[relay])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Last(), time.Unix(5, 0).UTC(); !got.Equal(want) {
+		t.Errorf("Last = %v, want %v", got, want)
+	}
+	rp := NewReplay(c)
+	for _, r := range []*record.Record{cursorRec("node-a", 5, "u1", 80), cursorRec("node-a", 5, "u2", 80), cursorRec("node-b", 3, "", 53)} {
+		if !rp.Seen(r) {
+			t.Errorf("%s %s: a flow the earlier run counted is not dropped", r.Node, RecordKey(r))
+		}
+	}
+	if rp.Seen(cursorRec("node-a", 6, "u3", 80)) {
+		t.Error("a later flow is dropped")
+	}
 	var buf bytes.Buffer
 	if err := g.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadGraph("g.json", bytes.NewReader(buf.Bytes()))
+	if want, _ := os.ReadFile(path); !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("written again:\n%s\nwant the file unchanged:\n%s", buf.Bytes(), want)
+	}
+}
+
+// TestMergeCursors: the relay's merge rule folds a graph's cursors of one
+// relay into one (written and read back), and refuses a version it does not read, naming the relay.
+func TestMergeCursors(t *testing.T) {
+	a, b := NewCursor(), NewCursor()
+	a.Advance(cursorRec("n", 5, "x", 80))
+	b.Advance(cursorRec("n", 6, "y", 80))
+	ja, _ := a.MarshalJSON()
+	jb, _ := b.MarshalJSON()
+	folded, err := DecodeCursor("hubble://r:1", []json.RawMessage{ja, jb})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(back.Cursors, g.Cursors) {
-		t.Errorf("cursors after a round trip: %+v, want %+v", back.Cursors, g.Cursors)
+	m, _ := folded.MarshalJSON()
+	c, err := DecodeCursor("hubble://r:1", []json.RawMessage{m})
+	if err != nil || !c.Last().Equal(time.Unix(6, 0)) || !reflect.DeepEqual(c.Nodes["n"].Keys, []string{"y"}) {
+		t.Errorf("merged %s (%v): want node n at 6 s with key y", m, err)
 	}
-	m := NewGraph()
-	m.Merge(back)
-	if m.Cursors["hubble://localhost:4245"].Last() != c.Last() {
-		t.Error("Merge lost the cursor")
-	}
-	var plain bytes.Buffer
-	if err := NewGraph().Write(&plain); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(plain.String(), "cursors") {
-		t.Error("a graph without live sources writes a cursors key")
-	}
-	bad := strings.Replace(buf.String(), `"version": 1`, `"version": 9`, 1)
-	if _, err := ReadGraph("g.json", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "g.json") || !strings.Contains(err.Error(), "hubble://localhost:4245") {
-		t.Errorf("unknown cursor version: %v", err)
+	if _, err := DecodeCursor("hubble://r:1", []json.RawMessage{json.RawMessage(`{"version":9,"nodes":{}}`)}); err == nil || !strings.Contains(err.Error(), "hubble://r:1") || !strings.Contains(err.Error(), "version 9") {
+		t.Errorf("unknown version: %v", err)
 	}
 }
