@@ -85,6 +85,7 @@ func Defaults() map[string]any {
 	maps.Copy(m, flavorDefaults())
 	maps.Copy(m, limitsDefaults())
 	maps.Copy(m, inventoryDefaults())
+	maps.Copy(m, serveDefaults())
 	return m
 }
 
@@ -166,6 +167,8 @@ type Config struct {
 	Policies, Baseline, Report string
 	// Inventory: see KeyInventory.
 	Inventory []string
+	// ServeListen: see KeyServeListen.
+	ServeListen string
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -244,6 +247,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.Cilium, c.Guardrails, err = loadFlavor(vp); err != nil {
+		return nil, err
+	}
+	if c.ServeListen, err = loadServe(vp); err != nil {
 		return nil, err
 	}
 	if c.Inventory, err = loadInventory(vp); err != nil {

@@ -85,6 +85,9 @@ func openRelay(u string, opts *LearnOptions) (LiveSource, error) {
 	if ro.Logger == nil {
 		ro.Logger = opts.Collect.Logger
 	}
+	if m := opts.Live.Monitor; m != nil {
+		ro.Monitor = m
+	}
 	_, _, name, err := hubblerelay.ParseURL(u)
 	if err != nil {
 		return nil, err
