@@ -35,7 +35,7 @@ type Options struct {
 	// CheckpointInterval is the learner's: a learned flow not saved
 	// within StaleAfter (2 intervals) makes the learner unready.
 	CheckpointInterval time.Duration
-	// Logger receives checkpoint failures and serving errors (nil: none).
+	// Logger receives serving errors (nil: none).
 	Logger *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
@@ -207,10 +207,7 @@ func (s *Server) Checkpoint(g *learner.Graph, flows uint64, err error) {
 	}
 	s.mu.Unlock()
 	if err != nil {
-		s.m.cpErrors.Inc()
-		if lg := s.opts.Logger; lg != nil {
-			lg.Warn("checkpoint failed", "err", err)
-		}
+		s.m.cpErrors.Inc() // the learner logs it
 		return
 	}
 	s.m.checkpoints.Inc()
