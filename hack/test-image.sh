@@ -29,14 +29,14 @@ trap cleanup EXIT
 fail() { echo "test-image: FAIL: $*" >&2; exit 1; }
 
 # the image's configuration: entrypoint, user, labels
-inspect=$($B inspect --type image --format '{{json .OCIv1.Config}}' "$IMAGE")
-echo "$inspect" | grep -q '"Entrypoint":\["/flowfence"\]' || fail "entrypoint is not [/flowfence]: $inspect"
-echo "$inspect" | grep -q '"User":"65532:65532"' || fail "user is not 65532:65532: $inspect"
+cfg() { $B inspect --type image --format "$1" "$IMAGE"; }
+[ "$(cfg '{{.OCIv1.Config.Entrypoint}}')" = "[/flowfence]" ] || fail "entrypoint is not [/flowfence]: $(cfg '{{.OCIv1.Config.Entrypoint}}')"
+[ "$(cfg '{{.OCIv1.Config.User}}')" = "65532:65532" ] || fail "user is not 65532:65532: $(cfg '{{.OCIv1.Config.User}}')"
 for l in source version revision licenses; do
-	echo "$inspect" | grep -q "\"org.opencontainers.image.$l\":\"[^\"]" || fail "label org.opencontainers.image.$l missing: $inspect"
+	[ -n "$(cfg "{{index .OCIv1.Config.Labels \"org.opencontainers.image.$l\"}}")" ] || fail "label org.opencontainers.image.$l missing"
 done
 rev=$(git rev-parse HEAD)
-echo "$inspect" | grep -q "\"org.opencontainers.image.revision\":\"$rev\"" || fail "revision label is not $rev"
+[ "$(cfg '{{index .OCIv1.Config.Labels "org.opencontainers.image.revision"}}')" = "$rev" ] || fail "revision label is not $rev"
 
 mkdir -p "$work/flows" "$work/out"
 cp testdata/flows/*.json* "$work/flows/"
@@ -57,7 +57,7 @@ fi
 # generate on the sample, as uid 65532, into the mounted directory
 run /flowfence generate --from '/flows/*.json*' --out /out/tree --quiet || fail "flowfence generate failed in the image"
 [ "$(stat -c %u "$work/out/tree")" = 65532 ] || fail "the tree is not owned by uid 65532"
-for f in ROLLOUT.md kustomization.yaml; do
+for f in ROLLOUT.md shop/kustomization.yaml shop/00-default-deny.yaml; do
 	[ -s "$work/out/tree/$f" ] || fail "the tree lacks $f"
 done
 ls "$work"/out/tree/*/FLOWS.md >/dev/null 2>&1 || fail "the tree has no namespace FLOWS.md"

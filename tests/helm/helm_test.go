@@ -382,10 +382,10 @@ func TestTemplateRefuses(t *testing.T) {
 	}{
 		{[]string{"source.kind=goldmane"}, "Goldmane speaks mutual TLS only"},
 		{[]string{"tls.enabled=true"}, "set tls.existingSecret"},
-		{[]string{"source.kind=calico"}, "source.kind"},
+		{[]string{"source.kind=calico"}, "kind"},
 		{[]string{"port=0"}, "port"},
 		{[]string{"learn.checkpointInterval=soon"}, "checkpointInterval"},
-		{[]string{"no.such=value"}, "no"},
+		{[]string{"no.such=value"}, "not allowed"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.sets, ","), func(t *testing.T) {
