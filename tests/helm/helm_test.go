@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -63,7 +62,6 @@ func tools(t *testing.T) (helm, ff string) {
 
 // build runs go build; an unreachable module proxy is a skip, with why.
 func build(dir, pkg, out string) (skip string, err error) {
-	start := time.Now()
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = dir
 	msg, err := cmd.CombinedOutput()
@@ -75,7 +73,6 @@ func build(dir, pkg, out string) (skip string, err error) {
 		}
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
 	}
-	_ = start
 	return "", nil
 }
 
