@@ -85,6 +85,7 @@ func Defaults() map[string]any {
 	maps.Copy(m, flavorDefaults())
 	maps.Copy(m, limitsDefaults())
 	maps.Copy(m, inventoryDefaults())
+	maps.Copy(m, serveDefaults())
 	return m
 }
 
@@ -168,6 +169,8 @@ type Config struct {
 	Inventory []string
 	// DenyScope: see KeyDenyScope.
 	DenyScope string
+	// ServeListen: see KeyServeListen.
+	ServeListen string
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -246,6 +249,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.Cilium, c.Guardrails, err = loadFlavor(vp); err != nil {
+		return nil, err
+	}
+	if c.ServeListen, err = loadServe(vp); err != nil {
 		return nil, err
 	}
 	if c.Inventory, err = loadInventory(vp); err != nil {

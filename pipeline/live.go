@@ -43,6 +43,23 @@ type LiveOptions struct {
 	Progress func(Progress)
 	// ProgressEvery overrides the one-second period (tests).
 	ProgressEvery time.Duration
+	// Monitor, when set, hears the live sources' events, the progress
+	// and every checkpoint as they happen (the --listen endpoints).
+	Monitor Monitor
+}
+
+// Monitor watches a live run for a long-running learner's probes and
+// metrics. Besides the sources' events (collectors.Monitor, passed to each
+// live source), it gets the run's progress about once a second and each
+// checkpoint. Implementations are safe for concurrent use.
+type Monitor interface {
+	collectors.Monitor
+	// Progress: flows learned by the run so far and the run's graph size.
+	Progress(flows uint64, nodes, edges int)
+	// Checkpoint: the graph just saved (Base merged with the run so far,
+	// with the cursors; nobody changes it afterwards) and the flows the
+	// run had learned then; or the error of a failed save (g nil).
+	Checkpoint(g *learner.Graph, flows uint64, err error)
 }
 
 // Progress is a live window's state for progress lines.
@@ -325,18 +342,24 @@ func (lv *live) checkpoint() error {
 	}
 	out := MergeGraphs(lv.opts.Live.Base, g)
 	if err := WriteGraphFile(lv.opts.Live.CheckpointPath, out); err != nil {
+		if m := lv.opts.Live.Monitor; m != nil {
+			m.Checkpoint(nil, lv.flows, err)
+		}
 		return err
 	}
 	lv.cps++
 	lv.cpFlows = lv.flows
 	lv.cpErr = nil
+	if m := lv.opts.Live.Monitor; m != nil {
+		m.Checkpoint(out, lv.flows, nil)
+	}
 	return nil
 }
 
 // progress reports about once a second until the returned stop is called.
 func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
-	fn := lv.opts.Live.Progress
-	if fn == nil {
+	fn, mon := lv.opts.Live.Progress, lv.opts.Live.Monitor
+	if fn == nil && mon == nil {
 		return func(bool) {}
 	}
 	period := lv.opts.Live.ProgressEvery
@@ -364,7 +387,12 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 		if dur > 0 && dur > p.Elapsed {
 			p.Remaining = dur - p.Elapsed
 		}
-		fn(p)
+		if mon != nil {
+			mon.Progress(p.Flows, p.Nodes, p.Edges)
+		}
+		if fn != nil {
+			fn(p)
+		}
 	}
 	stopTicks := every(ctx, period, func() { report(false) })
 	return func(final bool) {

@@ -121,6 +121,9 @@ func openRelay(u string, opts *LearnOptions) (LiveSource, error) {
 	if ro.Logger == nil {
 		ro.Logger = opts.Collect.Logger
 	}
+	if m := opts.Live.Monitor; m != nil {
+		ro.Monitor = m
+	}
 	_, _, name, err := hubblerelay.ParseURL(u)
 	if err != nil {
 		return nil, err
@@ -154,6 +157,9 @@ func openGoldmane(u string, opts *LearnOptions) (LiveSource, error) {
 	}
 	if !o.Resume.Empty() {
 		logResume(opts, u, o.Resume.Since())
+	}
+	if m := opts.Live.Monitor; m != nil {
+		o.Monitor = m
 	}
 	return goldmane.NewSource(u, o)
 }

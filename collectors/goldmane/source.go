@@ -79,6 +79,9 @@ type Options struct {
 	// Keepalive are the gRPC keepalive pings (zero Time: 5 minutes, the
 	// shortest a default gRPC server accepts; 20 s to answer).
 	Keepalive keepalive.ClientParameters
+	// Monitor, when set, hears when the source is connected (its first List
+	// page or its Stream answered) and when it is not any more.
+	Monitor collectors.Monitor
 }
 
 // DefaultIdleTimeout is how long Goldmane may stay silent before a List
@@ -265,6 +268,7 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		return fmt.Errorf("%s: %w", s.url, err)
 	}
 	defer conn.Close()
+	defer collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.url, false) })
 	client := goldmanepb.NewFlowsClient(conn)
 	if s.opts.Follow != 0 {
 		err = s.stream(ctx, client, st, emit)
@@ -304,6 +308,9 @@ func (s *Source) list(ctx context.Context, c goldmanepb.FlowsClient, st *collect
 		res, err := s.listPage(ctx, c, req)
 		if err != nil {
 			return s.rpcError(ctx, "List", err)
+		}
+		if page == 0 {
+			collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.url, true) })
 		}
 		for _, fr := range res.GetFlows() {
 			if err := s.emitFlow(fr.GetFlow(), &rec, st, emit); err != nil {
@@ -369,6 +376,7 @@ func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *colle
 	if err != nil {
 		return s.rpcError(parent, "Stream", err)
 	}
+	collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.url, true) })
 	var rec record.Record
 	for {
 		recvd.Add(1) // odd: waiting (only waiting counts as silence)

@@ -77,6 +77,9 @@ type Options struct {
 	Resume *Cursor
 	// Logger receives reconnects and warnings.
 	Logger *slog.Logger
+	// Monitor hears connects, disconnects, reconnects, lost events and
+	// skipped items as they happen (nil: nobody).
+	Monitor collectors.Monitor
 	// DialOptions are added to the gRPC client's (tests).
 	DialOptions []grpc.DialOption
 	// Now is the clock (tests); nil means time.Now.
@@ -596,6 +599,7 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		case <-t.C:
 		}
 		s.report.Reconnects++
+		collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Reconnected(s.name) })
 		replay = NewReplay(s.cursor)
 	}
 }
@@ -687,6 +691,8 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 	if err != nil {
 		return stalled(err)
 	}
+	collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.name, true) })
+	defer collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.name, false) })
 	dec := newDecoder()
 	var rec record.Record
 	for {
@@ -712,6 +718,12 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 			st.Skip(skip, 1)
 			st.LostEvents += lost
 			s.report.LostEvents += lost
+			collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) {
+				m.Skipped(s.name, skip, 1)
+				if lost > 0 {
+					m.Lost(s.name, lost)
+				}
+			})
 			continue
 		}
 		rec.Source = s.name
@@ -727,6 +739,7 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 			// counted once: the cursor passes it, a resent copy is dropped
 			s.cursor.Advance(&rec)
 			st.Skip(record.SkipInvalidIdentity, 1)
+			collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Skipped(s.name, record.SkipInvalidIdentity, 1) })
 			s.report.Invalid++
 			if s.report.Invalid == 1 && s.opts.Logger != nil {
 				s.opts.Logger.Warn("skipping flows with an invalid identity", "relay", s.name, "first", cerr.Error())
@@ -735,6 +748,7 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 		}
 		if dropped > 0 {
 			st.Skip(record.SkipInvalidDropped, uint64(dropped))
+			collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Skipped(s.name, record.SkipInvalidDropped, uint64(dropped)) })
 		}
 		if o, seen := s.report.Oldest[rec.Node]; !rec.Time.IsZero() && (!seen || rec.Time.Before(o)) {
 			s.report.Oldest[rec.Node] = rec.Time

@@ -63,13 +63,12 @@ func AddSynth(fs *pflag.FlagSet) {
 
 // Bind binds cmd's flags into vp under their keys and reads the config file.
 func Bind(vp *viper.Viper, cmd *cobra.Command) error {
-	keys := flagKeys()
 	var err error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Name == "help" {
 			return
 		}
-		err = vp.BindPFlag(key(keys, f.Name), f)
+		err = vp.BindPFlag(FlagKey(f), f)
 	})
 	if err != nil {
 		return fmt.Errorf("bind flags: %w", err)
@@ -80,6 +79,16 @@ func Bind(vp *viper.Viper, cmd *cobra.Command) error {
 // Key returns the config key a flag is bound to: its own name unless the
 // flag names a nested key (the Flag* constants).
 func Key(flag string) string { return key(flagKeys(), flag) }
+
+// FlagKey returns the config key f is bound to: the key its keyAnnotation
+// names (a flag name two verbs use for different keys, as --listen), else
+// Key(f.Name).
+func FlagKey(f *pflag.Flag) string {
+	if k := f.Annotations[keyAnnotation]; len(k) == 1 {
+		return k[0]
+	}
+	return Key(f.Name)
+}
 
 func key(keys map[string]string, flag string) string {
 	if k, ok := keys[flag]; ok {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/flags"
+	"github.com/flowfence/flowfence/internal/serve"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
 )
@@ -42,6 +43,25 @@ func NewCommand(env flags.Env) *cobra.Command {
 			}
 			opts := flags.LearnOptions(c, env, log)
 			opts.Live.Base, opts.Live.CheckpointPath = base, c.Graph
+			var srv *serve.Server
+			if c.ServeListen != "" {
+				interval := opts.Live.CheckpointInterval
+				if interval <= 0 {
+					interval = pipeline.DefaultCheckpointInterval
+				}
+				srv = serve.New(serve.Options{CheckpointInterval: interval, Logger: log})
+				srv.SetGraph(base)
+				addr, stop, err := srv.Listen(c.ServeListen)
+				if err != nil {
+					return err
+				}
+				// stopped after the graph is written: a SIGTERM still saves it
+				defer stop()
+				opts.Live.Monitor = srv
+				if !c.Quiet {
+					cmd.PrintErrf("flowfence learn: serving /healthz /readyz /metrics /graph on http://%s\n", addr)
+				}
+			}
 			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, opts, log)
 			var cut *pipeline.IncompleteError
 			if err != nil && !errors.As(err, &cut) {
@@ -50,6 +70,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 			merged := pipeline.MergeGraphs(base, g)
 			if err := pipeline.WriteGraphFile(c.Graph, merged); err != nil {
 				return err
+			}
+			if srv != nil {
+				srv.SetGraph(merged)
 			}
 			if !c.Quiet {
 				pipeline.PrintSummary(env.Streams.Err, sum, g, nil, "")
@@ -62,6 +85,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 		},
 	}
 	flags.AddLearn(cmd.Flags())
+	flags.AddServe(cmd.Flags())
 	cmd.Flags().String(config.KeyGraph, "", "graph file to write; an existing graph there is merged with")
 	cmd.Flags().Bool(replaceFlag, false, "replace the graph file instead of merging into it")
 	return cmd

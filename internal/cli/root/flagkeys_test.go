@@ -26,8 +26,8 @@ func TestEveryFlagHasAKey(t *testing.T) {
 			if own[f.Name] {
 				return
 			}
-			if _, ok := defaults[flags.Key(f.Name)]; !ok {
-				t.Errorf("%s --%s: bound to %q, which is no config key", c.CommandPath(), f.Name, flags.Key(f.Name))
+			if _, ok := defaults[flags.FlagKey(f)]; !ok {
+				t.Errorf("%s --%s: bound to %q, which is no config key", c.CommandPath(), f.Name, flags.FlagKey(f))
 			}
 		}
 		c.LocalFlags().VisitAll(check)
