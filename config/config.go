@@ -85,6 +85,7 @@ func Defaults() map[string]any {
 	maps.Copy(m, flavorDefaults())
 	maps.Copy(m, limitsDefaults())
 	maps.Copy(m, inventoryDefaults())
+	maps.Copy(m, natsDefaults())
 	return m
 }
 
@@ -166,6 +167,8 @@ type Config struct {
 	Policies, Baseline, Report string
 	// Inventory: see KeyInventory.
 	Inventory []string
+	// NATS: the fleet (see nats.go).
+	NATS NATS
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -247,6 +250,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.Inventory, err = loadInventory(vp); err != nil {
+		return nil, err
+	}
+	if c.NATS, err = loadNATS(vp); err != nil {
 		return nil, err
 	}
 	return c, nil
