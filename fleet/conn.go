@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
