@@ -22,7 +22,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
+.PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium test-nats fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
 
@@ -42,7 +42,7 @@ demo-live: build
 ## test: every test of the product module and of the nested test modules; each fuzz target runs
 ## its seed corpus (testdata/fuzz, crashers found by `make fuzz` are committed there) as a test.
 ## Exploration (`make fuzz`) is not part of it: a new input found at random must not decide CI.
-test: vet proto-check test-unit test-oracles test-hubblecli test-calico test-cilium
+test: vet proto-check test-unit test-oracles test-hubblecli test-calico test-cilium test-nats
 
 test-unit:
 	$(GO) test -count=1 $(PKGS)
@@ -63,6 +63,11 @@ test-cilium:
 ## (nested module: downloads github.com/projectcalico/calico into the module cache)
 test-calico:
 	@if [ -f $(CALICO_TESTS)/go.mod ]; then cd $(CALICO_TESTS) && $(GO) test -count=1 ./...; fi
+
+## test-nats: the fleet (learn --publish, learn --from nats://) against a real three-node NATS JetStream
+## cluster in-process on loopback (nested module with nats-server; ~1.5 min cold, ~45 s warm)
+test-nats:
+	@if [ -f tests/nats/go.mod ]; then cd tests/nats && $(GO) test -count=1 -timeout 15m ./...; fi
 
 ## proto: regenerate the Goldmane gRPC code (installs protoc with apt-get when missing)
 proto: proto-tools

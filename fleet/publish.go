@@ -270,3 +270,15 @@ func empty(d *learner.Graph) bool {
 	return len(d.Nodes) == 0 && len(d.Edges) == 0 && len(d.Denied) == 0 && len(d.Unaddressed) == 0 && len(d.DNS) == 0 &&
 		reflect.DeepEqual(d.Stats, learner.Stats{})
 }
+
+// PendingBytes returns the bytes and messages of the deltas waiting to be
+// sent (benchmarks: bytes on the wire per delta).
+func (p *Publisher) PendingBytes() (bytes, msgs int) {
+	for _, d := range p.pending {
+		for _, m := range d.Msgs {
+			bytes += len(m)
+			msgs++
+		}
+	}
+	return bytes, msgs
+}

@@ -45,6 +45,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 			opts := flags.LearnOptions(c, env, log)
 			opts.Live.Base, opts.Live.CheckpointPath = base, c.Graph
 			ctx := flags.Context(cmd)
+			if c.NATS.Publish != "" && env.Viper.GetBool(replaceFlag) {
+				return errors.New("--replace with --publish: the fleet already holds what this graph published; starting it again would count that twice")
+			}
 			if c.NATS.Publish != "" {
 				pub, err := fleet.NewPublisher(ctx, fleet.PublishOptions{URL: c.NATS.Publish, Cluster: c.NATS.Cluster, GraphPath: c.Graph, Options: opts.NATS}, base)
 				if err != nil {
