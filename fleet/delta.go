@@ -26,9 +26,19 @@ func Delta(prev, cur *learner.Graph) *learner.Graph {
 		}
 	}
 	need := map[string]bool{}
-	prevEdges := pooled(prev)
-	for k, e := range pooled(cur) {
-		if de, changed := edgeDiff(prevEdges[k], e); changed {
+	prevEdge := func(k learner.EdgeKey) *learner.Edge {
+		if e := prev.Edges[k]; e != nil {
+			return e
+		}
+		return prev.Denied[k]
+	}
+	for _, edges := range []map[learner.EdgeKey]*learner.Edge{cur.Edges, cur.Denied} {
+		for k, e := range edges {
+			p := prevEdge(k)
+			if p != nil && sameEdge(p, e) {
+				continue
+			}
+			de, _ := edgeDiff(p, e)
 			d.Edges[k] = de
 			need[e.Src], need[e.Dst] = true, true
 		}
@@ -54,6 +64,14 @@ func pooled(g *learner.Graph) map[learner.EdgeKey]*learner.Edge {
 	maps.Copy(out, g.Edges)
 	maps.Copy(out, g.Denied)
 	return out
+}
+
+// sameEdge reports whether c holds nothing beyond p (the cheap test that
+// spares most edges of a checkpoint the diff).
+func sameEdge(p, c *learner.Edge) bool {
+	return p.Flows == c.Flows && p.Audit == c.Audit && p.Dropped == c.Dropped && p.FirstSeen.Equal(c.FirstSeen) && p.LastSeen.Equal(c.LastSeen) &&
+		p.Answered == c.Answered && p.FwdOverflow == c.FwdOverflow && slices.Equal(p.NodesSeen, c.NodesSeen) && slices.Equal(p.Sources, c.Sources) &&
+		slices.Equal(p.FwdTuples, c.FwdTuples) && slices.Equal(p.DropTuples, c.DropTuples) && slices.Equal(p.DeniedBy, c.DeniedBy)
 }
 
 // edgeDiff returns the edge that, merged into p (nil: absent), gives c.
