@@ -128,6 +128,7 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 	if every <= 0 || every > a.ackWait/2 {
 		every = a.ackWait / 2
 	}
+	const poll = 200 * time.Millisecond // a quiet stream is asked again this often
 	var unacked []jetstream.Msg
 	var parts []*learner.Graph
 	lastSave := time.Now()
@@ -158,11 +159,8 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 		if ctx.Err() != nil {
 			return commit()
 		}
-		wait := time.Second
-		if !a.o.Follow {
-			wait = 200 * time.Millisecond
-		}
-		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(wait))
+		// what is there now, at once (Fetch would wait for a full batch)
+		batch, err := cons.FetchNoWait(512)
 		if err != nil {
 			if ctx.Err() != nil {
 				return commit()
@@ -191,13 +189,19 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 				return err
 			}
 		}
-		if n == 0 && !a.o.Follow {
-			done, err := a.drained(ctx, cons)
-			if err != nil {
-				return err
+		if n == 0 {
+			if !a.o.Follow {
+				done, err := a.drained(ctx, cons)
+				if err != nil {
+					return err
+				}
+				if done {
+					return nil
+				}
 			}
-			if done {
-				return nil
+			select {
+			case <-ctx.Done():
+			case <-time.After(poll):
 			}
 		}
 	}

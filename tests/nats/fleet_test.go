@@ -114,7 +114,7 @@ func TestPublisherKilled(t *testing.T) {
 	agg, _ := start(t, "learn", "--from", url+"?cluster=prod-*&ack-wait=2s", "--follow", "--checkpoint-interval", "100ms", "--graph", fleet)
 	for k := range 3 {
 		p, _ := start(t, learn...)
-		time.Sleep(time.Duration(700+300*k) * time.Millisecond)
+		time.Sleep(time.Duration(1200+400*k) * time.Millisecond)
 		kill9(p)
 		if k == 1 {
 			kill9(agg)
@@ -122,7 +122,7 @@ func TestPublisherKilled(t *testing.T) {
 	}
 	// the last run ends cleanly (SIGTERM: the final graph is written and published)
 	p, buf := start(t, learn...)
-	time.Sleep(time.Second)
+	time.Sleep(2 * time.Second)
 	_ = p.Process.Signal(syscall.SIGTERM)
 	if err := p.Wait(); err != nil {
 		t.Fatalf("publisher: %v\n%s", err, buf)
