@@ -128,7 +128,6 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 	if every <= 0 || every > a.ackWait/2 {
 		every = a.ackWait / 2
 	}
-	const poll = 200 * time.Millisecond // a quiet stream is asked again this often
 	var unacked []jetstream.Msg
 	var parts []*learner.Graph
 	lastSave := time.Now()
@@ -159,8 +158,11 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 		if ctx.Err() != nil {
 			return commit()
 		}
-		// what is there now, at once (Fetch would wait for a full batch)
-		batch, err := cons.FetchNoWait(512)
+		wait := time.Second
+		if !a.o.Follow {
+			wait = 200 * time.Millisecond
+		}
+		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(wait))
 		if err != nil {
 			if ctx.Err() != nil {
 				return commit()
@@ -198,10 +200,6 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 				if done {
 					return nil
 				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(poll):
 			}
 		}
 	}

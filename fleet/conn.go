@@ -131,7 +131,8 @@ func explain(server string, o Options, err error) error {
 		return fmt.Errorf("nats %s: the server requires TLS: give --nats-ca (and --nats-cert/--nats-key if it asks for a client certificate): %w", server, err)
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return fmt.Errorf("nats %s: TLS asked for (--nats-ca/--nats-cert) but the server does not offer it: %w", server, err)
-	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate"):
+	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") ||
+		strings.Contains(msg, "closed by remote after TLS handshake"):
 		return fmt.Errorf("nats %s: TLS: the server wants a client certificate it trusts (--nats-cert, --nats-key): %w", server, err)
 	case errors.Is(err, nats.ErrNoServers):
 		return fmt.Errorf("nats %s: no server answered: %w", server, err)
