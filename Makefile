@@ -29,7 +29,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: lint-actions actionlint chromium picture-assets test-helm test-image image image-builder
+.PHONY: lint-actions actionlint chromium picture-assets test-helm test-image image image-builder test-nats
 .PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
@@ -50,7 +50,7 @@ demo-live: build
 ## test: every test of the product module and of the nested test modules; each fuzz target runs
 ## its seed corpus (testdata/fuzz, crashers found by `make fuzz` are committed there) as a test.
 ## Exploration (`make fuzz`) is not part of it: a new input found at random must not decide CI.
-test: vet proto-check lint-actions chromium test-unit test-oracles test-hubblecli test-calico test-cilium test-helm test-image
+test: vet proto-check lint-actions chromium test-unit test-oracles test-hubblecli test-calico test-cilium test-nats test-helm test-image
 
 test-unit:
 	$(GO) test -count=1 $(PKGS)
@@ -121,6 +121,11 @@ image-builder:
 ## saying why, where no builder can be installed
 test-image:
 	@./hack/test-image.sh
+
+## test-nats: the fleet (learn --publish, learn --from nats://) against a real three-node NATS JetStream
+## cluster in-process on loopback (nested module with nats-server; ~1.5 min cold, ~45 s warm)
+test-nats:
+	@if [ -f tests/nats/go.mod ]; then cd tests/nats && $(GO) test -count=1 -timeout 15m ./...; fi
 
 ## proto: regenerate the Goldmane gRPC code (installs protoc with apt-get when missing)
 proto: proto-tools

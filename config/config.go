@@ -86,6 +86,7 @@ func Defaults() map[string]any {
 	maps.Copy(m, limitsDefaults())
 	maps.Copy(m, inventoryDefaults())
 	maps.Copy(m, serveDefaults())
+	maps.Copy(m, natsDefaults())
 	return m
 }
 
@@ -171,6 +172,8 @@ type Config struct {
 	DenyScope string
 	// ServeListen: see KeyServeListen.
 	ServeListen string
+	// NATS: the fleet (see nats.go).
+	NATS NATS
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -258,6 +261,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.DenyScope, err = loadDenyScope(vp, c.Guardrails.BaselineDeny); err != nil {
+		return nil, err
+	}
+	if c.NATS, err = loadNATS(vp); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -38,6 +38,9 @@ type LiveOptions struct {
 	// resumes from the cursors without counting any flow twice.
 	CheckpointPath     string
 	CheckpointInterval time.Duration
+	// Sink, when set, sees every checkpoint saved (SaveGraph): the
+	// --publish sink.
+	Sink Sink
 	// Progress is called about once a second during live windows, and a
 	// last time with Done set (from one goroutine).
 	Progress func(Progress)
@@ -341,7 +344,7 @@ func (lv *live) checkpoint() error {
 		return err
 	}
 	out := MergeGraphs(lv.opts.Live.Base, g)
-	if err := WriteGraphFile(lv.opts.Live.CheckpointPath, out); err != nil {
+	if err := SaveGraph(context.Background(), lv.opts.Live.CheckpointPath, out, lv.opts.Live.Sink); err != nil {
 		if m := lv.opts.Live.Monitor; m != nil {
 			m.Checkpoint(nil, lv.flows, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/fleet"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
@@ -29,6 +30,8 @@ type LearnOptions struct {
 	MaxWorkloads int
 	// Sources are the kinds of --from argument read (nil: DefaultSources).
 	Sources []Source
+	// NATS configures nats:// sources and the --publish sink (credentials, TLS).
+	NATS fleet.Options
 }
 
 // Summary is what one run read and learned.
@@ -72,9 +75,17 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 	}
 	stdinUsed := false
 	var live []liveURL
+	graphsRead := false // a nats:// source ran (it follows itself)
 	names := sourceNames{}
 	for _, arg := range from {
 		if src, ok := byScheme(sources, arg); ok {
+			if src.OpenGraphs != nil {
+				if err := learnGraphs(ctx, arg, src, &opts, sum, l, merged, names); err != nil {
+					return nil, sum, err
+				}
+				graphsRead = true
+				continue
+			}
 			if src.OpenLive != nil {
 				names.addURL(arg)
 				live = append(live, liveURL{arg, src}) // read after the files, together
@@ -107,7 +118,11 @@ func Learn(ctx context.Context, from []string, opts LearnOptions, log *slog.Logg
 		}
 	}
 	// a window cut short (*IncompleteError) still returns what was learned
-	liveErr := learnLive(ctx, live, opts, sum, l, merged, names, emit)
+	liveOpts := opts
+	if graphsRead && len(live) == 0 {
+		liveOpts.Live.Relay.Follow = false // --follow was the nats:// source's
+	}
+	liveErr := learnLive(ctx, live, liveOpts, sum, l, merged, names, emit)
 	if _, cut := liveErr.(*IncompleteError); liveErr != nil && !cut {
 		return nil, sum, liveErr
 	}

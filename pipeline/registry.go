@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/fleet"
 	"github.com/flowfence/flowfence/learner"
 )
 
@@ -22,7 +24,7 @@ import (
 // Schemes prefix it; any other argument is a path or a glob, and each file
 // goes to the Source whose Formats hold what collectors.Detect finds in
 // its first bytes (the formats are told apart there, in one order).
-// Exactly one of OpenURL, OpenLive, OpenFile and ReadGraph is set.
+// Exactly one of OpenURL, OpenLive, OpenFile, ReadGraph and OpenGraphs is set.
 type Source struct {
 	// Name names the source in messages.
 	Name string
@@ -45,6 +47,17 @@ type Source struct {
 	OpenFile func(f *input.File, opts *LearnOptions) collectors.Source
 	// ReadGraph reads a saved graph, merged into the result as it is.
 	ReadGraph func(name string, r io.Reader) (*learner.Graph, error)
+	// OpenGraphs returns the source of a URL that yields graphs (the
+	// fleet's deltas), run once in --from order.
+	OpenGraphs func(url string, opts *LearnOptions) (GraphSource, error)
+}
+
+// GraphSource is a source of graphs (OpenGraphs): Run merges what it
+// receives into g and calls save, which writes the checkpoint when the
+// run has a --graph file, before it acknowledges what it merged.
+type GraphSource interface {
+	Name() string
+	Run(ctx context.Context, g *learner.Graph, save func() error) error
 }
 
 // LiveSource is a live window's source (OpenLive).
@@ -60,7 +73,8 @@ type LiveSource interface {
 
 // DefaultSources returns the sources flowfence reads: saved graphs, Hubble
 // JSON, Calico flow logs and Goldmane JSON files, Hubble Relay
-// (hubble://, hubble+tls://) and Goldmane (goldmane://). The slice is the
+// (hubble://, hubble+tls://), Goldmane (goldmane://) and the fleet's
+// deltas on NATS JetStream (nats://). The slice is the
 // caller's to extend (LearnOptions.Sources).
 func DefaultSources() []Source {
 	return []Source{
@@ -79,6 +93,7 @@ func DefaultSources() []Source {
 			}},
 		{Name: "Hubble Relay", Schemes: []string{hubblerelay.Scheme, hubblerelay.SchemeTLS}, OpenLive: openRelay, MergeCursors: mergeWith(hubblerelay.DecodeCursor)},
 		{Name: "Goldmane", Schemes: []string{goldmane.Scheme}, OpenLive: openGoldmane, MergeCursors: mergeWith(goldmane.DecodeCursor)},
+		{Name: "NATS JetStream fleet", Schemes: []string{fleet.Scheme}, OpenGraphs: openFleet},
 	}
 }
 

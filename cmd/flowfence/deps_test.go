@@ -14,7 +14,7 @@ func TestNoHeavyImports(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	forbidden := []string{"github.com/cilium/cilium/pkg/", "k8s.io/client-go", "k8s.io/kubernetes", "github.com/mattfenwick/cyclonus", "sigs.k8s.io/kube-network-policies", "github.com/projectcalico/"}
+	forbidden := []string{"github.com/cilium/cilium/pkg/", "k8s.io/client-go", "k8s.io/kubernetes", "github.com/mattfenwick/cyclonus", "sigs.k8s.io/kube-network-policies", "github.com/projectcalico/", "github.com/nats-io/nats-server"}
 	deps := strings.Fields(string(out))
 	for _, d := range deps {
 		for _, f := range forbidden {
@@ -38,6 +38,7 @@ func TestLayering(t *testing.T) {
 	}{
 		{"github.com/flowfence/flowfence/diffcheck", []string{"github.com/flowfence/flowfence/pipeline"}},
 		{"github.com/flowfence/flowfence/explain", []string{"github.com/flowfence/flowfence/pipeline"}},
+		{"github.com/flowfence/flowfence/fleet", []string{"github.com/flowfence/flowfence/pipeline", "github.com/flowfence/flowfence/synth", "github.com/flowfence/flowfence/output"}},
 		{"github.com/flowfence/flowfence/synth/replay", []string{"github.com/flowfence/flowfence/pipeline", "github.com/flowfence/flowfence/diffcheck"}},
 		{"github.com/flowfence/flowfence/synth", []string{"github.com/flowfence/flowfence/pipeline", "github.com/flowfence/flowfence/output"}},
 	}

@@ -4,6 +4,7 @@ package configview
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -28,6 +29,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 			}
 			settings := env.Viper.AllSettings()
 			delete(settings, config.KeyConfig)
+			redact(settings)
 			b, err := yaml.Marshal(settings)
 			if err != nil {
 				return fmt.Errorf("config view: %w", err)
@@ -41,4 +43,16 @@ func NewCommand(env flags.Env) *cobra.Command {
 	view.Flags().String(config.KeyOut, "out", "output directory")
 	cmd.AddCommand(view)
 	return cmd
+}
+
+// redact replaces the secrets' values (config.SecretKeys) with REDACTED.
+func redact(settings map[string]any) {
+	for _, k := range config.SecretKeys() {
+		section, name, _ := strings.Cut(k, ".")
+		if m, ok := settings[section].(map[string]any); ok {
+			if v, ok := m[name].(string); ok && v != "" {
+				m[name] = "REDACTED"
+			}
+		}
+	}
 }

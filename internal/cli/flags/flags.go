@@ -15,6 +15,7 @@ import (
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/fleet"
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
@@ -47,6 +48,27 @@ func AddLearn(fs *pflag.FlagSet) {
 	fs.String(FlagGoldmaneKey, "", "goldmane:// sources: client key (PEM) for Goldmane's mutual TLS")
 	fs.String(FlagGoldmaneServerName, config.DefaultGoldmaneServerName, "goldmane:// sources: name to verify in Goldmane's certificate")
 	fs.String(FlagGoldmaneFollow, "", "goldmane:// sources: stream new flows for this long (e.g. 30m) instead of listing the stored window")
+	AddNATS(fs)
+}
+
+// AddNATS adds the flags of NATS connections (nats:// sources, learn
+// --publish): credentials and TLS.
+func AddNATS(fs *pflag.FlagSet) {
+	fs.String(FlagNATSUser, "", "nats:// and --publish: user name (with --nats-password)")
+	fs.String(FlagNATSPassword, "", "nats:// and --publish: password (prefer FLOWFENCE_NATS_PASSWORD or the config file; never printed)")
+	fs.String(FlagNATSToken, "", "nats:// and --publish: authentication token (prefer FLOWFENCE_NATS_TOKEN; never printed)")
+	fs.String(FlagNATSCreds, "", "nats:// and --publish: NATS credentials file (JWT and NKey seed)")
+	fs.String(FlagNATSNKey, "", "nats:// and --publish: file holding an NKey seed")
+	fs.StringSlice(FlagNATSCA, nil, "nats:// and --publish: CA certificates (PEM) the server's certificate must chain to (turns TLS on)")
+	fs.String(FlagNATSCert, "", "nats:// and --publish: client certificate (PEM) for mutual TLS")
+	fs.String(FlagNATSKey, "", "nats:// and --publish: client key (PEM) for mutual TLS")
+}
+
+// NATSOptions builds the NATS connection options from the config.
+func NATSOptions(c *config.Config, log *slog.Logger) fleet.Options {
+	n := c.NATS
+	return fleet.Options{User: n.User, Password: n.Password, Token: n.Token, CredsFile: n.CredsFile, NKeyFile: n.NKeyFile,
+		CAFiles: n.CAFiles, CertFile: n.CertFile, KeyFile: n.KeyFile, Replicas: n.Replicas, Logger: log}
 }
 
 // AddSynth adds the flags of policy generation.
@@ -126,6 +148,7 @@ func LearnOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LearnOpt
 		Live:    LiveOptions(c, env, log),
 		Collect: collectors.Options{Strict: c.Strict, Stdin: env.Streams.In, Logger: log, Workers: c.Workers},
 		Learn:   learner.Options{LearnDropped: c.LearnDropped},
+		NATS:    NATSOptions(c, log),
 		Since:   c.Since, Until: c.Until,
 		MaxWorkloads: c.MaxWorkloads,
 		Goldmane: goldmane.Options{CA: c.GoldmaneCA, Cert: c.GoldmaneCert, Key: c.GoldmaneKey, ServerName: c.GoldmaneServerName,

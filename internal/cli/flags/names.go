@@ -48,6 +48,16 @@ const (
 	FlagRelayTLSCertFile = "tls-cert-file"
 	FlagRelayTLSKeyFile  = "tls-key-file"
 	FlagRelayTLSClientCA = "tls-client-ca-files"
+	// the fleet on NATS JetStream (nats.*)
+	FlagNATSReplicas = "nats-replicas"
+	FlagNATSUser     = "nats-user"
+	FlagNATSPassword = "nats-password"
+	FlagNATSToken    = "nats-token"
+	FlagNATSCreds    = "nats-creds"
+	FlagNATSNKey     = "nats-nkey"
+	FlagNATSCA       = "nats-ca"
+	FlagNATSCert     = "nats-cert"
+	FlagNATSKey      = "nats-key"
 )
 
 // flagKeys maps every flag name above to its config key.
@@ -69,6 +79,15 @@ func flagKeys() map[string]string {
 		FlagFQDNPattern:        config.KeyCiliumFQDNPatterns,
 		FlagGuardrails:         config.KeyGuardrails,
 		FlagBaselineDeny:       config.KeyBaselineDeny,
+		FlagNATSReplicas:       config.KeyNATSReplicas,
+		FlagNATSUser:           config.KeyNATSUser,
+		FlagNATSPassword:       config.KeyNATSPassword,
+		FlagNATSToken:          config.KeyNATSToken,
+		FlagNATSCreds:          config.KeyNATSCreds,
+		FlagNATSNKey:           config.KeyNATSNKey,
+		FlagNATSCA:             config.KeyNATSCA,
+		FlagNATSCert:           config.KeyNATSCert,
+		FlagNATSKey:            config.KeyNATSKey,
 		FlagNamespace:          config.KeyHubbleNamespaces,
 		FlagNotNamespace:       config.KeyHubbleNotNS,
 		FlagVerdict:            config.KeyHubbleVerdicts,

@@ -3,12 +3,14 @@
 package learn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/fleet"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/serve"
 	"github.com/flowfence/flowfence/learner"
@@ -43,6 +45,18 @@ func NewCommand(env flags.Env) *cobra.Command {
 			}
 			opts := flags.LearnOptions(c, env, log)
 			opts.Live.Base, opts.Live.CheckpointPath = base, c.Graph
+			ctx := flags.Context(cmd)
+			if c.NATS.Publish != "" && env.Viper.GetBool(replaceFlag) {
+				return errors.New("--replace with --publish: the fleet already holds what this graph published; starting it again would count that twice")
+			}
+			if c.NATS.Publish != "" {
+				pub, err := fleet.NewPublisher(ctx, fleet.PublishOptions{URL: c.NATS.Publish, Cluster: c.NATS.Cluster, GraphPath: c.Graph, Options: opts.NATS}, base)
+				if err != nil {
+					return err
+				}
+				defer pub.Close()
+				opts.Live.Sink = pub
+			}
 			var srv *serve.Server
 			if c.ServeListen != "" {
 				interval := opts.Live.CheckpointInterval
@@ -62,13 +76,14 @@ func NewCommand(env flags.Env) *cobra.Command {
 					cmd.PrintErrf("flowfence learn: serving /healthz /readyz /metrics /graph on http://%s\n", addr)
 				}
 			}
-			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, opts, log)
+			g, sum, err := pipeline.Learn(ctx, c.From, opts, log)
 			var cut *pipeline.IncompleteError
 			if err != nil && !errors.As(err, &cut) {
 				return err
 			}
 			merged := pipeline.MergeGraphs(base, g)
-			if err := pipeline.WriteGraphFile(c.Graph, merged); err != nil {
+			// the last deltas are published even when the run was interrupted
+			if err := pipeline.SaveGraph(context.WithoutCancel(ctx), c.Graph, merged, opts.Live.Sink); err != nil {
 				return err
 			}
 			if srv != nil {
@@ -88,5 +103,8 @@ func NewCommand(env flags.Env) *cobra.Command {
 	flags.AddServe(cmd.Flags())
 	cmd.Flags().String(config.KeyGraph, "", "graph file to write; an existing graph there is merged with")
 	cmd.Flags().Bool(replaceFlag, false, "replace the graph file instead of merging into it")
+	cmd.Flags().String(config.KeyPublish, "", "publish, at every checkpoint, the graph's delta to NATS JetStream: nats://HOST:4222[/STREAM] (subject flowfence.graph.CLUSTER; the stream is created when missing)")
+	cmd.Flags().String(config.KeyCluster, "", "--publish: the name of the cluster the graph is learned from (a DNS label)")
+	cmd.Flags().Int(flags.FlagNATSReplicas, config.DefaultNATSReplica, "--publish: replicas of the stream when it is created")
 	return cmd
 }

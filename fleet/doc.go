@@ -1,0 +1,32 @@
+// Package fleet spreads learned graphs over NATS JetStream so that many
+// clusters (or shards of one) learn apart and one aggregate holds them all.
+//
+// A publisher (the --publish sink of `learn`) sends, at every checkpoint,
+// the Delta between the graph it saved last and the one it saves now: a
+// flowfence graph (versioned JSON, validated when read like any saved
+// graph) of the counts that grew, the sets that gained members and the
+// times that moved, such that prev.Merge(delta) equals the new graph. A
+// delta larger than the server's max payload is cut into parts, each a
+// graph of its own (an edge goes in exactly one part with both its nodes;
+// nodes merge idempotently, so repeating one is harmless).
+//
+// Messages go to the subject flowfence.graph.<cluster> of a stream with a
+// Nats-Msg-Id of cluster/epoch/sequence/part: a republish after a crash is
+// dropped by the server within the stream's duplicate window, and past it
+// by the aggregator, whose cursor records per cluster and epoch the last
+// (sequence, part) merged. The epoch names one graph file's lineage of
+// deltas (a new --graph file starts a new epoch at sequence 1).
+//
+// Crash safety of the publisher: the checkpoint first writes the deltas
+// not yet acknowledged by the stream to a sidecar file (<graph>.publish),
+// then the graph with its publish cursor (epoch, last sequence), then
+// publishes. A restarted publisher republishes the sidecar's deltas up to
+// the graph's sequence (the server de-duplicates what already arrived) and
+// drops those past it (their graph was never written, so they were never
+// sent). No delta is lost or counted twice.
+//
+// The aggregator (the nats:// source of `learn`) is a durable pull
+// consumer: it merges deltas into the graph, saves the graph with its
+// cursor, and only then acknowledges the messages. A redelivered message
+// at or before the cursor is acknowledged and skipped.
+package fleet

@@ -1,0 +1,161 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/flowfence/flowfence/fleet"
+	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/record"
+)
+
+// synthetic learns a cluster of edges distinct connections (workload i
+// calls workload j on port p), one flow each, and returns the learner.
+func synthetic(cluster string, edges int) *learner.Learner {
+	l := learner.New(learner.Options{})
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range edges {
+		l.Add(benchFlow(cluster, i, t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	return l
+}
+
+// benchFlow is the request of connection i: 100 workloads, each calling
+// 10 others on edges/1000 ports.
+func benchFlow(cluster string, i int, t time.Time) *record.Record {
+	src, dst := i%100, (i/100+i%100+1)%100
+	ep := func(w int, port uint16) record.Endpoint {
+		return record.Endpoint{Cluster: cluster, Namespace: fmt.Sprintf("ns%d", w%10), Pod: fmt.Sprintf("w%d-7d4b9c6f5d-x%dz", w, w%7),
+			Labels: map[string]string{"app": fmt.Sprintf("w%d", w)}, IP: netip.AddrFrom4([4]byte{10, 0, byte(w), 1}), Port: port}
+	}
+	return &record.Record{Time: t, Src: ep(src, 40000), Dst: ep(dst, uint16(1000+i/1000)), Proto: record.TCP,
+		Direction: record.Request, Verdict: record.Forwarded, Node: "node-1"}
+}
+
+// jetStream starts one in-process JetStream server (benchmarks measure
+// the aggregator, not replication).
+func jetStream(b *testing.B) string {
+	o := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: b.TempDir(), NoLog: true, NoSigs: true}
+	s, err := server.NewServer(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		b.Fatal("server not ready")
+	}
+	b.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+// BenchmarkAggregate: one aggregator merging the deltas of a fleet of
+// clusters × edges edges, 1% of the edges changing per checkpoint
+// (rounds checkpoints after the first): deltas/s and edges/s merged,
+// bytes on the wire per delta.
+func BenchmarkAggregate(b *testing.B) {
+	const clusters, edges, rounds = 100, 10000, 3
+	url := jetStream(b)
+	dir := b.TempDir()
+	ctx := context.Background()
+	var deltaBytes, deltaMsgs, changedBytes, changedMsgs int
+	for c := range clusters {
+		name := fmt.Sprintf("c%03d", c)
+		l := synthetic(name, edges)
+		pub, err := fleet.NewPublisher(ctx, fleet.PublishOptions{URL: url, Cluster: name, GraphPath: filepath.Join(dir, name+".json")}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+		for r := range rounds + 1 {
+			if r > 0 {
+				for i := range edges / 100 {
+					l.Add(benchFlow(name, (i*97+r*13)%edges, t0.Add(time.Duration(r)*time.Minute)))
+				}
+			}
+			g := l.Graph()
+			g.Judge(false)
+			commit, err := pub.Prepare(g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, m := pub.PendingBytes()
+			if err := commit(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+			deltaBytes, deltaMsgs = deltaBytes+n, deltaMsgs+m
+			if r > 0 {
+				changedBytes, changedMsgs = changedBytes+n, changedMsgs+1
+			}
+		}
+		pub.Close()
+	}
+	b.ResetTimer()
+	var merged, mergedEdges int
+	for range b.N {
+		a, err := fleet.NewAggregator(fleet.AggregateOptions{URL: url, Durable: false}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := learner.NewGraph()
+		if err := a.Run(ctx, g, nil); err != nil {
+			b.Fatal(err)
+		}
+		if len(g.Edges) != clusters*edges {
+			b.Fatalf("fleet graph has %d edges, want %d", len(g.Edges), clusters*edges)
+		}
+		merged, mergedEdges = merged+a.Merged, mergedEdges+a.Edges
+	}
+	secs := b.Elapsed().Seconds()
+	b.ReportMetric(float64(merged)/secs, "parts/s")
+	b.ReportMetric(float64(mergedEdges)/secs, "edges/s")
+	b.ReportMetric(float64(changedBytes)/float64(changedMsgs), "B/delta(1%)")
+	b.ReportMetric(float64(deltaBytes)/float64(deltaMsgs), "B/part")
+}
+
+// BenchmarkPublishCheckpoint: the publisher's work at one checkpoint of a
+// 100,000-edge cluster graph with 1% of its edges changed: the delta,
+// its messages, the sidecar and the publish.
+func BenchmarkPublishCheckpoint(b *testing.B) {
+	const edges = 100000
+	url := jetStream(b)
+	ctx := context.Background()
+	l := synthetic("big", edges)
+	pub, err := fleet.NewPublisher(ctx, fleet.PublishOptions{URL: url, Cluster: "big", GraphPath: filepath.Join(b.TempDir(), "g.json")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	g := l.Graph()
+	commit, _ := pub.Prepare(g)
+	if err := commit(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	var bytes int
+	b.ResetTimer()
+	for r := range b.N {
+		b.StopTimer()
+		for i := range edges / 100 {
+			l.Add(benchFlow("big", (i*97+r*13)%edges, t0.Add(time.Duration(r)*time.Minute)))
+		}
+		g := l.Graph()
+		g.Judge(false)
+		b.StartTimer()
+		commit, err := pub.Prepare(g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := pub.PendingBytes()
+		bytes += n
+		if err := commit(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(bytes)/float64(b.N), "B/delta")
+}

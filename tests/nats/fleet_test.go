@@ -1,0 +1,176 @@
+package nats
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// flows are the sample's three node files: each run of a publisher below
+// learns some of them (a cluster's checkpoints are its runs).
+var flows = []string{"../../testdata/flows/node-a.jsonl", "../../testdata/flows/node-b.json.gz", "../../testdata/flows/node-c-legacy.json"}
+
+// clusterRuns are three clusters, each learning in two or three runs
+// (two or three deltas), from different files.
+var clusterRuns = map[string][][]string{
+	"prod-eu-1":  {{flows[0]}, {flows[1]}, {flows[2]}},
+	"prod-us-1":  {{flows[1], flows[2]}, {flows[0]}},
+	"staging-eu": {{flows[2]}, {flows[0], flows[1]}},
+}
+
+// publish runs one cluster's learn runs against url, each publishing its delta.
+func publish(t *testing.T, dir, url, cluster string, runs [][]string) string {
+	t.Helper()
+	g := filepath.Join(dir, cluster+".json")
+	for _, files := range runs {
+		args := []string{"learn", "--quiet", "--graph", g, "--publish", url, "--cluster", cluster, "--nats-replicas", "3"}
+		for _, f := range files {
+			args = append(args, "--from", f)
+		}
+		run(t, args...)
+	}
+	return g
+}
+
+// union learns the expected graph: the per-cluster graphs merged.
+func union(t *testing.T, dir, name string, graphs ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	args := []string{"learn", "--quiet", "--replace", "--graph", out}
+	for _, g := range graphs {
+		args = append(args, "--from", g)
+	}
+	run(t, args...)
+	return out
+}
+
+// TestFleet: three publishers (three clusters, two or three checkpoints
+// each) on a three-node cluster with replicas 3, one NATS node stopped and
+// restarted between their runs, two aggregators with different cluster
+// filters: each fleet graph equals the union of its clusters' graphs, edge
+// by edge and count by count; a second drain merges nothing twice.
+func TestFleet(t *testing.T) {
+	c := newCluster(t, nil)
+	dir := t.TempDir()
+	url := c.url(0)
+	graphs := map[string]string{}
+	i := 0
+	for _, cl := range []string{"prod-eu-1", "prod-us-1", "staging-eu"} {
+		if i == 1 {
+			c.stop(2) // a replica down while deltas come
+		}
+		graphs[cl] = publish(t, dir, url, cl, clusterRuns[cl])
+		if i == 1 {
+			c.start(2)
+		}
+		i++
+	}
+	info := streamInfo(t, url, "FLOWFENCE")
+	if info.Config.Replicas != 3 {
+		t.Fatalf("stream replicas %d, want 3", info.Config.Replicas)
+	}
+	if info.State.Msgs < 7 {
+		t.Fatalf("stream holds %d messages, want at least the 7 deltas", info.State.Msgs)
+	}
+	prod := filepath.Join(dir, "fleet-prod.json")
+	staging := filepath.Join(dir, "fleet-staging.json")
+	// the second aggregator reads through another node
+	run(t, "learn", "--quiet", "--from", url+"/FLOWFENCE?cluster=prod-*", "--graph", prod)
+	run(t, "learn", "--quiet", "--from", c.url(1)+"/FLOWFENCE?cluster=staging-eu", "--graph", staging)
+	sameGraph(t, "prod fleet", readGraph(t, prod), readGraph(t, union(t, dir, "want-prod.json", graphs["prod-eu-1"], graphs["prod-us-1"])))
+	sameGraph(t, "staging fleet", readGraph(t, staging), readGraph(t, union(t, dir, "want-staging.json", graphs["staging-eu"])))
+	// drained again: nothing new, nothing doubled
+	run(t, "learn", "--quiet", "--from", url+"/FLOWFENCE?cluster=prod-*", "--graph", prod)
+	sameGraph(t, "prod fleet drained twice", readGraph(t, prod), readGraph(t, filepath.Join(dir, "want-prod.json")))
+	// generate per cluster and for the fleet read the stream without a consumer of their own
+	out := filepath.Join(dir, "tree")
+	run(t, "generate", "--quiet", "--from", url+"?cluster=prod-eu-1", "--out", out)
+	run(t, "generate", "--quiet", "--from", url+"?cluster=prod-*", "--out", out+"-fleet")
+}
+
+// TestPublisherKilled: a live publisher (flowfence relay → learn --follow
+// --publish, checkpoints every 100ms) killed with SIGKILL three times and
+// restarted: the fleet graph equals the publisher's own graph file, edge
+// by edge (no delta lost or doubled); an aggregator killed with SIGKILL
+// while following and restarted does not double what it had merged.
+func TestPublisherKilled(t *testing.T) {
+	c := newCluster(t, nil)
+	dir := t.TempDir()
+	url := c.url(0)
+	port := freePort(t)
+	relay, _ := start(t, "relay", "--from", flows[0], "--from", flows[1], "--from", flows[2], "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--pace", "realtime", "--speed", "600", "--loop")
+	defer kill9(relay)
+	time.Sleep(500 * time.Millisecond)
+	g := filepath.Join(dir, "prod-eu-1.json")
+	learn := []string{"learn", "--from", fmt.Sprintf("hubble://127.0.0.1:%d", port), "--follow", "--checkpoint-interval", "100ms",
+		"--graph", g, "--publish", url, "--cluster", "prod-eu-1", "--nats-replicas", "3"}
+	fleet := filepath.Join(dir, "fleet.json")
+	agg, _ := start(t, "learn", "--from", url+"?cluster=prod-*&ack-wait=2s", "--follow", "--checkpoint-interval", "100ms", "--graph", fleet)
+	for k := range 3 {
+		p, _ := start(t, learn...)
+		time.Sleep(time.Duration(1200+400*k) * time.Millisecond)
+		kill9(p)
+		if k == 1 {
+			kill9(agg)
+		}
+	}
+	// the last run ends cleanly (SIGTERM: the final graph is written and published)
+	p, buf := start(t, learn...)
+	time.Sleep(2 * time.Second)
+	_ = p.Process.Signal(syscall.SIGTERM)
+	if err := p.Wait(); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, buf)
+	}
+	run(t, "learn", "--quiet", "--from", url+"?cluster=prod-*&ack-wait=2s", "--graph", fleet)
+	if n := streamInfo(t, url, "FLOWFENCE").State.Msgs; n < 5 {
+		t.Fatalf("the stream holds %d deltas: too few checkpoints for the kills to mean anything", n)
+	}
+	want := readGraph(t, g)
+	sameGraph(t, "fleet after kills", readGraph(t, fleet), want)
+}
+
+// TestRefusals: wrong credentials and TLS failures give clear errors that
+// hold no secret.
+func TestRefusals(t *testing.T) {
+	c := newCluster(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "flowfence", Password: "s3cret-pass"}}
+	})
+	dir := t.TempDir()
+	url := c.url(0)
+	g := filepath.Join(dir, "g.json")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no credentials", nil, "refused the credentials (none given"},
+		{"wrong password", []string{"--nats-user", "flowfence", "--nats-password", "wrong-Pa55word"}, "refused the credentials (user flowfence and a password)"},
+		{"wrong token", []string{"--nats-token", "T0ken-value-xyz"}, "refused the credentials (a token)"},
+		{"TLS to a plain server", []string{"--nats-user", "flowfence", "--nats-password", "s3cret-pass", "--nats-ca", filepath.Join(dir, "missing-ca.pem")}, "--nats-ca"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"learn", "--from", flows[0], "--graph", g, "--publish", url, "--cluster", "c1"}, tc.args...)
+			out, err := runErr(args...)
+			if err == nil {
+				t.Fatalf("learn succeeded:\n%s", out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("output lacks %q:\n%s", tc.want, out)
+			}
+			for _, secret := range []string{"wrong-Pa55word", "T0ken-value-xyz", "s3cret-pass"} {
+				if strings.Contains(out, secret) {
+					t.Fatalf("output holds a secret:\n%s", out)
+				}
+			}
+		})
+	}
+	// the right password works
+	run(t, "learn", "--quiet", "--from", flows[0], "--graph", g, "--publish", url, "--cluster", "c1", "--nats-user", "flowfence", "--nats-password", "s3cret-pass")
+}
