@@ -164,8 +164,9 @@ type Config struct {
 	Guardrails Guardrails
 	// Policies, Baseline, Report: see KeyPolicies.
 	Policies, Baseline, Report string
-	// Inventory: see KeyInventory.
+	// Inventory: see KeyInventory; Kube: see KeyKubeconfig.
 	Inventory []string
+	Kube      Kube
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -246,7 +247,7 @@ func Load(vp *viper.Viper) (*Config, error) {
 	if c.Cilium, c.Guardrails, err = loadFlavor(vp); err != nil {
 		return nil, err
 	}
-	if c.Inventory, err = loadInventory(vp); err != nil {
+	if c.Inventory, c.Kube, err = loadInventory(vp); err != nil {
 		return nil, err
 	}
 	return c, nil

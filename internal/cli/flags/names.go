@@ -48,6 +48,9 @@ const (
 	FlagRelayTLSCertFile = "tls-cert-file"
 	FlagRelayTLSKeyFile  = "tls-key-file"
 	FlagRelayTLSClientCA = "tls-client-ca-files"
+	// generate --inventory kube (kube.*), named as kubectl names them
+	FlagKubeconfig  = "kubeconfig"
+	FlagKubeContext = "context"
 )
 
 // flagKeys maps every flag name above to its config key.
@@ -88,5 +91,7 @@ func flagKeys() map[string]string {
 		FlagRelayTLSCertFile:   config.KeyRelayTLSCertFile,
 		FlagRelayTLSKeyFile:    config.KeyRelayTLSKeyFile,
 		FlagRelayTLSClientCA:   config.KeyRelayTLSClientCAs,
+		FlagKubeconfig:         config.KeyKubeconfig,
+		FlagKubeContext:        config.KeyKubeContext,
 	}
 }
