@@ -64,7 +64,9 @@ func ReadYAML(path string) ([]unstructured.Unstructured, error) {
 // IPs and phase, node addresses, a CronJob's last run), since no
 // controller runs to set it. Owner references are kept as they are: no
 // garbage collector runs either. A Job keeps its selector
-// (spec.manualSelector). It returns how many objects it created.
+// (spec.manualSelector); a pod template without containers gets a
+// placeholder one. An object the server already has (kube-system) takes
+// the labels of the one given. It returns how many objects it created.
 func Create(ctx context.Context, cfg *rest.Config, objs []unstructured.Unstructured) (int, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -107,6 +109,7 @@ func createOne(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.De
 		unstructured.RemoveNestedField(o.Object, "metadata", f)
 	}
 	delete(o.Object, "status")
+	complete(&o)
 	if o.GetKind() == "Job" {
 		// the dumped selector was generated from the Job's original uid:
 		// keep it as it is rather than have the server generate another
@@ -132,6 +135,14 @@ func createOne(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.De
 		}
 	}
 	created, err := r.Create(ctx, &o, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// the server's own (kube-system, default): take the object's labels
+		created, err = r.Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err == nil {
+			created.SetLabels(o.GetLabels())
+			created, err = r.Update(ctx, created, metav1.UpdateOptions{})
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("create %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
@@ -146,4 +157,30 @@ func createOne(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.De
 		return fmt.Errorf("status of %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
 	return nil
+}
+
+// complete makes a dumped workload's pod template one the server accepts:
+// a dump may leave out what the inventory does not read (containers, a
+// Job's restart policy).
+func complete(o *unstructured.Unstructured) {
+	var path []string
+	switch o.GetKind() {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+		path = []string{"spec", "template", "spec"}
+	case "CronJob":
+		path = []string{"spec", "jobTemplate", "spec", "template", "spec"}
+	default:
+		return
+	}
+	spec, _, _ := unstructured.NestedMap(o.Object, path...)
+	if spec == nil {
+		spec = map[string]any{}
+	}
+	if cs, _ := spec["containers"].([]any); len(cs) == 0 {
+		spec["containers"] = []any{map[string]any{"name": "main", "image": "registry.example/placeholder:1"}}
+	}
+	if rp, _ := spec["restartPolicy"].(string); rp == "" && (o.GetKind() == "Job" || o.GetKind() == "CronJob") {
+		spec["restartPolicy"] = "Never"
+	}
+	_ = unstructured.SetNestedMap(o.Object, spec, path...)
 }
