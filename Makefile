@@ -25,7 +25,7 @@ PROTO_TOOLS  := $(CURDIR)/bin/proto-tools
 PROTOC_GEN_GO_VERSION      = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build demo demo-live pgo test test-unit test-oracles test-hubblecli test-calico test-cilium test-kubeapi kubeapi-deps fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
+.PHONY: all build demo demo-live pgo test test-unit chromium picture-assets test-oracles test-hubblecli test-calico test-cilium test-kubeapi kubeapi-deps fuzz golden bench bench-go bench-data fmt vet lint clean proto proto-tools proto-check
 
 all: build
 
@@ -45,10 +45,33 @@ demo-live: build
 ## test: every test of the product module and of the nested test modules; each fuzz target runs
 ## its seed corpus (testdata/fuzz, crashers found by `make fuzz` are committed there) as a test.
 ## Exploration (`make fuzz`) is not part of it: a new input found at random must not decide CI.
-test: vet proto-check test-unit test-oracles test-hubblecli test-calico test-cilium
+test: vet proto-check chromium test-unit test-oracles test-hubblecli test-calico test-cilium
 
 test-unit:
 	$(GO) test -count=1 $(PKGS)
+
+## chromium: Debian's chromium for the graph page's browser test (output/picture
+## TestPageInChromium), installed with apt-get when missing and root; the test skips
+## with the reason where it is absent
+chromium:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "chromium: missing and cannot be installed here (not root, or no apt-get): the graph page's browser test will skip"; exit 0; fi; \
+	echo "chromium missing: installing Debian's chromium"; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 chromium \
+	  || echo "chromium: apt-get install failed: the graph page's browser test will skip"
+
+## picture-assets: the graph page's libraries (cytoscape, cytoscape-dagre) from npm, as pinned by
+## output/picture/web/package-lock.json, copied with their licences into output/picture/assets
+## (committed: go build needs no npm)
+PICTURE_WEB    := output/picture/web
+PICTURE_ASSETS := output/picture/assets
+picture-assets:
+	cd $(PICTURE_WEB) && npm ci --ignore-scripts --no-audit --no-fund
+	cp $(PICTURE_WEB)/node_modules/cytoscape/dist/cytoscape.min.js $(PICTURE_ASSETS)/cytoscape.min.js
+	cp $(PICTURE_WEB)/node_modules/cytoscape/LICENSE $(PICTURE_ASSETS)/cytoscape.LICENSE
+	cp $(PICTURE_WEB)/node_modules/cytoscape-dagre/dist/cytoscape-dagre.min.js $(PICTURE_ASSETS)/cytoscape-dagre.min.js
+	cp $(PICTURE_WEB)/node_modules/cytoscape-dagre/LICENSE $(PICTURE_ASSETS)/cytoscape-dagre.LICENSE
 
 test-oracles:
 	@if [ -f $(ORACLES)/go.mod ]; then cd $(ORACLES) && $(GO) test -count=1 ./...; fi

@@ -167,6 +167,8 @@ type Config struct {
 	// Inventory: see KeyInventory; Kube: see KeyKubeconfig.
 	Inventory []string
 	Kube      Kube
+	// DenyScope: see KeyDenyScope.
+	DenyScope string
 }
 
 // Load reads the typed config from vp, validating every value and naming
@@ -248,6 +250,9 @@ func Load(vp *viper.Viper) (*Config, error) {
 		return nil, err
 	}
 	if c.Inventory, c.Kube, err = loadInventory(vp); err != nil {
+		return nil, err
+	}
+	if c.DenyScope, err = loadDenyScope(vp, c.Guardrails.BaselineDeny); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -30,8 +30,37 @@ type Kube struct {
 	Kubeconfig, Context string
 }
 
+// KeyDenyScope says what the generated tree isolates (flag --deny-scope):
+// DenyScopeNamespace, every pod of an application namespace (a namespace
+// default-deny), or DenyScopeObserved, only the observed workloads, each
+// by its own ingress and egress policies.
+const KeyDenyScope = "deny-scope"
+
+// The --deny-scope values.
+const (
+	DenyScopeNamespace = "namespace"
+	DenyScopeObserved  = "observed"
+)
+
+// loadDenyScope reads --deny-scope; baseline is guardrails.baseline-deny,
+// a cluster-wide default-deny that observed scope would contradict.
+func loadDenyScope(vp *viper.Viper, baseline bool) (string, error) {
+	s := vp.GetString(KeyDenyScope)
+	switch s {
+	case DenyScopeNamespace, DenyScopeObserved:
+	default:
+		return "", fmt.Errorf("--%s %q: one of %s (a default-deny per application namespace), %s (only the observed workloads, each by its own policies)",
+			KeyDenyScope, s, DenyScopeNamespace, DenyScopeObserved)
+	}
+	if s == DenyScopeObserved && baseline {
+		return "", fmt.Errorf("--%s %s and %s (--baseline-deny): the baseline default-deny isolates every pod of the application namespaces, which %s scope leaves alone: choose one",
+			KeyDenyScope, s, KeyBaselineDeny, s)
+	}
+	return s, nil
+}
+
 func inventoryDefaults() map[string]any {
-	return map[string]any{KeyInventory: []string{}, KeyKubeconfig: "", KeyKubeContext: ""}
+	return map[string]any{KeyInventory: []string{}, KeyDenyScope: DenyScopeNamespace, KeyKubeconfig: "", KeyKubeContext: ""}
 }
 
 func loadInventory(vp *viper.Viper) ([]string, Kube, error) {

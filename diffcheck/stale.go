@@ -6,13 +6,10 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/policy"
-	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/verifier"
 	"github.com/flowfence/flowfence/verifier/policyset"
 )
@@ -73,74 +70,41 @@ type element struct {
 // family was used on that port.
 //
 // Cilium and Calico trees are split by the same method into their own
-// elements (stale_flavors.go).
+// elements (elements.go; their peers and ports described in stale_flavors.go).
 func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
-	switch c.tree.Flavor {
-	case policyset.FlavorCilium:
-		return c.ciliumStale(g)
-	case policyset.FlavorCalico:
-		return c.calicoStale(g)
+	skip := skipStale
+	if c.tree.Flavor == policyset.FlavorCalico {
+		skip = skipCalicoStale
 	}
-	var elems []*element
-	for _, np := range c.tree.Policies {
-		if np.Name == policy.NameDNS || np.Name == policy.NameDefaultDeny {
-			continue
-		}
-		elems = append(elems, splitPolicy(verifier.Normalize(np), c.tree.Files[PolicyKey(np)])...)
+	es, err := c.elements(skip)
+	if err != nil {
+		return nil, err
 	}
-	if len(elems) == 0 {
+	if len(es.List) == 0 {
 		return nil, nil
 	}
-	nps := make([]*networkingv1.NetworkPolicy, len(elems))
-	byName := make(map[string]*element, len(elems))
-	for i, el := range elems {
-		nps[i] = el.np
-		byName[el.np.Namespace+"/"+el.np.Name] = el
-	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: c.opts.CNI})
-	if err != nil {
-		return nil, fmt.Errorf("--policies %s: stale rules: %w", c.tree.Dir, err)
-	}
-	used := map[string]bool{}
-	for _, e := range learner.SortedEdges(g.Edges) {
-		src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
-		if src == nil || dst == nil {
-			continue
+	used := make([]bool, len(es.List))
+	edgeTraffic(g, func(t verifier.Traffic) {
+		for _, i := range es.Match(t, Exact) {
+			used[i] = true
 		}
-		proto, _ := record.ParseProtocol(e.Proto)
-		t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
-		for _, sp := range Peers(src) {
-			t.Src = sp
-			for _, dp := range Peers(dst) {
-				t.Dst = dp
-				res := eng.Evaluate(t)
-				for _, k := range res.Egress.Matched {
-					used[k] = true
-				}
-				for _, k := range res.Ingress.Matched {
-					used[k] = true
-				}
-			}
-		}
-	}
+	})
 	groupUsed := map[string]bool{}
-	for _, el := range elems {
-		if used[el.np.Namespace+"/"+el.np.Name] {
-			groupUsed[el.group] = true
-		}
+	for i := range es.List {
+		groupUsed[es.group[i]] = groupUsed[es.group[i]] || used[i]
 	}
 	var out []StaleRule
 	at := map[string]int{}
-	for _, el := range elems {
-		if groupUsed[el.group] {
+	for i, el := range es.List {
+		if groupUsed[es.group[i]] {
 			continue
 		}
-		if i, ok := at[el.group]; ok {
-			out[i].Peer += " + " + el.Peer
+		if j, ok := at[es.group[i]]; ok {
+			out[j].Peer += " + " + el.Peer
 			continue
 		}
-		at[el.group] = len(out)
-		out = append(out, el.StaleRule)
+		at[es.group[i]] = len(out)
+		out = append(out, el)
 	}
 	return out, nil
 }

@@ -17,7 +17,7 @@ import (
 	ciliumeval "github.com/flowfence/flowfence/verifier/cilium"
 )
 
-// Stale rules of Cilium and Calico trees, by the method of StaleRules:
+// Elements of Cilium and Calico trees (elements.go), by the method of StaleRules:
 // every allow rule is split into elements (peer × port), each compiled as a
 // policy of its own with the original's subject, and an element is used
 // when an observed edge matches it in its direction. Cilium: one element
@@ -49,84 +49,12 @@ func edgeTraffic(g *learner.Graph, fn func(verifier.Traffic)) {
 	}
 }
 
-func skipStale(name string) bool { return name == policy.NameDNS || name == policy.NameDefaultDeny }
-
-// ciliumStale returns the stale elements of a Cilium tree.
-func (c *Checker) ciliumStale(g *learner.Graph) ([]StaleRule, error) {
-	type elem struct {
-		StaleRule
-		key string
-	}
-	var elems []elem
-	var objs []*ciliumeval.Object
-	for _, o := range c.tree.set.Cilium {
-		if skipStale(o.Name) {
-			continue
-		}
-		for si := range o.Rules {
-			r := &o.Rules[si]
-			add := func(dir string, ri, pi, qi int, peer, port string, rule ciliumeval.Rule) {
-				eo := &ciliumeval.Object{Kind: o.Kind, Namespace: o.Namespace, Name: fmt.Sprintf("e%d-%s", len(elems), o.Name), Rules: []ciliumeval.Rule{rule}}
-				sr := StaleRule{Policy: o.Key(), Namespace: o.Namespace, File: c.tree.Files[o.Key()], Direction: dir,
-					Rule: ri, PeerIndex: pi, PortIndex: qi, Peer: peer, Port: port}
-				if len(o.Rules) > 1 {
-					sr.Note = fmt.Sprintf("specs[%d]", si)
-				}
-				elems = append(elems, elem{sr, eo.Key()})
-				objs = append(objs, eo)
-			}
-			for ri, in := range r.Ingress {
-				peers := ciliumIngressPeers(&in, o.Namespace)
-				ports := ciliumPorts(in.ToPorts, in.ICMPs)
-				if len(peers) == 0 && len(ports) == 0 {
-					continue // `{}`: admits nothing by design
-				}
-				eachElement(peers, ports, func(pi, qi int, peer, port string, p elementPeer, q elementPort) {
-					el := ciliumeval.IngressRule{}
-					p.ingress(&el)
-					q.applyIngress(&el)
-					add("ingress", ri, pi, qi, peer, port, ciliumeval.Rule{EndpointSelector: r.EndpointSelector, Ingress: []ciliumeval.IngressRule{el}})
-				})
-			}
-			for ri, eg := range r.Egress {
-				peers := ciliumEgressPeers(&eg, o.Namespace)
-				ports := ciliumPorts(eg.ToPorts, eg.ICMPs)
-				if len(peers) == 0 && len(ports) == 0 {
-					continue
-				}
-				eachElement(peers, ports, func(pi, qi int, peer, port string, p elementPeer, q elementPort) {
-					el := ciliumeval.EgressRule{}
-					p.egress(&el)
-					q.applyEgress(&el)
-					add("egress", ri, pi, qi, peer, port, ciliumeval.Rule{EndpointSelector: r.EndpointSelector, Egress: []ciliumeval.EgressRule{el}})
-				})
-			}
-		}
-	}
-	if len(objs) == 0 {
-		return nil, nil
-	}
-	eng, err := ciliumeval.New(objs)
-	if err != nil {
-		return nil, fmt.Errorf("--policies %s: stale rules: %w", c.tree.Dir, err)
-	}
-	used := map[string]bool{}
-	edgeTraffic(g, func(t verifier.Traffic) {
-		res := eng.Evaluate(t)
-		for _, k := range res.Egress.Matched {
-			used[k] = true
-		}
-		for _, k := range res.Ingress.Matched {
-			used[k] = true
-		}
-	})
-	var out []StaleRule
-	for _, el := range elems {
-		if !used[el.key] {
-			out = append(out, el.StaleRule)
-		}
-	}
-	return out, nil
+// skipStale reports the policies stale rules never name: the default-deny
+// and the DNS bundles, the namespace's and each workload's own (deny scope
+// observed: "<workload>-dns"; workload policies otherwise end "-ingress" or
+// "-egress").
+func skipStale(name string) bool {
+	return name == policy.NameDNS || name == policy.NameDefaultDeny || strings.HasSuffix(name, "-dns")
 }
 
 // elementPeer sets one peer on an element's rule.
@@ -280,107 +208,6 @@ func describeCIDRRule(c ciliumout.CIDRRule) string {
 		return c.CIDR
 	}
 	return c.CIDR + " except " + strings.Join(c.Except, ", ")
-}
-
-// calicoStale returns the stale elements of a Calico tree.
-func (c *Checker) calicoStale(g *learner.Graph) ([]StaleRule, error) {
-	type elem struct {
-		StaleRule
-		key string
-		// group joins the elements that are one peer for people: the
-		// 0.0.0.0/0 and ::/0 rules flowfence writes for "any source", per
-		// port
-		group string
-	}
-	var elems []elem
-	var objs []*calicoeval.Object
-	for _, o := range c.tree.set.Calico {
-		if o.Policy == nil || skipStale(o.Name) || strings.HasSuffix(o.Name, "."+policy.NameDNS) || strings.HasSuffix(o.Name, "."+policy.NameDefaultDeny) {
-			continue
-		}
-		for _, dir := range []string{"ingress", "egress"} {
-			rules := o.Policy.Ingress
-			typ := "Ingress"
-			if dir == "egress" {
-				rules, typ = o.Policy.Egress, "Egress"
-			}
-			for ri, r := range rules {
-				if r.Action != "Allow" {
-					continue
-				}
-				var ports []int
-				if r.Destination != nil && len(r.Destination.Ports) > 0 {
-					for i := range r.Destination.Ports {
-						ports = append(ports, i)
-					}
-				} else {
-					ports = []int{-1}
-				}
-				for _, qi := range ports {
-					rc := r
-					port := "any port"
-					if qi >= 0 {
-						d := *r.Destination
-						d.Ports = d.Ports[qi : qi+1]
-						rc.Destination = &d
-						port = calicoProto(r) + "/" + strings.Trim(string(d.Ports[0]), `"`)
-					} else if p := calicoProto(r); p != "" {
-						port = p
-					}
-					spec := calicoeval.PolicySpec{Selector: o.Policy.Selector, NamespaceSelector: o.Policy.NamespaceSelector, Types: []string{typ}}
-					if dir == "ingress" {
-						spec.Ingress = []calicoeval.Rule{rc}
-					} else {
-						spec.Egress = []calicoeval.Rule{rc}
-					}
-					eo := &calicoeval.Object{Kind: o.Kind, Namespace: o.Namespace, Name: fmt.Sprintf("e%d-%s", len(elems), o.Name), Policy: &spec}
-					peerSide := r.Source
-					if dir == "egress" {
-						peerSide = r.Destination
-					}
-					group := fmt.Sprintf("%s|%s|%d|%d", o.Key(), dir, ri, qi)
-					if anySource(peerSide) {
-						group = fmt.Sprintf("%s|%s|any|%s", o.Key(), dir, port)
-					}
-					elems = append(elems, elem{StaleRule{Policy: o.Key(), Namespace: o.Namespace, File: c.tree.Files[o.Key()], Direction: dir,
-						Rule: ri, PeerIndex: -1, PortIndex: qi, Peer: describeCalicoPeer(peerSide, o.Namespace), Port: port}, eo.Key(), group})
-					objs = append(objs, eo)
-				}
-			}
-		}
-	}
-	if len(objs) == 0 {
-		return nil, nil
-	}
-	eng, err := calicoeval.New(objs)
-	if err != nil {
-		return nil, fmt.Errorf("--policies %s: stale rules: %w", c.tree.Dir, err)
-	}
-	used := map[string]bool{}
-	edgeTraffic(g, func(t verifier.Traffic) {
-		eg, in := eng.MatchingAllows(t)
-		for _, k := range append(eg, in...) {
-			used[k] = true
-		}
-	})
-	groupUsed := map[string]bool{}
-	for _, el := range elems {
-		groupUsed[el.group] = groupUsed[el.group] || used[el.key]
-	}
-	var out []StaleRule
-	at := map[string]int{}
-	for _, el := range elems {
-		if groupUsed[el.group] {
-			continue
-		}
-		if i, ok := at[el.group]; ok {
-			out[i].Peer += " + " + el.Peer
-			continue
-		}
-		at[el.group] = len(out)
-		out = append(out, el.StaleRule)
-	}
-	return out, nil
 }
 
 // anySource reports a peer of nothing but /0 nets (no selector): one

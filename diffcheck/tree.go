@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/verifier"
 	"github.com/flowfence/flowfence/verifier/policyset"
 )
@@ -101,4 +102,21 @@ func ReadTreeWith(dir string, opts ReadOptions) (*Tree, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// DenyScope is the deny scope a k8s tree was generated with: namespace
+// when a namespace holds the default-deny, observed when none does and a
+// workload has its own DNS policy ("<workload>-dns"), "" when the tree
+// says neither (another flavor, or no namespace policy).
+func (t *Tree) DenyScope() string {
+	scope := ""
+	for _, np := range t.Policies {
+		switch {
+		case np.Name == policy.NameDefaultDeny:
+			return policy.DenyScopeNamespace
+		case strings.HasSuffix(np.Name, "-dns") && len(np.Spec.PodSelector.MatchLabels) > 0:
+			scope = policy.DenyScopeObserved
+		}
+	}
+	return scope
 }

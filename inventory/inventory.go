@@ -121,6 +121,9 @@ type Service struct {
 	Namespace, Name string
 	Selector        map[string]string
 	Ports           []ServicePort
+	// ClusterIPs are its cluster IP addresses (none for a headless
+	// Service).
+	ClusterIPs []netip.Addr
 }
 
 // ServicePort maps a Service port to the pods' port: TargetPort when it

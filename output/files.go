@@ -37,6 +37,9 @@ func PolicyFile(p *policy.Policy) string {
 	case policy.KindDefaultDeny:
 		return "00-" + p.Name + ".yaml"
 	case policy.KindDNS:
+		if p.Workload != "" {
+			return p.Name + ".yaml" // one workload's bundle (deny scope observed)
+		}
 		return "01-" + p.Name + ".yaml"
 	}
 	return p.Name + ".yaml"

@@ -54,7 +54,18 @@ type Set struct {
 	// namespaces, N workloads, N pods (snapshot of FILE)"); empty without
 	// one.
 	Inventory string
+	// DenyScope is what the tree isolates: DenyScopeNamespace ("" too)
+	// puts every pod of an application namespace in default-deny;
+	// DenyScopeObserved isolates only the observed workloads, each by its
+	// own policies.
+	DenyScope string
 }
+
+// Deny scopes (Set.DenyScope, Namespace.DenyScope).
+const (
+	DenyScopeNamespace = "namespace"
+	DenyScopeObserved  = "observed"
+)
 
 // Resolver is a DNS resolver that was observed (or assumed).
 type Resolver struct {
@@ -94,6 +105,33 @@ type Namespace struct {
 	// Unproven are the workloads whose selector the inventory's pods do not
 	// prove exact: each holds the namespace back (Readiness.State Blocked).
 	Unproven []Unproven
+	// DenyScope is the set's (Set.DenyScope): with DenyScopeObserved the
+	// Silent workloads are not isolated.
+	DenyScope string
+	// Existing are the inventory's NetworkPolicies of the namespace that
+	// select some observed workload: kubectl apply keeps them beside the
+	// tree (NetworkPolicies add up).
+	Existing []ExistingPolicy
+}
+
+// ExistingPolicy is a NetworkPolicy already in the cluster that selects
+// observed workloads of the namespace.
+type ExistingPolicy struct {
+	Name string
+	// Ingress/Egress are the directions it isolates.
+	Ingress, Egress bool
+	// Exact is false when its pod selector has matchExpressions: it was
+	// matched by its matchLabels alone, so it may select fewer pods.
+	Exact bool
+	// Workloads are the observed workloads it selects.
+	Workloads []string
+	// Denied are the flows of the window a flow source said it denied;
+	// MayHaveDenied those no source attributed that were dropped in a
+	// direction it isolates, at a workload it selects.
+	Denied, MayHaveDenied uint64
+	// SameName is set when the tree writes a policy of the same name: apply
+	// replaces this one instead of adding to it.
+	SameName bool
 }
 
 // SilentWorkload is a workload the inventory lists that had no flow in the
@@ -362,6 +400,9 @@ const (
 	FindNodeIPs       = "node-ips"
 	FindUnsupported   = "unsupported-peer"
 	FindCNI           = "cni-semantics"
+	// FindDNS: where the DNS bundle's resolver addresses came from when
+	// neither flows nor config gave them (the inventory's Services).
+	FindDNS = "dns-resolver"
 	// FindUnaddressed: traffic with an external peer whose address the
 	// source did not record (Calico pub/pvt aggregates, Goldmane): no
 	// ipBlock can be written for it.

@@ -16,18 +16,17 @@ import (
 
 // namespace builds one application namespace's policies.
 func (s *synth) namespace(ns string) *policy.Namespace {
-	out := &policy.Namespace{Name: ns}
+	out := &policy.Namespace{Name: ns, DenyScope: s.set.DenyScope}
 	window := fmt.Sprintf("window %s .. %s", fmtTime(s.g.First), fmtTime(s.g.Last))
-	out.Policies = append(out.Policies, &policy.Policy{
-		Name: policy.NameDefaultDeny, Namespace: ns, Kind: policy.KindDefaultDeny, Ingress: true, Egress: true,
-		Comment: []string{"Default deny: every pod of " + ns + ", both directions. Rollback: delete this namespace's policies."},
-	})
-	dns := &policy.Policy{Name: policy.NameDNS, Namespace: ns, Kind: policy.KindDNS, Egress: true,
-		Comment: []string{"DNS for every pod, to the resolvers observed: " + resolverKinds(s.set.Resolvers) + " (UDP and TCP)."}}
-	for _, r := range s.set.Resolvers {
-		dns.EgressRules = append(dns.EgressRules, policy.Rule{Peers: []policy.Peer{r.Peer}, Ports: r.Ports})
+	observed := s.observedScope()
+	if !observed {
+		out.Policies = append(out.Policies, &policy.Policy{
+			Name: policy.NameDefaultDeny, Namespace: ns, Kind: policy.KindDefaultDeny, Ingress: true, Egress: true,
+			Comment: []string{"Default deny: every pod of " + ns + ", both directions. Rollback: delete this namespace's policies."},
+		})
+		out.Policies = append(out.Policies, s.dnsPolicy(policy.NameDNS, ns, "", nil,
+			"DNS for every pod, to the resolvers observed: "+resolverKinds(s.set.Resolvers)+" (UDP and TCP)."))
 	}
-	out.Policies = append(out.Policies, dns)
 
 	type dirRules struct {
 		peers map[string]*peerPorts
@@ -88,6 +87,9 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			switch {
 			case s.dnsIDs[e.Key()]:
 				ev.Rule, ev.Admitted = policy.NameDNS, true
+				if observed {
+					ev.Rule = names[src.Name] + dnsSuffix
+				}
 				if r := s.unmanagedResolver(dst); r != "" {
 					ev.Rule, ev.Admitted, ev.Fix = "blocked: the resolver "+r+" is not managed by the CNI (reserved:unmanaged), no selector matches it", false, restartFix(dst)
 				}
@@ -147,35 +149,67 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 	}
 	for _, name := range slices.Sorted(maps.Keys(workloads)) {
 		w := workloads[name]
-		if ingress[name] == nil && egress[name] == nil {
+		if !observed && ingress[name] == nil && egress[name] == nil {
 			continue
 		}
 		sel := s.selector(w)
 		if sel == nil {
+			if observed {
+				s.finding(policy.Finding{Kind: policy.FindSelector, Namespace: ns, Workload: name,
+					Message: "deny scope observed: no policy can select it, so it is not isolated (its pods accept and make any connection the other side's policies admit)"})
+			}
 			continue
 		}
-		if d := ingress[name]; d != nil {
-			out.Policies = append(out.Policies, &policy.Policy{
-				Name: names[name] + "-ingress", Namespace: ns, Kind: policy.KindIngress, Workload: name, Subject: sel, Ingress: true,
-				IngressRules: rules(d.peers),
-				Comment:      []string{fmt.Sprintf("Who may call %s/%s (%s): learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)},
-			})
+		if observed {
+			// without a namespace-wide bundle the workload's DNS goes with
+			// its own policies: an egress policy isolates it, and the DNS
+			// bundle is the documented exception every pod gets
+			out.Policies = append(out.Policies, s.dnsPolicy(names[name]+dnsSuffix, ns, name, sel,
+				fmt.Sprintf("DNS for %s/%s (%s), to the resolvers observed: %s (UDP and TCP).", ns, name, w.WorkloadKind, resolverKinds(s.set.Resolvers))))
 		}
-		if d := egress[name]; d != nil {
-			out.Policies = append(out.Policies, &policy.Policy{
-				Name: names[name] + "-egress", Namespace: ns, Kind: policy.KindEgress, Workload: name, Subject: sel, Egress: true,
-				EgressRules: rules(d.peers),
-				Comment:     []string{fmt.Sprintf("Whom %s/%s (%s) calls: learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)},
-			})
+		if d := ingress[name]; d != nil || observed {
+			p := &policy.Policy{Name: names[name] + "-ingress", Namespace: ns, Kind: policy.KindIngress, Workload: name, Subject: sel, Ingress: true}
+			if d != nil {
+				p.IngressRules = rules(d.peers)
+				p.Comment = []string{fmt.Sprintf("Who may call %s/%s (%s): learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)}
+			} else {
+				p.Comment = []string{fmt.Sprintf("No call to %s/%s (%s) seen in the %s needs a rule: this policy isolates it (deny scope observed).", ns, name, w.WorkloadKind, window)}
+			}
+			out.Policies = append(out.Policies, p)
+		}
+		if d := egress[name]; d != nil || observed {
+			p := &policy.Policy{Name: names[name] + "-egress", Namespace: ns, Kind: policy.KindEgress, Workload: name, Subject: sel, Egress: true}
+			if d != nil {
+				p.EgressRules = rules(d.peers)
+				p.Comment = []string{fmt.Sprintf("Whom %s/%s (%s) calls: learned from %d request flows, %s.", ns, name, w.WorkloadKind, d.flows, window)}
+			} else {
+				p.Comment = []string{fmt.Sprintf("No call from %s/%s (%s) seen in the %s but DNS is admitted: this policy isolates it (deny scope observed).", ns, name, w.WorkloadKind, window)}
+			}
+			out.Policies = append(out.Policies, p)
 		}
 	}
 	out.Traffic = s.readiness(nsFlows, newest)
 	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
 	SortBlockers(out.Blockers)
 	out.Silent, out.Unproven = s.silent[ns], s.unproven[ns]
+	out.Existing = s.existingPolicies(ns, out.Policies)
 	Judge(out)
 	out.Dependents = len(callers)
 	return out
+}
+
+// dnsSuffix ends the name of a workload's own DNS policy (deny scope
+// observed); workload policies otherwise end "-ingress" or "-egress".
+const dnsSuffix = "-dns"
+
+// dnsPolicy is the DNS bundle for the pods sel selects (all of the
+// namespace when nil): egress to every resolver on its ports.
+func (s *synth) dnsPolicy(name, ns, workload string, sel map[string]string, comment string) *policy.Policy {
+	p := &policy.Policy{Name: name, Namespace: ns, Kind: policy.KindDNS, Workload: workload, Subject: sel, Egress: true, Comment: []string{comment}}
+	for _, r := range s.set.Resolvers {
+		p.EgressRules = append(p.EgressRules, policy.Rule{Peers: []policy.Peer{r.Peer}, Ports: r.Ports})
+	}
+	return p
 }
 
 // expressible reports whether the flavor can express the peer under the

@@ -131,6 +131,10 @@ func judgeInventory(ns *policy.Namespace) {
 		w := ns.Silent[0]
 		evidence = fmt.Sprintf("%s of the inventory never observed in the window, first %s %s: default-deny isolates them", count(len(ns.Silent), "workload"), w.Kind, w.Name)
 		fix = SilentFix
+		if ns.DenyScope == policy.DenyScopeObserved {
+			evidence = fmt.Sprintf("%s of the inventory never observed in the window, first %s %s: not isolated (deny scope observed), but the observed workloads' policies deny whatever they call or are called by", count(len(ns.Silent), "workload"), w.Kind, w.Name)
+			fix = SilentObservedFix
+		}
 	default:
 		return
 	}
@@ -142,6 +146,10 @@ func judgeInventory(ns *policy.Namespace) {
 
 // SilentFix is what to do about silent workloads.
 const SilentFix = "learn a window in which they talk (for a CronJob, one that covers a scheduled run), or admit them with a policy of your own, before enforcing"
+
+// SilentObservedFix is what to do about silent workloads in deny scope
+// observed.
+const SilentObservedFix = "learn a window in which they talk (for a CronJob, one that covers a scheduled run) before enforcing: their pods stay open, but no observed workload's policy admits them"
 
 // count is "1 word" or "n words".
 func count(n int, word string) string {

@@ -62,6 +62,12 @@ type Options struct {
 	// against every pod it lists and its workloads the window never saw
 	// are listed (silent workloads).
 	Inventory *inventory.Snapshot
+	// DenyScope is what the tree isolates: policy.DenyScopeNamespace (or
+	// empty) writes a default-deny and the DNS bundle per application
+	// namespace; policy.DenyScopeObserved writes neither and isolates each
+	// observed workload by its own ingress, egress and DNS policies
+	// (written even when they admit nothing), leaving every other pod alone.
+	DenyScope string
 }
 
 // DefaultSystemNamespaces are never given policies unless asked for.
@@ -99,6 +105,11 @@ type synth struct {
 	unproven map[string][]policy.Unproven
 	// nodes are the inventory's nodes (nil without them)
 	nodes *nodeIndex
+	// invIx is the inventory by namespace (nil without one; see
+	// indexWorkloads), only read once built
+	invIx map[string]*invIndex
+	// policiesByNS are the inventory's NetworkPolicies by namespace
+	policiesByNS map[string][]*inventory.NetworkPolicy
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -150,6 +161,11 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	default:
 		return nil, fmt.Errorf("--cni %q: one of kubernetes, cilium, calico", opts.CNI)
 	}
+	switch opts.DenyScope {
+	case "", policy.DenyScopeNamespace, policy.DenyScopeObserved:
+	default:
+		return nil, fmt.Errorf("--deny-scope %q: one of %s, %s", opts.DenyScope, policy.DenyScopeNamespace, policy.DenyScopeObserved)
+	}
 	if opts.QuietFraction <= 0 || opts.QuietFraction >= 1 {
 		opts.QuietFraction = 0.25
 	}
@@ -181,9 +197,17 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
 	}
+	if opts.DenyScope == policy.DenyScopeObserved {
+		s.set.DenyScope = opts.DenyScope
+	}
 	if opts.Inventory != nil {
 		s.set.Inventory = opts.Inventory.Summary()
 		s.nodes = newNodeIndex(opts.Inventory)
+		s.policiesByNS = map[string][]*inventory.NetworkPolicy{}
+		for i := range opts.Inventory.Policies {
+			p := &opts.Inventory.Policies[i]
+			s.policiesByNS[p.Namespace] = append(s.policiesByNS[p.Namespace], p)
+		}
 	}
 	for _, e := range g.Edges {
 		s.set.Flows += e.Flows
@@ -303,7 +327,12 @@ func (s *synth) indexWorkloads() {
 	if ix != nil {
 		s.applyInventory(ix)
 	}
+	s.invIx = ix
 }
+
+// observedScope reports whether the tree isolates only the observed
+// workloads (policy.DenyScopeObserved).
+func (s *synth) observedScope() bool { return s.opts.DenyScope == policy.DenyScopeObserved }
 
 func (s *synth) finding(f policy.Finding) { s.set.Findings = append(s.set.Findings, f) }
 
@@ -475,7 +504,8 @@ func (s *synth) resolvers() {
 		}
 	}
 	if nodeLocal {
-		for _, ip := range s.opts.DNSClusterIPs {
+		clusterIPs := s.dnsClusterIPs()
+		for _, ip := range clusterIPs {
 			found["clusterip/"+ip.String()] = &res{r: policy.Resolver{Kind: "kube-dns-clusterip", Peer: cidrPeer(ip, nil)},
 				ports: map[policy.Port]bool{{Proto: record.UDP, Port: 53}: true, {Proto: record.TCP, Port: 53}: true}}
 		}
@@ -490,7 +520,7 @@ func (s *synth) resolvers() {
 			if e.Port != 53 || dst == nil || src == nil || src.Kind != learner.NodeWorkload || !s.app[src.Namespace] || s.dnsIDs[e.Key()] {
 				continue
 			}
-			if a := dst.NodeAddr(); a.IsValid() && slices.Contains(s.opts.DNSClusterIPs, a) {
+			if a := dst.NodeAddr(); a.IsValid() && slices.Contains(clusterIPs, a) {
 				add("clusterip/"+a.String(), "kube-dns-clusterip", cidrPeer(a, dst), e, 0)
 			}
 		}
@@ -514,6 +544,40 @@ func (s *synth) resolvers() {
 		slices.SortFunc(r.r.Ports, policy.ComparePorts)
 		s.set.Resolvers = append(s.set.Resolvers, r.r)
 	}
+}
+
+// dnsClusterIPs are the kube-dns Service addresses the DNS bundle admits
+// beside NodeLocal DNS: those configured (dns.cluster-ips), else the
+// cluster IPs of the inventory's kube-system Service that selects the
+// cluster resolver (k8s-app=kube-dns, or named kube-dns), said in a
+// finding.
+func (s *synth) dnsClusterIPs() []netip.Addr {
+	if len(s.opts.DNSClusterIPs) > 0 || s.opts.Inventory == nil {
+		return s.opts.DNSClusterIPs
+	}
+	var out []netip.Addr
+	var from []string
+	for _, svc := range s.opts.Inventory.Services {
+		if svc.Namespace != "kube-system" || len(svc.ClusterIPs) == 0 || (svc.Selector["k8s-app"] != "kube-dns" && svc.Name != "kube-dns") {
+			continue
+		}
+		from = append(from, svc.Name)
+		for _, a := range svc.ClusterIPs {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	if len(out) > 0 {
+		slices.SortFunc(out, netip.Addr.Compare)
+		ips := make([]string, len(out))
+		for i, a := range out {
+			ips[i] = a.String()
+		}
+		s.findingOnce("dns cluster ips", policy.Finding{Kind: policy.FindDNS,
+			Message: "NodeLocal DNS: the kube-dns cluster IP " + strings.Join(ips, ", ") + " (the inventory's Service kube-system/" + strings.Join(from, ", kube-system/") + ") joins the DNS bundle, as dns.cluster-ips would"})
+	}
+	return out
 }
 
 // isClusterResolver recognises the cluster's DNS workload by its name

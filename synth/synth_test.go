@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
@@ -214,6 +215,37 @@ func TestDNSResolvers(t *testing.T) {
 				{"kube-dns-clusterip", cidrPeerOf("10.96.0.10/32"), dns53, true},
 				{"node-local-dns", cidrPeerOf("169.254.20.10/32"), dns53, true},
 			},
+		},
+		{
+			name: "NodeLocal DNS plus the kube-dns ClusterIP of the inventory's Service",
+			build: func(g *graph, web string) {
+				g.edge(web, g.external("169.254.20.10"), udp(53), 40, 0, 1)
+				g.edge(web, g.external("10.96.0.10"), udp(53), 40, 0, 1)
+			},
+			opts: Options{Inventory: dnsServiceInventory("kube-dns", "10.96.0.10")},
+			want: []wantResolver{
+				{"kube-dns-clusterip", cidrPeerOf("10.96.0.10/32"), dns53, true},
+				{"node-local-dns", cidrPeerOf("169.254.20.10/32"), dns53, true},
+			},
+		},
+		{
+			name: "the configured kube-dns ClusterIP wins over the inventory's",
+			build: func(g *graph, web string) {
+				g.edge(web, g.external("169.254.20.10"), udp(53), 40, 0, 1)
+			},
+			opts: Options{DNSClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.11")}, Inventory: dnsServiceInventory("kube-dns", "10.96.0.10")},
+			want: []wantResolver{
+				{"kube-dns-clusterip", cidrPeerOf("10.96.0.11/32"), dns53, false},
+				{"node-local-dns", cidrPeerOf("169.254.20.10/32"), dns53, true},
+			},
+		},
+		{
+			name: "another Service of kube-system is no resolver",
+			build: func(g *graph, web string) {
+				g.edge(web, g.external("169.254.20.10"), udp(53), 40, 0, 1)
+			},
+			opts: Options{Inventory: dnsServiceInventory("metrics-server", "10.96.0.20")},
+			want: []wantResolver{{"node-local-dns", cidrPeerOf("169.254.20.10/32"), dns53, true}},
 		},
 		{
 			name: "GKE Cloud DNS on the metadata address, port 53 only",
@@ -1065,4 +1097,15 @@ func TestIsApplicationNamespaceAgreesWithSynthesize(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dnsServiceInventory is an inventory with one kube-system Service: the
+// resolver's selector when it is named kube-dns.
+func dnsServiceInventory(name, ip string) *inventory.Snapshot {
+	var b inventory.Builder
+	b.AddSource("svc.json")
+	sel := map[string]string{"k8s-app": name}
+	b.AddService(inventory.Service{Namespace: "kube-system", Name: name, Selector: sel, ClusterIPs: []netip.Addr{netip.MustParseAddr(ip)},
+		Ports: []inventory.ServicePort{{Name: "dns", Proto: "UDP", Port: 53, TargetPort: 53}}})
+	return b.Build()
 }

@@ -68,6 +68,11 @@ func (s *synth) selfSelectable(ev *policy.Evidence, w *learner.Node) {
 		return
 	}
 	s.selector(w) // reports it
+	if s.observedScope() {
+		// no namespace default-deny: a pod no policy selects is open
+		ev.Rule = "not isolated: no policy can select " + describe(w) + "'s pods (deny scope observed)"
+		return
+	}
 	ev.Admitted = false
 	if w.Unmanaged {
 		s.unmanagedFinding(w)

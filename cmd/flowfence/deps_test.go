@@ -38,6 +38,7 @@ func TestLayering(t *testing.T) {
 		forbidden []string
 	}{
 		{"github.com/flowfence/flowfence/diffcheck", []string{"github.com/flowfence/flowfence/pipeline"}},
+		{"github.com/flowfence/flowfence/explain", []string{"github.com/flowfence/flowfence/pipeline"}},
 		{"github.com/flowfence/flowfence/synth/replay", []string{"github.com/flowfence/flowfence/pipeline", "github.com/flowfence/flowfence/diffcheck"}},
 		{"github.com/flowfence/flowfence/synth", []string{"github.com/flowfence/flowfence/pipeline", "github.com/flowfence/flowfence/output"}},
 	}

@@ -327,7 +327,9 @@ func (s *splitter) inline(buf []byte, lines *[]Line, eof bool) bool {
 			if j >= 0 {
 				end = i + j
 			}
-			*lines = append(*lines, Line{Data: bytes.TrimSpace(buf[i:end]), No: s.line, Last: j < 0})
+			if data := bytes.TrimSpace(buf[i:end]); len(data) > 0 {
+				*lines = append(*lines, Line{Data: data, No: s.line, Last: j < 0})
+			}
 			if j < 0 {
 				s.pos = len(buf)
 				return true
@@ -356,7 +358,13 @@ func (s *splitter) emit(buf []byte, lines *[]Line, end int, err error, last bool
 	if end < s.unit {
 		end = s.unit
 	}
-	*lines = append(*lines, Line{Data: bytes.TrimSpace(buf[s.unit:end]), No: s.unitLine, Last: last && err == nil, Err: err})
+	data := bytes.TrimSpace(buf[s.unit:end])
+	if len(data) == 0 && err == nil {
+		// blank by the line rule (a form feed or other Unicode space the
+		// JSON scanner does not skip): nothing to decode, as a blank line
+		return
+	}
+	*lines = append(*lines, Line{Data: data, No: s.unitLine, Last: last && err == nil, Err: err})
 }
 
 var errNewlineInString = errors.New("a line ends inside a JSON string: the value is cut short, or it is not JSON")

@@ -1,8 +1,9 @@
 // Package escape makes text that came from input inert in the place it is
-// written: a terminal, a log line, a YAML comment. Every name flowfence
-// reads (namespaces, workloads, labels, DNS names, policy names from flow
-// records) may be hostile; a writer passes it through the function for its
-// place instead of writing it raw.
+// written: a terminal, a log line, a YAML comment, Markdown, a Mermaid
+// label, a DOT string, HTML text, JSON inside a script element. Every name
+// flowfence reads (namespaces, workloads, labels, DNS names, policy names
+// from flow records) may be hostile; a writer passes it through the
+// function for its place instead of writing it raw.
 package escape
 
 import (

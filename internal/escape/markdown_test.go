@@ -146,6 +146,7 @@ func TestMermaidLabel(t *testing.T) {
 		{"#quot;", `"#35;quot;"`},
 		{"a\r```", "\"a\\r#96;#96;#96;\""},
 		{"a|b & c", `"a#124;b #amp; c"`},
+		{"%%{init: {}}%%", `"#37;#37;{init: {}}#37;#37;"`},
 	}
 	for _, tt := range tests {
 		if got := escape.MermaidLabel(tt.in); got != tt.want {

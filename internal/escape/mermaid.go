@@ -10,7 +10,9 @@ import (
 // reads entity codes and, with HTML labels on (GitHub's default), HTML;
 // a label that starts with a backtick is Markdown. So every character that
 // could mean something there is written as a Mermaid entity code: `"`
-// #quot;, `#` #35;, `<` #lt;, `>` #gt;, `&` #amp;, "`" #96;, `|` #124;.
+// #quot;, `#` #35;, `<` #lt;, `>` #gt;, `&` #amp;, "`" #96;, `|` #124;,
+// and `%` #37; (Mermaid reads `%%{…}%%` as a directive anywhere in the
+// text, even inside a label).
 // Control characters are made visible first (Terminal): a CR, LF or line
 // separator can neither end the label nor the Markdown fence around the
 // diagram. The node ids beside the label are the caller's, never input.
@@ -31,7 +33,7 @@ func MermaidLabel(s string) string {
 			b.WriteString("#gt;")
 		case '&':
 			b.WriteString("#amp;")
-		case '`', '|':
+		case '`', '|', '%':
 			b.WriteString("#" + strconv.Itoa(int(c)) + ";")
 		default:
 			b.WriteByte(c)

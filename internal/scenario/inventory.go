@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -35,6 +36,10 @@ const (
 	// HostNetworkDaemonSet is monitoring/node-exporter: host network, so
 	// no NetworkPolicy isolates it and it is not listed as silent.
 	HostNetworkDaemonSet = "node-exporter"
+	// ExistingPolicy is shop/cart-allow-frontend, a NetworkPolicy already
+	// in the cluster: it isolates shop/cart's ingress (the drops of
+	// shop-staging/frontend's attempts) and admits shop/frontend.
+	ExistingPolicy = "cart-allow-frontend"
 )
 
 // CronJobSchedules are the schedules of the scenario's CronJobs, whose
@@ -143,6 +148,17 @@ func Inventory() ([]byte, error) {
 		}
 		items = append(items, svc)
 	}
+	// the policy that drops shop-staging/frontend's attempts on shop/cart:
+	// it admits shop's own frontend only
+	tcpProto := corev1.ProtocolTCP
+	port := intstr.FromInt32(8080)
+	items = append(items, networkingv1.NetworkPolicy{TypeMeta: tm("networking.k8s.io/v1", "NetworkPolicy"),
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: ExistingPolicy},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "cart"}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "frontend"}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcpProto, Port: &port}}}}}})
 	list := map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}, "items": items}
 	out, err := json.MarshalIndent(list, "", "    ")
 	if err != nil {

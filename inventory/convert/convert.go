@@ -315,6 +315,20 @@ func service(b *inventory.Builder, o *corev1.Service) error {
 		return err
 	}
 	s := inventory.Service{Namespace: o.Namespace, Name: o.Name, Selector: o.Spec.Selector}
+	ips := o.Spec.ClusterIPs
+	if len(ips) == 0 && o.Spec.ClusterIP != "" {
+		ips = []string{o.Spec.ClusterIP}
+	}
+	for _, ip := range ips {
+		if ip == corev1.ClusterIPNone {
+			continue
+		}
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return fmt.Errorf("service %s: cluster IP %s is not an IP address", quote(o.Name), quote(ip))
+		}
+		s.ClusterIPs = append(s.ClusterIPs, a)
+	}
 	for _, p := range o.Spec.Ports {
 		if p.Port < 1 || p.Port > 65535 || !validProto(proto(p.Protocol)) {
 			return fmt.Errorf("service %s: port %s/%d is not a valid port", quote(o.Name), quote(string(p.Protocol)), p.Port)

@@ -136,6 +136,19 @@ func TestSample(t *testing.T) {
 			t.Errorf("%s: named ports %+v", p.Name, p.Ports)
 		}
 	}
+	// the sample's kube-dns Service and its cluster IP; the existing policy
+	var dnsIPs []netip.Addr
+	for _, svc := range snap.Services {
+		if svc.Namespace == "kube-system" && svc.Name == "kube-dns" {
+			dnsIPs = svc.ClusterIPs
+		}
+	}
+	if len(dnsIPs) != 1 || !dnsIPs[0].Is4() {
+		t.Errorf("kube-system/kube-dns cluster IPs %v, want one IPv4 address", dnsIPs)
+	}
+	if len(snap.Policies) != 1 || snap.Policies[0].Name != scenario.ExistingPolicy || !snap.Policies[0].Ingress || snap.Policies[0].Egress {
+		t.Errorf("policies %+v, want the ingress policy %s", snap.Policies, scenario.ExistingPolicy)
+	}
 	if n := snap.Nodes[0]; n.Name != "node-a" || len(n.Addresses) != 1 || n.Addresses[0] != netip.MustParseAddr("10.0.0.11") || n.PodCIDRs[0] != netip.MustParsePrefix("10.244.1.0/24") {
 		t.Errorf("node-a: %+v", n)
 	}
@@ -190,6 +203,7 @@ func TestHostileInventory(t *testing.T) {
 		{"terminal escapes", pod(`{"namespace":"shop","name":"\u001b]0;pwned\u0007"}`), `is not a valid Kubernetes name`, 0},
 		{"bad node address", `{"apiVersion":"v1","kind":"Node","metadata":{"name":"n"},"status":{"addresses":[{"type":"InternalIP","address":"10.0.0.300"}]}}`, `document 1 (Node): node "n": address "10.0.0.300" is not an IP address`, 0},
 		{"bad port name", pod(`{"namespace":"shop","name":"p"},"spec":{"containers":[{"name":"c","ports":[{"name":"HTTP_PORT","containerPort":80}]}]}`), `container port "HTTP_PORT"`, 0},
+		{"bad cluster IP", `{"apiVersion":"v1","kind":"Service","metadata":{"namespace":"kube-system","name":"kube-dns"},"spec":{"clusterIP":"10.96.0.300"}}`, `service "kube-dns": cluster IP "10.96.0.300" is not an IP address`, 0},
 		{"bad cron schedule bytes", `{"apiVersion":"batch/v1","kind":"CronJob","metadata":{"namespace":"shop","name":"c"},"spec":{"schedule":"0 3 * * *\n| x |"}}`, `is not a cron schedule`, 0},
 		{"wrong type", pod(`{"namespace":"shop","name":["p"]}`), `inv.json: document 1, item 2 (Pod): "json: cannot unmarshal`, 0},
 		{"not an object", `[1, 2, 3]`, `inv.json: document 1: not a Kubernetes object or list`, 0},

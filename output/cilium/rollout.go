@@ -27,9 +27,16 @@ func (f Formatter) RolloutNotes(set *policy.Set) []byte {
 	b.WriteString("   named opt-in in config `metadata.allow`, which takes exactly that workload out of the deny.\n")
 	b.WriteString("   Watch for it: `hubble observe --verdict DROPPED --to-ip 169.254.169.254`.\n")
 	b.WriteString("2. Then the namespaces, one at a time, in the order of the table above (`kubectl apply -k <namespace>`).\n")
-	b.WriteString("   `00-default-deny.yaml` selects every pod of the namespace with `ingress: [{}]` and `egress: [{}]`\n")
-	b.WriteString("   (rules that select no peer): both directions are default-deny, the other files allow what was\n")
-	b.WriteString("   observed. Traffic from the pod's own node (kubelet probes) stays allowed by the agent.\n\n")
+	if set.DenyScope == policy.DenyScopeObserved {
+		b.WriteString("   Deny scope observed: each observed workload's `-ingress` and `-egress` policies select its pods,\n")
+		b.WriteString("   with `[{}]` (a rule that selects no peer) where nothing was observed: both directions are\n")
+		b.WriteString("   default-deny for those pods only. Traffic from the pod's own node (kubelet probes) stays allowed\n")
+		b.WriteString("   by the agent.\n\n")
+	} else {
+		b.WriteString("   `00-default-deny.yaml` selects every pod of the namespace with `ingress: [{}]` and `egress: [{}]`\n")
+		b.WriteString("   (rules that select no peer): both directions are default-deny, the other files allow what was\n")
+		b.WriteString("   observed. Traffic from the pod's own node (kubelet probes) stays allowed by the agent.\n\n")
+	}
 	b.WriteString("Roll back a namespace with `kubectl delete -k <namespace>`; the guard with `kubectl delete -k " + output.ClusterDir + "`.\n\n")
 	b.WriteString("What this flavor relies on in the agent: ICMP rules (`icmps`, written as echo requests) need\n")
 	b.WriteString("`enable-icmp-rules` (the default); nodes are the `host` and `remote-node` entities and the API\n")

@@ -103,6 +103,7 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	writeBlockers(&b, ns)
 	writeUnproven(&b, ns)
 	writeSilent(&b, ns)
+	writeExisting(&b, ns)
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		writeFindings(&b, fs)
@@ -153,7 +154,11 @@ func writeSilent(b *bytes.Buffer, ns *policy.Namespace) {
 	}
 	b.WriteString("\n## Never observed\n\n")
 	b.WriteString("The inventory lists these workloads; no flow of the window involved them. Never observed: each will be\n")
-	b.WriteString("isolated by default-deny.\n\n")
+	if ns.DenyScope == policy.DenyScopeObserved {
+		b.WriteString("left alone (deny scope observed: not isolated), but no observed workload's policy admits them.\n\n")
+	} else {
+		b.WriteString("isolated by default-deny.\n\n")
+	}
 	writeSilentTable(b, "", ns.Silent)
 }
 
@@ -167,6 +172,77 @@ func writeSilentTable(b *bytes.Buffer, namespace string, ws []policy.SilentWorkl
 		}
 		fmt.Fprintf(b, "| %s | %s | %d | %s | %s |\n", escape.MarkdownCell(w.Name), escape.MarkdownCell(w.Kind), w.Pods,
 			escape.MarkdownCell(orDash(w.Schedule)), escape.MarkdownCell(orDash(w.Runs)))
+	}
+}
+
+// writeExisting lists the NetworkPolicies already in the cluster (the
+// inventory's) that select the namespace's observed workloads.
+func writeExisting(b *bytes.Buffer, ns *policy.Namespace) {
+	if len(ns.Existing) == 0 {
+		return
+	}
+	b.WriteString("\n## Existing policies\n\n")
+	b.WriteString("NetworkPolicies the inventory lists that select these observed workloads. NetworkPolicies add up:\n")
+	b.WriteString("`kubectl apply` keeps them beside the generated ones (except one of the same name, which it replaces),\n")
+	b.WriteString("so whatever they admit stays admitted. Denied flows: named by the flow source, or (possibly) dropped\n")
+	b.WriteString("in a direction the policy isolates without a source naming the policy.\n\n")
+	b.WriteString("| policy | isolates | selects | denied flows | possibly denied | note |\n|---|---|---|---|---|---|\n")
+	for _, e := range ns.Existing {
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s |\n", escape.MarkdownCell(e.Name), escape.MarkdownCell(directions(e.Ingress, e.Egress)),
+			escape.MarkdownCell(strings.Join(e.Workloads, ", ")), e.Denied, e.MayHaveDenied, escape.MarkdownCell(existingNote(e)))
+	}
+}
+
+func directions(in, eg bool) string {
+	switch {
+	case in && eg:
+		return "ingress, egress"
+	case in:
+		return "ingress"
+	case eg:
+		return "egress"
+	}
+	return "-"
+}
+
+func existingNote(e policy.ExistingPolicy) string {
+	var notes []string
+	if e.SameName {
+		notes = append(notes, "the tree has a policy of this name: apply replaces it")
+	}
+	if !e.Exact {
+		notes = append(notes, "matched by its matchLabels only (it has matchExpressions)")
+	}
+	if len(notes) == 0 {
+		return "-"
+	}
+	return strings.Join(notes, "; ")
+}
+
+// writeExistingRollout warns where existing NetworkPolicies select
+// workloads the tree also selects.
+func writeExistingRollout(b *bytes.Buffer, set *policy.Set) {
+	n := 0
+	for _, ns := range set.Namespaces {
+		n += len(ns.Existing)
+	}
+	if n == 0 {
+		return
+	}
+	b.WriteString("\n## Existing policies overlap the tree\n\n")
+	fmt.Fprintf(b, "The cluster already has NetworkPolicies (%d) that select workloads these policies also select. They add up:\n", n)
+	b.WriteString("`kubectl apply` keeps both, so the union is enforced: anything an existing policy admits stays admitted\n")
+	b.WriteString("(the tree does not make it least-privilege), and a policy of the same name is replaced. Review or delete\n")
+	b.WriteString("them as part of the rollout (each namespace's FLOWS.md lists them, with the denied flows attributed to them):\n\n")
+	for _, ns := range set.Namespaces {
+		if len(ns.Existing) == 0 {
+			continue
+		}
+		names := make([]string, len(ns.Existing))
+		for i, e := range ns.Existing {
+			names[i] = escape.MarkdownText(e.Name)
+		}
+		fmt.Fprintf(b, "- %s: %s\n", escape.MarkdownText(ns.Name), strings.Join(names, ", "))
 	}
 }
 
@@ -187,10 +263,37 @@ func writeInventory(b *bytes.Buffer, set *policy.Set) {
 		b.WriteString("\nEvery workload of the application namespaces was observed.\n")
 		return
 	}
-	fmt.Fprintf(b, "\n%s never observed: each will be isolated by default-deny (readiness **silent workloads**).\n\n", plural(n, "workload"))
+	what := "each will be isolated by default-deny"
+	if set.DenyScope == policy.DenyScopeObserved {
+		what = "each is left alone (deny scope observed), but no observed workload's policy admits it"
+	}
+	fmt.Fprintf(b, "\n%s never observed: %s (readiness **silent workloads**).\n\n", plural(n, "workload"), what)
 	b.WriteString("| namespace | workload | kind | pods | schedule | scheduled runs |\n|---|---|---|---|---|---|\n")
 	for _, ns := range set.Namespaces {
 		writeSilentTable(b, ns.Name, ns.Silent)
+	}
+}
+
+// writeDenyScope says what an observed-scope tree isolates and what it
+// leaves alone (nothing for namespace scope, the default).
+func writeDenyScope(b *bytes.Buffer, set *policy.Set, format string) {
+	if set.DenyScope != policy.DenyScopeObserved {
+		return
+	}
+	b.WriteString("\n## Deny scope: observed\n\n")
+	b.WriteString("No namespace-wide default-deny: each observed workload is isolated by its own policies, written even\n")
+	b.WriteString("when they admit nothing (`<workload>-ingress`, `<workload>-egress`, and `<workload>-dns`, the DNS bundle\n")
+	b.WriteString("for its pods). Every other pod of the namespace is left alone: not isolated, and admitted by no\n")
+	b.WriteString("observed workload's policy.")
+	if set.Inventory == "" {
+		b.WriteString(" Without an inventory (`--inventory`) flowfence cannot list those pods: check\n")
+		b.WriteString("`kubectl get pods -n <namespace>` for workloads the window did not show before enforcing.\n")
+	} else {
+		b.WriteString(" The inventory's workloads the window never saw are listed below.\n")
+	}
+	if format == "k8s" {
+		b.WriteString("The cloud metadata guard of this flavor is the isolation itself (broad ipBlocks exclude the credential\n")
+		b.WriteString("endpoints): pods no policy selects can reach them. `--guardrails` adds a cluster-wide guard.\n")
 	}
 }
 
@@ -246,10 +349,16 @@ func rollout(set *policy.Set, format string) []byte {
 	b.WriteString("denies an observed request that nothing documents (see the namespace's FLOWS.md): fix it first.\n")
 	if set.Inventory != "" {
 		b.WriteString("With an inventory, **blocked** also means a selector the inventory's pods disprove, and **silent workloads**\n")
-		b.WriteString("that the inventory lists workloads no flow showed, which default-deny would isolate.\n")
+		if set.DenyScope == policy.DenyScopeObserved {
+			b.WriteString("that the inventory lists workloads no flow showed, which no observed workload's policy admits.\n")
+		} else {
+			b.WriteString("that the inventory lists workloads no flow showed, which default-deny would isolate.\n")
+		}
 	}
 	b.WriteString("Rolling back removes every policy of the namespace at once.\n")
+	writeDenyScope(&b, set, format)
 	writeInventory(&b, set)
+	writeExistingRollout(&b, set)
 	b.WriteString("\n## DNS\n\n")
 	for _, r := range set.Resolvers {
 		state := "observed"

@@ -110,6 +110,12 @@ func run(cmd *cobra.Command, env flags.Env) error {
 		if err != nil {
 			return err
 		}
+		if scope := tree.DenyScope(); update && scope != "" && scope != c.DenyScope && !cmd.Flags().Changed(config.KeyDenyScope) {
+			// regenerating in another scope changes what the tree
+			// isolates: only when asked for by name
+			return fmt.Errorf("--update: the --policies tree was generated with --%s %s, not %s: pass --%s %s to keep it (or --%s %s to change it)",
+				config.KeyDenyScope, scope, c.DenyScope, config.KeyDenyScope, scope, config.KeyDenyScope, c.DenyScope)
+		}
 		if checker, err = diffcheck.NewChecker(tree, opts); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +171,43 @@ func TestDiffBadInput(t *testing.T) {
 		if code != 1 || err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: exit %d, err %v; want exit 1 naming %q", c.args, code, err, c.want)
 		}
+	}
+}
+
+// TestDiffUpdateKeepsDenyScope: a tree generated with --deny-scope
+// observed is rewritten by --update in that scope (no default-deny, every
+// workload its own DNS policy), and --update without the flag refuses to
+// turn it into a namespace-scope tree silently.
+func TestDiffUpdateKeepsDenyScope(t *testing.T) {
+	dir := t.TempDir()
+	tree, graph := filepath.Join(dir, "policies"), filepath.Join(dir, "graph.json")
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree, "--deny-scope", "observed")
+	must(t, "learn", "--quiet", "--from", sample, "--until", noon, "--graph", graph)
+	_, _, _, err := run(t, "diff", "--policies", tree, "--from", sample, "--update", "--graph", graph)
+	if err == nil || !strings.Contains(err.Error(), "--update: the --policies tree was generated with --deny-scope observed, not namespace") {
+		t.Fatalf("diff --update without --deny-scope: %v", err)
+	}
+	if _, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--update", "--graph", graph, "--deny-scope", "observed"); code != 3 {
+		t.Fatalf("diff --update --deny-scope observed: exit %d (%v)\n%s", code, err, stderr)
+	}
+	files, err := filepath.Glob(filepath.Join(tree, "*", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dns []string
+	for _, f := range files {
+		switch base := filepath.Base(f); {
+		case base == "00-default-deny.yaml" || base == "01-allow-dns.yaml":
+			t.Errorf("%s: a namespace-wide policy in the observed-scope tree", f)
+		case strings.HasSuffix(base, "-dns.yaml"):
+			dns = append(dns, filepath.Base(filepath.Dir(f))+"/"+base)
+		}
+	}
+	// shop-staging's cart is new in the afternoon: --update gave it its own policies
+	if !slices.Contains(dns, "shop-staging/cart-dns.yaml") {
+		t.Errorf("workload DNS policies after --update: %v", dns)
+	}
+	if _, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--deny-scope", "observed"); code != 0 {
+		t.Errorf("diff after --update: exit %d (%v)\n%s", code, err, stderr)
 	}
 }

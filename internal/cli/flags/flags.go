@@ -53,6 +53,7 @@ func AddSynth(fs *pflag.FlagSet) {
 	fs.String(config.KeyFormat, "k8s", "policy flavor: k8s|cilium|calico")
 	addFlavorFlags(fs)
 	AddScope(fs)
+	fs.String(config.KeyDenyScope, config.DenyScopeNamespace, "what the tree isolates: namespace (a default-deny per application namespace) | observed (only the observed workloads, each by its own policies)")
 	fs.StringSlice(FlagDNSClusterIP, nil, "kube-dns Service IP(s) to admit with NodeLocal DNS")
 	fs.StringSlice(FlagNodeCIDRs, nil, "node CIDRs to admit node traffic by (instead of observed node IPs)")
 	fs.String(FlagCalicoTier, "", "calico flavor: put the workload policies in this Calico tier (emitted with its order) instead of the default tier")
@@ -118,7 +119,7 @@ func SynthOptions(c *config.Config) synth.Options {
 	return synth.Options{
 		Cloud: c.Cloud, CNI: c.CNI, SystemNamespaces: c.NSSystem, Include: c.NSInclude, Exclude: c.NSExclude,
 		MetadataAllow: c.MetadataAllow, DNSClusterIPs: c.DNSClusterIPs, NodeCIDRs: c.NodeCIDRs,
-		QuietFraction: c.QuietFraction, QuietPeriod: c.QuietPeriod, MinFlows: c.MinFlows,
+		QuietFraction: c.QuietFraction, QuietPeriod: c.QuietPeriod, MinFlows: c.MinFlows, DenyScope: c.DenyScope,
 	}
 }
 

@@ -50,8 +50,11 @@ func TestGenerateWithInventory(t *testing.T) {
 			"## Inventory\n\nRead 6 namespaces, 18 workloads, 33 pods",
 			"| shop | cleanup | CronJob | 0 | 30 4 \\* \\* 0 | the window covered no scheduled run: next 2026-11-22 04:30Z, last run 2026-11-15 04:30Z |",
 			"| shop | recommender | Deployment | 1 |",
+			"## Existing policies overlap the tree", "- shop: cart-allow-frontend\n",
 		},
-		"shop/FLOWS.md":     {"## Never observed", "Never observed: each will be\nisolated by default-deny", "| recommender | Deployment | 1 | \\- | \\- |"},
+		"shop/FLOWS.md": {"## Never observed", "Never observed: each will be\nisolated by default-deny", "| recommender | Deployment | 1 | \\- | \\- |",
+			// the existing policy that dropped shop-staging/frontend's 4 attempts (3 SYNs each)
+			"## Existing policies", "| cart-allow-frontend | ingress | cart | 0 | 12 | \\- |"},
 		"payments/FLOWS.md": {"## Selectors the inventory does not prove", "| api | app.kubernetes.io/name=payments-api | also selects the pods of Deployment payments-api-canary, never observed |"},
 	} {
 		for _, want := range wants {
@@ -80,10 +83,44 @@ func TestInventoryBadArguments(t *testing.T) {
 		{[]string{"--inventory", "kube", "--inventory", "inv.json"}, "--inventory kube reads the live cluster: it cannot be combined with inventory files"},
 		{[]string{"--inventory", "/nonexistent.json"}, "--inventory /nonexistent.json"},
 		{[]string{"--inventory", "-", "--from", "-"}, "only one of them can read standard input"},
+		{[]string{"--deny-scope", "cluster"}, `--deny-scope "cluster": one of namespace (a default-deny per application namespace), observed`},
+		{[]string{"--deny-scope", "observed", "--guardrails", "--baseline-deny"}, "--deny-scope observed and guardrails.baseline-deny (--baseline-deny)"},
 	} {
 		args := append([]string{"generate", "--from", sample, "--out", out}, tc.args...)
 		if _, _, err := run(t, "", args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestGenerateDenyScopeObserved: with --deny-scope observed and the
+// inventory, the tree has no namespace-wide policy, shop's silent
+// workloads are listed as left alone and hold shop back, and ROLLOUT.md
+// says what the scope leaves open.
+func TestGenerateDenyScopeObserved(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	_, stderr, err := run(t, "", "generate", "--from", sample, "--out", out, "--inventory", sampleInventory, "--deny-scope", "observed")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	if want := "! namespace shop has silent workloads: 2 workloads of the inventory never observed in the window, first CronJob cleanup: not isolated (deny scope observed)"; !strings.Contains(stderr, want) {
+		t.Errorf("summary lacks %q:\n%s", want, stderr)
+	}
+	tree := readTree(t, out)
+	for name := range tree {
+		if strings.HasSuffix(name, "/00-default-deny.yaml") || strings.HasSuffix(name, "/01-allow-dns.yaml") {
+			t.Errorf("%s written in observed scope", name)
+		}
+	}
+	for file, wants := range map[string][]string{
+		"ROLLOUT.md":               {"## Deny scope: observed", "pods no policy selects can reach them. `--guardrails` adds a cluster-wide guard."},
+		"shop/FLOWS.md":            {"left alone (deny scope observed: not isolated), but no observed workload's policy admits them."},
+		"shop/report-ingress.yaml": {"this policy isolates it (deny scope observed)", "policyTypes:\n  - Ingress\n"},
+	} {
+		for _, want := range wants {
+			if !strings.Contains(tree[file], want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
 		}
 	}
 }

@@ -8,11 +8,14 @@ import (
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/configview"
 	"github.com/flowfence/flowfence/internal/cli/diff"
+	explaincmd "github.com/flowfence/flowfence/internal/cli/explain"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/cli/generate"
+	graphcmd "github.com/flowfence/flowfence/internal/cli/graph"
 	"github.com/flowfence/flowfence/internal/cli/learn"
 	relaycmd "github.com/flowfence/flowfence/internal/cli/relay"
 	"github.com/flowfence/flowfence/internal/cli/verify"
+	"github.com/flowfence/flowfence/internal/cli/version"
 )
 
 // NewCommand returns the root command wired to streams and a fresh viper.
@@ -32,5 +35,7 @@ func NewCommand(streams flags.Streams) *cobra.Command {
 	cmd.AddCommand(generate.NewCommand(env), learn.NewCommand(env), configview.NewCommand(env))
 	cmd.AddCommand(verify.NewCommand(env), diff.NewCommand(env))
 	cmd.AddCommand(relaycmd.NewCommand(env))
+	cmd.AddCommand(explaincmd.NewCommand(env), version.NewCommand(env))
+	cmd.AddCommand(graphcmd.NewCommand(env))
 	return cmd
 }

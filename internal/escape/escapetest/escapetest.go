@@ -137,7 +137,7 @@ func MermaidBlocks(md []byte) [][]string {
 
 // mermaidLabel is a quoted label holding no character that means
 // something to Mermaid or HTML other than its entity codes.
-const mermaidLabel = `"(?:[^"#<>&` + "`" + `|\x00-\x1f\x7f]|#(?:quot|lt|gt|amp|[0-9]+);)*"`
+const mermaidLabel = `"(?:[^"#<>&%` + "`" + `|\x00-\x1f\x7f]|#(?:quot|lt|gt|amp|[0-9]+);)*"`
 
 var mermaidLine = regexp.MustCompile(`^(?:graph LR|  (n[0-9]+)(?:\[` + mermaidLabel + `\])? -->\|` + mermaidLabel + `\| (n[0-9]+)(?:\[` + mermaidLabel + `\])?|  %% … and [0-9]+ more flows: see the tables above)$`)
 
