@@ -166,8 +166,9 @@ type Config struct {
 	Guardrails Guardrails
 	// Policies, Baseline, Report: see KeyPolicies.
 	Policies, Baseline, Report string
-	// Inventory: see KeyInventory.
+	// Inventory: see KeyInventory; Kube: see KeyKubeconfig.
 	Inventory []string
+	Kube      Kube
 	// DenyScope: see KeyDenyScope.
 	DenyScope string
 	// ServeListen: see KeyServeListen.
@@ -257,7 +258,7 @@ func Load(vp *viper.Viper) (*Config, error) {
 	if c.ServeListen, err = loadServe(vp); err != nil {
 		return nil, err
 	}
-	if c.Inventory, err = loadInventory(vp); err != nil {
+	if c.Inventory, c.Kube, err = loadInventory(vp); err != nil {
 		return nil, err
 	}
 	if c.DenyScope, err = loadDenyScope(vp, c.Guardrails.BaselineDeny); err != nil {

@@ -8,11 +8,27 @@ import (
 
 // KeyInventory names the cluster inventory generate reads (flag
 // --inventory, repeatable): kubectl dumps (files, globs, .gz, - for
-// stdin). Empty: no inventory, and the output is what the flows alone say.
+// stdin), or InventoryLive for the live cluster. Empty: no inventory, and
+// the output is what the flows alone say.
 const KeyInventory = "inventory"
 
-// InventoryLive is the --inventory value reserved for the live cluster.
+// InventoryLive is the --inventory value that reads the live cluster
+// (inventory/kube).
 const InventoryLive = "kube"
+
+// The live cluster's kubeconfig and context (--inventory kube; flags
+// --kubeconfig and --context). Empty: KUBECONFIG or ~/.kube/config and
+// its current context, or the in-cluster service account. Read only with
+// --inventory kube (a config file may set them for every run).
+const (
+	KeyKubeconfig  = "kube.kubeconfig"
+	KeyKubeContext = "kube.context"
+)
+
+// Kube is where --inventory kube reads the cluster.
+type Kube struct {
+	Kubeconfig, Context string
+}
 
 // KeyDenyScope says what the generated tree isolates (flag --deny-scope):
 // DenyScopeNamespace, every pod of an application namespace (a namespace
@@ -25,10 +41,6 @@ const (
 	DenyScopeNamespace = "namespace"
 	DenyScopeObserved  = "observed"
 )
-
-func inventoryDefaults() map[string]any {
-	return map[string]any{KeyInventory: []string{}, KeyDenyScope: DenyScopeNamespace}
-}
 
 // loadDenyScope reads --deny-scope; baseline is guardrails.baseline-deny,
 // a cluster-wide default-deny that observed scope would contradict.
@@ -47,16 +59,24 @@ func loadDenyScope(vp *viper.Viper, baseline bool) (string, error) {
 	return s, nil
 }
 
-func loadInventory(vp *viper.Viper) ([]string, error) {
+func inventoryDefaults() map[string]any {
+	return map[string]any{KeyInventory: []string{}, KeyDenyScope: DenyScopeNamespace, KeyKubeconfig: "", KeyKubeContext: ""}
+}
+
+func loadInventory(vp *viper.Viper) ([]string, Kube, error) {
 	args := vp.GetStringSlice(KeyInventory)
+	k := Kube{Kubeconfig: vp.GetString(KeyKubeconfig), Context: vp.GetString(KeyKubeContext)}
+	live := false
 	for _, a := range args {
 		if a == InventoryLive {
-			return nil, fmt.Errorf("--%s %s: reading the live cluster is not in this build yet: pass a kubectl dump "+
-				"(kubectl get ns,nodes,pods,deploy,sts,ds,rs,job,cronjob,svc,networkpolicies -A -o json > inventory.json), or ./kube for a file of that name", KeyInventory, a)
+			live = true
 		}
 		if a == "" {
-			return nil, fmt.Errorf("--%s: empty file name", KeyInventory)
+			return nil, k, fmt.Errorf("--%s: empty file name", KeyInventory)
 		}
 	}
-	return args, nil
+	if live && len(args) > 1 {
+		return nil, k, fmt.Errorf("--%s %s reads the live cluster: it cannot be combined with inventory files (name a file called kube ./kube)", KeyInventory, InventoryLive)
+	}
+	return args, k, nil
 }

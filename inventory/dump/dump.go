@@ -3,8 +3,9 @@
 // endpointslices,networkpolicies -A -o json` (a v1 List), the same with
 // -o yaml, or multi-document YAML and JSON streams of objects and lists,
 // gzip or not, from files, globs or stdin. Objects are decoded with the
-// k8s.io/api types and converted into the plain inventory model; kinds the
-// inventory does not use are skipped and counted. Every input is treated
+// k8s.io/api types and converted into the plain inventory model by
+// inventory/convert; kinds the inventory does not use are skipped and
+// counted. Every input is treated
 // as hostile: names and labels must pass record's rules, and a file may
 // not grow past a size bound, or reading stops with an error that names
 // the file and the document.
@@ -16,21 +17,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/escape"
-	"github.com/flowfence/flowfence/internal/k8svalid"
 	"github.com/flowfence/flowfence/inventory"
-	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/inventory/convert"
 )
 
 // Flag is the command-line flag whose arguments Read takes (in errors).
@@ -195,12 +189,12 @@ func addObject(b *inventory.Builder, raw json.RawMessage, kind string) error {
 	if !strings.Contains(h.APIVersion, "/") {
 		group = ""
 	}
-	into, convert := converter(group, kind)
+	into, add := convert.For(group, kind)
 	if into == nil {
 		switch {
 		case kind == "":
 			kind = "(no kind)"
-		case !validKind(kind):
+		case !convert.ValidKind(kind):
 			kind = "(invalid kind)"
 		}
 		b.Skip(kind)
@@ -209,367 +203,8 @@ func addObject(b *inventory.Builder, raw json.RawMessage, kind string) error {
 	if err := json.Unmarshal(raw, into); err != nil {
 		return fmt.Errorf(" (%s): %s", kind, escape.Snippet(err.Error(), 200))
 	}
-	if err := convert(b); err != nil {
+	if err := add(b); err != nil {
 		return fmt.Errorf(" (%s): %w", kind, err)
 	}
-	return nil
-}
-
-// converter returns a fresh object of the kind and the function that adds
-// it to the builder once decoded; nil for a kind the inventory does not
-// use.
-func converter(group, kind string) (any, func(*inventory.Builder) error) {
-	switch {
-	case group == "" && kind == "Namespace":
-		o := &corev1.Namespace{}
-		return o, func(b *inventory.Builder) error { return namespace(b, o) }
-	case group == "" && kind == "Node":
-		o := &corev1.Node{}
-		return o, func(b *inventory.Builder) error { return node(b, o) }
-	case group == "" && kind == "Pod":
-		o := &corev1.Pod{}
-		return o, func(b *inventory.Builder) error { return pod(b, o) }
-	case group == "" && kind == "Service":
-		o := &corev1.Service{}
-		return o, func(b *inventory.Builder) error { return service(b, o) }
-	case group == "apps" && kind == "Deployment":
-		o := &appsv1.Deployment{}
-		return o, func(b *inventory.Builder) error {
-			return workload(b, inventory.KindDeployment, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
-	case group == "apps" && kind == "StatefulSet":
-		o := &appsv1.StatefulSet{}
-		return o, func(b *inventory.Builder) error {
-			return workload(b, inventory.KindStatefulSet, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
-	case group == "apps" && kind == "DaemonSet":
-		o := &appsv1.DaemonSet{}
-		return o, func(b *inventory.Builder) error {
-			return workload(b, inventory.KindDaemonSet, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
-	case group == "apps" && kind == "ReplicaSet":
-		o := &appsv1.ReplicaSet{}
-		return o, func(b *inventory.Builder) error {
-			return workload(b, inventory.KindReplicaSet, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
-	case group == "batch" && kind == "Job":
-		o := &batchv1.Job{}
-		return o, func(b *inventory.Builder) error {
-			return workload(b, inventory.KindJob, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
-	case group == "batch" && kind == "CronJob":
-		o := &batchv1.CronJob{}
-		return o, func(b *inventory.Builder) error { return cronJob(b, o) }
-	case group == "networking.k8s.io" && kind == "NetworkPolicy":
-		o := &networkingv1.NetworkPolicy{}
-		return o, func(b *inventory.Builder) error { return networkPolicy(b, o) }
-	}
-	return nil, nil
-}
-
-// checkMeta validates an object's namespace (when namespaced), name and
-// labels by record's rules.
-func checkMeta(m metav1.ObjectMeta, namespaced bool) error {
-	if namespaced && !record.ValidNamespace(m.Namespace) {
-		return fmt.Errorf("namespace %s of %s is not a valid namespace name", quote(m.Namespace), quote(m.Name))
-	}
-	if !record.ValidName(m.Name) {
-		return fmt.Errorf("name %s is not a valid Kubernetes name", quote(m.Name))
-	}
-	return checkLabels(m.Name, m.Labels)
-}
-
-func checkLabels(of string, labels map[string]string) error {
-	for k, v := range labels {
-		if !record.ValidLabel(k, v) {
-			return fmt.Errorf("%s: label %s=%s is not a valid Kubernetes label", quote(of), quote(k), quote(v))
-		}
-	}
-	return nil
-}
-
-// quote is a name from input for an error: quoted, escaped and short.
-func quote(s string) string { return escape.Snippet(s, 64) }
-
-func owner(m metav1.ObjectMeta) (inventory.Ref, error) {
-	var r inventory.Ref
-	for _, o := range m.OwnerReferences {
-		if r.Kind == "" || (o.Controller != nil && *o.Controller) {
-			r = inventory.Ref{Kind: o.Kind, Name: o.Name}
-		}
-	}
-	if r.Kind != "" && (!record.ValidName(r.Name) || !validKind(r.Kind)) {
-		return r, fmt.Errorf("%s: owner %s/%s is not a valid kind and name", quote(m.Name), quote(r.Kind), quote(r.Name))
-	}
-	return r, nil
-}
-
-// validKind reports a Kubernetes kind: an upper-case letter, then letters
-// and digits, at most 63 bytes.
-func validKind(s string) bool {
-	if s == "" || len(s) > 63 || s[0] < 'A' || s[0] > 'Z' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func namespace(b *inventory.Builder, o *corev1.Namespace) error {
-	if !record.ValidNamespace(o.Name) {
-		return fmt.Errorf("name %s is not a valid namespace name", quote(o.Name))
-	}
-	if err := checkLabels(o.Name, o.Labels); err != nil {
-		return err
-	}
-	b.AddNamespace(inventory.Namespace{Name: o.Name, Labels: o.Labels})
-	return nil
-}
-
-func node(b *inventory.Builder, o *corev1.Node) error {
-	if err := checkMeta(o.ObjectMeta, false); err != nil {
-		return err
-	}
-	n := inventory.Node{Name: o.Name}
-	for _, a := range o.Status.Addresses {
-		if a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP {
-			continue
-		}
-		ip, err := netip.ParseAddr(a.Address)
-		if err != nil {
-			return fmt.Errorf("node %s: address %s is not an IP address", quote(o.Name), quote(a.Address))
-		}
-		n.Addresses = append(n.Addresses, ip.Unmap())
-	}
-	cidrs := o.Spec.PodCIDRs
-	if len(cidrs) == 0 && o.Spec.PodCIDR != "" {
-		cidrs = []string{o.Spec.PodCIDR}
-	}
-	for _, c := range cidrs {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			return fmt.Errorf("node %s: pod CIDR %s is not a prefix", quote(o.Name), quote(c))
-		}
-		n.PodCIDRs = append(n.PodCIDRs, p.Masked())
-	}
-	b.AddNode(n)
-	return nil
-}
-
-// validPortName reports an IANA service name as Kubernetes accepts it for
-// a container port: 1–15 lower-case letters, digits and '-', with a
-// letter, no leading, trailing or double '-'.
-func validPortName(s string) bool {
-	if s == "" || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
-		return false
-	}
-	letter := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-			letter = true
-		case c >= '0' && c <= '9', c == '-':
-		default:
-			return false
-		}
-	}
-	return letter
-}
-
-func proto(p corev1.Protocol) string {
-	if p == "" {
-		return string(corev1.ProtocolTCP)
-	}
-	return string(p)
-}
-
-func validProto(p string) bool { return p == "TCP" || p == "UDP" || p == "SCTP" }
-
-func pod(b *inventory.Builder, o *corev1.Pod) error {
-	if err := checkMeta(o.ObjectMeta, true); err != nil {
-		return err
-	}
-	own, err := owner(o.ObjectMeta)
-	if err != nil {
-		return err
-	}
-	if o.Spec.NodeName != "" && !record.ValidName(o.Spec.NodeName) {
-		return fmt.Errorf("pod %s: node name %s is not a valid Kubernetes name", quote(o.Name), quote(o.Spec.NodeName))
-	}
-	p := inventory.Pod{Namespace: o.Namespace, Name: o.Name, Labels: o.Labels, Owner: own, HostNetwork: o.Spec.HostNetwork,
-		NodeName: o.Spec.NodeName, Phase: string(o.Status.Phase)}
-	ips := o.Status.PodIPs
-	if len(ips) == 0 && o.Status.PodIP != "" {
-		ips = []corev1.PodIP{{IP: o.Status.PodIP}}
-	}
-	for _, ip := range ips {
-		a, err := netip.ParseAddr(ip.IP)
-		if err != nil {
-			return fmt.Errorf("pod %s: pod IP %s is not an IP address", quote(o.Name), quote(ip.IP))
-		}
-		p.IPs = append(p.IPs, a.Unmap())
-	}
-	for _, c := range append(o.Spec.InitContainers, o.Spec.Containers...) {
-		for _, cp := range c.Ports {
-			if cp.Name == "" {
-				continue
-			}
-			if !validPortName(cp.Name) || !validProto(proto(cp.Protocol)) || cp.ContainerPort < 1 || cp.ContainerPort > 65535 {
-				return fmt.Errorf("pod %s: container port %s %s/%d is not a valid named port", quote(o.Name), quote(cp.Name), quote(string(cp.Protocol)), cp.ContainerPort)
-			}
-			p.Ports = append(p.Ports, inventory.NamedPort{Name: cp.Name, Proto: proto(cp.Protocol), Port: uint16(cp.ContainerPort)})
-		}
-	}
-	b.AddPod(p)
-	return nil
-}
-
-// selector returns a label selector's matchLabels and whether they are
-// all of it (no matchExpressions). A nil selector selects nothing here.
-func selector(of string, s *metav1.LabelSelector) (map[string]string, bool, error) {
-	if s == nil {
-		return nil, false, nil
-	}
-	if err := checkLabels(of, s.MatchLabels); err != nil {
-		return nil, false, err
-	}
-	return s.MatchLabels, len(s.MatchExpressions) == 0, nil
-}
-
-func workload(b *inventory.Builder, kind string, m metav1.ObjectMeta, sel *metav1.LabelSelector, template map[string]string) error {
-	if err := checkMeta(m, true); err != nil {
-		return err
-	}
-	own, err := owner(m)
-	if err != nil {
-		return err
-	}
-	ml, exact, err := selector(m.Name, sel)
-	if err != nil {
-		return err
-	}
-	if err := checkLabels(m.Name, template); err != nil {
-		return err
-	}
-	b.AddWorkload(inventory.Workload{Kind: kind, Namespace: m.Namespace, Name: m.Name, Selector: ml, SelectorExact: exact && len(ml) > 0,
-		Template: template, Owner: own})
-	return nil
-}
-
-// validSchedule bounds a CronJob's schedule and time zone to what can be
-// shown: printable ASCII of sane length.
-func validSchedule(s string, n int) bool {
-	if len(s) > n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-func cronJob(b *inventory.Builder, o *batchv1.CronJob) error {
-	if err := checkMeta(o.ObjectMeta, true); err != nil {
-		return err
-	}
-	tmpl := o.Spec.JobTemplate.Spec.Template.Labels
-	if err := checkLabels(o.Name, tmpl); err != nil {
-		return err
-	}
-	w := inventory.Workload{Kind: inventory.KindCronJob, Namespace: o.Namespace, Name: o.Name, Template: tmpl, Schedule: o.Spec.Schedule}
-	if o.Spec.TimeZone != nil {
-		w.TimeZone = *o.Spec.TimeZone
-	}
-	if !validSchedule(w.Schedule, 256) || !validSchedule(w.TimeZone, 64) {
-		return fmt.Errorf("cronjob %s: schedule %s (time zone %s) is not a cron schedule", quote(o.Name), quote(w.Schedule), quote(w.TimeZone))
-	}
-	if o.Spec.Suspend != nil {
-		w.Suspended = *o.Spec.Suspend
-	}
-	if o.Status.LastScheduleTime != nil {
-		w.LastSchedule = o.Status.LastScheduleTime.UTC()
-	}
-	b.AddWorkload(w)
-	return nil
-}
-
-func service(b *inventory.Builder, o *corev1.Service) error {
-	if err := checkMeta(o.ObjectMeta, true); err != nil {
-		return err
-	}
-	if err := checkLabels(o.Name, o.Spec.Selector); err != nil {
-		return err
-	}
-	s := inventory.Service{Namespace: o.Namespace, Name: o.Name, Selector: o.Spec.Selector}
-	ips := o.Spec.ClusterIPs
-	if len(ips) == 0 && o.Spec.ClusterIP != "" {
-		ips = []string{o.Spec.ClusterIP}
-	}
-	for _, ip := range ips {
-		if ip == corev1.ClusterIPNone {
-			continue
-		}
-		a, err := netip.ParseAddr(ip)
-		if err != nil {
-			return fmt.Errorf("service %s: cluster IP %s is not an IP address", quote(o.Name), quote(ip))
-		}
-		s.ClusterIPs = append(s.ClusterIPs, a)
-	}
-	for _, p := range o.Spec.Ports {
-		if p.Port < 1 || p.Port > 65535 || !validProto(proto(p.Protocol)) {
-			return fmt.Errorf("service %s: port %s/%d is not a valid port", quote(o.Name), quote(string(p.Protocol)), p.Port)
-		}
-		if p.Name != "" && !k8svalid.DNS1123Label(p.Name) {
-			return fmt.Errorf("service %s: port name %s is not a valid port name", quote(o.Name), quote(p.Name))
-		}
-		sp := inventory.ServicePort{Name: p.Name, Proto: proto(p.Protocol), Port: uint16(p.Port)}
-		switch {
-		case p.TargetPort.IntVal == 0 && p.TargetPort.StrVal == "":
-			sp.TargetPort = sp.Port
-		case p.TargetPort.StrVal != "":
-			if !validPortName(p.TargetPort.StrVal) {
-				return fmt.Errorf("service %s: target port %s is not a valid port name", quote(o.Name), quote(p.TargetPort.StrVal))
-			}
-			sp.TargetName = p.TargetPort.StrVal
-		case p.TargetPort.IntVal < 1 || p.TargetPort.IntVal > 65535:
-			return fmt.Errorf("service %s: target port %d is not a valid port", quote(o.Name), p.TargetPort.IntVal)
-		default:
-			sp.TargetPort = uint16(p.TargetPort.IntVal)
-		}
-		s.Ports = append(s.Ports, sp)
-	}
-	b.AddService(s)
-	return nil
-}
-
-func networkPolicy(b *inventory.Builder, o *networkingv1.NetworkPolicy) error {
-	if err := checkMeta(o.ObjectMeta, true); err != nil {
-		return err
-	}
-	sel := o.Spec.PodSelector
-	ml, _, err := selector(o.Name, &sel)
-	if err != nil {
-		return err
-	}
-	p := inventory.NetworkPolicy{Namespace: o.Namespace, Name: o.Name, PodSelector: ml, SelectorExact: len(sel.MatchExpressions) == 0}
-	if len(o.Spec.PolicyTypes) == 0 {
-		p.Ingress, p.Egress = true, len(o.Spec.Egress) > 0
-	}
-	for _, t := range o.Spec.PolicyTypes {
-		switch t {
-		case networkingv1.PolicyTypeIngress:
-			p.Ingress = true
-		case networkingv1.PolicyTypeEgress:
-			p.Egress = true
-		}
-	}
-	b.AddPolicy(p)
 	return nil
 }

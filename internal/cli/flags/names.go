@@ -58,6 +58,9 @@ const (
 	FlagNATSCA       = "nats-ca"
 	FlagNATSCert     = "nats-cert"
 	FlagNATSKey      = "nats-key"
+	// generate --inventory kube (kube.*), named as kubectl names them
+	FlagKubeconfig  = "kubeconfig"
+	FlagKubeContext = "context"
 )
 
 // flagKeys maps every flag name above to its config key.
@@ -107,5 +110,7 @@ func flagKeys() map[string]string {
 		FlagRelayTLSCertFile:   config.KeyRelayTLSCertFile,
 		FlagRelayTLSKeyFile:    config.KeyRelayTLSKeyFile,
 		FlagRelayTLSClientCA:   config.KeyRelayTLSClientCAs,
+		FlagKubeconfig:         config.KeyKubeconfig,
+		FlagKubeContext:        config.KeyKubeContext,
 	}
 }

@@ -86,7 +86,8 @@ func TestInventoryBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--inventory", "kube"}, "--inventory kube: reading the live cluster is not in this build yet"},
+		{[]string{"--inventory", "kube", "--kubeconfig", "/nonexistent/kubeconfig"}, "--inventory kube: kubeconfig: stat /nonexistent/kubeconfig: no such file or directory"},
+		{[]string{"--inventory", "kube", "--inventory", "inv.json"}, "--inventory kube reads the live cluster: it cannot be combined with inventory files"},
 		{[]string{"--inventory", "/nonexistent.json"}, "--inventory /nonexistent.json"},
 		{[]string{"--inventory", "-", "--from", "-"}, "only one of them can read standard input"},
 		{[]string{"--deny-scope", "cluster"}, `--deny-scope "cluster": one of namespace (a default-deny per application namespace), observed`},
