@@ -51,7 +51,7 @@ func Delta(prev, cur *learner.Graph) *learner.Graph {
 	}
 	for id, n := range cur.Nodes {
 		if need[id] || !reflect.DeepEqual(prev.Nodes[id], n) {
-			d.Nodes[id] = cloneNode(n)
+			d.Nodes[id] = n.Clone()
 		}
 	}
 	return d
@@ -156,17 +156,4 @@ func tupleDiff(c, p []uint64) []uint64 {
 		}
 	}
 	return out
-}
-
-func cloneNode(n *learner.Node) *learner.Node {
-	c := *n
-	c.Labels = maps.Clone(n.Labels)
-	c.NamespaceLabels = maps.Clone(n.NamespaceLabels)
-	c.LabelSets = make([]map[string]string, len(n.LabelSets))
-	for i, s := range n.LabelSets {
-		c.LabelSets[i] = maps.Clone(s)
-	}
-	c.Pods = slices.Clone(n.Pods)
-	c.Names = slices.Clone(n.Names)
-	return &c
 }

@@ -305,7 +305,7 @@ func (g *Graph) Merge(o *Graph) {
 		if cur, ok := g.Nodes[id]; ok {
 			mergeNode(cur, n)
 		} else {
-			g.Nodes[id] = cloneNode(n)
+			g.Nodes[id] = n.Clone()
 		}
 	}
 	// pool every edge, then judge again: a denial can only be judged on
@@ -384,7 +384,8 @@ func unionTuples(a, b []uint64, max int, overflowNil bool) []uint64 {
 	return out
 }
 
-func cloneNode(n *Node) *Node {
+// Clone returns a deep copy of n (its maps and slices its own).
+func (n *Node) Clone() *Node {
 	c := *n
 	c.Labels = maps.Clone(n.Labels)
 	c.NamespaceLabels = maps.Clone(n.NamespaceLabels)
@@ -662,7 +663,7 @@ func (g *Graph) Relabel(id func(*Node) string) *Graph {
 	for _, n := range g.SortedNodes() {
 		nid := id(n)
 		ids[n.ID] = nid
-		c := cloneNode(n)
+		c := n.Clone()
 		c.ID = nid
 		if cur, ok := out.Nodes[nid]; ok {
 			mergeNode(cur, c)
