@@ -108,7 +108,7 @@ test-helm:
 ## chroot isolation) makes a FROM scratch image running as uid 65532. IMAGE names it.
 image: image-builder
 	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags=-s -o $(IMAGE_CTX)/flowfence ./cmd/flowfence
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags=-s -o $(IMAGE_CTX)/flowfence ./cmd/flowfence
 	printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > $(IMAGE_CTX)/passwd
 	printf 'root:x:0:\nnonroot:x:65532:\n' > $(IMAGE_CTX)/group
 	$(BUILDAH) bud --isolation chroot --layers=false -f $(CURDIR)/Containerfile \
