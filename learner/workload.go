@@ -112,14 +112,17 @@ func (d *deriver) Workload(ep *record.Endpoint) (kind, name string) {
 
 // IsPodSpecificLabel reports label keys that differ between pods of one
 // workload or between rollouts, and so are never used to select: they are
-// not even stored in the graph.
+// not even stored in the graph. The topology.kubernetes.io labels are the
+// node's, copied onto each pod when it is bound (the API server's
+// PodTopologyLabels admission): a pod rescheduled to another zone changes
+// them.
 func IsPodSpecificLabel(key string) bool {
 	switch key {
 	case "pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
 		"pod-template-generation", "job-name", "controller-uid", "apps.kubernetes.io/pod-index":
 		return true
 	}
-	return strings.HasPrefix(key, "batch.kubernetes.io/")
+	return strings.HasPrefix(key, "batch.kubernetes.io/") || strings.HasPrefix(key, "topology.kubernetes.io/")
 }
 
 // betterKind reports whether workload kind cand should replace cur when two

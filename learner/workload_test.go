@@ -158,6 +158,8 @@ func TestIsPodSpecificLabel(t *testing.T) {
 		{"controller-uid", true},
 		{"batch.kubernetes.io/job-name", true},
 		{"batch.kubernetes.io/controller-uid", true},
+		{"topology.kubernetes.io/zone", true},
+		{"topology.kubernetes.io/region", true},
 		{"app", false},
 		{"app.kubernetes.io/name", false},
 		{"version", false},

@@ -148,8 +148,11 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, s.Dir, "kube-apiserver", apiserver,
+	exited := start(t, s.Dir, "kube-apiserver", apiserver,
 		"--etcd-servers", etcdURL,
+		// no Endpoints for the kubernetes Service: its loopback address
+		// is refused there, and nothing here needs them
+		"--endpoint-reconciler-type", "none",
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", strconv.Itoa(ports[2]),
 		"--tls-cert-file", files.cert, "--tls-private-key-file", files.key,
 		"--token-auth-file", files.tokens, "--anonymous-auth=false",
@@ -158,7 +161,7 @@ func Start(t testing.TB, opts Options) *Server {
 		"--service-account-key-file", files.saPub, "--service-account-signing-key-file", files.saKey,
 		"--service-cluster-ip-range", "10.96.0.0/16",
 		"--cert-dir", filepath.Join(s.Dir, "certs"))
-	if err := s.waitReady(opts.ReadyTimeout); err != nil {
+	if err := s.waitReady(opts.ReadyTimeout, exited); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.Dir, "kube-apiserver.log"))
 		t.Fatalf("%v\nkube-apiserver.log (tail):\n%s", err, tail(log, 4000))
 	}
@@ -166,8 +169,8 @@ func Start(t testing.TB, opts Options) *Server {
 }
 
 // start runs a server process, logging to DIR/NAME.log, stopped (SIGTERM,
-// then killed) when the test ends.
-func start(t testing.TB, dir, name, bin string, args ...string) {
+// then killed) when the test ends; the channel is closed when it exits.
+func start(t testing.TB, dir, name, bin string, args ...string) <-chan struct{} {
 	t.Helper()
 	log, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
@@ -190,6 +193,7 @@ func start(t testing.TB, dir, name, bin string, args ...string) {
 		}
 		_ = log.Close()
 	})
+	return done
 }
 
 type serverFiles struct{ cert, key, tokens, saKey, saPub string }
@@ -272,14 +276,20 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
 }
 
-// waitReady polls /readyz as the admin until it answers 200.
-func (s *Server) waitReady(timeout time.Duration) error {
+// waitReady polls /readyz as the admin until it answers 200, or the
+// process exits.
+func (s *Server) waitReady(timeout time.Duration, exited <-chan struct{}) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(s.CA)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errors.New("kube-apiserver exited before it was ready")
+		default:
+		}
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL+"/readyz", nil)
 		req.Header.Set("Authorization", "Bearer "+s.AdminToken)
 		resp, err := c.Do(req)
