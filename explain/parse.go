@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -170,4 +171,6 @@ func ParseRule(arg string) (RuleQuery, error) {
 // TreeGraphFile is where a tree keeps the graph it was generated from
 // (generate --out DIR writes DIR/.flowfence/graph.json): explain reads it
 // when no --graph is given.
-func TreeGraphFile(dir string) string { return filepath.Join(dir, ".flowfence", "graph.json") }
+func TreeGraphFile(dir string) string {
+	return filepath.Join(dir, filepath.FromSlash(output.GraphFile))
+}
