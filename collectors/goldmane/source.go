@@ -402,12 +402,12 @@ func (s *Source) stream(ctx context.Context, c goldmanepb.FlowsClient, st *colle
 func (s *Source) emitFlow(f *goldmanepb.Flow, rec *record.Record, st *collectors.Stats, emit collectors.Emit) error {
 	st.Lines++
 	if f == nil {
-		st.Skip(SkipNoKey, 1)
+		s.skip(st, SkipNoKey, 1)
 		return nil
 	}
 	skip, ok := ConvertFlow(f, rec)
 	if !ok {
-		st.Skip(skip, 1)
+		s.skip(st, skip, 1)
 		return nil
 	}
 	rec.Source = s.url
@@ -417,15 +417,22 @@ func (s *Source) emitFlow(f *goldmanepb.Flow, rec *record.Record, st *collectors
 	}
 	dropped, err := check(rec)
 	if err != nil {
-		st.Skip(record.SkipInvalidIdentity, 1)
+		s.skip(st, record.SkipInvalidIdentity, 1)
 		return nil
 	}
 	if dropped > 0 {
-		st.Skip(record.SkipInvalidDropped, uint64(dropped))
+		s.skip(st, record.SkipInvalidDropped, uint64(dropped))
 	}
 	st.FlowEvents++
 	s.report.Flows++
 	return emit(rec)
+}
+
+// skip counts n items read and not learned, in the run's statistics and
+// for the monitor.
+func (s *Source) skip(st *collectors.Stats, reason string, n uint64) {
+	st.Skip(reason, n)
+	collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Skipped(s.url, reason, n) })
 }
 
 // check applies the identity rules (record.Check) to a Goldmane record:
