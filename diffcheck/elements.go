@@ -286,7 +286,8 @@ func ciliumElements(t *Tree, skip func(string) bool) []splitElement {
 // the selectors and nets of the peer side.
 func calicoElements(t *Tree, skip func(string) bool) []splitElement {
 	var out []splitElement
-	for _, o := range t.set.Calico {
+	promoted, _ := t.set.CalicoPromoted()
+	for _, o := range promoted {
 		if o.Policy == nil || skip(o.Name) {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/flowfence/flowfence/verifier"
+	calicoeval "github.com/flowfence/flowfence/verifier/calico"
 	"github.com/flowfence/flowfence/verifier/policyset"
 )
 
@@ -38,6 +39,17 @@ func (t *Tree) objects() *policyset.Set {
 	s := policyset.New()
 	s.NetworkPolicies = t.Policies
 	return s
+}
+
+// Promotion says what promoting the tree's Calico staged policies does;
+// nil when it has none. Verify and diff evaluate a staged policy as the
+// policy it becomes (verifier/calico Promote).
+func (t *Tree) Promotion() *calicoeval.Promotion {
+	_, pr := t.objects().CalicoPromoted()
+	if pr.Staged() == 0 {
+		return nil
+	}
+	return &pr
 }
 
 // Ignored lists the objects of the tree no engine evaluates

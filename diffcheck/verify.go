@@ -17,6 +17,7 @@ import (
 	"github.com/flowfence/flowfence/synth"
 	"github.com/flowfence/flowfence/synth/replay"
 	"github.com/flowfence/flowfence/verifier"
+	calicoeval "github.com/flowfence/flowfence/verifier/calico"
 )
 
 // Outcome is what a policy tree does with one observed request edge.
@@ -158,6 +159,9 @@ type Verification struct {
 	// DeniedAttempts are connections an existing policy dropped and nobody
 	// answered (learner.Graph.Denied): reported, not replayed.
 	DeniedAttempts []Flow
+	// Promotion: the tree's Calico staged policies were evaluated as
+	// promoted, with this effect; nil when it has none.
+	Promotion *calicoeval.Promotion
 }
 
 // Failed reports whether an observed request would be denied.
@@ -209,7 +213,7 @@ func canonical(g *learner.Graph) *learner.Graph {
 // is sorted and does not depend on the number of workers or on map order.
 func (c *Checker) replay(g *learner.Graph) *Verification {
 	v := &Verification{CNI: c.eng.CNI(), Dir: c.tree.Dir, Policies: c.eng.Len(), Files: c.tree.Files,
-		WindowStart: g.First, WindowEnd: g.Last}
+		WindowStart: g.First, WindowEnd: g.Last, Promotion: c.tree.Promotion()}
 	edges := make([]*learner.Edge, 0, len(g.Edges))
 	for _, e := range g.Edges {
 		edges = append(edges, e)

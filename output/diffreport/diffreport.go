@@ -94,6 +94,9 @@ func VerifyText(w io.Writer, v *diffcheck.Verification) {
 	c := v.Counts
 	p("flowfence verify: %d observed request edges against %d NetworkPolicies in %s (CNI %s), window %s .. %s",
 		c.Edges, v.Policies, v.Dir, v.CNI, ts(v.WindowStart), ts(v.WindowEnd))
+	for _, l := range promotionLines(v) {
+		p("%s", l)
+	}
 	p("  allowed:         %d", c.Allowed)
 	p("  denied:          %d", c.Denied)
 	p("  host:            %d  from the pod's own node (kubelet probes): always allowed", c.Host)
@@ -148,10 +151,37 @@ func VerifyText(w io.Writer, v *diffcheck.Verification) {
 	}
 }
 
+// promotionLines say that a tree's Calico staged policies were evaluated
+// as promoted, and what promotion does; none without staged policies.
+func promotionLines(v *diffcheck.Verification) []string {
+	if v == nil || v.Promotion == nil {
+		return nil
+	}
+	pr := v.Promotion
+	out := []string{fmt.Sprintf("  staged policies evaluated as promoted (what the tree enforces once they are): %d set, %d delete",
+		len(pr.Set), len(pr.Deleted)+len(pr.Absent))}
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{
+		{"replaced by the staged policy of the same name", pr.Replaced},
+		{"deleted by a staged Delete", pr.Deleted},
+		{"deleted by a staged Delete, not in the tree", pr.Absent},
+	} {
+		if len(l.names) > 0 {
+			out = append(out, fmt.Sprintf("    %s: %s", l.what, strings.Join(l.names, ", ")))
+		}
+	}
+	return out
+}
+
 // DiffText writes diff's report for the terminal.
 func DiffText(w io.Writer, d *diffcheck.Diff) {
 	p := textPrinter(w)
 	p("flowfence diff: window %s .. %s%s", ts(d.WindowStart), ts(d.WindowEnd), against(d, func(s string) string { return s }))
+	for _, l := range promotionLines(d.Verification) {
+		p("%s", l)
+	}
 	t := d.Totals()
 	p("  undocumented flows: %d   stale rules: %d   new edges: %d   vanished edges: %d", t.Undocumented, t.Stale, t.NewEdges, t.VanishedEdges)
 	for _, n := range d.Namespaces {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	calicoeval "github.com/flowfence/flowfence/verifier/calico"
 )
 
 // Versions of the JSON documents; a change of a field's name or meaning
@@ -35,6 +36,24 @@ type VerifyDoc struct {
 	Uncovered      []diffcheck.Flow  `json:"uncovered"`
 	Host           []diffcheck.Flow  `json:"host"`
 	DeniedAttempts []diffcheck.Flow  `json:"deniedAttempts"`
+	// Staged is present when the tree holds Calico staged policies: they
+	// were evaluated as promoted.
+	Staged *StagedDoc `json:"staged,omitempty"`
+}
+
+// StagedDoc says how a tree's Calico staged policies were evaluated:
+// EvaluatedAs is "promoted", the lists what promotion does (kind and key
+// of each policy).
+type StagedDoc struct {
+	EvaluatedAs string `json:"evaluatedAs"`
+	calicoeval.Promotion
+}
+
+func stagedDoc(v *diffcheck.Verification) *StagedDoc {
+	if v == nil || v.Promotion == nil {
+		return nil
+	}
+	return &StagedDoc{EvaluatedAs: "promoted", Promotion: *v.Promotion}
 }
 
 // DiffDoc is diff's JSON document (-o json).
@@ -55,6 +74,8 @@ type DiffDoc struct {
 	NewEdges      []diffcheck.Flow          `json:"newEdges"`
 	VanishedEdges []diffcheck.Flow          `json:"vanishedEdges"`
 	Files         map[string]string         `json:"files"`
+	// Staged: as VerifyDoc's.
+	Staged *StagedDoc `json:"staged,omitempty"`
 }
 
 // Totals are the distinct counts of a diff.
@@ -100,6 +121,7 @@ func NewVerifyDoc(v *diffcheck.Verification) *VerifyDoc {
 		Files:  involved(v.Files, v.Denied, v.Guarded),
 		Denied: orEmpty(v.Denied), Inexpressible: orEmpty(v.Inexpressible), Guarded: orEmpty(v.Guarded),
 		Uncovered: orEmpty(v.Uncovered), Host: orEmpty(v.Host), DeniedAttempts: orEmpty(v.DeniedAttempts),
+		Staged: stagedDoc(v),
 	}
 }
 
@@ -117,6 +139,7 @@ func NewDiffDoc(d *diffcheck.Diff) *DiffDoc {
 		c := v.Counts
 		doc.Replay = &c
 		doc.Files = involved(v.Files, d.Undocumented)
+		doc.Staged = stagedDoc(v)
 	}
 	return doc
 }

@@ -35,6 +35,13 @@ func Markdown(d *diffcheck.Diff) []byte {
 	} else {
 		p("**Nothing new.** %s, %s.", plural(t.Stale, "stale rule"), plural(t.VanishedEdges, "vanished edge"))
 	}
+	if ls := promotionLines(d.Verification); len(ls) > 0 {
+		p("")
+		for _, l := range ls {
+			p("%s", cell(strings.TrimSpace(l)))
+			p("")
+		}
+	}
 	if v := d.Verification; v != nil {
 		c := v.Counts
 		p("")

@@ -108,9 +108,10 @@ type portRange struct {
 	name   string
 }
 
-// New compiles the objects (staged policies are skipped: Calico does not
-// enforce them). A policy naming a tier that is neither the default tier
-// nor among the objects is an error, as is anything New cannot evaluate;
+// New compiles the objects as promotion leaves them (Promote: staged
+// policies are evaluated as the policies they become). A policy naming a
+// tier that is neither the default tier nor among the objects is an
+// error, as is an object defined twice or anything New cannot evaluate;
 // errors name the object.
 func New(objs []*Object) (*Engine, error) {
 	e := &Engine{}
@@ -122,9 +123,13 @@ func New(objs []*Object) (*Engine, error) {
 			return nil, fmt.Errorf("%s: defined twice", id)
 		}
 		seen[id] = true
+	}
+	objs, _ = Promote(objs)
+	for _, o := range objs {
 		if o.Tier == nil {
 			continue
 		}
+		id := o.ID()
 		t := &tier{name: o.Name, order: math.Inf(1)}
 		if o.Name == DefaultTier {
 			t.order = defaultTierOrder
@@ -144,12 +149,9 @@ func New(objs []*Object) (*Engine, error) {
 	}
 	for _, o := range objs {
 		if o.Policy == nil {
-			if o.Tier == nil {
-				e.count++ // staged: counted, not enforced
-			}
 			continue
 		}
-		id := o.Kind + " " + o.Key()
+		id := o.ID()
 		p, err := compilePolicy(o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
@@ -180,7 +182,8 @@ func New(objs []*Object) (*Engine, error) {
 	return e, nil
 }
 
-// Len returns the number of objects (policies, staged policies, tiers).
+// Len returns the number of objects evaluated (policies as promoted,
+// tiers).
 func (e *Engine) Len() int { return e.count }
 
 // CNI is verifier.CNICalico.

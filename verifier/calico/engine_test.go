@@ -179,7 +179,7 @@ spec:
 ---
 apiVersion: projectcalico.org/v3
 kind: StagedNetworkPolicy
-metadata: {name: staged-deny-all, namespace: other}
+metadata: {name: staged-deny-all, namespace: staged}
 spec:
   stagedAction: Set
   selector: all()
@@ -201,7 +201,7 @@ spec:
 		{"ingress from the world", addr("198.51.100.1"), web, "TCP", 8080, true},
 		{"namespace default-deny: end of tier", pod("shop", "app", "other"), addr("203.0.113.7"), "TCP", 443, false},
 		{"no policy selects: profile allows", pod("other", "app", "x"), pod("other2", "app", "y"), "TCP", 1, true},
-		{"staged policies are not enforced", pod("other", "app", "x"), pod("other", "app", "y"), "TCP", 1, true},
+		{"a staged policy is evaluated as promoted", pod("staged", "app", "x"), pod("other", "app", "y"), "TCP", 1, false},
 		{"guard selects, passes on, nothing else: profile allows", pod("data", "app", "db"), addr("203.0.113.9"), "TCP", 443, true},
 	})
 	res := e.Evaluate(verifier.Traffic{Src: web, Dst: addr("169.254.169.254"), Protocol: "TCP", Port: 80})

@@ -11,8 +11,19 @@
 //     A tier with no such policy is skipped.
 //   - When no tier decides (no policy selects the endpoint, or every tier
 //     passed), the Kubernetes namespace profile applies: allowed.
-//   - StagedNetworkPolicy, StagedGlobalNetworkPolicy (and
-//     StagedKubernetesNetworkPolicy) are not enforced: ignored.
+//   - Staged policies are evaluated as promoted (Promote, the one home of
+//     that rule): what the tree will enforce once its staged policies are
+//     promoted, which is what verify and diff are asked. A
+//     StagedNetworkPolicy or StagedGlobalNetworkPolicy with stagedAction
+//     Set (or none: Calico's default) is the NetworkPolicy or
+//     GlobalNetworkPolicy of the same name and spec, replacing an enforced
+//     one of that name; with stagedAction Delete it removes the enforced
+//     policy of that name. A StagedKubernetesNetworkPolicy is the
+//     networking.k8s.io/v1 NetworkPolicy it becomes, as Calico converts
+//     one: a NetworkPolicy named knp.default.<name> in the default tier at
+//     order 1000 (knp.go). stagedAction Learn and Ignore (Calico
+//     Enterprise's policy recommendations) say nothing about promotion:
+//     an error, as is any other value.
 //   - A NetworkPolicy selects endpoints of its namespace; a
 //     GlobalNetworkPolicy of every namespace (spec.namespaceSelector
 //     narrows it). A rule's selector without namespaceSelector selects
@@ -44,6 +55,18 @@ type Object struct {
 	Name      string
 	Policy    *PolicySpec
 	Tier      *TierSpec
+	// From is, for a policy Promote made of a staged one, the staged
+	// document as read ("StagedNetworkPolicy shop/web"); empty otherwise.
+	From string
+}
+
+// ID names the object in errors: its kind and key, or the staged document
+// it was promoted from.
+func (o *Object) ID() string {
+	if o.From != "" {
+		return o.From + " (as promoted)"
+	}
+	return o.Kind + " " + o.Key()
 }
 
 // Key is how results name the object: "namespace/name" or the name.

@@ -6,6 +6,11 @@
 // them for the verifier engine of their flavor (verifier.Engine,
 // verifier/cilium, verifier/calico).
 //
+// Calico staged policies are evaluated as promoted (verifier/calico
+// Promote): Namespaces, Evaluator and CalicoPromoted see the tree as it
+// will be enforced, and Files names, for a key a staged Set policy
+// becomes, the staged policy's file.
+//
 // The AdminNetworkPolicy and BaselineAdminNetworkPolicy of --guardrails
 // are read past (listed in Ignored): no engine evaluates them. A tree holds
 // one flavor; anything else is an error naming the file and document.
@@ -43,12 +48,15 @@ type Set struct {
 	Calico          []*calico.Object
 	// Files maps each policy's key, as the engines name it in results
 	// ("namespace/name", or the name of a cluster-scoped policy), to the
-	// file that holds it.
+	// file that holds it: for a key a staged Set policy is promoted to,
+	// the staged policy's file (the one evaluated).
 	Files map[string]string
 	// Ignored lists the objects read past: "file: Kind name".
 	Ignored []string
 	// defined maps "Kind key" to its file
 	defined map[string]string
+	// promoted holds the keys of Files a staged Set policy took
+	promoted map[string]bool
 }
 
 // New returns an empty set.
@@ -129,6 +137,7 @@ func (s *Set) Add(path, file string, data []byte) error {
 			if err := s.file(path, file, ns+"/"+np.Name, "NetworkPolicy"); err != nil {
 				return err
 			}
+			s.Files[ns+"/"+np.Name] = file
 			s.NetworkPolicies = append(s.NetworkPolicies, np)
 		}
 		return nil
@@ -148,6 +157,7 @@ func (s *Set) Add(path, file string, data []byte) error {
 			if err := s.file(path, file, o.Key(), o.Kind); err != nil {
 				return err
 			}
+			s.Files[o.Key()] = file
 			s.Cilium = append(s.Cilium, o)
 		case calico.IsKind(av, kind):
 			o, err := calico.DecodeObject(d)
@@ -158,6 +168,7 @@ func (s *Set) Add(path, file string, data []byte) error {
 				if err := s.file(path, file, o.Key(), o.Kind); err != nil {
 					return err
 				}
+				s.calicoFile(file, o)
 			}
 			s.Calico = append(s.Calico, o)
 		case av == guardrails.APIVersion && (kind == guardrails.KindANP || kind == guardrails.KindBANP):
@@ -178,8 +189,7 @@ func (s *Set) Add(path, file string, data []byte) error {
 }
 
 // file records where a policy is defined; a second definition of the same
-// kind and key is an error naming both files. A staged policy does not
-// take the file of the enforced one of the same name.
+// kind and key is an error naming both files.
 func (s *Set) file(path, file, key, kind string) error {
 	if s.defined == nil {
 		s.defined = map[string]string{}
@@ -189,13 +199,36 @@ func (s *Set) file(path, file, key, kind string) error {
 		return fmt.Errorf("%s: %s %s is also defined in %s", path, kind, key, prev)
 	}
 	s.defined[id] = file
-	if _, taken := s.Files[key]; !taken || !calico.IsStaged(kind) {
-		s.Files[key] = file
-	}
 	return nil
 }
 
-// Len is the number of policy objects (tiers and staged policies
+// calicoFile records the file of a Calico policy under the key it is
+// evaluated by: a staged Set policy's under the key it is promoted to,
+// which it takes from an enforced policy of that key (promotion replaces
+// that one); a staged Delete's nowhere (it is not evaluated).
+func (s *Set) calicoFile(file string, o *calico.Object) {
+	key := calico.PromotedKey(o)
+	switch {
+	case calico.IsStaged(o.Kind) && o.Policy.StagedAction == calico.StagedActionDelete:
+	case calico.IsStaged(o.Kind):
+		if s.promoted == nil {
+			s.promoted = map[string]bool{}
+		}
+		s.promoted[key] = true
+		s.Files[key] = file
+	case !s.promoted[key]:
+		s.Files[key] = file
+	}
+}
+
+// CalicoPromoted returns the Calico objects as Calico enforces them once
+// the staged policies are promoted, and what promotion does
+// (verifier/calico Promote).
+func (s *Set) CalicoPromoted() ([]*calico.Object, calico.Promotion) {
+	return calico.Promote(s.Calico)
+}
+
+// Len is the number of policy objects as read (tiers and staged policies
 // included).
 func (s *Set) Len() int { return len(s.NetworkPolicies) + len(s.Cilium) + len(s.Calico) }
 
@@ -220,8 +253,8 @@ func (s *Set) Flavor() (string, error) {
 	return "", fmt.Errorf("the tree mixes policy flavors (%s): verify and diff judge one flavor at a time", strings.Join(found, ", "))
 }
 
-// Namespaces returns the namespaces with at least one namespaced policy
-// (staged ones excluded: they enforce nothing), sorted.
+// Namespaces returns the namespaces with at least one namespaced policy,
+// staged policies as promoted, sorted.
 func (s *Set) Namespaces() []string {
 	var out []string
 	for _, np := range s.NetworkPolicies {
@@ -232,7 +265,8 @@ func (s *Set) Namespaces() []string {
 			out = append(out, o.Namespace)
 		}
 	}
-	for _, o := range s.Calico {
+	promoted, _ := s.CalicoPromoted()
+	for _, o := range promoted {
 		if o.Namespace != "" && o.Policy != nil {
 			out = append(out, o.Namespace)
 		}
