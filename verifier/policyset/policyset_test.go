@@ -1,10 +1,12 @@
 package policyset
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/verifier"
 )
 
 const (
@@ -135,5 +137,103 @@ func TestStateDirIsNotPolicy(t *testing.T) {
 	}
 	if _, err := FromTree(output.Tree{".flowfence/policy.yaml": []byte("kind: NetworkPolicy\nspec: 7\n")}); err != nil {
 		t.Errorf("a YAML file in .flowfence/ was read as a policy: %v", err)
+	}
+}
+
+const (
+	calWeb = `apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: web-ingress, namespace: shop}
+spec:
+  selector: app == 'web'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [8080]}}]
+`
+	stagedWeb = `apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata: {name: web-ingress, namespace: shop}
+spec:
+  stagedAction: Set
+  selector: app == 'web'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [9090]}}]
+`
+	stagedDeleteDeny = `apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {stagedAction: Delete}
+`
+)
+
+// TestStagedNameAlsoEnforced: a name defined both enforced and staged in
+// one tree is, on promotion, the staged policy (stagedAction Set replaces
+// the enforced one; Delete removes it), whatever the files' order: the
+// engine evaluates it, Files names its file, and Namespaces counts a
+// namespace whose policies are all staged.
+func TestStagedNameAlsoEnforced(t *testing.T) {
+	web := verifier.Peer{IsPod: true, Namespace: "shop", Labels: map[string]string{"app": "web"}}
+	client := verifier.Peer{IsPod: true, Namespace: "shop", Labels: map[string]string{"app": "client"}}
+	for _, c := range []struct {
+		name       string
+		tree       output.Tree
+		file       string // Files["shop/web-ingress"]
+		port8080   bool
+		port9090   bool
+		namespaces []string
+	}{
+		{"enforced only", output.Tree{"shop/a.yaml": []byte(calWeb)}, "shop/a.yaml", true, false, []string{"shop"}},
+		{"staged after enforced", output.Tree{"shop/a.yaml": []byte(calWeb), "shop/b.yaml": []byte(stagedWeb)}, "shop/b.yaml", false, true, []string{"shop"}},
+		{"staged before enforced", output.Tree{"shop/a.yaml": []byte(stagedWeb), "shop/b.yaml": []byte(calWeb)}, "shop/a.yaml", false, true, []string{"shop"}},
+		{"one file", output.Tree{"shop/a.yaml": []byte(calWeb + "---\n" + stagedWeb)}, "shop/a.yaml", false, true, []string{"shop"}},
+		{"staged only", output.Tree{"shop/s.yaml": []byte(stagedWeb)}, "shop/s.yaml", false, true, []string{"shop"}},
+		{"default-deny deleted, web staged", output.Tree{"shop/0.yaml": []byte(cal), "shop/1.yaml": []byte(stagedDeleteDeny), "shop/s.yaml": []byte(stagedWeb)}, "shop/s.yaml", false, true, []string{"shop"}},
+		{"the only enforced policy deleted", output.Tree{"shop/0.yaml": []byte(cal), "shop/1.yaml": []byte(stagedDeleteDeny)}, "", true, true, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := FromTree(c.tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Files["shop/web-ingress"]; got != c.file {
+				t.Errorf("Files[shop/web-ingress] = %q, want %q", got, c.file)
+			}
+			if got := s.Namespaces(); !slices.Equal(got, c.namespaces) {
+				t.Errorf("namespaces %v, want %v", got, c.namespaces)
+			}
+			e, err := s.Evaluator("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for port, want := range map[int32]bool{8080: c.port8080, 9090: c.port9090} {
+				res := e.Evaluate(verifier.Traffic{Src: client, Dst: web, Protocol: "TCP", Port: port})
+				if got := res.Verdict == verifier.Allowed; got != want {
+					t.Errorf("TCP/%d allowed = %v, want %v: %s", port, got, want, res.Reason)
+				}
+			}
+		})
+	}
+}
+
+// TestStagedErrorsNameTheFileAndDocument: a staged document that cannot
+// be evaluated as promoted is an error naming the file and the document.
+func TestStagedErrorsNameTheFileAndDocument(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tree output.Tree
+		want string
+	}{
+		{"unknown stagedAction", output.Tree{"shop/x.yaml": []byte(cal + "---\n" + strings.Replace(stagedWeb, "stagedAction: Set", "stagedAction: Enforce", 1))},
+			`shop/x.yaml: document 2: StagedNetworkPolicy shop/web-ingress: spec.stagedAction "Enforce" is not Set or Delete`},
+		{"Learn", output.Tree{"shop/x.yaml": []byte(strings.Replace(stagedWeb, "stagedAction: Set", "stagedAction: Learn", 1))},
+			`shop/x.yaml: document 1: StagedNetworkPolicy shop/web-ingress: spec.stagedAction "Learn"`},
+		{"staged defined twice", output.Tree{"shop/x.yaml": []byte(stagedWeb), "shop/y.yaml": []byte(stagedDeleteDeny + "---\n" + strings.Replace(stagedWeb, "Set", "Delete", 1))},
+			"shop/y.yaml: StagedNetworkPolicy shop/web-ingress is also defined in shop/x.yaml"},
+		{"StagedKubernetesNetworkPolicy with a bad spec", output.Tree{"shop/k.yaml": []byte("apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy\nmetadata: {name: k, namespace: shop}\nspec: {podSelector: {matchLabels: {'a b': c}}}\n")},
+			"shop/k.yaml: document 1: StagedKubernetesNetworkPolicy shop/k: spec:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := FromTree(c.tree)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
 	}
 }
