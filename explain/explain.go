@@ -158,7 +158,10 @@ type Observed struct {
 
 // FlowReport explains one flow.
 type FlowReport struct {
-	Flavor      string `json:"flavor"`
+	Flavor string `json:"flavor"`
+	// Staged is "promoted" when the tree holds Calico staged policies: they
+	// are evaluated as the policies they become.
+	Staged      string `json:"staged,omitempty"`
 	CNI         string `json:"cni"`
 	Source      Peer   `json:"source"`
 	Destination Peer   `json:"destination"`
@@ -199,7 +202,7 @@ func (x *Explainer) Flow(q FlowQuery) (*FlowReport, error) {
 			}
 		}
 	}
-	rep := &FlowReport{Flavor: x.tree.Flavor, CNI: string(x.checker.Engine().CNI()), Source: describePeer(src, q.Src, chosen.Src, len(srcPeers)),
+	rep := &FlowReport{Flavor: x.tree.Flavor, Staged: x.staged(), CNI: string(x.checker.Engine().CNI()), Source: describePeer(src, q.Src, chosen.Src, len(srcPeers)),
 		Destination: describePeer(dst, q.Dst, chosen.Dst, len(dstPeers)), Protocol: q.Protocol, Port: q.Port, Verdict: res.Verdict.String(), Reason: res.Reason}
 	exact := x.elems.Match(chosen, diffcheck.Exact)
 	if chosen.Src.IsPod {
@@ -499,7 +502,9 @@ type ElementFlows struct {
 
 // RuleReport explains a policy's rules by their observed flows.
 type RuleReport struct {
-	Flavor      string         `json:"flavor"`
+	Flavor string `json:"flavor"`
+	// Staged: as FlowReport's.
+	Staged      string         `json:"staged,omitempty"`
 	Policy      string         `json:"policy"`
 	File        string         `json:"file"`
 	Direction   string         `json:"direction,omitempty"`
@@ -509,13 +514,21 @@ type RuleReport struct {
 	Elements    []ElementFlows `json:"elements"`
 }
 
+// staged is "promoted" when the tree holds Calico staged policies.
+func (x *Explainer) staged() string {
+	if x.tree.Promotion() == nil {
+		return ""
+	}
+	return "promoted"
+}
+
 // Rule explains q's elements by the observed edges they admit.
 func (x *Explainer) Rule(q RuleQuery) (*RuleReport, error) {
 	file, ok := x.tree.Files[q.Policy]
 	if !ok {
 		return nil, fmt.Errorf("RULE: no policy %s in %s (%s)", escape.Terminal(q.Policy), escape.Terminal(x.tree.Dir), escape.Terminal(x.policyHint(q.Policy)))
 	}
-	rep := &RuleReport{Flavor: x.tree.Flavor, Policy: q.Policy, File: file, Direction: q.Direction, Rule: q.Rule,
+	rep := &RuleReport{Flavor: x.tree.Flavor, Staged: x.staged(), Policy: q.Policy, File: file, Direction: q.Direction, Rule: q.Rule,
 		WindowStart: x.graph.First.UTC(), WindowEnd: x.graph.Last.UTC()}
 	pos := map[int]int{} // element index → position in rep.Elements
 	byGroup := map[string]int{}

@@ -54,12 +54,20 @@ func JSON(report any) ([]byte, error) {
 // t escapes every name from the tree or the graph for a terminal.
 func t(s string) string { return escape.Terminal(s) }
 
+// stagedNote says staged policies were evaluated as promoted.
+func stagedNote(staged string) string {
+	if staged == "" {
+		return ""
+	}
+	return " (staged policies evaluated as " + t(staged) + ")"
+}
+
 // FlowText writes the flow report for people; every name from the tree or
 // the graph is escaped for a terminal.
 func FlowText(w io.Writer, r *FlowReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "flow %s -> %s %s/%d: %s\n", t(r.Source.Name), t(r.Destination.Name), r.Protocol, r.Port, strings.ToUpper(r.Verdict))
-	fmt.Fprintf(&b, "  tree         %s policies, %s semantics\n", t(r.Flavor), t(r.CNI))
+	fmt.Fprintf(&b, "  tree         %s policies%s, %s semantics\n", t(r.Flavor), stagedNote(r.Staged), t(r.CNI))
 	fmt.Fprintf(&b, "  source       %s\n", peerText(r.Source))
 	fmt.Fprintf(&b, "  destination  %s\n", peerText(r.Destination))
 	if o := r.Observed; o != nil {
@@ -162,7 +170,7 @@ func RuleText(w io.Writer, r *RuleReport) error {
 	case r.Direction != "":
 		what = "every " + r.Direction + " rule"
 	}
-	fmt.Fprintf(&b, "policy %s (%s), %s: %s policies\n", t(r.Policy), t(r.File), what, t(r.Flavor))
+	fmt.Fprintf(&b, "policy %s (%s), %s: %s policies%s\n", t(r.Policy), t(r.File), what, t(r.Flavor), stagedNote(r.Staged))
 	fmt.Fprintf(&b, "  window %s .. %s\n", stamp(r.WindowStart), stamp(r.WindowEnd))
 	for _, el := range r.Elements {
 		dir := "to"
