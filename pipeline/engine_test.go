@@ -7,8 +7,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/flowfence/flowfence/internal/scenario"
+	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
+	caliout "github.com/flowfence/flowfence/output/calico"
 	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/synth"
 	"github.com/flowfence/flowfence/verifier"
 	"github.com/flowfence/flowfence/verifier/policyset"
@@ -35,9 +38,9 @@ func TestScenarioOnFlavorEngines(t *testing.T) {
 		p.Allowed = true
 		probes = append(probes, p)
 	}
-	for _, flavor := range []string{"cilium", "calico"} {
+	for _, flavor := range []string{"cilium", "calico", stagedCalico} {
 		t.Run(flavor, func(t *testing.T) {
-			_, tree, err := pipeline.Render(g, synth.Options{}, flavor)
+			_, tree, err := renderFlavor(g, flavor)
 			if err != nil {
 				t.Fatalf("render (self-check included): %v", err)
 			}
@@ -65,14 +68,26 @@ func flavorEngine(t *testing.T, tree output.Tree) verifier.Evaluator {
 	return eng
 }
 
+// stagedCalico names the calico --staged tree in flavor tables.
+const stagedCalico = "calico --staged"
+
+// renderFlavor renders g as generate does for a flavor or stagedCalico.
+func renderFlavor(g *learner.Graph, flavor string) (*policy.Set, output.Tree, error) {
+	if flavor == stagedCalico {
+		return pipeline.RenderWith(g, synth.Options{}, caliout.Formatter{Staged: true})
+	}
+	return pipeline.Render(g, synth.Options{}, flavor)
+}
+
 // TestSelfCheckCatchesADroppedRule: generate's self-check replays the
-// window against the cilium and calico trees it wrote; a tree missing a
-// workload's egress policy fails it, naming the flow.
+// window against the cilium and calico trees it wrote (a --staged tree as
+// promoted); a tree missing a workload's egress policy fails it, naming
+// the flow.
 func TestSelfCheckCatchesADroppedRule(t *testing.T) {
 	g, _ := learnSample(t, 0)
-	for _, flavor := range []string{"cilium", "calico"} {
+	for _, flavor := range []string{"cilium", "calico", stagedCalico} {
 		t.Run(flavor, func(t *testing.T) {
-			set, tree, err := pipeline.Render(g, synth.Options{}, flavor)
+			set, tree, err := renderFlavor(g, flavor)
 			if err != nil {
 				t.Fatal(err)
 			}
