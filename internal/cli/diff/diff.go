@@ -37,7 +37,9 @@ func NewCommand(env flags.Env) *cobra.Command {
                     for) per namespace, and stale rules (rule x peer x port elements no
                     observed flow uses; the default-deny and the DNS bundle never are)
   --baseline GRAPH  a saved graph (flowfence learn): new and vanished edges
-Both may be given. --report FILE writes the Markdown report for a pull-request comment
+Both may be given. Calico staged policies (generate --staged) are judged as promoted: a
+staged Set policy is the enforced policy of its name (replacing one in the tree), a staged
+Delete removes it; the report says so. --report FILE writes the Markdown report for a pull-request comment
 (summary table, a section per namespace, a Mermaid graph of the new flows); -o json
 prints the JSON document on stdout.
 

@@ -26,6 +26,12 @@ tree would deny with the policies involved. A tree written by 'flowfence generat
 is judged with the settings it was generated with (DIR/.flowfence/settings.json: --cni,
 --cloud, the namespace scope, ...); a flag given on the command line overrides them.
 
+Calico staged policies (generate --staged) are judged as promoted, which is what
+verify is asked before promoting them: a staged policy with stagedAction Set is the
+enforced policy of the same name and replaces one in the tree, stagedAction Delete
+removes it, a StagedKubernetesNetworkPolicy is the NetworkPolicy it becomes; the report
+says so (a "staged policies evaluated as promoted" line; "staged" in -o json).
+
 Not failures, counted and listed: requests from the pod's own node (kubelet probes,
 always allowed by real CNIs), ICMP (inexpressible in NetworkPolicy), calls to cloud
 credential endpoints the metadata guard denies on purpose, flows of application
