@@ -37,9 +37,10 @@ func Markdown(d *diffcheck.Diff) []byte {
 	}
 	if ls := promotionLines(d.Verification); len(ls) > 0 {
 		p("")
-		for _, l := range ls {
-			p("%s", cell(strings.TrimSpace(l)))
-			p("")
+		first := strings.TrimSpace(ls[0])
+		p("%s.", cell(strings.ToUpper(first[:1])+first[1:]))
+		for _, l := range ls[1:] {
+			p("- %s", cell(strings.TrimSpace(l)))
 		}
 	}
 	if v := d.Verification; v != nil {
