@@ -19,7 +19,7 @@ import (
 func TestStagedPromotionIsReported(t *testing.T) {
 	pr := &calicoeval.Promotion{
 		Set:      []string{"NetworkPolicy shop/web-ingress", "NetworkPolicy shop/x\n| injected |"},
-		Replaced: []string{"NetworkPolicy shop/web-ingress"},
+		Replaced: []string{"NetworkPolicy shop/web-ingress", "NetworkPolicy shop/x\n| injected |"},
 		Deleted:  []string{"NetworkPolicy shop/old"},
 		Absent:   []string{"GlobalNetworkPolicy gone"},
 	}
@@ -32,13 +32,13 @@ func TestStagedPromotionIsReported(t *testing.T) {
 		{"staged", pr,
 			[]string{
 				"  staged policies evaluated as promoted (what the tree enforces once they are): 2 set, 2 delete\n",
-				"    replaced by the staged policy of the same name: NetworkPolicy shop/web-ingress\n",
+				"    replaced by the staged policy of the same name: NetworkPolicy shop/web-ingress, NetworkPolicy shop/x",
 				"    deleted by a staged Delete: NetworkPolicy shop/old\n",
 				"    deleted by a staged Delete, not in the tree: GlobalNetworkPolicy gone\n",
 			},
 			[]string{
 				"\nStaged policies evaluated as promoted (what the tree enforces once they are): 2 set, 2 delete.\n",
-				"\n- replaced by the staged policy of the same name: NetworkPolicy shop/web-ingress\n",
+				"\n- replaced by the staged policy of the same name: NetworkPolicy shop/web-ingress, NetworkPolicy shop/x",
 			}},
 		{"not staged", nil, nil, nil},
 	} {
@@ -91,7 +91,7 @@ func TestStagedPromotionIsReported(t *testing.T) {
 				if err := json.Unmarshal(raw, &got); err != nil {
 					t.Fatal(err)
 				}
-				if got.EvaluatedAs != "promoted" || len(got.Set) != 2 || len(got.Replaced) != 1 || len(got.Deleted) != 1 || len(got.Absent) != 1 {
+				if got.EvaluatedAs != "promoted" || len(got.Set) != 2 || len(got.Replaced) != 2 || len(got.Deleted) != 1 || len(got.Absent) != 1 {
 					t.Errorf("%s -o json staged: %s", name, raw)
 				}
 				if !strings.Contains(string(raw), `"deletedNotInTree": [`) || got.Absent[0] != "GlobalNetworkPolicy gone" {
