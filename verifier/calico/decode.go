@@ -78,8 +78,10 @@ func DecodeObject(doc []byte) (*Object, error) {
 		}
 		return o, nil
 	}
-	if strings.HasPrefix(o.Name, knpPrefix) {
-		return nil, fmt.Errorf("%s: the name prefix %q is Calico's for Kubernetes NetworkPolicies (Calico refuses it on its own kinds)", name, knpPrefix)
+	if raw.Kind == caliout.KindStagedNetworkPolicy && strings.HasPrefix(o.Name, knpPrefix) {
+		// a NetworkPolicy of that name is Calico's view of a Kubernetes
+		// NetworkPolicy (read from a cluster); a staged one Calico refuses
+		return nil, fmt.Errorf("%s: the name prefix %q is Calico's for Kubernetes NetworkPolicies (Calico refuses it on a StagedNetworkPolicy; stage a Kubernetes NetworkPolicy as a StagedKubernetesNetworkPolicy)", name, knpPrefix)
 	}
 	o.Policy = &PolicySpec{}
 	if err := strict(raw.Spec, o.Policy); err != nil {

@@ -42,6 +42,31 @@ spec:
 `
 )
 
+// knpDB is Calico's view of the Kubernetes NetworkPolicy data/db (as
+// read from a cluster), sknpDB a StagedKubernetesNetworkPolicy of that
+// name admitting another port.
+const (
+	knpDB = `apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: knp.default.db, namespace: data}
+spec:
+  order: 1000
+  selector: projectcalico.org/orchestrator == 'k8s' && app == 'db'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    destination: {ports: [5432]}
+`
+	sknpDB = `apiVersion: projectcalico.org/v3
+kind: StagedKubernetesNetworkPolicy
+metadata: {name: db, namespace: data}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{ports: [{port: 6432}]}]
+`
+)
+
 // TestStagedEvaluatedAsPromoted: each staged kind and stagedAction is
 // evaluated as what promotion leaves enforced. The "enforced alone" rows
 // are the controls: the same probes with the staged document left out
@@ -97,6 +122,10 @@ kind: StagedNetworkPolicy
 metadata: {name: default-deny, namespace: data}
 spec: {stagedAction: Delete}
 `}, frontend, web, 8080, false},
+		{"Calico's view of a Kubernetes NetworkPolicy alone admits 5432", []string{knpDB}, pod("data", "app", "api"), pod("data", "app", "db"), 5432, true},
+		{"a StagedKubernetesNetworkPolicy Set replaces the Kubernetes NetworkPolicy of its name", []string{knpDB, sknpDB}, pod("data", "app", "api"), pod("data", "app", "db"), 5432, false},
+		{"Calico's view of a Kubernetes NetworkPolicy alone denies 9", []string{knpDB}, pod("shop", "app", "x"), pod("data", "app", "db"), 9, false},
+		{"a StagedKubernetesNetworkPolicy Delete removes the Kubernetes NetworkPolicy of its name", []string{knpDB, strings.Replace(sknpDB, "ingress: [{ports: [{port: 6432}]}]", "stagedAction: Delete", 1)}, pod("shop", "app", "x"), pod("data", "app", "db"), 9, true},
 		{"staged global Set is a GlobalNetworkPolicy", []string{strings.Replace(gnpQuarantine, "kind: GlobalNetworkPolicy", "kind: StagedGlobalNetworkPolicy", 1)}, quarantined, web, 8080, false},
 		{"enforced global alone denies", []string{gnpQuarantine}, quarantined, web, 8080, false},
 		{"staged global Delete removes the GlobalNetworkPolicy", []string{gnpQuarantine, `apiVersion: projectcalico.org/v3
@@ -306,7 +335,7 @@ func TestStagedDecodeErrors(t *testing.T) {
 		{"Calico member in a StagedKubernetesNetworkPolicy", "kind: StagedKubernetesNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {selector: all()}", `StagedKubernetesNetworkPolicy a/x: spec: json: unknown field "selector"`},
 		{"invalid NetworkPolicySpec", "kind: StagedKubernetesNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}}]}]}", "StagedKubernetesNetworkPolicy a/x: spec:"},
 		{"invalid port", "kind: StagedKubernetesNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {podSelector: {}, ingress: [{ports: [{port: 70000}]}]}", "StagedKubernetesNetworkPolicy a/x: spec:"},
-		{"reserved knp prefix", "kind: StagedNetworkPolicy\nmetadata: {name: knp.default.x, namespace: a}\nspec: {}", `the name prefix "knp.default." is Calico's`},
+		{"knp prefix on a StagedNetworkPolicy", "kind: StagedNetworkPolicy\nmetadata: {name: knp.default.x, namespace: a}\nspec: {}", `StagedNetworkPolicy a/knp.default.x: the name prefix "knp.default." is Calico's`},
 		{"namespace on a staged global", "kind: StagedGlobalNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {}", "StagedGlobalNetworkPolicy x: a cluster-scoped resource has no metadata.namespace"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
