@@ -1,28 +1,23 @@
 package root_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/learner"
 )
 
-const sample = "../../../testdata/flows/*.json*"
+const sample = clitest.Sample
 
 // run executes the real root command with args, like the binary would.
 func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := root.NewCommand(flags.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	err = cmd.Execute()
-	return out.String(), errb.String(), err
+	stdout, stderr, _, err = clitest.Run(t, stdin, args...)
+	return stdout, stderr, err
 }
 
 func readTree(t *testing.T, dir string) map[string]string {
