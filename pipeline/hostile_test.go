@@ -182,14 +182,7 @@ func allowedEgress(objs []any) []string {
 // verifier.
 func checkK8sAdmits(t *testing.T, tree output.Tree) {
 	t.Helper()
-	nps, err := k8s.DecodeTree(withoutCluster(tree))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: verifier.CNIKubernetes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineOf(t, withoutCluster(tree), verifier.Options{CNI: verifier.CNIKubernetes})
 	frontend := verifier.Peer{IsPod: true, Namespace: "shop", Labels: map[string]string{"app": "frontend"},
 		NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "shop"}, IP: netip.MustParseAddr("10.244.1.24")}
 	for _, c := range []struct {
