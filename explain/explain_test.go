@@ -111,28 +111,14 @@ func TestGoldenExplain(t *testing.T) {
 		x := explainer(t, g, flavor)
 		for _, c := range flows {
 			t.Run(flavor+"/"+c.name, func(t *testing.T) {
-				q, err := explain.ParseFlow(c.arg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := x.Flow(q)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := explainFlow(t, x, c.arg)
 				checkFlow(t, r, c.want)
 				compare(t, flavor+"-"+c.name, r, func(b *bytes.Buffer) error { return explain.FlowText(b, r) })
 			})
 		}
 		for _, c := range rules {
 			t.Run(flavor+"/"+c.name, func(t *testing.T) {
-				q, err := explain.ParseRule(c.arg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := x.Rule(q)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := explainRule(t, x, c.arg)
 				if len(r.Elements) == 0 {
 					t.Fatal("no element")
 				}
@@ -165,6 +151,34 @@ func TestGoldenExplain(t *testing.T) {
 			})
 		}
 	}
+}
+
+// explainFlow parses arg as the explain verb does and explains the flow.
+func explainFlow(t *testing.T, x *explain.Explainer, arg string) *explain.FlowReport {
+	t.Helper()
+	q, err := explain.ParseFlow(arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := x.Flow(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// explainRule parses arg as the explain verb does and explains the rule.
+func explainRule(t *testing.T, x *explain.Explainer, arg string) *explain.RuleReport {
+	t.Helper()
+	q, err := explain.ParseRule(arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := x.Rule(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func checkFlow(t *testing.T, r *explain.FlowReport, w flowWant) {
@@ -329,22 +343,8 @@ func TestHostileTreeNamesAreEscaped(t *testing.T) {
 		}
 		tree[file] = []byte(strings.Replace(b, "app == 'catalog'", "\"app == 'cat\\e]0;owned\\aalog\\e[2J'\"", 1))
 	})
-	q, err := explain.ParseRule("data/postgres-ingress")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := x.Rule(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fq, err := explain.ParseFlow("shop/frontend -> data/postgres:5432/TCP")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := x.Flow(fq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := explainRule(t, x, "data/postgres-ingress")
+	f := explainFlow(t, x, "shop/frontend -> data/postgres:5432/TCP")
 	var b bytes.Buffer
 	if err := explain.RuleText(&b, r); err != nil {
 		t.Fatal(err)

@@ -59,14 +59,7 @@ func TestHostileCorpus(t *testing.T) {
 				if len(g.Edges) != 1 {
 					t.Fatalf("learned %d edges, want frontend -> %s", len(g.Edges), observedCIDR)
 				}
-				f, err := pipeline.NewFormatter(fl, pipeline.FormatterOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, tree, err := pipeline.RenderWith(g, synth.Options{}, f)
-				if err != nil {
-					t.Fatalf("generate: %v", err)
-				}
+				_, tree := renderFormat(t, g, fl, pipeline.FormatterOptions{}, synth.Options{})
 				for _, p := range tree.Paths() {
 					if strings.HasSuffix(p, ".yaml") && strings.Contains(string(tree[p]), "\n  - to:\n    - ipBlock:\n        cidr: 0.0.0.0/0") {
 						t.Errorf("%s: the attack text is in the file as YAML", p)
@@ -230,14 +223,7 @@ func TestLookAlikeWorkloadsGenerate(t *testing.T) {
 		g.Edges[e.Key()] = e
 	}
 	for _, fl := range []string{"k8s", "cilium", "calico"} {
-		f, err := pipeline.NewFormatter(fl, pipeline.FormatterOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, tree, err := pipeline.RenderWith(g, synth.Options{}, f)
-		if err != nil {
-			t.Fatalf("%s: %v", fl, err)
-		}
+		set, tree := renderFormat(t, g, fl, pipeline.FormatterOptions{}, synth.Options{})
 		if err := pipeline.SelfCheck(g, set, withoutCluster(tree)); fl == "k8s" && err != nil {
 			t.Errorf("self-check: %v", err)
 		}
