@@ -111,14 +111,14 @@ func TestGoldenExplain(t *testing.T) {
 		x := explainer(t, g, flavor)
 		for _, c := range flows {
 			t.Run(flavor+"/"+c.name, func(t *testing.T) {
-				r := explainFlow(t, x, c.arg)
+				r := explained(t, c.arg, explain.ParseFlow, x.Flow)
 				checkFlow(t, r, c.want)
 				compare(t, flavor+"-"+c.name, r, func(b *bytes.Buffer) error { return explain.FlowText(b, r) })
 			})
 		}
 		for _, c := range rules {
 			t.Run(flavor+"/"+c.name, func(t *testing.T) {
-				r := explainRule(t, x, c.arg)
+				r := explained(t, c.arg, explain.ParseRule, x.Rule)
 				if len(r.Elements) == 0 {
 					t.Fatal("no element")
 				}
@@ -153,28 +153,15 @@ func TestGoldenExplain(t *testing.T) {
 	}
 }
 
-// explainFlow parses arg as the explain verb does and explains the flow.
-func explainFlow(t *testing.T, x *explain.Explainer, arg string) *explain.FlowReport {
+// explained parses arg with parse, as the explain verb does, and explains
+// the query with answer (an Explainer's Flow or Rule).
+func explained[Q, R any](t *testing.T, arg string, parse func(string) (Q, error), answer func(Q) (R, error)) R {
 	t.Helper()
-	q, err := explain.ParseFlow(arg)
+	q, err := parse(arg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := x.Flow(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// explainRule parses arg as the explain verb does and explains the rule.
-func explainRule(t *testing.T, x *explain.Explainer, arg string) *explain.RuleReport {
-	t.Helper()
-	q, err := explain.ParseRule(arg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := x.Rule(q)
+	r, err := answer(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,8 +330,8 @@ func TestHostileTreeNamesAreEscaped(t *testing.T) {
 		}
 		tree[file] = []byte(strings.Replace(b, "app == 'catalog'", "\"app == 'cat\\e]0;owned\\aalog\\e[2J'\"", 1))
 	})
-	r := explainRule(t, x, "data/postgres-ingress")
-	f := explainFlow(t, x, "shop/frontend -> data/postgres:5432/TCP")
+	r := explained(t, "data/postgres-ingress", explain.ParseRule, x.Rule)
+	f := explained(t, "shop/frontend -> data/postgres:5432/TCP", explain.ParseFlow, x.Flow)
 	var b bytes.Buffer
 	if err := explain.RuleText(&b, r); err != nil {
 		t.Fatal(err)
