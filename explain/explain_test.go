@@ -111,28 +111,14 @@ func TestGoldenExplain(t *testing.T) {
 		x := explainer(t, g, flavor)
 		for _, c := range flows {
 			t.Run(flavor+"/"+c.name, func(t *testing.T) {
-				q, err := explain.ParseFlow(c.arg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := x.Flow(q)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := explained(t, c.arg, explain.ParseFlow, x.Flow)
 				checkFlow(t, r, c.want)
 				compare(t, flavor+"-"+c.name, r, func(b *bytes.Buffer) error { return explain.FlowText(b, r) })
 			})
 		}
 		for _, c := range rules {
 			t.Run(flavor+"/"+c.name, func(t *testing.T) {
-				q, err := explain.ParseRule(c.arg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := x.Rule(q)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := explained(t, c.arg, explain.ParseRule, x.Rule)
 				if len(r.Elements) == 0 {
 					t.Fatal("no element")
 				}
@@ -165,6 +151,21 @@ func TestGoldenExplain(t *testing.T) {
 			})
 		}
 	}
+}
+
+// explained parses arg with parse, as the explain verb does, and explains
+// the query with answer (an Explainer's Flow or Rule).
+func explained[Q, R any](t *testing.T, arg string, parse func(string) (Q, error), answer func(Q) (R, error)) R {
+	t.Helper()
+	q, err := parse(arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := answer(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func checkFlow(t *testing.T, r *explain.FlowReport, w flowWant) {
@@ -329,22 +330,8 @@ func TestHostileTreeNamesAreEscaped(t *testing.T) {
 		}
 		tree[file] = []byte(strings.Replace(b, "app == 'catalog'", "\"app == 'cat\\e]0;owned\\aalog\\e[2J'\"", 1))
 	})
-	q, err := explain.ParseRule("data/postgres-ingress")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := x.Rule(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fq, err := explain.ParseFlow("shop/frontend -> data/postgres:5432/TCP")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := x.Flow(fq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := explained(t, "data/postgres-ingress", explain.ParseRule, x.Rule)
+	f := explained(t, "shop/frontend -> data/postgres:5432/TCP", explain.ParseFlow, x.Flow)
 	var b bytes.Buffer
 	if err := explain.RuleText(&b, r); err != nil {
 		t.Fatal(err)

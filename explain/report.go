@@ -1,14 +1,13 @@
 package explain
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/jsondoc"
 )
 
 // Output formats of explain.
@@ -42,13 +41,11 @@ func JSON(report any) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("explain: no JSON document for %T", report)
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	b, err := jsondoc.Marshal(doc)
+	if err != nil {
 		return nil, fmt.Errorf("render JSON: %w", err)
 	}
-	return b.Bytes(), nil
+	return b, nil
 }
 
 // t escapes every name from the tree or the graph for a terminal.

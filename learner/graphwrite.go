@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/flowfence/flowfence/internal/jsondoc"
 )
 
 // Writing a graph is the last step of `flowfence learn`, on one core: the
@@ -51,13 +53,11 @@ func writeDoc(gj *graphJSON) ([]byte, error) {
 }
 
 func encodeIndented(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	b, err := jsondoc.Marshal(v)
+	if err != nil {
 		return nil, fmt.Errorf("write graph: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // appendEdge appends e as an element of the document's edges array.

@@ -14,7 +14,6 @@ import (
 	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/learner"
 	caliout "github.com/flowfence/flowfence/output/calico"
-	"github.com/flowfence/flowfence/output/k8s"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/synth"
@@ -82,13 +81,7 @@ func TestCalicoFlowLogsAdmitTheSameFlows(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		nps, err := k8s.DecodeTree(tree)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if engines[name], err = verifier.New(nps, verifier.Options{}); err != nil {
-			t.Fatal(err)
-		}
+		engines[name] = engineOf(t, tree, verifier.Options{})
 	}
 	spec := scenario.Cluster()
 	for _, p := range scenario.Expected() {

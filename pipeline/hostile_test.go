@@ -59,14 +59,7 @@ func TestHostileCorpus(t *testing.T) {
 				if len(g.Edges) != 1 {
 					t.Fatalf("learned %d edges, want frontend -> %s", len(g.Edges), observedCIDR)
 				}
-				f, err := pipeline.NewFormatter(fl, pipeline.FormatterOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, tree, err := pipeline.RenderWith(g, synth.Options{}, f)
-				if err != nil {
-					t.Fatalf("generate: %v", err)
-				}
+				_, tree := renderFormat(t, g, fl, pipeline.FormatterOptions{}, synth.Options{})
 				for _, p := range tree.Paths() {
 					if strings.HasSuffix(p, ".yaml") && strings.Contains(string(tree[p]), "\n  - to:\n    - ipBlock:\n        cidr: 0.0.0.0/0") {
 						t.Errorf("%s: the attack text is in the file as YAML", p)
@@ -182,14 +175,7 @@ func allowedEgress(objs []any) []string {
 // verifier.
 func checkK8sAdmits(t *testing.T, tree output.Tree) {
 	t.Helper()
-	nps, err := k8s.DecodeTree(withoutCluster(tree))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: verifier.CNIKubernetes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineOf(t, withoutCluster(tree), verifier.Options{CNI: verifier.CNIKubernetes})
 	frontend := verifier.Peer{IsPod: true, Namespace: "shop", Labels: map[string]string{"app": "frontend"},
 		NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "shop"}, IP: netip.MustParseAddr("10.244.1.24")}
 	for _, c := range []struct {
@@ -237,14 +223,7 @@ func TestLookAlikeWorkloadsGenerate(t *testing.T) {
 		g.Edges[e.Key()] = e
 	}
 	for _, fl := range []string{"k8s", "cilium", "calico"} {
-		f, err := pipeline.NewFormatter(fl, pipeline.FormatterOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, tree, err := pipeline.RenderWith(g, synth.Options{}, f)
-		if err != nil {
-			t.Fatalf("%s: %v", fl, err)
-		}
+		set, tree := renderFormat(t, g, fl, pipeline.FormatterOptions{}, synth.Options{})
 		if err := pipeline.SelfCheck(g, set, withoutCluster(tree)); fl == "k8s" && err != nil {
 			t.Errorf("self-check: %v", err)
 		}

@@ -44,6 +44,20 @@ func renderSample(t *testing.T, g *learner.Graph, opts synth.Options) (*policy.S
 	return set, tree
 }
 
+// engineOf is the NetworkPolicy evaluator of a generated k8s tree.
+func engineOf(t *testing.T, tree output.Tree, opts verifier.Options) *verifier.Engine {
+	t.Helper()
+	nps, err := k8s.DecodeTree(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verifier.New(nps, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
 // peer turns a scenario peer into the verifier's view of it, with the pod's
 // full labels (including the pod-specific ones flows never carry).
 func peer(t *testing.T, spec scenario.Spec, p scenario.Peer) verifier.Peer {
@@ -53,12 +67,7 @@ func peer(t *testing.T, spec scenario.Spec, p scenario.Peer) verifier.Peer {
 		if !ok {
 			t.Fatalf("probe names unknown pod %s/%s", p.Namespace, p.Pod)
 		}
-		ns, _ := spec.Namespace(p.Namespace)
-		nsl := map[string]string{"kubernetes.io/metadata.name": ns.Name}
-		for k, v := range ns.Labels {
-			nsl[k] = v
-		}
-		return verifier.Peer{IsPod: true, Namespace: pod.Namespace, Labels: pod.Labels, NamespaceLabels: nsl, IP: netip.MustParseAddr(pod.IP)}
+		return verifier.Peer{IsPod: true, Namespace: pod.Namespace, Labels: pod.Labels, NamespaceLabels: spec.NamespaceLabels(p.Namespace), IP: netip.MustParseAddr(pod.IP)}
 	}
 	a, err := netip.ParseAddr(p.IP)
 	if err != nil {
@@ -74,14 +83,7 @@ func peer(t *testing.T, spec scenario.Spec, p scenario.Peer) verifier.Peer {
 func TestScenarioWhoMayCallWhom(t *testing.T) {
 	g, _ := learnSample(t, 0)
 	_, tree := renderSample(t, g, synth.Options{})
-	nps, err := k8s.DecodeTree(tree)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verifier.New(nps, verifier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineOf(t, tree, verifier.Options{})
 	spec := scenario.Cluster()
 	probes := scenario.Expected()
 	if len(probes) < 50 {
@@ -153,14 +155,7 @@ func TestMetadataOptIn(t *testing.T) {
 	g, _ := learnSample(t, 0)
 	opt := policy.OptIn{Namespace: "payments", Workload: "fraud", Address: scenario.MetadataIP, Port: 80}
 	_, tree := renderSample(t, g, synth.Options{MetadataAllow: []policy.OptIn{opt}})
-	nps, err := k8s.DecodeTree(tree)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := verifier.New(nps, verifier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineOf(t, tree, verifier.Options{})
 	spec := scenario.Cluster()
 	fraud := spec.WorkloadPods("payments", "fraud")[0]
 	api := spec.WorkloadPods("payments", "api")[0]

@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -55,25 +53,6 @@ func flowFiles(t *testing.T) []string {
 		t.Fatalf("only %d flow files found: %v", len(files), files)
 	}
 	return files
-}
-
-// runMainOut is runMain with standard output too.
-func runMainOut(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "FLOWFENCE_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String(), errb.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), out.String(), errb.String()
-	}
-	t.Fatalf("run %v: %v", args, err)
-	return -1, "", ""
 }
 
 var rolloutRow = regexp.MustCompile(`(?m)^\| \d+ \| ([^|]+) \| \d+ \| ([^|]+) \|`)

@@ -21,8 +21,7 @@ import (
 // startMain starts flowfence with args in a child process.
 func startMain(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "FLOWFENCE_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
+	cmd := mainCommand(args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

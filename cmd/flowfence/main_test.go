@@ -33,10 +33,14 @@ func TestExitCode(t *testing.T) {
 	}
 }
 
+// mainArgsEnv carries the arguments of a child-process run of main
+// (TestMain), separated by \x1f.
+const mainArgsEnv = "FLOWFENCE_TEST_MAIN_ARGS"
+
 // TestMain lets a test run the real main in a child process (see
-// runMain), so that exit codes are checked where scripts see them.
+// mainCommand), so that exit codes are checked where scripts see them.
 func TestMain(m *testing.M) {
-	if args := os.Getenv("FLOWFENCE_TEST_MAIN_ARGS"); args != "" {
+	if args := os.Getenv(mainArgsEnv); args != "" {
 		os.Args = append([]string{"flowfence"}, strings.Split(args, "\x1f")...)
 		main()
 		os.Exit(0)
@@ -44,24 +48,38 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// mainCommand returns the command that runs flowfence with args in a child
+// process: this test binary, which TestMain turns into the real main.
+func mainCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), mainArgsEnv+"="+strings.Join(args, "\x1f"))
+	return cmd
+}
+
 // runMain runs flowfence with args in a child process and returns its exit
 // code and stderr.
 func runMain(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "FLOWFENCE_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	code, _, stderr := runMainOut(t, args...)
+	return code, stderr
+}
+
+// runMainOut is runMain with standard output too.
+func runMainOut(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := mainCommand(args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0, stderr.String()
+		return 0, out.String(), errb.String()
 	case errors.As(err, &ee):
-		return ee.ExitCode(), stderr.String()
+		return ee.ExitCode(), out.String(), errb.String()
 	}
 	t.Fatalf("run %v: %v", args, err)
-	return -1, ""
+	return -1, "", ""
 }
 
 // TestProcessExitCodes: 0 = nothing found, 3 = verify found a flow the tree

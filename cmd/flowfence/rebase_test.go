@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,8 +18,7 @@ import (
 // address it serves on.
 func startRelayVerb(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "FLOWFENCE_TEST_MAIN_ARGS="+strings.Join(append([]string{"relay", "--listen", "127.0.0.1:0"}, args...), "\x1f"))
+	cmd := mainCommand(append([]string{"relay", "--listen", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

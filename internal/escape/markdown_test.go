@@ -94,7 +94,7 @@ func TestMarkdownPlainNamesUnchanged(t *testing.T) {
 }
 
 func TestMarkdownText(t *testing.T) {
-	tests := []struct{ in, want string }{
+	checkEscape(t, "MarkdownText", escape.MarkdownText, []escapeCase{
 		{"<b>bold</b>", "&lt;b&gt;bold&lt;/b&gt;"},
 		{"[click me](https://evil.example)", `\[click me\](https\://evil.example)`},
 		{"## heading", `\#\# heading`},
@@ -108,38 +108,28 @@ func TestMarkdownText(t *testing.T) {
 		{"www.evil.example", `www\.evil.example`},
 		{"a & b", "a &amp; b"},
 		{" padded ", "&#32;padded&#32;"},
-	}
-	for _, tt := range tests {
-		if got := escape.MarkdownText(tt.in); got != tt.want {
-			t.Errorf("MarkdownText(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestMarkdownCode: a backtick in a name never closes its code span (the
 // fence is longer than any run of backticks in it), and the span keeps the
 // name whole.
 func TestMarkdownCode(t *testing.T) {
-	tests := []struct{ in, want string }{
+	checkEscape(t, "MarkdownCode", escape.MarkdownCode, []escapeCase{
 		{"shop/policy.yaml", "`shop/policy.yaml`"},
 		{"a`b", "``a`b``"},
 		{"``", "``` `` ```"},
 		{"`x", "`` `x ``"},
 		{"", "` `"},
 		{"x\ny", "`x\\ny`"},
-	}
-	for _, tt := range tests {
-		if got := escape.MarkdownCode(tt.in); got != tt.want {
-			t.Errorf("MarkdownCode(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+	})
 	if got := escape.MarkdownCodeCell("a|b"); got != "`a\\|b`" {
 		t.Errorf("MarkdownCodeCell(a|b) = %q", got)
 	}
 }
 
 func TestMermaidLabel(t *testing.T) {
-	tests := []struct{ in, want string }{
+	checkEscape(t, "MermaidLabel", escape.MermaidLabel, []escapeCase{
 		{"shop/frontend", `"shop/frontend"`},
 		{`say "hi"`, `"say #quot;hi#quot;"`},
 		{"<b>x</b>", `"#lt;b#gt;x#lt;/b#gt;"`},
@@ -147,12 +137,7 @@ func TestMermaidLabel(t *testing.T) {
 		{"a\r```", "\"a\\r#96;#96;#96;\""},
 		{"a|b & c", `"a#124;b #amp; c"`},
 		{"%%{init: {}}%%", `"#37;#37;{init: {}}#37;#37;"`},
-	}
-	for _, tt := range tests {
-		if got := escape.MermaidLabel(tt.in); got != tt.want {
-			t.Errorf("MermaidLabel(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
+	})
 }
 
 // FuzzMarkdownCell: whatever the name, a page of it renders to the

@@ -113,14 +113,7 @@ type labelSet struct {
 // server and external peers are networks (pub/pvt). The result is the same
 // on every call, byte for byte.
 func RenderCalico(o CalicoOptions) ([]File, error) {
-	g := newGen()
-	g.run()
-	sort.SliceStable(g.obs, func(i, j int) bool {
-		if !g.obs[i].t.Equal(g.obs[j].t) {
-			return g.obs[i].t.Before(g.obs[j].t)
-		}
-		return g.obs[i].seq < g.obs[j].seq
-	})
+	g := simulated()
 	conns := g.connections()
 	byNode := map[string][]calicoLog{}
 	for _, n := range g.spec.Nodes {

@@ -17,19 +17,22 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowfence/flowfence/output/cilium"
 )
 
-// Entities name the non-pod peers of a Probe, after Cilium's reserved
-// identities.
+// Entities name the non-pod peers of a Probe: Cilium's reserved
+// identities, by the entity names flowfence writes for them.
 const (
-	EntityWorld         = "world"
-	EntityHost          = "host"
-	EntityRemoteNode    = "remote-node"
-	EntityKubeAPIServer = "kube-apiserver"
+	EntityWorld         = cilium.EntityWorld
+	EntityHost          = cilium.EntityHost
+	EntityRemoteNode    = cilium.EntityRemoteNode
+	EntityKubeAPIServer = cilium.EntityKubeAPIServer
 )
 
 // Workload kinds used by the scenario (as Hubble's `workloads` field names
@@ -121,22 +124,12 @@ type ServicePort struct {
 
 // Pod returns the pod ns/name.
 func (s Spec) Pod(namespace, name string) (Pod, bool) {
-	for _, p := range s.Pods {
-		if p.Namespace == namespace && p.Name == name {
-			return p, true
-		}
-	}
-	return Pod{}, false
+	return first(s.Pods, func(p Pod) bool { return p.Namespace == namespace && p.Name == name })
 }
 
 // PodByIP returns the pod that has ip.
 func (s Spec) PodByIP(ip string) (Pod, bool) {
-	for _, p := range s.Pods {
-		if p.IP == ip {
-			return p, true
-		}
-	}
-	return Pod{}, false
+	return first(s.Pods, func(p Pod) bool { return p.IP == ip })
 }
 
 // WorkloadPods returns the pods of workload ns/name in replica (or job run)
@@ -153,22 +146,35 @@ func (s Spec) WorkloadPods(namespace, workload string) []Pod {
 
 // Namespace returns the namespace name.
 func (s Spec) Namespace(name string) (Namespace, bool) {
-	for _, n := range s.Namespaces {
-		if n.Name == name {
-			return n, true
-		}
-	}
-	return Namespace{}, false
+	return first(s.Namespaces, func(n Namespace) bool { return n.Name == name })
+}
+
+// NamespaceLabels returns the labels of namespace name as a namespace
+// selector matches them: kubernetes.io/metadata.name, which the API server
+// sets on every namespace, and the namespace's own labels. The map is the
+// caller's.
+func (s Spec) NamespaceLabels(name string) map[string]string {
+	ns, _ := s.Namespace(name)
+	out := map[string]string{"kubernetes.io/metadata.name": ns.Name}
+	maps.Copy(out, ns.Labels)
+	return out
 }
 
 // Node returns the node name.
 func (s Spec) Node(name string) (Node, bool) {
-	for _, n := range s.Nodes {
-		if n.Name == name {
-			return n, true
+	return first(s.Nodes, func(n Node) bool { return n.Name == name })
+}
+
+// first returns the first of items that match accepts, and whether there
+// is one (the zero T when there is none).
+func first[T any](items []T, match func(T) bool) (T, bool) {
+	for _, it := range items {
+		if match(it) {
+			return it, true
 		}
 	}
-	return Node{}, false
+	var zero T
+	return zero, false
 }
 
 // Window returns the observation window: 24 h from 2026-11-16T00:00:00Z.

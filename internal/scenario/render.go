@@ -52,9 +52,10 @@ type fileStats struct {
 	lines, flows, events int
 }
 
-// Render generates the scenario's files in memory. The result is the same
-// on every call, byte for byte.
-func Render() ([]File, error) {
+// simulated runs the scenario over its window and returns the generator
+// with its observations in time order (creation order among equal times),
+// the order every rendering writes them in.
+func simulated() *gen {
 	g := newGen()
 	g.run()
 	sort.SliceStable(g.obs, func(i, j int) bool {
@@ -63,6 +64,13 @@ func Render() ([]File, error) {
 		}
 		return g.obs[i].seq < g.obs[j].seq
 	})
+	return g
+}
+
+// Render generates the scenario's files in memory. The result is the same
+// on every call, byte for byte.
+func Render() ([]File, error) {
+	g := simulated()
 	a, sa, err := g.renderNode("node-a", shapeExporter)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 // Package testsupport holds helpers shared by the tests of several
-// packages: locating the real captures of ../shared/captures and measuring
-// the peak heap of a call. Only tests import it.
+// packages: locating the real captures of ../shared/captures, measuring
+// the peak heap of a call and reading a written tree back. Only tests
+// import it.
 package testsupport
 
 import (
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -74,4 +76,24 @@ func PeakHeap(f func()) uint64 {
 		return p - base
 	}
 	return 0
+}
+
+// ReadTree returns every file under dir by its slash-separated path
+// relative to dir, as the tree a verb wrote for a user to read.
+func ReadTree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

@@ -1,13 +1,12 @@
 package diffreport
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/jsondoc"
 	calicoeval "github.com/flowfence/flowfence/verifier/calico"
 )
 
@@ -146,11 +145,9 @@ func NewDiffDoc(d *diffcheck.Diff) *DiffDoc {
 
 // Marshal renders a document as indented JSON with a trailing newline.
 func Marshal(doc any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	b, err := jsondoc.Marshal(doc)
+	if err != nil {
 		return nil, fmt.Errorf("render JSON: %w", err)
 	}
-	return b.Bytes(), nil
+	return b, nil
 }

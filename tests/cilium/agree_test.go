@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/cilium/cilium/pkg/identity"
-	"github.com/cilium/cilium/pkg/policy/api"
 	"github.com/cilium/cilium/pkg/policy/types"
 	corev1 "k8s.io/api/core/v1"
 
@@ -73,11 +72,7 @@ func flowfenceEngine(t *testing.T, files map[string][]byte) *ciliumeval.Engine {
 }
 
 func sortedPaths(files map[string][]byte) []string {
-	tree := output.Tree{}
-	for p, b := range files {
-		tree[p] = b
-	}
-	return policyFiles(tree)
+	return policyFiles(output.Tree(files))
 }
 
 type l4 struct {
@@ -90,17 +85,7 @@ type l4 struct {
 // returns the number of probes.
 func agree(t *testing.T, files map[string][]byte, eps []endpoint, ports []l4) int {
 	t.Helper()
-	var rules api.Rules
-	for _, p := range sortedPaths(files) {
-		for _, d := range docs(files[p]) {
-			rs, err := ciliumRules(p, d)
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			rules = append(rules, rs...)
-		}
-	}
-	cil := newEngine(t, rules, eps)
+	cil := newEngine(t, allRules(t, output.Tree(files)), eps)
 	ff := flowfenceEngine(t, files)
 	n, bad := 0, 0
 	for _, src := range eps {

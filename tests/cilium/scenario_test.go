@@ -19,12 +19,7 @@ func scenarioEndpoint(t *testing.T, spec scenario.Spec, p scenario.Peer) endpoin
 		if !ok {
 			t.Fatalf("unknown pod %s/%s", p.Namespace, p.Pod)
 		}
-		ns, _ := spec.Namespace(p.Namespace)
-		nsl := map[string]string{"kubernetes.io/metadata.name": ns.Name}
-		for k, v := range ns.Labels {
-			nsl[k] = v
-		}
-		return endpoint{ns: pd.Namespace, labels: pd.Labels, nsLabels: nsl}
+		return endpoint{ns: pd.Namespace, labels: pd.Labels, nsLabels: spec.NamespaceLabels(p.Namespace)}
 	}
 	switch p.Entity {
 	case scenario.EntityHost:

@@ -193,7 +193,7 @@ func (c *cluster) generate(t *testing.T) {
 			t.Errorf("summary lacks %q", want)
 		}
 	}
-	a, b := readTree(t, live), readTree(t, file)
+	a, b := testsupport.ReadTree(t, live), testsupport.ReadTree(t, file)
 	if len(a) < 20 {
 		t.Fatalf("only %d files written", len(a))
 	}
@@ -308,24 +308,6 @@ func deployRole(t *testing.T, root string) *rbacv1.ClusterRole {
 			return role
 		}
 	}
-}
-
-func readTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		files[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
 }
 
 // flowSets are the flows the dry-run generates trees from: the sample,

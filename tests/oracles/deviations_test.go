@@ -2,7 +2,6 @@ package oracles
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/flowfence/flowfence/verifier"
@@ -101,11 +100,7 @@ func cyclonusRaw(policies []*networkingv1.NetworkPolicy, _ *universe, t verifier
 
 func TestKnownDeviations(t *testing.T) {
 	u := randomUniverse()
-	find := func(ns, name string) verifier.Peer {
-		i := slices.IndexFunc(u.Pods, func(p *pod) bool { return p.Namespace == ns && p.Name == name })
-		return u.peerOf(u.Pods[i])
-	}
-	xa, ya, yc := find("x", "a"), find("y", "a"), find("y", "c")
+	xa, ya, yc := u.podPeer("x", "a"), u.podPeer("y", "a"), u.podPeer("y", "c")
 	flow := func(src, dst verifier.Peer, port int32) verifier.Traffic {
 		return verifier.Traffic{Src: src, Dst: dst, Protocol: corev1.ProtocolTCP, Port: port}
 	}
@@ -201,11 +196,7 @@ func TestKnownDeviations(t *testing.T) {
 // and C2 can change the answer.
 func TestHazardDetection(t *testing.T) {
 	u := randomUniverse()
-	find := func(ns, name string) verifier.Peer {
-		i := slices.IndexFunc(u.Pods, func(p *pod) bool { return p.Namespace == ns && p.Name == name })
-		return u.peerOf(u.Pods[i])
-	}
-	xa, ya, yc := find("x", "a"), find("y", "a"), find("y", "c")
+	xa, ya, yc := u.podPeer("x", "a"), u.podPeer("y", "a"), u.podPeer("y", "c")
 	notIn := func(key string) *metav1.LabelSelector {
 		return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: key, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"v"}}}}
 	}

@@ -85,6 +85,12 @@ func (u *universe) peerOf(p *pod) verifier.Peer {
 	}
 }
 
+// podPeer is peerOf the pod ns/name of the universe.
+func (u *universe) podPeer(ns, name string) verifier.Peer {
+	i := slices.IndexFunc(u.Pods, func(p *pod) bool { return p.Namespace == ns && p.Name == name })
+	return u.peerOf(u.Pods[i])
+}
+
 // endpoints lists every pod then every external peer.
 func (u *universe) endpoints() []verifier.Peer {
 	var out []verifier.Peer

@@ -2,31 +2,12 @@ package diff_test
 
 import (
 	"encoding/json"
-	"io/fs"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// readFiles returns every file of a tree, by slash-separated path.
-func readFiles(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		files[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
 
 // TestUpdateWithSavedSettings is the periodic job on a tree from generate:
 // diff --update needs neither --graph nor the generator flags again. The
@@ -51,12 +32,12 @@ func TestUpdateWithSavedSettings(t *testing.T) {
 			tree, whole := filepath.Join(dir, "policies"), filepath.Join(dir, "whole")
 			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", tree}, c.flags...)...)
 			must(t, append([]string{"generate", "--quiet", "--from", sample, "--out", whole}, c.flags...)...)
-			before := readFiles(t, tree)
+			before := testsupport.ReadTree(t, tree)
 			settings := before[".flowfence/settings.json"]
 			// the state is deterministic: the same input gives the same bytes
 			again := filepath.Join(dir, "again")
 			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", again}, c.flags...)...)
-			if a := readFiles(t, again); a[".flowfence/settings.json"] != settings || a[".flowfence/graph.json"] != before[".flowfence/graph.json"] {
+			if a := testsupport.ReadTree(t, again); a[".flowfence/settings.json"] != settings || a[".flowfence/graph.json"] != before[".flowfence/graph.json"] {
 				t.Error("two runs of generate over the same flows wrote different .flowfence/ files")
 			}
 			for _, w := range c.want {
@@ -77,7 +58,7 @@ func TestUpdateWithSavedSettings(t *testing.T) {
 			if strings.Contains(stderr, "overrides") {
 				t.Errorf("no flag was given, yet stderr names an override:\n%s", stderr)
 			}
-			after, want := readFiles(t, tree), readFiles(t, whole)
+			after, want := testsupport.ReadTree(t, tree), testsupport.ReadTree(t, whole)
 			if after[".flowfence/settings.json"] != settings {
 				t.Errorf("settings.json changed:\n%s\nwas\n%s", after[".flowfence/settings.json"], settings)
 			}
@@ -148,7 +129,7 @@ func TestUpdateFlagOverridesSettings(t *testing.T) {
 func TestTamperedSettingsRefused(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "policies")
 	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", base)
-	good := readFiles(t, base)[".flowfence/settings.json"]
+	good := testsupport.ReadTree(t, base)[".flowfence/settings.json"]
 	for _, c := range []struct {
 		name, settings string
 		// graph false removes graph.json
@@ -186,7 +167,7 @@ func TestTamperedSettingsRefused(t *testing.T) {
 			if c.noGraph {
 				os.Remove(filepath.Join(tree, ".flowfence", "graph.json"))
 			}
-			before := readFiles(t, tree)
+			before := testsupport.ReadTree(t, tree)
 			_, _, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--update")
 			if code != 1 || err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), filepath.Join(tree, ".flowfence")) {
 				t.Fatalf("exit %d, err %v; want exit 1 naming the file and %q", code, err, c.want)
@@ -194,7 +175,7 @@ func TestTamperedSettingsRefused(t *testing.T) {
 			if strings.ContainsAny(err.Error(), "\x1b\n") {
 				t.Errorf("the error carries control characters from the file: %q", err)
 			}
-			after := readFiles(t, tree)
+			after := testsupport.ReadTree(t, tree)
 			if len(after) != len(before) {
 				t.Errorf("the tree changed: %d files, was %d", len(after), len(before))
 			}

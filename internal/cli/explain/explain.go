@@ -65,14 +65,7 @@ func run(cmd *cobra.Command, env flags.Env, arg string) error {
 		return errors.New("--policies: required (the directory of the policy tree to explain)")
 	}
 	// the argument first: a typo is reported before anything is read
-	var flow explainlib.FlowQuery
-	var rule explainlib.RuleQuery
-	isFlow := explainlib.IsFlow(arg)
-	if isFlow {
-		flow, err = explainlib.ParseFlow(arg)
-	} else {
-		rule, err = explainlib.ParseRule(arg)
-	}
+	answer, err := question(arg)
 	if err != nil {
 		return err
 	}
@@ -105,12 +98,7 @@ func run(cmd *cobra.Command, env flags.Env, arg string) error {
 	if err != nil {
 		return err
 	}
-	var report any
-	if isFlow {
-		report, err = x.Flow(flow)
-	} else {
-		report, err = x.Rule(rule)
-	}
+	report, err := answer(x)
 	if err != nil {
 		return err
 	}
@@ -126,4 +114,15 @@ func run(cmd *cobra.Command, env flags.Env, arg string) error {
 		return explainlib.FlowText(env.Streams.Out, r)
 	}
 	return explainlib.RuleText(env.Streams.Out, report.(*explainlib.RuleReport))
+}
+
+// question parses arg, a flow or a rule, into what it asks of an
+// Explainer: the one place that tells the two kinds of argument apart.
+func question(arg string) (func(*explainlib.Explainer) (any, error), error) {
+	if explainlib.IsFlow(arg) {
+		q, err := explainlib.ParseFlow(arg)
+		return func(x *explainlib.Explainer) (any, error) { return x.Flow(q) }, err
+	}
+	q, err := explainlib.ParseRule(arg)
+	return func(x *explainlib.Explainer) (any, error) { return x.Rule(q) }, err
 }

@@ -1,27 +1,22 @@
 package explain_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
-const sample = "../../../testdata/flows/*.json*"
+const sample = clitest.Sample
 
-// run executes the real root command with args, like the binary would.
+// run executes the real root command with args, like the binary would, and
+// returns the process exit code the error maps to.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int, err error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := root.NewCommand(flags.Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	err = cmd.Execute()
-	return out.String(), errb.String(), flags.Code(err), err
+	return clitest.Run(t, "", args...)
 }
 
 // TestExplainCommand runs learn and generate on the sample, then explain

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // TestGenerateCiliumAndGuardrails runs the binary's generate for the cilium
@@ -65,7 +67,7 @@ func TestGenerateCiliumAndGuardrails(t *testing.T) {
 			if err != nil {
 				t.Fatalf("generate: %v\n%s", err, stderr)
 			}
-			tree := readTree(t, out)
+			tree := testsupport.ReadTree(t, out)
 			for f, want := range tt.files {
 				if !strings.Contains(tree[f], want) {
 					t.Errorf("%s lacks %q", f, want)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/internal/scenario"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 const sampleInventory = "../../../" + scenario.InventoryFile
@@ -34,7 +35,7 @@ func TestGenerateWithInventory(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
 		}
 	}
-	a, b := readTree(t, plain), readTree(t, with)
+	a, b := testsupport.ReadTree(t, plain), testsupport.ReadTree(t, with)
 	for name, body := range a {
 		if strings.HasSuffix(name, ".md") {
 			continue
@@ -113,7 +114,7 @@ func TestGenerateDenyScopeObserved(t *testing.T) {
 	if want := "! namespace shop has silent workloads: 2 workloads of the inventory never observed in the window, first CronJob cleanup: not isolated (deny scope observed)"; !strings.Contains(stderr, want) {
 		t.Errorf("summary lacks %q:\n%s", want, stderr)
 	}
-	tree := readTree(t, out)
+	tree := testsupport.ReadTree(t, out)
 	for name := range tree {
 		if strings.HasSuffix(name, "/00-default-deny.yaml") || strings.HasSuffix(name, "/01-allow-dns.yaml") {
 			t.Errorf("%s written in observed scope", name)

@@ -1,46 +1,24 @@
 package root_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/internal/cli/clitest"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 )
 
-const sample = "../../../testdata/flows/*.json*"
+const sample = clitest.Sample
 
 // run executes the real root command with args, like the binary would.
 func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := root.NewCommand(flags.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	err = cmd.Execute()
-	return out.String(), errb.String(), err
-}
-
-func readTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	stdout, stderr, _, err = clitest.Run(t, stdin, args...)
+	return stdout, stderr, err
 }
 
 func TestGenerateWritesTreeAndSummary(t *testing.T) {
@@ -54,7 +32,7 @@ func TestGenerateWritesTreeAndSummary(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
 		}
 	}
-	tree := readTree(t, out)
+	tree := testsupport.ReadTree(t, out)
 	for _, f := range []string{"ROLLOUT.md", "shop/00-default-deny.yaml", "shop/01-allow-dns.yaml", "shop/frontend-ingress.yaml", "shop/kustomization.yaml", "shop/FLOWS.md", "payments/worker-egress.yaml"} {
 		if _, ok := tree[f]; !ok {
 			t.Errorf("%s missing from the tree", f)
@@ -79,7 +57,7 @@ func TestGenerateStrictFailsAndKeepsPreviousTree(t *testing.T) {
 	if _, stderr, err := run(t, "", "generate", "--from", sample, "--out", out); err != nil {
 		t.Fatalf("first run: %v\n%s", err, stderr)
 	}
-	before := readTree(t, out)
+	before := testsupport.ReadTree(t, out)
 	bad := filepath.Join(dir, "bad.jsonl")
 	good, _ := os.ReadFile("../../../testdata/flows/node-c-legacy.json")
 	lines := strings.SplitN(string(good), "\n", 3)
@@ -90,7 +68,7 @@ func TestGenerateStrictFailsAndKeepsPreviousTree(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bad+":2:") {
 		t.Fatalf("strict run: err = %v, want one naming %s:2", err, bad)
 	}
-	after := readTree(t, out)
+	after := testsupport.ReadTree(t, out)
 	if len(after) != len(before) {
 		t.Fatalf("failed run changed the tree: %d files before, %d after", len(before), len(after))
 	}
@@ -152,7 +130,7 @@ func TestLearnMergeThenGenerateFromGraph(t *testing.T) {
 	if _, stderr, err := run(t, "", "generate", "--from", sample, "--out", fromFlows); err != nil {
 		t.Fatalf("generate from flows: %v\n%s", err, stderr)
 	}
-	a, c := readTree(t, fromGraph), readTree(t, fromFlows)
+	a, c := testsupport.ReadTree(t, fromGraph), testsupport.ReadTree(t, fromFlows)
 	// graphs learned apart (one per node) and merged must give the very
 	// same tree as one run over all files: the denied attempt (SYN forwarded
 	// on the client's node, dropped on the server's) and DNS names seen on

@@ -1,14 +1,11 @@
 package verify_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // TestVerifyTreeWithGuardrails: a tree written with --guardrails carries
@@ -17,13 +14,10 @@ import (
 func TestVerifyTreeWithGuardrails(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "tree")
 	run := func(args ...string) (string, error) {
-		var o, e bytes.Buffer
-		cmd := root.NewCommand(flags.Streams{In: strings.NewReader(""), Out: &o, Err: &e})
-		cmd.SetArgs(args)
-		err := cmd.Execute()
-		return o.String() + e.String(), err
+		stdout, stderr, _, err := clitest.Run(t, "", args...)
+		return stdout + stderr, err
 	}
-	if msg, err := run("generate", "--from", "../../../testdata/flows/*.json*", "--out", out, "--guardrails"); err != nil {
+	if msg, err := run("generate", "--from", sample, "--out", out, "--guardrails"); err != nil {
 		t.Fatalf("generate --guardrails: %v\n%s", err, msg)
 	}
 	if entries, err := os.ReadDir(filepath.Join(out, "_cluster")); err != nil || len(entries) == 0 {

@@ -8,22 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/output/diffreport"
 )
 
-const sample = "../../../testdata/flows/*.json*"
+const sample = clitest.Sample
 
 // run executes the real root command with args, like the binary would, and
 // returns the process exit code the error maps to.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int, err error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := root.NewCommand(flags.Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	err = cmd.Execute()
-	return out.String(), errb.String(), flags.Code(err), err
+	return clitest.Run(t, "", args...)
 }
 
 // generated writes the tree generate writes for the sample.

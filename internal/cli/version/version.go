@@ -3,8 +3,6 @@
 package version
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"runtime/debug"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/jsondoc"
 )
 
 // Output formats.
@@ -97,13 +96,11 @@ func NewCommand(env flags.Env) *cobra.Command {
 			}
 			info := Read()
 			if format == FormatJSON {
-				var b bytes.Buffer
-				enc := json.NewEncoder(&b)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(info); err != nil {
+				b, err := jsondoc.Marshal(info)
+				if err != nil {
 					return fmt.Errorf("render JSON: %w", err)
 				}
-				_, err := env.Streams.Out.Write(b.Bytes())
+				_, err = env.Streams.Out.Write(b)
 				return err
 			}
 			_, err = fmt.Fprintln(env.Streams.Out, info.Text())

@@ -1,7 +1,6 @@
 package version_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,8 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/internal/cli/root"
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/internal/cli/version"
 )
 
@@ -92,14 +90,12 @@ func TestVersionOfABuiltBinary(t *testing.T) {
 // TestVersionCommand: the verb through the root command (go test binaries
 // carry no VCS stamp).
 func TestVersionCommand(t *testing.T) {
-	var out, errb bytes.Buffer
-	cmd := root.NewCommand(flags.Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	cmd.SetArgs([]string{"version", "-o", "json"})
-	if err := cmd.Execute(); err != nil {
+	out, _, _, err := clitest.Run(t, "", "version", "-o", "json")
+	if err != nil {
 		t.Fatal(err)
 	}
 	var info version.Info
-	if err := json.Unmarshal(out.Bytes(), &info); err != nil || info.GoVersion != runtime.Version() {
+	if err := json.Unmarshal([]byte(out), &info); err != nil || info.GoVersion != runtime.Version() {
 		t.Errorf("version -o json: %v %+v", err, info)
 	}
 }
