@@ -2,11 +2,11 @@ package hubble_test
 
 import (
 	"bytes"
-	"syscall"
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/internal/benchgen"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -30,7 +30,7 @@ func BenchmarkDecodeFast(b *testing.B) {
 	b.SetBytes(avg)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testsupport.ProcessCPU()
 	i := 0
 	for b.Loop() {
 		if _, _, handled := fd.Decode(lines[i%len(lines)], &rec); !handled {
@@ -40,15 +40,7 @@ func BenchmarkDecodeFast(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the process's CPU time: the machine may be shared, so the
-// benchmarks report CPU time per op besides wall time.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	b.ReportMetric(float64(testsupport.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkDecodeProtojson: DecodeLine (protojson + ConvertFlow), per line.
@@ -58,7 +50,7 @@ func BenchmarkDecodeProtojson(b *testing.B) {
 	b.SetBytes(avg)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testsupport.ProcessCPU()
 	i := 0
 	for b.Loop() {
 		if _, _, _, _, err := hubble.DecodeLine(lines[i%len(lines)], &rec); err != nil {
@@ -66,5 +58,5 @@ func BenchmarkDecodeProtojson(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testsupport.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }

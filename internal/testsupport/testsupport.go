@@ -1,6 +1,7 @@
 // Package testsupport holds helpers shared by the tests of several
 // packages: locating the real captures of ../shared/captures and measuring
-// the peak heap of a call. Only tests import it.
+// the peak heap of a call and the CPU time of the process. Only tests
+// import it.
 package testsupport
 
 import (
