@@ -19,6 +19,22 @@ import (
 	"github.com/flowfence/flowfence/record"
 )
 
+// addCaptureLines adds every line of the files of ../shared/captures/hubble
+// to the corpus, when the captures are there.
+func addCaptureLines(f *testing.F) {
+	dir, ok := testsupport.FindCaptures("hubble")
+	if !ok {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents {
+		addLines(f, filepath.Join(dir, e.Name()), 1)
+	}
+}
+
 // addLines adds the non-blank lines of a plain-text file to the corpus:
 // all of them, or every step-th when step > 1 (plus the first and last).
 func addLines(f *testing.F, path string, step int) {
@@ -48,15 +64,7 @@ func addLines(f *testing.F, path string, step int) {
 // an error, and whatever it accepts is a sane record that agrees with an
 // independent protojson decode on L4 (no silent wrap of a port > 65535).
 func FuzzDecodeLine(f *testing.F) {
-	if dir, ok := testsupport.FindCaptures("hubble"); ok {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, e := range ents {
-			addLines(f, filepath.Join(dir, e.Name()), 1)
-		}
-	}
+	addCaptureLines(f)
 	// always present: the repository's scenario files and the bad corpus
 	addLines(f, repoFlows("node-a.jsonl"), 40) // its last line is truncated
 	addLines(f, repoFlows("node-c-legacy.json"), 40)
