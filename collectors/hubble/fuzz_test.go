@@ -19,22 +19,6 @@ import (
 	"github.com/flowfence/flowfence/record"
 )
 
-// addCaptureLines adds every line of the files of ../shared/captures/hubble
-// to the corpus, when the captures are there.
-func addCaptureLines(f *testing.F) {
-	dir, ok := testsupport.FindCaptures("hubble")
-	if !ok {
-		return
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, e := range ents {
-		addLines(f, filepath.Join(dir, e.Name()), 1)
-	}
-}
-
 // addLines adds the non-blank lines of a plain-text file to the corpus:
 // all of them, or every step-th when step > 1 (plus the first and last).
 func addLines(f *testing.F, path string, step int) {
@@ -57,6 +41,22 @@ func addLines(f *testing.F, path string, step int) {
 		if step <= 1 || i%step == 0 || i == len(lines)-1 {
 			f.Add(l)
 		}
+	}
+}
+
+// addCaptureLines adds every line of the files of ../shared/captures/hubble
+// to the corpus, when the captures are there.
+func addCaptureLines(f *testing.F) {
+	dir, ok := testsupport.FindCaptures("hubble")
+	if !ok {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents {
+		addLines(f, filepath.Join(dir, e.Name()), 1)
 	}
 }
 
