@@ -110,35 +110,32 @@ func elementKey(o any) string {
 func (c *Checker) compileElements(split []splitElement, v Variant) (elementEngine, error) {
 	switch c.tree.Flavor {
 	case policyset.FlavorCilium:
-		objs := make([]*ciliumeval.Object, len(split))
-		for i := range split {
-			objs[i] = split[i].variants[v].(*ciliumeval.Object)
-		}
-		eng, err := ciliumeval.New(objs)
+		eng, err := ciliumeval.New(variants[*ciliumeval.Object](split, v))
 		if err != nil {
 			return nil, err
 		}
 		return matchedBy(eng), nil
 	case policyset.FlavorCalico:
-		objs := make([]*calicoeval.Object, len(split))
-		for i := range split {
-			objs[i] = split[i].variants[v].(*calicoeval.Object)
-		}
-		eng, err := calicoeval.New(objs)
+		eng, err := calicoeval.New(variants[*calicoeval.Object](split, v))
 		if err != nil {
 			return nil, err
 		}
 		return eng.MatchingAllows, nil
 	}
-	nps := make([]*networkingv1.NetworkPolicy, len(split))
-	for i := range split {
-		nps[i] = split[i].variants[v].(*networkingv1.NetworkPolicy)
-	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: c.opts.CNI})
+	eng, err := verifier.New(variants[*networkingv1.NetworkPolicy](split, v), verifier.Options{CNI: c.opts.CNI})
 	if err != nil {
 		return nil, err
 	}
 	return matchedBy(eng), nil
+}
+
+// variants returns variant v of every element, as the flavor's objects O.
+func variants[O any](split []splitElement, v Variant) []O {
+	out := make([]O, len(split))
+	for i := range split {
+		out[i] = split[i].variants[v].(O)
+	}
+	return out
 }
 
 // matchedBy lists the Matched policies of an evaluation: with one rule per
