@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/output"
 	caliout "github.com/flowfence/flowfence/output/calico"
 	ciliumout "github.com/flowfence/flowfence/output/cilium"
@@ -33,13 +34,13 @@ func BenchmarkVerifyFlavors100kEdges(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := testsupport.ProcessCPU()
 			for b.Loop() {
 				if v := c.Verify(g); v.Failed() {
 					b.Fatalf("%d denied: %+v", v.Counts.Denied, v.Denied[0])
 				}
 			}
-			reportPerEdge(b, processCPU()-cpu)
+			reportPerEdge(b, testsupport.ProcessCPU()-cpu)
 		})
 	}
 }

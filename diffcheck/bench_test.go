@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/output/k8s"
@@ -151,13 +152,13 @@ func BenchmarkVerify100kEdges10kPolicies(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testsupport.ProcessCPU()
 	for b.Loop() {
 		if v := c.Verify(g); v.Failed() {
 			b.Fatalf("%d denied", v.Counts.Denied)
 		}
 	}
-	reportPerEdge(b, processCPU()-cpu)
+	reportPerEdge(b, testsupport.ProcessCPU()-cpu)
 }
 
 // reportPerEdge reports wall time per verify and per edge, and the CPU time
@@ -185,11 +186,11 @@ func BenchmarkVerify100kEdges10kPoliciesOneCore(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testsupport.ProcessCPU()
 	for b.Loop() {
 		c.Verify(g)
 	}
-	reportPerEdge(b, processCPU()-cpu)
+	reportPerEdge(b, testsupport.ProcessCPU()-cpu)
 }
 
 // BenchmarkVerifyReadTree10kPolicies measures what verify does before the
@@ -203,7 +204,7 @@ func BenchmarkVerifyReadTree10kPolicies(b *testing.B) {
 	}
 	opts, _ := diffcheck.NewOptions(synth.Options{})
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testsupport.ProcessCPU()
 	for b.Loop() {
 		t, err := diffcheck.ReadTree(dir)
 		if err != nil {
@@ -214,7 +215,7 @@ func BenchmarkVerifyReadTree10kPolicies(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/read")
-	if d := processCPU() - cpu; d > 0 {
+	if d := testsupport.ProcessCPU() - cpu; d > 0 {
 		b.ReportMetric(float64(d.Milliseconds())/float64(b.N), "cpu-ms/read")
 	}
 }

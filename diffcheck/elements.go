@@ -110,35 +110,32 @@ func elementKey(o any) string {
 func (c *Checker) compileElements(split []splitElement, v Variant) (elementEngine, error) {
 	switch c.tree.Flavor {
 	case policyset.FlavorCilium:
-		objs := make([]*ciliumeval.Object, len(split))
-		for i := range split {
-			objs[i] = split[i].variants[v].(*ciliumeval.Object)
-		}
-		eng, err := ciliumeval.New(objs)
+		eng, err := ciliumeval.New(variants[*ciliumeval.Object](split, v))
 		if err != nil {
 			return nil, err
 		}
 		return matchedBy(eng), nil
 	case policyset.FlavorCalico:
-		objs := make([]*calicoeval.Object, len(split))
-		for i := range split {
-			objs[i] = split[i].variants[v].(*calicoeval.Object)
-		}
-		eng, err := calicoeval.New(objs)
+		eng, err := calicoeval.New(variants[*calicoeval.Object](split, v))
 		if err != nil {
 			return nil, err
 		}
 		return eng.MatchingAllows, nil
 	}
-	nps := make([]*networkingv1.NetworkPolicy, len(split))
-	for i := range split {
-		nps[i] = split[i].variants[v].(*networkingv1.NetworkPolicy)
-	}
-	eng, err := verifier.New(nps, verifier.Options{CNI: c.opts.CNI})
+	eng, err := verifier.New(variants[*networkingv1.NetworkPolicy](split, v), verifier.Options{CNI: c.opts.CNI})
 	if err != nil {
 		return nil, err
 	}
 	return matchedBy(eng), nil
+}
+
+// variants returns variant v of every element, as the flavor's objects O.
+func variants[O any](split []splitElement, v Variant) []O {
+	out := make([]O, len(split))
+	for i := range split {
+		out[i] = split[i].variants[v].(O)
+	}
+	return out
 }
 
 // matchedBy lists the Matched policies of an evaluation: with one rule per
@@ -237,19 +234,11 @@ func ciliumElements(t *Tree, skip func(string) bool) []splitElement {
 					continue // `{}`: admits nothing by design
 				}
 				eachElement(peers, ports, func(pi, qi int, peer, port string, p elementPeer, q elementPort) {
-					var el, anyPort, anyPeer ciliumeval.IngressRule
-					p.ingress(&el)
-					q.applyIngress(&el)
-					p.ingress(&anyPort)
-					if pi < 0 {
-						anyPort.FromEntities = all
-					}
-					anyPeer.FromEntities = all
-					q.applyIngress(&anyPeer)
-					mk := func(ir ciliumeval.IngressRule) ciliumeval.Rule {
-						return ciliumeval.Rule{EndpointSelector: r.EndpointSelector, Ingress: []ciliumeval.IngressRule{ir}}
-					}
-					add("ingress", ri, pi, qi, peer, port, [3]ciliumeval.Rule{mk(el), mk(anyPort), mk(anyPeer)})
+					add("ingress", ri, pi, qi, peer, port, ciliumVariants(pi < 0, p.ingress, q.applyIngress,
+						func(x *ciliumeval.IngressRule) { x.FromEntities = all },
+						func(x ciliumeval.IngressRule) ciliumeval.Rule {
+							return ciliumeval.Rule{EndpointSelector: r.EndpointSelector, Ingress: []ciliumeval.IngressRule{x}}
+						}))
 				})
 			}
 			for ri, eg := range r.Egress {
@@ -258,26 +247,35 @@ func ciliumElements(t *Tree, skip func(string) bool) []splitElement {
 				if len(peers) == 0 && len(ports) == 0 {
 					continue
 				}
+				// a DNS-proxy rule is a port property: it stays with the port
 				eachElement(peers, ports, func(pi, qi int, peer, port string, p elementPeer, q elementPort) {
-					var el, anyPort, anyPeer ciliumeval.EgressRule
-					p.egress(&el)
-					q.applyEgress(&el)
-					p.egress(&anyPort)
-					if pi < 0 {
-						anyPort.ToEntities = all
-					}
-					anyPeer.ToEntities = all
-					q.applyEgress(&anyPeer)
-					// a DNS-proxy rule is a port property: keep it with the port
-					mk := func(er ciliumeval.EgressRule) ciliumeval.Rule {
-						return ciliumeval.Rule{EndpointSelector: r.EndpointSelector, Egress: []ciliumeval.EgressRule{er}}
-					}
-					add("egress", ri, pi, qi, peer, port, [3]ciliumeval.Rule{mk(el), mk(anyPort), mk(anyPeer)})
+					add("egress", ri, pi, qi, peer, port, ciliumVariants(pi < 0, p.egress, q.applyEgress,
+						func(x *ciliumeval.EgressRule) { x.ToEntities = all },
+						func(x ciliumeval.EgressRule) ciliumeval.Rule {
+							return ciliumeval.Rule{EndpointSelector: r.EndpointSelector, Egress: []ciliumeval.EgressRule{x}}
+						}))
 				})
 			}
 		}
 	}
 	return out
+}
+
+// ciliumVariants builds the three rules of one Cilium element, for
+// ingress or egress rules R: the element (peer and port), any port (the
+// peer alone; the entity all when the rule lists no peer) and any peer
+// (the entity all with the port). wrap puts a rule into a Rule.
+func ciliumVariants[R any](noPeer bool, peer, port func(*R), allEntities func(*R), wrap func(R) ciliumeval.Rule) [3]ciliumeval.Rule {
+	var el, anyPort, anyPeer R
+	peer(&el)
+	port(&el)
+	peer(&anyPort)
+	if noPeer {
+		allEntities(&anyPort)
+	}
+	allEntities(&anyPeer)
+	port(&anyPeer)
+	return [3]ciliumeval.Rule{wrap(el), wrap(anyPort), wrap(anyPeer)}
 }
 
 // calicoElements splits the Allow rules of a Calico tree: one element per

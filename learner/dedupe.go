@@ -133,6 +133,12 @@ func (s *uuidSet) add(k uuidKey, window int) {
 	if s.slots == nil || 2*(s.n+1) > len(s.slots) {
 		s.grow(max(2*window, 2*(s.n+1)))
 	}
+	s.place(k)
+}
+
+// place puts k (not zero, not present) into the first free slot of its
+// probe run.
+func (s *uuidSet) place(k uuidKey) {
 	i := s.slot(k)
 	for s.slots[i] != (uuidKey{}) {
 		i = (i + 1) & s.mask
@@ -150,12 +156,7 @@ func (s *uuidSet) grow(min int) {
 	s.slots, s.mask, s.n = make([]uuidKey, size), uint64(size-1), 0
 	for _, k := range old {
 		if k != (uuidKey{}) {
-			i := s.slot(k)
-			for s.slots[i] != (uuidKey{}) {
-				i = (i + 1) & s.mask
-			}
-			s.slots[i] = k
-			s.n++
+			s.place(k)
 		}
 	}
 }

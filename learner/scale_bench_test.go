@@ -3,10 +3,10 @@ package learner_test
 import (
 	"bytes"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
 	"github.com/flowfence/flowfence/internal/benchgen"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
@@ -59,20 +59,14 @@ func benchAdd(b *testing.B, recs []record.Record) {
 	// round again, and the timed loop pays for dedupe as a real stream does
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testsupport.ProcessCPU()
 	i := 0
 	for b.Loop() {
 		l.Add(&recs[i%len(recs)])
 		i++
 	}
 	// CPU time, not wall time: the machine may be shared
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	b.ReportMetric(float64(testsupport.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkGraphWrite measures serialising a cluster-scale graph (the

@@ -23,3 +23,17 @@ func ValidPolicyName(s string) bool {
 	s = strings.TrimPrefix(s, "staged:")
 	return k8svalid.DNS1123Subdomain(s)
 }
+
+// PolicyName is the name a record carries for policy name in namespace ns
+// (`ns/name`; name alone for a cluster-wide policy, ns empty), or "" when
+// that is not a valid policy name: a name read from input is never passed
+// on unchecked.
+func PolicyName(ns, name string) string {
+	if ns != "" {
+		name = ns + "/" + name
+	}
+	if !ValidPolicyName(name) {
+		return ""
+	}
+	return name
+}

@@ -31,6 +31,23 @@ func TestValidPolicyName(t *testing.T) {
 	}
 }
 
+// TestPolicyName: a namespaced policy is named ns/name, a cluster-wide one
+// by its name; a name that is not a policy name is dropped.
+func TestPolicyName(t *testing.T) {
+	for _, tc := range []struct{ ns, name, want string }{
+		{"shop", "deny-db", "shop/deny-db"},
+		{"", "default.deny-all", "default.deny-all"},
+		{"Shop", "deny-db", ""},
+		{"shop", "", ""},
+		{"shop", "x\n- to: []", ""},
+		{"", "", ""},
+	} {
+		if got := PolicyName(tc.ns, tc.name); got != tc.want {
+			t.Errorf("PolicyName(%q, %q) = %q, want %q", tc.ns, tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestCheckDropsAnInvalidDenyingPolicy: Check keeps a valid denying policy
 // and drops (and counts) one that is not a policy name.
 func TestCheckDropsAnInvalidDenyingPolicy(t *testing.T) {

@@ -4,6 +4,7 @@
 package verifier
 
 import (
+	"net/netip"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -270,24 +271,32 @@ func (e *Engine) anyPeerMatches(peers []compiledPeer, policyNS string, peer *Pee
 	return false
 }
 
+// InIPBlock reports whether ip lies in cidr and in none of except: how an
+// ipBlock (and a Cilium CIDR set) matches a peer. An IPv4-mapped IPv6
+// address matches as its IPv4 address, a zone is ignored, and a peer
+// without an address matches no block.
+func InIPBlock(ip netip.Addr, cidr netip.Prefix, except []netip.Prefix) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap().WithZone("")
+	if !cidr.Contains(ip) {
+		return false
+	}
+	for _, x := range except {
+		if x.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
 func (e *Engine) peerMatches(cp *compiledPeer, policyNS string, peer *Peer) bool {
 	if cp.isIPBlock {
 		if e.cni == CNICilium && (peer.IsPod || peer.IsNode) {
 			return false
 		}
-		if !peer.IP.IsValid() {
-			return false
-		}
-		ip := peer.IP.Unmap().WithZone("")
-		if !cp.cidr.Contains(ip) {
-			return false
-		}
-		for _, ex := range cp.except {
-			if ex.Contains(ip) {
-				return false
-			}
-		}
-		return true
+		return InIPBlock(peer.IP, cp.cidr, cp.except)
 	}
 	if !peer.IsPod {
 		return false

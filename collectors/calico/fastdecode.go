@@ -933,21 +933,15 @@ func (d *fastDecoder) delim(i int) bool {
 
 // string reads a JSON string without escapes into s (null leaves s as
 // encoding/json does: unchanged).
-func (d *fastDecoder) string(s *string) bool {
-	if d.null() {
-		return true
-	}
-	v, esc, ok := d.str2()
-	if !ok || esc {
-		return false
-	}
-	*s = d.str(v)
-	return true
-}
+func (d *fastDecoder) string(s *string) bool { return d.readString(s, false) }
 
 // view is string for a value only compared during decode: it aliases the
 // line.
-func (d *fastDecoder) view(s *string) bool {
+func (d *fastDecoder) view(s *string) bool { return d.readString(s, true) }
+
+// readString is string (alias false: s gets its own copy, interned) and
+// view (alias true).
+func (d *fastDecoder) readString(s *string, alias bool) bool {
 	if d.null() {
 		return true
 	}
@@ -955,7 +949,11 @@ func (d *fastDecoder) view(s *string) bool {
 	if !ok || esc {
 		return false
 	}
-	*s = unsafe.String(unsafe.SliceData(v), len(v))
+	if alias {
+		*s = unsafe.String(unsafe.SliceData(v), len(v))
+	} else {
+		*s = d.str(v)
+	}
 	return true
 }
 

@@ -1,7 +1,6 @@
 package calico_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/calico"
-	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
@@ -31,17 +30,8 @@ func captures(t *testing.T) string {
 
 func read(t *testing.T, path string, strict bool) ([]record.Record, *collectors.Stats, error) {
 	t.Helper()
-	f, err := input.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _ := f.Peek(8192)
-	if got := collectors.Detect(head); got != collectors.FormatCalicoFlowLog {
-		t.Fatalf("%s: Detect = %q, want %q", path, got, collectors.FormatCalicoFlowLog)
-	}
-	st := &collectors.Stats{}
 	var recs []record.Record
-	err = calico.NewFileSource(f, collectors.Options{Strict: strict, Workers: 2}).Run(context.Background(), st, func(r *record.Record) error {
+	st, err := collectorstest.Run(t, path, collectors.FormatCalicoFlowLog, calico.NewFileSource, collectors.Options{Strict: strict, Workers: 2}, func(r *record.Record) error {
 		recs = append(recs, *r)
 		return nil
 	})

@@ -2,6 +2,7 @@ package calico
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -329,11 +330,7 @@ func endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, label
 	case TypeNetworkSet:
 		ep.Entity = record.EntityWorld
 		if !ep.IP.IsValid() {
-			n := aggr
-			if n == "" {
-				n = name
-			}
-			ep.Aggregated, ep.WorkloadName = true, n
+			ep.Aggregated, ep.WorkloadName = true, cmp.Or(aggr, name)
 			if ns != "" {
 				ep.WorkloadKind, ep.Namespace = "NetworkSet", ns
 			} else {
@@ -343,11 +340,7 @@ func endpoint(ep *record.Endpoint, typ, name, aggr, ns string, ip *string, label
 	case TypeNetwork:
 		ep.Entity = record.EntityWorld
 		if !ep.IP.IsValid() {
-			n := aggr
-			if n == "" {
-				n = aggregatedPub
-			}
-			ep.Aggregated, ep.WorkloadName = true, n
+			ep.Aggregated, ep.WorkloadName = true, cmp.Or(aggr, aggregatedPub)
 		}
 	default:
 		return false

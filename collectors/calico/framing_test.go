@@ -2,7 +2,6 @@ package calico_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/calico"
-	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/collectors/input/inputtest"
 	"github.com/flowfence/flowfence/record"
 )
@@ -29,22 +28,14 @@ func recordKey(r *record.Record) string {
 // warnings captured.
 func runLogged(t *testing.T, path string, workers int) ([]string, *collectors.Stats, string) {
 	t.Helper()
-	f, err := input.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _ := f.Peek(8192)
-	if got := collectors.Detect(head); got != collectors.FormatCalicoFlowLog {
-		t.Fatalf("Detect = %q, want %q", got, collectors.FormatCalicoFlowLog)
-	}
 	var logs bytes.Buffer
 	opts := collectors.Options{Workers: workers, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	st := &collectors.Stats{}
 	var got []string
-	if err := calico.NewFileSource(f, opts).Run(context.Background(), st, func(r *record.Record) error {
+	st, err := collectorstest.Run(t, path, collectors.FormatCalicoFlowLog, calico.NewFileSource, opts, func(r *record.Record) error {
 		got = append(got, recordKey(r))
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return got, st, logs.String()

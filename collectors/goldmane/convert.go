@@ -114,7 +114,7 @@ func endpoint(ep *record.Endpoint, typ goldmanepb.EndpointType, name, ns string,
 // `namespace/name` (`name` for a cluster-wide one), as the Calico flow-log
 // reader names it: the first Deny hit, the tier's last policy for an
 // end-of-tier deny (its trigger). "" when the trace names none, or a name
-// that is not a valid policy name (record.ValidPolicyName).
+// that is not a valid policy name (record.PolicyName).
 func deniedBy(t *goldmanepb.PolicyTrace) string {
 	for _, h := range t.GetEnforcedPolicies() {
 		if h.GetAction() != goldmanepb.Action_Deny {
@@ -123,14 +123,7 @@ func deniedBy(t *goldmanepb.PolicyTrace) string {
 		if h.GetKind() == goldmanepb.PolicyKind_EndOfTier && h.GetTrigger() != nil {
 			h = h.GetTrigger()
 		}
-		name := h.GetName()
-		if ns := h.GetNamespace(); ns != "" {
-			name = ns + "/" + name
-		}
-		if !record.ValidPolicyName(name) {
-			return ""
-		}
-		return name
+		return record.PolicyName(h.GetNamespace(), h.GetName())
 	}
 	return ""
 }

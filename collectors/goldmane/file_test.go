@@ -1,7 +1,6 @@
 package goldmane_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,29 +10,21 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
-	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
 
 func readFile(t *testing.T, path string) ([]record.Record, *collectors.Stats) {
 	t.Helper()
-	f, err := input.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _ := f.Peek(8192)
-	if got := collectors.Detect(head); got != collectors.FormatGoldmane {
-		t.Fatalf("%s: Detect = %q, want %q", path, got, collectors.FormatGoldmane)
-	}
-	st := &collectors.Stats{}
 	var recs []record.Record
-	if err := goldmane.NewFileSource(f, collectors.Options{Strict: true}).Run(context.Background(), st, func(r *record.Record) error {
+	st, err := collectorstest.Run(t, path, collectors.FormatGoldmane, goldmane.NewFileSource, collectors.Options{Strict: true}, func(r *record.Record) error {
 		recs = append(recs, *r)
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return recs, st

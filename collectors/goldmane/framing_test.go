@@ -2,7 +2,6 @@ package goldmane_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -10,8 +9,8 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/collectors/goldmane"
-	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/collectors/input/inputtest"
 	"github.com/flowfence/flowfence/record"
 )
@@ -33,22 +32,14 @@ func TestEveryFraming(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join("testdata", "framing", name)
 			want := inputtest.CheckEveryFraming(t, file, `{"Key":{"sourceName":5}}`, []int{1}, func(t *testing.T, path string, _ int) ([]string, uint64, uint64, string) {
-				fh, err := input.Open(path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				head, _ := fh.Peek(8192)
-				if got := collectors.Detect(head); got != collectors.FormatGoldmane {
-					t.Fatalf("Detect = %q, want %q", got, collectors.FormatGoldmane)
-				}
 				var logs bytes.Buffer
-				st := &collectors.Stats{}
 				var got []string
 				opts := collectors.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-				if err := goldmane.NewFileSource(fh, opts).Run(context.Background(), st, func(r *record.Record) error {
+				st, err := collectorstest.Run(t, path, collectors.FormatGoldmane, goldmane.NewFileSource, opts, func(r *record.Record) error {
 					got = append(got, recordKey(r))
 					return nil
-				}); err != nil {
+				})
+				if err != nil {
 					t.Fatal(err)
 				}
 				return got, st.Malformed, st.Truncated, logs.String()

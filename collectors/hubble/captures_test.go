@@ -534,24 +534,10 @@ func compareFlow(t *testing.T, line int, f *flowpb.Flow, wrapTime time.Time, wra
 		}
 	}
 	var (
-		proto              record.Protocol
-		sport, dport       uint32
-		icmpType           uint32
 		wantDropReason     string
 		wantKind, wantName string
 	)
-	switch l4 := f.GetL4().GetProtocol().(type) {
-	case *flowpb.Layer4_TCP:
-		proto, sport, dport = record.TCP, l4.TCP.GetSourcePort(), l4.TCP.GetDestinationPort()
-	case *flowpb.Layer4_UDP:
-		proto, sport, dport = record.UDP, l4.UDP.GetSourcePort(), l4.UDP.GetDestinationPort()
-	case *flowpb.Layer4_SCTP:
-		proto, sport, dport = record.SCTP, l4.SCTP.GetSourcePort(), l4.SCTP.GetDestinationPort()
-	case *flowpb.Layer4_ICMPv4:
-		proto, icmpType = record.ICMPv4, l4.ICMPv4.GetType()
-	case *flowpb.Layer4_ICMPv6:
-		proto, icmpType = record.ICMPv6, l4.ICMPv6.GetType()
-	}
+	proto, sport, dport, icmpType := wantL4(f)
 	if r.Proto != proto || uint32(r.Src.Port) != sport || uint32(r.Dst.Port) != dport || uint32(r.ICMPType) != icmpType {
 		errf("L4", []any{r.Proto, r.Src.Port, r.Dst.Port, r.ICMPType}, []any{proto, sport, dport, icmpType})
 	}

@@ -533,15 +533,8 @@ func (c *ciliumLabels) add(l string) {
 // name that is not a valid policy name.
 func deniedBy(f *flowpb.Flow) string {
 	for _, ps := range [][]*flowpb.Policy{f.GetEgressDeniedBy(), f.GetIngressDeniedBy()} {
-		for _, p := range ps {
-			name := p.GetName()
-			if ns := p.GetNamespace(); ns != "" {
-				name = ns + "/" + name
-			}
-			if !record.ValidPolicyName(name) {
-				return ""
-			}
-			return name
+		if len(ps) > 0 {
+			return record.PolicyName(ps[0].GetNamespace(), ps[0].GetName())
 		}
 	}
 	return ""

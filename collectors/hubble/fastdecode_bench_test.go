@@ -2,11 +2,11 @@ package hubble_test
 
 import (
 	"bytes"
-	"syscall"
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/internal/benchgen"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -24,47 +24,38 @@ func benchLines(b *testing.B) ([][]byte, int64) {
 
 // BenchmarkDecodeFast: the fast path, one goroutine, per line.
 func BenchmarkDecodeFast(b *testing.B) {
-	lines, avg := benchLines(b)
 	fd := hubble.NewFastDecoder()
-	var rec record.Record
-	b.SetBytes(avg)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	i := 0
-	for b.Loop() {
-		if _, _, handled := fd.Decode(lines[i%len(lines)], &rec); !handled {
-			if _, _, _, _, err := hubble.DecodeLine(lines[i%len(lines)], &rec); err != nil {
+	benchDecode(b, func(line []byte, rec *record.Record) {
+		if _, _, handled := fd.Decode(line, rec); !handled {
+			if _, _, _, _, err := hubble.DecodeLine(line, rec); err != nil {
 				b.Fatal(err)
 			}
 		}
-		i++
-	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the process's CPU time: the machine may be shared, so the
-// benchmarks report CPU time per op besides wall time.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	})
 }
 
 // BenchmarkDecodeProtojson: DecodeLine (protojson + ConvertFlow), per line.
 func BenchmarkDecodeProtojson(b *testing.B) {
+	benchDecode(b, func(line []byte, rec *record.Record) {
+		if _, _, _, _, err := hubble.DecodeLine(line, rec); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// benchDecode runs decode over the generated lines in turn, into one
+// record, and reports bytes, allocations and CPU time per line.
+func benchDecode(b *testing.B, decode func(line []byte, rec *record.Record)) {
 	lines, avg := benchLines(b)
 	var rec record.Record
 	b.SetBytes(avg)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testsupport.ProcessCPU()
 	i := 0
 	for b.Loop() {
-		if _, _, _, _, err := hubble.DecodeLine(lines[i%len(lines)], &rec); err != nil {
-			b.Fatal(err)
-		}
+		decode(lines[i%len(lines)], &rec)
 		i++
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testsupport.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/benchgen"
-	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/record/recordtest"
 )
@@ -197,15 +195,7 @@ func TestFastPathSameRun(t *testing.T) {
 // line of the captures, the scenario files, the bad corpus and edge cases
 // of the JSON grammar the fast path validates itself.
 func FuzzFastDecode(f *testing.F) {
-	if dir, ok := testsupport.FindCaptures("hubble"); ok {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, e := range ents {
-			addLines(f, filepath.Join(dir, e.Name()), 1)
-		}
-	}
+	addCaptureLines(f)
 	addLines(f, repoFlows("node-a.jsonl"), 10)
 	addLines(f, repoFlows("node-c-legacy.json"), 10)
 	for _, name := range []string{"truncated-middle.jsonl", "truncated-tail.jsonl", "wrong-types.jsonl",

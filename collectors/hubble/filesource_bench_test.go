@@ -9,6 +9,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/benchgen"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkFileSource(b *testing.B) {
 		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testsupport.ProcessCPU()
 			for b.Loop() {
 				f, err := input.Open(input.Stdin, bytes.NewReader(data))
 				if err != nil {
@@ -44,7 +45,7 @@ func BenchmarkFileSource(b *testing.B) {
 					b.Fatalf("%d records, %d malformed", n, st.Malformed)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testsupport.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -44,19 +44,46 @@ func addLines(f *testing.F, path string, step int) {
 	}
 }
 
+// wantL4 is the record's L4 as the flow message says it, read
+// independently of the conversion: protocol, ports (TCP, UDP, SCTP) and
+// ICMP type.
+func wantL4(f *flowpb.Flow) (proto record.Protocol, sport, dport, icmpType uint32) {
+	switch l4 := f.GetL4().GetProtocol().(type) {
+	case *flowpb.Layer4_TCP:
+		return record.TCP, l4.TCP.GetSourcePort(), l4.TCP.GetDestinationPort(), 0
+	case *flowpb.Layer4_UDP:
+		return record.UDP, l4.UDP.GetSourcePort(), l4.UDP.GetDestinationPort(), 0
+	case *flowpb.Layer4_SCTP:
+		return record.SCTP, l4.SCTP.GetSourcePort(), l4.SCTP.GetDestinationPort(), 0
+	case *flowpb.Layer4_ICMPv4:
+		return record.ICMPv4, 0, 0, l4.ICMPv4.GetType()
+	case *flowpb.Layer4_ICMPv6:
+		return record.ICMPv6, 0, 0, l4.ICMPv6.GetType()
+	}
+	return record.ProtoUnknown, 0, 0, 0
+}
+
+// addCaptureLines adds every line of the files of ../shared/captures/hubble
+// to the corpus, when the captures are there.
+func addCaptureLines(f *testing.F) {
+	dir, ok := testsupport.FindCaptures("hubble")
+	if !ok {
+		return
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents {
+		addLines(f, filepath.Join(dir, e.Name()), 1)
+	}
+}
+
 // FuzzDecodeLine: DecodeLine never panics, never returns ok together with
 // an error, and whatever it accepts is a sane record that agrees with an
 // independent protojson decode on L4 (no silent wrap of a port > 65535).
 func FuzzDecodeLine(f *testing.F) {
-	if dir, ok := testsupport.FindCaptures("hubble"); ok {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, e := range ents {
-			addLines(f, filepath.Join(dir, e.Name()), 1)
-		}
-	}
+	addCaptureLines(f)
 	// always present: the repository's scenario files and the bad corpus
 	addLines(f, repoFlows("node-a.jsonl"), 40) // its last line is truncated
 	addLines(f, repoFlows("node-c-legacy.json"), 40)
@@ -114,20 +141,7 @@ func FuzzDecodeLine(f *testing.F) {
 		if (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &fpb) != nil {
 			return
 		}
-		var sport, dport, icmp uint32
-		want := record.ProtoUnknown
-		switch l4 := fpb.GetL4().GetProtocol().(type) {
-		case *flowpb.Layer4_TCP:
-			want, sport, dport = record.TCP, l4.TCP.GetSourcePort(), l4.TCP.GetDestinationPort()
-		case *flowpb.Layer4_UDP:
-			want, sport, dport = record.UDP, l4.UDP.GetSourcePort(), l4.UDP.GetDestinationPort()
-		case *flowpb.Layer4_SCTP:
-			want, sport, dport = record.SCTP, l4.SCTP.GetSourcePort(), l4.SCTP.GetDestinationPort()
-		case *flowpb.Layer4_ICMPv4:
-			want, icmp = record.ICMPv4, l4.ICMPv4.GetType()
-		case *flowpb.Layer4_ICMPv6:
-			want, icmp = record.ICMPv6, l4.ICMPv6.GetType()
-		}
+		want, sport, dport, icmp := wantL4(&fpb)
 		if rec.Proto != want || uint32(rec.Src.Port) != sport || uint32(rec.Dst.Port) != dport || uint32(rec.ICMPType) != icmp {
 			t.Fatalf("record L4 %v %d→%d type %d; protojson says %v %d→%d type %d",
 				rec.Proto, rec.Src.Port, rec.Dst.Port, rec.ICMPType, want, sport, dport, icmp)

@@ -175,12 +175,7 @@ func TestOpen(t *testing.T) {
 						t.Errorf("read error %q does not say %q", e, tc.readErr[1])
 					}
 				}
-				lines := input.NewLines(f)
-				for {
-					if _, ok := lines.Next(); !ok {
-						break
-					}
-				}
+				drain(input.NewLines(f))
 				return
 			}
 			if perr != nil || rerr != nil {
@@ -262,16 +257,22 @@ type wantLine struct {
 	Last, TooLong bool
 }
 
-func collect(t *testing.T, l *input.Lines) []wantLine {
-	t.Helper()
+// drain reads l to its end.
+func drain(l *input.Lines) []wantLine {
 	var got []wantLine
 	for {
 		ln, ok := l.Next()
 		if !ok {
-			break
+			return got
 		}
 		got = append(got, wantLine{string(ln.Data), ln.No, ln.Last, ln.TooLong})
 	}
+}
+
+// collect reads l to its end and fails t on a read error.
+func collect(t *testing.T, l *input.Lines) []wantLine {
+	t.Helper()
+	got := drain(l)
 	if err := l.Err(); err != nil {
 		t.Fatalf("Err() = %v", err)
 	}
@@ -347,14 +348,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 func TestLinesReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	l := input.NewLinesFrom("flows.jsonl", &failingReader{data: []byte("a\n\nb\npart"), err: boom})
-	var got []wantLine
-	for {
-		ln, ok := l.Next()
-		if !ok {
-			break
-		}
-		got = append(got, wantLine{string(ln.Data), ln.No, ln.Last, ln.TooLong})
-	}
+	got := drain(l)
 	want := []wantLine{{"a", 1, false, false}, {"b", 3, false, false}, {"part", 4, true, false}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("lines %v, want %v", got, want)

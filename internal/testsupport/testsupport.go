@@ -1,6 +1,7 @@
 // Package testsupport holds helpers shared by the tests of several
 // packages: locating the real captures of ../shared/captures, measuring
-// the peak heap of a call and reading a written tree back. Only tests
+// the peak heap of a call and the CPU time of the process, and reading a
+// written tree back. Only tests
 // import it.
 package testsupport
 

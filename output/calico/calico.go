@@ -149,23 +149,11 @@ func (f Formatter) Build(p *policy.Policy) (*Object, []string) {
 	var notes []string
 	if p.Ingress {
 		spec.Types = append(spec.Types, TypeIngress)
-		for _, r := range p.IngressRules {
-			rs, note := rules(r, true)
-			spec.Ingress = append(spec.Ingress, rs...)
-			if note != "" {
-				notes = append(notes, note)
-			}
-		}
+		spec.Ingress = directionRules(p.IngressRules, true, &notes)
 	}
 	if p.Egress {
 		spec.Types = append(spec.Types, TypeEgress)
-		for _, r := range p.EgressRules {
-			rs, note := rules(r, false)
-			spec.Egress = append(spec.Egress, rs...)
-			if note != "" {
-				notes = append(notes, note)
-			}
-		}
+		spec.Egress = directionRules(p.EgressRules, false, &notes)
 	}
 	return &Object{
 		APIVersion: APIVersion, Kind: f.policyKind(false),
@@ -258,6 +246,20 @@ func groups(ports []policy.Port) ([]portGroup, []string) {
 
 // rules renders one model rule: one Calico rule per peer (per CIDR: each
 // keeps its own excepts as notNets) and protocol.
+// directionRules renders the model rules of one direction, in order, and
+// appends their notes.
+func directionRules(rs []policy.Rule, ingress bool, notes *[]string) []Rule {
+	var out []Rule
+	for _, r := range rs {
+		x, note := rules(r, ingress)
+		out = append(out, x...)
+		if note != "" {
+			*notes = append(*notes, note)
+		}
+	}
+	return out
+}
+
 func rules(r policy.Rule, ingress bool) ([]Rule, string) {
 	gs, dropped := groups(r.Ports)
 	if len(r.Ports) == 0 {

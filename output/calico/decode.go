@@ -16,7 +16,7 @@ import (
 func Decode(name string, data []byte) ([]*Object, error) {
 	var out []*Object
 	for i, doc := range output.SplitDocuments(data) {
-		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+		if output.BlankDocument(doc) {
 			continue
 		}
 		var raw struct {
@@ -62,15 +62,4 @@ func DecodeTree(t output.Tree) ([]*Object, error) {
 		out = append(out, objs...)
 	}
 	return out, nil
-}
-
-func stripComments(doc []byte) []byte {
-	var b bytes.Buffer
-	for _, line := range bytes.SplitAfter(doc, []byte("\n")) {
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
-			continue
-		}
-		b.Write(line)
-	}
-	return b.Bytes()
 }

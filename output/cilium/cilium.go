@@ -351,6 +351,34 @@ func portRules(l4 []PortProtocol, l7 *L7Rules) []PortRule {
 	return out
 }
 
+// portHalves is a Cilium rule that carries ports: ingress and egress rules
+// take their L4 ports and ICMP types the same way.
+type portHalves[R any] interface {
+	withPorts([]PortRule) R
+	withICMPs([]ICMPRule) R
+}
+
+func (x IngressRule) withPorts(p []PortRule) IngressRule { x.ToPorts = p; return x }
+func (x IngressRule) withICMPs(i []ICMPRule) IngressRule { x.ICMPs = i; return x }
+func (x EgressRule) withPorts(p []PortRule) EgressRule   { x.ToPorts = p; return x }
+func (x EgressRule) withICMPs(i []ICMPRule) EgressRule   { x.ICMPs = i; return x }
+
+// appendHalves appends the rules for one peer kind (base): base itself when
+// the model rule has no ports, else one copy with the L4 ports (and l7 on
+// them) and one with the ICMP types.
+func appendHalves[R portHalves[R]](out []R, base R, r policy.Rule, l4 []PortProtocol, l7 *L7Rules, icmp []ICMPField) []R {
+	if len(r.Ports) == 0 {
+		return append(out, base)
+	}
+	if len(l4) > 0 {
+		out = append(out, base.withPorts(portRules(l4, l7)))
+	}
+	if len(icmp) > 0 {
+		out = append(out, base.withICMPs([]ICMPRule{{Fields: icmp}}))
+	}
+	return out
+}
+
 // ingress renders one model rule as Cilium ingress rules: one per peer
 // kind, and per L4/ICMP half.
 func (f Formatter) ingress(r policy.Rule) ([]IngressRule, []string) {
@@ -358,22 +386,7 @@ func (f Formatter) ingress(r policy.Rule) ([]IngressRule, []string) {
 	l4, icmp, pn := ports(r.Ports)
 	notes = append(notes, pn...)
 	var out []IngressRule
-	emit := func(base IngressRule) {
-		if len(r.Ports) == 0 {
-			out = append(out, base)
-			return
-		}
-		if len(l4) > 0 {
-			x := base
-			x.ToPorts = portRules(l4, nil)
-			out = append(out, x)
-		}
-		if len(icmp) > 0 {
-			x := base
-			x.ICMPs = []ICMPRule{{Fields: icmp}}
-			out = append(out, x)
-		}
-	}
+	emit := func(base IngressRule) { out = appendHalves(out, base, r, l4, nil, icmp) }
 	if len(ps.endpoints) > 0 {
 		emit(IngressRule{FromEndpoints: ps.endpoints})
 	}
@@ -405,22 +418,7 @@ func (f Formatter) egress(r policy.Rule, guard *policy.Guard, dns, dnsProxy bool
 		l7 = &L7Rules{DNS: []FQDNSelector{{MatchPattern: "*"}}}
 	}
 	var out []EgressRule
-	emit := func(base EgressRule) {
-		if len(r.Ports) == 0 {
-			out = append(out, base)
-			return
-		}
-		if len(l4) > 0 {
-			x := base
-			x.ToPorts = portRules(l4, l7)
-			out = append(out, x)
-		}
-		if len(icmp) > 0 {
-			x := base
-			x.ICMPs = []ICMPRule{{Fields: icmp}}
-			out = append(out, x)
-		}
-	}
+	emit := func(base EgressRule) { out = appendHalves(out, base, r, l4, l7, icmp) }
 	if len(ps.endpoints) > 0 {
 		emit(EgressRule{ToEndpoints: ps.endpoints})
 	}

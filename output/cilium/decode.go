@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/flowfence/flowfence/output"
 )
 
 // Decode strictly decodes the Cilium policy documents of one YAML file
@@ -13,7 +15,7 @@ import (
 func Decode(name string, data []byte) ([]*Object, error) {
 	var out []*Object
 	for i, doc := range bytes.Split(data, []byte("\n---\n")) {
-		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+		if output.BlankDocument(doc) {
 			continue
 		}
 		var obj Object
@@ -26,15 +28,4 @@ func Decode(name string, data []byte) ([]*Object, error) {
 		out = append(out, &obj)
 	}
 	return out, nil
-}
-
-func stripComments(doc []byte) []byte {
-	var b bytes.Buffer
-	for _, line := range bytes.SplitAfter(doc, []byte("\n")) {
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
-			continue
-		}
-		b.Write(line)
-	}
-	return b.Bytes()
 }

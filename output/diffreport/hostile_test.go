@@ -2,7 +2,6 @@ package diffreport_test
 
 import (
 	"bytes"
-	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -15,40 +14,13 @@ import (
 	"github.com/flowfence/flowfence/output/diffreport"
 )
 
-// renamer maps every distinct name to a new one, the same name to the same
-// new name: the i-th to names[i+offset] (modulo n, with a suffix from the
-// second round on), or to "name-i" when names is nil. "" stays "".
-type renamer struct {
-	names  []string
-	offset int
-	seen   map[string]string
-	used   []string
-}
-
-func (r *renamer) name(s string) string {
-	if s == "" {
-		return ""
-	}
-	if n, ok := r.seen[s]; ok {
-		return n
-	}
-	i := len(r.seen)
-	n := fmt.Sprintf("name-%d", i)
-	if r.names != nil {
-		n = r.names[(i+r.offset)%len(r.names)]
-		if i >= len(r.names) {
-			n += fmt.Sprintf(" %d", i)
-		}
-	}
-	r.seen[s] = n
-	r.used = append(r.used, n)
-	return n
-}
+// renamer renames the names of a diff.
+type renamer struct{ *escapetest.Renamer }
 
 func (r *renamer) list(l []string) []string {
 	var out []string
 	for _, s := range l {
-		out = append(out, r.name(s))
+		out = append(out, r.Name(s))
 	}
 	return out
 }
@@ -65,8 +37,8 @@ func (r *renamer) side(s *diffcheck.Side) *diffcheck.Side {
 func (r *renamer) flows(fs []diffcheck.Flow) []diffcheck.Flow {
 	var out []diffcheck.Flow
 	for _, f := range fs {
-		f.Src, f.Dst, f.Source, f.Destination = r.name(f.Src), r.name(f.Dst), r.name(f.Source), r.name(f.Destination)
-		f.SrcNamespace, f.DstNamespace, f.Protocol, f.Reason = r.name(f.SrcNamespace), r.name(f.DstNamespace), r.name(f.Protocol), r.name(f.Reason)
+		f.Src, f.Dst, f.Source, f.Destination = r.Name(f.Src), r.Name(f.Dst), r.Name(f.Source), r.Name(f.Destination)
+		f.SrcNamespace, f.DstNamespace, f.Protocol, f.Reason = r.Name(f.SrcNamespace), r.Name(f.DstNamespace), r.Name(f.Protocol), r.Name(f.Reason)
 		f.Egress, f.Ingress, f.Namespaces = r.side(f.Egress), r.side(f.Ingress), r.list(f.Namespaces)
 		out = append(out, f)
 	}
@@ -75,15 +47,15 @@ func (r *renamer) flows(fs []diffcheck.Flow) []diffcheck.Flow {
 
 // renameDiff returns a copy of d with every name from input renamed.
 func renameDiff(d *diffcheck.Diff, names []string, offset int) (*diffcheck.Diff, *renamer) {
-	r := &renamer{names: names, offset: offset, seen: map[string]string{}}
+	r := &renamer{escapetest.NewRenamer(names, offset)}
 	out := *d
-	out.Policies, out.Baseline = r.name(d.Policies), r.name(d.Baseline)
+	out.Policies, out.Baseline = r.Name(d.Policies), r.Name(d.Baseline)
 	if v := d.Verification; v != nil {
 		c := *v
-		c.Dir = r.name(v.Dir)
+		c.Dir = r.Name(v.Dir)
 		c.Files = map[string]string{}
 		for _, k := range slices.Sorted(maps.Keys(v.Files)) {
-			c.Files[r.name(k)] = r.name(v.Files[k])
+			c.Files[r.Name(k)] = r.Name(v.Files[k])
 		}
 		c.Denied, c.Host, c.Inexpressible, c.Guarded, c.Uncovered, c.DeniedAttempts = r.flows(v.Denied), r.flows(v.Host), r.flows(v.Inexpressible), r.flows(v.Guarded), r.flows(v.Uncovered), r.flows(v.DeniedAttempts)
 		out.Verification = &c
@@ -91,12 +63,12 @@ func renameDiff(d *diffcheck.Diff, names []string, offset int) (*diffcheck.Diff,
 	out.Undocumented, out.NewEdges, out.VanishedEdges = r.flows(d.Undocumented), r.flows(d.NewEdges), r.flows(d.VanishedEdges)
 	out.Stale = nil
 	for _, s := range d.Stale {
-		s.Policy, s.Namespace, s.File, s.Direction, s.Peer, s.Port, s.Note = r.name(s.Policy), r.name(s.Namespace), r.name(s.File), r.name(s.Direction), r.name(s.Peer), r.name(s.Port), r.name(s.Note)
+		s.Policy, s.Namespace, s.File, s.Direction, s.Peer, s.Port, s.Note = r.Name(s.Policy), r.Name(s.Namespace), r.Name(s.File), r.Name(s.Direction), r.Name(s.Peer), r.Name(s.Port), r.Name(s.Note)
 		out.Stale = append(out.Stale, s)
 	}
 	out.Namespaces = nil
 	for _, n := range d.Namespaces {
-		n.Namespace = r.name(n.Namespace)
+		n.Namespace = r.Name(n.Namespace)
 		out.Namespaces = append(out.Namespaces, n)
 	}
 	return &out, r
@@ -128,7 +100,7 @@ func TestMarkdownHostileNames(t *testing.T) {
 	// the names the report shows for plain names (the others are graph
 	// node ids or flows the comment does not list)
 	var shownAt []int
-	for i, n := range plain.used {
+	for i, n := range plain.Used {
 		if regexp.MustCompile(regexp.QuoteMeta(n) + `\b`).MatchString(wantText) {
 			shownAt = append(shownAt, i)
 		}
@@ -146,7 +118,7 @@ func TestMarkdownHostileNames(t *testing.T) {
 		}
 		text := escapetest.Text(g)
 		for _, i := range shownAt {
-			if n := r.used[i]; !strings.Contains(text, escape.Terminal(n)) {
+			if n := r.Used[i]; !strings.Contains(text, escape.Terminal(n)) {
 				t.Errorf("%q is not shown as text", n)
 			} else {
 				shown[hostile[(i+offset)%len(hostile)]] = true

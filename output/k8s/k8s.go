@@ -78,29 +78,39 @@ func Build(p *policy.Policy) (*networkingv1.NetworkPolicy, []string) {
 	var notes []string
 	if p.Ingress {
 		np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
-		for _, r := range p.IngressRules {
-			peers, ports, ok, note := rule(r)
-			if note != "" {
-				notes = append(notes, note)
-			}
-			if ok {
-				np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: peers, Ports: ports})
-			}
+		for _, r := range rules(p.IngressRules, &notes) {
+			np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: r.peers, Ports: r.ports})
 		}
 	}
 	if p.Egress {
 		np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
-		for _, r := range p.EgressRules {
-			peers, ports, ok, note := rule(r)
-			if note != "" {
-				notes = append(notes, note)
-			}
-			if ok {
-				np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: peers, Ports: ports})
-			}
+		for _, r := range rules(p.EgressRules, &notes) {
+			np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{To: r.peers, Ports: r.ports})
 		}
 	}
 	return np, notes
+}
+
+// peersPorts is one rendered rule of either direction.
+type peersPorts struct {
+	peers []networkingv1.NetworkPolicyPeer
+	ports []networkingv1.NetworkPolicyPort
+}
+
+// rules renders the model rules of one direction, in order, leaving out
+// those rule drops and appending its notes.
+func rules(rs []policy.Rule, notes *[]string) []peersPorts {
+	var out []peersPorts
+	for _, r := range rs {
+		peers, ports, ok, note := rule(r)
+		if note != "" {
+			*notes = append(*notes, note)
+		}
+		if ok {
+			out = append(out, peersPorts{peers, ports})
+		}
+	}
+	return out
 }
 
 func rule(r policy.Rule) ([]networkingv1.NetworkPolicyPeer, []networkingv1.NetworkPolicyPort, bool, string) {

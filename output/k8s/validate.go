@@ -36,22 +36,10 @@ func validate(np *networkingv1.NetworkPolicy) error {
 	opts := metav1validation.LabelSelectorValidationOptions{}
 	errs = append(errs, metav1validation.ValidateLabelSelector(&np.Spec.PodSelector, opts, spec.Child("podSelector"))...)
 	for i, r := range np.Spec.Ingress {
-		p := spec.Child("ingress").Index(i)
-		for j := range r.Ports {
-			errs = append(errs, validatePort(&r.Ports[j], p.Child("ports").Index(j))...)
-		}
-		for j := range r.From {
-			errs = append(errs, validatePeer(&r.From[j], p.Child("from").Index(j))...)
-		}
+		errs = append(errs, validateRule(spec.Child("ingress").Index(i), r.Ports, "from", r.From)...)
 	}
 	for i, r := range np.Spec.Egress {
-		p := spec.Child("egress").Index(i)
-		for j := range r.Ports {
-			errs = append(errs, validatePort(&r.Ports[j], p.Child("ports").Index(j))...)
-		}
-		for j := range r.To {
-			errs = append(errs, validatePeer(&r.To[j], p.Child("to").Index(j))...)
-		}
+		errs = append(errs, validateRule(spec.Child("egress").Index(i), r.Ports, "to", r.To)...)
 	}
 	seen := map[networkingv1.PolicyType]bool{}
 	for i, t := range np.Spec.PolicyTypes {
@@ -68,6 +56,19 @@ func validate(np *networkingv1.NetworkPolicy) error {
 		errs = append(errs, field.Invalid(spec.Child("policyTypes"), np.Spec.PolicyTypes, "may not specify more than two policyTypes"))
 	}
 	return errs.ToAggregate()
+}
+
+// validateRule checks one ingress or egress rule at p: its ports, then its
+// peers (under peersKey, "from" or "to").
+func validateRule(p *field.Path, ports []networkingv1.NetworkPolicyPort, peersKey string, peers []networkingv1.NetworkPolicyPeer) field.ErrorList {
+	var errs field.ErrorList
+	for j := range ports {
+		errs = append(errs, validatePort(&ports[j], p.Child("ports").Index(j))...)
+	}
+	for j := range peers {
+		errs = append(errs, validatePeer(&peers[j], p.Child(peersKey).Index(j))...)
+	}
+	return errs
 }
 
 func validatePort(port *networkingv1.NetworkPolicyPort, p *field.Path) field.ErrorList {

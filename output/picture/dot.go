@@ -19,25 +19,13 @@ func DOT(p *Picture) []byte {
 	b.WriteString("  rankdir=LR;\n  compound=true;\n")
 	b.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef3fb\", fontname=\"Helvetica\", fontsize=11];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n")
-	group := ""
-	for _, n := range p.Nodes {
-		if n.Group != group {
-			if group != "" {
-				b.WriteString("  }\n")
-			}
-			if group = n.Group; group != "" {
-				fmt.Fprintf(&b, "  subgraph cluster_%s {\n    label=%s;\n    style=\"rounded\";\n    color=\"#9aa9c2\";\n", group, escape.DOTString(groupName(p, group)))
-			}
-		}
-		indent := "  "
-		if group != "" {
-			indent = "    "
-		}
-		fmt.Fprintf(&b, "%s%s [label=%s, tooltip=%s%s];\n", indent, n.ID, escape.DOTString(n.Label), escape.DOTString(n.Detail), dotShape(n.Kind))
-	}
-	if group != "" {
+	eachNode(p, func(group string) {
+		fmt.Fprintf(&b, "  subgraph cluster_%s {\n    label=%s;\n    style=\"rounded\";\n    color=\"#9aa9c2\";\n", group, escape.DOTString(groupName(p, group)))
+	}, func() {
 		b.WriteString("  }\n")
-	}
+	}, func(n Node, indent string) {
+		fmt.Fprintf(&b, "%s%s [label=%s, tooltip=%s%s];\n", indent, n.ID, escape.DOTString(n.Label), escape.DOTString(n.Detail), dotShape(n.Kind))
+	})
 	for _, e := range p.Edges {
 		style := ""
 		switch e.State {

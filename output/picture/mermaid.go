@@ -23,26 +23,14 @@ func Mermaid(p *Picture) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%%%% %s: %s\n", commentTitle(p), p.Summary())
 	b.WriteString("flowchart LR\n")
-	group := ""
-	for _, n := range p.Nodes {
-		if n.Group != group {
-			if group != "" {
-				b.WriteString("  end\n")
-			}
-			if group = n.Group; group != "" {
-				fmt.Fprintf(&b, "  subgraph %s[%s]\n", group, escape.MermaidLabel(groupName(p, group)))
-			}
-		}
-		indent := "  "
-		if group != "" {
-			indent = "    "
-		}
+	eachNode(p, func(group string) {
+		fmt.Fprintf(&b, "  subgraph %s[%s]\n", group, escape.MermaidLabel(groupName(p, group)))
+	}, func() {
+		b.WriteString("  end\n")
+	}, func(n Node, indent string) {
 		open, close := mermaidShape(n.Kind)
 		fmt.Fprintf(&b, "%s%s%s%s%s\n", indent, n.ID, open, escape.MermaidLabel(n.Label), close)
-	}
-	if group != "" {
-		b.WriteString("  end\n")
-	}
+	})
 	var denied, fresh []string
 	for i, e := range p.Edges {
 		arrow := "-->"
@@ -73,6 +61,31 @@ func mermaidShape(kind string) (open, close string) {
 		return "([", "])"
 	}
 	return "[", "]"
+}
+
+// eachNode walks p's nodes in order for the text formats: a run of nodes
+// of one group (namespace) is wrapped in open(group) … close(), and node
+// gets the indent of its line (deeper inside a group).
+func eachNode(p *Picture, open func(group string), close func(), node func(n Node, indent string)) {
+	group := ""
+	for _, n := range p.Nodes {
+		if n.Group != group {
+			if group != "" {
+				close()
+			}
+			if group = n.Group; group != "" {
+				open(group)
+			}
+		}
+		indent := "  "
+		if group != "" {
+			indent = "    "
+		}
+		node(n, indent)
+	}
+	if group != "" {
+		close()
+	}
 }
 
 // groupName returns the namespace of group id.

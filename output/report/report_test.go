@@ -36,70 +36,41 @@ func sampleSet(t *testing.T) *policy.Set {
 	return set
 }
 
-// renamer maps every distinct name to a new one, the same name to the same
-// new name: the i-th name to names[i] (then names[i mod n] with a suffix),
-// or to "name-i" when names is nil. "" stays "".
-type renamer struct {
-	names []string
-	seen  map[string]string
-	used  []string
-}
-
-func (r *renamer) name(s string) string {
-	if s == "" {
-		return ""
-	}
-	if n, ok := r.seen[s]; ok {
-		return n
-	}
-	i := len(r.seen)
-	n := fmt.Sprintf("name-%d", i)
-	if r.names != nil {
-		n = r.names[i%len(r.names)]
-		if i >= len(r.names) {
-			n += fmt.Sprintf(" %d", i)
-		}
-	}
-	r.seen[s] = n
-	r.used = append(r.used, n)
-	return n
-}
-
 // renameSet returns a copy of set with every name from input renamed.
-func renameSet(set *policy.Set, names []string) (*policy.Set, *renamer) {
-	r := &renamer{names: names, seen: map[string]string{}}
+func renameSet(set *policy.Set, names []string) (*policy.Set, *escapetest.Renamer) {
+	r := escapetest.NewRenamer(names, 0)
 	out := *set
-	out.CNI = r.name(set.CNI)
-	out.Guard.Cloud = r.name(set.Guard.Cloud)
+	out.CNI = r.Name(set.CNI)
+	out.Guard.Cloud = r.Name(set.Guard.Cloud)
 	out.Guard.Addresses = nil
 	for _, a := range set.Guard.Addresses {
-		a.What = r.name(a.What)
+		a.What = r.Name(a.What)
 		out.Guard.Addresses = append(out.Guard.Addresses, a)
 	}
 	out.Resolvers = nil
 	for _, res := range set.Resolvers {
-		res.Kind = r.name(res.Kind)
+		res.Kind = r.Name(res.Kind)
 		out.Resolvers = append(out.Resolvers, res)
 	}
 	out.System = nil
 	for _, s := range set.System {
-		out.System = append(out.System, r.name(s))
+		out.System = append(out.System, r.Name(s))
 	}
 	out.Namespaces = nil
 	for _, ns := range set.Namespaces {
 		n := *ns
-		n.Name = r.name(ns.Name)
-		n.Readiness.State, n.Readiness.Evidence = r.name(ns.Readiness.State), r.name(ns.Readiness.Evidence)
+		n.Name = r.Name(ns.Name)
+		n.Readiness.State, n.Readiness.Evidence = r.Name(ns.Readiness.State), r.Name(ns.Readiness.Evidence)
 		n.Evidence = nil
 		for _, e := range ns.Evidence {
-			e.Workload, e.Direction, e.Peer, e.Proto, e.Rule = r.name(e.Workload), r.name(e.Direction), r.name(e.Peer), r.name(e.Proto), r.name(e.Rule)
+			e.Workload, e.Direction, e.Peer, e.Proto, e.Rule = r.Name(e.Workload), r.Name(e.Direction), r.Name(e.Peer), r.Name(e.Proto), r.Name(e.Rule)
 			n.Evidence = append(n.Evidence, e)
 		}
 		out.Namespaces = append(out.Namespaces, &n)
 	}
 	out.Findings = nil
 	for _, f := range set.Findings {
-		f.Kind, f.Namespace, f.Workload, f.Peer, f.Proto, f.Message = r.name(f.Kind), r.name(f.Namespace), r.name(f.Workload), r.name(f.Peer), r.name(f.Proto), r.name(f.Message)
+		f.Kind, f.Namespace, f.Workload, f.Peer, f.Proto, f.Message = r.Name(f.Kind), r.Name(f.Namespace), r.Name(f.Workload), r.Name(f.Peer), r.Name(f.Proto), r.Name(f.Message)
 		out.Findings = append(out.Findings, f)
 	}
 	return &out, r
@@ -117,8 +88,8 @@ func TestHostileNamesRenderAsText(t *testing.T) {
 	set := sampleSet(t)
 	benign, _ := renameSet(set, nil)
 	evil, r := renameSet(set, hostile)
-	if len(r.used) < len(hostile) {
-		t.Fatalf("the sample has %d names, fewer than the %d hostile ones", len(r.used), len(hostile))
+	if len(r.Used) < len(hostile) {
+		t.Fatalf("the sample has %d names, fewer than the %d hostile ones", len(r.Used), len(hostile))
 	}
 	want, got := output.Tree{}, output.Tree{}
 	report.Add(want, benign, "k8s")

@@ -163,19 +163,7 @@ func (pe *peer) matches(id *identity, p *verifier.Peer) bool {
 		}
 		return false
 	}
-	if !p.IP.IsValid() {
-		return false
-	}
-	ip := p.IP.Unmap().WithZone("")
-	if !pe.cidr.Contains(ip) {
-		return false
-	}
-	for _, x := range pe.except {
-		if x.Contains(ip) {
-			return false
-		}
-	}
-	return true
+	return verifier.InIPBlock(p.IP, pe.cidr, pe.except)
 }
 
 func (p *port) matches(f *flow) bool {

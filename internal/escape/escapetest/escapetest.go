@@ -173,3 +173,42 @@ func Texts(doc *html.Node, tag string) []string {
 	walk(doc)
 	return out
 }
+
+// Renamer gives a report's inputs other names, for comparing what a
+// report renders for hostile names with what it renders for plain ones. It
+// maps every distinct name to a new one, the same name to the same new
+// name: the i-th to names[i+offset] (modulo len(names), with a suffix from
+// the second round on), or to "name-i" when names is nil. "" stays "".
+// Used lists the new names in the order they were first given.
+type Renamer struct {
+	names  []string
+	offset int
+	seen   map[string]string
+	Used   []string
+}
+
+// NewRenamer returns a Renamer over names, starting at names[offset].
+func NewRenamer(names []string, offset int) *Renamer {
+	return &Renamer{names: names, offset: offset, seen: map[string]string{}}
+}
+
+// Name is the new name of s.
+func (r *Renamer) Name(s string) string {
+	if s == "" {
+		return ""
+	}
+	if n, ok := r.seen[s]; ok {
+		return n
+	}
+	i := len(r.seen)
+	n := fmt.Sprintf("name-%d", i)
+	if r.names != nil {
+		n = r.names[(i+r.offset)%len(r.names)]
+		if i >= len(r.names) {
+			n += fmt.Sprintf(" %d", i)
+		}
+	}
+	r.seen[s] = n
+	r.Used = append(r.Used, n)
+	return n
+}

@@ -1,15 +1,15 @@
 //go:build unix
 
-package diffcheck_test
+package testsupport
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the user+system CPU time the process has used: a
+// ProcessCPU returns the user+system CPU time the process has used: a
 // benchmark figure that, unlike wall time, holds on a shared machine.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
