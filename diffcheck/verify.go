@@ -169,6 +169,9 @@ type Checker struct {
 	eng     verifier.Evaluator
 	opts    Options
 	covered map[string]bool
+	// nodes are the node addresses of the scope's nodes.cidrs and
+	// inventory
+	nodes *synth.NodeSet
 }
 
 // NewChecker compiles the tree's policies for the verifier engine of the
@@ -178,7 +181,7 @@ func NewChecker(tree *Tree, opts Options) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--policies %s: %w", tree.Dir, err)
 	}
-	c := &Checker{tree: tree, eng: eng, opts: opts, covered: map[string]bool{}}
+	c := &Checker{tree: tree, eng: eng, opts: opts, covered: map[string]bool{}, nodes: synth.NewNodeSet(opts.Scope.NodeCIDRs, opts.Scope.Inventory)}
 	for _, ns := range tree.Namespaces() {
 		c.covered[ns] = true
 	}
@@ -321,6 +324,11 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 	if src.Kind == learner.NodeEntity && src.Entity == string(record.EntityHost) && dst.Kind == learner.NodeWorkload {
 		f := newFlow(g, e)
 		f.Outcome, f.Reason = Host, "from the pod's own node (kubelet probes): always allowed"
+		return &f
+	}
+	if node, own := c.nodes.OwnNode(src, dst, e); own {
+		f := newFlow(g, e)
+		f.Outcome, f.Reason = Host, "from the pod's own node "+node+" (kubelet probes; its address by the inventory): always allowed"
 		return &f
 	}
 	proto, _ := record.ParseProtocol(e.Proto)

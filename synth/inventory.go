@@ -2,7 +2,6 @@ package synth
 
 import (
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -247,77 +246,4 @@ func (s *synth) applyInventory(ix map[string]*invIndex) {
 			s.silentWorkloads(ns, ix[ns])
 		}
 	}
-}
-
-// nodeIndex is what the inventory says of the nodes: which node each
-// address belongs to (its InternalIP and ExternalIP addresses, and the
-// addresses of its pod CIDRs that no pod has: the node's own router or
-// tunnel address).
-type nodeIndex struct {
-	addrs map[netip.Addr]string
-	cidrs []nodeCIDR
-	pods  map[netip.Addr]bool
-}
-
-type nodeCIDR struct {
-	prefix netip.Prefix
-	node   string
-}
-
-func newNodeIndex(inv *inventory.Snapshot) *nodeIndex {
-	if inv == nil || len(inv.Nodes) == 0 {
-		return nil
-	}
-	ix := &nodeIndex{addrs: map[netip.Addr]string{}, pods: map[netip.Addr]bool{}}
-	for _, n := range inv.Nodes {
-		for _, a := range n.Addresses {
-			ix.addrs[a] = n.Name
-		}
-		for _, c := range n.PodCIDRs {
-			ix.cidrs = append(ix.cidrs, nodeCIDR{prefix: c, node: n.Name})
-		}
-	}
-	for _, p := range inv.Pods {
-		if !p.HostNetwork {
-			for _, a := range p.IPs {
-				ix.pods[a] = true
-			}
-		}
-	}
-	return ix
-}
-
-// node returns the node whose address a is ("" when none).
-func (ix *nodeIndex) node(a netip.Addr) string {
-	if ix == nil {
-		return ""
-	}
-	a = a.Unmap()
-	if n, ok := ix.addrs[a]; ok {
-		return n
-	}
-	if ix.pods[a] {
-		return ""
-	}
-	for _, c := range ix.cidrs {
-		if c.prefix.Contains(a) {
-			return c.node
-		}
-	}
-	return ""
-}
-
-// ownNodeOnly reports an edge from node's address that only node itself
-// observed: the node calling its own pods (kubelet probes), which every
-// CNI admits without a rule.
-func ownNodeOnly(e *learner.Edge, node string) bool {
-	if len(e.NodesSeen) == 0 {
-		return false
-	}
-	for _, n := range e.NodesSeen {
-		if n != node {
-			return false
-		}
-	}
-	return true
 }

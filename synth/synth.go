@@ -103,8 +103,9 @@ type synth struct {
 	// back with (see applyInventory)
 	silent   map[string][]policy.SilentWorkload
 	unproven map[string][]policy.Unproven
-	// nodes are the inventory's nodes (nil without them)
-	nodes *nodeIndex
+	// nodes are the addresses known to be nodes' (config nodes.cidrs and
+	// the inventory's nodes)
+	nodes *NodeSet
 	// invIx is the inventory by namespace (nil without one; see
 	// indexWorkloads), only read once built
 	invIx map[string]*invIndex
@@ -200,9 +201,9 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 	if opts.DenyScope == policy.DenyScopeObserved {
 		s.set.DenyScope = opts.DenyScope
 	}
+	s.nodes = NewNodeSet(opts.NodeCIDRs, opts.Inventory)
 	if opts.Inventory != nil {
 		s.set.Inventory = opts.Inventory.Summary()
-		s.nodes = newNodeIndex(opts.Inventory)
 		s.policiesByNS = map[string][]*inventory.NetworkPolicy{}
 		for i := range opts.Inventory.Policies {
 			p := &opts.Inventory.Policies[i]

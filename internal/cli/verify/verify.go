@@ -27,7 +27,7 @@ is judged with the settings it was generated with (DIR/.flowfence/settings.json:
 --cloud, the namespace scope, ...); a flag given on the command line overrides them.
 
 Not failures, counted and listed: requests from the pod's own node (kubelet probes,
-always allowed by real CNIs), ICMP (inexpressible in NetworkPolicy), calls to cloud
+always allowed by real CNIs; a plain address is known as a node by --inventory), ICMP (inexpressible in NetworkPolicy), calls to cloud
 credential endpoints the metadata guard denies on purpose, flows of application
 namespaces the tree has no policy for (diff reports those), and denied attempts
 (connections a policy already in place dropped; not replayed).
@@ -47,7 +47,13 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 			if c.Policies == "" {
 				return errors.New("--policies: required (the directory of the NetworkPolicy tree to verify)")
 			}
-			opts, err := diffcheck.NewOptions(flags.SynthOptions(c))
+			sopts := flags.SynthOptions(c)
+			// the inventory's nodes: a plain address calling its own node's
+			// pods (a Calico flow log's kubelet probe) is the node
+			if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
+				return err
+			}
+			opts, err := diffcheck.NewOptions(sopts)
 			if err != nil {
 				return err
 			}
@@ -86,5 +92,6 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 	flags.AddPolicies(cmd.Flags())
 	flags.AddScope(cmd.Flags())
 	flags.AddOutput(cmd.Flags(), diffreport.FormatText, diffreport.FormatJSON)
+	flags.AddInventory(cmd.Flags())
 	return cmd
 }
