@@ -97,6 +97,7 @@ func TestKubeAPI(t *testing.T) {
 	t.Run("SnapshotEqualsTheDump", c.snapshotEqualsTheDump)
 	t.Run("Generate", c.generate)
 	t.Run("RBAC", c.rbac)
+	t.Run("InCluster", c.inCluster)
 	t.Run("DryRun", c.dryRun)
 	t.Run("HelmChart", c.helmChart)
 }
