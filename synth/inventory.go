@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -246,4 +247,77 @@ func (s *synth) applyInventory(ix map[string]*invIndex) {
 			s.silentWorkloads(ns, ix[ns])
 		}
 	}
+}
+
+// withoutEndpoints applies the inventory's CiliumEndpoints (nothing when it
+// has none): a running pod on the pod network without one is not managed
+// by Cilium — no policy isolates it, no selector matches it — exactly as a
+// pod Hubble shows as reserved:unmanaged. The graph workload it belongs to
+// is marked unmanaged (a copy: the caller's graph is not touched), so every
+// namespace whose observed flows need it is held back with the fix; the
+// pods of workloads the window never saw are reported.
+func (s *synth) withoutEndpoints(ix map[string]*invIndex) {
+	pods := s.opts.Inventory.Unmanaged()
+	if len(pods) == 0 {
+		return
+	}
+	byWorkload := map[string][]string{} // namespace/Kind/name → its pods without an endpoint
+	for _, p := range pods {
+		key := p.Namespace + "/" + p.Workload.String()
+		byWorkload[key] = append(byWorkload[key], p.Name)
+	}
+	copied := false
+	observed := map[string]bool{}
+	for _, ns := range slices.Sorted(maps.Keys(ix)) {
+		for i, w := range s.byNS[ns] {
+			iw := ix[ns].of[w.ID]
+			if iw == nil {
+				continue
+			}
+			key := ns + "/" + iw.Ref().String()
+			names := byWorkload[key]
+			if len(names) == 0 {
+				continue
+			}
+			observed[key] = true
+			if !copied {
+				g := *s.g
+				g.Nodes = maps.Clone(s.g.Nodes)
+				s.g, copied = &g, true
+			}
+			c := w.Clone()
+			c.Unmanaged = true
+			s.g.Nodes[c.ID], s.byNS[ns][i] = c, c
+			s.set.UnmanagedWorkloads = append(s.set.UnmanagedWorkloads, c.ID)
+			s.findingOnce("unmanaged "+c.ID, policy.Finding{Kind: policy.FindUnmanaged, Namespace: ns, Workload: c.Name,
+				Message: noEndpoint(names) + ": every namespace whose observed flows need it is blocked; fix: " + restartFix(c)})
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(byWorkload)) {
+		if observed[key] {
+			continue
+		}
+		ns, ref, _ := strings.Cut(key, "/")
+		kind, name, _ := strings.Cut(ref, "/")
+		s.finding(policy.Finding{Kind: policy.FindUnmanaged, Namespace: ns, Workload: name,
+			Message: noEndpoint(byWorkload[key]) + " (" + kind + ", never observed in the window): restart its pods so that Cilium manages them"})
+	}
+}
+
+// noEndpoint says which pods have no CiliumEndpoint and what that means.
+func noEndpoint(pods []string) string {
+	const most = 3
+	shown := pods
+	if len(shown) > most {
+		shown = shown[:most]
+	}
+	list := strings.Join(shown, ", ")
+	if len(pods) > most {
+		list += fmt.Sprintf(" and %d more", len(pods)-most)
+	}
+	what := "pod " + list + " has"
+	if len(pods) > 1 {
+		what = fmt.Sprintf("%d pods (%s) have", len(pods), list)
+	}
+	return what + " no CiliumEndpoint in the inventory: Cilium does not manage it (started before the agent, or the agent failed), so no policy isolates it and no selector matches it"
 }
