@@ -6,28 +6,34 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/inventory"
+	"github.com/flowfence/flowfence/inventory/dump"
 	"github.com/flowfence/flowfence/output/cilium"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/synth"
 )
 
-// withEndpoints returns the sample inventory with a CiliumEndpoint for
-// every running pod on the pod network but those named in without.
-func withEndpoints(t *testing.T, without ...string) *inventory.Snapshot {
+// sampleWithEndpoints reads the sample inventory with its CiliumEndpoints
+// (scenario.CiliumEndpointsFile: every running pod on the pod network has
+// one but scenario.UnmanagedPod), as `--inventory sample.json --inventory
+// sample-ciliumendpoints.json` reads them; with all, UnmanagedPod gets one
+// too.
+func sampleWithEndpoints(t *testing.T, all bool) *inventory.Snapshot {
 	t.Helper()
-	inv := readSampleInventory(t)
-	for _, p := range inv.Pods {
-		if p.HostNetwork || p.Phase != "Running" || slices.Contains(without, p.Namespace+"/"+p.Name) {
-			continue
-		}
-		inv.Endpoints = append(inv.Endpoints, inventory.CiliumEndpoint{Namespace: p.Namespace, Name: p.Name, IPs: p.IPs, Identity: 40000})
+	inv, err := dump.Read([]string{"../" + scenario.InventoryFile, "../" + scenario.CiliumEndpointsFile}, dump.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all {
+		ns, name, _ := strings.Cut(scenario.UnmanagedPod, "/")
+		inv.Endpoints = append(inv.Endpoints, inventory.CiliumEndpoint{Namespace: ns, Name: name, Identity: 10001})
 	}
 	return inv
 }
 
-// TestPodsWithoutCiliumEndpoint: with the inventory's CiliumEndpoints, a
+// TestPodsWithoutCiliumEndpoint: with the sample's CiliumEndpoints, a
 // running pod without one (data/redis-1: Cilium does not manage it) is
 // reported in ROLLOUT.md, FLOWS.md and the run summary, and shop, whose
 // cart calls data/redis, is held back with the fix (restart the pods) — in
@@ -36,19 +42,11 @@ func withEndpoints(t *testing.T, without ...string) *inventory.Snapshot {
 // says this was not checked.
 func TestPodsWithoutCiliumEndpoint(t *testing.T) {
 	g, sum := learnSample(t, 0)
-	var redis1 string
-	for _, p := range readSampleInventory(t).Pods {
-		if p.Namespace == "data" && strings.HasPrefix(p.Name, "redis-1") {
-			redis1 = p.Namespace + "/" + p.Name
-		}
-	}
-	if redis1 == "" {
-		t.Fatal("the sample inventory has no data/redis-1")
-	}
+	redis1 := scenario.UnmanagedPod
 	for _, format := range []string{"k8s", cilium.FormatName} {
 		t.Run(format, func(t *testing.T) {
-			_, full := renderFormat(t, g, format, pipeline.FormatterOptions{}, synth.Options{Inventory: withEndpoints(t)})
-			set, tree := renderFormat(t, g, format, pipeline.FormatterOptions{}, synth.Options{Inventory: withEndpoints(t, redis1)})
+			_, full := renderFormat(t, g, format, pipeline.FormatterOptions{}, synth.Options{Inventory: sampleWithEndpoints(t, true)})
+			set, tree := renderFormat(t, g, format, pipeline.FormatterOptions{}, synth.Options{Inventory: sampleWithEndpoints(t, false)})
 			rollout := string(tree["ROLLOUT.md"])
 			for _, want := range []string{
 				"1 running pod without a CiliumEndpoint (26 CiliumEndpoints read): Cilium does not manage them",
