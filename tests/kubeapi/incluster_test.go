@@ -19,8 +19,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/inventory"
+	"github.com/flowfence/flowfence/inventory/dump"
 	"github.com/flowfence/flowfence/inventory/kube"
+	"github.com/flowfence/flowfence/tests/kubeapi/kubeapi"
 )
 
 // The service account files rest.InClusterConfig reads, and the helper
@@ -205,5 +208,62 @@ func (c *cluster) inCluster(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("%s written (%v) though the inventory was refused", dir, err)
+	}
+}
+
+// ciliumEndpoints: with Cilium's CRDs installed and the sample's
+// CiliumEndpoints created, `--inventory kube` lists them as the dump of
+// them reads (names, addresses, identities), finds the pod without one
+// (data/redis-1), and generate's summary and ROLLOUT.md say so and hold
+// shop back.
+func (c *cluster) ciliumEndpoints(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not installed (it applies Cilium's CRDs): `make test-kubeapi` installs Debian's kubernetes-client (as root)")
+	}
+	installCiliumCRDs(t, c.srv)
+	ctx := context.Background()
+	if _, err := c.srv.Kubectl(ctx, "wait", "--for", "condition=established", "--timeout", "60s", "crd/ciliumendpoints.cilium.io"); err != nil {
+		t.Fatal(err)
+	}
+	items, err := kubeapi.ReadList(filepath.Join(c.root, scenario.CiliumEndpointsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kubeapi.Create(ctx, c.srv.AdminConfig(), items); err != nil {
+		t.Fatal(err)
+	}
+	live, err := kube.Read(ctx, kube.Options{Kubeconfig: c.reader, PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := dump.Read([]string{filepath.Join(c.root, scenario.CiliumEndpointsFile)}, dump.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Endpoints) < 20 || !reflect.DeepEqual(live.Endpoints, file.Endpoints) {
+		a, _ := json.MarshalIndent(live.Endpoints, "", " ")
+		b, _ := json.MarshalIndent(file.Endpoints, "", " ")
+		t.Errorf("CiliumEndpoints differ:\nlive: %s\ndump: %s", a, b)
+	}
+	var unmanaged []string
+	for _, p := range live.Unmanaged() {
+		unmanaged = append(unmanaged, p.Namespace+"/"+p.Name)
+	}
+	if !slices.Equal(unmanaged, []string{scenario.UnmanagedPod}) {
+		t.Errorf("pods without a CiliumEndpoint %v, want [%s]", unmanaged, scenario.UnmanagedPod)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	stderr, err := c.run("generate", "--from", sampleFlows, "--out", out, "--inventory", "kube", "--kubeconfig", c.reader)
+	if err != nil {
+		t.Fatalf("generate --inventory kube: %v\n%s", err, stderr)
+	}
+	if want := "  unmanaged: 1 running pods without a CiliumEndpoint, first " + scenario.UnmanagedPod; !strings.Contains(stderr, want) {
+		t.Errorf("summary lacks %q:\n%s", want, stderr)
+	}
+	rollout := readTree(t, out)["ROLLOUT.md"]
+	for _, want := range []string{"1 running pod without a CiliumEndpoint", "- " + scenario.UnmanagedPod + "\n", "rollout restart statefulset/redis"} {
+		if !strings.Contains(rollout, want) {
+			t.Errorf("ROLLOUT.md lacks %q", want)
+		}
 	}
 }

@@ -100,6 +100,7 @@ func TestKubeAPI(t *testing.T) {
 	t.Run("InCluster", c.inCluster)
 	t.Run("DryRun", c.dryRun)
 	t.Run("HelmChart", c.helmChart)
+	t.Run("CiliumEndpoints", c.ciliumEndpoints)
 }
 
 // snapshotEqualsTheDump: the live source, paging 5 objects at a time as
