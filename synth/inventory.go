@@ -257,14 +257,9 @@ func (s *synth) applyInventory(ix map[string]*invIndex) {
 // namespace whose observed flows need it is held back with the fix; the
 // pods of workloads the window never saw are reported.
 func (s *synth) withoutEndpoints(ix map[string]*invIndex) {
-	pods := s.opts.Inventory.Unmanaged()
-	if len(pods) == 0 {
+	byWorkload := withoutEndpointByWorkload(s.opts.Inventory)
+	if len(byWorkload) == 0 {
 		return
-	}
-	byWorkload := map[string][]string{} // namespace/Kind/name → its pods without an endpoint
-	for _, p := range pods {
-		key := p.Namespace + "/" + p.Workload.String()
-		byWorkload[key] = append(byWorkload[key], p.Name)
 	}
 	copied := false
 	observed := map[string]bool{}
@@ -302,6 +297,48 @@ func (s *synth) withoutEndpoints(ix map[string]*invIndex) {
 		s.finding(policy.Finding{Kind: policy.FindUnmanaged, Namespace: ns, Workload: name,
 			Message: noEndpoint(byWorkload[key]) + " (" + kind + ", never observed in the window): restart its pods so that Cilium manages them"})
 	}
+}
+
+// withoutEndpointByWorkload groups the inventory's running pods without a
+// CiliumEndpoint by workload ("namespace/Kind/name").
+func withoutEndpointByWorkload(inv *inventory.Snapshot) map[string][]string {
+	out := map[string][]string{}
+	for _, p := range inv.Unmanaged() {
+		key := p.Namespace + "/" + p.Workload.String()
+		out[key] = append(out[key], p.Name)
+	}
+	return out
+}
+
+// UnmanagedWorkloads returns the graph's workloads (node ids) some of whose
+// pods the inventory lists without a CiliumEndpoint: those Synthesize
+// treats as unmanaged, matched to the inventory as it matches them (nil
+// without an inventory or CiliumEndpoints). verify replays them so.
+func UnmanagedWorkloads(g *learner.Graph, inv *inventory.Snapshot) map[string]bool {
+	if inv == nil {
+		return nil
+	}
+	byWorkload := withoutEndpointByWorkload(inv)
+	if len(byWorkload) == 0 {
+		return nil
+	}
+	byNS := map[string][]*learner.Node{}
+	for _, n := range g.SortedNodes() {
+		if n.Kind == learner.NodeWorkload {
+			byNS[n.Namespace] = append(byNS[n.Namespace], n)
+		}
+	}
+	invWs, invPods := inventoryByNS(inv)
+	out := map[string]bool{}
+	for ns, ws := range byNS {
+		ix := indexInventory(invWs[ns], invPods[ns], ws)
+		for _, w := range ws {
+			if iw := ix.of[w.ID]; iw != nil && len(byWorkload[ns+"/"+iw.Ref().String()]) > 0 {
+				out[w.ID] = true
+			}
+		}
+	}
+	return out
 }
 
 // noEndpoint says which pods have no CiliumEndpoint and what that means.

@@ -39,3 +39,23 @@ func TestVerifyKnowsNodesByInventory(t *testing.T) {
 		t.Errorf("verify without --inventory: exit %d, want 3 (the plain address is not known as a node)", code)
 	}
 }
+
+// TestVerifyKnowsPodsWithoutCiliumEndpoint: verify with the sample's
+// inventory and CiliumEndpoints judges the pod without one (data/redis-1)
+// as generate does: no selector matches it, so shop/cart's call to
+// data/redis is denied for it and verify fails naming that flow; with the
+// inventory alone (no CiliumEndpoint) the same tree passes.
+func TestVerifyKnowsPodsWithoutCiliumEndpoint(t *testing.T) {
+	inv, ceps := "../../../testdata/inventory/sample.json", "../../../testdata/inventory/sample-ciliumendpoints.json"
+	dir := filepath.Join(t.TempDir(), "policies")
+	if _, stderr, _, err := run(t, "generate", "--quiet", "--from", sample, "--inventory", inv, "--inventory", ceps, "--out", dir); err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	stdout, _, code, _ := run(t, "verify", "--policies", dir, "--from", sample, "--inventory", inv, "--inventory", ceps)
+	if code != 3 || !strings.Contains(stdout, "shop/cart") || !strings.Contains(stdout, "data/redis") {
+		t.Errorf("verify with the CiliumEndpoints: exit %d, want 3 naming shop/cart -> data/redis\n%s", code, stdout)
+	}
+	if stdout, _, code, _ := run(t, "verify", "--policies", dir, "--from", sample, "--inventory", inv); code != 0 {
+		t.Errorf("verify with the inventory alone: exit %d, want 0\n%s", code, stdout)
+	}
+}
