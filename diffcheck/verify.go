@@ -173,6 +173,9 @@ type Checker struct {
 	eng     verifier.Evaluator
 	opts    Options
 	covered map[string]bool
+	// nodes are the node addresses of the scope's nodes.cidrs and
+	// inventory
+	nodes *synth.NodeSet
 }
 
 // NewChecker compiles the tree's policies for the verifier engine of the
@@ -182,7 +185,7 @@ func NewChecker(tree *Tree, opts Options) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--policies %s: %w", tree.Dir, err)
 	}
-	c := &Checker{tree: tree, eng: eng, opts: opts, covered: map[string]bool{}}
+	c := &Checker{tree: tree, eng: eng, opts: opts, covered: map[string]bool{}, nodes: synth.NewNodeSet(opts.Scope.NodeCIDRs, opts.Scope.Inventory)}
 	for _, ns := range tree.Namespaces() {
 		c.covered[ns] = true
 	}
@@ -219,8 +222,16 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 		edges = append(edges, e)
 	}
 	peers := make(map[string][]verifier.Peer, len(g.Nodes))
+	noEndpoint := synth.UnmanagedWorkloads(g, c.opts.Scope.Inventory)
+	unmanaged := map[string]bool{} // nodes replayed with a pod the CNI does not manage
 	for id, n := range g.Nodes {
+		if noEndpoint[id] && !n.Unmanaged {
+			// pods without a CiliumEndpoint: unmanaged, as synth judged them
+			n = n.Clone()
+			n.Unmanaged = true
+		}
 		peers[id] = Peers(n)
+		unmanaged[id] = n.Unmanaged
 	}
 	// reported[i] is nil for an allowed edge
 	reported := make([]*Flow, len(edges))
@@ -238,7 +249,7 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 		}
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				reported[i] = c.classify(g, edges[i], peers)
+				reported[i] = c.classify(g, edges[i], peers, unmanaged)
 			}
 		})
 	}
@@ -298,6 +309,12 @@ func newFlow(g *learner.Graph, e *learner.Edge) Flow {
 	return f
 }
 
+// unmanagedPod reports the peer replay.Peers gives for the pods of an
+// unmanaged workload: a pod without labels.
+func unmanagedPod(unmanaged bool, p verifier.Peer) bool {
+	return unmanaged && p.IsPod && p.Labels == nil
+}
+
 // Peers returns the verifier peers a graph node stands for: one per label
 // set seen on a workload's pods (replay.Peers), or its address. With
 // Cilium semantics the API server counts as a node: Cilium gives it the
@@ -315,7 +332,7 @@ func Peers(n *learner.Node) []verifier.Peer {
 // classify replays one edge for every pair of label sets seen on its ends
 // (peers by node id). It returns nil for an edge admitted in a namespace
 // that has policies, else the flow to report.
-func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][]verifier.Peer) *Flow {
+func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][]verifier.Peer, unmanaged map[string]bool) *Flow {
 	src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
 	if src == nil || dst == nil {
 		f := newFlow(g, e)
@@ -325,6 +342,11 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 	if src.Kind == learner.NodeEntity && src.Entity == string(record.EntityHost) && dst.Kind == learner.NodeWorkload {
 		f := newFlow(g, e)
 		f.Outcome, f.Reason = Host, "from the pod's own node (kubelet probes): always allowed"
+		return &f
+	}
+	if node, own := c.nodes.OwnNode(src, dst, e); own {
+		f := newFlow(g, e)
+		f.Outcome, f.Reason = Host, "from the pod's own node "+node+" (kubelet probes; its address by the inventory): always allowed"
 		return &f
 	}
 	proto, _ := record.ParseProtocol(e.Proto)
@@ -338,6 +360,12 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 			res := c.eng.Evaluate(t)
 			switch res.Verdict {
 			case verifier.Denied:
+				// the CNI enforces nothing on a pod it does not manage:
+				// its own side never denies
+				ownSrc, ownDst := unmanagedPod(unmanaged[e.Src], sp), unmanagedPod(unmanaged[e.Dst], dp)
+				if (res.Egress.Allowed || ownSrc) && (res.Ingress.Allowed || ownDst) {
+					continue
+				}
 				if denied == nil {
 					denied = &res
 				}

@@ -39,6 +39,10 @@ type Snapshot struct {
 	Workloads  []Workload
 	Services   []Service
 	Policies   []NetworkPolicy
+	// Endpoints are the cilium.io/v2 CiliumEndpoints: none when the
+	// cluster runs no Cilium (or CiliumEndpointSlices replace them), and
+	// then which pods Cilium manages is not known.
+	Endpoints []CiliumEndpoint
 	// Skipped counts the objects of kinds the inventory does not use, by
 	// kind.
 	Skipped map[string]int
@@ -146,12 +150,50 @@ type NetworkPolicy struct {
 	Ingress, Egress bool
 }
 
+// CiliumEndpoint is a cilium.io/v2 CiliumEndpoint: a pod Cilium manages
+// (the endpoint is named after its pod), its addresses
+// (status.networking.addressing) and security identity (status.identity.id).
+type CiliumEndpoint struct {
+	Namespace, Name string
+	IPs             []netip.Addr
+	Identity        int64
+}
+
+// Unmanaged returns the running pods on the pod network that have no
+// CiliumEndpoint (nil when the snapshot has no CiliumEndpoint at all:
+// then nothing says which pods Cilium manages). Cilium neither enforces
+// policy on such a pod nor gives it an identity any selector matches: it
+// started before the agent, or the agent failed to manage it.
+func (s *Snapshot) Unmanaged() []*Pod {
+	if len(s.Endpoints) == 0 {
+		return nil
+	}
+	has := make(map[string]bool, len(s.Endpoints))
+	for _, e := range s.Endpoints {
+		has[e.Namespace+"/"+e.Name] = true
+	}
+	var out []*Pod
+	for i := range s.Pods {
+		p := &s.Pods[i]
+		if p.HostNetwork || p.Phase != "Running" || has[p.Namespace+"/"+p.Name] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // Summary is the run summary's line: "N namespaces, N workloads, N pods
-// (snapshot of FILE)", and "; skipped N Kind, …" when objects of kinds the
+// (snapshot of FILE)" (", N CiliumEndpoints" after the pods when it has
+// some), and "; skipped N Kind, …" when objects of kinds the
 // inventory does not use were read.
 func (s *Snapshot) Summary() string {
 	sum := plural(len(s.Namespaces), "namespace") + ", " + plural(len(s.Workloads), "workload") + ", " +
-		plural(len(s.Pods), "pod") + " (snapshot of " + strings.Join(s.Sources, ", ") + ")"
+		plural(len(s.Pods), "pod")
+	if len(s.Endpoints) > 0 {
+		sum += ", " + plural(len(s.Endpoints), "CiliumEndpoint")
+	}
+	sum += " (snapshot of " + strings.Join(s.Sources, ", ") + ")"
 	if len(s.Skipped) > 0 {
 		var kinds []string
 		for _, k := range slices.Sorted(maps.Keys(s.Skipped)) {
@@ -208,6 +250,9 @@ func (b *Builder) AddWorkload(w Workload) { b.snap.Workloads = append(b.snap.Wor
 // AddService adds a Service.
 func (b *Builder) AddService(s Service) { b.snap.Services = append(b.snap.Services, s) }
 
+// AddEndpoint adds a CiliumEndpoint.
+func (b *Builder) AddEndpoint(e CiliumEndpoint) { b.snap.Endpoints = append(b.snap.Endpoints, e) }
+
 // AddPolicy adds a NetworkPolicy.
 func (b *Builder) AddPolicy(p NetworkPolicy) { b.snap.Policies = append(b.snap.Policies, p) }
 
@@ -232,6 +277,7 @@ func (b *Builder) Build() *Snapshot {
 	s.Pods = dedupe(s.Pods, func(p Pod) string { return p.Namespace + "/" + p.Name })
 	s.Services = dedupe(s.Services, func(v Service) string { return v.Namespace + "/" + v.Name })
 	s.Policies = dedupe(s.Policies, func(p NetworkPolicy) string { return p.Namespace + "/" + p.Name })
+	s.Endpoints = dedupe(s.Endpoints, func(e CiliumEndpoint) string { return e.Namespace + "/" + e.Name })
 	all := dedupe(s.Workloads, func(w Workload) string { return w.Namespace + "/" + w.Kind + "/" + w.Name })
 	byKey := map[string]*Workload{}
 	for i := range all {

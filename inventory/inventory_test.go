@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,32 @@ func TestRuns(t *testing.T) {
 	}
 	if c, say := (&Workload{Kind: KindDeployment}).Runs(start, end); c || say != "" {
 		t.Errorf("a Deployment has runs: %v %q", c, say)
+	}
+}
+
+// TestUnmanaged: with CiliumEndpoints, the running pods on the pod network
+// without one; without any CiliumEndpoint, nothing (not checked).
+func TestUnmanaged(t *testing.T) {
+	var b Builder
+	for _, p := range []Pod{
+		{Namespace: "shop", Name: "web-1", Phase: "Running"},
+		{Namespace: "shop", Name: "web-2", Phase: "Running"},
+		{Namespace: "shop", Name: "job-1", Phase: "Succeeded"},
+		{Namespace: "monitoring", Name: "exporter-1", Phase: "Running", HostNetwork: true},
+	} {
+		b.AddPod(p)
+	}
+	if got := b.Build().Unmanaged(); got != nil {
+		t.Errorf("no CiliumEndpoint at all: %v, want nil (not checked)", got)
+	}
+	b.AddEndpoint(CiliumEndpoint{Namespace: "shop", Name: "web-1"})
+	b.AddEndpoint(CiliumEndpoint{Namespace: "shop", Name: "web-1"}) // read twice
+	s := b.Build()
+	var names []string
+	for _, p := range s.Unmanaged() {
+		names = append(names, p.Namespace+"/"+p.Name)
+	}
+	if !slices.Equal(names, []string{"shop/web-2"}) || len(s.Endpoints) != 1 {
+		t.Errorf("unmanaged %v (endpoints %d), want [shop/web-2] of 1", names, len(s.Endpoints))
 	}
 }

@@ -137,6 +137,10 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 	}
 	if set != nil && set.Inventory != "" {
 		p("  inventory: %s", set.Inventory)
+		if len(set.Unmanaged) > 0 {
+			p("  unmanaged: %d running pods without a CiliumEndpoint, first %s: Cilium does not manage them (no policy isolates them, no selector matches them); restart them",
+				len(set.Unmanaged), escape.Terminal(set.Unmanaged[0]))
+		}
 	}
 	p("  graph:     %d workloads, %d external IPs, %d node/entity peers, %d edges, %d denied edges; window %s .. %s",
 		workloads, externals, entities, len(g.Edges), len(g.Denied), fmtT(g.First), fmtT(g.Last))

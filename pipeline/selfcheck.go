@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,13 +58,22 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 	// an edge whose node the graph lacks)
 	edges := make([]*learner.Edge, 0, len(g.Edges))
 	peers := make(map[string][]verifier.Peer, len(g.Nodes)) // each node's peers, made once
+	unmanaged := map[string]bool{}                          // nodes replayed with a pod the CNI does not manage
 	for _, e := range learner.SortedEdges(g.Edges) {
 		if g.Nodes[e.Src] == nil || g.Nodes[e.Dst] == nil {
 			continue
 		}
 		for _, id := range []string{e.Src, e.Dst} {
 			if _, done := peers[id]; !done {
-				peers[id] = replay.Peers(g.Nodes[id])
+				n := g.Nodes[id]
+				if slices.Contains(set.UnmanagedWorkloads, id) && !n.Unmanaged {
+					// pods without a CiliumEndpoint: replayed as the
+					// CNI's unmanaged pods, as synth judged them
+					n = n.Clone()
+					n.Unmanaged = true
+				}
+				peers[id] = replay.Peers(n)
+				unmanaged[id] = n.Unmanaged
 			}
 		}
 		edges = append(edges, e)
@@ -97,10 +107,13 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 						d.inexpressible = true
 					}
 					d.anyDeny = true
-					if !res.Egress.Allowed && d.egress == "" {
+					// the CNI enforces nothing on a pod it does not manage:
+					// its own side never denies (the other side does: no
+					// selector matches it)
+					if !res.Egress.Allowed && d.egress == "" && !unmanagedPod(unmanaged[e.Src], sp) {
 						d.egress = res.Reason
 					}
-					if !res.Ingress.Allowed && d.ingress == "" {
+					if !res.Ingress.Allowed && d.ingress == "" && !unmanagedPod(unmanaged[e.Dst], dp) {
 						d.ingress = res.Reason
 					}
 				}
@@ -145,6 +158,12 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 	}
 	synth.ApplyReplay(set, blockers)
 	return nil
+}
+
+// unmanagedPod reports the peer replay.Peers gives for the pods of an
+// unmanaged workload: a pod without labels.
+func unmanagedPod(unmanaged bool, p verifier.Peer) bool {
+	return unmanaged && p.IsPod && p.Labels == nil
 }
 
 // ownNodeHost reports a request from the pod's own node (entity host to a

@@ -54,6 +54,15 @@ type Set struct {
 	// namespaces, N workloads, N pods (snapshot of FILE)"); empty without
 	// one.
 	Inventory string
+	// CiliumEndpoints counts the inventory's CiliumEndpoints (none: which
+	// pods Cilium manages was not checked); Unmanaged are the inventory's
+	// running pods without one ("namespace/pod").
+	CiliumEndpoints int
+	Unmanaged       []string
+	// UnmanagedWorkloads are the graph workloads (node ids) some of whose
+	// pods have no CiliumEndpoint: synth treats them as the CNI's
+	// unmanaged pods, and so does the replay.
+	UnmanagedWorkloads []string
 	// DenyScope is what the tree isolates: DenyScopeNamespace ("" too)
 	// puts every pod of an application namespace in default-deny;
 	// DenyScopeObserved isolates only the observed workloads, each by its

@@ -1,8 +1,8 @@
 package synth
 
 import (
+	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -249,75 +249,112 @@ func (s *synth) applyInventory(ix map[string]*invIndex) {
 	}
 }
 
-// nodeIndex is what the inventory says of the nodes: which node each
-// address belongs to (its InternalIP and ExternalIP addresses, and the
-// addresses of its pod CIDRs that no pod has: the node's own router or
-// tunnel address).
-type nodeIndex struct {
-	addrs map[netip.Addr]string
-	cidrs []nodeCIDR
-	pods  map[netip.Addr]bool
+// withoutEndpoints applies the inventory's CiliumEndpoints (nothing when it
+// has none): a running pod on the pod network without one is not managed
+// by Cilium — no policy isolates it, no selector matches it — exactly as a
+// pod Hubble shows as reserved:unmanaged. The graph workload it belongs to
+// is marked unmanaged (a copy: the caller's graph is not touched), so every
+// namespace whose observed flows need it is held back with the fix; the
+// pods of workloads the window never saw are reported.
+func (s *synth) withoutEndpoints(ix map[string]*invIndex) {
+	byWorkload := withoutEndpointByWorkload(s.opts.Inventory)
+	if len(byWorkload) == 0 {
+		return
+	}
+	copied := false
+	observed := map[string]bool{}
+	for _, ns := range slices.Sorted(maps.Keys(ix)) {
+		for i, w := range s.byNS[ns] {
+			iw := ix[ns].of[w.ID]
+			if iw == nil {
+				continue
+			}
+			key := ns + "/" + iw.Ref().String()
+			names := byWorkload[key]
+			if len(names) == 0 {
+				continue
+			}
+			observed[key] = true
+			if !copied {
+				g := *s.g
+				g.Nodes = maps.Clone(s.g.Nodes)
+				s.g, copied = &g, true
+			}
+			c := w.Clone()
+			c.Unmanaged = true
+			s.g.Nodes[c.ID], s.byNS[ns][i] = c, c
+			s.set.UnmanagedWorkloads = append(s.set.UnmanagedWorkloads, c.ID)
+			s.findingOnce("unmanaged "+c.ID, policy.Finding{Kind: policy.FindUnmanaged, Namespace: ns, Workload: c.Name,
+				Message: noEndpoint(names) + ": every namespace whose observed flows need it is blocked; fix: " + restartFix(c)})
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(byWorkload)) {
+		if observed[key] {
+			continue
+		}
+		ns, ref, _ := strings.Cut(key, "/")
+		kind, name, _ := strings.Cut(ref, "/")
+		s.finding(policy.Finding{Kind: policy.FindUnmanaged, Namespace: ns, Workload: name,
+			Message: noEndpoint(byWorkload[key]) + " (" + kind + ", never observed in the window): restart its pods so that Cilium manages them"})
+	}
 }
 
-type nodeCIDR struct {
-	prefix netip.Prefix
-	node   string
+// withoutEndpointByWorkload groups the inventory's running pods without a
+// CiliumEndpoint by workload ("namespace/Kind/name").
+func withoutEndpointByWorkload(inv *inventory.Snapshot) map[string][]string {
+	out := map[string][]string{}
+	for _, p := range inv.Unmanaged() {
+		key := p.Namespace + "/" + p.Workload.String()
+		out[key] = append(out[key], p.Name)
+	}
+	return out
 }
 
-func newNodeIndex(inv *inventory.Snapshot) *nodeIndex {
-	if inv == nil || len(inv.Nodes) == 0 {
+// UnmanagedWorkloads returns the graph's workloads (node ids) some of whose
+// pods the inventory lists without a CiliumEndpoint: those Synthesize
+// treats as unmanaged, matched to the inventory as it matches them (nil
+// without an inventory or CiliumEndpoints). verify replays them so.
+func UnmanagedWorkloads(g *learner.Graph, inv *inventory.Snapshot) map[string]bool {
+	if inv == nil {
 		return nil
 	}
-	ix := &nodeIndex{addrs: map[netip.Addr]string{}, pods: map[netip.Addr]bool{}}
-	for _, n := range inv.Nodes {
-		for _, a := range n.Addresses {
-			ix.addrs[a] = n.Name
-		}
-		for _, c := range n.PodCIDRs {
-			ix.cidrs = append(ix.cidrs, nodeCIDR{prefix: c, node: n.Name})
+	byWorkload := withoutEndpointByWorkload(inv)
+	if len(byWorkload) == 0 {
+		return nil
+	}
+	byNS := map[string][]*learner.Node{}
+	for _, n := range g.SortedNodes() {
+		if n.Kind == learner.NodeWorkload {
+			byNS[n.Namespace] = append(byNS[n.Namespace], n)
 		}
 	}
-	for _, p := range inv.Pods {
-		if !p.HostNetwork {
-			for _, a := range p.IPs {
-				ix.pods[a] = true
+	invWs, invPods := inventoryByNS(inv)
+	out := map[string]bool{}
+	for ns, ws := range byNS {
+		ix := indexInventory(invWs[ns], invPods[ns], ws)
+		for _, w := range ws {
+			if iw := ix.of[w.ID]; iw != nil && len(byWorkload[ns+"/"+iw.Ref().String()]) > 0 {
+				out[w.ID] = true
 			}
 		}
 	}
-	return ix
+	return out
 }
 
-// node returns the node whose address a is ("" when none).
-func (ix *nodeIndex) node(a netip.Addr) string {
-	if ix == nil {
-		return ""
+// noEndpoint says which pods have no CiliumEndpoint and what that means.
+func noEndpoint(pods []string) string {
+	const most = 3
+	shown := pods
+	if len(shown) > most {
+		shown = shown[:most]
 	}
-	a = a.Unmap()
-	if n, ok := ix.addrs[a]; ok {
-		return n
+	list := strings.Join(shown, ", ")
+	if len(pods) > most {
+		list += fmt.Sprintf(" and %d more", len(pods)-most)
 	}
-	if ix.pods[a] {
-		return ""
+	what := "pod " + list + " has"
+	if len(pods) > 1 {
+		what = fmt.Sprintf("%d pods (%s) have", len(pods), list)
 	}
-	for _, c := range ix.cidrs {
-		if c.prefix.Contains(a) {
-			return c.node
-		}
-	}
-	return ""
-}
-
-// ownNodeOnly reports an edge from node's address that only node itself
-// observed: the node calling its own pods (kubelet probes), which every
-// CNI admits without a rule.
-func ownNodeOnly(e *learner.Edge, node string) bool {
-	if len(e.NodesSeen) == 0 {
-		return false
-	}
-	for _, n := range e.NodesSeen {
-		if n != node {
-			return false
-		}
-	}
-	return true
+	return what + " no CiliumEndpoint in the inventory: Cilium does not manage it (started before the agent, or the agent failed), so no policy isolates it and no selector matches it"
 }

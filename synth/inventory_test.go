@@ -3,12 +3,15 @@ package synth
 import (
 	"maps"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/policy"
+	"github.com/flowfence/flowfence/record"
 )
 
 // invWorkload is one workload of a test inventory with one pod per label
@@ -252,5 +255,108 @@ func TestInventoryNamesakes(t *testing.T) {
 	ns := synthesize(t, g, Options{Inventory: inv}).Namespaces[0]
 	if len(ns.Silent) != 1 || ns.Silent[0].Kind != inventory.KindDeployment {
 		t.Errorf("silent %+v, want Deployment report", ns.Silent)
+	}
+}
+
+// TestNodeSetIsOneSet: config nodes.cidrs and the inventory's node
+// addresses (with a hostNetwork pod's address, by spec.hostNetwork) are one
+// set of node addresses: Prometheus scraping node-exporter on every node
+// (seen as Hubble's host and remote-node entities, and as a Calico flow
+// log's plain address of a hostNetwork pod) gets each node prefix exactly
+// once, never wider than nodes.cidrs, and the hostNetwork pod's address
+// is node traffic, not a peer; the cilium flavor keeps the entities.
+func TestNodeSetIsOneSet(t *testing.T) {
+	var b inventory.Builder
+	b.AddSource("nodes.json")
+	for i, n := range []string{"node-a", "node-b", "node-c"} {
+		b.AddNode(inventory.Node{Name: n, Addresses: []netip.Addr{netip.MustParseAddr("10.0.0." + strconv.Itoa(11+i))}})
+	}
+	b.AddNode(inventory.Node{Name: "node-d"}) // no address listed
+	b.AddPod(inventory.Pod{Namespace: "monitoring", Name: "node-exporter-d", HostNetwork: true, NodeName: "node-d",
+		IPs: []netip.Addr{netip.MustParseAddr("10.0.0.14")}, Owner: inventory.Ref{Kind: inventory.KindDaemonSet, Name: "node-exporter"}})
+	inv := b.Build()
+	pfx := netip.MustParsePrefix
+	for _, tc := range []struct {
+		name   string
+		cidrs  []netip.Prefix
+		inv    bool
+		flavor string
+		want   []string // the egress rule's ipBlocks, sorted
+		node14 bool     // 10.0.0.14 is known as a node
+	}{
+		{"neither", nil, false, "", []string{"10.0.0.11/32", "10.0.0.12/32", "10.0.0.13/32", "10.0.0.14/32"}, false},
+		{"nodes.cidrs", []netip.Prefix{pfx("10.0.0.0/24")}, false, "", []string{"10.0.0.0/24"}, true},
+		{"inventory", nil, true, "", []string{"10.0.0.11/32", "10.0.0.12/32", "10.0.0.13/32", "10.0.0.14/32"}, true},
+		{"both", []netip.Prefix{pfx("10.0.0.0/24")}, true, "", []string{"10.0.0.0/24"}, true},
+		{"both, nodes.cidrs holds some", []netip.Prefix{pfx("10.0.0.8/30")}, true, "", []string{"10.0.0.12/32", "10.0.0.13/32", "10.0.0.14/32", "10.0.0.8/30"}, true},
+		{"both, cilium flavor", []netip.Prefix{pfx("10.0.0.0/24")}, true, FlavorCilium, []string{"10.0.0.0/24"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGraph()
+			prom := g.workload("monitoring", "prometheus", map[string]string{"app": "prometheus"})
+			web := g.workload("shop", "web", map[string]string{"app": "web"})
+			g.edge(prom, g.entity(record.EntityHost, "10.0.0.11"), tcp(9100), 10, 0, 10)
+			g.edge(prom, g.entity(record.EntityRemoteNode, "10.0.0.12"), tcp(9100), 10, 0, 10)
+			g.edge(prom, g.entity(record.EntityRemoteNode, "10.0.0.13"), tcp(9100), 10, 0, 10)
+			g.edge(prom, g.external("10.0.0.14"), tcp(9100), 10, 0, 10)
+			// the hostNetwork pod calls web; only its node saw it
+			g.edge(g.external("10.0.0.14"), web, tcp(8080), 10, 0, 10)
+			for _, e := range g.Edges {
+				if e.Src == "ip:10.0.0.14" {
+					e.NodesSeen = []string{"node-d"}
+				}
+			}
+			opts := Options{NodeCIDRs: tc.cidrs, Flavor: tc.flavor}
+			if tc.inv {
+				opts.Inventory = inv
+			}
+			set := synthesize(t, g, opts)
+			var got, entities []string
+			var web14 bool
+			for _, ns := range set.Namespaces {
+				for _, p := range ns.Policies {
+					for _, r := range p.EgressRules {
+						for _, pe := range r.Peers {
+							if pe.Entity == record.EntityHost || pe.Entity == record.EntityRemoteNode {
+								entities = append(entities, string(pe.Entity))
+								continue
+							}
+							for _, c := range pe.CIDRs {
+								if c.Prefix.Addr().Is4() && p.Workload == "prometheus" && r.Ports[0].Port == 9100 {
+									got = append(got, c.Prefix.String())
+								}
+							}
+						}
+					}
+					for _, r := range p.IngressRules {
+						web14 = web14 || coversAddr([]policy.Rule{r}, netip.MustParseAddr("10.0.0.14"))
+					}
+				}
+			}
+			if tc.flavor == FlavorCilium {
+				// host and remote-node are written as Cilium's entities;
+				// only the plain address is an ipBlock
+				if !slices.Equal(entities, []string{"host", "remote-node"}) {
+					t.Errorf("cilium flavor: entities %v, want host and remote-node", entities)
+				}
+			} else if len(entities) > 0 {
+				t.Errorf("ipBlock flavor: node peers keep entities %v (a rule would write one prefix per entity)", entities)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("prometheus egress ipBlocks %v, want %v", got, tc.want)
+			}
+			host := slices.ContainsFunc(set.Findings, func(f policy.Finding) bool {
+				return f.Kind == policy.FindHostTraffic && f.Peer == "10.0.0.14" && f.Workload == "prometheus"
+			})
+			if host != tc.node14 {
+				t.Errorf("egress to the hostNetwork pod's address is node traffic: %v, want %v (%+v)", host, tc.node14, set.Findings)
+			}
+			// the hostNetwork pod calling from its own node: no rule with
+			// the inventory; node CIDRs alone cannot tell which node it is
+			if wantRule := !tc.inv; web14 != wantRule {
+				t.Errorf("a rule admits the hostNetwork pod 10.0.0.14 into web: %v, want %v", web14, wantRule)
+			}
+		})
 	}
 }

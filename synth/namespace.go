@@ -299,18 +299,20 @@ func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, verdict) {
 func (s *synth) nodePeer(n *learner.Node, ns, workload string) (policy.Peer, verdict) {
 	a := n.NodeAddr()
 	p := policy.Peer{Entity: record.Entity(n.Entity), Workload: n.ID}
-	if len(s.opts.NodeCIDRs) > 0 {
-		for _, c := range s.opts.NodeCIDRs {
-			p.CIDRs = append(p.CIDRs, policy.CIDR{Prefix: c, Except: broadExcepts(&s.set.Guard, c)})
-		}
-	} else if a.IsValid() {
-		p.CIDRs = []policy.CIDR{{Prefix: netip.PrefixFrom(a, a.BitLen())}}
+	for _, c := range s.nodes.prefixes(a) {
+		p.CIDRs = append(p.CIDRs, policy.CIDR{Prefix: c, Except: broadExcepts(&s.set.Guard, c)})
+	}
+	if len(p.CIDRs) > 0 && !s.ciliumEntities() && !s.needsEntities() {
+		// where ipBlocks match nodes, a node is its ipBlock whatever it
+		// was observed as (host, remote-node, a plain address): one peer
+		// per prefix, so a rule never writes a node prefix twice
+		p.Entity = ""
 	}
 	if !s.nodeFinding {
 		s.nodeFinding = true
 		msg := "node traffic is admitted by node IP /32s: node IPs change when nodes are replaced; set nodes.cidrs in config to use the node CIDRs instead"
-		if len(s.opts.NodeCIDRs) > 0 {
-			msg = "node traffic is admitted from/to the configured node CIDRs (nodes.cidrs)"
+		if s.nodes.configured() {
+			msg = "node traffic is admitted from/to the configured node CIDRs (nodes.cidrs) that hold the node addresses observed (a node outside them by its /32)"
 		}
 		if s.ciliumEntities() {
 			msg = "node traffic is admitted by the Cilium entity it was observed as (host: the pod's own node; remote-node: the other nodes), not by node IPs: a pod whose replicas later run elsewhere may need the other one"
@@ -364,6 +366,14 @@ func (s *synth) egressPeer(ns string, src, dst *learner.Node, e *learner.Edge, p
 			s.finding(policy.Finding{Kind: policy.FindAmbiguousPort, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
 				Flows: e.Flows, Message: "request to an ephemeral port: check it is a real service port"})
 		}
+		if s.nodes.isNode(a) {
+			// a node's address (nodes.cidrs, the inventory's nodes and
+			// hostNetwork pods), such as a Calico flow log's hostNetwork
+			// server: node traffic, admitted as Hubble's node entities are
+			s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: src.Name, Peer: describe(dst), Proto: e.Proto, Port: e.Port,
+				Flows: e.Flows, Message: "egress to a node's address (hostNetwork pod or node port): " + s.nodeAdmission()})
+			return s.nodePeer(dst, ns, src.Name)
+		}
 		return cidrPeer(a, dst), admitted()
 	}
 	// entities
@@ -401,27 +411,28 @@ func (s *synth) ingressPeer(ns string, src, dst *learner.Node, e *learner.Edge) 
 	case learner.NodeWorkload:
 		return s.podPeer(ns, src)
 	case learner.NodeExternal:
-		if a := src.NodeAddr(); a.IsValid() && isPrivate(a) {
-			if node := s.nodes.node(a); node != "" {
+		a := src.NodeAddr()
+		if a.IsValid() && s.nodes.isNode(a) {
+			if node, own := s.nodes.OwnNode(src, dst, e); own {
 				// the inventory names the caller's node: its own pods'
-				// kubelet probes need no rule (DESIGN.md rule 8); traffic
-				// other nodes saw too is node traffic, admitted as such
+				// kubelet probes need no rule (DESIGN.md rule 8)
 				msg := "from the pod's own node " + node + " (kubelet probes; its address by the inventory): always allowed, no rule needed"
-				if ownNodeOnly(e, node) {
-					s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows, Message: msg})
-					return policy.Peer{}, documented(policy.DocHost, msg)
-				}
+				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows, Message: msg})
+				return policy.Peer{}, documented(policy.DocHost, msg)
+			}
+			if node := s.nodes.node(a); node != "" {
+				// traffic other nodes saw too is node traffic, admitted as such
 				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 					Message: "from node " + node + "'s address (inventory), seen by other nodes too: " + s.nodeAdmission()})
 				return s.nodePeer(src, ns, dst.Name)
 			}
-			if s.inNodeCIDRs(a) {
-				// a node address (config nodes.cidrs), such as a Calico
-				// flow log's kubelet probe: node traffic (docs/DESIGN.md rule 8)
-				s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
-					Message: "from a node address (nodes.cidrs): kubelet probes from the pod's own node need no rule; admitted from the node CIDRs so that the other nodes' traffic (LoadBalancer, hostNetwork clients) keeps working"})
-				return s.nodePeer(src, ns, dst.Name)
-			}
+			// a node address (config nodes.cidrs), such as a Calico
+			// flow log's kubelet probe: node traffic (docs/DESIGN.md rule 8)
+			s.finding(policy.Finding{Kind: policy.FindHostTraffic, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
+				Message: "from a node address (nodes.cidrs): kubelet probes from the pod's own node need no rule; admitted from the node CIDRs so that the other nodes' traffic (LoadBalancer, hostNetwork clients) keeps working"})
+			return s.nodePeer(src, ns, dst.Name)
+		}
+		if a.IsValid() && isPrivate(a) {
 			if s.looksLikeNode(src) {
 				s.finding(policy.Finding{Kind: policy.FindNodeLike, Namespace: ns, Workload: dst.Name, Peer: describe(src), Proto: e.Proto, Port: e.Port, Flows: e.Flows,
 					Message: "the caller looks like a node (a private address without a pod identity, e.g. the kubelet probing this port): it is admitted by its /32, which also opens the port to that node for replicas on other nodes; set nodes.cidrs in config so that node callers are recognised exactly"})

@@ -89,8 +89,11 @@ type synth struct {
 	app         map[string]bool          // app namespaces
 	dnsIDs      map[learner.EdgeKey]bool // edges covered by the DNS bundle
 	nodeFinding bool
-	// once marks the findings made once per run (see findingOnce)
-	once []onceMark
+	// once marks the findings made once per run (see findingOnce);
+	// onceKeys are their keys, outside the namespace workers (nil in a
+	// fork: namespaces() drops its repeats when it merges them)
+	once     []onceMark
+	onceKeys map[string]bool
 	// sorted are the graph's edges in key order (see sortedEdges)
 	sorted []*learner.Edge
 	// edgesByNS are the edges with a workload of the namespace at either
@@ -103,8 +106,9 @@ type synth struct {
 	// back with (see applyInventory)
 	silent   map[string][]policy.SilentWorkload
 	unproven map[string][]policy.Unproven
-	// nodes are the inventory's nodes (nil without them)
-	nodes *nodeIndex
+	// nodes are the addresses known to be nodes' (config nodes.cidrs and
+	// the inventory's nodes)
+	nodes *NodeSet
 	// invIx is the inventory by namespace (nil without one; see
 	// indexWorkloads), only read once built
 	invIx map[string]*invIndex
@@ -196,13 +200,18 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
+		onceKeys: map[string]bool{},
 	}
 	if opts.DenyScope == policy.DenyScopeObserved {
 		s.set.DenyScope = opts.DenyScope
 	}
+	s.nodes = NewNodeSet(opts.NodeCIDRs, opts.Inventory)
 	if opts.Inventory != nil {
 		s.set.Inventory = opts.Inventory.Summary()
-		s.nodes = newNodeIndex(opts.Inventory)
+		s.set.CiliumEndpoints = len(opts.Inventory.Endpoints)
+		for _, p := range opts.Inventory.Unmanaged() {
+			s.set.Unmanaged = append(s.set.Unmanaged, p.Namespace+"/"+p.Name)
+		}
 		s.policiesByNS = map[string][]*inventory.NetworkPolicy{}
 		for i := range opts.Inventory.Policies {
 			p := &opts.Inventory.Policies[i]
@@ -326,6 +335,7 @@ func (s *synth) indexWorkloads() {
 	}
 	if ix != nil {
 		s.applyInventory(ix)
+		s.withoutEndpoints(ix)
 	}
 	s.invIx = ix
 }
@@ -340,6 +350,12 @@ func (s *synth) finding(f policy.Finding) { s.set.Findings = append(s.set.Findin
 // comes up; namespaces built beside each other each make it the first time
 // they see key, and namespaces keeps the first of them.
 func (s *synth) findingOnce(key string, f policy.Finding) {
+	if s.onceKeys != nil {
+		if s.onceKeys[key] {
+			return
+		}
+		s.onceKeys[key] = true
+	}
 	s.once = append(s.once, onceMark{at: len(s.set.Findings), key: key})
 	s.finding(f)
 }
@@ -393,7 +409,7 @@ func (s *synth) fork() *synth {
 	w.set = &set
 	w.reported = map[string]bool{}
 	w.nodeFinding = false
-	w.once = nil
+	w.once, w.onceKeys = nil, nil
 	return &w
 }
 

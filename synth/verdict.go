@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"net/netip"
 	"strings"
 
 	"github.com/flowfence/flowfence/learner"
@@ -102,19 +101,9 @@ func restartFix(w *learner.Node) string {
 // the inventory): it may be a
 // node (a kubelet probe in a Calico flow log), which flowfence cannot tell.
 func (s *synth) looksLikeNode(n *learner.Node) bool {
-	if n.Kind != learner.NodeExternal || len(s.opts.NodeCIDRs) > 0 || s.nodes != nil {
+	if n.Kind != learner.NodeExternal || s.nodes.known() {
 		return false
 	}
 	a := n.NodeAddr()
 	return a.IsValid() && isPrivate(a) && !a.IsLoopback() && !a.IsLinkLocalUnicast()
-}
-
-// inNodeCIDRs reports whether a lies in a node CIDR of config nodes.cidrs.
-func (s *synth) inNodeCIDRs(a netip.Addr) bool {
-	for _, c := range s.opts.NodeCIDRs {
-		if c.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
 }

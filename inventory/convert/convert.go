@@ -67,6 +67,9 @@ func For(group, kind string) (any, func(*inventory.Builder) error) {
 	case group == "batch" && kind == "CronJob":
 		o := &batchv1.CronJob{}
 		return o, func(b *inventory.Builder) error { return cronJob(b, o) }
+	case group == "cilium.io" && kind == "CiliumEndpoint":
+		o := &ciliumEndpoint{}
+		return o, func(b *inventory.Builder) error { return endpoint(b, o) }
 	case group == "networking.k8s.io" && kind == "NetworkPolicy":
 		o := &networkingv1.NetworkPolicy{}
 		return o, func(b *inventory.Builder) error { return networkPolicy(b, o) }
@@ -378,5 +381,55 @@ func networkPolicy(b *inventory.Builder, o *networkingv1.NetworkPolicy) error {
 		}
 	}
 	b.AddPolicy(p)
+	return nil
+}
+
+// ciliumEndpoint is the part of a cilium.io/v2 CiliumEndpoint the
+// inventory reads, in the CRD's JSON shape (cilium's
+// pkg/k8s/apis/cilium.io/v2: EndpointStatus, EndpointIdentity,
+// EndpointNetworking, AddressPair); Cilium's own types stay out of this
+// module.
+type ciliumEndpoint struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Status            struct {
+		Identity *struct {
+			ID int64 `json:"id,omitempty"`
+		} `json:"identity,omitempty"`
+		Networking *struct {
+			Addressing []*struct {
+				IPV4 string `json:"ipv4,omitempty"`
+				IPV6 string `json:"ipv6,omitempty"`
+			} `json:"addressing,omitempty"`
+		} `json:"networking,omitempty"`
+	} `json:"status,omitempty"`
+}
+
+func endpoint(b *inventory.Builder, o *ciliumEndpoint) error {
+	if err := checkMeta(o.ObjectMeta, true); err != nil {
+		return err
+	}
+	e := inventory.CiliumEndpoint{Namespace: o.Namespace, Name: o.Name}
+	if o.Status.Identity != nil {
+		e.Identity = o.Status.Identity.ID
+	}
+	if n := o.Status.Networking; n != nil {
+		for _, pair := range n.Addressing {
+			if pair == nil {
+				continue
+			}
+			for _, ip := range []string{pair.IPV4, pair.IPV6} {
+				if ip == "" {
+					continue
+				}
+				a, err := netip.ParseAddr(ip)
+				if err != nil {
+					return fmt.Errorf("ciliumendpoint %s: address %s is not an IP address", quote(o.Name), quote(ip))
+				}
+				e.IPs = append(e.IPs, a.Unmap())
+			}
+		}
+	}
+	b.AddEndpoint(e)
 	return nil
 }

@@ -205,6 +205,8 @@ func TestHostileInventory(t *testing.T) {
 		{"bad port name", pod(`{"namespace":"shop","name":"p"},"spec":{"containers":[{"name":"c","ports":[{"name":"HTTP_PORT","containerPort":80}]}]}`), `container port "HTTP_PORT"`, 0},
 		{"bad cluster IP", `{"apiVersion":"v1","kind":"Service","metadata":{"namespace":"kube-system","name":"kube-dns"},"spec":{"clusterIP":"10.96.0.300"}}`, `service "kube-dns": cluster IP "10.96.0.300" is not an IP address`, 0},
 		{"bad cron schedule bytes", `{"apiVersion":"batch/v1","kind":"CronJob","metadata":{"namespace":"shop","name":"c"},"spec":{"schedule":"0 3 * * *\n| x |"}}`, `is not a cron schedule`, 0},
+		{"bad endpoint address", `{"apiVersion":"cilium.io/v2","kind":"CiliumEndpoint","metadata":{"namespace":"shop","name":"p"},"status":{"networking":{"addressing":[{"ipv4":"10.244.1.300"}]}}}`, `document 1 (CiliumEndpoint): ciliumendpoint "p": address "10.244.1.300" is not an IP address`, 0},
+		{"bad endpoint name", `{"apiVersion":"cilium.io/v2","kind":"CiliumEndpoint","metadata":{"namespace":"shop","name":"P Q"}}`, `(CiliumEndpoint): name "P Q" is not a valid Kubernetes name`, 0},
 		{"wrong type", pod(`{"namespace":"shop","name":["p"]}`), `inv.json: document 1, item 2 (Pod): "json: cannot unmarshal`, 0},
 		{"not an object", `[1, 2, 3]`, `inv.json: document 1: not a Kubernetes object or list`, 0},
 		{"broken json", `{"apiVersion":"v1","kind":"List","items":[{"kind":`, `inv.json: document 1: not a Kubernetes object or list`, 0},
@@ -232,6 +234,35 @@ func TestHostileInventory(t *testing.T) {
 	}
 	if _, err := Read([]string{"/nonexistent/*.json"}, Options{}); err == nil || !strings.Contains(err.Error(), "--inventory /nonexistent/*.json: glob matches no file") {
 		t.Errorf("empty glob: %v", err)
+	}
+}
+
+// TestCiliumEndpoints: `kubectl get ciliumendpoints -A -o json` as Cilium
+// writes them (status.identity, status.networking.addressing with IPv4 and
+// IPv6, fields the inventory does not read) reads into the snapshot's
+// endpoints, and the summary counts them.
+func TestCiliumEndpoints(t *testing.T) {
+	in := `{"apiVersion":"v1","kind":"List","items":[
+{"apiVersion":"cilium.io/v2","kind":"CiliumEndpoint","metadata":{"name":"web-1","namespace":"shop","labels":{"app":"web"},
+ "ownerReferences":[{"apiVersion":"v1","kind":"Pod","name":"web-1","uid":"90b353f5"}]},
+ "status":{"encryption":{},"external-identifiers":{"container-id":"ad4a629","k8s-namespace":"shop","k8s-pod-name":"web-1","pod-name":"shop/web-1"},
+  "id":1234,"identity":{"id":48861,"labels":["k8s:app=web","k8s:io.kubernetes.pod.namespace=shop"]},
+  "networking":{"addressing":[{"ipv4":"10.244.1.7","ipv6":"fd00::7"}],"node":"10.0.0.12"},
+  "policy":{"egress":{"enforcing":false,"state":"<status disabled>"},"ingress":{"enforcing":true,"state":"enabled"}},"state":"ready"}},
+{"apiVersion":"cilium.io/v2","kind":"CiliumEndpoint","metadata":{"name":"web-2","namespace":"shop"},"status":{"state":"waiting-for-identity"}}]}`
+	s, err := ReadFrom("ceps.json", strings.NewReader(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []inventory.CiliumEndpoint{
+		{Namespace: "shop", Name: "web-1", IPs: []netip.Addr{netip.MustParseAddr("10.244.1.7"), netip.MustParseAddr("fd00::7")}, Identity: 48861},
+		{Namespace: "shop", Name: "web-2"},
+	}
+	if !reflect.DeepEqual(s.Endpoints, want) {
+		t.Errorf("endpoints %+v, want %+v", s.Endpoints, want)
+	}
+	if got := s.Summary(); got != "0 namespaces, 0 workloads, 0 pods, 2 CiliumEndpoints (snapshot of ceps.json)" {
+		t.Errorf("summary %q", got)
 	}
 }
 

@@ -255,6 +255,7 @@ func writeInventory(b *bytes.Buffer, set *policy.Set) {
 	b.WriteString("\n## Inventory\n\n")
 	fmt.Fprintf(b, "Read %s: a snapshot at one time, while the window is a range (%s .. %s). Workloads deleted\n", escape.MarkdownText(set.Inventory), ts(set.WindowStart), ts(set.WindowEnd))
 	b.WriteString("before the snapshot appear only in the flows; every selector written was checked against every pod it lists.\n")
+	writeEndpoints(b, set)
 	n := 0
 	for _, ns := range set.Namespaces {
 		n += len(ns.Silent)
@@ -271,6 +272,25 @@ func writeInventory(b *bytes.Buffer, set *policy.Set) {
 	b.WriteString("| namespace | workload | kind | pods | schedule | scheduled runs |\n|---|---|---|---|---|---|\n")
 	for _, ns := range set.Namespaces {
 		writeSilentTable(b, ns.Name, ns.Silent)
+	}
+}
+
+// writeEndpoints says what the inventory's CiliumEndpoints showed: the
+// running pods Cilium does not manage, or that nothing was checked.
+func writeEndpoints(b *bytes.Buffer, set *policy.Set) {
+	switch {
+	case set.CiliumEndpoints == 0:
+		b.WriteString("\nThe inventory has no CiliumEndpoint, so pods the CNI does not manage were not checked (on Cilium:\n")
+		b.WriteString("list `ciliumendpoints.cilium.io` too; with CiliumEndpointSlices there are none to list).\n")
+	case len(set.Unmanaged) == 0:
+		fmt.Fprintf(b, "\nEvery running pod on the pod network has a CiliumEndpoint (%s read): Cilium manages them all.\n", plural(set.CiliumEndpoints, "CiliumEndpoint"))
+	default:
+		fmt.Fprintf(b, "\n%s without a CiliumEndpoint (%s read): Cilium does not manage them, so no policy\n", plural(len(set.Unmanaged), "running pod"), plural(set.CiliumEndpoints, "CiliumEndpoint"))
+		b.WriteString("isolates them and no selector matches them; the namespaces whose flows need them are blocked (findings\n")
+		b.WriteString("`unmanaged`). Restart them so that Cilium manages them:\n\n")
+		for _, p := range set.Unmanaged {
+			fmt.Fprintf(b, "- %s\n", escape.MarkdownText(p))
+		}
 	}
 }
 

@@ -97,8 +97,10 @@ func TestKubeAPI(t *testing.T) {
 	t.Run("SnapshotEqualsTheDump", c.snapshotEqualsTheDump)
 	t.Run("Generate", c.generate)
 	t.Run("RBAC", c.rbac)
+	t.Run("InCluster", c.inCluster)
 	t.Run("DryRun", c.dryRun)
 	t.Run("HelmChart", c.helmChart)
+	t.Run("CiliumEndpoints", c.ciliumEndpoints)
 }
 
 // snapshotEqualsTheDump: the live source, paging 5 objects at a time as

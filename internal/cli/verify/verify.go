@@ -33,7 +33,7 @@ removes it, a StagedKubernetesNetworkPolicy is the NetworkPolicy it becomes; the
 says so (a "staged policies evaluated as promoted" line; "staged" in -o json).
 
 Not failures, counted and listed: requests from the pod's own node (kubelet probes,
-always allowed by real CNIs), ICMP (inexpressible in NetworkPolicy), calls to cloud
+always allowed by real CNIs; a plain address is known as a node by --inventory), ICMP (inexpressible in NetworkPolicy), calls to cloud
 credential endpoints the metadata guard denies on purpose, flows of application
 namespaces the tree has no policy for (diff reports those), and denied attempts
 (connections a policy already in place dropped; not replayed).
@@ -53,7 +53,13 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 			if c.Policies == "" {
 				return errors.New("--policies: required (the directory of the NetworkPolicy tree to verify)")
 			}
-			opts, err := diffcheck.NewOptions(flags.SynthOptions(c))
+			sopts := flags.SynthOptions(c)
+			// the inventory's nodes: a plain address calling its own node's
+			// pods (a Calico flow log's kubelet probe) is the node
+			if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
+				return err
+			}
+			opts, err := diffcheck.NewOptions(sopts)
 			if err != nil {
 				return err
 			}
@@ -92,5 +98,6 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 	flags.AddPolicies(cmd.Flags())
 	flags.AddScope(cmd.Flags())
 	flags.AddOutput(cmd.Flags(), diffreport.FormatText, diffreport.FormatJSON)
+	flags.AddInventory(cmd.Flags())
 	return cmd
 }

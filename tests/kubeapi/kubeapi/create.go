@@ -153,7 +153,13 @@ func createOne(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.De
 		return nil
 	}
 	created.Object["status"] = status
-	if _, err := r.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+	_, err = r.UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		// a custom resource without a status subresource (CiliumEndpoint):
+		// its status is written with the object
+		_, err = r.Update(ctx, created, metav1.UpdateOptions{})
+	}
+	if err != nil {
 		return fmt.Errorf("status of %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
 	return nil
