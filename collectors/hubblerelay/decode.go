@@ -37,47 +37,21 @@ import (
 // fails as it would there. TestWireDecodeAgrees checks records equal to
 // that path's on every sample flow.
 
-// rawMsg receives a message's bytes as they came (see rawCodec): b is
-// valid until the next message is received or release is called.
-type rawMsg struct {
-	b []byte
-	// held is gRPC's buffer b points into, referenced until the next
-	// message (a message in one buffer, the usual case, is not copied)
-	held mem.Buffer
-	// scratch holds a message that came in several buffers, joined
-	scratch []byte
-}
+// rawMsg receives a message's bytes as they came (see rawCodec).
+type rawMsg struct{ b []byte }
 
-// release drops the reference to the last message's buffer.
-func (r *rawMsg) release() {
-	if r.held != nil {
-		r.held.Free()
-		r.held = nil
-	}
-	r.b = nil
-}
-
-// rawCodec hands GetFlows responses over as bytes; everything else is
-// protobuf.
+// rawCodec hands GetFlows responses over as bytes, copied into the
+// receiver's reused buffer; everything else is protobuf.
 type rawCodec struct{ proto encoding.CodecV2 }
 
 func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(v) }
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if r, ok := v.(*rawMsg); ok {
-		r.release()
-		if len(data) == 1 {
-			// gRPC frees data once Unmarshal returns: our own reference
-			// keeps the buffer until the message is decoded
-			data[0].Ref()
-			r.held, r.b = data[0], data[0].ReadOnlyData()
-			return nil
-		}
-		r.scratch = r.scratch[:0]
+		r.b = r.b[:0]
 		for _, buf := range data {
-			r.scratch = append(r.scratch, buf.ReadOnlyData()...)
+			r.b = append(r.b, buf.ReadOnlyData()...)
 		}
-		r.b = r.scratch
 		return nil
 	}
 	return c.proto.Unmarshal(data, v)

@@ -13,9 +13,6 @@ import (
 	observerpb "github.com/cilium/cilium/api/v1/observer"
 	"google.golang.org/protobuf/proto"
 
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
-
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
@@ -199,63 +196,5 @@ func TestWireDecodeDeniedBy(t *testing.T) {
 	}
 	if got.DeniedBy != "default/deny-xwing" {
 		t.Errorf("denied by %q, want default/deny-xwing", got.DeniedBy)
-	}
-}
-
-// recordingPool is a mem.BufferPool that says which buffers came back.
-type recordingPool struct{ back [][]byte }
-
-func (p *recordingPool) Get(n int) *[]byte { b := make([]byte, n); return &b }
-func (p *recordingPool) Put(b *[]byte)     { p.back = append(p.back, *b) }
-
-// TestRawCodec: a message in one gRPC buffer is handed over without a
-// copy and that buffer is kept (not back in gRPC's pool) until the next
-// message or release; a message in several buffers is joined.
-func TestRawCodec(t *testing.T) {
-	c := rawCodec{proto: encoding.GetCodecV2("proto")}
-	pool := &recordingPool{}
-	// gRPC pools buffers of 1 KiB and more (smaller ones are plain slices)
-	pad := strings.Repeat(".", 2048)
-	buffer := func(s string) mem.Buffer {
-		b := pool.Get(len(s) + len(pad))
-		copy(*b, s+pad)
-		return mem.NewBuffer(b, pool)
-	}
-	var r rawMsg
-	tests := []struct {
-		name string
-		data mem.BufferSlice
-		want string
-	}{
-		{name: "one buffer", data: mem.BufferSlice{buffer("first message")}, want: "first message" + pad},
-		{name: "several buffers", data: mem.BufferSlice{buffer("second"), buffer("message")}, want: "second" + pad + "message" + pad},
-		{name: "one buffer again", data: mem.BufferSlice{buffer("third")}, want: "third" + pad},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			returned := len(pool.back)
-			if r.held != nil {
-				returned++ // the previous message's, released now
-			}
-			if err := c.Unmarshal(tc.data, &r); err != nil {
-				t.Fatal(err)
-			}
-			tc.data.Free() // as gRPC does once Unmarshal returns
-			if string(r.b) != tc.want {
-				t.Fatalf("got %.40q…, want %.40q…", r.b, tc.want)
-			}
-			kept := 0
-			if len(tc.data) == 1 {
-				kept = 1
-			}
-			if got := len(pool.back) - returned; got != len(tc.data)-kept {
-				t.Fatalf("%d buffers back in the pool while the message is read, want %d", got, len(tc.data)-kept)
-			}
-		})
-	}
-	n := len(pool.back)
-	r.release()
-	if len(pool.back) != n+1 || string(pool.back[n]) != "third"+pad {
-		t.Fatalf("release returned %d buffers, want the last message's", len(pool.back)-n)
 	}
 }

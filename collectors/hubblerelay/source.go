@@ -694,7 +694,6 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 	collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.name, true) })
 	defer collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.name, false) })
 	dec := newDecoder()
-	defer dec.raw.release()
 	var rec record.Record
 	for {
 		recvd.Add(1)
