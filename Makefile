@@ -190,9 +190,10 @@ fuzz:
 golden:
 	$(GO) test -count=1 -run Golden $$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' $(PKGS) | awk '$$1 !~ /internal\/golden$$/ && /internal\/golden/ {print $$1}') -update
 
-## bench: scale benchmarks (hack/bench.sh): decoders, learner and Render benchmarks, then the
+## bench: scale benchmarks (hack/bench.sh): decoders, learner and Render benchmarks, the live
+## path's CPU per flow (relay and learner processes over gRPC: benchlive), then the
 ## flowfence binary under /usr/bin/time -v on generated cluster-scale flows (Hubble file, .gz,
-## Calico flow logs, peak RSS at 1x and 10x the flows); FLOWS=… RSS_FACTOR=… resize it
+## Calico flow logs, peak RSS at 1x and 10x the flows); FLOWS=… RSS_FACTOR=… LIVE_FLOWS=… resize it
 bench:
 	GO=$(GO) ./hack/bench.sh
 

@@ -7,7 +7,10 @@
 #      of in-memory cluster-scale flows, and
 #      Render (synth + YAML + verifier self-check) of 10,000 workloads /
 #      ~100,000 edges;
-#   2. whole-process runs of the flowfence binary under /usr/bin/time -v on
+#   2. the live path as processes (internal/benchgen/cmd/benchlive): a
+#      replay relay and a learner over gRPC on loopback, the CPU time of
+#      each (flows per learner-, relay- and combined CPU-second);
+#   3. whole-process runs of the flowfence binary under /usr/bin/time -v on
 #      flows made by internal/benchgen: a Hubble JSON file (flows/s, MB/s)
 #      and the same traffic as Calico flow logs (Felix's lines, and short
 #      ones as in earlier figures; MB/s), timed alternately,
@@ -24,6 +27,10 @@
 #                            (fastest) is reported, with the highest RSS
 #   BENCH_DIR                scratch directory (default: a temporary one)
 #   GOBENCH=0                skips the go test benchmarks
+#   LIVE_FLOWS (default 200000), LIVE_REPEAT (default 5)
+#                            the live runs: the relay serves LIVE_FLOWS
+#                            generated flows LIVE_REPEAT times over
+#                            (the flowfence binary's run: once)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -45,6 +52,7 @@ load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo
 $GO build -o "$DIR/flowfence" ./cmd/flowfence
 $GO build -o "$DIR/benchgen" ./internal/benchgen/cmd/benchgen
 $GO build -o "$DIR/benchlearn" ./internal/benchgen/cmd/benchlearn
+$GO build -o "$DIR/benchlive" ./internal/benchgen/cmd/benchlive
 GEN="$DIR/benchgen"
 FF="$DIR/flowfence"
 
@@ -58,6 +66,20 @@ if [ "$GOBENCH" != 0 ]; then
 	$GO test -run '^$' -bench 'BenchmarkLearnerAdd(Calico)?(Shuffled)?$' -benchmem -benchtime 2000000x ./learner/
 	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
 fi
+
+# The live path (issue #20): relay and learner in their own processes,
+# their CPU time apart (wall-clock flows/s on a shared machine measures the
+# neighbours). First the packages' own relay and learner on the flows
+# repeated (a learner that has met its cluster's endpoints: the steady
+# state of a long window), then the flowfence binary (`flowfence relay`,
+# `flowfence learn --from hubble://`) on the flows once.
+LIVE_FLOWS=${LIVE_FLOWS:-200000}
+LIVE_REPEAT=${LIVE_REPEAT:-5}
+say "Live: replay relay and learner over gRPC on loopback, CPU per flow ($LIVE_FLOWS flows × $LIVE_REPEAT, then the binary on $LIVE_FLOWS)"
+"$GEN" -flows "$LIVE_FLOWS" -out "$DIR/live.jsonl"
+"$DIR/benchlive" -from "$DIR/live.jsonl" -repeat "$LIVE_REPEAT" -runs "$REPEAT"
+"$DIR/benchlive" -from "$DIR/live.jsonl" -flowfence "$FF" -runs "$REPEAT"
+rm -f "$DIR/live.jsonl"
 
 # run NAME INPUT-BYTES FLOWS -- command...: one timed flowfence run
 run() {

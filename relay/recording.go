@@ -226,6 +226,13 @@ func NewRecording(resps []*observerpb.GetFlowsResponse) (*Recording, error) {
 		rec.entries = append(rec.entries, e)
 	}
 	sort.SliceStable(rec.entries, func(i, j int) bool { return rec.entries[i].time.Before(rec.entries[j].time) })
+	rec.index()
+	return rec, nil
+}
+
+// index sets, for entries in time order, each entry's position among its
+// node's, the count per node, the node names and the time span.
+func (rec *Recording) index() {
 	for i := range rec.entries {
 		e := &rec.entries[i]
 		e.nodeSeq = rec.perNode[e.node]
@@ -240,7 +247,6 @@ func NewRecording(resps []*observerpb.GetFlowsResponse) (*Recording, error) {
 	if len(rec.entries) > 0 {
 		rec.first, rec.last = rec.entries[0].time, rec.entries[len(rec.entries)-1].time
 	}
-	return rec, nil
 }
 
 func newEntry(resp *observerpb.GetFlowsResponse, prev time.Time) (entry, error) {
@@ -297,11 +303,14 @@ func (e *entry) shifted(k int, shift time.Duration) ([]byte, error) {
 	if f := resp.GetFlow(); f != nil {
 		f.Time = move(f.Time)
 		if f.Uuid != "" {
-			f.Uuid = fmt.Sprintf("%s-loop%d", f.Uuid, k)
+			f.Uuid = loopUUID(f.Uuid, k)
 		}
 	}
 	return proto.Marshal(&resp)
 }
+
+// loopUUID is the uuid of a flow in loop k.
+func loopUUID(uuid string, k int) string { return fmt.Sprintf("%s-loop%d", uuid, k) }
 
 // Shifted returns a copy of the recording with every time moved by d
 // (uuids unchanged), e.g. to make a recording look recent.
@@ -345,31 +354,30 @@ func (r *Recording) Rebased(now time.Time, startNow bool) (*Recording, error) {
 
 // Repeat returns the recording played n times back to back, each copy's
 // times moved by the recording's span plus a second and its uuids made
-// unique (a larger synthetic recording, e.g. for benchmarks).
+// unique (a larger synthetic recording, e.g. for benchmarks). A copy's
+// events are the recording's, shifted as a loop's are (entry.shifted):
+// copies follow each other in time, so the result is in time order as
+// NewRecording would sort it (TestRepeat checks the two agree).
 func (r *Recording) Repeat(n int) (*Recording, error) {
 	period := r.last.Sub(r.first) + time.Second
-	resps := make([]*observerpb.GetFlowsResponse, 0, n*len(r.entries))
+	out := &Recording{entries: make([]entry, 0, max(n, 0)*len(r.entries)), perNode: map[string]int{}, Input: r.Input}
 	for k := range n {
+		shift := time.Duration(k) * period
 		for i := range r.entries {
-			e := &r.entries[i]
-			data := e.data
+			e := r.entries[i]
 			if k > 0 {
-				var err error
-				if data, err = e.shifted(k, time.Duration(k)*period); err != nil {
+				data, err := e.shifted(k, shift)
+				if err != nil {
 					return nil, err
 				}
+				e.data, e.time = data, e.time.Add(shift)
+				if e.uuid != "" {
+					e.uuid = loopUUID(e.uuid, k)
+				}
 			}
-			var resp observerpb.GetFlowsResponse
-			if err := proto.Unmarshal(data, &resp); err != nil {
-				return nil, err
-			}
-			resps = append(resps, &resp)
+			out.entries = append(out.entries, e)
 		}
 	}
-	out, err := NewRecording(resps)
-	if err != nil {
-		return nil, err
-	}
-	out.Input = r.Input
+	out.index()
 	return out, nil
 }
