@@ -58,7 +58,14 @@ func peer(t *testing.T, spec scenario.Spec, p scenario.Peer) verifier.Peer {
 		for k, v := range ns.Labels {
 			nsl[k] = v
 		}
-		return verifier.Peer{IsPod: true, Namespace: pod.Namespace, Labels: pod.Labels, NamespaceLabels: nsl, IP: netip.MustParseAddr(pod.IP)}
+		var named map[string]verifier.NamedPort
+		for _, cp := range spec.ContainerPorts(pod.Namespace, pod.Name) {
+			if named == nil {
+				named = map[string]verifier.NamedPort{}
+			}
+			named[cp.Name] = verifier.NamedPort{Port: cp.ContainerPort, Protocol: cp.Protocol}
+		}
+		return verifier.Peer{IsPod: true, Namespace: pod.Namespace, Labels: pod.Labels, NamespaceLabels: nsl, IP: netip.MustParseAddr(pod.IP), NamedPorts: named}
 	}
 	a, err := netip.ParseAddr(p.IP)
 	if err != nil {

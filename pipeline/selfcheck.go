@@ -63,7 +63,7 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 		}
 		for _, id := range []string{e.Src, e.Dst} {
 			if _, done := peers[id]; !done {
-				peers[id] = replay.Peers(g.Nodes[id])
+				peers[id] = replay.Peers(g.Nodes[id], set.Ports)
 			}
 		}
 		edges = append(edges, e)

@@ -13,6 +13,7 @@ import (
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/policy"
 )
 
 // AddState adds the tree's state directory to tree: the graph it was
@@ -33,6 +34,21 @@ func AddState(tree output.Tree, g *learner.Graph, s config.Settings) error {
 	return nil
 }
 
+// AddPorts adds the named ports the set's rules rely on (set.Ports) to the
+// tree's state directory (output.PortsFile); nothing when no rule names a
+// port.
+func AddPorts(tree output.Tree, set *policy.Set) error {
+	if len(set.Ports) == 0 {
+		return nil
+	}
+	b, err := policy.MarshalPortTable(set.Ports)
+	if err != nil {
+		return err
+	}
+	tree[output.PortsFile] = b
+	return nil
+}
+
 // TreeState is what a tree's state directory holds. A tree written before
 // the state directory, or by hand, has none (the fields are nil).
 type TreeState struct {
@@ -40,6 +56,10 @@ type TreeState struct {
 	GraphPath, SettingsPath string
 	Graph                   *learner.Graph
 	Settings                *config.Settings
+	// Ports are the named ports the tree's rules rely on (nil: the tree
+	// names none, or has no state directory); PortsPath is their file.
+	PortsPath string
+	Ports     policy.PortTable
 }
 
 // ReadState reads the state directory of the tree in dir. A missing state
@@ -81,5 +101,17 @@ func ReadState(dir string) (*TreeState, error) {
 		return nil, err // ReadGraph's errors name the file
 	}
 	st.Graph = g
+	st.PortsPath = filepath.Join(dir, filepath.FromSlash(output.PortsFile))
+	switch fh, err := atomicfile.OpenRegular(st.PortsPath); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", escape.Terminal(st.PortsPath), err)
+	default:
+		st.Ports, err = policy.ReadPortTable(st.PortsPath, fh)
+		fh.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
 	return st, nil
 }

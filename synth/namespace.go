@@ -188,6 +188,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			out.Policies = append(out.Policies, p)
 		}
 	}
+	s.nameRules(out.Policies, workloads)
 	out.Traffic = s.readiness(nsFlows, newest)
 	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
 	SortBlockers(out.Blockers)

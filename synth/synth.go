@@ -110,6 +110,9 @@ type synth struct {
 	invIx map[string]*invIndex
 	// policiesByNS are the inventory's NetworkPolicies by namespace
 	policiesByNS map[string][]*inventory.NetworkPolicy
+	// named are the named ports the pods of each graph workload with a
+	// proven selector all declare alike (see namedPorts), by node id
+	named map[string][]policy.NamedPort
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -196,6 +199,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
+		named: map[string][]policy.NamedPort{},
 	}
 	if opts.DenyScope == policy.DenyScopeObserved {
 		s.set.DenyScope = opts.DenyScope
@@ -233,6 +237,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		apps = append(apps, ns)
 	}
 	s.namespaces(apps)
+	s.set.Ports = s.usedPorts()
 	s.order()
 	policy.SortFindings(s.set.Findings)
 	return s.set, nil

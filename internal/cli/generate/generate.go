@@ -5,15 +5,11 @@ package generate
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/cli/flags"
-	"github.com/flowfence/flowfence/inventory"
-	"github.com/flowfence/flowfence/inventory/dump"
-	"github.com/flowfence/flowfence/inventory/kube"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/pipeline"
 )
@@ -39,7 +35,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 				return err
 			}
 			sopts := flags.SynthOptions(c)
-			if sopts.Inventory, err = readInventory(cmd, c, env); err != nil {
+			if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
 				return err
 			}
 			set, tree, err := pipeline.RenderLearned(g, sum, sopts, f)
@@ -49,6 +45,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 			// the graph and the settings go into the tree (.flowfence/), in
 			// the same atomic replace: diff --update regenerates from them
 			if err := pipeline.AddState(tree, g, config.SettingsOf(c)); err != nil {
+				return err
+			}
+			if err := pipeline.AddPorts(tree, set); err != nil {
 				return err
 			}
 			if err := output.WriteTree(c.Out, tree); err != nil {
@@ -66,23 +65,6 @@ func NewCommand(env flags.Env) *cobra.Command {
 	flags.AddLearn(cmd.Flags())
 	flags.AddSynth(cmd.Flags())
 	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically); its .flowfence/ keeps the graph and the settings it was generated from (diff --update reads them)")
-	cmd.Flags().StringSlice(config.KeyInventory, nil, "cluster inventory: kube (the live cluster, list only: deploy/inventory-clusterrole.yaml), or kubectl get ... -A -o json|yaml dumps (files, globs, .gz, - for stdin; repeatable)")
-	cmd.Flags().String(flags.FlagKubeconfig, "", "--inventory kube: kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
-	cmd.Flags().String(flags.FlagKubeContext, "", "--inventory kube: kubeconfig context (default: its current context)")
+	flags.AddInventory(cmd.Flags(), "selectors proven against every pod, silent workloads, nodes, named ports")
 	return cmd
-}
-
-// readInventory reads --inventory (nil without one): the live cluster or
-// kubectl dumps.
-func readInventory(cmd *cobra.Command, c *config.Config, env flags.Env) (*inventory.Snapshot, error) {
-	if len(c.Inventory) == 0 {
-		return nil, nil
-	}
-	if slices.Equal(c.Inventory, []string{config.InventoryLive}) {
-		return kube.Read(flags.Context(cmd), kube.Options{Kubeconfig: c.Kube.Kubeconfig, Context: c.Kube.Context})
-	}
-	if slices.Contains(c.Inventory, "-") && slices.Contains(c.From, "-") {
-		return nil, errors.New("--inventory - and --from -: only one of them can read standard input")
-	}
-	return dump.Read(c.Inventory, dump.Options{Stdin: env.Streams.In})
 }

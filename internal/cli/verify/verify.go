@@ -36,7 +36,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// a tree from generate is judged with the settings it was generated with
-			c, log, _, err := flags.SetupTree(env, cmd, "verify")
+			c, log, state, err := flags.SetupTree(env, cmd, "verify")
 			if err != nil {
 				return err
 			}
@@ -52,6 +52,11 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 				return err
 			}
 			opts.Workers = c.Workers
+			opts.Relied = state.Ports
+			inv, err := flags.ReadInventory(cmd, c, env)
+			if err != nil {
+				return err
+			}
 			tree, err := diffcheck.ReadTree(c.Policies)
 			if err != nil {
 				return err
@@ -64,6 +69,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 			if err != nil {
 				return err
 			}
+			checker.UsePorts(flags.NamedPorts(inv, state, g))
 			v := checker.Verify(g)
 			if format == diffreport.FormatJSON {
 				b, err := diffreport.Marshal(diffreport.NewVerifyDoc(v))
@@ -85,6 +91,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 	flags.AddLearn(cmd.Flags())
 	flags.AddPolicies(cmd.Flags())
 	flags.AddScope(cmd.Flags())
+	flags.AddInventory(cmd.Flags(), "the pods' named container ports, which the tree's named ports resolve through; default: the table the tree recorded")
 	flags.AddOutput(cmd.Flags(), diffreport.FormatText, diffreport.FormatJSON)
 	return cmd
 }
