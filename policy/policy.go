@@ -343,6 +343,10 @@ type Evidence struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 	Rule      string // what admits it (policy name), or why not
+	// Via names the Services (from the inventory) whose port the
+	// datapath translated to this pod port: "Service shop/frontend port
+	// 80 → targetPort 8080 (http)"; empty without an inventory.
+	Via string
 	// SrcID/DstID name the edge's graph nodes; Admitted says whether the
 	// policies of this direction admit it (the self-check replays those).
 	SrcID, DstID string

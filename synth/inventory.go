@@ -245,6 +245,7 @@ func (s *synth) applyInventory(ix map[string]*invIndex) {
 	for _, ns := range slices.Sorted(maps.Keys(ix)) {
 		s.proveSelectors(ns, s.byNS[ns], ix[ns])
 		s.namedPorts(ns, ix[ns])
+		s.servicePorts(ns, ix[ns])
 		if s.app[ns] {
 			s.silentWorkloads(ns, ix[ns])
 		}

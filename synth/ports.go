@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/learner"
@@ -237,4 +239,86 @@ func PortTable(g *learner.Graph, inv *inventory.Snapshot) policy.PortTable {
 		}
 	}
 	return t
+}
+
+// servicePorts records, for every graph workload of namespace ns the
+// inventory knows, the Services of ns that select all its pods and
+// translate a Service port to another pod port (s.via): the pod port a
+// flow through the Service is recorded with (after DNAT) is explained in
+// FLOWS.md as "Service NS/NAME port P → targetPort T (NAME)".
+func (s *synth) servicePorts(ns string, ix *invIndex) {
+	svcs := s.servicesByNS[ns]
+	if len(svcs) == 0 {
+		return
+	}
+	for _, w := range s.byNS[ns] {
+		iw := ix.of[w.ID]
+		if iw == nil || len(iw.Pods) == 0 {
+			continue
+		}
+		agreed := agreedPorts(iw, ix.pods)
+		for _, svc := range svcs {
+			if len(svc.Selector) == 0 || !selectsAll(svc.Selector, iw, ix) {
+				continue
+			}
+			for _, sp := range svc.Ports {
+				proto, ok := record.ParseProtocol(sp.Proto)
+				if !ok {
+					continue
+				}
+				target, name := sp.TargetPort, sp.TargetName
+				if name != "" {
+					np, found := lookupName(agreed, name, proto)
+					if !found {
+						continue // the pods do not resolve it alike
+					}
+					target = np.Port
+				} else {
+					name = portName(agreed, policy.Port{Proto: proto, Port: target})
+				}
+				if target == 0 || target == sp.Port {
+					continue
+				}
+				via := "Service " + svc.Namespace + "/" + svc.Name + " port " + strconv.Itoa(int(sp.Port)) + " → targetPort " + strconv.Itoa(int(target))
+				if name != "" {
+					via += " (" + name + ")"
+				}
+				if s.via[w.ID] == nil {
+					s.via[w.ID] = map[policy.Port][]string{}
+				}
+				k := policy.Port{Proto: proto, Port: target}
+				s.via[w.ID][k] = append(s.via[w.ID][k], via)
+			}
+		}
+	}
+}
+
+func selectsAll(sel map[string]string, iw *inventory.Workload, ix *invIndex) bool {
+	n := 0
+	for _, name := range iw.Pods {
+		if p := ix.pods[name]; p != nil {
+			if !inventory.Matches(sel, p.Labels) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+func lookupName(ports []policy.NamedPort, name string, proto record.Protocol) (policy.NamedPort, bool) {
+	for _, np := range ports {
+		if np.Name == name && np.Proto == proto {
+			return np, true
+		}
+	}
+	return policy.NamedPort{}, false
+}
+
+// viaServices is the Via of an evidence row to workload dst on port.
+func (s *synth) viaServices(dst *learner.Node, port policy.Port) string {
+	if dst == nil || dst.Kind != learner.NodeWorkload {
+		return ""
+	}
+	return strings.Join(s.via[dst.ID][port], "; ")
 }

@@ -113,6 +113,11 @@ type synth struct {
 	// named are the named ports the pods of each graph workload with a
 	// proven selector all declare alike (see namedPorts), by node id
 	named map[string][]policy.NamedPort
+	// via explains, per graph workload and pod port, the Services that
+	// translate another port to it (see servicePorts); servicesByNS are
+	// the inventory's Services by namespace
+	via          map[string]map[policy.Port][]string
+	servicesByNS map[string][]*inventory.Service
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -199,7 +204,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		app: map[string]bool{}, dnsIDs: map[learner.EdgeKey]bool{},
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
-		named: map[string][]policy.NamedPort{},
+		named: map[string][]policy.NamedPort{}, via: map[string]map[policy.Port][]string{},
 	}
 	if opts.DenyScope == policy.DenyScopeObserved {
 		s.set.DenyScope = opts.DenyScope
@@ -208,6 +213,11 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		s.set.Inventory = opts.Inventory.Summary()
 		s.nodes = newNodeIndex(opts.Inventory)
 		s.policiesByNS = map[string][]*inventory.NetworkPolicy{}
+		s.servicesByNS = map[string][]*inventory.Service{}
+		for i := range opts.Inventory.Services {
+			v := &opts.Inventory.Services[i]
+			s.servicesByNS[v.Namespace] = append(s.servicesByNS[v.Namespace], v)
+		}
 		for i := range opts.Inventory.Policies {
 			p := &opts.Inventory.Policies[i]
 			s.policiesByNS[p.Namespace] = append(s.policiesByNS[p.Namespace], p)
