@@ -125,8 +125,11 @@ type Flow struct {
 	// denied flow they are those of the first label-set pair denied.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
-	Egress  *Side   `json:"egress,omitempty"`
-	Ingress *Side   `json:"ingress,omitempty"`
+	// NamedPort says why a named container port of the tree did not match
+	// a denied flow (a renumbered or unresolved port); empty otherwise.
+	NamedPort string `json:"namedPort,omitempty"`
+	Egress    *Side  `json:"egress,omitempty"`
+	Ingress   *Side  `json:"ingress,omitempty"`
 	// Namespaces are where the flow belongs in a report: for a denied flow
 	// the namespaces whose policies deny it, for an uncovered flow the
 	// namespaces without policies, for an edge the workload namespaces it
@@ -377,6 +380,7 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 	case denied != nil:
 		f.Outcome, f.Reason = Denied, denied.Reason
 		if why := c.namedPortReason(dst, proto, e.Port, denied); why != "" {
+			f.NamedPort = why
 			f.Reason += "; " + why
 		}
 		f.Egress, f.Ingress = side(denied.Egress), side(denied.Ingress)
