@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/atomicfile"
@@ -101,17 +102,25 @@ func ReadState(dir string) (*TreeState, error) {
 		return nil, err // ReadGraph's errors name the file
 	}
 	st.Graph = g
-	st.PortsPath = filepath.Join(dir, filepath.FromSlash(output.PortsFile))
-	switch fh, err := atomicfile.OpenRegular(st.PortsPath); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", escape.Terminal(st.PortsPath), err)
-	default:
-		st.Ports, err = policy.ReadPortTable(st.PortsPath, fh)
-		fh.Close()
-		if err != nil {
-			return nil, err
-		}
+	if st.Ports, st.PortsPath, err = ReadPorts(dir); err != nil {
+		return nil, err
 	}
 	return st, nil
+}
+
+// ReadPorts reads the named ports the tree in dir relies on
+// (output.PortsFile, validated: a pull request can edit it) and returns
+// them with the file's path; nil when the tree has none.
+func ReadPorts(dir string) (policy.PortTable, string, error) {
+	path := filepath.Join(dir, filepath.FromSlash(output.PortsFile))
+	fh, err := atomicfile.OpenRegular(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return nil, path, nil
+	case err != nil:
+		return nil, path, fmt.Errorf("%s: %w", escape.Terminal(path), err)
+	}
+	defer fh.Close()
+	t, err := policy.ReadPortTable(path, fh)
+	return t, path, err
 }
