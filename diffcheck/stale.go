@@ -84,7 +84,7 @@ func (c *Checker) StaleRules(g *learner.Graph) ([]StaleRule, error) {
 		return nil, nil
 	}
 	used := make([]bool, len(es.List))
-	edgeTraffic(g, func(t verifier.Traffic) {
+	edgeTraffic(g, c.opts.Ports, func(t verifier.Traffic) {
 		for _, i := range es.Match(t, Exact) {
 			used[i] = true
 		}

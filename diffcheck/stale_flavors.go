@@ -31,7 +31,7 @@ import (
 // and the DNS bundle are never reported, as for NetworkPolicy.
 
 // edgeTraffic calls fn for every pair of label sets of every learned edge.
-func edgeTraffic(g *learner.Graph, fn func(verifier.Traffic)) {
+func edgeTraffic(g *learner.Graph, ports policy.PortTable, fn func(verifier.Traffic)) {
 	for _, e := range learner.SortedEdges(g.Edges) {
 		src, dst := g.Nodes[e.Src], g.Nodes[e.Dst]
 		if src == nil || dst == nil {
@@ -39,9 +39,9 @@ func edgeTraffic(g *learner.Graph, fn func(verifier.Traffic)) {
 		}
 		proto, _ := record.ParseProtocol(e.Proto)
 		t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
-		for _, sp := range Peers(src) {
+		for _, sp := range Peers(src, ports) {
 			t.Src = sp
-			for _, dp := range Peers(dst) {
+			for _, dp := range Peers(dst, ports) {
 				t.Dst = dp
 				fn(t)
 			}

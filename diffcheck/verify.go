@@ -60,6 +60,17 @@ type Options struct {
 	Scope synth.Options
 	// Workers evaluate edges in parallel; 0 = all cores.
 	Workers int
+	// Ports are the named container ports of the observed workloads
+	// (--inventory, or the table generate recorded in the tree): a named
+	// port of the tree matches a flow to a pod only through them.
+	Ports policy.PortTable
+	// PortsFrom says where Ports came from, for the reason of a denied
+	// flow ("the inventory", the table's file); empty without any.
+	PortsFrom string
+	// Relied are the named ports the tree's rules were written with (the
+	// table generate recorded in the tree; nil without one): a denied
+	// flow on one of them says what changed.
+	Relied policy.PortTable
 }
 
 // NewOptions derives the replay options from the generator's options, so
@@ -115,8 +126,11 @@ type Flow struct {
 	// denied flow they are those of the first label-set pair denied.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
-	Egress  *Side   `json:"egress,omitempty"`
-	Ingress *Side   `json:"ingress,omitempty"`
+	// NamedPort says why a named container port of the tree did not match
+	// a denied flow (a renumbered or unresolved port); empty otherwise.
+	NamedPort string `json:"namedPort,omitempty"`
+	Egress    *Side  `json:"egress,omitempty"`
+	Ingress   *Side  `json:"ingress,omitempty"`
 	// Namespaces are where the flow belongs in a report: for a denied flow
 	// the namespaces whose policies deny it, for an uncovered flow the
 	// namespaces without policies, for an edge the workload namespaces it
@@ -230,7 +244,7 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 			n = n.Clone()
 			n.Unmanaged = true
 		}
-		peers[id] = Peers(n)
+		peers[id] = Peers(n, c.opts.Ports)
 		unmanaged[id] = n.Unmanaged
 	}
 	// reported[i] is nil for an allowed edge
@@ -319,14 +333,21 @@ func unmanagedPod(unmanaged bool, p verifier.Peer) bool {
 // set seen on a workload's pods (replay.Peers), or its address. With
 // Cilium semantics the API server counts as a node: Cilium gives it the
 // kube-apiserver identity, which CIDR rules do not match.
-func Peers(n *learner.Node) []verifier.Peer {
-	ps := replay.Peers(n)
+func Peers(n *learner.Node, ports policy.PortTable) []verifier.Peer {
+	ps := replay.Peers(n, ports)
 	if n.Kind == learner.NodeEntity && n.Entity == string(record.EntityKubeAPIServer) {
 		for i := range ps {
 			ps[i].IsNode = true
 		}
 	}
 	return ps
+}
+
+// UsePorts sets the named container ports the replay resolves the tree's
+// named ports with (Options.Ports, PortsFrom), once the observation that
+// names the workloads is known.
+func (c *Checker) UsePorts(ports policy.PortTable, from string) {
+	c.opts.Ports, c.opts.PortsFrom = ports, from
 }
 
 // classify replays one edge for every pair of label sets seen on its ends
@@ -390,6 +411,10 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 	switch {
 	case denied != nil:
 		f.Outcome, f.Reason = Denied, denied.Reason
+		if why := c.namedPortReason(dst, proto, e.Port, denied); why != "" {
+			f.NamedPort = why
+			f.Reason += "; " + why
+		}
 		f.Egress, f.Ingress = side(denied.Egress), side(denied.Ingress)
 		if !denied.Egress.Allowed && f.SrcNamespace != "" {
 			f.Namespaces = append(f.Namespaces, f.SrcNamespace)
@@ -408,6 +433,40 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 		f.Outcome, f.Reason = Uncovered, "admitted only because no policy isolates namespace "+joinNS(f.Namespaces)+": the tree has no policy there"
 	}
 	return &f
+}
+
+// namedPortReason says why a named port of the tree did not match a flow
+// to workload dst on proto/port: the name the tree relies on for that
+// port is not declared alike by every pod any more, or now names another
+// number; or a rule names a port no known mapping resolves. "" when no
+// named port is involved.
+func (c *Checker) namedPortReason(dst *learner.Node, proto record.Protocol, port uint16, res *verifier.Result) string {
+	if dst.Kind != learner.NodeWorkload {
+		return ""
+	}
+	id := "pod:" + dst.Namespace + "/" + dst.Name
+	from := c.opts.PortsFrom
+	for _, np := range c.opts.Relied[id] {
+		if np.Proto != proto || np.Port != port {
+			continue
+		}
+		now, ok := c.opts.Ports.Lookup(id, np.Name)
+		switch {
+		case from == "":
+			return fmt.Sprintf("the tree names port %s/%d %q of %s/%s: no named-port table to resolve it with (give --inventory)", proto, port, np.Name, dst.Namespace, dst.Name)
+		case !ok:
+			return fmt.Sprintf("the tree names port %s/%d %q of %s/%s, which %s does not show every one of its pods declaring alike", proto, port, np.Name, dst.Namespace, dst.Name, from)
+		case now != np:
+			return fmt.Sprintf("the tree names port %s/%d %q of %s/%s, which %s resolves to %s/%d: the container port changed (regenerate, or name the port back)", proto, port, np.Name, dst.Namespace, dst.Name, from, now.Proto, now.Port)
+		}
+	}
+	if res.Egress.UnknownNamedPort || res.Ingress.UnknownNamedPort {
+		if from == "" {
+			return "a rule names a container port and no named-port table resolves it (give --inventory): a named port with no known mapping matches nothing"
+		}
+		return "a rule names a container port that " + from + " does not show every pod of " + dst.Namespace + "/" + dst.Name + " declaring alike: it matches nothing"
+	}
+	return ""
 }
 
 // guarded reports whether src calling dst:port is a call to a cloud

@@ -53,6 +53,8 @@ type Explainer struct {
 	checker *diffcheck.Checker
 	elems   *diffcheck.Elements
 	graph   *learner.Graph
+	// ports are the workloads' named container ports (opts.Ports)
+	ports policy.PortTable
 	// GraphFile names the graph in errors.
 	graphFile string
 }
@@ -72,7 +74,7 @@ func New(tree *diffcheck.Tree, opts diffcheck.Options, g *learner.Graph, graphFi
 	if !synth.IsCanonical(g) {
 		g = synth.Canonical(g)
 	}
-	return &Explainer{tree: tree, checker: checker, elems: elems, graph: g, graphFile: graphFile}, nil
+	return &Explainer{tree: tree, checker: checker, elems: elems, graph: g, ports: opts.Ports, graphFile: graphFile}, nil
 }
 
 // RuleRef names one element of a policy rule and its file.
@@ -188,7 +190,7 @@ func (x *Explainer) Flow(q FlowQuery) (*FlowReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcPeers, dstPeers := peersOf(src, q.Src), peersOf(dst, q.Dst)
+	srcPeers, dstPeers := peersOf(src, q.Src, x.ports), peersOf(dst, q.Dst, x.ports)
 	t := verifier.Traffic{Protocol: corev1.Protocol(q.Protocol), Port: int32(q.Port)}
 	var chosen verifier.Traffic
 	var res verifier.Result
@@ -255,9 +257,9 @@ func (x *Explainer) end(e End, side string) (*learner.Node, error) {
 
 // peersOf is the verifier peers of an end: the graph node's, or an address
 // outside the cluster.
-func peersOf(n *learner.Node, e End) []verifier.Peer {
+func peersOf(n *learner.Node, e End, ports policy.PortTable) []verifier.Peer {
 	if n != nil {
-		return diffcheck.Peers(n)
+		return diffcheck.Peers(n, ports)
 	}
 	return []verifier.Peer{{IP: e.IP}}
 }
@@ -416,7 +418,7 @@ func (x *Explainer) peerDifference(t verifier.Traffic, dir string, i int, el dif
 		if n.Kind != learner.NodeWorkload || n.Namespace != other.Namespace {
 			continue
 		}
-		for _, p := range diffcheck.Peers(n) {
+		for _, p := range diffcheck.Peers(n, x.ports) {
 			if maps.Equal(p.Labels, other.Labels) {
 				break
 			}
@@ -569,9 +571,9 @@ func (x *Explainer) Rule(q RuleQuery) (*RuleReport, error) {
 		}
 		proto, _ := record.ParseProtocol(e.Proto)
 		t := verifier.Traffic{Protocol: corev1.Protocol(proto.String()), Port: int32(e.Port)}
-		for _, sp := range diffcheck.Peers(src) {
+		for _, sp := range diffcheck.Peers(src, x.ports) {
 			t.Src = sp
-			for _, dp := range diffcheck.Peers(dst) {
+			for _, dp := range diffcheck.Peers(dst, x.ports) {
 				t.Dst = dp
 				for _, i := range x.elems.Match(t, diffcheck.Exact) {
 					p, ok := pos[i]

@@ -55,6 +55,12 @@ const GraphFile = StateDir + "/graph.json"
 // them.
 const SettingsFile = StateDir + "/settings.json"
 
+// PortsFile is the named container ports a tree's rules rely on
+// (policy.PortTable, written when a rule names a port), relative to the
+// tree: verify and diff resolve the tree's named ports with it when no
+// inventory is given.
+const PortsFile = StateDir + "/ports.json"
+
 // InStateDir says whether a tree path (slash-separated) lies in StateDir.
 func InStateDir(p string) bool { return p == StateDir || strings.HasPrefix(p, StateDir+"/") }
 

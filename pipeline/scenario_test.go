@@ -67,7 +67,14 @@ func peer(t *testing.T, spec scenario.Spec, p scenario.Peer) verifier.Peer {
 		if !ok {
 			t.Fatalf("probe names unknown pod %s/%s", p.Namespace, p.Pod)
 		}
-		return verifier.Peer{IsPod: true, Namespace: pod.Namespace, Labels: pod.Labels, NamespaceLabels: spec.NamespaceLabels(p.Namespace), IP: netip.MustParseAddr(pod.IP)}
+		var named map[string]verifier.NamedPort
+		for _, cp := range spec.ContainerPorts(pod.Namespace, pod.Name) {
+			if named == nil {
+				named = map[string]verifier.NamedPort{}
+			}
+			named[cp.Name] = verifier.NamedPort{Port: cp.ContainerPort, Protocol: cp.Protocol}
+		}
+		return verifier.Peer{IsPod: true, Namespace: pod.Namespace, Labels: pod.Labels, NamespaceLabels: spec.NamespaceLabels(p.Namespace), IP: netip.MustParseAddr(pod.IP), NamedPorts: named}
 	}
 	a, err := netip.ParseAddr(p.IP)
 	if err != nil {

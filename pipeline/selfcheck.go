@@ -72,7 +72,7 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 					n = n.Clone()
 					n.Unmanaged = true
 				}
-				peers[id] = replay.Peers(n)
+				peers[id] = replay.Peers(n, set.Ports)
 				unmanaged[id] = n.Unmanaged
 			}
 		}

@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/internal/atomicfile"
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
+	"github.com/flowfence/flowfence/policy"
 )
 
 // AddState adds the tree's state directory to tree: the graph it was
@@ -33,6 +35,21 @@ func AddState(tree output.Tree, g *learner.Graph, s config.Settings) error {
 	return nil
 }
 
+// AddPorts adds the named ports the set's rules rely on (set.Ports) to the
+// tree's state directory (output.PortsFile); nothing when no rule names a
+// port.
+func AddPorts(tree output.Tree, set *policy.Set) error {
+	if len(set.Ports) == 0 {
+		return nil
+	}
+	b, err := policy.MarshalPortTable(set.Ports)
+	if err != nil {
+		return err
+	}
+	tree[output.PortsFile] = b
+	return nil
+}
+
 // TreeState is what a tree's state directory holds. A tree written before
 // the state directory, or by hand, has none (the fields are nil).
 type TreeState struct {
@@ -40,6 +57,10 @@ type TreeState struct {
 	GraphPath, SettingsPath string
 	Graph                   *learner.Graph
 	Settings                *config.Settings
+	// Ports are the named ports the tree's rules rely on (nil: the tree
+	// names none, or has no state directory); PortsPath is their file.
+	PortsPath string
+	Ports     policy.PortTable
 }
 
 // ReadState reads the state directory of the tree in dir. A missing state
@@ -81,5 +102,25 @@ func ReadState(dir string) (*TreeState, error) {
 		return nil, err // ReadGraph's errors name the file
 	}
 	st.Graph = g
+	if st.Ports, st.PortsPath, err = ReadPorts(dir); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// ReadPorts reads the named ports the tree in dir relies on
+// (output.PortsFile, validated: a pull request can edit it) and returns
+// them with the file's path; nil when the tree has none.
+func ReadPorts(dir string) (policy.PortTable, string, error) {
+	path := filepath.Join(dir, filepath.FromSlash(output.PortsFile))
+	fh, err := atomicfile.OpenRegular(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return nil, path, nil
+	case err != nil:
+		return nil, path, fmt.Errorf("%s: %w", escape.Terminal(path), err)
+	}
+	defer fh.Close()
+	t, err := policy.ReadPortTable(path, fh)
+	return t, path, err
 }

@@ -68,6 +68,9 @@ type Set struct {
 	// DenyScopeObserved isolates only the observed workloads, each by its
 	// own policies.
 	DenyScope string
+	// Ports are the container port names the tree's rules use (Port.Name),
+	// per graph workload: what the replay resolves them with.
+	Ports PortTable
 }
 
 // Deny scopes (Set.DenyScope, Namespace.DenyScope).
@@ -254,16 +257,48 @@ type CIDR struct {
 }
 
 // Port is a protocol with an optional port (0 = all ports of the protocol).
+// Name, when set, is the container port name a rule writes instead of the
+// number: every pod the rule's port can reach names Port so (synth proves
+// it against the inventory), and the name resolves through the destination
+// pod's container ports.
 type Port struct {
 	Proto record.Protocol
 	Port  uint16
+	Name  string
+}
+
+// NamedPort is a container port a workload's pods all declare under one
+// name.
+type NamedPort struct {
+	Name  string
+	Proto record.Protocol
+	Port  uint16
+}
+
+// PortTable maps a graph workload's canonical id ("pod:NAMESPACE/NAME") to
+// the named ports every one of its pods declares identically, sorted by
+// name.
+type PortTable map[string][]NamedPort
+
+// Lookup returns the named port name of workload id ("", false when none).
+func (t PortTable) Lookup(id, name string) (NamedPort, bool) {
+	for _, p := range t[id] {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return NamedPort{}, false
 }
 
 func (p Port) String() string {
 	if p.Port == 0 {
 		return p.Proto.String()
 	}
-	return p.Proto.String() + "/" + strconv.Itoa(int(p.Port))
+	s := p.Proto.String() + "/" + strconv.Itoa(int(p.Port))
+	if p.Name != "" {
+		s += " (" + p.Name + ")"
+	}
+	return s
 }
 
 // ComparePorts orders ports by protocol then number.
@@ -317,6 +352,10 @@ type Evidence struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 	Rule      string // what admits it (policy name), or why not
+	// Via names the Services (from the inventory) whose port the
+	// datapath translated to this pod port: "Service shop/frontend port
+	// 80 → targetPort 8080 (http)"; empty without an inventory.
+	Via string
 	// SrcID/DstID name the edge's graph nodes; Admitted says whether the
 	// policies of this direction admit it (the self-check replays those).
 	SrcID, DstID string

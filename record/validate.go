@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/internal/k8svalid"
@@ -191,4 +192,25 @@ func (r *Record) Check() (dropped int, err error) {
 		dropped++
 	}
 	return dropped, nil
+}
+
+// ValidPortName reports an IANA service name as Kubernetes accepts it for
+// a container port (and a NetworkPolicy port): 1–15 lower-case letters,
+// digits and '-', with a letter, no leading, trailing or double '-'.
+func ValidPortName(s string) bool {
+	if s == "" || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	letter := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			letter = true
+		case c >= '0' && c <= '9', c == '-':
+		default:
+			return false
+		}
+	}
+	return letter
 }

@@ -239,10 +239,13 @@ func selectorString(sel map[string]string) string {
 }
 
 // applyInventory runs the inventory's checks once the selectors are
-// chosen (indexWorkloads): selectors proven, silent workloads listed.
+// chosen (indexWorkloads): selectors proven, named ports agreed on,
+// silent workloads listed.
 func (s *synth) applyInventory(ix map[string]*invIndex) {
 	for _, ns := range slices.Sorted(maps.Keys(ix)) {
 		s.proveSelectors(ns, s.byNS[ns], ix[ns])
+		s.namedPorts(ns, ix[ns])
+		s.servicePorts(ns, ix[ns])
 		if s.app[ns] {
 			s.silentWorkloads(ns, ix[ns])
 		}

@@ -83,7 +83,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		port := policy.Port{Proto: proto, Port: e.Port}
 		if srcHere {
 			ev := policy.Evidence{Workload: src.Name, Direction: "egress", Peer: describe(dst), Proto: e.Proto, Port: e.Port,
-				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst}
+				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst, Via: s.viaServices(dst, port)}
 			switch {
 			case s.dnsIDs[e.Key()]:
 				ev.Rule, ev.Admitted = policy.NameDNS, true
@@ -121,6 +121,9 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 		if dstHere {
 			ev := policy.Evidence{Workload: dst.Name, Direction: "ingress", Peer: describe(src), Proto: e.Proto, Port: e.Port,
 				Flows: e.Flows, FirstSeen: e.FirstSeen, LastSeen: e.LastSeen, SrcID: e.Src, DstID: e.Dst}
+			if src.Kind == learner.NodeWorkload || src.Entity != string(record.EntityHost) && src.Entity != string(record.EntityRemoteNode) {
+				ev.Via = s.viaServices(dst, port) // a node's probes do not go through a Service
+			}
 			if peer, v := s.ingressPeer(ns, src, dst, e); v.admit {
 				addRule(ingress, dst.Name, peer, port, e.Flows)
 				ev.Rule, ev.Admitted = names[dst.Name]+"-ingress", s.expressible(peer)
@@ -188,6 +191,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 			out.Policies = append(out.Policies, p)
 		}
 	}
+	s.nameRules(out.Policies, workloads)
 	out.Traffic = s.readiness(nsFlows, newest)
 	out.Blockers = append(ClaimedBlockers(out), s.unaddressed[ns]...)
 	SortBlockers(out.Blockers)

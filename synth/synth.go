@@ -114,6 +114,14 @@ type synth struct {
 	invIx map[string]*invIndex
 	// policiesByNS are the inventory's NetworkPolicies by namespace
 	policiesByNS map[string][]*inventory.NetworkPolicy
+	// named are the named ports the pods of each graph workload with a
+	// proven selector all declare alike (see namedPorts), by node id
+	named map[string][]policy.NamedPort
+	// via explains, per graph workload and pod port, the Services that
+	// translate another port to it (see servicePorts); servicesByNS are
+	// the inventory's Services by namespace
+	via          map[string]map[policy.Port][]string
+	servicesByNS map[string][]*inventory.Service
 }
 
 // onceMark says that finding at (an index into set.Findings) is made once
@@ -201,6 +209,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		ambiguous: map[string]bool{}, reported: map[string]bool{}, unaddressed: map[string][]policy.Blocker{},
 		silent: map[string][]policy.SilentWorkload{}, unproven: map[string][]policy.Unproven{},
 		onceKeys: map[string]bool{},
+		named:    map[string][]policy.NamedPort{}, via: map[string]map[policy.Port][]string{},
 	}
 	if opts.DenyScope == policy.DenyScopeObserved {
 		s.set.DenyScope = opts.DenyScope
@@ -213,6 +222,11 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 			s.set.Unmanaged = append(s.set.Unmanaged, p.Namespace+"/"+p.Name)
 		}
 		s.policiesByNS = map[string][]*inventory.NetworkPolicy{}
+		s.servicesByNS = map[string][]*inventory.Service{}
+		for i := range opts.Inventory.Services {
+			v := &opts.Inventory.Services[i]
+			s.servicesByNS[v.Namespace] = append(s.servicesByNS[v.Namespace], v)
+		}
 		for i := range opts.Inventory.Policies {
 			p := &opts.Inventory.Policies[i]
 			s.policiesByNS[p.Namespace] = append(s.policiesByNS[p.Namespace], p)
@@ -242,6 +256,7 @@ func Synthesize(g *learner.Graph, opts Options) (*policy.Set, error) {
 		apps = append(apps, ns)
 	}
 	s.namespaces(apps)
+	s.set.Ports = s.usedPorts()
 	s.order()
 	policy.SortFindings(s.set.Findings)
 	return s.set, nil

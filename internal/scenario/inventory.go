@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func Inventory() ([]byte, error) {
 	wls = append(wls, wl{ns: "shop", name: SilentCronJob, kind: KindCronJob, labels: map[string]string{"app": "cleanup"}})
 	ports := namedPorts(s)
 	for _, p := range pods {
-		items = append(items, inventoryPod(p, ports[p.Namespace+"/"+p.WorkloadName]))
+		items = append(items, inventoryPod(p, s.podPorts(ports, p)))
 	}
 	schedules := CronJobSchedules()
 	for _, w := range wls {
@@ -199,6 +200,46 @@ func silentPods(s Spec) []Pod {
 		out = append(out, Pod{Namespace: "monitoring", Name: HostNetworkDaemonSet + "-" + safeString("node-exporter/"+n.Name, 5), IP: n.IP, Node: n.Name,
 			Labels:         map[string]string{"app.kubernetes.io/name": HostNetworkDaemonSet, "controller-revision-hash": safeString("node-exporter/rev", 10)},
 			ServiceAccount: HostNetworkDaemonSet, WorkloadKind: KindDaemonSet, WorkloadName: HostNetworkDaemonSet})
+	}
+	return out
+}
+
+// DisagreeingWorkload is shop/catalog: a rollout half done, its pods name
+// the gRPC container port (DisagreeingPort) differently — the first pod
+// "grpc", the others DisagreeingName — so its policies keep the number
+// there (and name its http port, which they all agree on).
+const (
+	DisagreeingWorkload = "catalog"
+	DisagreeingPort     = 9000
+	DisagreeingName     = "grpc-v2"
+)
+
+// ContainerPorts returns the named container ports the inventory gives pod
+// ns/name (a pod's view for the evaluators: named ports resolve through
+// them).
+func (s Spec) ContainerPorts(ns, name string) []corev1.ContainerPort {
+	p, ok := s.Pod(ns, name)
+	if !ok {
+		return nil
+	}
+	return s.podPorts(namedPorts(s), p)
+}
+
+// podPorts are pod p's named container ports: its workload's, but for the
+// pods of DisagreeingWorkload after the first.
+func (s Spec) podPorts(ports map[string][]corev1.ContainerPort, p Pod) []corev1.ContainerPort {
+	out := ports[p.Namespace+"/"+p.WorkloadName]
+	if p.Namespace != "shop" || p.WorkloadName != DisagreeingWorkload {
+		return out
+	}
+	if first := s.WorkloadPods(p.Namespace, p.WorkloadName); len(first) > 0 && first[0].Name == p.Name {
+		return out
+	}
+	out = slices.Clone(out)
+	for i := range out {
+		if out[i].ContainerPort == DisagreeingPort {
+			out[i].Name = DisagreeingName
+		}
 	}
 	return out
 }

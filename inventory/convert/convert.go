@@ -8,7 +8,6 @@ package convert
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -170,27 +169,6 @@ func node(b *inventory.Builder, o *corev1.Node) error {
 	return nil
 }
 
-// validPortName reports an IANA service name as Kubernetes accepts it for
-// a container port: 1–15 lower-case letters, digits and '-', with a
-// letter, no leading, trailing or double '-'.
-func validPortName(s string) bool {
-	if s == "" || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
-		return false
-	}
-	letter := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-			letter = true
-		case c >= '0' && c <= '9', c == '-':
-		default:
-			return false
-		}
-	}
-	return letter
-}
-
 func proto(p corev1.Protocol) string {
 	if p == "" {
 		return string(corev1.ProtocolTCP)
@@ -229,7 +207,7 @@ func pod(b *inventory.Builder, o *corev1.Pod) error {
 			if cp.Name == "" {
 				continue
 			}
-			if !validPortName(cp.Name) || !validProto(proto(cp.Protocol)) || cp.ContainerPort < 1 || cp.ContainerPort > 65535 {
+			if !record.ValidPortName(cp.Name) || !validProto(proto(cp.Protocol)) || cp.ContainerPort < 1 || cp.ContainerPort > 65535 {
 				return fmt.Errorf("pod %s: container port %s %s/%d is not a valid named port", quote(o.Name), quote(cp.Name), quote(string(cp.Protocol)), cp.ContainerPort)
 			}
 			p.Ports = append(p.Ports, inventory.NamedPort{Name: cp.Name, Proto: proto(cp.Protocol), Port: uint16(cp.ContainerPort)})
@@ -344,7 +322,7 @@ func service(b *inventory.Builder, o *corev1.Service) error {
 		case p.TargetPort.IntVal == 0 && p.TargetPort.StrVal == "":
 			sp.TargetPort = sp.Port
 		case p.TargetPort.StrVal != "":
-			if !validPortName(p.TargetPort.StrVal) {
+			if !record.ValidPortName(p.TargetPort.StrVal) {
 				return fmt.Errorf("service %s: target port %s is not a valid port name", quote(o.Name), quote(p.TargetPort.StrVal))
 			}
 			sp.TargetName = p.TargetPort.StrVal

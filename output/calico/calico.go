@@ -199,7 +199,7 @@ func protocolName(p record.Protocol) (string, bool) {
 type portGroup struct {
 	proto string
 	ipv   int // 4 or 6 for ICMP/ICMPv6, else 0
-	ports []uint16
+	ports []Port
 	all   bool
 }
 
@@ -231,15 +231,20 @@ func groups(ports []policy.Port) ([]portGroup, []string) {
 			g.all = true
 			continue
 		}
-		if !slices.Contains(g.ports, p.Port) {
-			g.ports = append(g.ports, p.Port)
+		// a name every pod the port reaches gives it (synth proves it)
+		pt := Port{Number: p.Port, Name: p.Name}
+		if p.Name != "" {
+			pt.Number = 0
+		}
+		if !slices.Contains(g.ports, pt) {
+			g.ports = append(g.ports, pt)
 		}
 	}
 	for i := range out {
 		if out[i].all {
 			out[i].ports = nil
 		}
-		slices.Sort(out[i].ports)
+		slices.SortFunc(out[i].ports, comparePorts)
 	}
 	return out, dropped
 }
@@ -405,7 +410,10 @@ func (f Formatter) Guard(set *policy.Set) (*Object, []string) {
 			v4 = append(v4, pfx)
 		}
 		if len(a.DNSPorts) > 0 {
-			ports := slices.Sorted(slices.Values(a.DNSPorts))
+			var ports []Port
+			for _, n := range slices.Sorted(slices.Values(a.DNSPorts)) {
+				ports = append(ports, Num(n))
+			}
 			for _, proto := range []string{"UDP", "TCP"} {
 				spec.Egress = append(spec.Egress, Rule{Action: ActionPass, Protocol: proto, IPVersion: ipv,
 					Destination: &EntityRule{Nets: []string{pfx}, Ports: slices.Clone(ports)}})

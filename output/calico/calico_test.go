@@ -82,7 +82,7 @@ func TestTreeShape(t *testing.T) {
 		if r.Protocol == "ICMP" && r.Destination.Selector == "app == 'redis'" && r.Destination.NamespaceSelector == "projectcalico.org/name == 'data'" {
 			icmp = true
 		}
-		if r.Protocol == "TCP" && r.Destination.NamespaceSelector == "projectcalico.org/name == 'payments'" && slices.Equal(r.Destination.Ports, []uint16{8443}) {
+		if r.Protocol == "TCP" && r.Destination.NamespaceSelector == "projectcalico.org/name == 'payments'" && slices.Equal(r.Destination.Ports, []calico.Port{calico.Num(8443)}) {
 			cross = true
 		}
 	}
@@ -106,7 +106,7 @@ func TestTreeShape(t *testing.T) {
 		t.Errorf("guard selector %q: want the application namespaces minus the opt-in", guard.Selector)
 	}
 	for _, r := range guard.Egress {
-		if r.Action == "Pass" && r.Destination != nil && slices.Contains(r.Destination.Nets, "169.254.169.254/32") && !slices.Equal(r.Destination.Ports, []uint16{53}) {
+		if r.Action == "Pass" && r.Destination != nil && slices.Contains(r.Destination.Nets, "169.254.169.254/32") && !slices.Equal(r.Destination.Ports, []calico.Port{calico.Num(53)}) {
 			t.Errorf("DNS pass rule %+v: only port 53", r)
 		}
 	}
@@ -142,7 +142,7 @@ func TestBuildRules(t *testing.T) {
 		var ports []string
 		if r.Destination != nil {
 			for _, p := range r.Destination.Ports {
-				ports = append(ports, strconv.Itoa(int(p)))
+				ports = append(ports, strconv.Itoa(int(p.Number)))
 			}
 		}
 		got = append(got, r.Protocol+" "+strings.Join(r.Source.Nets, ",")+" !"+strings.Join(r.Source.NotNets, ",")+" "+strings.Join(ports, ","))
@@ -160,7 +160,7 @@ func TestValidateRejects(t *testing.T) {
 	ok := func() *calico.Object {
 		return &calico.Object{APIVersion: calico.APIVersion, Kind: calico.KindNetworkPolicy, Metadata: calico.Metadata{Name: "a", Namespace: "web"},
 			Spec: &calico.PolicySpec{Selector: "all()", Types: []string{"Egress"}, Egress: []calico.Rule{{Action: "Allow", Protocol: "TCP",
-				Destination: &calico.EntityRule{Nets: []string{"10.0.0.0/8"}, NotNets: []string{"10.1.0.0/16"}, Ports: []uint16{443}}}}}}
+				Destination: &calico.EntityRule{Nets: []string{"10.0.0.0/8"}, NotNets: []string{"10.1.0.0/16"}, Ports: []calico.Port{calico.Num(443)}}}}}}
 	}
 	if err := calico.Validate(ok()); err != nil {
 		t.Fatalf("valid object rejected: %v", err)

@@ -19,6 +19,14 @@
 // published CRD schemas.
 package calico
 
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+
+	"github.com/flowfence/flowfence/record"
+)
+
 // API group/version and kinds.
 const (
 	APIVersion                    = "projectcalico.org/v3"
@@ -86,7 +94,56 @@ type EntityRule struct {
 	NotNets           []string `json:"notNets,omitempty"`
 	Selector          string   `json:"selector,omitempty"`
 	NamespaceSelector string   `json:"namespaceSelector,omitempty"`
-	Ports             []uint16 `json:"ports,omitempty"`
+	Ports             []Port   `json:"ports,omitempty"`
+}
+
+// Port is one entry of a rule's ports (numorstring.Port): a number, or the
+// name of a container port (Calico resolves it through the destination
+// endpoints' named ports).
+type Port struct {
+	Number uint16
+	Name   string
+}
+
+// Num is a numbered port.
+func Num(n uint16) Port { return Port{Number: n} }
+
+// MarshalJSON writes a number, or the name as a string.
+func (p Port) MarshalJSON() ([]byte, error) {
+	if p.Name != "" {
+		return json.Marshal(p.Name)
+	}
+	return json.Marshal(p.Number)
+}
+
+// UnmarshalJSON reads a number or a name (a port range string is not a
+// port flowfence writes: an error).
+func (p *Port) UnmarshalJSON(b []byte) error {
+	var n uint16
+	if err := json.Unmarshal(b, &n); err == nil {
+		*p = Port{Number: n}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("port %s: a number or a container port name", b)
+	}
+	if !record.ValidPortName(s) {
+		return fmt.Errorf("port %q: not a container port name", s)
+	}
+	*p = Port{Name: s}
+	return nil
+}
+
+// comparePorts orders numbers before names.
+func comparePorts(a, b Port) int {
+	if (a.Name == "") != (b.Name == "") {
+		if a.Name == "" {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Or(cmp.Compare(a.Number, b.Number), cmp.Compare(a.Name, b.Name))
 }
 
 // TierSpec is the spec of a Tier.

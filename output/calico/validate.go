@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/flowfence/flowfence/record"
 )
 
 // Validate checks an object as Calico's API server would for the fields
@@ -146,8 +148,11 @@ func validateRule(r *Rule) []error {
 			add("%s.ports: need protocol TCP, UDP or SCTP (have %q)", side.name, r.Protocol)
 		}
 		for _, p := range e.Ports {
-			if p == 0 {
+			if p.Name == "" && p.Number == 0 {
 				add("%s.ports: port 0", side.name)
+			}
+			if p.Name != "" && !record.ValidPortName(p.Name) {
+				add("%s.ports: %q is not a container port name", side.name, p.Name)
 			}
 		}
 		if e.Selector != "" {

@@ -322,7 +322,12 @@ func ports(ps []policy.Port) ([]PortProtocol, []ICMPField, []string) {
 	for _, p := range ps {
 		switch p.Proto {
 		case record.TCP, record.UDP, record.SCTP:
-			l4 = append(l4, PortProtocol{Port: strconv.Itoa(int(p.Port)), Protocol: p.Proto.String()})
+			port := strconv.Itoa(int(p.Port))
+			if p.Name != "" {
+				// every pod the port can reach names it so (synth proves it)
+				port = p.Name
+			}
+			l4 = append(l4, PortProtocol{Port: port, Protocol: p.Proto.String()})
 		case record.ICMPv4, record.ICMPv6:
 			// the graph keeps no ICMP type; the learner learns only
 			// requests, which in practice are echo requests (ping)

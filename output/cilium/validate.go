@@ -10,6 +10,8 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/flowfence/flowfence/record"
 )
 
 // Validate applies the checks Cilium's sanitizer (pkg/policy/api
@@ -279,7 +281,16 @@ func validatePortList(ps []PortProtocol, dns bool, p *field.Path) field.ErrorLis
 		ip := p.Index(i)
 		n, err := strconv.ParseUint(pp.Port, 10, 16)
 		if err != nil {
-			errs = append(errs, field.Invalid(ip.Child("port"), pp.Port, "must be a port number"))
+			// a named container port (an IANA service name), without a
+			// range and outside DNS rules
+			switch {
+			case !record.ValidPortName(pp.Port):
+				errs = append(errs, field.Invalid(ip.Child("port"), pp.Port, "must be a port number or a container port name"))
+			case dns:
+				errs = append(errs, field.Invalid(ip.Child("port"), pp.Port, "DNS rules need a port number"))
+			case pp.EndPort != 0:
+				errs = append(errs, field.Forbidden(ip.Child("endPort"), "a named port has no range"))
+			}
 			continue
 		}
 		if dns && n == 0 {

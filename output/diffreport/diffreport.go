@@ -49,6 +49,9 @@ func why(f *diffcheck.Flow, files map[string]string) string {
 		if f.Outcome == diffcheck.Guarded {
 			parts = append([]string{"cloud credential endpoint, denied on purpose"}, parts...)
 		}
+		if f.NamedPort != "" {
+			parts = append(parts, f.NamedPort)
+		}
 		return strings.Join(parts, "; ")
 	}
 	return f.Reason
@@ -122,6 +125,9 @@ func VerifyText(w io.Writer, v *diffcheck.Verification) {
 				default:
 					p("      %s: DENIED: isolated by %s, no rule admits it", s.name, policyList(s.side.Policies, v.Files))
 				}
+			}
+			if f.NamedPort != "" {
+				p("      named port: %s", escape.Terminal(f.NamedPort))
 			}
 		}
 	}

@@ -130,7 +130,12 @@ func rule(r policy.Rule) ([]networkingv1.NetworkPolicyPeer, []networkingv1.Netwo
 			continue
 		}
 		np := networkingv1.NetworkPolicyPort{Protocol: &proto}
-		if p.Port != 0 {
+		switch {
+		case p.Name != "":
+			// every pod the port can reach names it so (synth proves it)
+			v := intstr.FromString(p.Name)
+			np.Port = &v
+		case p.Port != 0:
 			v := intstr.FromInt32(int32(p.Port))
 			np.Port = &v
 		}

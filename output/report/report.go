@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,8 +71,12 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	b.Grow(512 + 160*len(ns.Evidence))
 	fmt.Fprintf(&b, "# Observed flows: namespace %s\n\n", escape.MarkdownText(ns.Name))
 	fmt.Fprintf(&b, "Observation window %s .. %s. Every row is a deduplicated edge learned from request flows;\n", ts(set.WindowStart), ts(set.WindowEnd))
-	b.WriteString("the last column names the policy that admits it (or why none does).\n\n")
-	b.WriteString("| workload | direction | peer | protocol | port | flows | first seen | last seen | admitted by |\n")
+	b.WriteString("the last column names the policy that admits it (or why none does).\n")
+	if slices.ContainsFunc(ns.Evidence, func(e policy.Evidence) bool { return e.Via != "" }) {
+		b.WriteString("A port \"(via Service …)\" is a pod port that Service translates its own port to (from the inventory):\n")
+		b.WriteString("a call to the Service's address is recorded with the pod's port, after the translation.\n")
+	}
+	b.WriteString("\n| workload | direction | peer | protocol | port | flows | first seen | last seen | admitted by |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, e := range ns.Evidence {
 		// "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", written
@@ -89,6 +94,12 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 			b.Write(strconv.AppendUint(b.AvailableBuffer(), uint64(e.Port), 10))
 		} else {
 			b.WriteString("-")
+		}
+		if e.Via != "" {
+			// the pod port a flow through a Service was recorded with
+			b.WriteString(" (via ")
+			b.WriteString(escape.MarkdownCell(e.Via))
+			b.WriteString(")")
 		}
 		b.WriteString(" | ")
 		b.Write(strconv.AppendUint(b.AvailableBuffer(), e.Flows, 10))

@@ -345,14 +345,25 @@ func (c *cluster) dryRun(t *testing.T) {
 				installCiliumCRDs(t, c.srv)
 			}
 			total := 0
+			runs := map[string][]string{}
 			for name, from := range c.flowSets(t) {
-				out := filepath.Join(t.TempDir(), "out")
-				args := []string{"generate", "--format", flavor, "--out", out}
 				for _, f := range from {
-					args = append(args, "--from", f)
+					runs[name] = append(runs[name], "--from", f)
 				}
+			}
+			// with the inventory, rules name container ports (port: http)
+			runs["sample with its inventory"] = []string{"--from", sampleFlows, "--inventory", scenario.InventoryFile}
+			for name, from := range runs {
+				out := filepath.Join(t.TempDir(), "out")
+				args := append([]string{"generate", "--format", flavor, "--out", out}, from...)
 				if stderr, err := c.run(args...); err != nil {
 					t.Fatalf("%s: generate: %v\n%s", name, err, stderr)
+				}
+				if slices.Contains(from, "--inventory") {
+					named, err := os.ReadFile(filepath.Join(out, "shop", "cart-ingress.yaml"))
+					if err != nil || !strings.Contains(string(named), "port: http") {
+						t.Fatalf("%s: shop/cart-ingress.yaml names no container port (%v):\n%s", name, err, named)
+					}
 				}
 				bundles, err := filepath.Glob(filepath.Join(out, "*", "kustomization.yaml"))
 				if err != nil || len(bundles) == 0 {

@@ -66,6 +66,7 @@ rewrote the tree), 1 error.`,
 	flags.AddLearn(cmd.Flags())
 	flags.AddPolicies(cmd.Flags())
 	flags.AddSynth(cmd.Flags())
+	flags.AddInventory(cmd.Flags(), "the nodes' addresses, and the pods' named container ports the tree's named ports resolve through (default for those: the table the tree recorded); with --update, the tree is regenerated against it")
 	cmd.Flags().String(config.KeyBaseline, "", "baseline graph file (flowfence learn --graph) to compare edges with")
 	cmd.Flags().String(config.KeyReport, "", "write the Markdown report (pull-request comment) to this file, atomically")
 	cmd.Flags().String(config.KeyGraph, "", "with --update: the graph to merge the observation into, instead of the tree's own .flowfence/graph.json; written back")
@@ -118,11 +119,15 @@ func run(cmd *cobra.Command, env flags.Env) error {
 		}
 	}
 	sopts := flags.SynthOptions(c)
+	if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
+		return err
+	}
 	opts, err := diffcheck.NewOptions(sopts)
 	if err != nil {
 		return err
 	}
 	opts.Workers = c.Workers
+	opts.Relied = st.Ports
 	var checker *diffcheck.Checker
 	if c.Policies != "" {
 		tree, err := diffcheck.ReadTree(c.Policies)
@@ -151,6 +156,9 @@ func run(cmd *cobra.Command, env flags.Env) error {
 	obs, _, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
 	if err != nil {
 		return err
+	}
+	if checker != nil {
+		checker.UsePorts(flags.NamedPorts(sopts.Inventory, st, obs))
 	}
 	d, err := diffcheck.Compare(obs, checker, baseline, c.Baseline, sopts)
 	if err != nil {
@@ -185,6 +193,9 @@ func run(cmd *cobra.Command, env flags.Env) error {
 				return nil, nil, err
 			}
 			if err := pipeline.AddState(tree, g, settings); err != nil {
+				return nil, nil, err
+			}
+			if err := pipeline.AddPorts(tree, set); err != nil {
 				return nil, nil, err
 			}
 			return set, tree, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
+	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/synth"
 )
 
@@ -81,6 +82,14 @@ func run(cmd *cobra.Command, env flags.Env, arg string) error {
 	opts, err := diffcheck.NewOptions(sopts)
 	if err != nil {
 		return err
+	}
+	// the tree's named ports resolve with the table generate recorded
+	ports, portsFile, err := pipeline.ReadPorts(c.Policies)
+	if err != nil {
+		return err
+	}
+	if ports != nil {
+		opts.Ports, opts.PortsFrom = ports, escape.Terminal(portsFile)
 	}
 	graphFile, flag := c.Graph, "--graph"
 	if graphFile == "" {

@@ -47,6 +47,9 @@ func NewCommand(env flags.Env) *cobra.Command {
 			if err := pipeline.AddState(tree, g, config.SettingsOf(c)); err != nil {
 				return err
 			}
+			if err := pipeline.AddPorts(tree, set); err != nil {
+				return err
+			}
 			if err := output.WriteTree(c.Out, tree); err != nil {
 				return err
 			}
@@ -62,6 +65,6 @@ func NewCommand(env flags.Env) *cobra.Command {
 	flags.AddLearn(cmd.Flags())
 	flags.AddSynth(cmd.Flags())
 	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically); its .flowfence/ keeps the graph and the settings it was generated from (diff --update reads them)")
-	flags.AddInventory(cmd.Flags())
+	flags.AddInventory(cmd.Flags(), "selectors proven against every pod, silent workloads, nodes, named ports")
 	return cmd
 }

@@ -42,7 +42,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// a tree from generate is judged with the settings it was generated with
-			c, log, _, err := flags.SetupTree(env, cmd, "verify")
+			c, log, state, err := flags.SetupTree(env, cmd, "verify")
 			if err != nil {
 				return err
 			}
@@ -54,8 +54,9 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 				return errors.New("--policies: required (the directory of the NetworkPolicy tree to verify)")
 			}
 			sopts := flags.SynthOptions(c)
-			// the inventory's nodes: a plain address calling its own node's
-			// pods (a Calico flow log's kubelet probe) is the node
+			// the inventory's nodes (a plain address calling its own node's
+			// pods, a Calico flow log's kubelet probe, is the node) and the
+			// pods' named container ports
 			if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
 				return err
 			}
@@ -64,6 +65,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 				return err
 			}
 			opts.Workers = c.Workers
+			opts.Relied = state.Ports
 			tree, err := diffcheck.ReadTree(c.Policies)
 			if err != nil {
 				return err
@@ -76,6 +78,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 			if err != nil {
 				return err
 			}
+			checker.UsePorts(flags.NamedPorts(sopts.Inventory, state, g))
 			v := checker.Verify(g)
 			if format == diffreport.FormatJSON {
 				b, err := diffreport.Marshal(diffreport.NewVerifyDoc(v))
@@ -97,7 +100,7 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 	flags.AddLearn(cmd.Flags())
 	flags.AddPolicies(cmd.Flags())
 	flags.AddScope(cmd.Flags())
+	flags.AddInventory(cmd.Flags(), "the nodes' addresses, and the pods' named container ports the tree's named ports resolve through (default for those: the table the tree recorded)")
 	flags.AddOutput(cmd.Flags(), diffreport.FormatText, diffreport.FormatJSON)
-	flags.AddInventory(cmd.Flags())
 	return cmd
 }
