@@ -42,6 +42,7 @@ type Aggregator struct {
 	consumer string
 	ackWait  time.Duration
 	cursor   map[string]Position // cluster/epoch → last merged
+	merger   *learner.Merger
 	// Merged counts the parts merged, Skipped those already merged
 	// (redelivered or republished) or of other clusters.
 	Merged, Skipped int
@@ -128,6 +129,12 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 	if every <= 0 || every > a.ackWait/2 {
 		every = a.ackWait / 2
 	}
+	// each part costs what it brings, not the size of g (learner.Merger);
+	// a later Run into the same graph goes on with the same Merger
+	if a.merger == nil || a.merger.Graph() != g {
+		a.merger = learner.NewMerger(g)
+	}
+	m := a.merger
 	var unacked []jetstream.Msg
 	var parts []*learner.Graph
 	lastSave := time.Now()
@@ -135,10 +142,11 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 		if len(unacked) == 0 {
 			return nil
 		}
-		if len(parts) > 0 {
-			g.Merge(mergeAll(parts))
-			parts = parts[:0]
+		for i, part := range parts {
+			m.Merge(part)
+			parts[i] = nil
 		}
+		parts = parts[:0]
 		setPositions(g, aggregateCursorName(a.stream), a.cursor)
 		if save != nil {
 			if err := save(); err != nil {
@@ -241,22 +249,6 @@ func (a *Aggregator) take(m jetstream.Msg) (*learner.Graph, error) {
 	a.Merged++
 	a.Edges += len(part.Edges) + len(part.Denied)
 	return part, nil
-}
-
-// mergeAll merges graphs pairwise (Merge judges the whole graph each
-// time: folding n parts into one growing graph would cost n times its size).
-func mergeAll(gs []*learner.Graph) *learner.Graph {
-	for len(gs) > 1 {
-		var next []*learner.Graph
-		for i := 0; i < len(gs); i += 2 {
-			if i+1 < len(gs) {
-				gs[i].Merge(gs[i+1])
-			}
-			next = append(next, gs[i])
-		}
-		gs = next
-	}
-	return gs[0]
 }
 
 // Clusters returns the clusters merged so far (from the cursor).
