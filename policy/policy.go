@@ -59,6 +59,29 @@ type Set struct {
 	// DenyScopeObserved isolates only the observed workloads, each by its
 	// own policies.
 	DenyScope string
+	// Fleet is, for a tree merged from several clusters (generate
+	// --fleet), each cluster with the learned edges it alone observed
+	// (sorted by cluster); nil otherwise.
+	Fleet []ClusterOnly
+}
+
+// ClusterOnly is one cluster of a fleet and the edges of the tree that no
+// other cluster observed (learned or denied).
+type ClusterOnly struct {
+	Cluster string
+	Edges   []OnlyEdge
+}
+
+// OnlyEdge is a learned edge one cluster alone observed, with that
+// cluster's evidence; a peer is "namespace/workload", an address or an
+// entity, and the namespaces say which FLOWS.md show it.
+type OnlyEdge struct {
+	Src, Dst                   string
+	SrcNamespace, DstNamespace string
+	Proto                      string
+	Port                       uint16
+	Flows                      uint64
+	FirstSeen, LastSeen        time.Time
 }
 
 // Deny scopes (Set.DenyScope, Namespace.DenyScope).
