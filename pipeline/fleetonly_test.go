@@ -194,4 +194,3 @@ func nsOf(id string) string {
 	s := strings.TrimPrefix(id, "pod:")
 	return s[:strings.Index(s, "/")]
 }
-
