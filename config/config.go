@@ -72,7 +72,7 @@ const EnvPrefix = "FLOWFENCE"
 // Defaults returns every key's default value.
 func Defaults() map[string]any {
 	m := map[string]any{
-		KeyFrom: []string{}, KeyOut: "out", KeyFormat: "k8s", KeyGraph: "", KeyStrict: false, KeyLearnDropped: false,
+		KeyFrom: []string{}, KeyOut: "out", KeyFormat: "k8s", KeyGraph: "", KeyStrict: false, KeyLearnDropped: false, KeyFleet: false,
 		KeyCloud: "generic", KeyCNI: "kubernetes", KeySince: "", KeyUntil: "", KeyWorkers: 0, KeyQuiet: false,
 		KeyNSSystem: []string{}, KeyNSInclude: []string{}, KeyNSExclude: []string{}, KeyMetadataAllow: []any{},
 		KeyDNSClusterIPs: []string{}, KeyNodeCIDRs: []string{},
@@ -128,6 +128,10 @@ func ReadFile(vp *viper.Viper) error {
 	return nil
 }
 
+// KeyFleet: generate makes one tree of the clusters of nats:// sources,
+// saying what only one of them observed.
+const KeyFleet = "fleet"
+
 // Config is the typed configuration.
 type Config struct {
 	From          []string
@@ -136,6 +140,7 @@ type Config struct {
 	Graph         string
 	Strict        bool
 	LearnDropped  bool
+	Fleet         bool
 	Cloud         string
 	CNI           string
 	Since, Until  time.Time
@@ -182,7 +187,7 @@ type Config struct {
 func Load(vp *viper.Viper) (*Config, error) {
 	c := &Config{
 		From: vp.GetStringSlice(KeyFrom), Out: vp.GetString(KeyOut), Format: vp.GetString(KeyFormat),
-		Graph: vp.GetString(KeyGraph), Strict: vp.GetBool(KeyStrict), LearnDropped: vp.GetBool(KeyLearnDropped),
+		Graph: vp.GetString(KeyGraph), Strict: vp.GetBool(KeyStrict), LearnDropped: vp.GetBool(KeyLearnDropped), Fleet: vp.GetBool(KeyFleet),
 		Policies: vp.GetString(KeyPolicies), Baseline: vp.GetString(KeyBaseline), Report: vp.GetString(KeyReport),
 		Cloud: vp.GetString(KeyCloud), CNI: vp.GetString(KeyCNI), Workers: vp.GetInt(KeyWorkers), Quiet: vp.GetBool(KeyQuiet),
 		NSSystem: vp.GetStringSlice(KeyNSSystem), NSInclude: vp.GetStringSlice(KeyNSInclude), NSExclude: vp.GetStringSlice(KeyNSExclude),

@@ -30,6 +30,9 @@ type AggregateOptions struct {
 	// SaveEvery bounds the time between saves while deltas come (the
 	// consumer's ack wait bounds it too).
 	SaveEvery time.Duration
+	// PerCluster also keeps each cluster's graph apart (ClusterGraphs:
+	// generate --fleet reports what only one cluster saw).
+	PerCluster bool
 	Options
 }
 
@@ -42,6 +45,8 @@ type Aggregator struct {
 	consumer string
 	ackWait  time.Duration
 	cursor   map[string]Position // cluster/epoch → last merged
+	merger   *learner.Merger
+	clusters map[string]*learner.Merger // PerCluster: each cluster's graph
 	// Merged counts the parts merged, Skipped those already merged
 	// (redelivered or republished) or of other clusters.
 	Merged, Skipped int
@@ -128,17 +133,35 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 	if every <= 0 || every > a.ackWait/2 {
 		every = a.ackWait / 2
 	}
+	// each part costs what it brings, not the size of g (learner.Merger);
+	// a later Run into the same graph goes on with the same Merger
+	if a.merger == nil || a.merger.Graph() != g {
+		a.merger = learner.NewMerger(g)
+	}
+	m := a.merger
 	var unacked []jetstream.Msg
-	var parts []*learner.Graph
+	var parts []clusterPart
 	lastSave := time.Now()
 	commit := func() error {
 		if len(unacked) == 0 {
 			return nil
 		}
-		if len(parts) > 0 {
-			g.Merge(mergeAll(parts))
-			parts = parts[:0]
+		for i, part := range parts {
+			m.Merge(part.g)
+			if a.o.PerCluster {
+				if a.clusters == nil {
+					a.clusters = map[string]*learner.Merger{}
+				}
+				cm := a.clusters[part.cluster]
+				if cm == nil {
+					cm = learner.NewMerger(learner.NewGraph())
+					a.clusters[part.cluster] = cm
+				}
+				cm.Merge(part.g)
+			}
+			parts[i] = clusterPart{}
 		}
+		parts = parts[:0]
 		setPositions(g, aggregateCursorName(a.stream), a.cursor)
 		if save != nil {
 			if err := save(); err != nil {
@@ -172,12 +195,12 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			part, err := a.take(m)
+			cluster, part, err := a.take(m)
 			if err != nil {
 				return err
 			}
 			if part != nil {
-				parts = append(parts, part)
+				parts = append(parts, clusterPart{cluster, part})
 			}
 			unacked = append(unacked, m)
 		}
@@ -217,7 +240,7 @@ func (a *Aggregator) drained(ctx context.Context, cons jetstream.Consumer) (bool
 
 // take returns one message's part unless the cursor says it was merged
 // (nil then), and advances the cursor.
-func (a *Aggregator) take(m jetstream.Msg) (*learner.Graph, error) {
+func (a *Aggregator) take(m jetstream.Msg) (cluster string, part *learner.Graph, err error) {
 	msg, part, err := Decode(m.Data())
 	if err != nil {
 		meta, _ := m.Metadata()
@@ -225,38 +248,22 @@ func (a *Aggregator) take(m jetstream.Msg) (*learner.Graph, error) {
 		if meta != nil {
 			seq = meta.Sequence.Stream
 		}
-		return nil, fmt.Errorf("--from %s: stream %s message %d: %w", a.url, a.stream, seq, err)
+		return "", nil, fmt.Errorf("--from %s: stream %s message %d: %w", a.url, a.stream, seq, err)
 	}
 	if ok, _ := path.Match(a.glob, msg.Cluster); !ok || Subject(msg.Cluster) != m.Subject() {
 		a.Skipped++
-		return nil, nil
+		return "", nil, nil
 	}
 	key := lineageKey(msg.Cluster, msg.Epoch)
 	pos := Position{Seq: msg.Seq, Part: msg.Part}
 	if !pos.After(a.cursor[key]) {
 		a.Skipped++
-		return nil, nil
+		return "", nil, nil
 	}
 	a.cursor[key] = pos
 	a.Merged++
 	a.Edges += len(part.Edges) + len(part.Denied)
-	return part, nil
-}
-
-// mergeAll merges graphs pairwise (Merge judges the whole graph each
-// time: folding n parts into one growing graph would cost n times its size).
-func mergeAll(gs []*learner.Graph) *learner.Graph {
-	for len(gs) > 1 {
-		var next []*learner.Graph
-		for i := 0; i < len(gs); i += 2 {
-			if i+1 < len(gs) {
-				gs[i].Merge(gs[i+1])
-			}
-			next = append(next, gs[i])
-		}
-		gs = next
-	}
-	return gs[0]
+	return msg.Cluster, part, nil
 }
 
 // Clusters returns the clusters merged so far (from the cursor).
@@ -269,6 +276,25 @@ func (a *Aggregator) Clusters() []string {
 			seen[c] = true
 			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// clusterPart is a part to merge and the cluster that sent it.
+type clusterPart struct {
+	cluster string
+	g       *learner.Graph
+}
+
+// ClusterGraphs returns each cluster's graph merged by Run (PerCluster;
+// nil otherwise), keyed by cluster name.
+func (a *Aggregator) ClusterGraphs() map[string]*learner.Graph {
+	if a.clusters == nil {
+		return nil
+	}
+	out := make(map[string]*learner.Graph, len(a.clusters))
+	for c, m := range a.clusters {
+		out[c] = m.Graph()
 	}
 	return out
 }

@@ -28,5 +28,8 @@
 // The aggregator (the nats:// source of `learn`) is a durable pull
 // consumer: it merges deltas into the graph, saves the graph with its
 // cursor, and only then acknowledges the messages. A redelivered message
-// at or before the cursor is acknowledged and skipped.
+// at or before the cursor is acknowledged and skipped. Each part is merged
+// through a learner.Merger, at the cost of what it brings rather than the
+// size of the fleet's graph; with PerCluster each cluster's graph is also
+// kept apart (generate --fleet reports the edges only one cluster saw).
 package fleet

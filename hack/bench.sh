@@ -65,6 +65,12 @@ if [ "$GOBENCH" != 0 ]; then
 	$GO test -run '^$' -bench 'BenchmarkLiveLearn$' -benchtime 5x ./collectors/hubblerelay/
 	$GO test -run '^$' -bench 'BenchmarkLearnerAdd(Calico)?(Shuffled)?$' -benchmem -benchtime 2000000x ./learner/
 	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
+	# the fleet (issue #20): one aggregator's merge work (100 clusters x 10,000 edges, 1% per
+	# checkpoint; through learner.Merger and through Graph.Merge), the bytes a checkpoint puts
+	# on the wire against the Hubble lines it learned, then the same fleet through a real
+	# in-process JetStream server (tests/nats, a nested module) and the publish overhead
+	$GO test -run '^$' -bench 'BenchmarkMergeDelta$|BenchmarkDeltaBytes$' -benchtime 3x -timeout 60m ./fleet/
+	(cd tests/nats && $GO test -run '^$' -bench 'BenchmarkAggregate$|BenchmarkPublishCheckpoint$' -benchtime 3x -timeout 90m .)
 fi
 
 # The live path (issue #20): relay and learner in their own processes,

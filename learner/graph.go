@@ -300,6 +300,8 @@ func lessKey(a, b EdgeKey) bool {
 
 // Merge folds o into g. Merge is associative and commutative: merging the
 // graphs of any split of the same flows, in any order, gives the same graph.
+// It judges the whole graph again; a Merger folding many graphs into one
+// judges only what each brings.
 func (g *Graph) Merge(o *Graph) {
 	for id, n := range o.Nodes {
 		if cur, ok := g.Nodes[id]; ok {
@@ -330,13 +332,7 @@ func mergeEdges(dst, src map[EdgeKey]*Edge) {
 		if cur, ok := dst[k]; ok {
 			mergeEdge(cur, e)
 		} else {
-			c := *e
-			c.NodesSeen = slices.Clone(e.NodesSeen)
-			c.Sources = slices.Clone(e.Sources)
-			c.FwdTuples = slices.Clone(e.FwdTuples)
-			c.DropTuples = slices.Clone(e.DropTuples)
-			c.DeniedBy = slices.Clone(e.DeniedBy)
-			dst[k] = &c
+			dst[k] = cloneEdge(e)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func openFleet(u string, opts *LearnOptions) (GraphSource, error) {
 	}
 	return fleet.NewAggregator(fleet.AggregateOptions{
 		URL: u, Durable: opts.Live.CheckpointPath != "", Follow: opts.Live.Relay.Follow,
-		SaveEvery: opts.Live.CheckpointInterval, Options: no,
+		SaveEvery: opts.Live.CheckpointInterval, PerCluster: opts.Fleet, Options: no,
 	}, opts.Live.Base)
 }
 
@@ -65,6 +65,20 @@ func learnGraphs(ctx context.Context, arg string, src *Source, opts *LearnOption
 	}
 	if err := gs.Run(ctx, merged, save); err != nil {
 		return err
+	}
+	if cg, ok := gs.(interface {
+		ClusterGraphs() map[string]*learner.Graph
+	}); ok && opts.Fleet {
+		if sum.Clusters == nil {
+			sum.Clusters = map[string]*learner.Graph{}
+		}
+		for c, g := range cg.ClusterGraphs() {
+			if cur := sum.Clusters[c]; cur != nil {
+				cur.Merge(g)
+			} else {
+				sum.Clusters[c] = g
+			}
+		}
 	}
 	sum.Graphs++
 	return nil

@@ -43,12 +43,14 @@ func Render(g *learner.Graph, sopts synth.Options, format string) (*policy.Set, 
 // RenderWith synthesises and renders the complete output tree for a graph
 // with a configured formatter (NewFormatter).
 func RenderWith(g *learner.Graph, sopts synth.Options, f output.Formatter) (*policy.Set, output.Tree, error) {
-	return renderWith(g, sopts, f, nil)
+	return renderWith(g, sopts, f, nil, nil)
 }
 
 // renderWith is RenderWith; cutShort names the live windows that ended
 // early (ROLLOUT.md says so).
-func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutShort []string) (*policy.Set, output.Tree, error) {
+// clusters are the graphs of a fleet's clusters (generate --fleet): the
+// reports say what only one of them observed.
+func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutShort []string, clusters map[string]*learner.Graph) (*policy.Set, output.Tree, error) {
 	if !synth.IsCanonical(g) {
 		g = synth.Canonical(g) // nothing below changes g: a canonical graph is used as it is
 	}
@@ -72,6 +74,7 @@ func renderWith(g *learner.Graph, sopts synth.Options, f output.Formatter, cutSh
 		return nil, nil, err
 	}
 	set.CutShort = cutShort
+	set.Fleet = FleetOnly(g, clusters)
 	report.Add(tree, set, f.Name())
 	if n, ok := f.(output.RolloutNoter); ok {
 		tree["ROLLOUT.md"] = append(tree["ROLLOUT.md"], n.RolloutNotes(set)...)
@@ -175,6 +178,13 @@ func PrintSummary(w io.Writer, sum *Summary, g *learner.Graph, set *policy.Set, 
 				p("  ! %s", escape.Terminal(f.Message))
 			}
 		}
+	}
+	if set != nil && set.Fleet != nil {
+		var parts []string
+		for _, c := range set.Fleet {
+			parts = append(parts, fmt.Sprintf("%s (%d only there)", c.Cluster, len(c.Edges)))
+		}
+		p("  fleet:     %d clusters merged, edges only one observed: %s", len(set.Fleet), strings.Join(parts, ", "))
 	}
 	if out != "" {
 		p("  written:   %s (see %s/ROLLOUT.md)", out, out)

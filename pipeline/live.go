@@ -243,10 +243,11 @@ func (s *Summary) CutShort() []string {
 // window cut short is said at the top of ROLLOUT.md.
 func RenderLearned(g *learner.Graph, sum *Summary, sopts synth.Options, f output.Formatter) (*policy.Set, output.Tree, error) {
 	var cut []string
+	var clusters map[string]*learner.Graph
 	if sum != nil {
-		cut = sum.CutShort()
+		cut, clusters = sum.CutShort(), sum.Clusters
 	}
-	return renderWith(g, sopts, f, cut)
+	return renderWith(g, sopts, f, cut, clusters)
 }
 
 // addCursors adds the live sources' cursors to g (with mu held).

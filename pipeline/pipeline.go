@@ -32,6 +32,9 @@ type LearnOptions struct {
 	Sources []Source
 	// NATS configures nats:// sources and the --publish sink (credentials, TLS).
 	NATS fleet.Options
+	// Fleet keeps the graph of each cluster a nats:// source merges
+	// (Summary.Clusters): generate --fleet reports what only one saw.
+	Fleet bool
 }
 
 // Summary is what one run read and learned.
@@ -46,6 +49,9 @@ type Summary struct {
 	// SizeWarning says the graph holds more distinct workloads than
 	// LearnOptions.MaxWorkloads ("" when it does not).
 	SizeWarning string
+	// Clusters are the graphs of each cluster the nats:// sources merged
+	// (LearnOptions.Fleet; nil otherwise).
+	Clusters map[string]*learner.Graph
 }
 
 // Learn reads every --from argument and returns the merged graph. Saved

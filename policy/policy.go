@@ -71,6 +71,29 @@ type Set struct {
 	// Ports are the container port names the tree's rules use (Port.Name),
 	// per graph workload: what the replay resolves them with.
 	Ports PortTable
+	// Fleet is, for a tree merged from several clusters (generate
+	// --fleet), each cluster with the learned edges it alone observed
+	// (sorted by cluster); nil otherwise.
+	Fleet []ClusterOnly
+}
+
+// ClusterOnly is one cluster of a fleet and the edges of the tree that no
+// other cluster observed (learned or denied).
+type ClusterOnly struct {
+	Cluster string
+	Edges   []OnlyEdge
+}
+
+// OnlyEdge is a learned edge one cluster alone observed, with that
+// cluster's evidence; a peer is "namespace/workload", an address or an
+// entity, and the namespaces say which FLOWS.md show it.
+type OnlyEdge struct {
+	Src, Dst                   string
+	SrcNamespace, DstNamespace string
+	Proto                      string
+	Port                       uint16
+	Flows                      uint64
+	FirstSeen, LastSeen        time.Time
 }
 
 // Deny scopes (Set.DenyScope, Namespace.DenyScope).

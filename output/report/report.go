@@ -115,6 +115,7 @@ func flows(ns *policy.Namespace, set *policy.Set, fs []policy.Finding) []byte {
 	writeUnproven(&b, ns)
 	writeSilent(&b, ns)
 	writeExisting(&b, ns)
+	writeFleetFlows(&b, set, ns.Name)
 	if len(fs) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		writeFindings(&b, fs)
@@ -420,6 +421,7 @@ func rollout(set *policy.Set, format string) []byte {
 		}
 		b.WriteString("System namespaces get no policies (their pods appear only as peers): " + strings.Join(sys, ", ") + ".\n")
 	}
+	writeFleetRollout(&b, set)
 	if len(set.Findings) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		writeFindings(&b, set.Findings)

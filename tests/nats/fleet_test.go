@@ -2,6 +2,7 @@ package nats
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -173,4 +174,75 @@ func TestRefusals(t *testing.T) {
 	}
 	// the right password works
 	run(t, "learn", "--quiet", "--from", flows[0], "--graph", g, "--publish", url, "--cluster", "c1", "--nats-user", "flowfence", "--nats-password", "s3cret-pass")
+}
+
+// TestFleetOnlyIn: three clusters learn the same flows but one also sees
+// a request on a port the others never saw; generate --fleet over the
+// three writes one tree that admits it, and ROLLOUT.md, the FLOWS.md of
+// both namespaces and the run summary say that only that cluster saw it.
+// --fleet without a nats:// source is refused.
+func TestFleetOnlyIn(t *testing.T) {
+	c := newCluster(t, nil)
+	dir := t.TempDir()
+	url := c.url(0)
+	raw, err := os.ReadFile(flows[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(raw), "\n")
+	if !strings.Contains(first, `"destination_port":9090`) {
+		t.Fatalf("the sample's first flow changed: %.200s", first)
+	}
+	extra := filepath.Join(dir, "extra.jsonl")
+	if err := os.WriteFile(extra, []byte(strings.Replace(first, `"destination_port":9090`, `"destination_port":9999`, 1)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, dir, url, "prod-a", [][]string{{flows[0]}})
+	publish(t, dir, url, "prod-b", [][]string{{flows[0]}})
+	publish(t, dir, url, "prod-c", [][]string{{flows[0]}, {extra}})
+	publish(t, dir, url, "staging", [][]string{{extra}}) // not matched by prod-*
+	out := filepath.Join(dir, "tree")
+	summary := run(t, "generate", "--from", url+"?cluster=prod-*", "--fleet", "--out", out)
+	if want := "fleet:     3 clusters merged, edges only one observed: prod-a (0 only there), prod-b (0 only there), prod-c (1 only there)"; !strings.Contains(summary, want) {
+		t.Errorf("run summary lacks %q:\n%s", want, summary)
+	}
+	rollout, err := os.ReadFile(filepath.Join(out, "ROLLOUT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"This tree merges the graphs of 3 clusters (prod-a, prod-b, prod-c)",
+		"### Only in cluster prod-a\n\nNothing: another cluster observed every edge this one did.",
+		"### Only in cluster prod-c\n\n| from | to | protocol | port | flows | first seen | last seen |\n|---|---|---|---|---|---|---|\n| monitoring/prometheus | shop/frontend | TCP | 9999 | 1 |",
+	} {
+		if !strings.Contains(string(rollout), want) {
+			t.Errorf("ROLLOUT.md lacks %q", want)
+		}
+	}
+	for _, ns := range []string{"monitoring", "shop"} {
+		doc, err := os.ReadFile(filepath.Join(out, ns, "FLOWS.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), "## Only in cluster prod-c") || !strings.Contains(string(doc), "| monitoring/prometheus | shop/frontend | TCP | 9999 | 1 |") {
+			t.Errorf("%s/FLOWS.md does not say that only prod-c saw port 9999", ns)
+		}
+	}
+	// the tree admits it: the shop namespace's evidence has the edge admitted
+	shop, _ := os.ReadFile(filepath.Join(out, "shop", "FLOWS.md"))
+	found := false
+	for _, line := range strings.Split(string(shop), "\n") {
+		if strings.HasPrefix(line, "| frontend | ingress | monitoring/prometheus | TCP | 9999 |") {
+			found = true
+			if cells := strings.Split(line, "|"); !strings.Contains(cells[len(cells)-2], "frontend") {
+				t.Errorf("the fleet tree does not admit what prod-c saw (no frontend policy): %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Error("shop/FLOWS.md has no evidence row for port 9999")
+	}
+	if out, err := runErr("generate", "--quiet", "--from", flows[0], "--fleet", "--out", filepath.Join(dir, "x")); err == nil || !strings.Contains(out, "--fleet: merges the clusters of a nats:// source") {
+		t.Errorf("--fleet without nats:// was not refused clearly: %v\n%s", err, out)
+	}
 }

@@ -5,10 +5,13 @@ package generate
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/fleet"
 	"github.com/flowfence/flowfence/internal/cli/flags"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/pipeline"
@@ -29,7 +32,12 @@ func NewCommand(env flags.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, flags.LearnOptions(c, env, log), log)
+			lopts := flags.LearnOptions(c, env, log)
+			lopts.Fleet = c.Fleet
+			if lopts.Fleet && !slices.ContainsFunc(c.From, func(u string) bool { return strings.HasPrefix(u, fleet.Scheme) }) {
+				return fmt.Errorf("--%s: merges the clusters of a nats:// source; give one (--from 'nats://HOST:4222/STREAM?cluster=GLOB')", config.KeyFleet)
+			}
+			g, sum, err := pipeline.Learn(flags.Context(cmd), c.From, lopts, log)
 			var cut *pipeline.IncompleteError
 			if err != nil && !errors.As(err, &cut) {
 				return err
@@ -64,6 +72,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 	}
 	flags.AddLearn(cmd.Flags())
 	flags.AddSynth(cmd.Flags())
+	cmd.Flags().Bool(config.KeyFleet, false, "with nats:// sources: one tree for every cluster merged (it admits what any of them observed); FLOWS.md, ROLLOUT.md and the summary say which edges only one cluster observed")
 	cmd.Flags().String(config.KeyOut, "out", "output directory (replaced atomically); its .flowfence/ keeps the graph and the settings it was generated from (diff --update reads them)")
 	flags.AddInventory(cmd.Flags(), "selectors proven against every pod, silent workloads, nodes, named ports")
 	return cmd
