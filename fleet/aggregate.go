@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/learner"
 )
 
@@ -45,12 +46,16 @@ type Aggregator struct {
 	consumer string
 	ackWait  time.Duration
 	cursor   map[string]Position // cluster/epoch → last merged
+	// gaps holds, per cluster/epoch, since when a later part waits for
+	// one before it that has not come back yet
+	gaps     map[string]time.Time
 	merger   *learner.Merger
 	clusters map[string]*learner.Merger // PerCluster: each cluster's graph
 	// Merged counts the parts merged, Skipped those already merged
-	// (redelivered or republished) or of other clusters.
-	Merged, Skipped int
-	Edges           int // edges merged (counted per part)
+	// (redelivered or republished) or of other clusters, Held the
+	// deliveries of parts that came before a part preceding them.
+	Merged, Skipped, Held int
+	Edges                 int // edges merged (counted per part)
 }
 
 // NewAggregator parses the URL and reads the cursor base holds.
@@ -100,7 +105,12 @@ func (a *Aggregator) filterSubject() string {
 
 // Run merges the deltas into g, calling save (which writes g) before it
 // acknowledges what it merged. A delta at or before the cursor is
-// acknowledged and skipped.
+// acknowledged and skipped. Each lineage is merged in order: a part that
+// arrives before one preceding it (delivered to a fetch that ended before
+// it was read, that one comes back after the ack wait) is handed back to
+// the server to come again; a part that stays missing for three ack
+// waits ends the run with an error naming it, after what was merged is
+// saved.
 func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() error) error {
 	p, _ := parse(a.o.URL)
 	nc, err := connect(p, a.o.Options, "flowfence aggregate "+a.glob)
@@ -195,14 +205,24 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			cluster, part, err := a.take(m)
+			cluster, part, held, err := a.take(m)
 			if err != nil {
 				return err
+			}
+			if held {
+				_ = m.NakWithDelay(time.Second)
+				continue
 			}
 			if part != nil {
 				parts = append(parts, clusterPart{cluster, part})
 			}
 			unacked = append(unacked, m)
+		}
+		if err := a.missing(); err != nil {
+			if cerr := commit(); cerr != nil {
+				return cerr
+			}
+			return err
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			if lg := a.o.Logger; lg != nil {
@@ -215,7 +235,7 @@ func (a *Aggregator) Run(ctx context.Context, g *learner.Graph, save func() erro
 			}
 		}
 		if n == 0 {
-			if !a.o.Follow {
+			if !a.o.Follow && len(a.gaps) == 0 {
 				done, err := a.drained(ctx, cons)
 				if err != nil {
 					return err
@@ -239,8 +259,9 @@ func (a *Aggregator) drained(ctx context.Context, cons jetstream.Consumer) (bool
 }
 
 // take returns one message's part unless the cursor says it was merged
-// (nil then), and advances the cursor.
-func (a *Aggregator) take(m jetstream.Msg) (cluster string, part *learner.Graph, err error) {
+// (nil then), and advances the cursor; held says the part comes after one
+// not merged yet, and is neither merged nor to be acknowledged.
+func (a *Aggregator) take(m jetstream.Msg) (cluster string, part *learner.Graph, held bool, err error) {
 	msg, part, err := Decode(m.Data())
 	if err != nil {
 		meta, _ := m.Metadata()
@@ -248,22 +269,52 @@ func (a *Aggregator) take(m jetstream.Msg) (cluster string, part *learner.Graph,
 		if meta != nil {
 			seq = meta.Sequence.Stream
 		}
-		return "", nil, fmt.Errorf("--from %s: stream %s message %d: %w", a.url, a.stream, seq, err)
+		return "", nil, false, fmt.Errorf("--from %s: stream %s message %d: %w", a.url, a.stream, seq, err)
 	}
 	if ok, _ := path.Match(a.glob, msg.Cluster); !ok || Subject(msg.Cluster) != m.Subject() {
 		a.Skipped++
-		return "", nil, nil
+		return "", nil, false, nil
 	}
 	key := lineageKey(msg.Cluster, msg.Epoch)
-	pos := Position{Seq: msg.Seq, Part: msg.Part}
+	pos := Position{Seq: msg.Seq, Part: msg.Part, Parts: msg.Parts}
 	if !pos.After(a.cursor[key]) {
 		a.Skipped++
-		return "", nil, nil
+		return "", nil, false, nil
 	}
+	if !pos.Follows(a.cursor[key]) {
+		a.Held++
+		if a.gaps == nil {
+			a.gaps = map[string]time.Time{}
+		}
+		if _, ok := a.gaps[key]; !ok {
+			a.gaps[key] = time.Now()
+		}
+		return "", nil, true, nil
+	}
+	delete(a.gaps, key)
 	a.cursor[key] = pos
 	a.Merged++
 	a.Edges += len(part.Edges) + len(part.Denied)
-	return msg.Cluster, part, nil
+	return msg.Cluster, part, false, nil
+}
+
+// missing is the error of a part that later parts have waited for longer
+// than three ack waits: the stream no longer holds it (removed by its
+// limits) or no server delivers it.
+func (a *Aggregator) missing() error {
+	for key, since := range a.gaps {
+		if time.Since(since) < 3*a.ackWait {
+			continue
+		}
+		cluster, epoch := splitLineage(key)
+		p := a.cursor[key]
+		want := "sequence 1 part 1"
+		if p.Seq > 0 {
+			want = fmt.Sprintf("the part after sequence %d part %d", p.Seq, p.Part)
+		}
+		return fmt.Errorf("--from %s: stream %s, cluster %s epoch %s: %s has not come for %s while later deltas did (removed by the stream's limits?); what came before it is merged and saved, later deltas stay in the stream", a.url, a.stream, escape.Terminal(cluster), escape.Terminal(epoch), want, time.Since(since).Round(time.Second))
+	}
+	return nil
 }
 
 // Clusters returns the clusters merged so far (from the cursor).

@@ -10,7 +10,7 @@ import (
 // The publisher's and the aggregator's positions are kept in the graph
 // file they save, as the graph's opaque cursors (so that they are written
 // in the same atomic rename as the graph they describe). A cursor is
-// {"version":1,"positions":{KEY:{"seq":S,"part":P}}}, KEY the epoch
+// {"version":1,"positions":{KEY:{"seq":S,"part":P,"parts":N}}}, KEY the epoch
 // (publisher) or cluster/epoch (aggregator); the cursors of one name that
 // merged graphs bring together fold key by key, the later position
 // winning.
@@ -22,10 +22,30 @@ func publishCursorName(cluster string) string { return "nats-publish:" + cluster
 func aggregateCursorName(stream string) string { return "nats:" + stream }
 
 // Position is how far a lineage of deltas went: the last sequence and,
-// within it, the last part.
+// within it, the last part, and how many parts that sequence has (0:
+// not known, in a cursor written without it).
 type Position struct {
-	Seq  uint64
-	Part int
+	Seq   uint64
+	Part  int
+	Parts int
+}
+
+// Follows reports whether p is the part that comes right after q in its
+// lineage: the next part of q's sequence, or the first part of the next
+// sequence once q's is complete (sequences and parts count from 1). Where
+// q does not know how many parts its sequence has, either is taken.
+func (p Position) Follows(q Position) bool {
+	nextPart := p.Seq == q.Seq && p.Part == q.Part+1
+	nextSeq := p.Seq == q.Seq+1 && p.Part == 1
+	switch {
+	case q.Seq == 0:
+		return p.Seq == 1 && p.Part == 1
+	case q.Parts == 0:
+		return nextPart || nextSeq
+	case q.Part < q.Parts:
+		return nextPart
+	}
+	return nextSeq
 }
 
 // After reports whether p comes after q.
@@ -43,8 +63,9 @@ type cursorDoc struct {
 }
 
 type position struct {
-	Seq  uint64 `json:"seq"`
-	Part int    `json:"part"`
+	Seq   uint64 `json:"seq"`
+	Part  int    `json:"part"`
+	Parts int    `json:"parts,omitempty"`
 }
 
 // positions reads the cursors name of g, folded: key → the latest
@@ -61,7 +82,7 @@ func positions(g *learner.Graph, name string) map[string]Position {
 			continue
 		}
 		for k, p := range d.Positions {
-			if q := (Position{Seq: p.Seq, Part: p.Part}); q.After(out[k]) {
+			if q := (Position{Seq: p.Seq, Part: p.Part, Parts: p.Parts}); q.After(out[k]) {
 				out[k] = q
 			}
 		}
@@ -80,7 +101,7 @@ func setPositions(g *learner.Graph, name string, ps map[string]Position) {
 	}
 	d := cursorDoc{Version: cursorVersion, Positions: make(map[string]position, len(all))}
 	for k, p := range all {
-		d.Positions[k] = position{Seq: p.Seq, Part: p.Part}
+		d.Positions[k] = position{Seq: p.Seq, Part: p.Part, Parts: p.Parts}
 	}
 	b, _ := json.Marshal(d) // strings and integers only: it cannot fail
 	if g.Cursors != nil {
