@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/flowfence/flowfence/internal/scenario"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/inventory/dump"
 	"github.com/flowfence/flowfence/inventory/kube"
@@ -260,7 +261,7 @@ func (c *cluster) ciliumEndpoints(t *testing.T) {
 	if want := "  unmanaged: 1 running pods without a CiliumEndpoint, first " + scenario.UnmanagedPod; !strings.Contains(stderr, want) {
 		t.Errorf("summary lacks %q:\n%s", want, stderr)
 	}
-	rollout := readTree(t, out)["ROLLOUT.md"]
+	rollout := testsupport.ReadTree(t, out)["ROLLOUT.md"]
 	for _, want := range []string{"1 running pod without a CiliumEndpoint", "- " + scenario.UnmanagedPod + "\n", "rollout restart statefulset/redis"} {
 		if !strings.Contains(rollout, want) {
 			t.Errorf("ROLLOUT.md lacks %q", want)
