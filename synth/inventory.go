@@ -325,6 +325,18 @@ func UnmanagedWorkloads(g *learner.Graph, inv *inventory.Snapshot) map[string]bo
 	if len(byWorkload) == 0 {
 		return nil
 	}
+	out := map[string]bool{}
+	eachKnownWorkload(g, inv, func(w *learner.Node, iw *inventory.Workload, _ *invIndex) {
+		if len(byWorkload[w.Namespace+"/"+iw.Ref().String()]) > 0 {
+			out[w.ID] = true
+		}
+	})
+	return out
+}
+
+// eachKnownWorkload calls fn with every workload of g the inventory
+// knows, its inventory workload and the index of its namespace.
+func eachKnownWorkload(g *learner.Graph, inv *inventory.Snapshot, fn func(w *learner.Node, iw *inventory.Workload, ix *invIndex)) {
 	byNS := map[string][]*learner.Node{}
 	for _, n := range g.SortedNodes() {
 		if n.Kind == learner.NodeWorkload {
@@ -332,16 +344,14 @@ func UnmanagedWorkloads(g *learner.Graph, inv *inventory.Snapshot) map[string]bo
 		}
 	}
 	invWs, invPods := inventoryByNS(inv)
-	out := map[string]bool{}
 	for ns, ws := range byNS {
 		ix := indexInventory(invWs[ns], invPods[ns], ws)
 		for _, w := range ws {
-			if iw := ix.of[w.ID]; iw != nil && len(byWorkload[ns+"/"+iw.Ref().String()]) > 0 {
-				out[w.ID] = true
+			if iw := ix.of[w.ID]; iw != nil {
+				fn(w, iw, ix)
 			}
 		}
 	}
-	return out
 }
 
 // noEndpoint says which pods have no CiliumEndpoint and what that means.

@@ -220,24 +220,12 @@ func PortTable(g *learner.Graph, inv *inventory.Snapshot) policy.PortTable {
 	if inv == nil {
 		return nil
 	}
-	byNS := map[string][]*learner.Node{}
-	for _, n := range g.SortedNodes() {
-		if n.Kind == learner.NodeWorkload {
-			byNS[n.Namespace] = append(byNS[n.Namespace], n)
-		}
-	}
-	invWs, invPods := inventoryByNS(inv)
 	t := policy.PortTable{}
-	for ns, ws := range byNS {
-		ix := indexInventory(invWs[ns], invPods[ns], ws)
-		for _, w := range ws {
-			if iw := ix.of[w.ID]; iw != nil {
-				if ports := agreedPorts(iw, ix.pods); ports != nil {
-					t[w.ID] = ports
-				}
-			}
+	eachKnownWorkload(g, inv, func(w *learner.Node, iw *inventory.Workload, ix *invIndex) {
+		if ports := agreedPorts(iw, ix.pods); ports != nil {
+			t[w.ID] = ports
 		}
-	}
+	})
 	return t
 }
 

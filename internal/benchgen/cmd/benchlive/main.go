@@ -270,34 +270,22 @@ func serveRelay(from, addr, prof string, repeat int) error {
 	if err != nil {
 		return err
 	}
-	if prof != "" {
-		f, err := os.Create(prof)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(prof)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	return relay.Serve(ctx, lis, relay.New(rec, relay.Options{}), nil)
 }
 
 // learn is the learner role: `flowfence learn --from hubble://ADDR --graph
 // GRAPH --replace` without the command line.
 func learn(addr, graph, prof string) error {
-	if prof != "" {
-		f, err := os.Create(prof)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := cpuProfile(prof)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	g, sum, err := pipeline.Learn(context.Background(), []string{"hubble://" + addr}, pipeline.LearnOptions{}, nil)
 	if err != nil {
 		return err
@@ -307,4 +295,24 @@ func learn(addr, graph, prof string) error {
 	}
 	fmt.Printf("benchlive-learner: %d flows, %d edges\n", sum.Input.FlowEvents, len(g.Edges))
 	return nil
+}
+
+// cpuProfile starts a CPU profile into path ("" for none) and returns
+// what stops it.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
