@@ -27,11 +27,13 @@ import (
 //     one of its pods declares a container port of that name with that
 //     protocol and number, and no other name for it;
 //   - egress rules whose peers are all such workloads, agreeing on the
-//     name — except where Cilium enforces (the cilium flavor, or --cni
-//     cilium): Cilium resolves an egress named port against the named
-//     ports of every pod of the cluster (pkg/endpoint GetNamedPort), not
-//     the peer's, so a pod elsewhere naming it otherwise would silently
-//     drop the rule.
+//     name — only where Calico enforces (the calico flavor, or --cni
+//     calico), which resolves it through the peer's pods. Cilium resolves
+//     an egress named port against the named ports of every pod of the
+//     cluster (pkg/endpoint GetNamedPort), not the peer's, so a pod
+//     elsewhere naming it otherwise would silently drop the rule; and the
+//     default --cni kubernetes does not say the cluster is not Cilium's
+//     (a Hubble flow source says it is).
 //
 // A renumbered container port then keeps the policy working; a pod that
 // disagrees keeps the number.
@@ -106,10 +108,11 @@ func (s *synth) namedPorts(ns string, ix *invIndex) {
 	}
 }
 
-// egressNames reports whether egress rules may name ports: not where
-// Cilium enforces them (see the package comment above).
+// egressNames reports whether egress rules may name ports: where Calico
+// enforces them, and nowhere Cilium might (see the package comment above).
 func (s *synth) egressNames() bool {
-	return s.opts.Flavor != FlavorCilium && s.opts.CNI != CNICilium
+	calico := s.opts.CNI == CNICalico || s.opts.Flavor == FlavorCalico
+	return calico && s.opts.Flavor != FlavorCilium && s.opts.CNI != CNICilium
 }
 
 // nameRules writes the ports of the workload policies ps as container port

@@ -27,7 +27,11 @@ func TestNamedPorts(t *testing.T) {
 		table           string                  // the set's port table for api
 	}{
 		{name: "every pod names it alike", apiPorts: [][]inventory.NamedPort{http(8080), http(8080)},
+			ingress: "TCP/8080 (http)", egress: "TCP/8080", table: "http TCP/8080"},
+		{name: "every pod names it alike, calico enforces", cni: CNICalico, apiPorts: [][]inventory.NamedPort{http(8080), http(8080)},
 			ingress: "TCP/8080 (http)", egress: "TCP/8080 (http)", table: "http TCP/8080"},
+		{name: "one pod names another number, calico enforces", cni: CNICalico, apiPorts: [][]inventory.NamedPort{http(8080), http(8081)},
+			ingress: "TCP/8080", egress: "TCP/8080"},
 		{name: "one pod names another number", apiPorts: [][]inventory.NamedPort{http(8080), http(8081)},
 			ingress: "TCP/8080", egress: "TCP/8080"},
 		{name: "one pod has no name for it", apiPorts: [][]inventory.NamedPort{http(8080), nil},
