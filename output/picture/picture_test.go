@@ -123,7 +123,7 @@ func TestBuild(t *testing.T) {
 				if c.opts.Baseline != nil && state == picture.StateLearned && newKeys[e.Src+" "+e.Dst+" "+e.Proto+" "+itoa(e.Port)] {
 					state = picture.StateNew
 				}
-				ps, pd := detail(src), detail(dst)
+				ps, pd := picture.Detail(src), picture.Detail(dst)
 				wantNodes[ps], wantNodes[pd] = true, true
 				port := e.Proto
 				if e.Port != 0 {
@@ -144,7 +144,7 @@ func TestBuild(t *testing.T) {
 			}
 			for _, n := range sample.Nodes {
 				if len(c.scope) == 0 || inScope(n) {
-					wantNodes[detail(n)] = true
+					wantNodes[picture.Detail(n)] = true
 				}
 			}
 			if len(drawn) != len(wantNodes) {
@@ -156,7 +156,7 @@ func TestBuild(t *testing.T) {
 				}
 			}
 			for _, gn := range sample.Nodes {
-				id, ok := drawn[detail(gn)]
+				id, ok := drawn[picture.Detail(gn)]
 				if !ok {
 					continue
 				}
@@ -165,7 +165,7 @@ func TestBuild(t *testing.T) {
 					want = gn.Namespace
 				}
 				if got := groupOf[byID[id].Group]; got != want {
-					t.Errorf("%s drawn in group %q, want %q", detail(gn), got, want)
+					t.Errorf("%s drawn in group %q, want %q", picture.Detail(gn), got, want)
 				}
 			}
 			edges := 0
@@ -194,18 +194,6 @@ func TestBuild(t *testing.T) {
 	if _, err := picture.Build(sample, picture.Options{Namespaces: []string{"nosuch"}}); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("a namespace the graph does not have: error %v, want one naming it", err)
 	}
-}
-
-// detail is how the picture describes a graph node (its Detail).
-func detail(n *learner.Node) string {
-	d := synth.DescribeNode(n)
-	if n.Kind == learner.NodeWorkload && n.WorkloadKind != "" {
-		d = n.WorkloadKind + " " + d
-	}
-	if n.Unmanaged {
-		d += " (some pods not managed by the CNI)"
-	}
-	return d
 }
 
 func itoa[T ~uint16 | ~int](v T) string {
