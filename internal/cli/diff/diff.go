@@ -118,16 +118,10 @@ func run(cmd *cobra.Command, env flags.Env) error {
 			fmt.Fprintf(env.Streams.Err, "diff --update: %s was generated with --inventory, which is not saved: the tree is regenerated from the flows alone (selectors proven against observed pods only, silent workloads not listed)\n", escape.Terminal(c.Policies))
 		}
 	}
-	sopts := flags.SynthOptions(c)
-	if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
-		return err
-	}
-	opts, err := diffcheck.NewOptions(sopts)
+	sopts, opts, err := flags.CheckOptions(cmd, c, env, st)
 	if err != nil {
 		return err
 	}
-	opts.Workers = c.Workers
-	opts.Relied = st.Ports
 	var checker *diffcheck.Checker
 	if c.Policies != "" {
 		tree, err := diffcheck.ReadTree(c.Policies)

@@ -8,6 +8,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/synth"
 )
 
 // OutputFlag is the -o/--output flag of the verbs that report.
@@ -32,6 +35,25 @@ func addNamespaces(fs *pflag.FlagSet) {
 	fs.StringSlice(FlagSystemNamespaces, nil, "more namespaces (globs) that get no policies")
 	fs.StringSlice(FlagIncludeNamespaces, nil, "only these namespaces (globs) get policies")
 	fs.StringSlice(FlagExcludeNamespaces, nil, "these namespaces (globs) get no policies")
+}
+
+// CheckOptions returns what verify and diff judge a tree by: the synth
+// settings of the flags with the inventory of --inventory, and the check
+// options built from them, with --workers and the named ports the tree's
+// rules were written with (state.Ports).
+func CheckOptions(cmd *cobra.Command, c *config.Config, env Env, state *pipeline.TreeState) (synth.Options, diffcheck.Options, error) {
+	sopts := SynthOptions(c)
+	var err error
+	if sopts.Inventory, err = ReadInventory(cmd, c, env); err != nil {
+		return synth.Options{}, diffcheck.Options{}, err
+	}
+	opts, err := diffcheck.NewOptions(sopts)
+	if err != nil {
+		return synth.Options{}, diffcheck.Options{}, err
+	}
+	opts.Workers = c.Workers
+	opts.Relied = state.Ports
+	return sopts, opts, nil
 }
 
 // AddOutput adds -o/--output with the given formats, the first the default.

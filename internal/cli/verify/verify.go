@@ -53,19 +53,13 @@ Exit status: 0 every observed request is admitted, 3 some would be denied, 1 err
 			if c.Policies == "" {
 				return errors.New("--policies: required (the directory of the NetworkPolicy tree to verify)")
 			}
-			sopts := flags.SynthOptions(c)
 			// the inventory's nodes (a plain address calling its own node's
 			// pods, a Calico flow log's kubelet probe, is the node) and the
 			// pods' named container ports
-			if sopts.Inventory, err = flags.ReadInventory(cmd, c, env); err != nil {
-				return err
-			}
-			opts, err := diffcheck.NewOptions(sopts)
+			sopts, opts, err := flags.CheckOptions(cmd, c, env, state)
 			if err != nil {
 				return err
 			}
-			opts.Workers = c.Workers
-			opts.Relied = state.Ports
 			tree, err := diffcheck.ReadTree(c.Policies)
 			if err != nil {
 				return err
