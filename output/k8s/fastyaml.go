@@ -151,14 +151,10 @@ func (e *emitter) indent(n int) {
 // mapping writes m's keys at column col; inline means the first key
 // follows a "- " already written.
 func (e *emitter) mapping(m map[string]any, col int, inline bool) bool {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		if len(k) > 128 || !plainSafe(k) {
-			return false
-		}
-		keys = append(keys, k)
+	keys, ok := plainKeys(m, make([]string, 0, len(m)))
+	if !ok {
+		return false
 	}
-	sortKeys(keys)
 	for i, k := range keys {
 		if i > 0 || !inline {
 			e.indent(col)
@@ -289,6 +285,20 @@ func isIPv4CIDR(s string) bool {
 // sortKeys orders keys as yaml.v2's keyList does for string keys: runes
 // compared one by one, letters before other runes, runs of digits compared
 // as numbers.
+// plainKeys appends m's keys to keys in yaml.v2's order; false when one
+// is longer than 128 bytes or not plain-safe (the emitters write only
+// plain keys, and yaml.v2 writes a longer one as "? key").
+func plainKeys[V any](m map[string]V, keys []string) ([]string, bool) {
+	for k := range m {
+		if len(k) > 128 || !plainSafe(k) {
+			return nil, false
+		}
+		keys = append(keys, k)
+	}
+	sortKeys(keys)
+	return keys, true
+}
+
 func sortKeys(keys []string) {
 	slices.SortFunc(keys, func(a, b string) int {
 		if yamlKeyLess(a, b) {

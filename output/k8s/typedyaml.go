@@ -126,14 +126,10 @@ func (e *emitter) keyStringMap(col int, key string, m map[string]string) bool {
 	e.b = append(e.b, key...)
 	e.b = append(e.b, ":\n"...)
 	var buf [8]string
-	keys := buf[:0]
-	for k := range m {
-		if len(k) > 128 || !plainSafe(k) {
-			return false
-		}
-		keys = append(keys, k)
+	keys, ok := plainKeys(m, buf[:0])
+	if !ok {
+		return false
 	}
-	sortKeys(keys)
 	for _, k := range keys {
 		if !e.keyString(col+2, k, m[k]) {
 			return false
@@ -205,13 +201,22 @@ func (e *emitter) rule(col int, ports []networkingv1.NetworkPolicyPort, peersKey
 	return true
 }
 
+// item starts a sequence item at column col. An empty one is written
+// whole, as an empty mapping ("- {}"), and item returns false: there are
+// no keys to follow.
+func (e *emitter) item(col int, empty bool) bool {
+	e.indent(col)
+	e.b = append(e.b, "- "...)
+	if empty {
+		e.b = append(e.b, "{}\n"...)
+	}
+	return !empty
+}
+
 // port writes a port entry as a sequence item: keys endPort, port,
 // protocol.
 func (e *emitter) port(col int, p *networkingv1.NetworkPolicyPort) bool {
-	e.indent(col)
-	e.b = append(e.b, "- "...)
-	if p.EndPort == nil && p.Port == nil && p.Protocol == nil {
-		e.b = append(e.b, "{}\n"...)
+	if !e.item(col, p.EndPort == nil && p.Port == nil && p.Protocol == nil) {
 		return true
 	}
 	inline := true
@@ -255,10 +260,7 @@ func (e *emitter) port(col int, p *networkingv1.NetworkPolicyPort) bool {
 // peer writes a peer as a sequence item: keys ipBlock,
 // namespaceSelector, podSelector.
 func (e *emitter) peer(col int, p *networkingv1.NetworkPolicyPeer) bool {
-	e.indent(col)
-	e.b = append(e.b, "- "...)
-	if p.IPBlock == nil && p.NamespaceSelector == nil && p.PodSelector == nil {
-		e.b = append(e.b, "{}\n"...)
+	if !e.item(col, p.IPBlock == nil && p.NamespaceSelector == nil && p.PodSelector == nil) {
 		return true
 	}
 	inline := true
