@@ -27,3 +27,13 @@ func Run(t testing.TB, stdin string, args ...string) (stdout, stderr string, cod
 	err = cmd.Execute()
 	return out.String(), errb.String(), flags.Code(err), err
 }
+
+// Must runs the root command as Run does, for a step a test builds on
+// (generate writing the tree a verb then judges): when the command fails,
+// the test stops there, naming the arguments and the command's stderr.
+func Must(t testing.TB, args ...string) {
+	t.Helper()
+	if _, stderr, _, err := Run(t, "", args...); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr)
+	}
+}

@@ -2,11 +2,13 @@ package diff_test
 
 import (
 	"encoding/json"
-	"github.com/flowfence/flowfence/internal/testsupport"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowfence/flowfence/internal/cli/clitest"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // TestUpdateWithSavedSettings is the periodic job on a tree from generate:
@@ -30,13 +32,13 @@ func TestUpdateWithSavedSettings(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tree, whole := filepath.Join(dir, "policies"), filepath.Join(dir, "whole")
-			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", tree}, c.flags...)...)
-			must(t, append([]string{"generate", "--quiet", "--from", sample, "--out", whole}, c.flags...)...)
+			clitest.Must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", tree}, c.flags...)...)
+			clitest.Must(t, append([]string{"generate", "--quiet", "--from", sample, "--out", whole}, c.flags...)...)
 			before := testsupport.ReadTree(t, tree)
 			settings := before[".flowfence/settings.json"]
 			// the state is deterministic: the same input gives the same bytes
 			again := filepath.Join(dir, "again")
-			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", again}, c.flags...)...)
+			clitest.Must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", again}, c.flags...)...)
 			if a := testsupport.ReadTree(t, again); a[".flowfence/settings.json"] != settings || a[".flowfence/graph.json"] != before[".flowfence/graph.json"] {
 				t.Error("two runs of generate over the same flows wrote different .flowfence/ files")
 			}
@@ -101,7 +103,7 @@ func cniOf(flags []string) string {
 // hold the new value.
 func TestUpdateFlagOverridesSettings(t *testing.T) {
 	tree := filepath.Join(t.TempDir(), "policies")
-	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
+	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
 	_, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--update", "--cloud", "aws")
 	if code != 3 {
 		t.Fatalf("diff --update --cloud aws: exit %d (%v)\n%s", code, err, stderr)
@@ -128,7 +130,7 @@ func TestUpdateFlagOverridesSettings(t *testing.T) {
 // nothing is written.
 func TestTamperedSettingsRefused(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "policies")
-	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", base)
+	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", base)
 	good := testsupport.ReadTree(t, base)[".flowfence/settings.json"]
 	for _, c := range []struct {
 		name, settings string
@@ -156,7 +158,7 @@ func TestTamperedSettingsRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tree := filepath.Join(t.TempDir(), "policies")
-			must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
+			clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
 			if c.settings == good && !c.noGraph {
 				t.Fatal("the case changes nothing")
 			}

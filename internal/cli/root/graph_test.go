@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // TestGraph runs `flowfence graph` as the binary does: each format on
@@ -13,9 +15,7 @@ import (
 func TestGraph(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "node-a.graph.json")
-	if _, stderr, err := run(t, "", "learn", "--quiet", "--from", "../../../testdata/flows/node-a.jsonl", "--graph", base); err != nil {
-		t.Fatalf("learn: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "learn", "--quiet", "--from", "../../../testdata/flows/node-a.jsonl", "--graph", base)
 	tests := []struct {
 		name    string
 		args    []string

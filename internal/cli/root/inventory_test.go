@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/internal/testsupport"
 )
@@ -19,9 +20,7 @@ const sampleInventory = "../../../" + scenario.InventoryFile
 func TestGenerateWithInventory(t *testing.T) {
 	dir := t.TempDir()
 	plain, with := filepath.Join(dir, "plain"), filepath.Join(dir, "with")
-	if _, stderr, err := run(t, "", "generate", "--from", sample, "--out", plain); err != nil {
-		t.Fatalf("generate: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--from", sample, "--out", plain)
 	_, stderr, err := run(t, "", "generate", "--from", sample, "--out", with, "--inventory", sampleInventory)
 	if err != nil {
 		t.Fatalf("generate --inventory: %v\n%s", err, stderr)

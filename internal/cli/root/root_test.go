@@ -54,9 +54,7 @@ func TestGenerateWritesTreeAndSummary(t *testing.T) {
 func TestGenerateStrictFailsAndKeepsPreviousTree(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "policies")
-	if _, stderr, err := run(t, "", "generate", "--from", sample, "--out", out); err != nil {
-		t.Fatalf("first run: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--from", sample, "--out", out)
 	before := testsupport.ReadTree(t, out)
 	bad := filepath.Join(dir, "bad.jsonl")
 	good, _ := os.ReadFile("../../../testdata/flows/node-c-legacy.json")
@@ -110,9 +108,7 @@ func TestLearnMergeThenGenerateFromGraph(t *testing.T) {
 	}
 	// learn the three files into one graph, one run each (merging)
 	for _, f := range files {
-		if _, stderr, err := run(t, "", "learn", "--from", f, "--graph", graph); err != nil {
-			t.Fatalf("learn %s: %v\n%s", f, err, stderr)
-		}
+		clitest.Must(t, "learn", "--from", f, "--graph", graph)
 	}
 	var g struct {
 		Version int               `json:"flowfenceGraph"`
@@ -123,13 +119,9 @@ func TestLearnMergeThenGenerateFromGraph(t *testing.T) {
 		t.Fatalf("graph file: version %d, %d edges, err %v", g.Version, len(g.Edges), err)
 	}
 	fromGraph := filepath.Join(dir, "from-graph")
-	if _, stderr, err := run(t, "", "generate", "--from", graph, "--out", fromGraph); err != nil {
-		t.Fatalf("generate from graph: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--from", graph, "--out", fromGraph)
 	fromFlows := filepath.Join(dir, "from-flows")
-	if _, stderr, err := run(t, "", "generate", "--from", sample, "--out", fromFlows); err != nil {
-		t.Fatalf("generate from flows: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--from", sample, "--out", fromFlows)
 	a, c := testsupport.ReadTree(t, fromGraph), testsupport.ReadTree(t, fromFlows)
 	// graphs learned apart (one per node) and merged must give the very
 	// same tree as one run over all files: the denied attempt (SYN forwarded

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // generatedFlavor writes the tree generate writes for the sample in a
@@ -12,9 +14,7 @@ import (
 func generatedFlavor(t *testing.T, format string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "policies")
-	if _, stderr, _, err := run(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", format); err != nil {
-		t.Fatalf("generate --format %s: %v\n%s", format, err, stderr)
-	}
+	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", format)
 	return dir
 }
 

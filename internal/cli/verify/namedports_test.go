@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/output"
 )
 
@@ -70,9 +71,7 @@ func TestVerifyNamedPorts(t *testing.T) {
 	}{{"k8s", "port: http"}, {"cilium", "port: http"}, {"calico", "- http"}} {
 		t.Run(c.format, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "policies")
-			if _, stderr, _, err := run(t, "generate", "--quiet", "--format", c.format, "--from", sample, "--inventory", sampleInventory, "--out", dir); err != nil {
-				t.Fatalf("generate: %v\n%s", err, stderr)
-			}
+			clitest.Must(t, "generate", "--quiet", "--format", c.format, "--from", sample, "--inventory", sampleInventory, "--out", dir)
 			cart, err := os.ReadFile(filepath.Join(dir, "shop", "cart-ingress.yaml"))
 			if err != nil {
 				t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // TestVerifyUsesSavedSettings: verify judges a tree from generate with the
@@ -12,9 +14,7 @@ import (
 // stderr says so; a tampered settings file is refused naming it.
 func TestVerifyUsesSavedSettings(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "policies")
-	if _, stderr, _, err := run(t, "generate", "--quiet", "--from", sample, "--out", dir, "--cloud", "aws"); err != nil {
-		t.Fatalf("generate: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--cloud", "aws")
 	settings := filepath.Join(dir, ".flowfence", "settings.json")
 	if _, stderr, code, err := run(t, "verify", "--policies", dir, "--from", sample); code != 0 || strings.Contains(stderr, "overrides") {
 		t.Errorf("verify: exit %d (%v)\n%s", code, err, stderr)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/output/diffreport"
 )
 
@@ -18,9 +19,7 @@ import (
 // pass); explain says it too.
 func TestVerifyStagedCalicoTree(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "policies")
-	if _, stderr, _, err := run(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", "calico", "--staged"); err != nil {
-		t.Fatalf("generate --staged: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", "calico", "--staged")
 	const line = "staged policies evaluated as promoted (what the tree enforces once they are): 27 set, 0 delete"
 	stdout, stderr, code, err := run(t, "verify", "--policies", dir, "--from", sample)
 	if code != 0 {

@@ -25,9 +25,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int, err err
 func generated(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "policies")
-	if _, stderr, _, err := run(t, "generate", "--quiet", "--from", sample, "--out", dir); err != nil {
-		t.Fatalf("generate: %v\n%s", err, stderr)
-	}
+	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir)
 	return dir
 }
 
