@@ -3,6 +3,7 @@ package flags
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,7 +59,7 @@ func CheckOptions(cmd *cobra.Command, c *config.Config, env Env, state *pipeline
 
 // AddOutput adds -o/--output with the given formats, the first the default.
 func AddOutput(fs *pflag.FlagSet, formats ...string) {
-	fs.StringP(OutputFlag, "o", formats[0], "output on stdout: "+joinBar(formats))
+	fs.StringP(OutputFlag, "o", formats[0], "output on stdout: "+strings.Join(formats, "|"))
 }
 
 // Output returns the -o value, checked against formats.
@@ -68,18 +69,7 @@ func Output(cmd *cobra.Command, formats ...string) (string, error) {
 		return "", fmt.Errorf("-o: %w", err)
 	}
 	if !slices.Contains(formats, o) {
-		return "", fmt.Errorf("-o %q: one of %s", o, joinBar(formats))
+		return "", fmt.Errorf("-o %q: one of %s", o, strings.Join(formats, "|"))
 	}
 	return o, nil
-}
-
-func joinBar(s []string) string {
-	out := ""
-	for i, f := range s {
-		if i > 0 {
-			out += "|"
-		}
-		out += f
-	}
-	return out
 }
