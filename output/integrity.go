@@ -8,15 +8,13 @@ import (
 	"maps"
 	"path"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/parallel"
 	"github.com/flowfence/flowfence/policy"
 )
 
@@ -108,18 +106,9 @@ func CheckTree(f Formatter, set *policy.Set, t Tree) error {
 	// files are checked on all cores; errors reported in path order
 	paths := slices.Sorted(maps.Keys(want))
 	fileErrs := make([]error, len(paths))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := min(runtime.GOMAXPROCS(0), len(paths)); w > 0; w-- {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(paths); i = int(next.Add(1) - 1) {
-				fileErrs[i] = checkFile(e, paths[i], t[paths[i]], want[paths[i]])
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(paths), func(i int) {
+		fileErrs[i] = checkFile(e, paths[i], t[paths[i]], want[paths[i]])
+	})
 	for _, err := range fileErrs {
 		if err != nil {
 			errs = append(errs, err)

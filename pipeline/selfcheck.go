@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/flowfence/flowfence/internal/parallel"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
@@ -88,7 +89,7 @@ func Replay(g *learner.Graph, set *policy.Set, tree output.Tree) error {
 	}
 	// the engine is read-only: evaluate on all cores
 	perWorker := make([][]denial, runtime.GOMAXPROCS(0))
-	forChunks(len(edges), func(w, lo, hi int) {
+	parallel.Chunks(len(edges), func(w, lo, hi int) {
 		for _, e := range edges[lo:hi] {
 			if ownNodeHost(g, e) {
 				continue // always admitted by real CNIs: documented

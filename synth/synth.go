@@ -11,13 +11,11 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/flowfence/flowfence/internal/parallel"
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/policy"
@@ -387,7 +385,7 @@ func (s *synth) namespaces(apps []string) {
 		once     []onceMark
 	}
 	out := make([]built, len(apps))
-	forEach(len(apps), func(i int) {
+	parallel.For(len(apps), func(i int) {
 		w := s.fork()
 		out[i] = built{ns: w.namespace(apps[i]), findings: w.set.Findings, once: w.once}
 	})
@@ -426,23 +424,6 @@ func (s *synth) fork() *synth {
 	w.nodeFinding = false
 	w.once, w.onceKeys = nil, nil
 	return &w
-}
-
-// forEach calls f(0..n-1) on all cores and returns when every call is
-// done.
-func forEach(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, min(runtime.GOMAXPROCS(0), n)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // selector returns a workload's selector for use in a policy, reporting

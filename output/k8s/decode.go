@@ -42,7 +42,7 @@ func DecodeTree(t output.Tree) ([]*networkingv1.NetworkPolicy, error) {
 	}
 	// decoded on all cores, concatenated in path order
 	decoded := make([][]*networkingv1.NetworkPolicy, len(paths))
-	err := parallel(len(paths), func(i int) error {
+	err := runAll(len(paths), func(i int) error {
 		nps, err := Decode(paths[i], t[paths[i]])
 		decoded[i] = nps
 		return err

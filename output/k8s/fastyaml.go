@@ -7,13 +7,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	goyaml "go.yaml.in/yaml/v2"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/flowfence/flowfence/internal/parallel"
 )
 
 // marshalYAML is sigs.k8s.io/yaml.Marshal, byte for byte, without its
@@ -75,12 +76,11 @@ func typeNumbers(v *any) bool {
 	return true
 }
 
-// parallel runs f(0..n-1) on all cores and returns the error of the
+// runAll runs f(0..n-1) on all cores and returns the error of the
 // lowest index that failed (what a sequential loop stopping at the first
 // error would return).
-func parallel(n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
+func runAll(n int, f func(i int) error) error {
+	if min(runtime.GOMAXPROCS(0), n) <= 1 {
 		for i := 0; i < n; i++ {
 			if err := f(i); err != nil {
 				return err
@@ -89,26 +89,7 @@ func parallel(n int, f func(i int) error) error {
 		return nil
 	}
 	errs := make([]error, n)
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= n {
-					return
-				}
-				errs[j] = f(j)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(n, func(i int) { errs[i] = f(i) })
 	for _, err := range errs {
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (Formatter) Render(set *policy.Set) (output.Tree, error) {
 		all = append(all, ns.Policies...)
 	}
 	docs := make([][]byte, len(all))
-	err := parallel(len(all), func(i int) error {
+	err := runAll(len(all), func(i int) error {
 		p := all[i]
 		np, notes := Build(p)
 		if err := Validate(np); err != nil {

@@ -6,15 +6,13 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/parallel"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
@@ -29,19 +27,10 @@ func Add(t output.Tree, set *policy.Set, format string) {
 	}
 	// written on all cores, added in order
 	docs := make([][]byte, len(set.Namespaces))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, min(runtime.GOMAXPROCS(0), len(docs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < len(docs); i = int(next.Add(1)) - 1 {
-				ns := set.Namespaces[i]
-				docs[i] = flows(ns, set, byNS[ns.Name])
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(docs), func(i int) {
+		ns := set.Namespaces[i]
+		docs[i] = flows(ns, set, byNS[ns.Name])
+	})
 	for i, ns := range set.Namespaces {
 		t[ns.Name+"/FLOWS.md"] = docs[i]
 	}
