@@ -6,37 +6,38 @@ import (
 	"testing"
 )
 
-// TestInventoryFilesUpToDate: the inventory files under testdata/inventory
-// (the kubectl dump, and the CiliumEndpoints beside it) are what the
+// TestInventoryUpToDate: testdata/inventory/sample.json is what the
 // generator writes, and generating twice gives the same bytes.
-func TestInventoryFilesUpToDate(t *testing.T) {
-	for _, c := range []struct {
-		file   string
-		render func() ([]byte, error)
-		what   string // in the not-deterministic message
-		regen  string // the command that rewrites the file
-	}{
-		{InventoryFile, Inventory, "the inventory",
-			"go run ./internal/scenario/gen -out testdata/flows -inventory " + InventoryFile},
-		{CiliumEndpointsFile, CiliumEndpoints, "the CiliumEndpoints",
-			"go run ./internal/scenario/gen -out testdata/flows -inventory " + InventoryFile + " -ciliumendpoints " + CiliumEndpointsFile},
-	} {
-		t.Run(c.file, func(t *testing.T) {
-			fresh, err := c.render()
-			if err != nil {
-				t.Fatal(err)
-			}
-			again, err := c.render()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(fresh, again) {
-				t.Fatalf("two renders of %s differ: the generator is not deterministic", c.what)
-			}
-			golden, err := os.ReadFile("../../" + c.file)
-			if err != nil || !bytes.Equal(golden, fresh) {
-				t.Errorf("%s is stale (%v) (run: %s)", c.file, err, c.regen)
-			}
-		})
+func TestInventoryUpToDate(t *testing.T) {
+	upToDate(t, InventoryFile, Inventory, "the inventory",
+		"go run ./internal/scenario/gen -out testdata/flows -inventory "+InventoryFile)
+}
+
+// TestCiliumEndpointsUpToDate: testdata/inventory/sample-ciliumendpoints.json
+// is what the generator writes, and generating twice gives the same bytes.
+func TestCiliumEndpointsUpToDate(t *testing.T) {
+	upToDate(t, CiliumEndpointsFile, CiliumEndpoints, "the CiliumEndpoints",
+		"go run ./internal/scenario/gen -out testdata/flows -inventory "+InventoryFile+" -ciliumendpoints "+CiliumEndpointsFile)
+}
+
+// upToDate checks that render gives the same bytes twice and that file
+// (relative to the repository) holds them; what names the document in the
+// not-deterministic message, regen the command that rewrites the file.
+func upToDate(t *testing.T, file string, render func() ([]byte, error), what, regen string) {
+	t.Helper()
+	fresh, err := render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh, again) {
+		t.Fatalf("two renders of %s differ: the generator is not deterministic", what)
+	}
+	golden, err := os.ReadFile("../../" + file)
+	if err != nil || !bytes.Equal(golden, fresh) {
+		t.Errorf("%s is stale (%v) (run: %s)", file, err, regen)
 	}
 }
