@@ -25,14 +25,21 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int, err err
 	return clitest.Run(t, "", args...)
 }
 
+// must runs a step the test builds on, stopping the test when it fails
+// (clitest.Must).
+func must(t *testing.T, args ...string) {
+	t.Helper()
+	clitest.Must(t, args...)
+}
+
 // committed is what a repository holds after `generate` and `learn` over
 // the first 12 hours of the sample: the tree and its graph.
 func committed(t *testing.T) (tree, graph string) {
 	t.Helper()
 	dir := t.TempDir()
 	tree, graph = filepath.Join(dir, "policies"), filepath.Join(dir, "graph.json")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
-	clitest.Must(t, "learn", "--quiet", "--from", sample, "--until", noon, "--graph", graph)
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
+	must(t, "learn", "--quiet", "--from", sample, "--until", noon, "--graph", graph)
 	return tree, graph
 }
 
@@ -86,7 +93,7 @@ func TestDiffPoliciesReportUpdate(t *testing.T) {
 
 func TestDiffStaleAndBaseline(t *testing.T) {
 	full := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", full)
+	must(t, "generate", "--quiet", "--from", sample, "--out", full)
 	_, graph := committed(t)
 	for _, c := range []struct {
 		name string
@@ -127,7 +134,7 @@ func TestDiffStaleAndBaseline(t *testing.T) {
 	}
 	// vanished: the baseline saw shop-staging, the observation (until 10:00) did not
 	fullGraph := filepath.Join(t.TempDir(), "full.json")
-	clitest.Must(t, "learn", "--quiet", "--from", sample, "--graph", fullGraph)
+	must(t, "learn", "--quiet", "--from", sample, "--graph", fullGraph)
 	stdout, _, code, _ := run(t, "diff", "--baseline", fullGraph, "--from", sample, "--until", ten, "-o", "json")
 	var doc diffreport.DiffDoc
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
@@ -142,7 +149,7 @@ func TestDiffBadInput(t *testing.T) {
 	tree, graph := committed(t)
 	// a tree written before .flowfence/ held the graph and the settings
 	legacy := filepath.Join(t.TempDir(), "legacy")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy)
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy)
 	if err := os.RemoveAll(filepath.Join(legacy, ".flowfence")); err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +186,12 @@ func TestDiffBadInput(t *testing.T) {
 func TestDiffUpdateKeepsDenyScope(t *testing.T) {
 	dir := t.TempDir()
 	tree, graph := filepath.Join(dir, "policies"), filepath.Join(dir, "graph.json")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree, "--deny-scope", "observed")
-	clitest.Must(t, "learn", "--quiet", "--from", sample, "--until", noon, "--graph", graph)
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree, "--deny-scope", "observed")
+	must(t, "learn", "--quiet", "--from", sample, "--until", noon, "--graph", graph)
 	// a tree without its saved settings: the scope is read from the tree,
 	// and changing it must be asked for by name
 	legacy := filepath.Join(dir, "legacy")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy, "--deny-scope", "observed")
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", legacy, "--deny-scope", "observed")
 	for _, f := range []string{"settings.json", "graph.json"} {
 		if err := os.Remove(filepath.Join(legacy, ".flowfence", f)); err != nil {
 			t.Fatal(err)

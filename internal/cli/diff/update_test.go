@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
@@ -32,13 +31,13 @@ func TestUpdateWithSavedSettings(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tree, whole := filepath.Join(dir, "policies"), filepath.Join(dir, "whole")
-			clitest.Must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", tree}, c.flags...)...)
-			clitest.Must(t, append([]string{"generate", "--quiet", "--from", sample, "--out", whole}, c.flags...)...)
+			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", tree}, c.flags...)...)
+			must(t, append([]string{"generate", "--quiet", "--from", sample, "--out", whole}, c.flags...)...)
 			before := testsupport.ReadTree(t, tree)
 			settings := before[".flowfence/settings.json"]
 			// the state is deterministic: the same input gives the same bytes
 			again := filepath.Join(dir, "again")
-			clitest.Must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", again}, c.flags...)...)
+			must(t, append([]string{"generate", "--quiet", "--from", sample, "--until", noon, "--out", again}, c.flags...)...)
 			if a := testsupport.ReadTree(t, again); a[".flowfence/settings.json"] != settings || a[".flowfence/graph.json"] != before[".flowfence/graph.json"] {
 				t.Error("two runs of generate over the same flows wrote different .flowfence/ files")
 			}
@@ -103,7 +102,7 @@ func cniOf(flags []string) string {
 // hold the new value.
 func TestUpdateFlagOverridesSettings(t *testing.T) {
 	tree := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
 	_, stderr, code, err := run(t, "diff", "--policies", tree, "--from", sample, "--update", "--cloud", "aws")
 	if code != 3 {
 		t.Fatalf("diff --update --cloud aws: exit %d (%v)\n%s", code, err, stderr)
@@ -130,7 +129,7 @@ func TestUpdateFlagOverridesSettings(t *testing.T) {
 // nothing is written.
 func TestTamperedSettingsRefused(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", base)
+	must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", base)
 	good := testsupport.ReadTree(t, base)[".flowfence/settings.json"]
 	for _, c := range []struct {
 		name, settings string
@@ -158,7 +157,7 @@ func TestTamperedSettingsRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tree := filepath.Join(t.TempDir(), "policies")
-			clitest.Must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
+			must(t, "generate", "--quiet", "--from", sample, "--until", noon, "--out", tree)
 			if c.settings == good && !c.noGraph {
 				t.Fatal("the case changes nothing")
 			}

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // TestGraph runs `flowfence graph` as the binary does: each format on
@@ -15,7 +13,7 @@ import (
 func TestGraph(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "node-a.graph.json")
-	clitest.Must(t, "learn", "--quiet", "--from", "../../../testdata/flows/node-a.jsonl", "--graph", base)
+	must(t, "learn", "--quiet", "--from", "../../../testdata/flows/node-a.jsonl", "--graph", base)
 	tests := []struct {
 		name    string
 		args    []string

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/internal/scenario"
 	"github.com/flowfence/flowfence/internal/testsupport"
 )
@@ -20,7 +19,7 @@ const sampleInventory = "../../../" + scenario.InventoryFile
 func TestGenerateWithInventory(t *testing.T) {
 	dir := t.TempDir()
 	plain, with := filepath.Join(dir, "plain"), filepath.Join(dir, "with")
-	clitest.Must(t, "generate", "--from", sample, "--out", plain)
+	must(t, "generate", "--from", sample, "--out", plain)
 	_, stderr, err := run(t, "", "generate", "--from", sample, "--out", with, "--inventory", sampleInventory)
 	if err != nil {
 		t.Fatalf("generate --inventory: %v\n%s", err, stderr)

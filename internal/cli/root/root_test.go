@@ -21,6 +21,13 @@ func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, err
 	return stdout, stderr, err
 }
 
+// must runs a step the test builds on, stopping the test when it fails
+// (clitest.Must).
+func must(t *testing.T, args ...string) {
+	t.Helper()
+	clitest.Must(t, args...)
+}
+
 func TestGenerateWritesTreeAndSummary(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "policies")
 	_, stderr, err := run(t, "", "generate", "--from", sample, "--out", out)
@@ -54,7 +61,7 @@ func TestGenerateWritesTreeAndSummary(t *testing.T) {
 func TestGenerateStrictFailsAndKeepsPreviousTree(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "policies")
-	clitest.Must(t, "generate", "--from", sample, "--out", out)
+	must(t, "generate", "--from", sample, "--out", out)
 	before := testsupport.ReadTree(t, out)
 	bad := filepath.Join(dir, "bad.jsonl")
 	good, _ := os.ReadFile("../../../testdata/flows/node-c-legacy.json")
@@ -108,7 +115,7 @@ func TestLearnMergeThenGenerateFromGraph(t *testing.T) {
 	}
 	// learn the three files into one graph, one run each (merging)
 	for _, f := range files {
-		clitest.Must(t, "learn", "--from", f, "--graph", graph)
+		must(t, "learn", "--from", f, "--graph", graph)
 	}
 	var g struct {
 		Version int               `json:"flowfenceGraph"`
@@ -119,9 +126,9 @@ func TestLearnMergeThenGenerateFromGraph(t *testing.T) {
 		t.Fatalf("graph file: version %d, %d edges, err %v", g.Version, len(g.Edges), err)
 	}
 	fromGraph := filepath.Join(dir, "from-graph")
-	clitest.Must(t, "generate", "--from", graph, "--out", fromGraph)
+	must(t, "generate", "--from", graph, "--out", fromGraph)
 	fromFlows := filepath.Join(dir, "from-flows")
-	clitest.Must(t, "generate", "--from", sample, "--out", fromFlows)
+	must(t, "generate", "--from", sample, "--out", fromFlows)
 	a, c := testsupport.ReadTree(t, fromGraph), testsupport.ReadTree(t, fromFlows)
 	// graphs learned apart (one per node) and merged must give the very
 	// same tree as one run over all files: the denied attempt (SYN forwarded

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // generatedFlavor writes the tree generate writes for the sample in a
@@ -14,7 +12,7 @@ import (
 func generatedFlavor(t *testing.T, format string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", format)
+	must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", format)
 	return dir
 }
 

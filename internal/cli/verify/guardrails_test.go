@@ -4,8 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // TestVerifyTreeWithGuardrails: a tree written with --guardrails carries
@@ -13,7 +11,7 @@ import (
 // namespaced policies and not choke on them.
 func TestVerifyTreeWithGuardrails(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "tree")
-	clitest.Must(t, "generate", "--from", sample, "--out", out, "--guardrails")
+	must(t, "generate", "--from", sample, "--out", out, "--guardrails")
 	if entries, err := os.ReadDir(filepath.Join(out, "_cluster")); err != nil || len(entries) == 0 {
 		t.Fatalf("no _cluster/ objects written (%v)", err)
 	}

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // probeCluster is `kubectl get nodes,pods -A -o json` of the cluster of
@@ -30,7 +28,7 @@ func TestVerifyKnowsNodesByInventory(t *testing.T) {
 	}
 	flows := "../../../pipeline/testdata/identities/calico-kubelet-probe.jsonl"
 	dir := filepath.Join(tmp, "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", flows, "--inventory", inv, "--out", dir)
+	must(t, "generate", "--quiet", "--from", flows, "--inventory", inv, "--out", dir)
 	stdout, stderr, code, err := run(t, "verify", "--policies", dir, "--from", flows, "--inventory", inv)
 	if code != 0 || !strings.Contains(stdout, "host:            1") {
 		t.Errorf("verify --inventory: exit %d (%v): want 0 and the probe from node-b as host traffic\n%s\n%s", code, err, stdout, stderr)
@@ -48,7 +46,7 @@ func TestVerifyKnowsNodesByInventory(t *testing.T) {
 func TestVerifyKnowsPodsWithoutCiliumEndpoint(t *testing.T) {
 	inv, ceps := "../../../testdata/inventory/sample.json", "../../../testdata/inventory/sample-ciliumendpoints.json"
 	dir := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--inventory", inv, "--inventory", ceps, "--out", dir)
+	must(t, "generate", "--quiet", "--from", sample, "--inventory", inv, "--inventory", ceps, "--out", dir)
 	stdout, _, code, _ := run(t, "verify", "--policies", dir, "--from", sample, "--inventory", inv, "--inventory", ceps)
 	if code != 3 || !strings.Contains(stdout, "shop/cart") || !strings.Contains(stdout, "data/redis") {
 		t.Errorf("verify with the CiliumEndpoints: exit %d, want 3 naming shop/cart -> data/redis\n%s", code, stdout)

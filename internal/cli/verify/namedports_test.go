@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/output"
 )
 
@@ -71,7 +70,7 @@ func TestVerifyNamedPorts(t *testing.T) {
 	}{{"k8s", "port: http"}, {"cilium", "port: http"}, {"calico", "- http"}} {
 		t.Run(c.format, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "policies")
-			clitest.Must(t, "generate", "--quiet", "--format", c.format, "--from", sample, "--inventory", sampleInventory, "--out", dir)
+			must(t, "generate", "--quiet", "--format", c.format, "--from", sample, "--inventory", sampleInventory, "--out", dir)
 			cart, err := os.ReadFile(filepath.Join(dir, "shop", "cart-ingress.yaml"))
 			if err != nil {
 				t.Fatal(err)

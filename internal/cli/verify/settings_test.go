@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 )
 
 // TestVerifyUsesSavedSettings: verify judges a tree from generate with the
@@ -14,7 +12,7 @@ import (
 // stderr says so; a tampered settings file is refused naming it.
 func TestVerifyUsesSavedSettings(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--cloud", "aws")
+	must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--cloud", "aws")
 	settings := filepath.Join(dir, ".flowfence", "settings.json")
 	if _, stderr, code, err := run(t, "verify", "--policies", dir, "--from", sample); code != 0 || strings.Contains(stderr, "overrides") {
 		t.Errorf("verify: exit %d (%v)\n%s", code, err, stderr)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/internal/cli/clitest"
 	"github.com/flowfence/flowfence/output/diffreport"
 )
 
@@ -19,7 +18,7 @@ import (
 // pass); explain says it too.
 func TestVerifyStagedCalicoTree(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", "calico", "--staged")
+	must(t, "generate", "--quiet", "--from", sample, "--out", dir, "--format", "calico", "--staged")
 	const line = "staged policies evaluated as promoted (what the tree enforces once they are): 27 set, 0 delete"
 	stdout, stderr, code, err := run(t, "verify", "--policies", dir, "--from", sample)
 	if code != 0 {

@@ -21,11 +21,18 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int, err err
 	return clitest.Run(t, "", args...)
 }
 
+// must runs a step the test builds on, stopping the test when it fails
+// (clitest.Must).
+func must(t *testing.T, args ...string) {
+	t.Helper()
+	clitest.Must(t, args...)
+}
+
 // generated writes the tree generate writes for the sample.
 func generated(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "policies")
-	clitest.Must(t, "generate", "--quiet", "--from", sample, "--out", dir)
+	must(t, "generate", "--quiet", "--from", sample, "--out", dir)
 	return dir
 }
 
