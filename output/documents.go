@@ -1,6 +1,9 @@
 package output
 
-import "bytes"
+import (
+	"bytes"
+	"fmt"
+)
 
 // SplitDocuments splits a YAML file into its documents at "---" lines
 // (a line holding only the marker, with or without CR): what a reader of
@@ -32,4 +35,25 @@ func BlankDocument(doc []byte) bool {
 		}
 	}
 	return true
+}
+
+// ClusterObjects is one file of generated cluster-scoped objects: each
+// object validated before it is written (an invalid one is refused,
+// "generated <what> is invalid"), marshaled, "---" between them.
+func ClusterObjects[T any](objs []T, what func(T) string, validate func(T) error, marshal func(i int, obj T) ([]byte, error)) ([]byte, error) {
+	var b bytes.Buffer
+	for i, obj := range objs {
+		if err := validate(obj); err != nil {
+			return nil, fmt.Errorf("generated %s is invalid: %w", what(obj), err)
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		part, err := marshal(i, obj)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(part)
+	}
+	return b.Bytes(), nil
 }

@@ -1,6 +1,8 @@
 package output_test
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/flowfence/flowfence/output"
@@ -46,5 +48,40 @@ func TestPolicyFile(t *testing.T) {
 	}
 	if !output.IsPolicyFile("shop/web.yaml") || output.IsPolicyFile("shop/"+output.KustomizationFile) || output.IsPolicyFile("shop/FLOWS.md") {
 		t.Error("IsPolicyFile: want policy YAML only")
+	}
+}
+
+// TestClusterObjects: a file of cluster objects holds each object's
+// document, "---" between them, in order; an invalid object is refused
+// naming it, and nothing is returned.
+func TestClusterObjects(t *testing.T) {
+	what := func(s string) string { return "object " + s }
+	validate := func(s string) error {
+		if s == "bad" {
+			return errors.New("no good")
+		}
+		return nil
+	}
+	marshal := func(i int, s string) ([]byte, error) { return []byte(fmt.Sprintf("# %d\nname: %s\n", i, s)), nil }
+	for _, c := range []struct {
+		objs    []string
+		want    string
+		wantErr string
+	}{
+		{nil, "", ""},
+		{[]string{"guard"}, "# 0\nname: guard\n", ""},
+		{[]string{"a", "b", "c"}, "# 0\nname: a\n---\n# 1\nname: b\n---\n# 2\nname: c\n", ""},
+		{[]string{"a", "bad"}, "", "generated object bad is invalid: no good"},
+	} {
+		got, err := output.ClusterObjects(c.objs, what, validate, marshal)
+		if c.wantErr != "" {
+			if err == nil || err.Error() != c.wantErr || got != nil {
+				t.Errorf("%q: %q, %v; want error %q and nothing", c.objs, got, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || string(got) != c.want {
+			t.Errorf("%q: %q, %v; want %q", c.objs, got, err, c.want)
+		}
 	}
 }

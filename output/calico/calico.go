@@ -1,7 +1,6 @@
 package calico
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -71,29 +70,18 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 	}
 	var cluster []string
 	if tiers := f.tiers(set); len(tiers) > 0 {
-		var b bytes.Buffer
-		for i, obj := range tiers {
-			if err := Validate(obj); err != nil {
-				return nil, fmt.Errorf("generated tier %s is invalid: %w", obj.Metadata.Name, err)
-			}
-			if i > 0 {
-				b.WriteString("---\n")
-			}
-			comment := []string{"Tier " + obj.Metadata.Name + ": apply before the policies in it (a policy cannot be created in a missing tier)."}
-			part, err := Marshal(obj, comment, nil, nil)
-			if err != nil {
-				return nil, err
-			}
-			b.Write(part)
+		b, err := output.ClusterObjects(tiers, func(o *Object) string { return "tier " + o.Metadata.Name }, Validate, func(_ int, o *Object) ([]byte, error) {
+			comment := []string{"Tier " + o.Metadata.Name + ": apply before the policies in it (a policy cannot be created in a missing tier)."}
+			return Marshal(o, comment, nil, nil)
+		})
+		if err != nil {
+			return nil, err
 		}
-		t[output.ClusterDir+"/"+TiersFile] = b.Bytes()
+		t[output.ClusterDir+"/"+TiersFile] = b
 		cluster = append(cluster, TiersFile)
 	}
 	if guard, comment := f.Guard(set); guard != nil {
-		if err := Validate(guard); err != nil {
-			return nil, fmt.Errorf("generated metadata guard is invalid: %w", err)
-		}
-		b, err := Marshal(guard, comment, nil, nil)
+		b, err := output.ClusterObjects([]*Object{guard}, metadataGuard, Validate, func(_ int, o *Object) ([]byte, error) { return Marshal(o, comment, nil, nil) })
 		if err != nil {
 			return nil, err
 		}
@@ -328,6 +316,9 @@ func rules(r policy.Rule, ingress bool) ([]Rule, string) {
 	}
 	return out, strings.Join(notes, "; ")
 }
+
+// metadataGuard names the guard in the error of an invalid one.
+func metadataGuard(*Object) string { return "metadata guard" }
 
 // Marshal renders an object with its header comments and DNS-name comments
 // on nets.

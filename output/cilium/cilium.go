@@ -71,10 +71,7 @@ func (f Formatter) Render(set *policy.Set) (output.Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Validate(guard); err != nil {
-		return nil, fmt.Errorf("generated metadata guard is invalid: %w", err)
-	}
-	b, err := Marshal(guard, comment, nil, nil)
+	b, err := output.ClusterObjects([]*Object{guard}, metadataGuard, Validate, func(_ int, o *Object) ([]byte, error) { return Marshal(o, comment, nil, nil) })
 	if err != nil {
 		return nil, err
 	}
@@ -477,6 +474,9 @@ func cidrNames(p *policy.Policy) map[string]string {
 	}
 	return names
 }
+
+// metadataGuard names the guard in the error of an invalid one.
+func metadataGuard(*Object) string { return "metadata guard" }
 
 // Marshal renders the object with its provenance header and DNS-name
 // comments on CIDRs.

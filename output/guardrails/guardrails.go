@@ -182,29 +182,16 @@ func Add(t output.Tree, set *policy.Set, o Options) error {
 	var files []string
 	if o.Guard {
 		objs, comments := Guard(set)
-		var b bytes.Buffer
-		for i, obj := range objs {
-			if err := Validate(obj); err != nil {
-				return fmt.Errorf("generated %s %s is invalid: %w", obj.Kind, obj.Metadata.Name, err)
-			}
-			if i > 0 {
-				b.WriteString("---\n")
-			}
-			part, err := Marshal(obj, comments[i])
-			if err != nil {
-				return err
-			}
-			b.Write(part)
+		b, err := output.ClusterObjects(objs, kindName, Validate, func(i int, obj *ANP) ([]byte, error) { return Marshal(obj, comments[i]) })
+		if err != nil {
+			return err
 		}
-		t[output.ClusterDir+"/"+output.GuardFile] = b.Bytes()
+		t[output.ClusterDir+"/"+output.GuardFile] = b
 		files = append(files, output.GuardFile)
 	}
 	if o.Baseline {
 		obj, comment := Baseline(set)
-		if err := Validate(obj); err != nil {
-			return fmt.Errorf("generated %s %s is invalid: %w", obj.Kind, obj.Metadata.Name, err)
-		}
-		b, err := Marshal(obj, comment)
+		b, err := output.ClusterObjects([]*ANP{obj}, kindName, Validate, func(_ int, obj *ANP) ([]byte, error) { return Marshal(obj, comment) })
 		if err != nil {
 			return err
 		}
@@ -217,6 +204,9 @@ func Add(t output.Tree, set *policy.Set, o Options) error {
 	}
 	return nil
 }
+
+// kindName names an object in the error of an invalid one.
+func kindName(obj *ANP) string { return obj.Kind + " " + obj.Metadata.Name }
 
 func meta(name string) Metadata {
 	return Metadata{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "flowfence"}}
