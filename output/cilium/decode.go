@@ -1,7 +1,6 @@
 package cilium
 
 import (
-	"bytes"
 	"fmt"
 
 	"sigs.k8s.io/yaml"
@@ -14,7 +13,7 @@ import (
 // and validates them; name is used in errors.
 func Decode(name string, data []byte) ([]*Object, error) {
 	var out []*Object
-	for i, doc := range bytes.Split(data, []byte("\n---\n")) {
+	for i, doc := range output.SplitDocuments(data) {
 		if output.BlankDocument(doc) {
 			continue
 		}
