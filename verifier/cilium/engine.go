@@ -129,37 +129,35 @@ func compileRule(r *Rule, ns, key string) (*rule, error) {
 		return nil, fmt.Errorf("endpointSelector: %w", err)
 	}
 	out := &rule{key: key, subject: subj}
-	for i := range r.Ingress {
-		en, err := compileIngress(&r.Ingress[i], ns, false)
-		if err != nil {
-			return nil, fmt.Errorf("ingress[%d]: %w", i, err)
-		}
-		out.ingress = append(out.ingress, en)
+	if out.ingress, err = compileAll("ingress", r.Ingress, ns, false, compileIngress); err != nil {
+		return nil, err
 	}
-	for i := range r.IngressDeny {
-		en, err := compileIngress(&r.IngressDeny[i], ns, true)
-		if err != nil {
-			return nil, fmt.Errorf("ingressDeny[%d]: %w", i, err)
-		}
-		out.ingressDeny = append(out.ingressDeny, en)
+	if out.ingressDeny, err = compileAll("ingressDeny", r.IngressDeny, ns, true, compileIngress); err != nil {
+		return nil, err
 	}
-	for i := range r.Egress {
-		en, err := compileEgress(&r.Egress[i], ns, false)
-		if err != nil {
-			return nil, fmt.Errorf("egress[%d]: %w", i, err)
-		}
-		out.egress = append(out.egress, en)
+	if out.egress, err = compileAll("egress", r.Egress, ns, false, compileEgress); err != nil {
+		return nil, err
 	}
-	for i := range r.EgressDeny {
-		en, err := compileEgress(&r.EgressDeny[i], ns, true)
-		if err != nil {
-			return nil, fmt.Errorf("egressDeny[%d]: %w", i, err)
-		}
-		out.egressDeny = append(out.egressDeny, en)
+	if out.egressDeny, err = compileAll("egressDeny", r.EgressDeny, ns, true, compileEgress); err != nil {
+		return nil, err
 	}
 	dd := r.EnableDefaultDeny
 	out.ingressDD = len(out.ingress)+len(out.ingressDeny) > 0 && (dd == nil || dd.Ingress == nil || *dd.Ingress)
 	out.egressDD = len(out.egress)+len(out.egressDeny) > 0 && (dd == nil || dd.Egress == nil || *dd.Egress)
+	return out, nil
+}
+
+// compileAll compiles each rule of the list name (deny: a deny list) of
+// namespace ns; an error names the rule by its index.
+func compileAll[R any](name string, rules []R, ns string, deny bool, compile func(*R, string, bool) (entry, error)) ([]entry, error) {
+	var out []entry
+	for i := range rules {
+		en, err := compile(&rules[i], ns, deny)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", name, i, err)
+		}
+		out = append(out, en)
+	}
 	return out, nil
 }
 
