@@ -2,7 +2,6 @@ package calico
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/flowfence/flowfence/verifier"
@@ -159,14 +158,8 @@ spec:
 		{"a staged policy is evaluated as promoted", pod("staged", "app", "x"), pod("other", "app", "y"), "TCP", 1, false},
 		{"guard selects, passes on, nothing else: profile allows", pod("data", "app", "db"), addr("203.0.113.9"), "TCP", 443, true},
 	})
-	res := e.Evaluate(verifier.Traffic{Src: web, Dst: addr("169.254.169.254"), Protocol: "TCP", Port: 80})
-	if !strings.Contains(res.Reason, "Deny at tier guard, egress rule 1 of guard.metadata") {
-		t.Errorf("reason %q does not name the deciding rule", res.Reason)
-	}
-	res = e.Evaluate(verifier.Traffic{Src: web, Dst: pod("data", "app", "db"), Protocol: "TCP", Port: 9})
-	if !strings.Contains(res.Reason, "end of tier default") {
-		t.Errorf("reason %q does not name the end of tier", res.Reason)
-	}
+	verifiertest.WantReason(t, e, verifier.Traffic{Src: web, Dst: addr("169.254.169.254"), Protocol: "TCP", Port: 80}, "Deny at tier guard, egress rule 1 of guard.metadata")
+	verifiertest.WantReason(t, e, verifier.Traffic{Src: web, Dst: pod("data", "app", "db"), Protocol: "TCP", Port: 9}, "end of tier default")
 }
 
 func TestEndOfTierDenyWithTierDefault(t *testing.T) {

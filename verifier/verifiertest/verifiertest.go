@@ -116,3 +116,12 @@ func CompileErrors[O, E any](t *testing.T, decode func([]byte) (O, error), compi
 		})
 	}
 }
+
+// WantReason evaluates tr and wants its Reason to contain want: the
+// explanation names what decided.
+func WantReason(t *testing.T, e verifier.Evaluator, tr verifier.Traffic, want string) {
+	t.Helper()
+	if res := e.Evaluate(tr); !strings.Contains(res.Reason, want) {
+		t.Errorf("reason %q does not name %q", res.Reason, want)
+	}
+}
