@@ -27,13 +27,7 @@ spec:
     source: {selector: app == 'frontend'}
     destination: {ports: [8080]}
 `
-	npDefaultDeny = `apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec:
-  selector: all()
-  types: [Ingress, Egress]
-`
+	npDefaultDeny = verifiertest.CalicoDefaultDeny
 	gnpQuarantine = `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata: {name: quarantine}

@@ -15,6 +15,16 @@ import (
 	"github.com/flowfence/flowfence/verifier"
 )
 
+// CalicoDefaultDeny is a Calico NetworkPolicy isolating every pod of
+// namespace shop in both directions.
+const CalicoDefaultDeny = `apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  selector: all()
+  types: [Ingress, Egress]
+`
+
 // Decode decodes each document or fails the test.
 func Decode[O any](t testing.TB, decode func([]byte) (O, error), docs ...string) []O {
 	t.Helper()
