@@ -232,6 +232,7 @@ spec:
   selector: all()
   ingress: [{action: Allow, protocol: TCP, source: {ports: [1]}}]
 `, `NetworkPolicy shop/sp: spec.ingress[0]: source.ports/notPorts: flows carry no source port`},
+		{"defined twice", verifiertest.CalicoDefaultDeny + "---\n" + verifiertest.CalicoDefaultDeny, "NetworkPolicy shop/default-deny: defined twice"},
 	})
 }
 

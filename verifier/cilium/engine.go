@@ -80,14 +80,12 @@ type port struct {
 // New compiles the policies. Two objects of the same kind and key are an
 // error, as is anything New cannot evaluate; errors name the object.
 func New(objs []*Object) (*Engine, error) {
+	if err := verifier.DefinedTwice(objs, func(o *Object) string { return o.Kind + " " + o.Key() }); err != nil {
+		return nil, err
+	}
 	e := &Engine{byNamespace: map[string][]*rule{}}
-	seen := map[string]bool{}
 	for _, o := range objs {
 		id := o.Kind + " " + o.Key()
-		if seen[id] {
-			return nil, fmt.Errorf("%s: defined twice", id)
-		}
-		seen[id] = true
 		ns := o.Namespace
 		if o.Kind == ciliumout.KindCiliumClusterwideNetworkPolicy {
 			ns = ""

@@ -232,5 +232,6 @@ spec:
   endpointSelector: {}
   egress: [{toEntities: [everything]}]
 `, `CiliumNetworkPolicy shop/bad: egress[0]: toEntities[0]: unknown entity "everything"`},
+		{"defined twice", defaultDeny + "---\n" + defaultDeny, "CiliumNetworkPolicy shop/default-deny: defined twice"},
 	})
 }

@@ -43,17 +43,23 @@ func Decode[O any](t testing.TB, decode func([]byte) (O, error), docs ...string)
 // and compiles them, or fails the test.
 func Load[O, E any](t testing.TB, y string, decode func([]byte) (O, error), compile func([]O) (E, error)) E {
 	t.Helper()
+	e, err := compile(Decode(t, decode, documents(y)...))
+	if err != nil {
+		t.Fatalf("new: %v", err)
+	}
+	return e
+}
+
+// documents splits a YAML string at its "---" lines, leaving out empty
+// documents.
+func documents(y string) []string {
 	var docs []string
 	for _, d := range bytes.Split([]byte(y), []byte("\n---\n")) {
 		if len(bytes.TrimSpace(d)) != 0 {
 			docs = append(docs, string(d))
 		}
 	}
-	e, err := compile(Decode(t, decode, docs...))
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	return e
+	return docs
 }
 
 // Pod is a pod of namespace ns with the labels kv (key, value, ...); its
@@ -112,14 +118,14 @@ func DecodeErrors[O any](t *testing.T, decode func([]byte) (O, error), docs []Ba
 	}
 }
 
-// CompileErrors decodes each document and compiles it alone as a subtest:
-// decoding must succeed and compiling fail with an error containing its
-// Want.
+// CompileErrors decodes the documents of each Doc (separated by "---"
+// lines) and compiles them as a subtest: decoding must succeed and
+// compiling fail with an error containing its Want.
 func CompileErrors[O, E any](t *testing.T, decode func([]byte) (O, error), compile func([]O) (E, error), docs []BadDoc) {
 	t.Helper()
 	for _, c := range docs {
 		t.Run(c.Name, func(t *testing.T) {
-			objs := Decode(t, decode, c.Doc)
+			objs := Decode(t, decode, documents(c.Doc)...)
 			if _, err := compile(objs); err == nil || !strings.Contains(err.Error(), c.Want) {
 				t.Errorf("err = %v, want it to contain %q", err, c.Want)
 			}
