@@ -161,13 +161,7 @@ func compileAll[R any](name string, rules []R, ns string, deny bool, compile fun
 
 func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 	var en entry
-	kinds := 0
-	for _, present := range []bool{len(r.FromEndpoints) > 0, len(r.FromCIDR) > 0, len(r.FromCIDRSet) > 0, len(r.FromEntities) > 0} {
-		if present {
-			kinds++
-		}
-	}
-	if kinds > 1 {
+	if count(len(r.FromEndpoints) > 0, len(r.FromCIDR) > 0, len(r.FromCIDRSet) > 0, len(r.FromEntities) > 0) > 1 {
 		return en, errors.New("combines more than one of fromEndpoints, fromCIDR, fromCIDRSet, fromEntities (Cilium refuses it)")
 	}
 	for i, pr := range r.ToPorts {
@@ -175,14 +169,7 @@ func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 			return en, fmt.Errorf("toPorts[%d]: DNS rules on ingress (Cilium refuses them)", i)
 		}
 	}
-	en.none = isEmpty(r.FromEndpoints) || isEmpty(r.FromCIDR) || isEmpty(r.FromCIDRSet) || isEmpty(r.FromEntities)
-	if err := en.addEndpoints(r.FromEndpoints, ns, "fromEndpoints"); err != nil {
-		return en, err
-	}
-	if err := en.addCIDRs(r.FromCIDR, r.FromCIDRSet, "from"); err != nil {
-		return en, err
-	}
-	if err := en.addEntities(r.FromEntities, "fromEntities"); err != nil {
+	if err := en.addL3("from", ns, r.FromEndpoints, r.FromCIDR, r.FromCIDRSet, r.FromEntities); err != nil {
 		return en, err
 	}
 	return en, en.addPorts(r.ToPorts, r.ICMPs, deny)
@@ -190,26 +177,13 @@ func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 
 func compileEgress(r *EgressRule, ns string, deny bool) (entry, error) {
 	var en entry
-	kinds := 0
-	for _, present := range []bool{len(r.ToEndpoints) > 0, len(r.ToCIDR) > 0, len(r.ToCIDRSet) > 0, len(r.ToEntities) > 0, len(r.ToFQDNs) > 0} {
-		if present {
-			kinds++
-		}
-	}
-	if kinds > 1 {
+	if count(len(r.ToEndpoints) > 0, len(r.ToCIDR) > 0, len(r.ToCIDRSet) > 0, len(r.ToEntities) > 0, len(r.ToFQDNs) > 0) > 1 {
 		return en, errors.New("combines more than one of toEndpoints, toCIDR, toCIDRSet, toEntities, toFQDNs (Cilium refuses it)")
 	}
 	if deny && r.ToFQDNs != nil {
 		return en, errors.New("toFQDNs in a deny rule (Cilium refuses it)")
 	}
-	en.none = isEmpty(r.ToEndpoints) || isEmpty(r.ToCIDR) || isEmpty(r.ToCIDRSet) || isEmpty(r.ToEntities)
-	if err := en.addEndpoints(r.ToEndpoints, ns, "toEndpoints"); err != nil {
-		return en, err
-	}
-	if err := en.addCIDRs(r.ToCIDR, r.ToCIDRSet, "to"); err != nil {
-		return en, err
-	}
-	if err := en.addEntities(r.ToEntities, "toEntities"); err != nil {
+	if err := en.addL3("to", ns, r.ToEndpoints, r.ToCIDR, r.ToCIDRSet, r.ToEntities); err != nil {
 		return en, err
 	}
 	for i, f := range r.ToFQDNs {
@@ -220,6 +194,31 @@ func compileEgress(r *EgressRule, ns string, deny bool) (entry, error) {
 		en.peers = append(en.peers, p)
 	}
 	return en, en.addPorts(r.ToPorts, r.ICMPs, deny)
+}
+
+// count is how many of conds hold.
+func count(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
+}
+
+// addL3 adds the peers a rule lists in its members prefix+"Endpoints",
+// prefix+"CIDR", prefix+"CIDRSet" and prefix+"Entities" (prefix "from" or
+// "to"); one of them given but empty makes the entry select nothing.
+func (en *entry) addL3(prefix, ns string, eps []ciliumout.Selector, cidrs []string, sets []ciliumout.CIDRRule, ents []string) error {
+	en.none = isEmpty(eps) || isEmpty(cidrs) || isEmpty(sets) || isEmpty(ents)
+	if err := en.addEndpoints(eps, ns, prefix+"Endpoints"); err != nil {
+		return err
+	}
+	if err := en.addCIDRs(cidrs, sets, prefix); err != nil {
+		return err
+	}
+	return en.addEntities(ents, prefix+"Entities")
 }
 
 // isEmpty reports a list given but empty: Cilium's "selects nothing".
