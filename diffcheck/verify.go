@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -430,7 +431,7 @@ func (c *Checker) classify(g *learner.Graph, e *learner.Edge, peers map[string][
 		f.Outcome, f.Reason = Inexpressible, e.Proto+" cannot be expressed by NetworkPolicy ports: needs the cilium or calico flavor"
 	default:
 		f.Namespaces = sortedUnique(uncovered)
-		f.Outcome, f.Reason = Uncovered, "admitted only because no policy isolates namespace "+joinNS(f.Namespaces)+": the tree has no policy there"
+		f.Outcome, f.Reason = Uncovered, "admitted only because no policy isolates namespace "+strings.Join(f.Namespaces, ", ")+": the tree has no policy there"
 	}
 	return &f
 }
@@ -498,17 +499,6 @@ func side(d verifier.DirectionResult) *Side {
 func sortedUnique(s []string) []string {
 	slices.Sort(s)
 	return slices.Compact(s)
-}
-
-func joinNS(ns []string) string {
-	out := ""
-	for i, n := range ns {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }
 
 // compareFlows orders flows by source, destination, protocol, port.

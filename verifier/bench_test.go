@@ -90,10 +90,7 @@ func benchTraffics(n int) []Traffic {
 // BenchmarkEvaluate measures one Evaluate against 10,000 policies in 1,000
 // namespaces, cycling through 100,000 generated flows.
 func BenchmarkEvaluate(b *testing.B) {
-	e, err := New(benchPolicies(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := mustNew(b, benchPolicies(), Options{})
 	traffics := benchTraffics(benchTrafficsPerRun)
 	var verdicts [4]int
 	b.ReportAllocs()
@@ -123,10 +120,7 @@ func BenchmarkNew(b *testing.B) {
 // TestBenchFixture keeps the benchmark's inputs valid and varied without
 // running the benchmark.
 func TestBenchFixture(t *testing.T) {
-	e, err := New(benchPolicies(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := mustNew(t, benchPolicies(), Options{})
 	if e.Len() != benchNamespaces*benchPoliciesPerNS {
 		t.Fatalf("Len() = %d", e.Len())
 	}
@@ -148,10 +142,7 @@ func TestBenchFixture(t *testing.T) {
 // protocols without ports and with Cilium's semantics.
 func TestVerdictIsEvaluate(t *testing.T) {
 	for _, cni := range []CNI{CNIKubernetes, CNICilium} {
-		e, err := New(benchPolicies(), Options{CNI: cni})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := mustNew(t, benchPolicies(), Options{CNI: cni})
 		counts := map[Verdict]int{}
 		for i, tr := range benchTraffics(20000) {
 			switch i % 13 {

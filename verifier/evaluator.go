@@ -27,3 +27,25 @@ var _ Evaluator = (*Engine)(nil)
 // Result.Reason, for engines of other flavors (their Inexpressible never
 // occurs: they express every protocol flowfence learns).
 func Explain(r *Result) string { return reason(r, "") }
+
+// Combine is the Result of t for engines of other flavors: the source's
+// egress and the destination's ingress, each decided by the engine when
+// that end is a pod (a peer that is not a pod has no policy, so its
+// direction is open); t is allowed when both directions admit it, and
+// Reason explains the verdict.
+func Combine(t *Traffic, egress, ingress func() DirectionResult) Result {
+	var res Result
+	res.Egress.Allowed, res.Ingress.Allowed = true, true
+	if t.Src.IsPod {
+		res.Egress = egress()
+	}
+	if t.Dst.IsPod {
+		res.Ingress = ingress()
+	}
+	res.Verdict = Denied
+	if res.Egress.Allowed && res.Ingress.Allowed {
+		res.Verdict = Allowed
+	}
+	res.Reason = Explain(&res)
+	return res
+}

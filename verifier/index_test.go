@@ -68,10 +68,7 @@ func TestPeerIndexIsScan(t *testing.T) {
 		return Peer{IsPod: true, Namespace: nss[ns], Labels: l, NamespaceLabels: nl, IP: netip.AddrFrom4([4]byte{10, byte(r.IntN(3)), 0, 1})}
 	}
 	for _, cni := range []CNI{CNIKubernetes, CNICilium} {
-		e, err := New(policies, Options{CNI: cni})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := mustNew(t, policies, Options{CNI: cni})
 		indexed, matched := 0, 0
 		for _, nsp := range e.byNamespace {
 			for _, cp := range append(append([]*compiledPolicy{}, nsp.ingress...), nsp.egress...) {

@@ -60,3 +60,18 @@ func StrictJSON(data []byte, v any, evaluated string) error {
 	}
 	return nil
 }
+
+// DefinedTwice is the error naming the first of objs whose id (its kind
+// and key) an earlier one has, nil when none has: an engine of another
+// flavor compiles each object once.
+func DefinedTwice[O any](objs []O, id func(O) string) error {
+	seen := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		k := id(o)
+		if seen[k] {
+			return fmt.Errorf("%s: defined twice", k)
+		}
+		seen[k] = true
+	}
+	return nil
+}

@@ -116,13 +116,8 @@ type portRange struct {
 func New(objs []*Object) (*Engine, error) {
 	e := &Engine{}
 	tiers := map[string]*tier{DefaultTier: {name: DefaultTier, order: defaultTierOrder}}
-	seen := map[string]bool{}
-	for _, o := range objs {
-		id := o.Kind + " " + o.Key()
-		if seen[id] {
-			return nil, fmt.Errorf("%s: defined twice", id)
-		}
-		seen[id] = true
+	if err := verifier.DefinedTwice(objs, func(o *Object) string { return o.Kind + " " + o.Key() }); err != nil {
+		return nil, err
 	}
 	objs, _ = Promote(objs)
 	for _, o := range objs {

@@ -1,65 +1,19 @@
 package calico
 
 import (
-	"bytes"
 	"net/netip"
-	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/flowfence/flowfence/verifier"
+	"github.com/flowfence/flowfence/verifier/verifiertest"
 )
 
-func load(t *testing.T, y string) *Engine {
-	t.Helper()
-	var objs []*Object
-	for _, d := range bytes.Split([]byte(y), []byte("\n---\n")) {
-		if len(bytes.TrimSpace(d)) == 0 {
-			continue
-		}
-		o, err := DecodeObject(d)
-		if err != nil {
-			t.Fatalf("decode: %v", err)
-		}
-		objs = append(objs, o)
-	}
-	e, err := New(objs)
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	return e
-}
+// load decodes the documents of a YAML string and compiles them.
+func load(t *testing.T, y string) *Engine { return verifiertest.Load(t, y, DecodeObject, New) }
 
-func pod(ns string, kv ...string) verifier.Peer {
-	l := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		l[kv[i]] = kv[i+1]
-	}
-	return verifier.Peer{IsPod: true, Namespace: ns, Labels: l, NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": ns, "team": ns + "-team"}}
-}
+func pod(ns string, kv ...string) verifier.Peer { return verifiertest.Pod(ns, kv...) }
 
 func addr(ip string) verifier.Peer { return verifier.Peer{IP: netip.MustParseAddr(ip)} }
-
-type probe struct {
-	name     string
-	src, dst verifier.Peer
-	proto    string
-	port     int32
-	allowed  bool
-}
-
-func run(t *testing.T, e *Engine, probes []probe) {
-	t.Helper()
-	for _, p := range probes {
-		t.Run(p.name, func(t *testing.T) {
-			res := e.Evaluate(verifier.Traffic{Src: p.src, Dst: p.dst, Protocol: corev1.Protocol(p.proto), Port: p.port})
-			if got := res.Verdict == verifier.Allowed; got != p.allowed {
-				t.Errorf("allowed = %v, want %v: %s", got, p.allowed, res.Reason)
-			}
-		})
-	}
-}
 
 func TestSelectorLanguage(t *testing.T) {
 	l := podLabels{&verifier.Peer{IsPod: true, Namespace: "shop", Labels: map[string]string{"app": "cart", "tier": "web", "version": "v1.2"}}}
@@ -186,7 +140,7 @@ spec:
   types: [Ingress, Egress]
 `)
 	web := pod("shop", "app", "web")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"Allow in the default tier after Pass from earlier tiers", web, pod("data", "app", "db"), "TCP", 5432, true},
 		{"port range", web, pod("data", "app", "db"), "TCP", 8100, true},
 		{"outside the ports: end of the default tier drops", web, pod("data", "app", "db"), "TCP", 8101, false},
@@ -204,14 +158,8 @@ spec:
 		{"a staged policy is evaluated as promoted", pod("staged", "app", "x"), pod("other", "app", "y"), "TCP", 1, false},
 		{"guard selects, passes on, nothing else: profile allows", pod("data", "app", "db"), addr("203.0.113.9"), "TCP", 443, true},
 	})
-	res := e.Evaluate(verifier.Traffic{Src: web, Dst: addr("169.254.169.254"), Protocol: "TCP", Port: 80})
-	if !strings.Contains(res.Reason, "Deny at tier guard, egress rule 1 of guard.metadata") {
-		t.Errorf("reason %q does not name the deciding rule", res.Reason)
-	}
-	res = e.Evaluate(verifier.Traffic{Src: web, Dst: pod("data", "app", "db"), Protocol: "TCP", Port: 9})
-	if !strings.Contains(res.Reason, "end of tier default") {
-		t.Errorf("reason %q does not name the end of tier", res.Reason)
-	}
+	verifiertest.WantReason(t, e, verifier.Traffic{Src: web, Dst: addr("169.254.169.254"), Protocol: "TCP", Port: 80}, "Deny at tier guard, egress rule 1 of guard.metadata")
+	verifiertest.WantReason(t, e, verifier.Traffic{Src: web, Dst: pod("data", "app", "db"), Protocol: "TCP", Port: 9}, "end of tier default")
 }
 
 func TestEndOfTierDenyWithTierDefault(t *testing.T) {
@@ -234,7 +182,7 @@ spec:
     destination: {selector: k8s-app == 'kube-dns', namespaceSelector: projectcalico.org/name == 'kube-system', ports: [53]}
 `)
 	a := pod("shop", "app", "a")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"allowed by the platform tier", a, pod("kube-system", "k8s-app", "kube-dns"), "UDP", 53, true},
 		{"a tier that selects and does not match drops, although no later policy exists", a, addr("203.0.113.1"), "TCP", 443, false},
 		{"ingress is untouched by an egress-only tier", addr("203.0.113.1"), a, "TCP", 443, true},
@@ -242,7 +190,7 @@ spec:
 }
 
 func TestCalicoUnsupportedIsAnErrorNamingTheObject(t *testing.T) {
-	for _, tc := range []struct{ name, doc, want string }{
+	verifiertest.DecodeErrors(t, DecodeObject, []verifiertest.BadDoc{
 		{"serviceAccounts", `
 apiVersion: projectcalico.org/v3
 kind: NetworkPolicy
@@ -259,15 +207,8 @@ spec:
   selector: all()
   doNotTrack: true
 `, "GlobalNetworkPolicy raw: spec: json: unknown field \"doNotTrack\""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeObject([]byte(tc.doc))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
-		})
-	}
-	for _, tc := range []struct{ name, doc, want string }{
+	})
+	verifiertest.CompileErrors(t, DecodeObject, New, []verifiertest.BadDoc{
 		{"bad selector", `
 apiVersion: projectcalico.org/v3
 kind: NetworkPolicy
@@ -291,17 +232,8 @@ spec:
   selector: all()
   ingress: [{action: Allow, protocol: TCP, source: {ports: [1]}}]
 `, `NetworkPolicy shop/sp: spec.ingress[0]: source.ports/notPorts: flows carry no source port`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			o, err := DecodeObject([]byte(tc.doc))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := New([]*Object{o}); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
-		})
-	}
+		{"defined twice", verifiertest.CalicoDefaultDeny + "---\n" + verifiertest.CalicoDefaultDeny, "NetworkPolicy shop/default-deny: defined twice"},
+	})
 }
 
 // TestDefaultTypes: without spec.types a policy applies to ingress, unless
@@ -322,7 +254,7 @@ spec:
   selector: app == 'b'
 `)
 	a, b := pod("shop", "app", "a"), pod("shop", "app", "b")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"egress rules only: egress isolated", a, addr("203.0.113.1"), "TCP", 443, false},
 		{"egress rules only: ingress untouched", addr("203.0.113.1"), a, "TCP", 443, true},
 		{"no rules: ingress isolated", addr("203.0.113.1"), b, "TCP", 443, false},
@@ -362,7 +294,7 @@ spec:
   egress: [{action: Allow}]
 `)
 	a := pod("shop", "app", "a")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"order 1 Allow comes before the order 5 Deny", a, addr("203.0.113.1"), "TCP", 80, true},
 		{"order 5 Deny comes before the order 10 Allow", a, addr("203.0.113.1"), "TCP", 443, false},
 		{"the Deny is TCP only: the order 10 Allow admits UDP", a, addr("203.0.113.1"), "UDP", 53, true},

@@ -100,20 +100,9 @@ func newFlow(t *verifier.Traffic) flow {
 // the destination's ingress (a peer that is not a pod has no policy).
 func (e *Engine) Evaluate(t verifier.Traffic) verifier.Result {
 	f := newFlow(&t)
-	var res verifier.Result
-	res.Egress.Allowed, res.Ingress.Allowed = true, true
-	if t.Src.IsPod {
-		res.Egress = e.direction(&t.Src, &t.Dst, false, &f)
-	}
-	if t.Dst.IsPod {
-		res.Ingress = e.direction(&t.Dst, &t.Src, true, &f)
-	}
-	res.Verdict = verifier.Denied
-	if res.Egress.Allowed && res.Ingress.Allowed {
-		res.Verdict = verifier.Allowed
-	}
-	res.Reason = verifier.Explain(&res)
-	return res
+	return verifier.Combine(&t,
+		func() verifier.DirectionResult { return e.direction(&t.Src, &t.Dst, false, &f) },
+		func() verifier.DirectionResult { return e.direction(&t.Dst, &t.Src, true, &f) })
 }
 
 // Verdict is Evaluate(t).Verdict.

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/verifier"
+	"github.com/flowfence/flowfence/verifier/verifiertest"
 )
 
 const (
@@ -26,13 +27,7 @@ spec:
     source: {selector: app == 'frontend'}
     destination: {ports: [8080]}
 `
-	npDefaultDeny = `apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec:
-  selector: all()
-  types: [Ingress, Egress]
-`
+	npDefaultDeny = verifiertest.CalicoDefaultDeny
 	gnpQuarantine = `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata: {name: quarantine}
@@ -41,6 +36,16 @@ spec:
   types: [Ingress, Egress]
 `
 )
+
+// stagedDelete is a staged document of kind deleting the enforced policy
+// name (of namespace ns; none for a global kind).
+func stagedDelete(kind, name, ns string) string {
+	meta := "{name: " + name + "}"
+	if ns != "" {
+		meta = "{name: " + name + ", namespace: " + ns + "}"
+	}
+	return "apiVersion: projectcalico.org/v3\nkind: " + kind + "\nmetadata: " + meta + "\nspec: {stagedAction: Delete}\n"
+}
 
 // knpDB is Calico's view of the Kubernetes NetworkPolicy data/db (as
 // read from a cluster), sknpDB a StagedKubernetesNetworkPolicy of that
@@ -74,6 +79,9 @@ spec:
 func TestStagedEvaluatedAsPromoted(t *testing.T) {
 	frontend, web := pod("shop", "app", "frontend"), pod("shop", "app", "web")
 	quarantined := pod("shop", "app", "frontend", "quarantine", "true")
+	// npWebIngress staged (without stagedAction: Set by default),
+	// admitting 9090 instead of 8080.
+	stagedWeb9090 := strings.NewReplacer("kind: NetworkPolicy", "kind: StagedNetworkPolicy", "ports: [8080]", "ports: [9090]").Replace(npWebIngress)
 	for _, c := range []struct {
 		name    string
 		docs    []string
@@ -84,60 +92,21 @@ func TestStagedEvaluatedAsPromoted(t *testing.T) {
 	}{
 		{"enforced alone admits 8080", []string{npWebIngress}, frontend, web, 8080, true},
 		{"enforced alone denies 9090", []string{npWebIngress}, frontend, web, 9090, false},
-		{"staged Set replaces the enforced policy of its name: 8080 no longer admitted", []string{npWebIngress, `apiVersion: projectcalico.org/v3
-kind: StagedNetworkPolicy
-metadata: {name: web-ingress, namespace: shop}
-spec:
-  stagedAction: Set
-  selector: app == 'web'
-  types: [Ingress]
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source: {selector: app == 'frontend'}
-    destination: {ports: [9090]}
-`}, frontend, web, 8080, false},
-		{"staged Set replaces the enforced policy of its name: 9090 admitted", []string{`apiVersion: projectcalico.org/v3
-kind: StagedNetworkPolicy
-metadata: {name: web-ingress, namespace: shop}
-spec:
-  selector: app == 'web'
-  types: [Ingress]
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source: {selector: app == 'frontend'}
-    destination: {ports: [9090]}
-`, npWebIngress}, frontend, web, 9090, true},
+		{"staged Set replaces the enforced policy of its name: 8080 no longer admitted", []string{npWebIngress, strings.Replace(stagedWeb9090, "spec:\n", "spec:\n  stagedAction: Set\n", 1)}, frontend, web, 8080, false},
+		{"staged Set replaces the enforced policy of its name: 9090 admitted", []string{stagedWeb9090, npWebIngress}, frontend, web, 9090, true},
 		{"no policy: the profile admits", nil, frontend, web, 9090, true},
 		{"a staged Set without stagedAction (Calico's default) is enforced", []string{strings.NewReplacer("kind: NetworkPolicy", "kind: StagedNetworkPolicy").Replace(npDefaultDeny)}, frontend, web, 9090, false},
 		{"enforced default-deny alone denies", []string{npDefaultDeny}, frontend, web, 8080, false},
-		{"staged Delete removes the enforced policy of its name", []string{npDefaultDeny, `apiVersion: projectcalico.org/v3
-kind: StagedNetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec: {stagedAction: Delete}
-`}, frontend, web, 8080, true},
-		{"staged Delete of another namespace's policy removes nothing", []string{npDefaultDeny, `apiVersion: projectcalico.org/v3
-kind: StagedNetworkPolicy
-metadata: {name: default-deny, namespace: data}
-spec: {stagedAction: Delete}
-`}, frontend, web, 8080, false},
+		{"staged Delete removes the enforced policy of its name", []string{npDefaultDeny, stagedDelete("StagedNetworkPolicy", "default-deny", "shop")}, frontend, web, 8080, true},
+		{"staged Delete of another namespace's policy removes nothing", []string{npDefaultDeny, stagedDelete("StagedNetworkPolicy", "default-deny", "data")}, frontend, web, 8080, false},
 		{"Calico's view of a Kubernetes NetworkPolicy alone admits 5432", []string{knpDB}, pod("data", "app", "api"), pod("data", "app", "db"), 5432, true},
 		{"a StagedKubernetesNetworkPolicy Set replaces the Kubernetes NetworkPolicy of its name", []string{knpDB, sknpDB}, pod("data", "app", "api"), pod("data", "app", "db"), 5432, false},
 		{"Calico's view of a Kubernetes NetworkPolicy alone denies 9", []string{knpDB}, pod("shop", "app", "x"), pod("data", "app", "db"), 9, false},
 		{"a StagedKubernetesNetworkPolicy Delete removes the Kubernetes NetworkPolicy of its name", []string{knpDB, strings.Replace(sknpDB, "ingress: [{ports: [{port: 6432}]}]", "stagedAction: Delete", 1)}, pod("shop", "app", "x"), pod("data", "app", "db"), 9, true},
 		{"staged global Set is a GlobalNetworkPolicy", []string{strings.Replace(gnpQuarantine, "kind: GlobalNetworkPolicy", "kind: StagedGlobalNetworkPolicy", 1)}, quarantined, web, 8080, false},
 		{"enforced global alone denies", []string{gnpQuarantine}, quarantined, web, 8080, false},
-		{"staged global Delete removes the GlobalNetworkPolicy", []string{gnpQuarantine, `apiVersion: projectcalico.org/v3
-kind: StagedGlobalNetworkPolicy
-metadata: {name: quarantine}
-spec: {stagedAction: Delete}
-`}, quarantined, web, 8080, true},
-		{"a staged NetworkPolicy does not delete a GlobalNetworkPolicy of its name", []string{gnpQuarantine, `apiVersion: projectcalico.org/v3
-kind: StagedNetworkPolicy
-metadata: {name: quarantine, namespace: shop}
-spec: {stagedAction: Delete}
-`}, quarantined, web, 8080, false},
+		{"staged global Delete removes the GlobalNetworkPolicy", []string{gnpQuarantine, stagedDelete("StagedGlobalNetworkPolicy", "quarantine", "")}, quarantined, web, 8080, true},
+		{"a staged NetworkPolicy does not delete a GlobalNetworkPolicy of its name", []string{gnpQuarantine, stagedDelete("StagedNetworkPolicy", "quarantine", "shop")}, quarantined, web, 8080, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := load(t, strings.Join(c.docs, "\n---\n"))
@@ -150,16 +119,7 @@ spec: {stagedAction: Delete}
 }
 
 func decodeAll(t *testing.T, docs ...string) []*Object {
-	t.Helper()
-	var objs []*Object
-	for _, d := range docs {
-		o, err := DecodeObject([]byte(d))
-		if err != nil {
-			t.Fatalf("decode: %v", err)
-		}
-		objs = append(objs, o)
-	}
-	return objs
+	return verifiertest.Decode(t, DecodeObject, docs...)
 }
 
 // TestPromotionSays: what Promote reports doing, and the objects it
@@ -168,8 +128,8 @@ func decodeAll(t *testing.T, docs ...string) []*Object {
 func TestPromotionSays(t *testing.T) {
 	objs := decodeAll(t, npWebIngress, npDefaultDeny, gnpQuarantine,
 		strings.Replace(npWebIngress, "kind: NetworkPolicy", "kind: StagedNetworkPolicy", 1),
-		"apiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata: {name: default-deny, namespace: shop}\nspec: {stagedAction: Delete}\n",
-		"apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: gone}\nspec: {stagedAction: Delete}\n",
+		stagedDelete("StagedNetworkPolicy", "default-deny", "shop"),
+		stagedDelete("StagedGlobalNetworkPolicy", "gone", ""),
 		"apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy\nmetadata: {name: db, namespace: data}\nspec: {podSelector: {matchLabels: {app: db}}}\n",
 		"apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: apps}\nspec: {order: 100}\n",
 	)
@@ -323,7 +283,10 @@ func peerName(p verifier.Peer) string {
 // TestStagedDecodeErrors: a staged document flowfence cannot evaluate as
 // promoted is an error naming it and saying why.
 func TestStagedDecodeErrors(t *testing.T) {
-	for _, c := range []struct{ name, doc, want string }{
+	decode := func(doc []byte) (*Object, error) {
+		return DecodeObject([]byte("apiVersion: projectcalico.org/v3\n" + string(doc) + "\n"))
+	}
+	verifiertest.DecodeErrors(t, decode, []verifiertest.BadDoc{
 		{"unknown stagedAction", "kind: StagedNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {stagedAction: Promote}", `StagedNetworkPolicy a/x: spec.stagedAction "Promote" is not Set or Delete`},
 		{"Learn", "kind: StagedGlobalNetworkPolicy\nmetadata: {name: x}\nspec: {stagedAction: Learn}", `StagedGlobalNetworkPolicy x: spec.stagedAction "Learn": a Calico Enterprise policy recommendation`},
 		{"Ignore", "kind: StagedKubernetesNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {stagedAction: Ignore, podSelector: {}}", `StagedKubernetesNetworkPolicy a/x: spec.stagedAction "Ignore"`},
@@ -337,12 +300,5 @@ func TestStagedDecodeErrors(t *testing.T) {
 		{"invalid port", "kind: StagedKubernetesNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {podSelector: {}, ingress: [{ports: [{port: 70000}]}]}", "StagedKubernetesNetworkPolicy a/x: spec:"},
 		{"knp prefix on a StagedNetworkPolicy", "kind: StagedNetworkPolicy\nmetadata: {name: knp.default.x, namespace: a}\nspec: {}", `StagedNetworkPolicy a/knp.default.x: the name prefix "knp.default." is Calico's`},
 		{"namespace on a staged global", "kind: StagedGlobalNetworkPolicy\nmetadata: {name: x, namespace: a}\nspec: {}", "StagedGlobalNetworkPolicy x: a cluster-scoped resource has no metadata.namespace"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := DecodeObject([]byte("apiVersion: projectcalico.org/v3\n" + c.doc + "\n"))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %v, want it to contain %q", err, c.want)
-			}
-		})
-	}
+	})
 }

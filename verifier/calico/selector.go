@@ -116,31 +116,25 @@ func (p *parser) acceptWord(w string) bool {
 }
 
 func (p *parser) or() (expr, error) {
-	a, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.accept("||") {
-		b, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		a = orExpr{a, b}
-	}
-	return a, nil
+	return p.binary("||", p.and, func(a, b expr) expr { return orExpr{a, b} })
 }
 
 func (p *parser) and() (expr, error) {
-	a, err := p.unary()
+	return p.binary("&&", p.unary, func(a, b expr) expr { return andExpr{a, b} })
+}
+
+// binary parses operand (op operand)*, joined from the left.
+func (p *parser) binary(op string, operand func() (expr, error), join func(a, b expr) expr) (expr, error) {
+	a, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.accept("&&") {
-		b, err := p.unary()
+	for p.accept(op) {
+		b, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		a = andExpr{a, b}
+		a = join(a, b)
 	}
 	return a, nil
 }

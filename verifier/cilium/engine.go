@@ -80,14 +80,12 @@ type port struct {
 // New compiles the policies. Two objects of the same kind and key are an
 // error, as is anything New cannot evaluate; errors name the object.
 func New(objs []*Object) (*Engine, error) {
+	if err := verifier.DefinedTwice(objs, func(o *Object) string { return o.Kind + " " + o.Key() }); err != nil {
+		return nil, err
+	}
 	e := &Engine{byNamespace: map[string][]*rule{}}
-	seen := map[string]bool{}
 	for _, o := range objs {
 		id := o.Kind + " " + o.Key()
-		if seen[id] {
-			return nil, fmt.Errorf("%s: defined twice", id)
-		}
-		seen[id] = true
 		ns := o.Namespace
 		if o.Kind == ciliumout.KindCiliumClusterwideNetworkPolicy {
 			ns = ""
@@ -129,33 +127,17 @@ func compileRule(r *Rule, ns, key string) (*rule, error) {
 		return nil, fmt.Errorf("endpointSelector: %w", err)
 	}
 	out := &rule{key: key, subject: subj}
-	for i := range r.Ingress {
-		en, err := compileIngress(&r.Ingress[i], ns, false)
-		if err != nil {
-			return nil, fmt.Errorf("ingress[%d]: %w", i, err)
-		}
-		out.ingress = append(out.ingress, en)
+	if out.ingress, err = compileAll("ingress", r.Ingress, ns, false, compileIngress); err != nil {
+		return nil, err
 	}
-	for i := range r.IngressDeny {
-		en, err := compileIngress(&r.IngressDeny[i], ns, true)
-		if err != nil {
-			return nil, fmt.Errorf("ingressDeny[%d]: %w", i, err)
-		}
-		out.ingressDeny = append(out.ingressDeny, en)
+	if out.ingressDeny, err = compileAll("ingressDeny", r.IngressDeny, ns, true, compileIngress); err != nil {
+		return nil, err
 	}
-	for i := range r.Egress {
-		en, err := compileEgress(&r.Egress[i], ns, false)
-		if err != nil {
-			return nil, fmt.Errorf("egress[%d]: %w", i, err)
-		}
-		out.egress = append(out.egress, en)
+	if out.egress, err = compileAll("egress", r.Egress, ns, false, compileEgress); err != nil {
+		return nil, err
 	}
-	for i := range r.EgressDeny {
-		en, err := compileEgress(&r.EgressDeny[i], ns, true)
-		if err != nil {
-			return nil, fmt.Errorf("egressDeny[%d]: %w", i, err)
-		}
-		out.egressDeny = append(out.egressDeny, en)
+	if out.egressDeny, err = compileAll("egressDeny", r.EgressDeny, ns, true, compileEgress); err != nil {
+		return nil, err
 	}
 	dd := r.EnableDefaultDeny
 	out.ingressDD = len(out.ingress)+len(out.ingressDeny) > 0 && (dd == nil || dd.Ingress == nil || *dd.Ingress)
@@ -163,15 +145,23 @@ func compileRule(r *Rule, ns, key string) (*rule, error) {
 	return out, nil
 }
 
+// compileAll compiles each rule of the list name (deny: a deny list) of
+// namespace ns; an error names the rule by its index.
+func compileAll[R any](name string, rules []R, ns string, deny bool, compile func(*R, string, bool) (entry, error)) ([]entry, error) {
+	var out []entry
+	for i := range rules {
+		en, err := compile(&rules[i], ns, deny)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", name, i, err)
+		}
+		out = append(out, en)
+	}
+	return out, nil
+}
+
 func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 	var en entry
-	kinds := 0
-	for _, present := range []bool{len(r.FromEndpoints) > 0, len(r.FromCIDR) > 0, len(r.FromCIDRSet) > 0, len(r.FromEntities) > 0} {
-		if present {
-			kinds++
-		}
-	}
-	if kinds > 1 {
+	if count(len(r.FromEndpoints) > 0, len(r.FromCIDR) > 0, len(r.FromCIDRSet) > 0, len(r.FromEntities) > 0) > 1 {
 		return en, errors.New("combines more than one of fromEndpoints, fromCIDR, fromCIDRSet, fromEntities (Cilium refuses it)")
 	}
 	for i, pr := range r.ToPorts {
@@ -179,14 +169,7 @@ func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 			return en, fmt.Errorf("toPorts[%d]: DNS rules on ingress (Cilium refuses them)", i)
 		}
 	}
-	en.none = isEmpty(r.FromEndpoints) || isEmpty(r.FromCIDR) || isEmpty(r.FromCIDRSet) || isEmpty(r.FromEntities)
-	if err := en.addEndpoints(r.FromEndpoints, ns, "fromEndpoints"); err != nil {
-		return en, err
-	}
-	if err := en.addCIDRs(r.FromCIDR, r.FromCIDRSet, "from"); err != nil {
-		return en, err
-	}
-	if err := en.addEntities(r.FromEntities, "fromEntities"); err != nil {
+	if err := en.addL3("from", ns, r.FromEndpoints, r.FromCIDR, r.FromCIDRSet, r.FromEntities); err != nil {
 		return en, err
 	}
 	return en, en.addPorts(r.ToPorts, r.ICMPs, deny)
@@ -194,26 +177,13 @@ func compileIngress(r *IngressRule, ns string, deny bool) (entry, error) {
 
 func compileEgress(r *EgressRule, ns string, deny bool) (entry, error) {
 	var en entry
-	kinds := 0
-	for _, present := range []bool{len(r.ToEndpoints) > 0, len(r.ToCIDR) > 0, len(r.ToCIDRSet) > 0, len(r.ToEntities) > 0, len(r.ToFQDNs) > 0} {
-		if present {
-			kinds++
-		}
-	}
-	if kinds > 1 {
+	if count(len(r.ToEndpoints) > 0, len(r.ToCIDR) > 0, len(r.ToCIDRSet) > 0, len(r.ToEntities) > 0, len(r.ToFQDNs) > 0) > 1 {
 		return en, errors.New("combines more than one of toEndpoints, toCIDR, toCIDRSet, toEntities, toFQDNs (Cilium refuses it)")
 	}
 	if deny && r.ToFQDNs != nil {
 		return en, errors.New("toFQDNs in a deny rule (Cilium refuses it)")
 	}
-	en.none = isEmpty(r.ToEndpoints) || isEmpty(r.ToCIDR) || isEmpty(r.ToCIDRSet) || isEmpty(r.ToEntities)
-	if err := en.addEndpoints(r.ToEndpoints, ns, "toEndpoints"); err != nil {
-		return en, err
-	}
-	if err := en.addCIDRs(r.ToCIDR, r.ToCIDRSet, "to"); err != nil {
-		return en, err
-	}
-	if err := en.addEntities(r.ToEntities, "toEntities"); err != nil {
+	if err := en.addL3("to", ns, r.ToEndpoints, r.ToCIDR, r.ToCIDRSet, r.ToEntities); err != nil {
 		return en, err
 	}
 	for i, f := range r.ToFQDNs {
@@ -224,6 +194,31 @@ func compileEgress(r *EgressRule, ns string, deny bool) (entry, error) {
 		en.peers = append(en.peers, p)
 	}
 	return en, en.addPorts(r.ToPorts, r.ICMPs, deny)
+}
+
+// count is how many of conds hold.
+func count(conds ...bool) int {
+	n := 0
+	for _, c := range conds {
+		if c {
+			n++
+		}
+	}
+	return n
+}
+
+// addL3 adds the peers a rule lists in its members prefix+"Endpoints",
+// prefix+"CIDR", prefix+"CIDRSet" and prefix+"Entities" (prefix "from" or
+// "to"); one of them given but empty makes the entry select nothing.
+func (en *entry) addL3(prefix, ns string, eps []ciliumout.Selector, cidrs []string, sets []ciliumout.CIDRRule, ents []string) error {
+	en.none = isEmpty(eps) || isEmpty(cidrs) || isEmpty(sets) || isEmpty(ents)
+	if err := en.addEndpoints(eps, ns, prefix+"Endpoints"); err != nil {
+		return err
+	}
+	if err := en.addCIDRs(cidrs, sets, prefix); err != nil {
+		return err
+	}
+	return en.addEntities(ents, prefix+"Entities")
 }
 
 // isEmpty reports a list given but empty: Cilium's "selects nothing".

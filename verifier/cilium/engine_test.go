@@ -1,44 +1,17 @@
 package cilium
 
 import (
-	"bytes"
 	"net/netip"
-	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/flowfence/flowfence/verifier"
+	"github.com/flowfence/flowfence/verifier/verifiertest"
 )
 
 // load decodes the documents of a YAML string and compiles them.
-func load(t *testing.T, y string) *Engine {
-	t.Helper()
-	var objs []*Object
-	for _, d := range bytes.Split([]byte(y), []byte("\n---\n")) {
-		if len(bytes.TrimSpace(d)) == 0 {
-			continue
-		}
-		o, err := DecodeObject(d)
-		if err != nil {
-			t.Fatalf("decode: %v", err)
-		}
-		objs = append(objs, o)
-	}
-	e, err := New(objs)
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	return e
-}
+func load(t *testing.T, y string) *Engine { return verifiertest.Load(t, y, DecodeObject, New) }
 
-func pod(ns string, kv ...string) verifier.Peer {
-	l := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		l[kv[i]] = kv[i+1]
-	}
-	return verifier.Peer{IsPod: true, Namespace: ns, Labels: l, NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": ns, "team": ns + "-team"}}
-}
+func pod(ns string, kv ...string) verifier.Peer { return verifiertest.Pod(ns, kv...) }
 
 func world(ip string, names ...string) verifier.Peer {
 	return verifier.Peer{IP: netip.MustParseAddr(ip), Entity: "world", DNSNames: names}
@@ -46,29 +19,6 @@ func world(ip string, names ...string) verifier.Peer {
 
 func entity(e, ip string) verifier.Peer {
 	return verifier.Peer{IP: netip.MustParseAddr(ip), Entity: e, IsNode: e == "host" || e == "remote-node"}
-}
-
-type probe struct {
-	name     string
-	src, dst verifier.Peer
-	proto    string
-	port     int32
-	allowed  bool
-}
-
-func run(t *testing.T, e *Engine, probes []probe) {
-	t.Helper()
-	for _, p := range probes {
-		t.Run(p.name, func(t *testing.T) {
-			res := e.Evaluate(verifier.Traffic{Src: p.src, Dst: p.dst, Protocol: corev1Protocol(p.proto), Port: p.port})
-			if got := res.Verdict == verifier.Allowed; got != p.allowed {
-				t.Errorf("allowed = %v, want %v: %s", got, p.allowed, res.Reason)
-			}
-			if e.Verdict(verifier.Traffic{Src: p.src, Dst: p.dst, Protocol: corev1Protocol(p.proto), Port: p.port}) != res.Verdict {
-				t.Error("Verdict and Evaluate disagree")
-			}
-		})
-	}
 }
 
 const defaultDeny = `
@@ -98,7 +48,7 @@ spec:
     toPorts: [{ports: [{port: "7000", endPort: 7010, protocol: ANY}]}]
 `)
 	cart, web := pod("shop", "app", "cart"), pod("shop", "app", "web")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"same-namespace peer on its port", web, cart, "TCP", 8080, false}, // web's own egress is default-deny
 		{"peer without namespace label: only the policy's namespace", pod("other", "app", "web"), cart, "TCP", 8080, false},
 		{"cross-namespace peer by namespace label", pod("monitoring", "app", "prom"), cart, "TCP", 9090, true},
@@ -145,7 +95,7 @@ spec:
   - fromCIDR: [10.1.0.0/16]
 `)
 	api := pod("shop", "app", "api")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"kube-apiserver entity", api, entity("kube-apiserver", "10.0.0.1"), "TCP", 6443, true},
 		{"kube-apiserver is not world: CIDR rules miss it", api, entity("kube-apiserver", "10.0.0.1"), "TCP", 443, false},
 		{"host entity", api, entity("host", "10.0.0.11"), "TCP", 9100, true},
@@ -210,7 +160,7 @@ spec:
   ingress: [{fromEntities: [all]}]
 `)
 	a, b := pod("shop", "app", "a"), pod("other", "app", "b")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"deny beats an allow-all", a, world("169.254.169.254"), "TCP", 80, false},
 		{"the guard's DNS gap", a, world("169.254.169.254"), "UDP", 53, true},
 		{"enableDefaultDeny false leaves other egress open", b, world("203.0.113.1"), "TCP", 80, true},
@@ -220,10 +170,7 @@ spec:
 		{"outside the deny-only policy's ports nothing else admits", b, pod("other", "app", "lonely"), "TCP", 23, false},
 		{"ingressDeny port", pod("shop", "app", "c"), a, "TCP", 22, false},
 	})
-	res := e.Evaluate(verifier.Traffic{Src: a, Dst: world("169.254.169.254"), Protocol: "TCP", Port: 80})
-	if !strings.Contains(res.Reason, "denied by a deny rule of guard") {
-		t.Errorf("reason %q does not name the deny", res.Reason)
-	}
+	verifiertest.WantReason(t, e, verifier.Traffic{Src: a, Dst: world("169.254.169.254"), Protocol: "TCP", Port: 80}, "denied by a deny rule of guard")
 }
 
 func TestClusterwidePeerSelectors(t *testing.T) {
@@ -241,7 +188,7 @@ spec:
     toPorts: [{ports: [{port: "5432", protocol: TCP}]}]
 `)
 	db := pod("data", "app", "db")
-	run(t, e, []probe{
+	verifiertest.Run(t, e, []verifiertest.Probe{
 		{"clusterwide policy selects pods of every namespace", pod("x", "app", "api"), pod("y", "app", "db"), "TCP", 5432, true},
 		{"peer without namespace: any namespace's pods", pod("z", "app", "api"), db, "UDP", 1, true},
 		{"empty selector: every pod, not world", world("203.0.113.1"), db, "TCP", 9187, false},
@@ -251,7 +198,7 @@ spec:
 }
 
 func TestUnsupportedIsAnErrorNamingTheObject(t *testing.T) {
-	for _, tc := range []struct{ name, doc, want string }{
+	verifiertest.DecodeErrors(t, DecodeObject, []verifiertest.BadDoc{
 		{"L7 HTTP", `
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -275,28 +222,16 @@ metadata: {name: hostfw}
 spec:
   nodeSelector: {}
 `, "CiliumClusterwideNetworkPolicy hostfw: spec: json: unknown field \"nodeSelector\""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeObject([]byte(tc.doc))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
-		})
-	}
-	o, err := DecodeObject([]byte(`
+	})
+	verifiertest.CompileErrors(t, DecodeObject, New, []verifiertest.BadDoc{
+		{"unknown entity", `
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: bad, namespace: shop}
 spec:
   endpointSelector: {}
   egress: [{toEntities: [everything]}]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New([]*Object{o}); err == nil || !strings.Contains(err.Error(), `CiliumNetworkPolicy shop/bad: egress[0]: toEntities[0]: unknown entity "everything"`) {
-		t.Fatalf("err = %v", err)
-	}
+`, `CiliumNetworkPolicy shop/bad: egress[0]: toEntities[0]: unknown entity "everything"`},
+		{"defined twice", defaultDeny + "---\n" + defaultDeny, "CiliumNetworkPolicy shop/default-deny: defined twice"},
+	})
 }
-
-func corev1Protocol(p string) corev1.Protocol { return corev1.Protocol(p) }

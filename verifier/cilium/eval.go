@@ -47,20 +47,9 @@ func newFlow(t *verifier.Traffic) flow {
 func (e *Engine) Evaluate(t verifier.Traffic) verifier.Result {
 	f := newFlow(&t)
 	src, dst := identityOf(&t.Src), identityOf(&t.Dst)
-	var res verifier.Result
-	res.Egress.Allowed, res.Ingress.Allowed = true, true
-	if t.Src.IsPod {
-		res.Egress = e.direction(&src, &dst, &t.Dst, false, &f)
-	}
-	if t.Dst.IsPod {
-		res.Ingress = e.direction(&dst, &src, &t.Src, true, &f)
-	}
-	res.Verdict = verifier.Denied
-	if res.Egress.Allowed && res.Ingress.Allowed {
-		res.Verdict = verifier.Allowed
-	}
-	res.Reason = verifier.Explain(&res)
-	return res
+	return verifier.Combine(&t,
+		func() verifier.DirectionResult { return e.direction(&src, &dst, &t.Dst, false, &f) },
+		func() verifier.DirectionResult { return e.direction(&dst, &src, &t.Src, true, &f) })
 }
 
 // Verdict is Evaluate(t).Verdict.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/verifier"
+	"github.com/flowfence/flowfence/verifier/verifiertest"
 )
 
 const (
@@ -33,13 +34,7 @@ spec:
   enableDefaultDeny: {ingress: false, egress: false}
   egressDeny: [{toCIDR: [169.254.169.254/32]}]
 `
-	cal = `apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec:
-  selector: all()
-  types: [Ingress, Egress]
-`
+	cal  = verifiertest.CalicoDefaultDeny
 	tier = `apiVersion: projectcalico.org/v3
 kind: Tier
 metadata: {name: guard}

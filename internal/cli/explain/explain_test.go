@@ -12,13 +12,6 @@ import (
 
 const sample = clitest.Sample
 
-// run executes the real root command with args, like the binary would, and
-// returns the process exit code the error maps to.
-func run(t *testing.T, args ...string) (stdout, stderr string, code int, err error) {
-	t.Helper()
-	return clitest.Run(t, "", args...)
-}
-
 // TestExplainCommand runs learn and generate on the sample, then explain
 // on the tree with the graph: text and JSON, a flow and a rule, and the
 // errors a user meets first (no graph, a malformed argument, no
@@ -27,10 +20,10 @@ func TestExplainCommand(t *testing.T) {
 	dir := t.TempDir()
 	graph := filepath.Join(dir, "graph.json")
 	tree := filepath.Join(dir, "policies")
-	if _, stderr, _, err := run(t, "learn", "--quiet", "--from", sample, "--graph", graph); err != nil {
+	if _, stderr, _, err := clitest.Run(t, "", "learn", "--quiet", "--from", sample, "--graph", graph); err != nil {
 		t.Fatalf("learn: %v\n%s", err, stderr)
 	}
-	if _, stderr, _, err := run(t, "generate", "--quiet", "--from", graph, "--out", tree, "--format", "cilium"); err != nil {
+	if _, stderr, _, err := clitest.Run(t, "", "generate", "--quiet", "--from", graph, "--out", tree, "--format", "cilium"); err != nil {
 		t.Fatalf("generate: %v\n%s", err, stderr)
 	}
 	cases := []struct {
@@ -56,7 +49,7 @@ func TestExplainCommand(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"explain", "--policies", tree, "--graph", graph}, c.args...)
-			out, _, code, err := run(t, args...)
+			out, _, code, err := clitest.Run(t, "", args...)
 			if c.fail {
 				if err == nil || code != 1 {
 					t.Fatalf("exit %d, err %v; want an error", code, err)
@@ -89,11 +82,11 @@ func TestExplainCommand(t *testing.T) {
 	if err := os.Remove(filepath.Join(tree, ".flowfence", "graph.json")); err != nil {
 		t.Fatal(err)
 	}
-	_, _, _, err := run(t, "explain", "--policies", tree, "shop/cart-ingress")
+	_, _, _, err := clitest.Run(t, "", "explain", "--policies", tree, "shop/cart-ingress")
 	if err == nil || !strings.Contains(err.Error(), "pass --graph FILE") {
 		t.Errorf("without --graph and without the tree's graph: %v", err)
 	}
-	if _, _, _, err := run(t, "explain", "shop/cart-ingress"); err == nil || !strings.Contains(err.Error(), "--policies: required") {
+	if _, _, _, err := clitest.Run(t, "", "explain", "shop/cart-ingress"); err == nil || !strings.Contains(err.Error(), "--policies: required") {
 		t.Errorf("without --policies: %v", err)
 	}
 	// the graph where generate --out keeps it (a tree from an older
@@ -114,7 +107,7 @@ func TestExplainCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(marker, "graph.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _, _, err := run(t, "explain", "--policies", tree, "shop/cart-ingress")
+	out, _, _, err := clitest.Run(t, "", "explain", "--policies", tree, "shop/cart-ingress")
 	if err != nil || !strings.Contains(out, "shop/frontend -> shop/cart TCP/8080") {
 		t.Errorf("with DIR/.flowfence/graph.json: %v\n%s", err, out)
 	}
