@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/jsondoc"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 )
@@ -165,24 +165,16 @@ func ReadSettings(name string, r io.Reader) (*Settings, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("%s: %s", escape.Terminal(name), fmt.Sprintf(format, a...))
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxSettingsBytes+1))
+	data, err := jsondoc.ReadLimited(r, MaxSettingsBytes, "settings document")
 	if err != nil {
 		return nil, fail("%v", err)
-	}
-	if len(data) > MaxSettingsBytes {
-		return nil, fail("larger than %d bytes: not a settings document", MaxSettingsBytes)
 	}
 	if err := requireFields(data); err != nil {
 		return nil, fail("%v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var s Settings
-	if err := dec.Decode(&s); err != nil {
+	if err := jsondoc.DecodeStrict(data, &s, "settings document"); err != nil {
 		return nil, fail("%s", boundMessage(err.Error()))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fail("trailing data after the settings document")
 	}
 	if s.Version != SettingsVersion {
 		return nil, fail("version %d: this build reads version %d", s.Version, SettingsVersion)

@@ -1,9 +1,7 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/jsondoc"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -61,21 +60,13 @@ func ReadPortTable(name string, r io.Reader) (PortTable, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("%s: %s", escape.Terminal(name), fmt.Sprintf(format, a...))
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxPortTableBytes+1))
+	data, err := jsondoc.ReadLimited(r, MaxPortTableBytes, "port table")
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	if len(data) > MaxPortTableBytes {
-		return nil, fail("larger than %d bytes: not a port table", MaxPortTableBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var doc portTableDoc
-	if err := dec.Decode(&doc); err != nil {
+	if err := jsondoc.DecodeStrict(data, &doc, "port table"); err != nil {
 		return nil, fail("%s", escape.Terminal(err.Error()))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fail("trailing data after the port table")
 	}
 	if doc.Version != PortTableVersion {
 		return nil, fail("version %d: this build reads version %d", doc.Version, PortTableVersion)

@@ -1,7 +1,9 @@
 // Package jsondoc writes flowfence's JSON documents (the saved graph,
 // the -o json reports of diff, verify, explain and version) the one way
 // they all look: encoding/json's output indented by two spaces, with a
-// trailing newline.
+// trailing newline; and reads the small documents a tree or a user
+// supplies (settings, port tables) the one strict way: bounded, exactly
+// one value, no unknown member.
 package jsondoc
 
 import (

@@ -1,6 +1,7 @@
 package jsondoc_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/flowfence/flowfence/internal/jsondoc"
@@ -26,5 +27,40 @@ func TestMarshal(t *testing.T) {
 	}
 	if _, err := jsondoc.Marshal(func() {}); err == nil {
 		t.Error("a func value encoded without error")
+	}
+}
+
+// TestReadStrict: a document is bounded before it is read, and read as
+// exactly one JSON value with no member the type lacks.
+func TestReadStrict(t *testing.T) {
+	type doc struct {
+		A int `json:"a"`
+	}
+	for _, c := range []struct {
+		name, data string
+		limit      int
+		want       string // error text; "" for none
+	}{
+		{"one document", `{"a": 1}`, 100, ""},
+		{"at the limit", `{"a": 1}`, 8, ""},
+		{"over the limit", `{"a": 1}`, 7, "larger than 7 bytes: not a test document"},
+		{"unknown member", `{"a": 1, "b": 2}`, 100, `json: unknown field "b"`},
+		{"second document", `{"a": 1} {"a": 2}`, 100, "trailing data after the test document"},
+		{"trailing garbage", `{"a": 1}]`, 100, "trailing data after the test document"},
+		{"not JSON", `a: 1`, 100, "invalid character"},
+	} {
+		var d doc
+		data, err := jsondoc.ReadLimited(strings.NewReader(c.data), c.limit, "test document")
+		if err == nil {
+			err = jsondoc.DecodeStrict(data, &d, "test document")
+		}
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want == "" && d.A != 1:
+			t.Errorf("%s: decoded %+v", c.name, d)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
 	}
 }
