@@ -2,6 +2,7 @@ package learner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -557,6 +558,14 @@ func ReadGraphLimit(name string, r io.Reader, limit int64) (*Graph, error) {
 			return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
 		}
 		return nil, fmt.Errorf("%s: not a flowfence graph: %w", name, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if cr.over {
+			return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
+		}
+		// a second document (two graphs concatenated) would otherwise be
+		// silently dropped with everything it learned
+		return nil, fmt.Errorf("%s: trailing data after the graph: not one flowfence graph", name)
 	}
 	if gj.Version < minGraphVersion || gj.Version > GraphVersion {
 		return nil, fmt.Errorf("%s: graph version %d, this build reads versions %d to %d", name, gj.Version, minGraphVersion, GraphVersion)

@@ -221,4 +221,8 @@ func TestReadGraphCapsGzipBomb(t *testing.T) {
 	if _, err := ReadGraphLimit("g.json", strings.NewReader(doc), int64(len(doc))); err != nil {
 		t.Errorf("a graph of exactly the cap: %v", err)
 	}
+	// what follows a graph counts toward the cap, and is refused as too large
+	if _, err := ReadGraphLimit("g.json", strings.NewReader(doc+"{}"), int64(len(doc))); !errors.Is(err, ErrGraphTooLarge) {
+		t.Errorf("a graph of the cap followed by more: %v, want ErrGraphTooLarge", err)
+	}
 }

@@ -493,6 +493,8 @@ func TestReadGraphRejects(t *testing.T) {
 		{name: "null node", doc: strings.Replace(valid, `"nodes": [`, `"nodes": [null,`, 1), want: "node 0"},
 		{name: "null edge", doc: strings.Replace(valid, `"edges": [`, `"edges": [null,`, 1), want: "edge 0 is null"},
 		{name: "null denied edge", doc: strings.Replace(valid, `"edges": [`, `"denied": [null], "edges": [`, 1), want: "denied edge 0 is null"},
+		{name: "a second graph after the first", doc: valid + valid, want: "trailing data after the graph"},
+		{name: "trailing garbage", doc: valid + "]", want: "trailing data after the graph"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
