@@ -144,6 +144,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"version", `{"flowfenceDelta":9,"cluster":"a","epoch":"e","seq":1,"part":1,"parts":1,"graph":{}}`, "version 9"},
 		{"cluster", `{"flowfenceDelta":1,"cluster":"A B","epoch":"e","seq":1,"part":1,"parts":1,"graph":{}}`, "invalid cluster"},
 		{"unknown field", `{"flowfenceDelta":1,"x":1}`, "unknown field"},
+		{"a second message after the first", `{"flowfenceDelta":9} {"flowfenceDelta":1}`, "trailing data after the delta"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := fleet.Decode([]byte(c.data))

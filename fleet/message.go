@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/flowfence/flowfence/internal/jsondoc"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
 )
@@ -74,9 +75,7 @@ func envelope(cluster, epoch string) int { return 160 + len(cluster) + len(epoch
 // saved graph is; at most limit bytes).
 func Decode(data []byte) (*Message, *learner.Graph, error) {
 	var m Message
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := jsondoc.DecodeStrict(data, &m, "delta"); err != nil {
 		return nil, nil, fmt.Errorf("not a flowfence delta: %w", err)
 	}
 	if m.Version != MessageVersion {
