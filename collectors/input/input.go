@@ -266,29 +266,38 @@ func (l *Lines) Next() (Line, bool) {
 		if n == 0 {
 			continue
 		}
-		l.no++
 		content := n
 		if terminated {
 			content-- // the newline
 		}
-		tooLong := content > MaxLineBytes
 		data := l.buf
 		if whole != nil {
 			data = whole
 		}
-		if tooLong {
-			data = data[:MaxLineBytes]
+		if line, ok := l.line(data, content > MaxLineBytes, terminated); ok {
+			return line, true
 		}
-		if l.no == 1 {
-			data = bytes.TrimPrefix(data, []byte(utf8BOM))
-		}
-		data = bytes.TrimSpace(data)
-		if len(data) == 0 && !tooLong {
-			continue
-		}
-		return Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong}, true
 	}
 	return Line{}, false
+}
+
+// line counts one line read (data: its first bytes, up to its newline at
+// most) and returns it as every reader does: cut to MaxLineBytes when
+// tooLong, without the byte order mark on the first line, trimmed; ok is
+// false for a blank line, which is skipped.
+func (l *Lines) line(data []byte, tooLong, terminated bool) (Line, bool) {
+	l.no++
+	if tooLong {
+		data = data[:MaxLineBytes]
+	}
+	if l.no == 1 {
+		data = bytes.TrimPrefix(data, []byte(utf8BOM))
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 && !tooLong {
+		return Line{}, false
+	}
+	return Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong}, true
 }
 
 // readBlock is how much ReadBatch reads at once (see ReadBatch).
@@ -390,20 +399,10 @@ func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
 // batchLine counts one line of ReadBatch (content without its newline)
 // and appends it unless blank, as Next returns it.
 func (l *Lines) batchLine(lines []Line, content []byte, terminated bool) []Line {
-	l.no++
-	tooLong := len(content) > MaxLineBytes
-	data := content
-	if tooLong {
-		data = data[:MaxLineBytes]
+	if line, ok := l.line(content, len(content) > MaxLineBytes, terminated); ok {
+		lines = append(lines, line)
 	}
-	if l.no == 1 {
-		data = bytes.TrimPrefix(data, []byte(utf8BOM))
-	}
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 && !tooLong {
-		return lines
-	}
-	return append(lines, Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong})
+	return lines
 }
 
 // longLine ends ReadBatch on a line longer than MaxLineBytes whose first
