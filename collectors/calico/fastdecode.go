@@ -1,15 +1,14 @@
 package calico
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"net/netip"
 	"strconv"
 	"time"
 	"unsafe"
 
+	"github.com/flowfence/flowfence/collectors/internal/swar"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -1105,19 +1104,6 @@ func (d *fastDecoder) stringList(build bool) ([]string, int, bool) {
 	}
 }
 
-const (
-	lo8 = 0x0101010101010101
-	hi8 = 0x8080808080808080
-)
-
-// stringStop is non-zero when a word holds a byte below 0x20, at or above
-// 0x80, '"' or '\\'.
-func stringStop(x uint64) uint64 {
-	q := x ^ (lo8 * '"')
-	bs := x ^ (lo8 * '\\')
-	return ((x - lo8*0x20) & ^x & hi8) | (x & hi8) | ((q - lo8) & ^q & hi8) | ((bs - lo8) & ^bs & hi8)
-}
-
 // str2 reads a JSON string as encoding/json's scanner accepts it (no
 // control characters, valid escapes; any other byte); esc reports escapes
 // and non-ASCII bytes (encoding/json replaces invalid UTF-8 when it
@@ -1129,16 +1115,7 @@ func (d *fastDecoder) str2() (s []byte, esc, ok bool) {
 	i := d.i + 1
 	start := i
 	for i < len(d.b) {
-		// 8 bytes at a time to the next quote, backslash, control or
-		// non-ASCII byte (the lowest flagged byte of a word is exact)
-		for i+8 <= len(d.b) {
-			m := stringStop(binary.LittleEndian.Uint64(d.b[i:]))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		i = swar.PlainRun(d.b, i)
 		if i >= len(d.b) {
 			break
 		}

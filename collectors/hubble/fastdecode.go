@@ -1,8 +1,6 @@
 package hubble
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -12,6 +10,7 @@ import (
 	observerpb "github.com/cilium/cilium/api/v1/observer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/flowfence/flowfence/collectors/internal/swar"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -607,19 +606,6 @@ func (d *fastDecoder) listDone(f *field, start int) {
 	}
 }
 
-// SWAR constants: a word has a byte below 0x20, at or above 0x80, equal to
-// '"' or equal to '\\' when stringStop is non-zero.
-const (
-	lo8 = 0x0101010101010101
-	hi8 = 0x8080808080808080
-)
-
-func stringStop(x uint64) uint64 {
-	q := x ^ (lo8 * '"')
-	bs := x ^ (lo8 * '\\')
-	return ((x - lo8*0x20) & ^x & hi8) | (x & hi8) | ((q - lo8) & ^q & hi8) | ((bs - lo8) & ^bs & hi8)
-}
-
 // scanString reads a JSON string at d.i, validated as protojson's decoder
 // does (UTF-8, no control characters, valid escapes). s is the raw content
 // between the quotes; esc reports escapes in it (s is then not the value).
@@ -632,16 +618,7 @@ func (d *fastDecoder) scanString() (s []byte, esc, ok bool) {
 	i++
 	start := i
 	for {
-		// 8 bytes at a time: the lowest flagged byte of a word is exact
-		// (a borrow only propagates upwards from a flagged byte)
-		for i+8 <= len(b) {
-			m := stringStop(binary.LittleEndian.Uint64(b[i:]))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		i = swar.PlainRun(b, i)
 		if i >= len(b) {
 			return nil, false, false
 		}
