@@ -8,7 +8,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/flowfence/flowfence/collectors/internal/swar"
+	"github.com/flowfence/flowfence/collectors/internal/jsonscan"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -177,7 +177,7 @@ func (d *fastDecoder) atLabels(seen uint32, fields uint32, typ, name, aggr, ns s
 		}
 		labels := t.key[len(k):]
 		end := d.i + len(labels)
-		if len(labels) > 0 && end <= len(d.b) && string(d.b[d.i:end]) == string(labels) && d.delim(end) {
+		if len(labels) > 0 && end <= len(d.b) && string(d.b[d.i:end]) == string(labels) && jsonscan.Delim(d.b, end) {
 			d.i = end
 			return t
 		}
@@ -655,7 +655,7 @@ func (d *fastDecoder) repeated(n int, f *FlowLog, seen *uint32) (int, bool) {
 		return 0, false
 	}
 	start, end := d.i, d.i+len(p.kv)
-	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !d.delim(end) {
+	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !jsonscan.Delim(d.b, end) {
 		p.misses = min(p.misses+1, maxMisses)
 		return 0, false
 	}
@@ -763,7 +763,7 @@ func (d *fastDecoder) keepRun(pos, start, end, n int) {
 func (d *fastDecoder) run(n int) bool {
 	p := &d.pred[n]
 	end := d.i + len(p.run)
-	if end <= len(d.b) && string(d.b[d.i:end]) == string(p.run) && d.delim(end) {
+	if end <= len(d.b) && string(d.b[d.i:end]) == string(p.run) && jsonscan.Delim(d.b, end) {
 		d.i = end
 		return true
 	}
@@ -912,19 +912,8 @@ func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 
 // null consumes a null literal.
 func (d *fastDecoder) null() bool {
-	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" && d.delim(d.i+4) {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" && jsonscan.Delim(d.b, d.i+4) {
 		d.i += 4
-		return true
-	}
-	return false
-}
-
-func (d *fastDecoder) delim(i int) bool {
-	if i >= len(d.b) {
-		return true
-	}
-	switch d.b[i] {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
 		return true
 	}
 	return false
@@ -980,7 +969,7 @@ func (d *fastDecoder) integer() (int64, []byte, bool) {
 	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
 		d.i++
 	}
-	if d.i == ds || (d.i-ds > 1 && d.b[ds] == '0') || !d.delim(d.i) {
+	if d.i == ds || (d.i-ds > 1 && d.b[ds] == '0') || !jsonscan.Delim(d.b, d.i) {
 		return 0, nil, false
 	}
 	raw := d.b[start:d.i]
@@ -1115,7 +1104,7 @@ func (d *fastDecoder) str2() (s []byte, esc, ok bool) {
 	i := d.i + 1
 	start := i
 	for i < len(d.b) {
-		i = swar.PlainRun(d.b, i)
+		i = jsonscan.PlainRun(d.b, i)
 		if i >= len(d.b) {
 			break
 		}
@@ -1235,7 +1224,7 @@ func (d *fastDecoder) skip(depth int) bool {
 }
 
 func (d *fastDecoder) literal(s string) bool {
-	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s && d.delim(d.i+len(s)) {
+	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s && jsonscan.Delim(d.b, d.i+len(s)) {
 		d.i += len(s)
 		return true
 	}
@@ -1275,7 +1264,7 @@ func (d *fastDecoder) number() bool {
 			return false
 		}
 	}
-	if !d.delim(i) {
+	if !jsonscan.Delim(d.b, i) {
 		return false
 	}
 	d.i = i

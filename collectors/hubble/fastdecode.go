@@ -10,7 +10,7 @@ import (
 	observerpb "github.com/cilium/cilium/api/v1/observer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/flowfence/flowfence/collectors/internal/swar"
+	"github.com/flowfence/flowfence/collectors/internal/jsonscan"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -618,7 +618,7 @@ func (d *fastDecoder) scanString() (s []byte, esc, ok bool) {
 	i++
 	start := i
 	for {
-		i = swar.PlainRun(b, i)
+		i = jsonscan.PlainRun(b, i)
 		if i >= len(b) {
 			return nil, false, false
 		}
@@ -697,25 +697,13 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// delimAt reports whether the byte at i may follow a literal or a number.
-func (d *fastDecoder) delimAt(i int) bool {
-	if i >= len(d.b) {
-		return true
-	}
-	switch d.b[i] {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
-		return true
-	}
-	return false
-}
-
 func (d *fastDecoder) boolean() (bool, bool) {
 	b := d.b[d.i:]
 	switch {
-	case len(b) >= 4 && string(b[:4]) == "true" && d.delimAt(d.i+4):
+	case len(b) >= 4 && string(b[:4]) == "true" && jsonscan.Delim(d.b, d.i+4):
 		d.i += 4
 		return true, true
-	case len(b) >= 5 && string(b[:5]) == "false" && d.delimAt(d.i+5):
+	case len(b) >= 5 && string(b[:5]) == "false" && jsonscan.Delim(d.b, d.i+5):
 		d.i += 5
 		return false, true
 	}
@@ -771,7 +759,7 @@ func (d *fastDecoder) integer(k fkind) (int64, bool) {
 			return 0, false
 		}
 		d.i++
-	} else if !d.delimAt(d.i) {
+	} else if !jsonscan.Delim(d.b, d.i) {
 		return 0, false // a fraction or an exponent: left to protojson
 	}
 	var lim uint64
@@ -818,7 +806,7 @@ func (d *fastDecoder) enum(f *field) (int32, bool) {
 		return v.num, known
 	}
 	neg, mag, ok := d.digits(true)
-	if !ok || !d.delimAt(d.i) {
+	if !ok || !jsonscan.Delim(d.b, d.i) {
 		return 0, false
 	}
 	if neg {

@@ -1,8 +1,9 @@
-// Package swar holds the word-at-a-time string scan the JSON fast paths of
-// the file sources (collectors/hubble, collectors/calico) share: 8 bytes at
-// once to the end of a JSON string's plain run, the next byte that needs a
-// closer look (a quote, a backslash, a control or a non-ASCII byte).
-package swar
+// Package jsonscan holds the byte-level JSON rules the fast paths of the
+// file sources (collectors/hubble, collectors/calico) share: the
+// word-at-a-time (SWAR) string scan, 8 bytes at once to the next byte
+// that needs a closer look (a quote, a backslash, a control or a
+// non-ASCII byte), and where a literal or a number may end.
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -35,4 +36,17 @@ func PlainRun(b []byte, i int) int {
 		i += 8
 	}
 	return i
+}
+
+// Delim reports whether the byte at i of b may follow a literal or a
+// number: the end of b, a comma, a closing bracket or white space.
+func Delim(b []byte, i int) bool {
+	if i >= len(b) {
+		return true
+	}
+	switch b[i] {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }

@@ -1,4 +1,4 @@
-package swar
+package jsonscan
 
 import "testing"
 
@@ -29,5 +29,20 @@ func TestPlainRun(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDelim: a literal or a number ends at the end of the input, a comma,
+// a closing bracket or white space, and nowhere else.
+func TestDelim(t *testing.T) {
+	b := []byte("1,}] \t\n\r{[:\"a0-.")
+	want := []bool{false, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false}
+	for i := range b {
+		if got := Delim(b, i); got != want[i] {
+			t.Errorf("Delim at %q = %v, want %v", b[i], got, want[i])
+		}
+	}
+	if !Delim(b, len(b)) {
+		t.Error("Delim at the end of the input = false, want true")
 	}
 }
