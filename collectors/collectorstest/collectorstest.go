@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/collectors/input/inputtest"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -34,10 +35,10 @@ func Run[S collectors.Source](t testing.TB, path string, want collectors.Format,
 	return st, newSource(f, opts).Run(context.Background(), st, emit)
 }
 
-// RunLogged reads path as flowfence does (detected, not strict) on
+// runLogged reads path as flowfence does (detected, not strict) on
 // workers, with the source's warnings captured: the records as RecordKey
 // lines, the stats and the log. Run's error fails t.
-func RunLogged[S collectors.Source](t testing.TB, path string, want collectors.Format, newSource func(*input.File, collectors.Options) S, workers int) ([]string, *collectors.Stats, string) {
+func runLogged[S collectors.Source](t testing.TB, path string, want collectors.Format, newSource func(*input.File, collectors.Options) S, workers int) ([]string, *collectors.Stats, string) {
 	t.Helper()
 	var logs bytes.Buffer
 	opts := collectors.Options{Workers: workers, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -50,6 +51,18 @@ func RunLogged[S collectors.Source](t testing.TB, path string, want collectors.F
 		t.Fatal(err)
 	}
 	return got, st, logs.String()
+}
+
+// CheckEveryFraming runs inputtest.CheckEveryFraming on file (bad in the
+// middle, on each number of workers) with the source newSource builds,
+// read as runLogged reads it, and returns the records' keys from the
+// one-per-line file.
+func CheckEveryFraming[S collectors.Source](t *testing.T, file, bad string, workers []int, want collectors.Format, newSource func(*input.File, collectors.Options) S) []string {
+	t.Helper()
+	return inputtest.CheckEveryFraming(t, file, bad, workers, func(t *testing.T, path string, workers int) ([]string, uint64, uint64, string) {
+		got, st, log := runLogged(t, path, want, newSource, workers)
+		return got, st.Malformed, st.Truncated, log
+	})
 }
 
 // RecordKey is what the learner takes from a record, as one comparable
