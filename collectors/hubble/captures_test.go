@@ -103,12 +103,7 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 		replies, synReq := 0, 0
 		for i, r := range c.out.recs {
 			f := c.raw[i]
-			if v, _ := boolean(f, "reply"); v {
-				replies++
-				if r.Direction != record.Reply {
-					t.Errorf("flow %d has the deprecated \"reply\":true: direction %v, want reply", i+1, r.Direction)
-				}
-			}
+			checkDeprecatedReply(t, i, f, r, &replies)
 			if r.Src.Entity == record.EntityHost && r.Dst.Pod == "kube-dns-6c7b8dc9f9-gnxh2" && r.Dst.Port == 10054 {
 				synReq++
 				if r.Direction != record.Request {
@@ -279,12 +274,7 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 		var replies, syn, synAck int
 		for i, r := range c.out.recs {
 			f := c.raw[i]
-			if v, _ := boolean(f, "reply"); v {
-				replies++
-				if r.Direction != record.Reply {
-					t.Errorf("flow %d: \"reply\":true but direction %v", i+1, r.Direction)
-				}
-			}
+			checkDeprecatedReply(t, i, f, r, &replies)
 			if num(f, "event_type", "type") == 4 {
 				checkHandshakeDirection(t, i, f, r, &syn, &synAck)
 			}
@@ -293,6 +283,18 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 			t.Errorf("%d replies, %d SYN, %d SYN+ACK traces; want 376, 111, some", replies, syn, synAck)
 		}
 	},
+}
+
+// checkDeprecatedReply: flow i, f, with the deprecated "reply":true is a
+// reply; it counts those in replies.
+func checkDeprecatedReply(t *testing.T, i int, f map[string]any, r record.Record, replies *int) {
+	t.Helper()
+	if v, _ := boolean(f, "reply"); v {
+		*replies++
+		if r.Direction != record.Reply {
+			t.Errorf("flow %d has the deprecated \"reply\":true: direction %v, want reply", i+1, r.Direction)
+		}
+	}
 }
 
 // checkHandshakeDirection: flow i, f, without is_reply, is a request when
