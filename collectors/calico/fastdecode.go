@@ -47,13 +47,8 @@ type fastDecoder struct {
 	// interned is a direct-mapped cache of interned strings (see str)
 	interned *[internSlots]string
 	seed     maphash.Seed
-	// the raw label fields of the line being decoded and how many labels
-	// they hold (wep endpoints get their maps from the cache)
-	srcLabels, dstLabels []byte
-	srcN, dstN           int
-	// srcT, dstT are the endpoints' templates when found as their label
-	// fields were read (see atLabels)
-	srcT, dstT *epTemplate
+	// src, dst: the label fields of the line being decoded
+	src, dst epLabels
 	// vals hold what the FlowLog's pointer fields point to (the FlowLog
 	// does not outlive decode)
 	vals struct {
@@ -412,7 +407,7 @@ func exactField(key []byte) int {
 func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	d.b, d.i = b, 0
 	d.lines++
-	d.srcLabels, d.dstLabels, d.srcN, d.dstN, d.srcT, d.dstT = nil, nil, 0, 0, nil, nil
+	d.src, d.dst = epLabels{}, epLabels{}
 	d.ws()
 	if d.peek() != '{' {
 		return false
@@ -592,9 +587,9 @@ func (d *fastDecoder) keep(n, k, start, val int, f *FlowLog) {
 	case kNumFlows:
 		intVal(f.NumFlows)
 	case kSourceLabels:
-		p.n = int64(d.srcN)
+		p.n = int64(d.src.n)
 	case kDestLabels:
-		p.n = int64(d.dstN)
+		p.n = int64(d.dst.n)
 	case kHost:
 		p.s = f.Host
 	case kProto:
@@ -703,9 +698,9 @@ func (d *fastDecoder) repeated(n int, f *FlowLog, seen *uint32) (int, bool) {
 	case kNumFlows:
 		f.NumFlows = intVal(&d.vals.numFlows)
 	case kSourceLabels:
-		d.srcLabels, d.srcN = d.b[start+p.val:end], int(p.n)
+		d.src.raw, d.src.n = d.b[start+p.val:end], int(p.n)
 	case kDestLabels:
-		d.dstLabels, d.dstN = d.b[start+p.val:end], int(p.n)
+		d.dst.raw, d.dst.n = d.b[start+p.val:end], int(p.n)
 	case kHost:
 		f.Host = p.s
 	case kProto:
@@ -864,23 +859,9 @@ func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 	case kNumFlows:
 		return d.intPtr(&f.NumFlows, &d.vals.numFlows)
 	case kSourceLabels:
-		start := d.i
-		if t := d.atLabels(seen, srcFields, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP); t != nil {
-			d.srcLabels, d.srcN, d.srcT = d.b[start:d.i], t.n, t
-			return true
-		}
-		n, ok := d.labelField(nil, false)
-		d.srcLabels, d.srcN = d.b[start:d.i], n
-		return ok
+		return d.labelsOf(&d.src, seen, srcFields, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP)
 	case kDestLabels:
-		start := d.i
-		if t := d.atLabels(seen, dstFields, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP); t != nil {
-			d.dstLabels, d.dstN, d.dstT = d.b[start:d.i], t.n, t
-			return true
-		}
-		n, ok := d.labelField(nil, false)
-		d.dstLabels, d.dstN = d.b[start:d.i], n
-		return ok
+		return d.labelsOf(&d.dst, seen, dstFields, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP)
 	case kDestDomains:
 		if d.null() {
 			return true
@@ -908,6 +889,30 @@ func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 		return true
 	}
 	return false
+}
+
+// epLabels is an endpoint's label field of the line being decoded: its
+// raw bytes and how many labels it holds (wep endpoints get their maps
+// from the cache), and the endpoint's template when found as the field was
+// read (see atLabels).
+type epLabels struct {
+	raw []byte
+	n   int
+	t   *epTemplate
+}
+
+// labelsOf reads the label field at d.i of the endpoint whose other fields
+// (fields, the bits of seen that name them) are typ, name, aggr, ns and ip
+// into l.
+func (d *fastDecoder) labelsOf(l *epLabels, seen, fields uint32, typ, name, aggr, ns string, ip *string) bool {
+	start := d.i
+	if t := d.atLabels(seen, fields, typ, name, aggr, ns, ip); t != nil {
+		l.raw, l.n, l.t = d.b[start:d.i], t.n, t
+		return true
+	}
+	n, ok := d.labelField(nil, false)
+	l.raw, l.n = d.b[start:d.i], n
+	return ok
 }
 
 // null consumes a null literal.
