@@ -253,15 +253,10 @@ func (l *Lines) Next() (Line, bool) {
 			if room := MaxLineBytes + 1 - len(l.buf); room > 0 {
 				l.buf = append(l.buf, frag[:min(len(frag), room)]...)
 			}
-			if err == nil {
-				terminated = true
+			if done, t := l.lineEnds(err); done {
+				terminated = t
 				break
 			}
-			if errors.Is(err, bufio.ErrBufferFull) {
-				continue
-			}
-			l.fail(err)
-			break
 		}
 		if n == 0 {
 			continue
@@ -409,20 +404,26 @@ func (l *Lines) batchLine(lines []Line, content []byte, terminated bool) []Line 
 // len(buf) bytes (no newline among them) were read: it reads and drops the
 // rest of the line, as Next does, and appends the line's beginning.
 func (l *Lines) longLine(buf []byte, lines []Line) ([]byte, []Line) {
-	terminated := false
 	for {
 		_, err := l.r.ReadSlice('\n')
-		if err == nil {
-			terminated = true
-			break
+		if done, terminated := l.lineEnds(err); done {
+			return buf, l.batchLine(lines, buf[:MaxLineBytes+1:MaxLineBytes+1], terminated)
 		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		l.fail(err)
-		break
 	}
-	return buf, l.batchLine(lines, buf[:MaxLineBytes+1:MaxLineBytes+1], terminated)
+}
+
+// lineEnds says what the error of a read of a line's next fragment means:
+// the line ended at its newline (done, terminated), goes on (the reader's
+// buffer was full), or ended on a read error (done; l.fail is told).
+func (l *Lines) lineEnds(err error) (done, terminated bool) {
+	switch {
+	case err == nil:
+		return true, true
+	case errors.Is(err, bufio.ErrBufferFull):
+		return false, false
+	}
+	l.fail(err)
+	return true, false
 }
 
 // fail ends iteration on a read error (io.EOF: a clean end), naming the
