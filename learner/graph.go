@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/limitread"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -549,11 +550,11 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 // from r (after decompression).
 func ReadGraphLimit(name string, r io.Reader, limit int64) (*Graph, error) {
 	var gj graphJSON
-	cr := &cappedReader{r: r, left: limit, limit: limit}
+	cr := limitread.New(r, limit)
 	dec := json.NewDecoder(cr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&gj); err != nil {
-		if cr.over {
+		if cr.Over() {
 			return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
 		}
 		return nil, fmt.Errorf("%s: not a flowfence graph: %w", name, err)
