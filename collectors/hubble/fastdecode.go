@@ -1,6 +1,7 @@
 package hubble
 
 import (
+	"iter"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -977,16 +978,7 @@ func (d *fastDecoder) labelSet(raw []byte) *labelEntry {
 	}
 	key := string(raw)
 	e := &labelEntry{}
-	body := key[1 : len(key)-1]
-	for len(body) > 0 {
-		// elements are "…" separated by commas and optional whitespace
-		body = strings.TrimLeft(body, " \t\r\n,")
-		if len(body) == 0 {
-			break
-		}
-		end := strings.IndexByte(body[1:], '"') + 1
-		l := body[1:end]
-		body = body[end+1:]
+	for l := range stringElems(key) {
 		e.add(l)
 	}
 	d.labels[key] = e
@@ -1006,18 +998,31 @@ func (d *fastDecoder) nameList(raw []byte) []string {
 	}
 	key := string(raw)
 	var out []string
-	body := key[1 : len(key)-1]
-	for len(body) > 0 {
-		body = strings.TrimLeft(body, " \t\r\n,")
-		if len(body) == 0 {
-			break
-		}
-		end := strings.IndexByte(body[1:], '"') + 1
-		out = append(out, body[1:end])
-		body = body[end+1:]
+	for n := range stringElems(key) {
+		out = append(out, n)
 	}
 	d.names[key] = out
 	return out
+}
+
+// stringElems yields the strings of arr, a JSON array of strings without
+// escapes that the fast path has read (so valid), as substrings of arr.
+func stringElems(arr string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		body := arr[1 : len(arr)-1]
+		for len(body) > 0 {
+			// elements are "…" separated by commas and optional whitespace
+			body = strings.TrimLeft(body, " \t\r\n,")
+			if len(body) == 0 {
+				return
+			}
+			end := strings.IndexByte(body[1:], '"') + 1
+			if !yield(body[1:end]) {
+				return
+			}
+			body = body[end+1:]
+		}
+	}
 }
 
 // flowMsgs are the messages the fast path converts a line's view through:
