@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/limitread"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -550,22 +551,22 @@ func ReadGraph(name string, r io.Reader) (*Graph, error) {
 // from r (after decompression).
 func ReadGraphLimit(name string, r io.Reader, limit int64) (*Graph, error) {
 	var gj graphJSON
-	cr := &cappedReader{r: r, left: limit, limit: limit}
+	cr := limitread.New(r, limit)
 	dec := json.NewDecoder(cr)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&gj); err != nil {
-		if cr.over {
-			return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
+	err := dec.Decode(&gj)
+	if err == nil {
+		if _, end := dec.Token(); !errors.Is(end, io.EOF) {
+			// a second document (two graphs concatenated) would otherwise
+			// be silently dropped with everything it learned
+			err = errors.New("trailing data after the graph: not one flowfence graph")
 		}
-		return nil, fmt.Errorf("%s: not a flowfence graph: %w", name, err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if cr.over {
-			return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
-		}
-		// a second document (two graphs concatenated) would otherwise be
-		// silently dropped with everything it learned
-		return nil, fmt.Errorf("%s: trailing data after the graph: not one flowfence graph", name)
+	switch {
+	case err != nil && cr.Over():
+		return nil, fmt.Errorf("%s: saved graph larger than the limit of %d bytes (decompressed): not read: %w", name, limit, ErrGraphTooLarge)
+	case err != nil:
+		return nil, fmt.Errorf("%s: not a flowfence graph: %w", name, err)
 	}
 	if gj.Version < minGraphVersion || gj.Version > GraphVersion {
 		return nil, fmt.Errorf("%s: graph version %d, this build reads versions %d to %d", name, gj.Version, minGraphVersion, GraphVersion)

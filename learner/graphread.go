@@ -3,7 +3,6 @@ package learner
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"strings"
 
@@ -37,33 +36,6 @@ const SkipGraphNames = "invalid labels and DNS names dropped from a saved graph"
 
 // ErrGraphTooLarge is returned (wrapped) when a saved graph exceeds its cap.
 var ErrGraphTooLarge = errors.New("saved graph too large")
-
-// cappedReader fails once more than limit bytes were read.
-type cappedReader struct {
-	r     io.Reader
-	left  int64
-	limit int64
-	over  bool
-}
-
-func (c *cappedReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		// one byte more tells a file of exactly limit bytes from a larger one
-		var one [1]byte
-		n, err := c.r.Read(one[:])
-		if n > 0 {
-			c.over = true
-			return 0, fmt.Errorf("%w: more than %d bytes decompressed", ErrGraphTooLarge, c.limit)
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
-}
 
 // checkNode applies the identity rules to a node read from file name (i is
 // its index there), dropping its invalid labels and DNS names; dropped

@@ -67,76 +67,59 @@ func appendEdge(b []byte, e *Edge) ([]byte, error) {
 	b = append(b, '{')
 	b = appendKey(b, in, "src")
 	b = appendString(b, e.Src)
-	b = append(b, ',')
-	b = appendKey(b, in, "dst")
+	b = appendNextKey(b, in, "dst")
 	b = appendString(b, e.Dst)
-	b = append(b, ',')
-	b = appendKey(b, in, "proto")
+	b = appendNextKey(b, in, "proto")
 	b = appendString(b, e.Proto)
-	b = append(b, ',')
 	if e.Port != 0 {
-		b = appendKey(b, in, "port")
-		b = strconv.AppendUint(b, uint64(e.Port), 10)
-		b = append(b, ',')
+		b = appendNextKey(b, in, "port")
+		b = appendUint(b, uint64(e.Port))
 	}
-	b = appendKey(b, in, "flows")
-	b = strconv.AppendUint(b, e.Flows, 10)
-	b = append(b, ',')
+	b = appendNextKey(b, in, "flows")
+	b = appendUint(b, e.Flows)
 	if e.Audit != 0 {
-		b = appendKey(b, in, "audit")
-		b = strconv.AppendUint(b, e.Audit, 10)
-		b = append(b, ',')
+		b = appendNextKey(b, in, "audit")
+		b = appendUint(b, e.Audit)
 	}
 	if e.Dropped != 0 {
-		b = appendKey(b, in, "dropped")
-		b = strconv.AppendUint(b, e.Dropped, 10)
-		b = append(b, ',')
+		b = appendNextKey(b, in, "dropped")
+		b = appendUint(b, e.Dropped)
 	}
-	b = appendKey(b, in, "firstSeen")
+	b = appendNextKey(b, in, "firstSeen")
 	if b, err = appendTime(b, e.FirstSeen); err != nil {
 		return nil, err
 	}
-	b = append(b, ',')
-	b = appendKey(b, in, "lastSeen")
+	b = appendNextKey(b, in, "lastSeen")
 	if b, err = appendTime(b, e.LastSeen); err != nil {
 		return nil, err
 	}
-	// the optional fields that follow each open with the comma that ends
-	// the one before
 	if len(e.NodesSeen) > 0 {
-		b = append(b, ',')
-		b = appendKey(b, in, "nodesSeen")
-		b = appendStrings(b, e.NodesSeen)
+		b = appendNextKey(b, in, "nodesSeen")
+		b = appendArray(b, e.NodesSeen, appendString)
 	}
 	if len(e.Sources) > 0 {
-		b = append(b, ',')
-		b = appendKey(b, in, "sources")
-		b = appendStrings(b, e.Sources)
+		b = appendNextKey(b, in, "sources")
+		b = appendArray(b, e.Sources, appendString)
 	}
 	if e.Answered {
-		b = append(b, ',')
-		b = appendKey(b, in, "answered")
+		b = appendNextKey(b, in, "answered")
 		b = append(b, "true"...)
 	}
 	if len(e.FwdTuples) > 0 {
-		b = append(b, ',')
-		b = appendKey(b, in, "fwdTuples")
-		b = appendUints(b, e.FwdTuples)
+		b = appendNextKey(b, in, "fwdTuples")
+		b = appendArray(b, e.FwdTuples, appendUint)
 	}
 	if e.FwdOverflow {
-		b = append(b, ',')
-		b = appendKey(b, in, "fwdOverflow")
+		b = appendNextKey(b, in, "fwdOverflow")
 		b = append(b, "true"...)
 	}
 	if len(e.DropTuples) > 0 {
-		b = append(b, ',')
-		b = appendKey(b, in, "dropTuples")
-		b = appendUints(b, e.DropTuples)
+		b = appendNextKey(b, in, "dropTuples")
+		b = appendArray(b, e.DropTuples, appendUint)
 	}
 	if len(e.DeniedBy) > 0 {
-		b = append(b, ',')
-		b = appendKey(b, in, "deniedBy")
-		b = appendDenials(b, e.DeniedBy)
+		b = appendNextKey(b, in, "deniedBy")
+		b = appendArray(b, e.DeniedBy, appendDenial)
 	}
 	return append(b, "\n    }"...), nil
 }
@@ -147,6 +130,13 @@ func appendKey(b []byte, indent, key string) []byte {
 	b = append(b, key...)
 	return append(b, `": `...)
 }
+
+// appendNextKey appends the comma that ends the field before, then key.
+func appendNextKey(b []byte, indent, key string) []byte {
+	return appendKey(append(b, ','), indent, key)
+}
+
+func appendUint(b []byte, u uint64) []byte { return strconv.AppendUint(b, u, 10) }
 
 // appendString appends s quoted as encoding/json quotes it (HTML-safe):
 // plain printable ASCII directly, anything else through json.Marshal
@@ -175,46 +165,27 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// appendStrings appends an array of strings at the fields' depth.
-func appendStrings(b []byte, ss []string) []byte {
+// appendArray appends xs as an array at the fields' depth, each element
+// by appendElem.
+func appendArray[T any](b []byte, xs []T, appendElem func([]byte, T) []byte) []byte {
 	b = append(b, '[')
-	for i, s := range ss {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, "\n        "...)
-		b = appendString(b, s)
+		b = appendElem(b, x)
 	}
 	return append(b, "\n      ]"...)
 }
 
-// appendUints appends an array of numbers at the fields' depth.
-func appendUints(b []byte, us []uint64) []byte {
-	b = append(b, '[')
-	for i, u := range us {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n        "...)
-		b = strconv.AppendUint(b, u, 10)
-	}
-	return append(b, "\n      ]"...)
-}
-
-// appendDenials appends an array of denials at the fields' depth.
-func appendDenials(b []byte, ds []Denial) []byte {
-	b = append(b, '[')
-	for i, d := range ds {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n        {"...)
-		b = appendKey(b, "\n          ", "policy")
-		b = appendString(b, d.Policy)
-		b = append(b, ',')
-		b = appendKey(b, "\n          ", "flows")
-		b = strconv.AppendUint(b, d.Flows, 10)
-		b = append(b, "\n        }"...)
-	}
-	return append(b, "\n      ]"...)
+// appendDenial appends d as an element of an edge's deniedBy array.
+func appendDenial(b []byte, d Denial) []byte {
+	const in = "\n          " // the denial's fields' indentation
+	b = append(b, '{')
+	b = appendKey(b, in, "policy")
+	b = appendString(b, d.Policy)
+	b = appendNextKey(b, in, "flows")
+	b = appendUint(b, d.Flows)
+	return append(b, "\n        }"...)
 }

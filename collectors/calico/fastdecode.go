@@ -1,15 +1,14 @@
 package calico
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"net/netip"
 	"strconv"
 	"time"
 	"unsafe"
 
+	"github.com/flowfence/flowfence/collectors/internal/jsonscan"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -48,13 +47,8 @@ type fastDecoder struct {
 	// interned is a direct-mapped cache of interned strings (see str)
 	interned *[internSlots]string
 	seed     maphash.Seed
-	// the raw label fields of the line being decoded and how many labels
-	// they hold (wep endpoints get their maps from the cache)
-	srcLabels, dstLabels []byte
-	srcN, dstN           int
-	// srcT, dstT are the endpoints' templates when found as their label
-	// fields were read (see atLabels)
-	srcT, dstT *epTemplate
+	// src, dst: the label fields of the line being decoded
+	src, dst epLabels
 	// vals hold what the FlowLog's pointer fields point to (the FlowLog
 	// does not outlive decode)
 	vals struct {
@@ -178,7 +172,7 @@ func (d *fastDecoder) atLabels(seen uint32, fields uint32, typ, name, aggr, ns s
 		}
 		labels := t.key[len(k):]
 		end := d.i + len(labels)
-		if len(labels) > 0 && end <= len(d.b) && string(d.b[d.i:end]) == string(labels) && d.delim(end) {
+		if len(labels) > 0 && end <= len(d.b) && string(d.b[d.i:end]) == string(labels) && jsonscan.Delim(d.b, end) {
 			d.i = end
 			return t
 		}
@@ -413,7 +407,7 @@ func exactField(key []byte) int {
 func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 	d.b, d.i = b, 0
 	d.lines++
-	d.srcLabels, d.dstLabels, d.srcN, d.dstN, d.srcT, d.dstT = nil, nil, 0, 0, nil, nil
+	d.src, d.dst = epLabels{}, epLabels{}
 	d.ws()
 	if d.peek() != '{' {
 		return false
@@ -593,9 +587,9 @@ func (d *fastDecoder) keep(n, k, start, val int, f *FlowLog) {
 	case kNumFlows:
 		intVal(f.NumFlows)
 	case kSourceLabels:
-		p.n = int64(d.srcN)
+		p.n = int64(d.src.n)
 	case kDestLabels:
-		p.n = int64(d.dstN)
+		p.n = int64(d.dst.n)
 	case kHost:
 		p.s = f.Host
 	case kProto:
@@ -656,7 +650,7 @@ func (d *fastDecoder) repeated(n int, f *FlowLog, seen *uint32) (int, bool) {
 		return 0, false
 	}
 	start, end := d.i, d.i+len(p.kv)
-	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !d.delim(end) {
+	if len(p.kv) == 0 || end > len(d.b) || string(d.b[start:end]) != string(p.kv) || !jsonscan.Delim(d.b, end) {
 		p.misses = min(p.misses+1, maxMisses)
 		return 0, false
 	}
@@ -704,9 +698,9 @@ func (d *fastDecoder) repeated(n int, f *FlowLog, seen *uint32) (int, bool) {
 	case kNumFlows:
 		f.NumFlows = intVal(&d.vals.numFlows)
 	case kSourceLabels:
-		d.srcLabels, d.srcN = d.b[start+p.val:end], int(p.n)
+		d.src.raw, d.src.n = d.b[start+p.val:end], int(p.n)
 	case kDestLabels:
-		d.dstLabels, d.dstN = d.b[start+p.val:end], int(p.n)
+		d.dst.raw, d.dst.n = d.b[start+p.val:end], int(p.n)
 	case kHost:
 		f.Host = p.s
 	case kProto:
@@ -764,7 +758,7 @@ func (d *fastDecoder) keepRun(pos, start, end, n int) {
 func (d *fastDecoder) run(n int) bool {
 	p := &d.pred[n]
 	end := d.i + len(p.run)
-	if end <= len(d.b) && string(d.b[d.i:end]) == string(p.run) && d.delim(end) {
+	if end <= len(d.b) && string(d.b[d.i:end]) == string(p.run) && jsonscan.Delim(d.b, end) {
 		d.i = end
 		return true
 	}
@@ -865,23 +859,9 @@ func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 	case kNumFlows:
 		return d.intPtr(&f.NumFlows, &d.vals.numFlows)
 	case kSourceLabels:
-		start := d.i
-		if t := d.atLabels(seen, srcFields, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP); t != nil {
-			d.srcLabels, d.srcN, d.srcT = d.b[start:d.i], t.n, t
-			return true
-		}
-		n, ok := d.labelField(nil, false)
-		d.srcLabels, d.srcN = d.b[start:d.i], n
-		return ok
+		return d.labelsOf(&d.src, seen, srcFields, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP)
 	case kDestLabels:
-		start := d.i
-		if t := d.atLabels(seen, dstFields, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP); t != nil {
-			d.dstLabels, d.dstN, d.dstT = d.b[start:d.i], t.n, t
-			return true
-		}
-		n, ok := d.labelField(nil, false)
-		d.dstLabels, d.dstN = d.b[start:d.i], n
-		return ok
+		return d.labelsOf(&d.dst, seen, dstFields, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP)
 	case kDestDomains:
 		if d.null() {
 			return true
@@ -911,21 +891,34 @@ func (d *fastDecoder) field(k int, f *FlowLog, seen uint32) bool {
 	return false
 }
 
-// null consumes a null literal.
-func (d *fastDecoder) null() bool {
-	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" && d.delim(d.i+4) {
-		d.i += 4
-		return true
-	}
-	return false
+// epLabels is an endpoint's label field of the line being decoded: its
+// raw bytes and how many labels it holds (wep endpoints get their maps
+// from the cache), and the endpoint's template when found as the field was
+// read (see atLabels).
+type epLabels struct {
+	raw []byte
+	n   int
+	t   *epTemplate
 }
 
-func (d *fastDecoder) delim(i int) bool {
-	if i >= len(d.b) {
+// labelsOf reads the label field at d.i of the endpoint whose other fields
+// (fields, the bits of seen that name them) are typ, name, aggr, ns and ip
+// into l.
+func (d *fastDecoder) labelsOf(l *epLabels, seen, fields uint32, typ, name, aggr, ns string, ip *string) bool {
+	start := d.i
+	if t := d.atLabels(seen, fields, typ, name, aggr, ns, ip); t != nil {
+		l.raw, l.n, l.t = d.b[start:d.i], t.n, t
 		return true
 	}
-	switch d.b[i] {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
+	n, ok := d.labelField(nil, false)
+	l.raw, l.n = d.b[start:d.i], n
+	return ok
+}
+
+// null consumes a null literal.
+func (d *fastDecoder) null() bool {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" && jsonscan.Delim(d.b, d.i+4) {
+		d.i += 4
 		return true
 	}
 	return false
@@ -981,7 +974,7 @@ func (d *fastDecoder) integer() (int64, []byte, bool) {
 	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
 		d.i++
 	}
-	if d.i == ds || (d.i-ds > 1 && d.b[ds] == '0') || !d.delim(d.i) {
+	if d.i == ds || (d.i-ds > 1 && d.b[ds] == '0') || !jsonscan.Delim(d.b, d.i) {
 		return 0, nil, false
 	}
 	raw := d.b[start:d.i]
@@ -1105,19 +1098,6 @@ func (d *fastDecoder) stringList(build bool) ([]string, int, bool) {
 	}
 }
 
-const (
-	lo8 = 0x0101010101010101
-	hi8 = 0x8080808080808080
-)
-
-// stringStop is non-zero when a word holds a byte below 0x20, at or above
-// 0x80, '"' or '\\'.
-func stringStop(x uint64) uint64 {
-	q := x ^ (lo8 * '"')
-	bs := x ^ (lo8 * '\\')
-	return ((x - lo8*0x20) & ^x & hi8) | (x & hi8) | ((q - lo8) & ^q & hi8) | ((bs - lo8) & ^bs & hi8)
-}
-
 // str2 reads a JSON string as encoding/json's scanner accepts it (no
 // control characters, valid escapes; any other byte); esc reports escapes
 // and non-ASCII bytes (encoding/json replaces invalid UTF-8 when it
@@ -1129,16 +1109,7 @@ func (d *fastDecoder) str2() (s []byte, esc, ok bool) {
 	i := d.i + 1
 	start := i
 	for i < len(d.b) {
-		// 8 bytes at a time to the next quote, backslash, control or
-		// non-ASCII byte (the lowest flagged byte of a word is exact)
-		for i+8 <= len(d.b) {
-			m := stringStop(binary.LittleEndian.Uint64(d.b[i:]))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		i = jsonscan.PlainRun(d.b, i)
 		if i >= len(d.b) {
 			break
 		}
@@ -1258,7 +1229,7 @@ func (d *fastDecoder) skip(depth int) bool {
 }
 
 func (d *fastDecoder) literal(s string) bool {
-	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s && d.delim(d.i+len(s)) {
+	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s && jsonscan.Delim(d.b, d.i+len(s)) {
 		d.i += len(s)
 		return true
 	}
@@ -1298,7 +1269,7 @@ func (d *fastDecoder) number() bool {
 			return false
 		}
 	}
-	if !d.delim(i) {
+	if !jsonscan.Delim(d.b, i) {
 		return false
 	}
 	d.i = i

@@ -257,8 +257,8 @@ func convert(f *FlowLog, rec *record.Record, d *fastDecoder) (skip string, ok bo
 	if d != nil {
 		// the fast path: its FlowLog holds views of the line and raw label
 		// fields; the decoder converts each distinct endpoint once
-		if !d.endpoint(&rec.Src, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP, d.srcLabels, d.srcN, f.Host, d.srcT) ||
-			!d.endpoint(&rec.Dst, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP, d.dstLabels, d.dstN, f.Host, d.dstT) {
+		if !d.endpoint(&rec.Src, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP, d.src.raw, d.src.n, f.Host, d.src.t) ||
+			!d.endpoint(&rec.Dst, f.DestType, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestIP, d.dst.raw, d.dst.n, f.Host, d.dst.t) {
 			return SkipEndpointType, false
 		}
 	} else if !endpoint(&rec.Src, f.SourceType, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceIP, f.SourceLabels, f.Host) ||

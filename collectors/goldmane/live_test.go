@@ -13,6 +13,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/relay/relaytest"
 )
 
 // followed returns 300 flows in 15 s buckets, five per bucket, some
@@ -39,12 +40,12 @@ func followed() []*goldmanepb.Flow {
 
 // followGoldmane runs `learn --follow` over a goldmane:// URL with
 // checkpoints to cp, resumed from base, until stop says so.
-func followGoldmane(t *testing.T, p *pki, url string, base *learner.Graph, cp string, stop func(ctx context.Context, flows uint64) bool) (*learner.Graph, *pipeline.Summary) {
+func followGoldmane(t *testing.T, p *relaytest.Certs, url string, base *learner.Graph, cp string, stop func(ctx context.Context, flows uint64) bool) (*learner.Graph, *pipeline.Summary) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	opts := pipeline.LearnOptions{
-		Goldmane: goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy},
+		Goldmane: goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey},
 		Live: pipeline.LiveOptions{Relay: hubblerelay.Options{Follow: true}, Base: base, CheckpointPath: cp, CheckpointInterval: 40 * time.Millisecond,
 			ProgressEvery: 5 * time.Millisecond, Progress: func(pr pipeline.Progress) {
 				if stop(ctx, pr.Flows) {
@@ -69,7 +70,7 @@ func followGoldmane(t *testing.T, p *pki, url string, base *learner.Graph, cp st
 // and the resumed run dropped the flows Goldmane sent again.
 func TestResumeFollowedGoldmane(t *testing.T) {
 	dir := t.TempDir()
-	p := newPKI(t, dir, goldmane.DefaultServerName)
+	p := relaytest.NewCertsFor(t, goldmane.DefaultServerName)
 	flows := followed()
 	total := uint64(len(flows))
 	url := serve(t, p, &server{stream: flows, pace: 2 * time.Millisecond})
@@ -128,11 +129,11 @@ func sameEdges(t *testing.T, got, want *learner.Graph) {
 // flows stored since; a cursor of a version this build does not read is
 // refused naming the --graph and the source.
 func TestResumeListedGoldmane(t *testing.T) {
-	p := newPKI(t, t.TempDir(), goldmane.DefaultServerName)
+	p := relaytest.NewCertsFor(t, goldmane.DefaultServerName)
 	flows := followed()
 	srv := &server{flows: flows[:200]}
 	url := serve(t, p, srv)
-	opts := pipeline.LearnOptions{Goldmane: goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy}}
+	opts := pipeline.LearnOptions{Goldmane: goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey}}
 	first, _, err := pipeline.Learn(context.Background(), []string{url}, opts, nil)
 	if err != nil || first.Stats.Records != 200 {
 		t.Fatalf("first window: %v, %d records; want 200", err, first.Stats.Records)

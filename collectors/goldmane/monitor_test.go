@@ -10,6 +10,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/relay/relaytest"
 )
 
 // events records what a collectors.Monitor hears, in order.
@@ -32,7 +33,7 @@ func (e *events) Skipped(_, r string, n uint64) { e.add(fmt.Sprintf("skipped %s 
 // ends, and every record skipped by reason; a Goldmane that refuses the
 // client never counts as connected.
 func TestMonitorHearsTheConnection(t *testing.T) {
-	p := newPKI(t, t.TempDir(), goldmane.DefaultServerName)
+	p := relaytest.NewCertsFor(t, goldmane.DefaultServerName)
 	const t0 = 1_764_970_800
 	bad := flow(t0+1, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1)
 	bad.Key.SourceNamespace = "Shop"
@@ -49,11 +50,11 @@ func TestMonitorHearsTheConnection(t *testing.T) {
 		want   []string
 		absent string
 	}{
-		{name: "List", opts: goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy},
+		{name: "List", opts: goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey},
 			want: []string{"connected true", skipped, "connected false"}},
-		{name: "Stream", opts: goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy, Follow: 300 * time.Millisecond},
+		{name: "Stream", opts: goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey, Follow: 300 * time.Millisecond},
 			want: []string{"connected true", "connected false"}},
-		{name: "client certificate missing", opts: goldmane.Options{CA: p.caFile}, fails: true,
+		{name: "client certificate missing", opts: goldmane.Options{CA: p.CA}, fails: true,
 			want: []string{"connected false"}, absent: "connected true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

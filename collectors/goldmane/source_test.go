@@ -2,16 +2,7 @@ package goldmane_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,58 +16,8 @@ import (
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/relay/relaytest"
 )
-
-// pki is a CA with a server and a client certificate, written as PEM files.
-type pki struct {
-	dir                  string
-	caFile               string
-	serverCert           tls.Certificate
-	clientCert, clientKy string
-	pool                 *x509.CertPool
-}
-
-func newPKI(t *testing.T, dir, serverName string) *pki {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tigera-ca"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	p := &pki{dir: dir, pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.caFile = writePEM(t, dir, "ca.crt", "CERTIFICATE", caDER)
-	leaf := func(name string, serial int64, usage x509.ExtKeyUsage, dns []string) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, DNSNames: dns,
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			KeyUsage: x509.KeyUsageDigitalSignature}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	sDER, sKey := leaf("goldmane", 2, x509.ExtKeyUsageServerAuth, []string{serverName})
-	p.serverCert = tls.Certificate{Certificate: [][]byte{sDER}, PrivateKey: sKey}
-	cDER, cKey := leaf("flowfence", 3, x509.ExtKeyUsageClientAuth, nil)
-	p.clientCert = writePEM(t, dir, "client.crt", "CERTIFICATE", cDER)
-	kb, _ := x509.MarshalECPrivateKey(cKey)
-	p.clientKy = writePEM(t, dir, "client.key", "EC PRIVATE KEY", kb)
-	return p
-}
-
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // server is an in-process Goldmane Flows service over the stored flows.
 type server struct {
@@ -123,15 +64,13 @@ func (s *server) Stream(req *goldmanepb.FlowStreamRequest, st grpc.ServerStreami
 }
 
 // serve starts srv with Goldmane's mutual TLS on loopback.
-func serve(t *testing.T, p *pki, srv goldmanepb.FlowsServer) string {
+func serve(t *testing.T, p *relaytest.Certs, srv goldmanepb.FlowsServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{p.serverCert}, ClientCAs: p.pool,
-		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12})
-	gs := grpc.NewServer(grpc.Creds(creds))
+	gs := grpc.NewServer(grpc.Creds(credentials.NewTLS(p.ServerTLS(true))))
 	goldmanepb.RegisterFlowsServer(gs, srv)
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
@@ -167,12 +106,7 @@ func run(t *testing.T, url string, opts goldmane.Options) ([]record.Record, *col
 }
 
 func TestSourceMutualTLS(t *testing.T) {
-	dir := t.TempDir()
-	p := newPKI(t, dir, goldmane.DefaultServerName)
-	if err := os.MkdirAll(filepath.Join(dir, "wrong"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	wrong := newPKI(t, filepath.Join(dir, "wrong"), goldmane.DefaultServerName)
+	p := relaytest.NewCertsFor(t, goldmane.DefaultServerName)
 	const t0 = 1_764_970_800 // 2025-12-05T21:40:00Z
 	srv := &server{
 		flows: []*goldmanepb.Flow{
@@ -187,7 +121,7 @@ func TestSourceMutualTLS(t *testing.T) {
 		},
 	}
 	url := serve(t, p, srv)
-	good := goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy, PageSize: 2}
+	good := goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey, PageSize: 2}
 
 	t.Run("List with a time window, paged", func(t *testing.T) {
 		o := good
@@ -246,13 +180,13 @@ func TestSourceMutualTLS(t *testing.T) {
 		opts goldmane.Options
 		want []string
 	}{
-		{"wrong CA: clear error", goldmane.Options{CA: wrong.caFile, Cert: p.clientCert, Key: p.clientKy}, []string{"Goldmane List", "--goldmane-ca"}},
-		{"server name mismatch", goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy, ServerName: "goldmane.example"}, []string{"--goldmane-server-name"}},
-		{"missing client certificate: handshake rejected", goldmane.Options{CA: p.caFile}, []string{"Goldmane List", "--goldmane-cert"}},
-		{"client certificate from another CA: rejected", goldmane.Options{CA: p.caFile, Cert: wrong.clientCert, Key: wrong.clientKy}, []string{"--goldmane-cert"}},
-		{"no CA given", goldmane.Options{Cert: p.clientCert, Key: p.clientKy}, []string{"--goldmane-ca: required"}},
-		{"certificate without key", goldmane.Options{CA: p.caFile, Cert: p.clientCert}, []string{"--goldmane-cert and --goldmane-key"}},
-		{"unreadable CA", goldmane.Options{CA: filepath.Join(dir, "missing.pem")}, []string{"--goldmane-ca", "missing.pem"}},
+		{"wrong CA: clear error", goldmane.Options{CA: p.OtherCA, Cert: p.ClientCert, Key: p.ClientKey}, []string{"Goldmane List", "--goldmane-ca"}},
+		{"server name mismatch", goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey, ServerName: "goldmane.example"}, []string{"--goldmane-server-name"}},
+		{"missing client certificate: handshake rejected", goldmane.Options{CA: p.CA}, []string{"Goldmane List", "--goldmane-cert"}},
+		{"client certificate from another CA: rejected", goldmane.Options{CA: p.CA, Cert: p.OtherClientCert, Key: p.OtherClientKey}, []string{"--goldmane-cert"}},
+		{"no CA given", goldmane.Options{Cert: p.ClientCert, Key: p.ClientKey}, []string{"--goldmane-ca: required"}},
+		{"certificate without key", goldmane.Options{CA: p.CA, Cert: p.ClientCert}, []string{"--goldmane-cert and --goldmane-key"}},
+		{"unreadable CA", goldmane.Options{CA: filepath.Join(p.Dir, "missing.pem")}, []string{"--goldmane-ca", "missing.pem"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(t, url, tc.opts)

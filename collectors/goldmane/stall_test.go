@@ -11,6 +11,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/goldmane"
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
 	"github.com/flowfence/flowfence/record"
+	"github.com/flowfence/flowfence/relay/relaytest"
 )
 
 // hanging is a Goldmane that accepts calls and then may send nothing:
@@ -34,14 +35,14 @@ func (h *hanging) List(ctx context.Context, req *goldmanepb.FlowListRequest) (*g
 // stalled and what to check; a quiet Stream from a Goldmane that still
 // answers is not a stall.
 func TestStalledGoldmane(t *testing.T) {
-	p := newPKI(t, t.TempDir(), goldmane.DefaultServerName)
+	p := relaytest.NewCertsFor(t, goldmane.DefaultServerName)
 	const t0 = 1_764_970_800
 	srv := &hanging{server: server{
 		flows:  []*goldmanepb.Flow{flow(t0, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1)},
 		stream: []*goldmanepb.Flow{flow(t0, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1)},
 	}}
 	url := serve(t, p, srv)
-	good := goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy, IdleTimeout: 300 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond}
+	good := goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey, IdleTimeout: 300 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond}
 	for _, tc := range []struct {
 		name     string
 		hang     bool
@@ -86,7 +87,7 @@ func TestStalledGoldmane(t *testing.T) {
 // ("frontend-6b7d9c4f5-*") are valid; an invalid label is dropped and
 // counted.
 func TestGoldmaneInvalidIdentity(t *testing.T) {
-	p := newPKI(t, t.TempDir(), goldmane.DefaultServerName)
+	p := relaytest.NewCertsFor(t, goldmane.DefaultServerName)
 	const t0 = 1_764_970_800
 	bad := flow(t0, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1)
 	bad.Key.SourceNamespace = "Shop"
@@ -96,7 +97,7 @@ func TestGoldmaneInvalidIdentity(t *testing.T) {
 		flow(t0, "frontend-6b7d9c4f5-*", "cart-5d8f9b7c4-*", 8080, goldmanepb.Reporter_Src, goldmanepb.Action_Allow, 1), bad, odd,
 	}}
 	url := serve(t, p, srv)
-	recs, st, err := run(t, url, goldmane.Options{CA: p.caFile, Cert: p.clientCert, Key: p.clientKy})
+	recs, st, err := run(t, url, goldmane.Options{CA: p.CA, Cert: p.ClientCert, Key: p.ClientKey})
 	if err != nil {
 		t.Fatal(err)
 	}

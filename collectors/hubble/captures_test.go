@@ -103,12 +103,7 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 		replies, synReq := 0, 0
 		for i, r := range c.out.recs {
 			f := c.raw[i]
-			if v, _ := boolean(f, "reply"); v {
-				replies++
-				if r.Direction != record.Reply {
-					t.Errorf("flow %d has the deprecated \"reply\":true: direction %v, want reply", i+1, r.Direction)
-				}
-			}
+			checkDeprecatedReply(t, i, f, r, &replies)
 			if r.Src.Entity == record.EntityHost && r.Dst.Pod == "kube-dns-6c7b8dc9f9-gnxh2" && r.Dst.Port == 10054 {
 				synReq++
 				if r.Direction != record.Request {
@@ -125,8 +120,6 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 		for i, r := range c.out.recs {
 			f := c.raw[i]
 			rep, present := boolean(f, "is_reply")
-			synFlag, _ := boolean(f, "l4", "TCP", "flags", "SYN")
-			ackFlag, _ := boolean(f, "l4", "TCP", "flags", "ACK")
 			switch {
 			case present && rep:
 				isReply++
@@ -138,16 +131,8 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 				if r.Direction != record.Request {
 					t.Errorf("flow %d: is_reply=false but direction %v", i+1, r.Direction)
 				}
-			case synFlag && !ackFlag:
-				syn++
-				if r.Direction != record.Request {
-					t.Errorf("flow %d: SYN without ACK and no is_reply: direction %v, want request", i+1, r.Direction)
-				}
-			case synFlag && ackFlag:
-				synAck++
-				if r.Direction != record.Reply {
-					t.Errorf("flow %d: SYN+ACK and no is_reply: direction %v, want reply", i+1, r.Direction)
-				}
+			default:
+				checkHandshakeDirection(t, i, f, r, &syn, &synAck)
 			}
 			if num(f, "event_type", "type") == 5 {
 				redirected++
@@ -289,32 +274,48 @@ var captureFacts = map[string]func(t *testing.T, c *capture){
 		var replies, syn, synAck int
 		for i, r := range c.out.recs {
 			f := c.raw[i]
-			if v, _ := boolean(f, "reply"); v {
-				replies++
-				if r.Direction != record.Reply {
-					t.Errorf("flow %d: \"reply\":true but direction %v", i+1, r.Direction)
-				}
-			}
-			s, _ := boolean(f, "l4", "TCP", "flags", "SYN")
-			a, _ := boolean(f, "l4", "TCP", "flags", "ACK")
-			switch {
-			case num(f, "event_type", "type") != 4:
-			case s && !a:
-				syn++
-				if r.Direction != record.Request {
-					t.Errorf("flow %d: SYN without is_reply: direction %v", i+1, r.Direction)
-				}
-			case s && a:
-				synAck++
-				if r.Direction != record.Reply {
-					t.Errorf("flow %d: SYN+ACK without is_reply: direction %v", i+1, r.Direction)
-				}
+			checkDeprecatedReply(t, i, f, r, &replies)
+			if num(f, "event_type", "type") == 4 {
+				checkHandshakeDirection(t, i, f, r, &syn, &synAck)
 			}
 		}
 		if replies != 376 || syn != 111 || synAck == 0 {
 			t.Errorf("%d replies, %d SYN, %d SYN+ACK traces; want 376, 111, some", replies, syn, synAck)
 		}
 	},
+}
+
+// checkDeprecatedReply: flow i, f, with the deprecated "reply":true is a
+// reply; it counts those in replies.
+func checkDeprecatedReply(t *testing.T, i int, f map[string]any, r record.Record, replies *int) {
+	t.Helper()
+	if v, _ := boolean(f, "reply"); v {
+		*replies++
+		if r.Direction != record.Reply {
+			t.Errorf("flow %d has the deprecated \"reply\":true: direction %v, want reply", i+1, r.Direction)
+		}
+	}
+}
+
+// checkHandshakeDirection: flow i, f, without is_reply, is a request when
+// it is a TCP SYN without ACK and a reply when it is a SYN+ACK; it counts
+// each in syn and synAck.
+func checkHandshakeDirection(t *testing.T, i int, f map[string]any, r record.Record, syn, synAck *int) {
+	t.Helper()
+	s, _ := boolean(f, "l4", "TCP", "flags", "SYN")
+	a, _ := boolean(f, "l4", "TCP", "flags", "ACK")
+	switch {
+	case s && !a:
+		*syn++
+		if r.Direction != record.Request {
+			t.Errorf("flow %d: SYN without ACK and no is_reply: direction %v, want request", i+1, r.Direction)
+		}
+	case s && a:
+		*synAck++
+		if r.Direction != record.Reply {
+			t.Errorf("flow %d: SYN+ACK and no is_reply: direction %v, want reply", i+1, r.Direction)
+		}
+	}
 }
 
 // checkL7Directions: L7 access-log REQUESTs are requests, RESPONSEs replies.

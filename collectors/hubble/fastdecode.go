@@ -1,8 +1,7 @@
 package hubble
 
 import (
-	"encoding/binary"
-	"math/bits"
+	"iter"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -12,6 +11,7 @@ import (
 	observerpb "github.com/cilium/cilium/api/v1/observer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/flowfence/flowfence/collectors/internal/jsonscan"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -607,19 +607,6 @@ func (d *fastDecoder) listDone(f *field, start int) {
 	}
 }
 
-// SWAR constants: a word has a byte below 0x20, at or above 0x80, equal to
-// '"' or equal to '\\' when stringStop is non-zero.
-const (
-	lo8 = 0x0101010101010101
-	hi8 = 0x8080808080808080
-)
-
-func stringStop(x uint64) uint64 {
-	q := x ^ (lo8 * '"')
-	bs := x ^ (lo8 * '\\')
-	return ((x - lo8*0x20) & ^x & hi8) | (x & hi8) | ((q - lo8) & ^q & hi8) | ((bs - lo8) & ^bs & hi8)
-}
-
 // scanString reads a JSON string at d.i, validated as protojson's decoder
 // does (UTF-8, no control characters, valid escapes). s is the raw content
 // between the quotes; esc reports escapes in it (s is then not the value).
@@ -632,16 +619,7 @@ func (d *fastDecoder) scanString() (s []byte, esc, ok bool) {
 	i++
 	start := i
 	for {
-		// 8 bytes at a time: the lowest flagged byte of a word is exact
-		// (a borrow only propagates upwards from a flagged byte)
-		for i+8 <= len(b) {
-			m := stringStop(binary.LittleEndian.Uint64(b[i:]))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		i = jsonscan.PlainRun(b, i)
 		if i >= len(b) {
 			return nil, false, false
 		}
@@ -720,25 +698,13 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// delimAt reports whether the byte at i may follow a literal or a number.
-func (d *fastDecoder) delimAt(i int) bool {
-	if i >= len(d.b) {
-		return true
-	}
-	switch d.b[i] {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
-		return true
-	}
-	return false
-}
-
 func (d *fastDecoder) boolean() (bool, bool) {
 	b := d.b[d.i:]
 	switch {
-	case len(b) >= 4 && string(b[:4]) == "true" && d.delimAt(d.i+4):
+	case len(b) >= 4 && string(b[:4]) == "true" && jsonscan.Delim(d.b, d.i+4):
 		d.i += 4
 		return true, true
-	case len(b) >= 5 && string(b[:5]) == "false" && d.delimAt(d.i+5):
+	case len(b) >= 5 && string(b[:5]) == "false" && jsonscan.Delim(d.b, d.i+5):
 		d.i += 5
 		return false, true
 	}
@@ -794,7 +760,7 @@ func (d *fastDecoder) integer(k fkind) (int64, bool) {
 			return 0, false
 		}
 		d.i++
-	} else if !d.delimAt(d.i) {
+	} else if !jsonscan.Delim(d.b, d.i) {
 		return 0, false // a fraction or an exponent: left to protojson
 	}
 	var lim uint64
@@ -841,7 +807,7 @@ func (d *fastDecoder) enum(f *field) (int32, bool) {
 		return v.num, known
 	}
 	neg, mag, ok := d.digits(true)
-	if !ok || !d.delimAt(d.i) {
+	if !ok || !jsonscan.Delim(d.b, d.i) {
 		return 0, false
 	}
 	if neg {
@@ -1012,16 +978,7 @@ func (d *fastDecoder) labelSet(raw []byte) *labelEntry {
 	}
 	key := string(raw)
 	e := &labelEntry{}
-	body := key[1 : len(key)-1]
-	for len(body) > 0 {
-		// elements are "…" separated by commas and optional whitespace
-		body = strings.TrimLeft(body, " \t\r\n,")
-		if len(body) == 0 {
-			break
-		}
-		end := strings.IndexByte(body[1:], '"') + 1
-		l := body[1:end]
-		body = body[end+1:]
+	for l := range stringElems(key) {
 		e.add(l)
 	}
 	d.labels[key] = e
@@ -1041,18 +998,31 @@ func (d *fastDecoder) nameList(raw []byte) []string {
 	}
 	key := string(raw)
 	var out []string
-	body := key[1 : len(key)-1]
-	for len(body) > 0 {
-		body = strings.TrimLeft(body, " \t\r\n,")
-		if len(body) == 0 {
-			break
-		}
-		end := strings.IndexByte(body[1:], '"') + 1
-		out = append(out, body[1:end])
-		body = body[end+1:]
+	for n := range stringElems(key) {
+		out = append(out, n)
 	}
 	d.names[key] = out
 	return out
+}
+
+// stringElems yields the strings of arr, a JSON array of strings without
+// escapes that the fast path has read (so valid), as substrings of arr.
+func stringElems(arr string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		body := arr[1 : len(arr)-1]
+		for len(body) > 0 {
+			// elements are "…" separated by commas and optional whitespace
+			body = strings.TrimLeft(body, " \t\r\n,")
+			if len(body) == 0 {
+				return
+			}
+			end := strings.IndexByte(body[1:], '"') + 1
+			if !yield(body[1:end]) {
+				return
+			}
+			body = body[end+1:]
+		}
+	}
 }
 
 // flowMsgs are the messages the fast path converts a line's view through:

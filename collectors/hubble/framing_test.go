@@ -1,25 +1,14 @@
 package hubble_test
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/collectors/input/inputtest"
-	"github.com/flowfence/flowfence/record"
 )
-
-// recordKey is what the learner takes from a record, as one comparable
-// line.
-func recordKey(r *record.Record) string {
-	ep := func(e record.Endpoint) string {
-		return fmt.Sprintf("%s/%s/%s/%s[%s] %s:%d", e.Cluster, e.Namespace, e.Pod, e.WorkloadName, e.Entity, e.IP, e.Port)
-	}
-	return fmt.Sprintf("%s %s -> %s %v %v %v %s %s %q %v", r.Time.Format(time.RFC3339Nano), ep(r.Src), ep(r.Dst), r.Proto, r.Verdict, r.Direction, r.Node, r.UUID, r.DNSQuery, r.Src.Labels)
-}
 
 // TestEveryFraming: the records of each Hubble shape (exporter lines,
 // `hubble observe -o json` GetFlowsResponse lines and their protojson
@@ -40,7 +29,7 @@ func TestEveryFraming(t *testing.T) {
 					}
 					var got []string
 					for i := range out.recs {
-						got = append(got, recordKey(&out.recs[i]))
+						got = append(got, collectorstest.RecordKey(&out.recs[i]))
 					}
 					return got, out.st.Malformed, out.st.Truncated, out.log
 				})

@@ -45,22 +45,30 @@ func readNext(l *input.Lines) ([]gotLine, string) {
 	return out, fmt.Sprint(l.Err())
 }
 
+// eachBatch reads l to its end with ReadBatch, reusing buf and lines from
+// one batch to the next as the parallel decoder does, and calls f with
+// each batch's buffer and lines (valid until the next batch). It returns
+// the buffer and the slice, for a read after the end.
+func eachBatch(l *input.Lines, buf []byte, lines []input.Line, f func([]byte, []input.Line)) ([]byte, []input.Line) {
+	for {
+		buf, lines = l.ReadBatch(buf, lines[:0])
+		if len(lines) == 0 {
+			return buf, lines
+		}
+		f(buf, lines)
+	}
+}
+
 // readBatches reads every line with ReadBatch, reusing one buffer as the
 // parallel decoder does, and checks that every batch has a line.
 func readBatches(t *testing.T, l *input.Lines) ([]gotLine, string) {
 	t.Helper()
 	var out []gotLine
-	var buf []byte
-	var lines []input.Line
-	for {
-		buf, lines = l.ReadBatch(buf, lines[:0])
-		if len(lines) == 0 {
-			break
-		}
+	buf, lines := eachBatch(l, nil, nil, func(_ []byte, lines []input.Line) {
 		for _, ln := range lines {
 			out = append(out, gotLine{string(ln.Data), ln.No, ln.Last, ln.TooLong})
 		}
-	}
+	})
 	if _, lines = l.ReadBatch(buf, lines[:0]); len(lines) != 0 {
 		t.Errorf("ReadBatch after the end returned %d lines", len(lines))
 	}
@@ -185,16 +193,12 @@ func TestReadBatchKeepsItsBuffer(t *testing.T) {
 	buf, lines := l.ReadBatch(nil, nil)
 	first := &buf[:1][0]
 	batches := 1
-	for {
-		buf, lines = l.ReadBatch(buf, lines[:0])
-		if len(lines) == 0 {
-			break
-		}
+	eachBatch(l, buf, lines, func(buf []byte, lines []input.Line) {
 		batches++
 		if &buf[:1][0] != first {
 			t.Fatalf("batch %d: ReadBatch allocated a new buffer (carry %d bytes)", batches, len(lines[0].Data))
 		}
-	}
+	})
 	if batches < 6 {
 		t.Fatalf("only %d batches: the input should span several blocks", batches)
 	}

@@ -32,13 +32,7 @@ func benchReadBatch(b *testing.B, data []byte, open func(string, io.Reader) *inp
 	for b.Loop() {
 		l := open("bench", bytes.NewReader(data))
 		n := 0
-		for {
-			buf, lines = l.ReadBatch(buf, lines[:0])
-			if len(lines) == 0 {
-				break
-			}
-			n += len(lines)
-		}
+		buf, lines = eachBatch(l, buf, lines, func(_ []byte, lines []input.Line) { n += len(lines) })
 		if n == 0 {
 			b.Fatal("no line")
 		}

@@ -55,18 +55,12 @@ func readDocs(t *testing.T, data []byte, shape func(io.Reader) io.Reader) []gotD
 	}
 	var batch []input.Line
 	b := input.NewDocumentsFrom("flows.json", shape(bytes.NewReader(data)))
-	var buf []byte
-	var ls []input.Line
-	for {
-		buf, ls = b.ReadBatch(buf, ls[:0])
-		if len(ls) == 0 {
-			break
-		}
+	eachBatch(b, nil, nil, func(_ []byte, ls []input.Line) {
 		for _, ln := range ls {
 			ln.Data = bytes.Clone(ln.Data)
 			batch = append(batch, ln)
 		}
-	}
+	})
 	got, want := docsOf(batch), docsOf(next)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ReadBatch through short reads:\n got %v\nwant %v (Next)", got, want)
@@ -271,15 +265,7 @@ func TestDocumentTooLongBoundedMemory(t *testing.T) {
 	h := &hugeValue{head: "{\"ok\":1}\n{\"flow\":\"", n: 200 << 20, tail: "\"}\n{\"ok\":2}\n"}
 	l := input.NewDocumentsFrom("huge.json", h)
 	var got []gotDoc
-	var buf []byte
-	var ls []input.Line
-	for {
-		buf, ls = l.ReadBatch(buf, ls[:0])
-		if len(ls) == 0 {
-			break
-		}
-		got = append(got, docsOf(ls)...)
-	}
+	eachBatch(l, nil, nil, func(_ []byte, ls []input.Line) { got = append(got, docsOf(ls)...) })
 	if err := l.Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -253,42 +253,46 @@ func (l *Lines) Next() (Line, bool) {
 			if room := MaxLineBytes + 1 - len(l.buf); room > 0 {
 				l.buf = append(l.buf, frag[:min(len(frag), room)]...)
 			}
-			if err == nil {
-				terminated = true
+			if done, t := l.lineEnds(err); done {
+				terminated = t
 				break
 			}
-			if errors.Is(err, bufio.ErrBufferFull) {
-				continue
-			}
-			l.fail(err)
-			break
 		}
 		if n == 0 {
 			continue
 		}
-		l.no++
 		content := n
 		if terminated {
 			content-- // the newline
 		}
-		tooLong := content > MaxLineBytes
 		data := l.buf
 		if whole != nil {
 			data = whole
 		}
-		if tooLong {
-			data = data[:MaxLineBytes]
+		if line, ok := l.line(data, content > MaxLineBytes, terminated); ok {
+			return line, true
 		}
-		if l.no == 1 {
-			data = bytes.TrimPrefix(data, []byte(utf8BOM))
-		}
-		data = bytes.TrimSpace(data)
-		if len(data) == 0 && !tooLong {
-			continue
-		}
-		return Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong}, true
 	}
 	return Line{}, false
+}
+
+// line counts one line read (data: its first bytes, up to its newline at
+// most) and returns it as every reader does: cut to MaxLineBytes when
+// tooLong, without the byte order mark on the first line, trimmed; ok is
+// false for a blank line, which is skipped.
+func (l *Lines) line(data []byte, tooLong, terminated bool) (Line, bool) {
+	l.no++
+	if tooLong {
+		data = data[:MaxLineBytes]
+	}
+	if l.no == 1 {
+		data = bytes.TrimPrefix(data, []byte(utf8BOM))
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 && !tooLong {
+		return Line{}, false
+	}
+	return Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong}, true
 }
 
 // readBlock is how much ReadBatch reads at once (see ReadBatch).
@@ -390,40 +394,36 @@ func (l *Lines) ReadBatch(buf []byte, lines []Line) ([]byte, []Line) {
 // batchLine counts one line of ReadBatch (content without its newline)
 // and appends it unless blank, as Next returns it.
 func (l *Lines) batchLine(lines []Line, content []byte, terminated bool) []Line {
-	l.no++
-	tooLong := len(content) > MaxLineBytes
-	data := content
-	if tooLong {
-		data = data[:MaxLineBytes]
+	if line, ok := l.line(content, len(content) > MaxLineBytes, terminated); ok {
+		lines = append(lines, line)
 	}
-	if l.no == 1 {
-		data = bytes.TrimPrefix(data, []byte(utf8BOM))
-	}
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 && !tooLong {
-		return lines
-	}
-	return append(lines, Line{Data: data, No: l.no, Last: !terminated, TooLong: tooLong})
+	return lines
 }
 
 // longLine ends ReadBatch on a line longer than MaxLineBytes whose first
 // len(buf) bytes (no newline among them) were read: it reads and drops the
 // rest of the line, as Next does, and appends the line's beginning.
 func (l *Lines) longLine(buf []byte, lines []Line) ([]byte, []Line) {
-	terminated := false
 	for {
 		_, err := l.r.ReadSlice('\n')
-		if err == nil {
-			terminated = true
-			break
+		if done, terminated := l.lineEnds(err); done {
+			return buf, l.batchLine(lines, buf[:MaxLineBytes+1:MaxLineBytes+1], terminated)
 		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		l.fail(err)
-		break
 	}
-	return buf, l.batchLine(lines, buf[:MaxLineBytes+1:MaxLineBytes+1], terminated)
+}
+
+// lineEnds says what the error of a read of a line's next fragment means:
+// the line ended at its newline (done, terminated), goes on (the reader's
+// buffer was full), or ended on a read error (done; l.fail is told).
+func (l *Lines) lineEnds(err error) (done, terminated bool) {
+	switch {
+	case err == nil:
+		return true, true
+	case errors.Is(err, bufio.ErrBufferFull):
+		return false, false
+	}
+	l.fail(err)
+	return true, false
 }
 
 // fail ends iteration on a read error (io.EOF: a clean end), naming the

@@ -27,53 +27,48 @@ import (
 func For(group, kind string) (any, func(*inventory.Builder) error) {
 	switch {
 	case group == "" && kind == "Namespace":
-		o := &corev1.Namespace{}
-		return o, func(b *inventory.Builder) error { return namespace(b, o) }
+		return decodeInto(namespace)
 	case group == "" && kind == "Node":
-		o := &corev1.Node{}
-		return o, func(b *inventory.Builder) error { return node(b, o) }
+		return decodeInto(node)
 	case group == "" && kind == "Pod":
-		o := &corev1.Pod{}
-		return o, func(b *inventory.Builder) error { return pod(b, o) }
+		return decodeInto(pod)
 	case group == "" && kind == "Service":
-		o := &corev1.Service{}
-		return o, func(b *inventory.Builder) error { return service(b, o) }
+		return decodeInto(service)
 	case group == "apps" && kind == "Deployment":
-		o := &appsv1.Deployment{}
-		return o, func(b *inventory.Builder) error {
+		return decodeInto(func(b *inventory.Builder, o *appsv1.Deployment) error {
 			return workload(b, inventory.KindDeployment, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
+		})
 	case group == "apps" && kind == "StatefulSet":
-		o := &appsv1.StatefulSet{}
-		return o, func(b *inventory.Builder) error {
+		return decodeInto(func(b *inventory.Builder, o *appsv1.StatefulSet) error {
 			return workload(b, inventory.KindStatefulSet, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
+		})
 	case group == "apps" && kind == "DaemonSet":
-		o := &appsv1.DaemonSet{}
-		return o, func(b *inventory.Builder) error {
+		return decodeInto(func(b *inventory.Builder, o *appsv1.DaemonSet) error {
 			return workload(b, inventory.KindDaemonSet, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
+		})
 	case group == "apps" && kind == "ReplicaSet":
-		o := &appsv1.ReplicaSet{}
-		return o, func(b *inventory.Builder) error {
+		return decodeInto(func(b *inventory.Builder, o *appsv1.ReplicaSet) error {
 			return workload(b, inventory.KindReplicaSet, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
+		})
 	case group == "batch" && kind == "Job":
-		o := &batchv1.Job{}
-		return o, func(b *inventory.Builder) error {
+		return decodeInto(func(b *inventory.Builder, o *batchv1.Job) error {
 			return workload(b, inventory.KindJob, o.ObjectMeta, o.Spec.Selector, o.Spec.Template.Labels)
-		}
+		})
 	case group == "batch" && kind == "CronJob":
-		o := &batchv1.CronJob{}
-		return o, func(b *inventory.Builder) error { return cronJob(b, o) }
+		return decodeInto(cronJob)
 	case group == "cilium.io" && kind == "CiliumEndpoint":
-		o := &ciliumEndpoint{}
-		return o, func(b *inventory.Builder) error { return endpoint(b, o) }
+		return decodeInto(endpoint)
 	case group == "networking.k8s.io" && kind == "NetworkPolicy":
-		o := &networkingv1.NetworkPolicy{}
-		return o, func(b *inventory.Builder) error { return networkPolicy(b, o) }
+		return decodeInto(networkPolicy)
 	}
 	return nil, nil
+}
+
+// decodeInto returns a fresh T to decode into and the function that adds
+// it to the builder once decoded.
+func decodeInto[T any](add func(*inventory.Builder, *T) error) (any, func(*inventory.Builder) error) {
+	o := new(T)
+	return o, func(b *inventory.Builder) error { return add(b, o) }
 }
 
 // checkMeta validates an object's namespace (when namespaced), name and

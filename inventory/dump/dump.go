@@ -23,6 +23,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/internal/escape"
+	"github.com/flowfence/flowfence/internal/limitread"
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/inventory/convert"
 )
@@ -93,41 +94,13 @@ func readFile(b *inventory.Builder, path string, opts Options) error {
 	return nil
 }
 
-// errTooBig is returned by a bounded reader past its bound.
-var errTooBig = errors.New("inventory file over its size bound")
-
-// bounded reads at most left bytes; hit says that the reader wanted more.
-type bounded struct {
-	r    io.Reader
-	left int64
-	hit  bool
-}
-
-func (b *bounded) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// at the bound: the end of the input, or more than the bound
-		var one [1]byte
-		if n, err := b.r.Read(one[:]); n == 0 && err != nil {
-			return 0, err
-		}
-		b.hit = true
-		return 0, errTooBig
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
 func decode(b *inventory.Builder, name string, r io.Reader, limit int64) error {
-	br := &bounded{r: r, left: limit}
+	br := limitread.New(r, limit)
 	dec := utilyaml.NewYAMLOrJSONDecoder(br, 4096)
 	for doc := 1; ; doc++ {
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
-		if br.hit {
+		if br.Over() {
 			return fmt.Errorf("%s: larger than %d bytes (the inventory bound of one file): split it, or read fewer resources", name, limit)
 		}
 		if err == io.EOF {

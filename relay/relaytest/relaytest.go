@@ -227,7 +227,7 @@ func (p *Proxy) Freeze() {
 type Certs struct {
 	Dir                   string
 	CA, OtherCA           string // CA certificates
-	ServerCert, ServerKey string // for 127.0.0.1, ::1, localhost and ServerName
+	ServerCert, ServerKey string // for 127.0.0.1, ::1, localhost and the server name
 	ClientCert, ClientKey string // a client certificate signed by CA
 	// ExpiredServerCert/Key: the server certificate's names, signed by CA,
 	// expired an hour ago (NotAfter ExpiredAt).
@@ -249,8 +249,15 @@ const ServerName = "relay.flowfence.test"
 // NewCerts makes a CA, a server and a client certificate in a temp dir.
 func NewCerts(t testing.TB) *Certs {
 	t.Helper()
+	return NewCertsFor(t, ServerName)
+}
+
+// NewCertsFor is NewCerts with serverName, not ServerName, in the server
+// certificate (a source that dials its server by a fixed default name).
+func NewCertsFor(t testing.TB, serverName string) *Certs {
+	t.Helper()
 	dir := t.TempDir()
-	c := &Certs{Dir: dir, ServerName: ServerName}
+	c := &Certs{Dir: dir, ServerName: serverName}
 	caKey, caCert, caDER := newCA(t, "flowfence test CA")
 	otherKey, otherCert, otherDER := newCA(t, "some other CA")
 	c.CA = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
@@ -258,8 +265,8 @@ func NewCerts(t testing.TB) *Certs {
 	c.caPool = x509.NewCertPool()
 	c.caPool.AddCert(caCert)
 	srv := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: ServerName},
-		DNSNames: []string{ServerName, "localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: serverName},
+		DNSNames: []string{serverName, "localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

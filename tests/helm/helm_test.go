@@ -131,6 +131,12 @@ type rendered struct {
 	monitor map[string]any
 }
 
+// fresh points *field at a new T and returns it, to decode a document into.
+func fresh[T any](field **T) *T {
+	*field = new(T)
+	return *field
+}
+
 func render(t *testing.T, helm string, sets []string) *rendered {
 	t.Helper()
 	out, err := run(t, helm, append([]string{"template", "ff", chart, "--namespace", "flowfence"}, setArgs(sets)...)...)
@@ -164,23 +170,17 @@ func render(t *testing.T, helm string, sets []string) *rendered {
 		var into any
 		switch meta.Kind {
 		case "Deployment":
-			r.deploy = &appsv1.Deployment{}
-			into = r.deploy
+			into = fresh(&r.deploy)
 		case "Service":
-			r.service = &corev1.Service{}
-			into = r.service
+			into = fresh(&r.service)
 		case "PersistentVolumeClaim":
-			r.pvc = &corev1.PersistentVolumeClaim{}
-			into = r.pvc
+			into = fresh(&r.pvc)
 		case "ServiceAccount":
-			r.sa = &corev1.ServiceAccount{}
-			into = r.sa
+			into = fresh(&r.sa)
 		case "ClusterRole":
-			r.role = &rbacv1.ClusterRole{}
-			into = r.role
+			into = fresh(&r.role)
 		case "ClusterRoleBinding":
-			r.binding = &rbacv1.ClusterRoleBinding{}
-			into = r.binding
+			into = fresh(&r.binding)
 		case "ServiceMonitor":
 			r.monitor = map[string]any{}
 			into = &r.monitor
