@@ -100,6 +100,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 		},
 	}
 	flags.AddLearn(cmd.Flags())
+	flags.AddShard(cmd.Flags())
 	flags.AddServe(cmd.Flags())
 	cmd.Flags().String(config.KeyGraph, "", "graph file to write; an existing graph there is merged with")
 	cmd.Flags().Bool(replaceFlag, false, "replace the graph file instead of merging into it")
