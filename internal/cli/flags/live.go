@@ -41,7 +41,7 @@ func AddLive(fs *pflag.FlagSet) {
 // AddShard adds --shard I/N, learn's alone: a tree generated or judged
 // from one shard's flows would call the other shards' flows unobserved.
 func AddShard(fs *pflag.FlagSet) {
-	fs.String(FlagShard, "", "hubble:// sources: learn only the relay's nodes whose name hashes to shard I of N (0 <= I < N; run --shard 0/N … --shard N-1/N, each into its own --graph, and merge the graphs, or --publish each with the same --cluster: together they learn the whole cluster)")
+	fs.String(FlagShard, "", "hubble:// sources: learn only the relay's nodes whose name hashes to shard `I/N`, I of N counted from 0 (0 <= I < N; run --shard 0/N … --shard N-1/N, each into its own --graph, and merge the graphs, or --publish each with the same --cluster: together they learn the whole cluster)")
 }
 
 // CheckShard refuses a shard (--shard, or hubble.shard in the config
