@@ -117,44 +117,46 @@ func (s *Source) shardRelist() time.Duration {
 	return DefaultShardRelist
 }
 
-// shardNodes lists the relay's nodes (GetNodes) and returns this shard's,
-// sorted, with their node_name patterns and how many nodes the relay has.
-func (s *Source) shardNodes(ctx context.Context, client observerpb.ObserverClient) (nodes, patterns []string, total int, err error) {
+// shardList is the shard's nodes as the relay listed them: their names,
+// sorted, node_name patterns and buffers, and how many nodes the relay has.
+type shardList struct {
+	nodes, patterns []string
+	buffers         []NodeBuffer
+	total           int
+}
+
+// shardNodes lists the relay's nodes (GetNodes) and returns this shard's.
+func (s *Source) shardNodes(ctx context.Context, client observerpb.ObserverClient) (*shardList, error) {
 	lctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
 	defer cancel()
 	resp, err := client.GetNodes(lctx, &observerpb.GetNodesRequest{})
 	switch {
 	case status.Code(err) == codes.Unimplemented:
-		return nil, nil, 0, fmt.Errorf("--shard %s: %s does not list its nodes (GetNodes is not implemented): shard a Hubble Relay, not one node's Hubble server", s.opts.Shard, s.name)
+		return nil, fmt.Errorf("--shard %s: %s does not list its nodes (GetNodes is not implemented): shard a Hubble Relay, not one node's Hubble server", s.opts.Shard, s.name)
 	case err != nil:
-		return nil, nil, 0, fmt.Errorf("--shard %s: list the nodes of %s: %s", s.opts.Shard, s.name, causeText(err))
+		return nil, fmt.Errorf("--shard %s: list the nodes of %s: %s", s.opts.Shard, s.name, causeText(err))
 	}
+	l := &shardList{}
 	for _, n := range resp.GetNodes() {
 		name := n.GetName()
 		if name == "" {
-			return nil, nil, 0, fmt.Errorf("--shard %s: %s lists a node without a name: its flows cannot be given to a shard (learn this relay without --shard)", s.opts.Shard, s.name)
+			return nil, fmt.Errorf("--shard %s: %s lists a node without a name: its flows cannot be given to a shard (learn this relay without --shard)", s.opts.Shard, s.name)
 		}
-		total++
-		if !s.opts.Shard.Owns(name) || slices.Contains(nodes, name) {
+		l.total++
+		if !s.opts.Shard.Owns(name) || slices.ContainsFunc(l.buffers, func(b NodeBuffer) bool { return b.Node == name }) {
 			continue
 		}
-		p, err := NodePattern(name)
-		if err != nil {
-			return nil, nil, 0, err
+		if _, err := NodePattern(name); err != nil {
+			return nil, err
 		}
-		nodes = append(nodes, name)
-		patterns = append(patterns, p)
+		l.buffers = append(l.buffers, NodeBuffer{Node: name, NumFlows: n.GetNumFlows(), MaxFlows: n.GetMaxFlows()})
 	}
-	idx := make([]int, len(nodes))
-	for i := range idx {
-		idx[i] = i
+	slices.SortFunc(l.buffers, func(a, b NodeBuffer) int { return strings.Compare(a.Node, b.Node) })
+	for _, b := range l.buffers {
+		p, _ := NodePattern(b.Node)
+		l.nodes, l.patterns = append(l.nodes, b.Node), append(l.patterns, p)
 	}
-	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(nodes[a], nodes[b]) })
-	sn, sp := make([]string, len(idx)), make([]string, len(idx))
-	for i, j := range idx {
-		sn[i], sp[i] = nodes[j], patterns[j]
-	}
-	return sn, sp, total, nil
+	return l, nil
 }
 
 // withNodes returns the whitelist with the shard's node patterns added to
@@ -170,16 +172,25 @@ func withNodes(white []*flowpb.FlowFilter, patterns []string) []*flowpb.FlowFilt
 	return white
 }
 
-// noteShard records the shard's nodes in the report and the log.
-func (s *Source) noteShard(nodes []string, total int) {
+// noteShard records the shard's nodes in the report (the buffers of the
+// nodes it had not listed before among them) and the log.
+func (s *Source) noteShard(l *shardList) {
 	s.report.Shard = s.opts.Shard.String()
-	s.report.ShardNodes = slices.Clone(nodes)
-	s.report.RelayNodes = total
-	if len(s.report.Buffer) > 0 && s.report.Buffer[0].Node != "" {
-		s.report.Buffer = slices.DeleteFunc(s.report.Buffer, func(b NodeBuffer) bool { return !slices.Contains(nodes, b.Node) })
+	s.report.ShardNodes = slices.Clone(l.nodes)
+	s.report.RelayNodes = l.total
+	// a relay whose status is one buffer for all its nodes keeps it as is
+	if relayWide := len(s.report.Buffer) > 0 && s.report.Buffer[0].Node == ""; !relayWide {
+		bufs := slices.DeleteFunc(s.report.Buffer, func(b NodeBuffer) bool { return !slices.Contains(l.nodes, b.Node) })
+		for _, b := range l.buffers {
+			if !slices.ContainsFunc(bufs, func(o NodeBuffer) bool { return o.Node == b.Node }) {
+				bufs = append(bufs, b)
+			}
+		}
+		slices.SortFunc(bufs, func(a, b NodeBuffer) int { return strings.Compare(a.Node, b.Node) })
+		s.report.Buffer = bufs
 	}
 	if s.opts.Logger != nil {
-		s.opts.Logger.Info("learning one shard of the relay's nodes", "relay", s.name, "shard", s.report.Shard, "nodes", strings.Join(escapeAll(nodes), ","), "relayNodes", total)
+		s.opts.Logger.Info("learning one shard of the relay's nodes", "relay", s.name, "shard", s.report.Shard, "nodes", strings.Join(escapeAll(l.nodes), ","), "relayNodes", l.total)
 	}
 }
 
@@ -205,40 +216,34 @@ func (r *Report) shardLine() string {
 // every ShardRelist (until ctx is done: nil nodes and no error; waited
 // says it did); one that is not followed returns none, and the caller
 // ends it empty.
-func (s *Source) waitShard(ctx context.Context, client observerpb.ObserverClient) (nodes, patterns []string, waited bool, err error) {
+func (s *Source) waitShard(ctx context.Context, client observerpb.ObserverClient) (list *shardList, waited bool, err error) {
 	for ; ; waited = true {
-		nodes, patterns, total, err := s.shardNodes(ctx, client)
+		l, err := s.shardNodes(ctx, client)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, waited, nil
+				return &shardList{}, waited, nil
 			}
-			return nil, nil, waited, err
+			return nil, waited, err
 		}
-		if len(nodes) > 0 || !s.opts.Follow {
-			s.noteShard(nodes, total)
-			if len(nodes) == 0 && s.opts.Logger != nil {
-				s.opts.Logger.Warn("this shard has none of the relay's nodes: nothing to learn", "relay", s.name, "shard", s.opts.Shard.String(), "relayNodes", total)
+		if len(l.nodes) > 0 || !s.opts.Follow {
+			s.noteShard(l)
+			if len(l.nodes) == 0 && s.opts.Logger != nil {
+				s.opts.Logger.Warn("this shard has none of the relay's nodes: nothing to learn", "relay", s.name, "shard", s.opts.Shard.String(), "relayNodes", l.total)
 			}
-			return nodes, patterns, waited, nil
+			return l, waited, nil
 		}
 		if !waited && s.opts.Logger != nil {
-			s.opts.Logger.Warn("this shard has none of the relay's nodes yet; waiting for one to join", "relay", s.name, "shard", s.opts.Shard.String(), "relayNodes", total, "every", s.shardRelist())
+			s.opts.Logger.Warn("this shard has none of the relay's nodes yet; waiting for one to join", "relay", s.name, "shard", s.opts.Shard.String(), "relayNodes", l.total, "every", s.shardRelist())
 		}
-		s.report.RelayNodes = total
+		s.report.RelayNodes = l.total
 		t := time.NewTimer(s.shardRelist())
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, nil, waited, nil
+			return &shardList{}, waited, nil
 		case <-t.C:
 		}
 	}
-}
-
-// shardChange is the shard's new node set, found while a stream ran.
-type shardChange struct {
-	nodes, patterns []string
-	total           int
 }
 
 // errShardChanged ends a stream whose shard took or lost nodes.
@@ -249,11 +254,11 @@ var errShardChanged = errors.New("the shard's nodes changed")
 // shard's nodes changed. The returned stop ends the watch and returns the
 // change (nil when none). A relay that does not answer keeps the stream
 // as it is: its stream says what is wrong.
-func (s *Source) relist(ctx context.Context, client observerpb.ObserverClient, nodes []string, cancel context.CancelCauseFunc) (stop func() *shardChange) {
+func (s *Source) relist(ctx context.Context, client observerpb.ObserverClient, nodes []string, cancel context.CancelCauseFunc) (stop func() *shardList) {
 	if !s.opts.Shard.Set() || !s.opts.Follow {
-		return func() *shardChange { return nil }
+		return func() *shardList { return nil }
 	}
-	var change *shardChange
+	var change *shardList
 	done := make(chan struct{})
 	quit := make(chan struct{})
 	go func() {
@@ -268,21 +273,21 @@ func (s *Source) relist(ctx context.Context, client observerpb.ObserverClient, n
 				return
 			case <-t.C:
 			}
-			n, p, total, err := s.shardNodes(ctx, client)
+			l, err := s.shardNodes(ctx, client)
 			if err != nil {
 				if ctx.Err() == nil && s.opts.Logger != nil {
 					s.opts.Logger.Warn("could not list the relay's nodes again; the shard keeps its nodes", "relay", s.name, "err", err)
 				}
 				continue
 			}
-			if len(n) > 0 && !slices.Equal(n, nodes) {
-				change = &shardChange{nodes: n, patterns: p, total: total}
+			if len(l.nodes) > 0 && !slices.Equal(l.nodes, nodes) {
+				change = l
 				cancel(errShardChanged)
 				return
 			}
 		}
 	}()
-	return func() *shardChange {
+	return func() *shardList {
 		close(quit)
 		<-done
 		return change

@@ -308,6 +308,16 @@ func TestShardFollowTakesNodesThatJoin(t *testing.T) {
 			if !slices.Contains(reports[owner].ShardNodes, late) {
 				t.Errorf("shard %d/%d's nodes %v lack %s", owner, n, reports[owner].ShardNodes, late)
 			}
+			for i, rep := range reports {
+				for _, b := range rep.Buffer {
+					if !slices.Contains(rep.ShardNodes, b.Node) {
+						t.Errorf("shard %d/%d reports the buffer of node %s, not its own", i, n, b.Node)
+					}
+				}
+				if len(rep.Buffer) != len(rep.ShardNodes) {
+					t.Errorf("shard %d/%d reports %d buffers for its %d nodes", i, n, len(rep.Buffer), len(rep.ShardNodes))
+				}
+			}
 			merged := learner.NewGraph()
 			for _, g := range graphs {
 				merged = pipeline.MergeGraphs(merged, g)

@@ -572,10 +572,11 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 	var nodes, patterns []string
 	opened, waited := s.opts.Now(), false
 	if s.opts.Shard.Set() {
-		var err error
-		if nodes, patterns, waited, err = s.waitShard(runCtx, client); err != nil {
+		l, w, err := s.waitShard(runCtx, client)
+		if err != nil {
 			return err
 		}
+		nodes, patterns, waited = l.nodes, l.patterns, w
 		switch {
 		case runCtx.Err() != nil:
 			s.report.Ended = s.endReason(ctx)
@@ -624,8 +625,7 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 			// the nodes it took)
 			widen = added(nodes, changed.nodes)
 			nodes, patterns = changed.nodes, changed.patterns
-			s.report.RelayNodes = changed.total
-			s.noteShard(nodes, changed.total)
+			s.noteShard(changed)
 			replay = NewReplay(s.cursor)
 			continue
 		case runCtx.Err() != nil || errors.Is(err, errUntil):
@@ -687,10 +687,10 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 			// the nodes again: some may have joined while the stream was
 			// down (a relay that cannot say keeps the shard it had; the
 			// stream's own error tells what is wrong with it)
-			if n, p, total, err := s.shardNodes(runCtx, client); err == nil && len(n) > 0 && !slices.Equal(n, nodes) {
-				widen = added(nodes, n)
-				nodes, patterns = n, p
-				s.noteShard(nodes, total)
+			if l, err := s.shardNodes(runCtx, client); err == nil && len(l.nodes) > 0 && !slices.Equal(l.nodes, nodes) {
+				widen = added(nodes, l.nodes)
+				nodes, patterns = l.nodes, l.patterns
+				s.noteShard(l)
 			}
 		}
 	}
