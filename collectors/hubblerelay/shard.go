@@ -22,8 +22,8 @@ import (
 // every whitelist filter. Each node belongs to exactly one shard, and a
 // flow is observed (and counted) by one node, so the shards' graphs merge
 // into the graph one learner of the whole relay would learn. The resume
-// cursor is per node and keeps the relay's name: a graph learned by any
-// number of shards (or none) resumes any other split.
+// cursor is per node and keeps the relay's name: the shards' graphs merged
+// (or a whole relay's graph) resume any other split.
 
 // Shard is one of Count shards of a relay's nodes, Index counted from 0.
 // The zero value (Count 0) learns every node.
