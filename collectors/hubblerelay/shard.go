@@ -23,7 +23,7 @@ import (
 // flow is observed (and counted) by one node, so the shards' graphs merge
 // into the graph one learner of the whole relay would learn. The resume
 // cursor is per node and keeps the relay's name: the shards' graphs merged
-// (or a whole relay's graph) resume any other split.
+// hold every node's cursor, whatever the split.
 
 // Shard is one of Count shards of a relay's nodes, Index counted from 0.
 // The zero value (Count 0) learns every node.
