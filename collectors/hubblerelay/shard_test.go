@@ -1,9 +1,12 @@
 package hubblerelay_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"hash/fnv"
+	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +14,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	observerpb "github.com/cilium/cilium/api/v1/observer"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
@@ -187,11 +195,60 @@ func TestShardWithoutNodes(t *testing.T) {
 	}
 }
 
-// TestShardRefusals: shards out of range, a relay that does not list its
-// nodes and a node no pattern can name are clear errors.
+// noNodes is a Hubble server that does not list nodes (one node's Hubble
+// server, not a relay): GetNodes is unimplemented.
+type noNodes struct{ *relay.Server }
+
+func (noNodes) GetNodes(context.Context, *observerpb.GetNodesRequest) (*observerpb.GetNodesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "GetNodes not implemented")
+}
+
+// TestShardRefusals: a shard out of range, a server that does not list
+// its nodes, and a node that no node_name pattern names exactly are clear
+// errors naming --shard, before any flow is counted.
 func TestShardRefusals(t *testing.T) {
 	if _, err := hubblerelay.New("hubble://localhost:1", hubblerelay.Options{Shard: hubblerelay.Shard{Index: 2, Count: 2}}); err == nil || !strings.Contains(err.Error(), "--shard 2/2: want I/N with 0 <= I < N") {
 		t.Errorf("shard 2/2: %v", err)
+	}
+	// one node's Hubble server
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer(relay.ServerOptions(nil)...)
+	observerpb.RegisterObserverServer(g, noNodes{relay.New(relaytest.Sample(t), relay.Options{})})
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	_, _, err = run(t, context.Background(), "hubble://"+lis.Addr().String(), hubblerelay.Options{Shard: hubblerelay.Shard{Index: 0, Count: 2}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--shard 0/2: hubble://"+lis.Addr().String()+" does not list its nodes") {
+		t.Errorf("a server without GetNodes: %v", err)
+	}
+	// a node named with a glob character
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(relaytest.SampleGlob()), "node-a.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "flows.jsonl")
+	if err := os.WriteFile(bad, bytes.ReplaceAll(raw, []byte(`"node_name":"node-a"`), []byte(`"node_name":"node-*"`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := relay.Load(context.Background(), []string{bad}, collectors.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rec.Nodes(), []string{"node-*"}) {
+		t.Fatalf("the recording's nodes: %v", rec.Nodes())
+	}
+	r := relaytest.Start(t, rec, relay.Options{}, nil)
+	for i := range 2 {
+		g, _, err := run(t, context.Background(), "hubble://"+r.Addr, hubblerelay.Options{Shard: hubblerelay.Shard{Index: i, Count: 2}}, nil)
+		owner := hubblerelay.ShardOf("node-*", 2) == i
+		switch {
+		case owner && (err == nil || !strings.Contains(err.Error(), `--shard: the relay lists node "node-*", which a Hubble node_name filter cannot name exactly`)):
+			t.Errorf("shard %d/2 of node-*: %v", i, err)
+		case !owner && (err != nil || len(g.Edges) != 0):
+			t.Errorf("shard %d/2 (without node-*): %v, %d edges", i, err, len(g.Edges))
+		}
 	}
 }
 
