@@ -126,7 +126,7 @@ test-image:
 	@./hack/test-image.sh
 
 ## test-nats: the fleet (learn --publish, learn --from nats://) against a real three-node NATS JetStream
-## cluster in-process on loopback (nested module with nats-server; ~1.5 min cold, ~45 s warm)
+## cluster in-process on loopback (nested module with nats-server; ~2 min measured with the shard tests)
 test-nats:
 	@if [ -f tests/nats/go.mod ]; then cd tests/nats && $(GO) test -count=1 -timeout 15m ./...; fi
 

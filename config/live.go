@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/viper"
@@ -20,11 +22,14 @@ const (
 	KeyHubbleVerdicts     = "hubble.verdicts"
 	KeyHubbleMaxReconnect = "hubble.max-reconnects"
 	KeyHubbleIdleTimeout  = "hubble.idle-timeout"
-	KeyTLSCACertFiles     = "hubble.tls-ca-cert-files"
-	KeyTLSClientCertFile  = "hubble.tls-client-cert-file"
-	KeyTLSClientKeyFile   = "hubble.tls-client-key-file"
-	KeyTLSServerName      = "hubble.tls-server-name"
-	KeyTLSAllowInsecure   = "hubble.tls-allow-insecure"
+	// KeyHubbleShard is learn's --shard I/N: this learner takes the relay
+	// nodes whose name hashes to shard I of N (counted from 0).
+	KeyHubbleShard       = "hubble.shard"
+	KeyTLSCACertFiles    = "hubble.tls-ca-cert-files"
+	KeyTLSClientCertFile = "hubble.tls-client-cert-file"
+	KeyTLSClientKeyFile  = "hubble.tls-client-key-file"
+	KeyTLSServerName     = "hubble.tls-server-name"
+	KeyTLSAllowInsecure  = "hubble.tls-allow-insecure"
 	// `flowfence relay`: the replay relay.
 	KeyRelayListen       = "relay.listen"
 	KeyRelayPace         = "relay.pace"
@@ -49,7 +54,7 @@ func liveDefaults() map[string]any {
 	return map[string]any{
 		KeyDuration: "", KeyFollow: false, KeyCheckpointInterval: DefaultCheckpointInterval.String(),
 		KeyHubbleNamespaces: []string{}, KeyHubbleNotNS: []string{}, KeyHubbleVerdicts: []string{},
-		KeyHubbleMaxReconnect: DefaultMaxReconnects, KeyHubbleIdleTimeout: DefaultIdleTimeout.String(),
+		KeyHubbleMaxReconnect: DefaultMaxReconnects, KeyHubbleIdleTimeout: DefaultIdleTimeout.String(), KeyHubbleShard: "",
 		KeyTLSCACertFiles: []string{}, KeyTLSClientCertFile: "", KeyTLSClientKeyFile: "", KeyTLSServerName: "", KeyTLSAllowInsecure: false,
 		KeyRelayListen: DefaultRelayListen, KeyRelayPace: "fast", KeyRelaySpeed: 1.0, KeyRelayLoop: false, KeyRelayBufferSize: 0,
 		KeyRelayRebase: false, KeyRelayTLSCertFile: "", KeyRelayTLSKeyFile: "", KeyRelayTLSClientCAs: []string{},
@@ -67,12 +72,15 @@ type Live struct {
 	MaxReconnects      int
 	// IdleTimeout is how long a stream may send nothing before it is
 	// taken for stalled (0: never).
-	IdleTimeout       time.Duration
-	TLSCACertFiles    []string
-	TLSClientCertFile string
-	TLSClientKeyFile  string
-	TLSServerName     string
-	TLSAllowInsecure  bool
+	IdleTimeout time.Duration
+	// ShardIndex of ShardCount is the shard of the relay's nodes learned
+	// (--shard I/N); ShardCount 0 learns every node.
+	ShardIndex, ShardCount int
+	TLSCACertFiles         []string
+	TLSClientCertFile      string
+	TLSClientKeyFile       string
+	TLSServerName          string
+	TLSAllowInsecure       bool
 }
 
 // Relay is the typed configuration of `flowfence relay`.
@@ -107,6 +115,9 @@ func loadLive(vp *viper.Viper) (Live, Relay, error) {
 			return l, Relay{}, fmt.Errorf("--idle-timeout %q: want a duration such as 2m (0 turns it off)", s)
 		}
 	}
+	if l.ShardIndex, l.ShardCount, err = ParseShard(vp.GetString(KeyHubbleShard)); err != nil {
+		return l, Relay{}, err
+	}
 	if s := vp.GetString(KeyCheckpointInterval); s != "" {
 		if l.CheckpointInterval, err = time.ParseDuration(s); err != nil || l.CheckpointInterval <= 0 {
 			return l, Relay{}, fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", s)
@@ -125,4 +136,24 @@ func loadLive(vp *viper.Viper) (Live, Relay, error) {
 		return l, r, fmt.Errorf("--buffer-size %d: must not be negative", r.BufferSize)
 	}
 	return l, r, nil
+}
+
+// ParseShard reads --shard I/N: shard I (counted from 0) of N, 0 <= I < N.
+// "" is no shard (0, 0).
+func ParseShard(s string) (index, count int, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, 0, nil
+	}
+	bad := fmt.Errorf("--shard %q: want I/N, this learner's shard I of N counted from 0 (0 <= I < N; --shard 0/2 and --shard 1/2 split a relay's nodes in two)", s)
+	i, n, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, bad
+	}
+	index, err1 := strconv.Atoi(i)
+	count, err2 := strconv.Atoi(n)
+	if err1 != nil || err2 != nil || count < 1 || index < 0 || index >= count || strings.ContainsAny(s, "+- ") {
+		return 0, 0, bad
+	}
+	return index, count, nil
 }

@@ -15,7 +15,14 @@
 // dropped by the server within the stream's duplicate window, and past it
 // by the aggregator, whose cursor records per cluster and epoch the last
 // (sequence, part) merged. The epoch names one graph file's lineage of
-// deltas (a new --graph file starts a new epoch at sequence 1).
+// deltas (a new --graph file starts a new epoch at sequence 1). The shards
+// of one cluster (learn --shard I/N, one --cluster) publish to the same
+// subject, each its own lineage: a shard's epoch ends with
+// "-shardIofN", and a publisher resumes only an epoch of its own shard, so
+// shard graph files started as copies of one graph (or of the whole
+// cluster's) never share an epoch — their deltas would share Nats-Msg-Ids
+// and the server would drop all but one; such a publisher starts a new
+// epoch from the copied graph, which its lineage published already.
 //
 // Crash safety of the publisher: the checkpoint first writes the deltas
 // not yet acknowledged by the stream to a sidecar file (<graph>.publish),

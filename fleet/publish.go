@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,11 @@ type PublishOptions struct {
 	// GraphPath is the graph file the checkpoints write: the deltas not
 	// yet acknowledged wait in GraphPath + ".publish".
 	GraphPath string
+	// Shard is the shard of the cluster's nodes the graph is learned from
+	// ("I/N", learn --shard; "" for the whole cluster). It is part of the
+	// lineage: the shards of one cluster publish lineages of their own
+	// even when their graph files started as copies of one.
+	Shard string
 	Options
 }
 
@@ -80,7 +86,14 @@ func NewPublisher(ctx context.Context, o PublishOptions, base *learner.Graph) (*
 		return nil, fmt.Errorf("--publish %w", err)
 	}
 	stream := streamOf(p)
-	nc, err := connect(p, o.Options, "flowfence publish "+o.Cluster)
+	if o.Shard != "" && !validShard(o.Shard) {
+		return nil, fmt.Errorf("--publish: shard %q: want I/N", o.Shard)
+	}
+	name := "flowfence publish " + o.Cluster
+	if o.Shard != "" {
+		name += " shard " + o.Shard
+	}
+	nc, err := connect(p, o.Options, name)
 	if err != nil {
 		return nil, fmt.Errorf("--publish: %w", err)
 	}
@@ -135,9 +148,19 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, name string, repl
 // resume reads the epoch and sequence from base and the pending deltas
 // from the sidecar: those at or before the sequence were written with
 // their graph and are sent again; later ones never had their graph saved.
+// Only an epoch of this publisher's shard (shardTag) is resumed: a graph
+// whose publish cursor is another lineage's (a shard's graph file copied
+// to start another shard, a whole cluster's split into shards) starts a
+// new epoch whose first delta is taken from base, which that lineage
+// published already.
 func (p *Publisher) resume(base *learner.Graph) error {
 	var best Position
+	tag, other := shardTag(p.o.Shard), false
 	for epoch, pos := range positions(base, publishCursorName(p.o.Cluster)) {
+		if epochShard(epoch) != tag {
+			other = true
+			continue
+		}
 		if p.epoch == "" || pos.After(best) || (pos == best && epoch < p.epoch) {
 			p.epoch, best = epoch, pos
 		}
@@ -147,7 +170,10 @@ func (p *Publisher) resume(base *learner.Graph) error {
 		if _, err := rand.Read(b[:]); err != nil {
 			return err
 		}
-		p.epoch = hex.EncodeToString(b[:])
+		p.epoch = hex.EncodeToString(b[:]) + tag
+		if other {
+			p.prev = base
+		}
 	} else {
 		p.seq, p.prev = best.Seq, base
 	}
@@ -281,4 +307,31 @@ func (p *Publisher) PendingBytes() (bytes, msgs int) {
 		}
 	}
 	return bytes, msgs
+}
+
+// shardTag is what the epoch of a shard's publisher ends with:
+// "-shard" I "of" N ("" for a whole cluster's).
+func shardTag(shard string) string {
+	if shard == "" {
+		return ""
+	}
+	i, n, _ := strings.Cut(shard, "/")
+	return "-shard" + i + "of" + n
+}
+
+// epochShard is the shard tag an epoch ends with ("" for none).
+func epochShard(epoch string) string {
+	if i := strings.Index(epoch, "-shard"); i >= 0 {
+		return epoch[i:]
+	}
+	return ""
+}
+
+// validShard reports whether s is I/N in decimal digits.
+func validShard(s string) bool {
+	i, n, ok := strings.Cut(s, "/")
+	digits := func(x string) bool {
+		return x != "" && strings.Trim(x, "0123456789") == ""
+	}
+	return ok && digits(i) && digits(n)
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -106,6 +107,12 @@ type Options struct {
 	// (tests: faults at a point of the stream whatever the transport
 	// buffered).
 	OnSent func(total uint64)
+	// Absent are nodes that have not joined the cluster yet: GetNodes
+	// does not list them and no stream serves their events until
+	// Server.Join, after which their buffers are there (and followers get
+	// their new events), as with a node that joins (tests of sharded
+	// windows that take the nodes that join).
+	Absent []string
 }
 
 // Server serves a Recording as observer.Observer.
@@ -120,6 +127,9 @@ type Server struct {
 	streams   atomic.Int64
 	opened    atomic.Int64
 	sent      atomic.Uint64
+	// absent are the nodes not joined yet (Options.Absent, Join): an
+	// immutable set replaced whole; nil when every node is there
+	absent atomic.Pointer[map[string]bool]
 }
 
 // New returns a server replaying rec from now.
@@ -137,7 +147,40 @@ func New(rec *Recording, opts Options) *Server {
 		n := rec.entries[i].node
 		s.positions[n] = append(s.positions[n], i)
 	}
+	if len(opts.Absent) > 0 {
+		absent := map[string]bool{}
+		for _, n := range opts.Absent {
+			absent[n] = true
+		}
+		s.absent.Store(&absent)
+	}
 	return s
+}
+
+// Join makes an absent node (Options.Absent) join: listed, its buffer
+// and new events served from now on.
+func (s *Server) Join(node string) {
+	for {
+		old := s.absent.Load()
+		if old == nil || !(*old)[node] {
+			return
+		}
+		next := map[string]bool{}
+		for n := range *old {
+			if n != node {
+				next[n] = true
+			}
+		}
+		if s.absent.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// present reports whether node has joined (see Options.Absent).
+func (s *Server) present(node string) bool {
+	a := s.absent.Load()
+	return a == nil || !(*a)[node]
 }
 
 // Sent returns how many events the server has sent, over all streams.
@@ -268,7 +311,26 @@ func (s *Server) bytes(q int) ([]byte, error) {
 // supportedFilterFields are the FlowFilter fields the relay evaluates.
 var supportedFilterFields = map[protoreflect.Name]bool{"source_pod": true, "destination_pod": true, "verdict": true, "node_name": true, "uuid": true}
 
-type filters struct{ white, black []*flowpb.FlowFilter }
+type filters struct {
+	white, black []*flowpb.FlowFilter
+	nodes        map[*flowpb.FlowFilter]*nodeFilter // node_name patterns, compiled
+}
+
+// nodeFilter is a filter's node_name patterns and its verdict per node
+// name seen (a stream's few nodes; one stream's filters are not shared).
+type nodeFilter struct {
+	re   *regexp.Regexp
+	seen map[string]bool
+}
+
+func (n *nodeFilter) match(node string) bool {
+	ok, seen := n.seen[node]
+	if !seen {
+		ok = matchNodeName(n.re, node)
+		n.seen[node] = ok
+	}
+	return ok
+}
 
 func newFilters(req *observerpb.GetFlowsRequest) (*filters, error) {
 	for _, list := range [][]*flowpb.FlowFilter{req.GetWhitelist(), req.GetBlacklist()} {
@@ -285,20 +347,33 @@ func newFilters(req *observerpb.GetFlowsRequest) (*filters, error) {
 			}
 		}
 	}
-	return &filters{white: req.GetWhitelist(), black: req.GetBlacklist()}, nil
+	f := &filters{white: req.GetWhitelist(), black: req.GetBlacklist(), nodes: map[*flowpb.FlowFilter]*nodeFilter{}}
+	for _, list := range [][]*flowpb.FlowFilter{f.white, f.black} {
+		for _, ff := range list {
+			if len(ff.GetNodeName()) == 0 {
+				continue
+			}
+			re, err := compileNodeNames(ff.GetNodeName())
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "flowfence replay relay: %v", err)
+			}
+			f.nodes[ff] = &nodeFilter{re: re, seen: map[string]bool{}}
+		}
+	}
+	return f, nil
 }
 
 func (f *filters) match(e *entry) bool {
 	if !e.flow {
 		return true
 	}
-	if len(f.white) > 0 && !slices.ContainsFunc(f.white, func(ff *flowpb.FlowFilter) bool { return matchOne(ff, e) }) {
+	if len(f.white) > 0 && !slices.ContainsFunc(f.white, func(ff *flowpb.FlowFilter) bool { return f.matchOne(ff, e) }) {
 		return false
 	}
-	return !slices.ContainsFunc(f.black, func(ff *flowpb.FlowFilter) bool { return matchOne(ff, e) })
+	return !slices.ContainsFunc(f.black, func(ff *flowpb.FlowFilter) bool { return f.matchOne(ff, e) })
 }
 
-func matchOne(ff *flowpb.FlowFilter, e *entry) bool {
+func (f *filters) matchOne(ff *flowpb.FlowFilter, e *entry) bool {
 	if l := ff.GetSourcePod(); len(l) > 0 && !matchPod(l, e.srcPod) {
 		return false
 	}
@@ -308,7 +383,7 @@ func matchOne(ff *flowpb.FlowFilter, e *entry) bool {
 	if l := ff.GetVerdict(); len(l) > 0 && !slices.Contains(l, e.verdict) {
 		return false
 	}
-	if l := ff.GetNodeName(); len(l) > 0 && !slices.Contains(l, e.node) {
+	if nf := f.nodes[ff]; nf != nil && !nf.match(e.node) {
 		return false
 	}
 	if l := ff.GetUuid(); len(l) > 0 && !slices.Contains(l, e.uuid) {
@@ -400,7 +475,7 @@ func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) [
 			break
 		}
 		e := &s.rec.entries[q%s.n()]
-		if !s.retained(q, u) || !flt.match(e) {
+		if !s.retained(q, u) || !flt.match(e) || !s.present(e.node) {
 			continue
 		}
 		out = append(out, q)
@@ -454,7 +529,7 @@ func (s *Server) follow(req *observerpb.GetFlowsRequest, flt *filters, ss *sende
 			if !until.IsZero() && s.vtime(q).After(until) {
 				return nil
 			}
-			if !flt.match(&s.rec.entries[q%s.n()]) {
+			if e := &s.rec.entries[q%s.n()]; !flt.match(e) || !s.present(e.node) {
 				continue
 			}
 			if err := ss.send(q); err != nil {
@@ -533,16 +608,20 @@ func (s *Server) ServerStatus(context.Context, *observerpb.ServerStatusRequest) 
 	now := s.opts.Now()
 	u := s.available(now)
 	var num uint64
+	nodes := 0
 	for _, node := range s.rec.nodes {
-		num += uint64(s.held(node, u))
+		if s.present(node) {
+			num += uint64(s.held(node, u))
+			nodes++
+		}
 	}
 	resp := &observerpb.ServerStatusResponse{
 		NumFlows: num, SeenFlows: uint64(u), UptimeNs: uint64(now.Sub(s.created)),
-		NumConnectedNodes: wrapperspb.UInt32(uint32(len(s.rec.nodes))), NumUnavailableNodes: wrapperspb.UInt32(0),
+		NumConnectedNodes: wrapperspb.UInt32(uint32(nodes)), NumUnavailableNodes: wrapperspb.UInt32(0),
 		Version: Version,
 	}
 	if s.opts.BufferSize > 0 {
-		resp.MaxFlows = uint64(s.opts.BufferSize) * uint64(len(s.rec.nodes))
+		resp.MaxFlows = uint64(s.opts.BufferSize) * uint64(nodes)
 	}
 	if up := now.Sub(s.created).Seconds(); up > 0 {
 		resp.FlowsRate = float64(u) / up
@@ -564,6 +643,9 @@ func (s *Server) GetNodes(context.Context, *observerpb.GetNodesRequest) (*observ
 	u := s.available(now)
 	resp := &observerpb.GetNodesResponse{}
 	for _, node := range s.rec.nodes {
+		if !s.present(node) {
+			continue
+		}
 		nd := &observerpb.Node{
 			Name: node, Version: Version, Address: "replay", State: relaypb.NodeState_NODE_CONNECTED,
 			UptimeNs: uint64(now.Sub(s.created)), NumFlows: uint64(s.held(node, u)), SeenFlows: uint64(s.nodeCount(node, u)),

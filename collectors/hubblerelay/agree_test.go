@@ -1,14 +1,11 @@
 package hubblerelay_test
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/relay"
 	"github.com/flowfence/flowfence/relay/relaytest"
@@ -33,34 +30,10 @@ func TestLiveGraphIsTheFilesGraph(t *testing.T) {
 		if sum.Input.FlowEvents != sampleFlows {
 			t.Fatalf("%s: %d flows, want %d", from, sum.Input.FlowEvents, sampleFlows)
 		}
-		// what differs by design: where the live window got to (files have
-		// no cursor) and the names of the sources (the files' names, the
-		// relay's URL)
-		g.Cursors = nil
-		for _, m := range []map[learner.EdgeKey]*learner.Edge{g.Edges, g.Denied} {
-			for _, e := range m {
-				e.Sources = nil
-			}
-		}
-		path := filepath.Join(dir, name)
-		if err := pipeline.WriteGraphFile(path, g); err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return graphBytes(t, filepath.Join(dir, name), g)
 	}
 	files := write("files.json", relaytest.SampleGlob())
 	live := write("live.json", "hubble://"+r.Addr)
-	if !bytes.Equal(live, files) {
-		i := 0
-		for i < min(len(live), len(files)) && live[i] == files[i] {
-			i++
-		}
-		lo := max(0, i-200)
-		t.Fatalf("graph files differ from byte %d:\n live  …%s…\n files …%s…", i, live[lo:min(len(live), i+200)], files[lo:min(len(files), i+200)])
-	}
+	sameBytes(t, "live", live, "files", files)
 	t.Logf("%d bytes alike", len(live))
 }

@@ -15,4 +15,15 @@
 // endpoint template. Stall detection asks ServerStatus before calling a
 // silent followed window stalled, and a window cut short is kept and
 // reported (ErrCutShort, Report.CutShort).
+//
+// A window can take one shard of the relay's nodes (Options.Shard, learn
+// --shard I/N; shard.go): ShardOf gives each node, by name, to one of N
+// shards; the window lists the nodes (GetNodes) on connecting and on every
+// reconnect and adds its nodes' node_name patterns (NodePattern: exact,
+// CLUSTER/NODE) to every whitelist filter. A followed window lists them
+// again every ShardRelist and, when its nodes change, opens the stream
+// again with the new filter, from the cursor — and from the window's start
+// for a node it took, whose flows the cursor never covered. Every node is
+// in one shard and every flow is observed by one node, so the shards'
+// graphs merge into the whole relay's.
 package hubblerelay

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -96,4 +97,41 @@ func sameGraph(t *testing.T, got, want *learner.Graph) {
 	if len(got.Nodes) != len(want.Nodes) {
 		t.Errorf("%d nodes, want %d", len(got.Nodes), len(want.Nodes))
 	}
+}
+
+// graphBytes writes g to path as learn writes a graph file and returns the
+// bytes, without what differs by design between two ways of learning the
+// same flows: where a live window got to (files have no cursor) and the
+// names of the sources (the files' names, the relay's URL). g changes.
+func graphBytes(t *testing.T, path string, g *learner.Graph) []byte {
+	t.Helper()
+	g.Cursors = nil
+	for _, m := range []map[learner.EdgeKey]*learner.Edge{g.Edges, g.Denied} {
+		for _, e := range m {
+			e.Sources = nil
+		}
+	}
+	if err := pipeline.WriteGraphFile(path, g); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sameBytes fails unless the graph files got and want are alike, showing
+// where they part.
+func sameBytes(t *testing.T, gotName string, got []byte, wantName string, want []byte) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	i := 0
+	for i < min(len(got), len(want)) && got[i] == want[i] {
+		i++
+	}
+	lo := max(0, i-200)
+	t.Fatalf("graph files differ from byte %d:\n %s  …%s…\n %s …%s…", i, gotName, got[lo:min(len(got), i+200)], wantName, want[lo:min(len(want), i+200)])
 }

@@ -72,6 +72,17 @@ type Options struct {
 	Keepalive keepalive.ClientParameters
 	// Backoff between reconnects.
 	Backoff Backoff
+	// Shard, when set, learns only the relay's nodes ShardOf gives to
+	// Shard.Index: the relay's GetNodes is asked on connecting and on
+	// every reconnect, and every GetFlows whitelist filter carries their
+	// node_name patterns (shard.go). A shard with no node finishes an
+	// unfollowed window empty and waits for nodes in a followed one.
+	Shard Shard
+	// ShardRelist is how often a followed sharded window lists the nodes
+	// again (0: DefaultShardRelist): when the shard's nodes change, the
+	// stream is opened again with the new filter, resuming from the
+	// cursor; a node that joined is read from the window's start.
+	ShardRelist time.Duration
 	// Resume is the cursor of an earlier run (from the graph file): flows
 	// at or before it are asked again (since = the cursor) and dropped.
 	Resume *Cursor
@@ -205,6 +216,12 @@ type Report struct {
 	Truncated []string
 	// Oldest is the time of the oldest flow received per node.
 	Oldest map[string]time.Time
+	// Shard is the shard learned (I/N; "" when every node is), ShardNodes
+	// its nodes when the window last listed them and RelayNodes how many
+	// nodes the relay listed then.
+	Shard      string
+	ShardNodes []string
+	RelayNodes int
 }
 
 // NodeBuffer is one node's (or the whole relay's, Node "") ring buffer.
@@ -255,6 +272,9 @@ func (r *Report) SummaryLines() []string {
 			out = append(out, fmt.Sprintf("             buffer %s: %d/%d flows (full)", node, b.NumFlows, b.MaxFlows))
 		}
 	}
+	if r.Shard != "" {
+		out = append(out, r.shardLine())
+	}
 	for _, t := range r.Truncated {
 		out = append(out, "  truncated: "+t)
 	}
@@ -269,6 +289,9 @@ type Source struct {
 	report     Report
 	cursor     *Cursor
 	rnd        *rand.Rand
+	// floor is where the window's first stream started (its since, or
+	// the moment a followed window opened; zero: everything buffered)
+	floor time.Time
 }
 
 // New returns the live source for a hubble:// or hubble+tls:// URL.
@@ -281,6 +304,9 @@ func New(url string, opts Options) (*Source, error) {
 		return nil, fmt.Errorf("--from %s: TLS options given for a plaintext relay: use %s%s", url, SchemeTLS, addr)
 	}
 	if _, _, err := filters(opts); err != nil {
+		return nil, err
+	}
+	if err := opts.Shard.check(); err != nil {
 		return nil, err
 	}
 	if opts.Now == nil {
@@ -338,6 +364,9 @@ func (s *Source) describeWindow() string {
 	if len(parts) == 0 {
 		parts = append(parts, "everything the relay buffers")
 	}
+	if o.Shard.Set() {
+		parts = append(parts, "shard "+o.Shard.String()+" of the relay's nodes")
+	}
 	if !o.Resume.Empty() {
 		parts = append(parts, "resumed after "+o.Resume.Last().UTC().Format(time.RFC3339Nano))
 	}
@@ -385,12 +414,21 @@ func filters(o Options) (white, black []*flowpb.FlowFilter, err error) {
 	return white, black, nil
 }
 
-// request builds the GetFlows request for the next connection.
-func (s *Source) request(startedAt time.Time) *observerpb.GetFlowsRequest {
+// request builds the GetFlows request for the next connection, for a
+// sharded window with the shard's node patterns. widen asks from the
+// window's start (floor) rather than from the cursor: for the nodes a
+// sharded window took since its last stream, whose flows the cursor never
+// covered (the replay drops what the others send again).
+func (s *Source) request(startedAt time.Time, patterns []string, widen bool) *observerpb.GetFlowsRequest {
 	white, black, _ := filters(s.opts)
+	if s.opts.Shard.Set() {
+		white = withNodes(white, patterns)
+	}
 	req := &observerpb.GetFlowsRequest{Follow: s.opts.Follow, Whitelist: white, Blacklist: black}
 	since := s.opts.Since
-	if c := s.cursor.Since(); !c.IsZero() {
+	if c := s.cursor.Since(); widen {
+		since = s.floor
+	} else if !c.IsZero() {
 		since = later(since, c)
 	} else if !startedAt.IsZero() && s.opts.Follow {
 		// reconnecting a live window before any flow: ask for the gap
@@ -531,21 +569,65 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		}
 		return err
 	}
+	var nodes, patterns []string
+	opened, waited := s.opts.Now(), false
+	if s.opts.Shard.Set() {
+		l, w, err := s.waitShard(runCtx, client)
+		if err != nil {
+			return err
+		}
+		nodes, patterns, waited = l.nodes, l.patterns, w
+		switch {
+		case runCtx.Err() != nil:
+			s.report.Ended = s.endReason(ctx)
+			return nil
+		case len(nodes) == 0:
+			// not followed (waitShard waits for nodes otherwise): an empty
+			// shard is an empty window, not a failure
+			s.report.Ended = fmt.Sprintf("window complete: shard %s has none of the relay's %d nodes", s.opts.Shard, s.report.RelayNodes)
+			return nil
+		}
+	}
 	var startedAt, disconnectAt time.Time
 	replay := NewReplay(s.opts.Resume)
 	failures := 0
+	widen := false
 	for {
-		req := s.request(startedAt)
+		req := s.request(startedAt, patterns, widen)
 		if startedAt.IsZero() {
 			startedAt = s.opts.Now()
+			if waited && req.GetSince() == nil {
+				// the shard's first node joined while the window was
+				// open: its flows since then are the window's
+				req.Since = timestamppb.New(opened)
+			}
+			if req.GetSince() != nil {
+				s.floor = req.GetSince().AsTime()
+			} else if s.opts.Follow {
+				s.floor = startedAt
+			}
 		}
+		widen = false
 		before := s.report.Events - s.report.Resent
-		err := s.stream(runCtx, client, req, st, emit, replay, &disconnectAt)
+		sctx, scancel := context.WithCancelCause(runCtx)
+		stopRelist := s.relist(sctx, client, nodes, scancel)
+		err := s.stream(sctx, client, req, st, emit, replay, &disconnectAt)
+		changed := stopRelist()
+		scancel(nil)
 		var ee errEmit
 		var stall *StallError
 		switch {
 		case errors.As(err, &ee):
 			return ee.err
+		case changed != nil && runCtx.Err() == nil:
+			// the shard's nodes changed: the same window goes on with the
+			// new filter, from the cursor (and from the window's start for
+			// the nodes it took)
+			widen = added(nodes, changed.nodes)
+			nodes, patterns = changed.nodes, changed.patterns
+			s.noteShard(changed)
+			replay = NewReplay(s.cursor)
+			continue
 		case runCtx.Err() != nil || errors.Is(err, errUntil):
 			s.report.Ended = s.endReason(ctx)
 			if errors.Is(err, errUntil) {
@@ -601,6 +683,16 @@ func (s *Source) Run(ctx context.Context, st *collectors.Stats, emit collectors.
 		s.report.Reconnects++
 		collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Reconnected(s.name) })
 		replay = NewReplay(s.cursor)
+		if s.opts.Shard.Set() {
+			// the nodes again: some may have joined while the stream was
+			// down (a relay that cannot say keeps the shard it had; the
+			// stream's own error tells what is wrong with it)
+			if l, err := s.shardNodes(runCtx, client); err == nil && len(l.nodes) > 0 && !slices.Equal(l.nodes, nodes) {
+				widen = added(nodes, l.nodes)
+				nodes, patterns = l.nodes, l.patterns
+				s.noteShard(l)
+			}
+		}
 	}
 }
 

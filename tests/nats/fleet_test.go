@@ -2,6 +2,7 @@ package nats
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,52 @@ func publish(t *testing.T, dir, url, cluster string, runs [][]string) string {
 	return g
 }
 
+// relayOf starts `flowfence relay` replaying files (all buffered at once)
+// until the test ends and returns its hubble:// URL once it listens.
+func relayOf(t *testing.T, files ...string) string {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	args := []string{"relay", "--listen", addr}
+	for _, f := range files {
+		args = append(args, "--from", f)
+	}
+	p, buf := start(t, args...)
+	t.Cleanup(func() { kill9(p) })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "hubble://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("flowfence relay does not listen on %s:\n%s", addr, buf)
+		}
+	}
+}
+
+// publishShards runs `learn --shard I/N` of the relay for every shard,
+// each into its own graph file (copied from start when given), publishing
+// as cluster; it returns the shards' graph files.
+func publishShards(t *testing.T, dir, url, cluster, relay string, n int, start string) []string {
+	t.Helper()
+	var out []string
+	for i := range n {
+		g := filepath.Join(dir, fmt.Sprintf("%s-shard%d.json", cluster, i))
+		if start != "" {
+			b, err := os.ReadFile(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(g, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(t, "learn", "--quiet", "--from", relay, "--shard", fmt.Sprintf("%d/%d", i, n), "--graph", g,
+			"--publish", url, "--cluster", cluster, "--nats-replicas", "3")
+		out = append(out, g)
+	}
+	return out
+}
+
 // union learns the expected graph: the per-cluster graphs merged.
 func union(t *testing.T, dir, name string, graphs ...string) string {
 	t.Helper()
@@ -50,11 +97,14 @@ func union(t *testing.T, dir, name string, graphs ...string) string {
 	return out
 }
 
-// TestFleet: three publishers (three clusters, two or three checkpoints
-// each) on a three-node cluster with replicas 3, one NATS node stopped and
-// restarted between their runs, two aggregators with different cluster
-// filters: each fleet graph equals the union of its clusters' graphs, edge
-// by edge and count by count; a second drain merges nothing twice.
+// TestFleet: three clusters on a three-node cluster with replicas 3 —
+// two publishers of two or three checkpoints each, and one cluster
+// (prod-us-1, a `flowfence relay` replaying its nodes) published by two
+// shard publishers (--shard 0/2 and 1/2, one --cluster) — one NATS node
+// stopped and restarted between their runs, two aggregators with
+// different cluster filters: each fleet graph equals the union of its
+// clusters' graphs (the sharded one learned whole), edge by edge and count
+// by count; a second drain merges nothing twice.
 func TestFleet(t *testing.T) {
 	c := newCluster(t, nil)
 	dir := t.TempDir()
@@ -65,7 +115,16 @@ func TestFleet(t *testing.T) {
 		if i == 1 {
 			c.stop(2) // a replica down while deltas come
 		}
-		graphs[cl] = publish(t, dir, url, cl, clusterRuns[cl])
+		if cl == "prod-us-1" {
+			relay := relayOf(t, flows...)
+			shards := publishShards(t, dir, url, cl, relay, 2, "")
+			// what the fleet must hold of it: the cluster learned whole
+			graphs[cl] = filepath.Join(dir, cl+".json")
+			run(t, "learn", "--quiet", "--from", relay, "--graph", graphs[cl])
+			sameGraph(t, "prod-us-1's shards merged", readGraph(t, union(t, dir, "prod-us-1-shards.json", shards...)), readGraph(t, graphs[cl]))
+		} else {
+			graphs[cl] = publish(t, dir, url, cl, clusterRuns[cl])
+		}
 		if i == 1 {
 			c.start(2)
 		}
@@ -76,7 +135,7 @@ func TestFleet(t *testing.T) {
 		t.Fatalf("stream replicas %d, want 3", info.Config.Replicas)
 	}
 	if info.State.Msgs < 7 {
-		t.Fatalf("stream holds %d messages, want at least the 7 deltas", info.State.Msgs)
+		t.Fatalf("stream holds %d messages, want at least the 7 deltas (3 + 2 shards + 2)", info.State.Msgs)
 	}
 	prod := filepath.Join(dir, "fleet-prod.json")
 	staging := filepath.Join(dir, "fleet-staging.json")
@@ -244,5 +303,32 @@ func TestFleetOnlyIn(t *testing.T) {
 	}
 	if out, err := runErr("generate", "--quiet", "--from", flows[0], "--fleet", "--out", filepath.Join(dir, "x")); err == nil || !strings.Contains(out, "--fleet: merges the clusters of a nats:// source") {
 		t.Errorf("--fleet without nats:// was not refused clearly: %v\n%s", err, out)
+	}
+}
+
+// TestShardLineages: a cluster published whole, then split in two shards
+// whose graph files start as copies of the whole one's (each resumes the
+// relay's cursor, per node): each shard publishes a lineage of its own
+// (not the copied epoch, where the server would take the second shard's
+// deltas for the first's and drop them), starting from what the copied
+// graph held, already published: the fleet holds the whole graph and
+// both shards' flows, each once.
+func TestShardLineages(t *testing.T) {
+	c := newCluster(t, nil)
+	dir := t.TempDir()
+	url := c.url(0)
+	whole := publish(t, dir, url, "prod-x", [][]string{{flows[0]}})
+	relay := relayOf(t, flows[1], flows[2])
+	shards := publishShards(t, dir, url, "prod-x", relay, 2, whole)
+	if len(shards) != 2 {
+		t.Fatalf("%d shards", len(shards))
+	}
+	fleet := filepath.Join(dir, "fleet.json")
+	run(t, "learn", "--quiet", "--from", url+"?cluster=prod-x", "--graph", fleet)
+	want := filepath.Join(dir, "want.json")
+	run(t, "learn", "--quiet", "--replace", "--graph", want, "--from", whole, "--from", relay)
+	sameGraph(t, "fleet of a whole cluster split in shards", readGraph(t, fleet), readGraph(t, want))
+	if n := streamInfo(t, url, "FLOWFENCE").State.Msgs; n != 3 {
+		t.Errorf("the stream holds %d deltas, want 3 (the whole cluster's and one per shard)", n)
 	}
 }

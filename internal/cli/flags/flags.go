@@ -187,6 +187,9 @@ func SetupTree(env Env, cmd *cobra.Command, verb string) (c *config.Config, log 
 	if c, err = config.Load(env.Viper); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := CheckShard(c, cmd); err != nil {
+		return nil, nil, nil, err
+	}
 	if !c.Quiet {
 		for _, o := range overridden {
 			fmt.Fprintf(env.Streams.Err, "%s: the command line overrides a setting saved in %s: %s\n", verb, escape.Terminal(state.SettingsPath), escape.Terminal(o))
@@ -211,6 +214,9 @@ func Setup(env Env, cmd *cobra.Command) (*config.Config, *slog.Logger, error) {
 	}
 	c, err := config.Load(env.Viper)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckShard(c, cmd); err != nil {
 		return nil, nil, err
 	}
 	return c, Logger(env, c.Quiet), nil

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
 	"github.com/flowfence/flowfence/config"
+	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/pipeline"
 )
 
@@ -36,6 +38,35 @@ func AddLive(fs *pflag.FlagSet) {
 	fs.Bool(FlagTLSAllowInsecure, false, "hubble+tls:// sources: DO NOT verify the relay's certificate (warned about on every run)")
 }
 
+// AddShard adds --shard I/N, learn's alone: a tree generated or judged
+// from one shard's flows would call the other shards' flows unobserved.
+func AddShard(fs *pflag.FlagSet) {
+	fs.String(FlagShard, "", "hubble:// sources: learn only the relay's nodes whose name hashes to shard `I/N`, I of N counted from 0 (0 <= I < N; run --shard 0/N … --shard N-1/N, each into its own --graph, and merge the graphs, or --publish each with the same --cluster: together they learn the whole cluster)")
+}
+
+// CheckShard refuses a shard (--shard, or hubble.shard in the config
+// file) where it cannot be honoured: with a --from that is not a Hubble
+// Relay, whose flows every shard would count, or, in a verb without
+// --shard, with a --from that is one (a tree from one shard would deny the
+// flows of the others; the other verbs ignore the setting).
+func CheckShard(c *config.Config, cmd *cobra.Command) error {
+	if c.Live.ShardCount == 0 {
+		return nil
+	}
+	shard := fmt.Sprintf("--shard %d/%d", c.Live.ShardIndex, c.Live.ShardCount)
+	own := cmd.Flags().Lookup(FlagShard) != nil
+	for _, from := range c.From {
+		relay := strings.HasPrefix(from, hubblerelay.Scheme) || strings.HasPrefix(from, hubblerelay.SchemeTLS)
+		switch {
+		case own && !relay:
+			return fmt.Errorf("%s: shards a Hubble Relay's nodes; --from %s is not a hubble:// or hubble+tls:// source (every shard would learn all of it)", shard, escape.Terminal(from))
+		case !own && relay:
+			return fmt.Errorf("%s (%s in the config file): only learn takes one shard of a relay's nodes; learn each shard into a graph and %s from the merged graphs", shard, config.KeyHubbleShard, cmd.Name())
+		}
+	}
+	return nil
+}
+
 // LiveOptions builds the live-source options from the config.
 func LiveOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LiveOptions {
 	l := c.Live
@@ -46,6 +77,7 @@ func LiveOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LiveOptio
 			Since: c.Since, Until: c.Until, Follow: l.Follow, Duration: l.Duration,
 			Namespaces: l.Namespaces, NotNamespaces: l.NotNamespaces, Verdicts: l.Verdicts,
 			MaxReconnects: l.MaxReconnects, IdleTimeout: idleTimeout(l.IdleTimeout), Logger: log,
+			Shard: hubblerelay.Shard{Index: l.ShardIndex, Count: l.ShardCount},
 		},
 		CheckpointInterval: l.CheckpointInterval,
 		Progress:           Progress(env, c.Quiet),

@@ -33,6 +33,7 @@ const (
 	FlagVerdict           = "verdict"
 	FlagMaxReconnects     = "max-reconnects"
 	FlagIdleTimeout       = "idle-timeout"
+	FlagShard             = "shard"
 	FlagTLSCACertFiles    = "tls-ca-cert-files"
 	FlagTLSClientCertFile = "tls-client-cert-file"
 	FlagTLSClientKeyFile  = "tls-client-key-file"
@@ -76,6 +77,7 @@ func flagKeys() map[string]string {
 		FlagGoldmaneKey:        config.KeyGoldmaneKey,
 		FlagGoldmaneServerName: config.KeyGoldmaneServerName,
 		FlagGoldmaneFollow:     config.KeyGoldmaneFollow,
+		FlagShard:              config.KeyHubbleShard,
 		FlagCalicoTier:         config.KeyCalicoTier,
 		FlagStaged:             config.KeyCalicoStaged,
 		FlagFQDN:               config.KeyCiliumFQDN,

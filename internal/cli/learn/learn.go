@@ -50,7 +50,11 @@ func NewCommand(env flags.Env) *cobra.Command {
 				return errors.New("--replace with --publish: the fleet already holds what this graph published; starting it again would count that twice")
 			}
 			if c.NATS.Publish != "" {
-				pub, err := fleet.NewPublisher(ctx, fleet.PublishOptions{URL: c.NATS.Publish, Cluster: c.NATS.Cluster, GraphPath: c.Graph, Options: opts.NATS}, base)
+				po := fleet.PublishOptions{URL: c.NATS.Publish, Cluster: c.NATS.Cluster, GraphPath: c.Graph, Options: opts.NATS}
+				if c.Live.ShardCount > 0 {
+					po.Shard = fmt.Sprintf("%d/%d", c.Live.ShardIndex, c.Live.ShardCount)
+				}
+				pub, err := fleet.NewPublisher(ctx, po, base)
 				if err != nil {
 					return err
 				}
@@ -100,6 +104,7 @@ func NewCommand(env flags.Env) *cobra.Command {
 		},
 	}
 	flags.AddLearn(cmd.Flags())
+	flags.AddShard(cmd.Flags())
 	flags.AddServe(cmd.Flags())
 	cmd.Flags().String(config.KeyGraph, "", "graph file to write; an existing graph there is merged with")
 	cmd.Flags().Bool(replaceFlag, false, "replace the graph file instead of merging into it")
