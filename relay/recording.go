@@ -2,6 +2,8 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +25,7 @@ import (
 // it is, and filters on the few fields kept beside it.
 type entry struct {
 	data    []byte
+	msg     *frame // data, as the server sends it
 	time    time.Time
 	node    string
 	srcPod  string // "namespace/pod" or ""
@@ -275,9 +278,12 @@ func newEntry(resp *observerpb.GetFlowsResponse, prev time.Time) (entry, error) 
 	if err != nil {
 		return entry{}, fmt.Errorf("encode recorded event: %w", err)
 	}
-	e.data = data
+	e.setData(data)
 	return e, nil
 }
+
+// setData sets the event's encoding.
+func (e *entry) setData(b []byte) { e.data, e.msg = b, newFrame(b) }
 
 func podName(ep *flowpb.Endpoint) string {
 	if ep.GetPodName() == "" && ep.GetNamespace() == "" {
@@ -309,8 +315,23 @@ func (e *entry) shifted(k int, shift time.Duration) ([]byte, error) {
 	return proto.Marshal(&resp)
 }
 
-// loopUUID is the uuid of a flow in loop k.
-func loopUUID(uuid string, k int) string { return fmt.Sprintf("%s-loop%d", uuid, k) }
+// loopUUID is the uuid of a flow in loop k: a name-based UUID (the
+// layout of RFC 9562's version 8) hashed from the flow's uuid and k, so
+// that copies are unique and look like Hubble's uuids (consumers that
+// keep canonical uuids compactly treat them as they would a real relay's).
+func loopUUID(uuid string, k int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s/loop/%d", uuid, k))
+	h[6] = h[6]&0x0f | 0x80 // version 8
+	h[8] = h[8]&0x3f | 0x80 // variant 10
+	var b [36]byte
+	hex.Encode(b[0:8], h[0:4])
+	hex.Encode(b[9:13], h[4:6])
+	hex.Encode(b[14:18], h[6:8])
+	hex.Encode(b[19:23], h[8:10])
+	hex.Encode(b[24:36], h[10:16])
+	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
+	return string(b[:])
+}
 
 // Shifted returns a copy of the recording with every time moved by d
 // (uuids unchanged), e.g. to make a recording look recent.
@@ -333,7 +354,8 @@ func (r *Recording) Shifted(d time.Duration) (*Recording, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.data, e.time = data, e.time.Add(d)
+		e.setData(data)
+		e.time = e.time.Add(d)
 		out.entries[i] = e
 	}
 	return out, nil
@@ -370,7 +392,8 @@ func (r *Recording) Repeat(n int) (*Recording, error) {
 				if err != nil {
 					return nil, err
 				}
-				e.data, e.time = data, e.time.Add(shift)
+				e.setData(data)
+				e.time = e.time.Add(shift)
 				if e.uuid != "" {
 					e.uuid = loopUUID(e.uuid, k)
 				}
