@@ -83,8 +83,7 @@ type epTemplate struct {
 	ownNode bool
 }
 
-// decoder receives and converts the events of one stream. Not safe for
-// concurrent use.
+// decoder converts the events of one stream. Not safe for concurrent use.
 type decoder struct {
 	strs      map[string]string
 	eps       map[string]*epTemplate
