@@ -25,7 +25,6 @@ import (
 // it is, and filters on the few fields kept beside it.
 type entry struct {
 	data    []byte
-	msg     *frame // data, as the server sends it
 	time    time.Time
 	node    string
 	srcPod  string // "namespace/pod" or ""
@@ -278,12 +277,9 @@ func newEntry(resp *observerpb.GetFlowsResponse, prev time.Time) (entry, error) 
 	if err != nil {
 		return entry{}, fmt.Errorf("encode recorded event: %w", err)
 	}
-	e.setData(data)
+	e.data = data
 	return e, nil
 }
-
-// setData sets the event's encoding.
-func (e *entry) setData(b []byte) { e.data, e.msg = b, newFrame(b) }
 
 func podName(ep *flowpb.Endpoint) string {
 	if ep.GetPodName() == "" && ep.GetNamespace() == "" {
@@ -354,8 +350,7 @@ func (r *Recording) Shifted(d time.Duration) (*Recording, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.setData(data)
-		e.time = e.time.Add(d)
+		e.data, e.time = data, e.time.Add(d)
 		out.entries[i] = e
 	}
 	return out, nil
@@ -392,8 +387,7 @@ func (r *Recording) Repeat(n int) (*Recording, error) {
 				if err != nil {
 					return nil, err
 				}
-				e.setData(data)
-				e.time = e.time.Add(shift)
+				e.data, e.time = data, e.time.Add(shift)
 				if e.uuid != "" {
 					e.uuid = loopUUID(e.uuid, k)
 				}

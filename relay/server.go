@@ -177,19 +177,15 @@ func NewGRPCServer(s *Server, creds credentials.TransportCredentials, extra ...g
 	return g
 }
 
-// frame is a pre-encoded message, as the codec hands it to gRPC: built
-// once per recorded event, so that sending one allocates nothing (gRPC
-// only reads the buffer, and freeing a SliceBuffer is a no-op).
-type frame struct{ buf mem.BufferSlice }
-
-func newFrame(b []byte) *frame { return &frame{buf: mem.BufferSlice{mem.SliceBuffer(b)}} }
+// frame is a pre-encoded message.
+type frame []byte
 
 // frameCodec sends frames as they are and everything else as protobuf.
 type frameCodec struct{ proto encoding.CodecV2 }
 
 func (c frameCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if f, ok := v.(*frame); ok {
-		return f.buf, nil
+		return mem.BufferSlice{mem.SliceBuffer(*f)}, nil
 	}
 	return c.proto.Marshal(v)
 }
@@ -257,18 +253,14 @@ func (s *Server) retained(q, u int) bool {
 	return s.nodeCount(e.node, u)-seq <= s.opts.BufferSize
 }
 
-// frame returns event q encoded.
-func (s *Server) frame(q int) (*frame, error) {
+// bytes returns event q encoded.
+func (s *Server) bytes(q int) ([]byte, error) {
 	n := s.n()
 	e := &s.rec.entries[q%n]
 	if q < n {
-		return e.msg, nil
+		return e.data, nil
 	}
-	b, err := e.shifted(q/n, time.Duration(q/n)*s.period)
-	if err != nil {
-		return nil, err
-	}
-	return newFrame(b), nil
+	return e.shifted(q/n, time.Duration(q/n)*s.period)
 }
 
 // --- filters ------------------------------------------------------------
@@ -402,12 +394,7 @@ func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) [
 		}
 		number = math.MaxUint64
 	}
-	// room for every event of the window, or for what the ring buffers hold
-	room := u - lo
-	if s.opts.BufferSize > 0 {
-		room = min(room, s.opts.BufferSize*len(s.rec.nodes))
-	}
-	out := make([]int, 0, max(room, 0))
+	var out []int
 	for q := lo; q < u; q++ {
 		if !until.IsZero() && s.vtime(q).After(until) {
 			break
@@ -506,11 +493,12 @@ func (ss *sender) send(q int) error {
 			return ss.sendLost(1)
 		}
 	}
-	f, err := s.frame(q)
+	b, err := s.bytes(q)
 	if err != nil {
 		return status.Errorf(codes.Internal, "encode event %d: %v", q, err)
 	}
-	if err := ss.stream.SendMsg(f); err != nil {
+	f := frame(b)
+	if err := ss.stream.SendMsg(&f); err != nil {
 		return err
 	}
 	ss.count++
@@ -532,8 +520,9 @@ func (ss *sender) sendLost(n uint64) error {
 	if err != nil {
 		return err
 	}
+	f := frame(b)
 	ss.count++
-	return ss.stream.SendMsg(newFrame(b))
+	return ss.stream.SendMsg(&f)
 }
 
 // --- status -------------------------------------------------------------
