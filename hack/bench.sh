@@ -61,8 +61,10 @@ if [ "$GOBENCH" != 0 ]; then
 	load
 	$GO test -run '^$' -bench 'BenchmarkDecode(Fast|Protojson)$' -benchmem -benchtime 200000x ./collectors/hubble/
 	$GO test -run '^$' -bench 'BenchmarkDecodeFast$' -benchmem -benchtime 200000x ./collectors/calico/
-	# the live path (issue #3): a replay relay in another process on loopback
-	$GO test -run '^$' -bench 'BenchmarkLiveLearn$' -benchtime 5x ./collectors/hubblerelay/
+	# the live path (issue #3): a replay relay in another process on loopback;
+	# under it, gRPC's own cost per message (empty responses, and the same
+	# events received and only counted)
+	$GO test -run '^$' -bench 'BenchmarkLiveLearn$|BenchmarkReceiveFloor' -benchtime 5x ./collectors/hubblerelay/
 	$GO test -run '^$' -bench 'BenchmarkLearnerAdd(Calico)?(Shuffled)?$' -benchmem -benchtime 2000000x ./learner/
 	$GO test -run '^$' -bench 'BenchmarkLearnScale$|BenchmarkRenderScale$' -benchmem -benchtime 1x -timeout 30m ./pipeline/
 	# the fleet (issue #20): one aggregator's merge work (100 clusters x 10,000 edges, 1% per

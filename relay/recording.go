@@ -2,6 +2,8 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -309,8 +311,23 @@ func (e *entry) shifted(k int, shift time.Duration) ([]byte, error) {
 	return proto.Marshal(&resp)
 }
 
-// loopUUID is the uuid of a flow in loop k.
-func loopUUID(uuid string, k int) string { return fmt.Sprintf("%s-loop%d", uuid, k) }
+// loopUUID is the uuid of a flow in loop k: a name-based UUID (the
+// layout of RFC 9562's version 8) hashed from the flow's uuid and k, so
+// that copies are unique and look like Hubble's uuids (consumers that
+// keep canonical uuids compactly treat them as they would a real relay's).
+func loopUUID(uuid string, k int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s/loop/%d", uuid, k))
+	h[6] = h[6]&0x0f | 0x80 // version 8
+	h[8] = h[8]&0x3f | 0x80 // variant 10
+	var b [36]byte
+	hex.Encode(b[0:8], h[0:4])
+	hex.Encode(b[9:13], h[4:6])
+	hex.Encode(b[14:18], h[6:8])
+	hex.Encode(b[19:23], h[8:10])
+	hex.Encode(b[24:36], h[10:16])
+	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
+	return string(b[:])
+}
 
 // Shifted returns a copy of the recording with every time moved by d
 // (uuids unchanged), e.g. to make a recording look recent.
