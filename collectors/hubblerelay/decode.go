@@ -37,21 +37,15 @@ import (
 // fails as it would there. TestWireDecodeAgrees checks records equal to
 // that path's on every sample flow.
 
-// rawMsg receives a message's bytes as they came (see rawCodec).
-type rawMsg struct{ b []byte }
-
-// rawCodec hands GetFlows responses over as bytes, copied into the
-// receiver's reused buffer; everything else is protobuf.
+// rawCodec hands GetFlows responses over as bytes, appended to the
+// stream's handoff; everything else is protobuf.
 type rawCodec struct{ proto encoding.CodecV2 }
 
 func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(v) }
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if r, ok := v.(*rawMsg); ok {
-		r.b = r.b[:0]
-		for _, buf := range data {
-			r.b = append(r.b, buf.ReadOnlyData()...)
-		}
+	if h, ok := v.(*handoff); ok {
+		h.put(data)
 		return nil
 	}
 	return c.proto.Unmarshal(data, v)
@@ -89,10 +83,8 @@ type epTemplate struct {
 	ownNode bool
 }
 
-// decoder receives and converts the events of one stream. Not safe for
-// concurrent use.
+// decoder converts the events of one stream. Not safe for concurrent use.
 type decoder struct {
-	raw       rawMsg
 	strs      map[string]string
 	eps       map[string]*epTemplate
 	labelMaps map[string]map[string]string // label set (canonical) → its one map
@@ -114,14 +106,6 @@ type decoder struct {
 
 func newDecoder() *decoder {
 	return &decoder{strs: map[string]string{}, eps: map[string]*epTemplate{}, labelMaps: map[string]map[string]string{}}
-}
-
-// recv receives the next message's bytes.
-func (d *decoder) recv(stream observerpb.Observer_GetFlowsClient) ([]byte, error) {
-	if err := stream.RecvMsg(&d.raw); err != nil {
-		return nil, err
-	}
-	return d.raw.b, nil
 }
 
 // intern returns b as a string shared by every equal one.

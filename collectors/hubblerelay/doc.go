@@ -9,7 +9,9 @@
 // events the relay said it lost, reconnect gaps, and a window the nodes'
 // ring buffers no longer cover.
 //
-// The wire decoder (decode.go) reads only the GetFlows fields that
+// A stream is received on one goroutine and decoded and learned on another
+// (handoff.go), so that gRPC's receive path runs beside the work on the
+// flows. The wire decoder (decode.go) reads only the GetFlows fields that
 // hubble.ConvertFlow uses, straight from the protobuf bytes, and converts
 // each distinct endpoint encoding once; identity rules are applied per
 // endpoint template. Stall detection asks ServerStatus before calling a

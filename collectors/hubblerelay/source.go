@@ -765,9 +765,10 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 	st *collectors.Stats, emit collectors.Emit, replay *Replay, disconnectAt *time.Time) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	// odd while waiting in Recv, even while the flow is being learned: only
-	// waiting counts as silence (a slow consumer or a checkpoint is not the
-	// relay's stall)
+	// odd while the stream is opened or a message awaited, even otherwise
+	// (the receiver waiting for the learner to catch up, too): only
+	// awaiting the relay counts as silence (a slow consumer or a
+	// checkpoint is not the relay's stall)
 	var recvd atomic.Uint64
 	defer s.watch(sctx, client, &recvd, cancel)()
 	stalled := func(err error) error {
@@ -785,16 +786,26 @@ func (s *Source) stream(ctx context.Context, client observerpb.ObserverClient, r
 	}
 	collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.name, true) })
 	defer collectors.Notify(s.opts.Monitor, func(m collectors.Monitor) { m.Connected(s.name, false) })
+	// messages are received on their own goroutine (handoff.go), which
+	// ends once the stream does or this function returns
+	h := newHandoff()
+	received := make(chan struct{})
+	go func() {
+		defer close(received)
+		receive(stream, h, &recvd, sctx.Done(), s.opts.Now)
+	}()
+	defer func() { cancel(nil); <-received }()
 	dec := newDecoder()
 	var rec record.Record
 	for {
-		recvd.Add(1)
-		msg, err := dec.recv(stream)
-		recvd.Add(1)
+		msg, endedAt, err := h.recv()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
+			if disconnectAt.IsZero() {
+				*disconnectAt = endedAt // the gap starts when the stream broke
+			}
 			return stalled(err)
 		}
 		s.report.Events++
