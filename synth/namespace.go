@@ -91,7 +91,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					ev.Rule = names[src.Name] + dnsSuffix
 				}
 				if r := s.unmanagedResolver(dst); r != "" {
-					ev.Rule, ev.Admitted, ev.Fix = "blocked: the resolver "+r+" is not managed by the CNI (reserved:unmanaged), no selector matches it", false, restartFix(dst)
+					ev.Rule, ev.Admitted, ev.Fix = "blocked: the resolver "+r+" is "+notManaged+", no selector matches it", false, restartFix(dst)
 				}
 			case !proto.HasPorts() && !s.icmpExpressible():
 				ev.Rule, ev.Documented = "not expressible in NetworkPolicy (use the cilium or calico flavor)", policy.DocInexpressible
@@ -109,7 +109,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 					case !ev.Admitted:
 						ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
 					case s.unmanagedPods(dst):
-						ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(dst)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(dst)
+						ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(dst)+"'s pods are "+notManaged+": the rule cannot match them", false, restartFix(dst)
 					}
 				} else {
 					ev.Rule, ev.Documented, ev.Fix = v.rule("not admitted (see findings)"), v.doc, v.fix
@@ -139,7 +139,7 @@ func (s *synth) namespace(ns string) *policy.Namespace {
 				case !ev.Admitted:
 					ev.Rule, ev.Fix = "needs the cilium flavor (entity "+string(peer.Entity)+")", ciliumFlavorFix
 				case s.unmanagedPods(src):
-					ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(src)+"'s pods are not managed by the CNI (reserved:unmanaged): the rule cannot match them", false, restartFix(src)
+					ev.Rule, ev.Admitted, ev.Fix = "blocked: some of "+describe(src)+"'s pods are "+notManaged+": the rule cannot match them", false, restartFix(src)
 				case s.looksLikeNode(src):
 					ev.Rule += " (the caller looks like a node: see findings)"
 				}
@@ -288,7 +288,7 @@ func (s *synth) podPeer(ns string, w *learner.Node) (policy.Peer, verdict) {
 	if sel == nil {
 		if w.Unmanaged {
 			s.unmanagedFinding(w)
-			return policy.Peer{}, blocking(describe(w)+" is not managed by the CNI (reserved:unmanaged): no selector matches its pods", restartFix(w))
+			return policy.Peer{}, blocking(describe(w)+" is "+notManaged+": no selector matches its pods", restartFix(w))
 		}
 		return policy.Peer{}, blocking("no labels seen for "+describe(w)+"'s pods: no selector can name it",
 			"give its pods labels (or export their labels to the flow source), then generate again")

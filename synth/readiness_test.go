@@ -46,7 +46,7 @@ func TestBlockedByUnmanagedPeers(t *testing.T) {
 				db := unmanaged(g, "legacy", "db")
 				g.edge(web, db, tcp(5432), 40, 0, 2)
 			},
-			want: policy.Blocked, reason: "web -> legacy/db TCP/5432 (egress): legacy/db is not managed by the CNI (reserved:unmanaged)",
+			want: policy.Blocked, reason: "web -> legacy/db TCP/5432 (egress): legacy/db is not managed by the CNI (reserved:unmanaged in the flows, or no CiliumEndpoint in the inventory)",
 			fix: "restart legacy/db's pods",
 		},
 		{

@@ -86,6 +86,11 @@ func (s *synth) selfSelectable(ev *policy.Evidence, w *learner.Node) {
 // writes as ipBlocks on Cilium.
 const ciliumFlavorFix = "generate with --format cilium: on Cilium, ipBlocks match neither nodes nor the API server (they need the entities host, remote-node, kube-apiserver)"
 
+// notManaged says why no selector matches a workload's pods: the CNI does
+// not manage them. Hubble shows such a pod as reserved:unmanaged; with
+// CiliumEndpoints in the inventory, a running pod without one is the same.
+const notManaged = "not managed by the CNI (reserved:unmanaged in the flows, or no CiliumEndpoint in the inventory)"
+
 // restartFix is the fix for a workload the CNI does not manage.
 func restartFix(w *learner.Node) string {
 	ctl := "<its controller>"
