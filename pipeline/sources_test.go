@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
 )
@@ -153,19 +154,8 @@ func TestRelearnMergesSources(t *testing.T) {
 	if _, err := pipeline.WriteGraph(saved, g, false); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := graphSources(t, pipeline.LearnOptions{}, saved, copyTo(t, data, filepath.Join(tmp, "b", "flows.json")))
+	got, _ := graphSources(t, pipeline.LearnOptions{}, saved, testsupport.WriteFile(t, filepath.Join(tmp, "b", "flows.json"), data))
 	if want := []string{"flows.json@sha256:" + digest12(data)}; !slices.Equal(got, want) {
 		t.Errorf("sources %q, want %q", got, want)
 	}
-}
-
-func copyTo(t *testing.T, data []byte, to string) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return to
 }

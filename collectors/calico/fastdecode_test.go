@@ -1,7 +1,6 @@
 package calico
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/internal/benchgen"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/record/recordtest"
@@ -58,18 +58,6 @@ func agreeResult(t testing.TB, ids *recordtest.IDLedger, line []byte, fast *reco
 	}
 }
 
-func lines(t testing.TB, data []byte) [][]byte {
-	var out [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
-			out = append(out, bytes.Clone(l))
-		}
-	}
-	return out
-}
-
 // TestFastDecodeAgrees: every line of the shared captures and of the
 // benchmark generator's Calico output agrees, and the generator's lines
 // (the Felix shape) all take the fast path.
@@ -83,7 +71,7 @@ func TestFastDecodeAgrees(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, l := range lines(t, data) {
+			for _, l := range collectorstest.Lines(t, data) {
 				if agree(t, fd, &ids, l) {
 					took++
 				}
@@ -97,7 +85,7 @@ func TestFastDecodeAgrees(t *testing.T) {
 		if err := benchgen.WriteCalico(&buf, s); err != nil {
 			t.Fatal(err)
 		}
-		for i, l := range lines(t, buf.Bytes()) {
+		for i, l := range collectorstest.Lines(t, buf.Bytes()) {
 			if !agree(t, fd, &ids, l) {
 				t.Fatalf("generated line %d (shape %d) not taken by the fast path:\n%s", i+1, shape, l)
 			}
@@ -113,7 +101,7 @@ func FuzzFastDecode(f *testing.F) {
 	if paths, _ := filepath.Glob("../../../shared/captures/calico-flowlogs/*"); len(paths) > 0 {
 		for _, p := range paths {
 			if data, err := os.ReadFile(p); err == nil {
-				for _, l := range lines(f, data) {
+				for _, l := range collectorstest.Lines(f, data) {
 					f.Add(l)
 				}
 			}
@@ -121,7 +109,7 @@ func FuzzFastDecode(f *testing.F) {
 	}
 	var buf bytes.Buffer
 	_ = benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 2, Workloads: 10, Replicas: 2, Nodes: 2, Peers: 2, Flows: 40, Seed: 1})
-	for _, l := range lines(f, buf.Bytes()) {
+	for _, l := range collectorstest.Lines(f, buf.Bytes()) {
 		f.Add(l)
 	}
 	for _, s := range []string{
@@ -170,7 +158,7 @@ func BenchmarkDecodeFast(b *testing.B) {
 	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 200, Workloads: 2000, Replicas: 5, Nodes: 100, Peers: 9, Flows: 50_000, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
-	ls := lines(b, buf.Bytes())
+	ls := collectorstest.Lines(b, buf.Bytes())
 	b.SetBytes(int64(buf.Len() / len(ls)))
 	fd := newFastDecoder()
 	var rec record.Record
@@ -207,7 +195,7 @@ func TestFastDecodeChangingMembers(t *testing.T) {
 	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 2, Workloads: 4, Replicas: 2, Nodes: 2, Peers: 2, Flows: 4, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
-	base := string(lines(t, buf.Bytes())[0])
+	base := string(collectorstest.Lines(t, buf.Bytes())[0])
 	// members of the line and values each may take instead
 	// (end: what ends the member, with its comma; "," when empty)
 	variants := []struct {
@@ -299,7 +287,7 @@ func TestFastDecodeRuns(t *testing.T) {
 	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 2, Workloads: 4, Replicas: 2, Nodes: 2, Peers: 2, Flows: 4, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
-	base := string(lines(t, buf.Bytes())[0])
+	base := string(collectorstest.Lines(t, buf.Bytes())[0])
 	for _, tc := range []struct {
 		name, old, new string
 		invalid        bool
@@ -355,7 +343,7 @@ func TestSharedEndpoints(t *testing.T) {
 	if err := benchgen.WriteCalico(&buf, benchgen.Spec{Namespaces: 4, Workloads: 40, Replicas: 3, Nodes: 3, Peers: 3, Flows: 3000, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
-	ls := lines(t, buf.Bytes())
+	ls := collectorstest.Lines(t, buf.Bytes())
 	type result struct {
 		line    int
 		rec     record.Record

@@ -1,10 +1,11 @@
 // Package collectorstest holds what the tests of the file sources
 // (calico, goldmane, hubble) share: reading a file the way flowfence does,
-// format detection first, and a record as one comparable line. Only tests
-// import it.
+// format detection first, a record as one comparable line, and a file's
+// lines. Only tests import it.
 package collectorstest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -73,4 +74,23 @@ func RecordKey(r *record.Record) string {
 	}
 	return fmt.Sprintf("%s %s -> %s %v %v %v %v %v %s %s %q %d", r.Time.Format(time.RFC3339Nano), ep(r.Src), ep(r.Dst),
 		r.Proto, r.Verdict, r.Direction, r.Reporter, r.Delivered, r.Node, r.UUID, r.DNSQuery, r.Flows())
+}
+
+// Lines returns the non-blank lines of a line file, trimmed, each a copy:
+// the flows of a capture one at a time, for the fast decoders' agreement
+// tests and fuzz corpora.
+func Lines(t testing.TB, data []byte) [][]byte {
+	t.Helper()
+	var out [][]byte
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
+			out = append(out, bytes.Clone(l))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("lines: %v", err)
+	}
+	return out
 }

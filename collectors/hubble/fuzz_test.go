@@ -1,8 +1,6 @@
 package hubble_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -14,6 +12,7 @@ import (
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/flowfence/flowfence/collectors/collectorstest"
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/record"
@@ -26,17 +25,7 @@ func addLines(f *testing.F, path string, step int) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var lines [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
-			lines = append(lines, bytes.Clone(l))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		f.Fatalf("%s: %v", path, err)
-	}
+	lines := collectorstest.Lines(f, data)
 	for i, l := range lines {
 		if step <= 1 || i%step == 0 || i == len(lines)-1 {
 			f.Add(l)

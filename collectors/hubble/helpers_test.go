@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors"
@@ -55,24 +54,6 @@ func captureFiles(t *testing.T) (files []string, shared bool) {
 // (testdata/flows at the module root): always present.
 func repoFlows(name string) string { return filepath.Join("..", "..", "testdata", "flows", name) }
 
-// syncBuffer is a log sink safe for the handler's writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runOut is what one FileSource run produced.
 type runOut struct {
 	st   collectors.Stats
@@ -87,8 +68,7 @@ type runOut struct {
 // over it, collecting copies of the emitted records and the log output.
 func runFile(t testing.TB, path string, strict bool, workers int) runOut {
 	t.Helper()
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger, logs := testsupport.Logger(slog.LevelDebug)
 	var out runOut
 	f, err := input.Open(path, nil)
 	if err != nil {

@@ -8,38 +8,18 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowfence/flowfence/collectors/hubblerelay"
+	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/relay/relaytest"
 )
 
-// logBuf is a log sink safe for concurrent writes.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newLogger() (*slog.Logger, *logBuf) {
-	var b logBuf
-	return slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelInfo})), &b
-}
+// newLogger is the relay tests' logger (info level) and what it wrote.
+func newLogger() (*slog.Logger, *testsupport.LogBuffer) { return testsupport.Logger(slog.LevelInfo) }
 
 // fromFiles learns the sample files directly: what a live window over
 // the same flows must learn.

@@ -11,6 +11,7 @@ import (
 	"testing/iotest"
 
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // gotLine is what a reader of Lines sees of one line (TooLong lines are
@@ -151,7 +152,7 @@ func TestReadBatchIsNext(t *testing.T) {
 // the block reader then starts with what the peek buffered.
 func TestReadBatchAfterPeek(t *testing.T) {
 	data := strings.Repeat(`{"flow":{"verdict":"FORWARDED","n":12345}}`+"\n", 80_000) + "tail"
-	path := write(t, t.TempDir()+"/flows.jsonl", []byte(data))
+	path := testsupport.WriteFile(t, t.TempDir()+"/flows.jsonl", []byte(data))
 	read := func(batch bool) ([]gotLine, string) {
 		f, err := input.Open(path, nil)
 		if err != nil {
@@ -263,7 +264,7 @@ func TestReadBatchGzipIsNext(t *testing.T) {
 		}
 	}
 	for name, data := range map[string][]byte{"whole.gz": whole.Bytes(), "cut.gz": cut.Bytes()} {
-		path := write(t, t.TempDir()+"/"+name, data)
+		path := testsupport.WriteFile(t, t.TempDir()+"/"+name, data)
 		read := func(batch bool) ([]gotLine, string) {
 			f, err := input.Open(path, nil)
 			if err != nil {

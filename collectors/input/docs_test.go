@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/collectors/input/inputtest"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
 
 // gotDoc is what a reader of a document reader sees of one value.
@@ -82,7 +83,7 @@ func TestDocumentsEveryFraming(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			data := f.Data
 			if f.Gzip {
-				p := write(t, filepath.Join(t.TempDir(), "f.gz"), f.Data)
+				p := testsupport.WriteFile(t, filepath.Join(t.TempDir(), "f.gz"), f.Data)
 				fh, err := input.Open(p, nil)
 				if err != nil {
 					t.Fatal(err)

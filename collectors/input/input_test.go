@@ -13,18 +13,8 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/collectors/input"
+	"github.com/flowfence/flowfence/internal/testsupport"
 )
-
-func write(t *testing.T, path string, data []byte) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func gz(t testing.TB, data []byte) []byte {
 	t.Helper()
@@ -42,7 +32,7 @@ func gz(t testing.TB, data []byte) []byte {
 func TestExpand(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []string{"c.jsonl", "a.jsonl", "b.jsonl", "notes.txt", "flows[1].json", "sub/d.jsonl"} {
-		write(t, filepath.Join(dir, n), []byte("{}\n"))
+		testsupport.WriteFile(t, filepath.Join(dir, n), []byte("{}\n"))
 	}
 	if err := os.Mkdir(filepath.Join(dir, "dir.jsonl"), 0o755); err != nil { // a directory the glob matches
 		t.Fatal(err)
@@ -129,7 +119,7 @@ func TestOpen(t *testing.T) {
 			if path != "-" {
 				path = filepath.Join(dir, tc.path)
 				if tc.file != nil {
-					write(t, path, tc.file)
+					testsupport.WriteFile(t, path, tc.file)
 				}
 			}
 			f, err := input.Open(path, tc.stdin)
@@ -200,7 +190,7 @@ func TestLinesReadErrorNamesFileAndLine(t *testing.T) {
 	if err := zw.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	path := write(t, filepath.Join(t.TempDir(), "cut.gz"), buf.Bytes()) // no gzip trailer: truncated
+	path := testsupport.WriteFile(t, filepath.Join(t.TempDir(), "cut.gz"), buf.Bytes()) // no gzip trailer: truncated
 	f, err := input.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,8 @@
 // Package testsupport holds helpers shared by the tests of several
 // packages: locating the real captures of ../shared/captures, measuring
-// the peak heap of a call and the CPU time of the process, and reading a
-// written tree back. Only tests
-// import it.
+// the peak heap of a call and the CPU time of the process, writing a file
+// and reading a written tree back, a logger whose output the test reads.
+// Only tests import it.
 package testsupport
 
 import (
@@ -97,4 +97,17 @@ func ReadTree(t testing.TB, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// WriteFile writes data to path, creating its directories, and returns
+// path.
+func WriteFile(t testing.TB, path string, data []byte) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
