@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/pipeline"
@@ -64,7 +65,7 @@ func TestDiffPolicies(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeTree(t, render(t, c.treeFrom), c.edit)
-			d, err := diffcheck.Compare(full, checker(t, dir, synth.Options{}), nil, "", synth.Options{})
+			d, err := diffcheck.Compare(full, diffchecktest.Checker(t, dir, synth.Options{}), nil, "", synth.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +100,7 @@ func TestDiffPolicies(t *testing.T) {
 func TestStaleRulesWhenTheObservationShrinks(t *testing.T) {
 	full := learn(t, zeroTime)
 	dir := writeTree(t, render(t, full), nil)
-	c := checker(t, dir, synth.Options{})
+	c := diffchecktest.Checker(t, dir, synth.Options{})
 	for _, tc := range []struct {
 		name string
 		obs  *learner.Graph
@@ -186,7 +187,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(dir, "p.yaml"), []byte(policies), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := checker(t, dir, synth.Options{})
+	c := diffchecktest.Checker(t, dir, synth.Options{})
 	pod := func(ns, app string) *learner.Node {
 		l := map[string]string{"app": app}
 		return &learner.Node{ID: "pod:" + ns + "/" + app, Kind: learner.NodeWorkload, Namespace: ns, Name: app, Labels: l, LabelSets: []map[string]string{l},
@@ -294,7 +295,7 @@ func TestUpdateThenNothingNew(t *testing.T) {
 	full, early := learn(t, zeroTime), learn(t, cutNoon)
 	dir := writeTree(t, render(t, early), nil)
 	graphPath := filepath.Join(t.TempDir(), "graph.json")
-	d, err := diffcheck.Compare(full, checker(t, dir, synth.Options{}), nil, "", synth.Options{})
+	d, err := diffcheck.Compare(full, diffchecktest.Checker(t, dir, synth.Options{}), nil, "", synth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ func TestUpdateThenNothingNew(t *testing.T) {
 	if len(written.Edges) != len(full.Edges) || len(res.Graph.Edges) != len(full.Edges) {
 		t.Errorf("merged graph has %d edges (written %d), want the %d of the union", len(res.Graph.Edges), len(written.Edges), len(full.Edges))
 	}
-	d, err = diffcheck.Compare(full, checker(t, dir, synth.Options{}), written, graphPath, synth.Options{})
+	d, err = diffcheck.Compare(full, diffchecktest.Checker(t, dir, synth.Options{}), written, graphPath, synth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

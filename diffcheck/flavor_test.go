@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/pipeline"
 	"github.com/flowfence/flowfence/synth"
 )
@@ -38,7 +39,7 @@ func TestDiffEveryFlavor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ch := checker(t, writeTree(t, tree, nil), synth.Options{})
+			ch := diffchecktest.Checker(t, writeTree(t, tree, nil), synth.Options{})
 			d, err := diffcheck.Compare(full, ch, nil, "", synth.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -59,23 +59,6 @@ func writeTree(t testing.TB, tree output.Tree, edit func(dir string)) string {
 	return dir
 }
 
-func checker(t testing.TB, dir string, sopts synth.Options) *diffcheck.Checker {
-	t.Helper()
-	tree, err := diffcheck.ReadTree(dir)
-	if err != nil {
-		t.Fatalf("read tree: %v", err)
-	}
-	opts, err := diffcheck.NewOptions(sopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := diffcheck.NewChecker(tree, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // flowKeys renders flows as "src -> dst PROTO/port" for comparisons.
 func flowKeys(fs []diffcheck.Flow) []string {
 	out := []string{}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/learner"
 	caliout "github.com/flowfence/flowfence/output/calico"
 	"github.com/flowfence/flowfence/pipeline"
@@ -59,7 +60,7 @@ func outcomes(v *diffcheck.Verification) map[string][]string {
 func TestStagedTreeIsJudgedAsPromoted(t *testing.T) {
 	g := learn(t, zeroTime)
 	kDir, eDir, sDir := stagedTrees(t, g)
-	k, e, s := checker(t, kDir, synth.Options{}).Verify(g), checker(t, eDir, synth.Options{}).Verify(g), checker(t, sDir, synth.Options{}).Verify(g)
+	k, e, s := diffchecktest.Checker(t, kDir, synth.Options{}).Verify(g), diffchecktest.Checker(t, eDir, synth.Options{}).Verify(g), diffchecktest.Checker(t, sDir, synth.Options{}).Verify(g)
 	if !reflect.DeepEqual(outcomes(s), outcomes(e)) || s.Counts != e.Counts {
 		t.Errorf("staged tree:\n %+v %v\nenforced tree:\n %+v %v", s.Counts, outcomes(s), e.Counts, outcomes(e))
 	}
@@ -83,7 +84,7 @@ func TestStagedTreeIsJudgedAsPromoted(t *testing.T) {
 
 	for _, dir := range []string{eDir, sDir} {
 		remove(t, filepath.Join(dir, "shop", "cart-ingress.yaml"))
-		v := checker(t, dir, synth.Options{}).Verify(g)
+		v := diffchecktest.Checker(t, dir, synth.Options{}).Verify(g)
 		if got := flowKeys(v.Denied); !reflect.DeepEqual(got, []string{"shop/frontend -> shop/cart TCP/8080"}) || !v.Failed() {
 			t.Errorf("%s without shop/cart-ingress: denied %v", filepath.Base(filepath.Dir(dir)), got)
 		}
@@ -123,7 +124,7 @@ func TestDiffStagedTree(t *testing.T) {
 			_, eDir, sDir := stagedTrees(t, c.tree)
 			var diffs []*diffcheck.Diff
 			for _, dir := range []string{eDir, sDir} {
-				d, err := diffcheck.Compare(c.observe, checker(t, dir, synth.Options{}), nil, "", synth.Options{})
+				d, err := diffcheck.Compare(c.observe, diffchecktest.Checker(t, dir, synth.Options{}), nil, "", synth.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/synth"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestVerifyGeneratedTreePasses(t *testing.T) {
 	g := learn(t, zeroTime)
 	dir := writeTree(t, render(t, g), nil)
-	v := checker(t, dir, synth.Options{}).Verify(g)
+	v := diffchecktest.Checker(t, dir, synth.Options{}).Verify(g)
 	if v.Failed() {
 		t.Fatalf("generated tree denies observed flows:\n%s", join(flowKeys(v.Denied)))
 	}
@@ -101,7 +102,7 @@ func TestVerifyReportsBrokenTree(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeTree(t, tree, c.edit)
-			v := checker(t, dir, c.sopts).Verify(g)
+			v := diffchecktest.Checker(t, dir, c.sopts).Verify(g)
 			if !v.Failed() || v.Counts.Denied != len(c.want) {
 				t.Fatalf("denied %d flows, want %d:\n%s", v.Counts.Denied, len(c.want), join(flowKeys(v.Denied)))
 			}
@@ -263,7 +264,7 @@ func TestReadTree(t *testing.T) {
 // shop-staging attempts: 12), not its request and its drop twice.
 func TestDeniedAttemptsCountLikeTheSummary(t *testing.T) {
 	g := learn(t, time.Time{})
-	c := checker(t, writeTree(t, render(t, g), nil), synth.Options{})
+	c := diffchecktest.Checker(t, writeTree(t, render(t, g), nil), synth.Options{})
 	v := c.Verify(g)
 	var flows uint64
 	for _, f := range v.DeniedAttempts {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/collectors"
-	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
@@ -159,19 +159,7 @@ func TestOwnNodeWithAPIServerIsHost(t *testing.T) {
 	if err := output.WriteTree(dir, tree); err != nil {
 		t.Fatal(err)
 	}
-	pt, err := diffcheck.ReadTree(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := diffcheck.NewOptions(synth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := diffcheck.NewChecker(pt, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := c.Verify(g)
+	v := diffchecktest.Checker(t, dir, synth.Options{}).Verify(g)
 	if v.Counts.Host != 1 || v.Counts.Denied != 0 {
 		t.Errorf("verify: %d host, %d denied; want the probe counted as host and nothing denied (%+v)", v.Counts.Host, v.Counts.Denied, v.Denied)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/inventory"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/pipeline"
@@ -67,19 +67,7 @@ func TestCalicoKubeletProbeWithInventory(t *testing.T) {
 			if err := output.WriteTree(dir, tree); err != nil {
 				t.Fatal(err)
 			}
-			pt, err := diffcheck.ReadTree(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts, err := diffcheck.NewOptions(so)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := diffcheck.NewChecker(pt, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v := c.Verify(g); v.Failed() || v.Counts.Host != 1 {
+			if v := diffchecktest.Checker(t, dir, so).Verify(g); v.Failed() || v.Counts.Host != 1 {
 				t.Errorf("verify: %d host, %d denied; want the probe counted as host and nothing denied (%+v)", v.Counts.Host, v.Counts.Denied, v.Denied)
 			}
 		})

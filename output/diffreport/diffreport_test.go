@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowfence/flowfence/diffcheck"
+	"github.com/flowfence/flowfence/diffcheck/diffchecktest"
 	"github.com/flowfence/flowfence/internal/golden"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/output"
@@ -54,18 +55,7 @@ func sampleDiff(t *testing.T) (*diffcheck.Diff, string) {
 	if err := output.WriteTree("policies", tree); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := diffcheck.ReadTree("policies")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := diffcheck.NewOptions(synth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := diffcheck.NewChecker(tr, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := diffchecktest.Checker(t, "policies", synth.Options{})
 	d, err := diffcheck.Compare(full, c, early, "baseline.json", synth.Options{})
 	if err != nil {
 		t.Fatal(err)
