@@ -10,6 +10,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/collectors/input"
 	"github.com/flowfence/flowfence/fleet"
+	"github.com/flowfence/flowfence/fleet/fleettest"
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/record"
@@ -57,18 +58,6 @@ func checkpoints(recs []*record.Record, cuts int) []*learner.Graph {
 	return out
 }
 
-func text(t *testing.T, g *learner.Graph) string {
-	t.Helper()
-	c := learner.NewGraph()
-	c.Merge(g)
-	c.Cursors = nil
-	var b bytes.Buffer
-	if err := c.Write(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 // TestDeltaMerge: prev.Merge(Delta(prev, cur)) == cur at every checkpoint
 // of real flows, also after the delta went through its messages (split
 // into parts of a small max payload and read back), and the deltas of a
@@ -107,7 +96,7 @@ func TestDeltaMerge(t *testing.T) {
 							got.Merge(part)
 							deltas = append(deltas, part)
 						}
-						if want := text(t, cur); text(t, got) != want {
+						if want := fleettest.Text(t, cur); fleettest.Text(t, got) != want {
 							t.Fatalf("checkpoint %d of %d (limit %d, %d parts): prev ⊕ delta differs from the graph", i+1, len(cps), limit, len(msgs))
 						}
 						prev = cur
@@ -117,7 +106,7 @@ func TestDeltaMerge(t *testing.T) {
 					for i := len(deltas) - 1; i >= 0; i-- {
 						agg.Merge(deltas[i])
 					}
-					if text(t, agg) != text(t, cps[len(cps)-1]) {
+					if fleettest.Text(t, agg) != fleettest.Text(t, cps[len(cps)-1]) {
 						t.Fatal("the deltas merged in reverse differ from the last graph")
 					}
 				})

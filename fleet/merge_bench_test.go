@@ -2,27 +2,14 @@ package fleet_test
 
 import (
 	"fmt"
-	"net/netip"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flowfence/flowfence/fleet"
+	"github.com/flowfence/flowfence/fleet/fleettest"
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/record"
 )
-
-// benchFlow is connection i of a cluster: 100 workloads in 10 namespaces,
-// each calling 10 others on edges/1000 ports (as tests/nats's benchmarks).
-func benchFlow(cluster string, i int, t time.Time) *record.Record {
-	src, dst := i%100, (i/100+i%100+1)%100
-	ep := func(w int, port uint16) record.Endpoint {
-		return record.Endpoint{Cluster: cluster, Namespace: fmt.Sprintf("ns%d", w%10), Pod: fmt.Sprintf("w%d-7d4b9c6f5d-x%dz", w, w%7),
-			Labels: map[string]string{"app": fmt.Sprintf("w%d", w)}, IP: netip.AddrFrom4([4]byte{10, 0, byte(w), 1}), Port: port}
-	}
-	return &record.Record{Time: t, Src: ep(src, 40000), Dst: ep(dst, uint16(1000+i/1000)), Proto: record.TCP,
-		Direction: record.Request, Verdict: record.Forwarded, Node: "node-1"}
-}
 
 // BenchmarkMergeDelta: one aggregator's merge work, without the wire: a
 // fleet graph of 100 clusters × 10,000 edges takes, per op, one
@@ -42,7 +29,7 @@ func BenchmarkMergeDelta(b *testing.B) {
 	for c := range clusters {
 		m := &member{name: fmt.Sprintf("c%03d", c), l: learner.New(learner.Options{})}
 		for i := range edges {
-			m.l.Add(benchFlow(m.name, i, t0.Add(time.Duration(i)*time.Millisecond)))
+			m.l.Add(fleettest.BenchFlow(m.name, i, t0.Add(time.Duration(i)*time.Millisecond)))
 		}
 		m.prev = m.l.Graph()
 		m.prev.Judge(false)
@@ -55,7 +42,7 @@ func BenchmarkMergeDelta(b *testing.B) {
 		var out []*learner.Graph
 		for _, m := range fleetOf {
 			for i := range edges / 100 {
-				m.l.Add(benchFlow(m.name, (i*97+round*13)%edges, t0.Add(time.Duration(round)*time.Hour)))
+				m.l.Add(fleettest.BenchFlow(m.name, (i*97+round*13)%edges, t0.Add(time.Duration(round)*time.Hour)))
 			}
 			g := m.l.Graph()
 			g.Judge(false)

@@ -3,7 +3,6 @@ package nats
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -12,8 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/flowfence/flowfence/fleet"
+	"github.com/flowfence/flowfence/fleet/fleettest"
 	"github.com/flowfence/flowfence/learner"
-	"github.com/flowfence/flowfence/record"
 )
 
 // synthetic learns a cluster of edges distinct connections (workload i
@@ -22,21 +21,9 @@ func synthetic(cluster string, edges int) *learner.Learner {
 	l := learner.New(learner.Options{})
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	for i := range edges {
-		l.Add(benchFlow(cluster, i, t0.Add(time.Duration(i)*time.Millisecond)))
+		l.Add(fleettest.BenchFlow(cluster, i, t0.Add(time.Duration(i)*time.Millisecond)))
 	}
 	return l
-}
-
-// benchFlow is the request of connection i: 100 workloads, each calling
-// 10 others on edges/1000 ports.
-func benchFlow(cluster string, i int, t time.Time) *record.Record {
-	src, dst := i%100, (i/100+i%100+1)%100
-	ep := func(w int, port uint16) record.Endpoint {
-		return record.Endpoint{Cluster: cluster, Namespace: fmt.Sprintf("ns%d", w%10), Pod: fmt.Sprintf("w%d-7d4b9c6f5d-x%dz", w, w%7),
-			Labels: map[string]string{"app": fmt.Sprintf("w%d", w)}, IP: netip.AddrFrom4([4]byte{10, 0, byte(w), 1}), Port: port}
-	}
-	return &record.Record{Time: t, Src: ep(src, 40000), Dst: ep(dst, uint16(1000+i/1000)), Proto: record.TCP,
-		Direction: record.Request, Verdict: record.Forwarded, Node: "node-1"}
 }
 
 // jetStream starts one in-process JetStream server (benchmarks measure
@@ -117,7 +104,7 @@ func BenchmarkAggregate(b *testing.B) {
 		b.StopTimer()
 		for _, m := range fleetOf {
 			for i := range edges / 100 {
-				m.l.Add(benchFlow(m.name, (i*97+r*13)%edges, t0.Add(time.Duration(r)*time.Minute)))
+				m.l.Add(fleettest.BenchFlow(m.name, (i*97+r*13)%edges, t0.Add(time.Duration(r)*time.Minute)))
 			}
 			deltaBytes += publish(m)
 			deltas++
@@ -174,7 +161,7 @@ func BenchmarkPublishCheckpoint(b *testing.B) {
 	for r := range b.N {
 		b.StopTimer()
 		for i := range edges / 100 {
-			l.Add(benchFlow("big", (i*97+r*13)%edges, t0.Add(time.Duration(r)*time.Minute)))
+			l.Add(fleettest.BenchFlow("big", (i*97+r*13)%edges, t0.Add(time.Duration(r)*time.Minute)))
 		}
 		g := l.Graph()
 		g.Judge(false)

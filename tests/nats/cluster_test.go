@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/flowfence/flowfence/fleet/fleettest"
 	"github.com/flowfence/flowfence/learner"
 )
 
@@ -165,6 +166,36 @@ func runErr(args ...string) (string, error) {
 	return buf.String(), err
 }
 
+// refusal is a learn --publish the server must refuse: the flags it adds
+// and what the error must say.
+type refusal struct {
+	name string
+	args []string
+	want string
+}
+
+// checkRefusals runs learn --publish url (graph g, cluster c1) with each
+// refusal's flags as a subtest: learn must fail saying what it wants;
+// check, when given, judges the output further.
+func checkRefusals(t *testing.T, url, g string, cases []refusal, check func(t *testing.T, out string)) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"learn", "--from", flows[0], "--graph", g, "--publish", url, "--cluster", "c1"}, tc.args...)
+			out, err := runErr(args...)
+			if err == nil {
+				t.Fatalf("learn succeeded:\n%s", out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("output lacks %q:\n%s", tc.want, out)
+			}
+			if check != nil {
+				check(t, out)
+			}
+		})
+	}
+}
+
 // start starts the flowfence binary in the background.
 func start(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
@@ -228,22 +259,9 @@ func sameGraph(t *testing.T, what string, got, want *learner.Graph) {
 			}
 		}
 	}
-	if text(t, got) != text(t, want) {
+	if fleettest.Text(t, got) != fleettest.Text(t, want) {
 		t.Errorf("%s: the graphs differ (nodes, unaddressed, DNS or stats)", what)
 	}
-}
-
-// text is g written without its cursors.
-func text(t *testing.T, g *learner.Graph) string {
-	t.Helper()
-	c := learner.NewGraph()
-	c.Merge(g)
-	c.Cursors = nil
-	var b bytes.Buffer
-	if err := c.Write(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // streamInfo returns the stream's state as the server holds it.
