@@ -15,11 +15,24 @@ import (
 	"github.com/flowfence/flowfence/internal/testsupport"
 	"github.com/flowfence/flowfence/learner"
 	"github.com/flowfence/flowfence/pipeline"
+	"github.com/flowfence/flowfence/relay"
 	"github.com/flowfence/flowfence/relay/relaytest"
 )
 
 // newLogger is the relay tests' logger (info level) and what it wrote.
 func newLogger() (*slog.Logger, *testsupport.LogBuffer) { return testsupport.Logger(slog.LevelInfo) }
+
+// tlsRelays serves the sample from three relays on loopback: plaintext,
+// TLS, and TLS requiring a client certificate signed by certs' CA (mTLS).
+func tlsRelays(t *testing.T) (rec *relay.Recording, certs *relaytest.Certs, plain, tlsRelay, mtlsRelay *relaytest.Relay) {
+	t.Helper()
+	rec = relaytest.Sample(t)
+	certs = relaytest.NewCerts(t)
+	plain = relaytest.Start(t, rec, relay.Options{}, nil)
+	tlsRelay = relaytest.Start(t, rec, relay.Options{}, certs.ServerTLS(false))
+	mtlsRelay = relaytest.Start(t, rec, relay.Options{}, certs.ServerTLS(true))
+	return rec, certs, plain, tlsRelay, mtlsRelay
+}
 
 // fromFiles learns the sample files directly: what a live window over
 // the same flows must learn.

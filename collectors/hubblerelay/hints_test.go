@@ -16,11 +16,7 @@ import (
 // the real relay over loopback, gets the hint for that cause (and not
 // another's).
 func TestErrorHintsMatchTheCause(t *testing.T) {
-	rec := relaytest.Sample(t)
-	certs := relaytest.NewCerts(t)
-	plain := relaytest.Start(t, rec, relay.Options{}, nil)
-	tlsRelay := relaytest.Start(t, rec, relay.Options{}, certs.ServerTLS(false))
-	mtlsRelay := relaytest.Start(t, rec, relay.Options{}, certs.ServerTLS(true))
+	rec, certs, plain, tlsRelay, mtlsRelay := tlsRelays(t)
 	mtls12 := certs.ServerTLS(true)
 	mtls12.MaxVersion = tls.VersionTLS12
 	mtls12Relay := relaytest.Start(t, rec, relay.Options{}, mtls12)

@@ -324,11 +324,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	rec := relaytest.Sample(t)
-	certs := relaytest.NewCerts(t)
-	plain := relaytest.Start(t, rec, relay.Options{}, nil)
-	tlsRelay := relaytest.Start(t, rec, relay.Options{}, certs.ServerTLS(false))
-	mtlsRelay := relaytest.Start(t, rec, relay.Options{}, certs.ServerTLS(true))
+	_, certs, plain, tlsRelay, mtlsRelay := tlsRelays(t)
 	client := hubblerelay.TLSOptions{CAFiles: []string{certs.CA}, CertFile: certs.ClientCert, KeyFile: certs.ClientKey}
 	tests := []struct {
 		name    string
