@@ -1,9 +1,12 @@
 package collectors
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/flowfence/flowfence/record"
 )
@@ -54,4 +57,30 @@ func FoldCursors[C any](name string, blobs []json.RawMessage, version int, versi
 		fold(c)
 	}
 	return nil
+}
+
+// Every calls tick every period from one goroutine until ctx is done, tick
+// returns false, or the returned stop is called (stop returns once tick no
+// longer runs): the periodic work of a live window (checkpoints, progress,
+// a shard's relisting, the stall watch).
+func Every(ctx context.Context, period time.Duration, tick func() bool) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !tick() {
+					return
+				}
+			}
+		}
+	})
+	return func() { close(quit); wg.Wait() }
 }

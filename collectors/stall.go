@@ -19,36 +19,25 @@ func WatchStall(ctx context.Context, idle time.Duration, recvd *atomic.Uint64, p
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(max(idle/8, 5*time.Millisecond))
-		defer t.Stop()
-		last, lastAt := recvd.Load(), time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n := recvd.Load(); n != last || n%2 == 0 {
-				last, lastAt = n, time.Now()
-				continue
-			}
-			if time.Since(lastAt) < idle {
-				continue
-			}
-			err := probe(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			if err == nil {
-				lastAt = time.Now() // quiet, not stalled
-				continue
-			}
-			stalled(err)
-			return
+	last, lastAt := recvd.Load(), time.Now()
+	stopTicks := Every(ctx, max(idle/8, 5*time.Millisecond), func() bool {
+		if n := recvd.Load(); n != last || n%2 == 0 {
+			last, lastAt = n, time.Now()
+			return true
 		}
-	}()
-	return func() { cancel(); <-done }
+		if time.Since(lastAt) < idle {
+			return true
+		}
+		err := probe(ctx)
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil {
+			lastAt = time.Now() // quiet, not stalled
+			return true
+		}
+		stalled(err)
+		return false
+	})
+	return func() { cancel(); stopTicks() }
 }

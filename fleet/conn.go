@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/flowfence/flowfence/internal/tlsfiles"
 )
 
 // Scheme is the URL scheme of NATS servers.
@@ -167,15 +168,9 @@ func credentialsUsed(o Options) string {
 func tlsConfig(o Options) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if len(o.CAFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, f := range o.CAFiles {
-			pem, err := readFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("--nats-ca %s: %w", f, err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("--nats-ca %s: no PEM certificate in it", f)
-			}
+		pool, err := tlsfiles.CertPool("--nats-ca", o.CAFiles...)
+		if err != nil {
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
@@ -183,13 +178,11 @@ func tlsConfig(o Options) (*tls.Config, error) {
 		if o.CertFile == "" || o.KeyFile == "" {
 			return nil, errors.New("--nats-cert and --nats-key: give both for a client certificate")
 		}
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		cert, err := tlsfiles.KeyPair("--nats-cert", o.CertFile, "--nats-key", o.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--nats-cert %s / --nats-key %s: %w", o.CertFile, o.KeyFile, err)
+			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
 }
-
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"maps"
 	"reflect"
 	"slices"
@@ -76,20 +77,15 @@ func sameEdge(p, c *learner.Edge) bool {
 
 // edgeDiff returns the edge that, merged into p (nil: absent), gives c.
 func edgeDiff(p, c *learner.Edge) (*learner.Edge, bool) {
-	d := *c
-	d.NodesSeen = slices.Clone(c.NodesSeen)
-	d.Sources = slices.Clone(c.Sources)
-	d.FwdTuples = slices.Clone(c.FwdTuples)
-	d.DropTuples = slices.Clone(c.DropTuples)
-	d.DeniedBy = slices.Clone(c.DeniedBy)
+	d := c.Clone()
 	if p == nil {
-		return &d, true
+		return d, true
 	}
 	d.Flows, d.Audit, d.Dropped = c.Flows-p.Flows, c.Audit-p.Audit, c.Dropped-p.Dropped
 	d.NodesSeen = setDiff(c.NodesSeen, p.NodesSeen)
 	d.Sources = setDiff(c.Sources, p.Sources)
-	d.FwdTuples = tupleDiff(c.FwdTuples, p.FwdTuples)
-	d.DropTuples = tupleDiff(c.DropTuples, p.DropTuples)
+	d.FwdTuples = setDiff(c.FwdTuples, p.FwdTuples)
+	d.DropTuples = setDiff(c.DropTuples, p.DropTuples)
 	d.DeniedBy = nil
 	for _, cd := range c.DeniedBy {
 		i := slices.IndexFunc(p.DeniedBy, func(x learner.Denial) bool { return x.Policy == cd.Policy })
@@ -103,7 +99,7 @@ func edgeDiff(p, c *learner.Edge) (*learner.Edge, bool) {
 	changed := d.Flows != 0 || d.Audit != 0 || d.Dropped != 0 || len(d.NodesSeen)+len(d.Sources)+len(d.FwdTuples)+len(d.DropTuples)+len(d.DeniedBy) > 0 ||
 		!d.FirstSeen.Equal(p.FirstSeen) || !d.LastSeen.Equal(p.LastSeen) ||
 		d.Answered != p.Answered || d.FwdOverflow != p.FwdOverflow
-	return &d, changed
+	return d, changed
 }
 
 func unaddressedDiff(p, c *learner.Unaddressed) (*learner.Unaddressed, bool) {
@@ -137,22 +133,13 @@ func statsDiff(p, c learner.Stats) learner.Stats {
 	return d
 }
 
-// setDiff returns the members of the sorted set c that p lacks (sorted).
-func setDiff(c, p []string) []string {
-	var out []string
+// setDiff returns the members of the sorted set c that p lacks (sorted):
+// the names and the tuples of a delta alike.
+func setDiff[T cmp.Ordered](c, p []T) []T {
+	var out []T
 	for _, s := range c {
 		if _, ok := slices.BinarySearch(p, s); !ok {
 			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func tupleDiff(c, p []uint64) []uint64 {
-	var out []uint64
-	for _, t := range c {
-		if _, ok := slices.BinarySearch(p, t); !ok {
-			out = append(out, t)
 		}
 	}
 	return out

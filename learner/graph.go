@@ -334,7 +334,7 @@ func mergeEdges(dst, src map[EdgeKey]*Edge) {
 		if cur, ok := dst[k]; ok {
 			mergeEdge(cur, e)
 		} else {
-			dst[k] = cloneEdge(e)
+			dst[k] = e.Clone()
 		}
 	}
 }

@@ -71,20 +71,11 @@ func appendEdge(b []byte, e *Edge) ([]byte, error) {
 	b = appendString(b, e.Dst)
 	b = appendNextKey(b, in, "proto")
 	b = appendString(b, e.Proto)
-	if e.Port != 0 {
-		b = appendNextKey(b, in, "port")
-		b = appendUint(b, uint64(e.Port))
-	}
+	b = appendUintField(b, in, "port", uint64(e.Port))
 	b = appendNextKey(b, in, "flows")
 	b = appendUint(b, e.Flows)
-	if e.Audit != 0 {
-		b = appendNextKey(b, in, "audit")
-		b = appendUint(b, e.Audit)
-	}
-	if e.Dropped != 0 {
-		b = appendNextKey(b, in, "dropped")
-		b = appendUint(b, e.Dropped)
-	}
+	b = appendUintField(b, in, "audit", e.Audit)
+	b = appendUintField(b, in, "dropped", e.Dropped)
 	b = appendNextKey(b, in, "firstSeen")
 	if b, err = appendTime(b, e.FirstSeen); err != nil {
 		return nil, err
@@ -93,34 +84,13 @@ func appendEdge(b []byte, e *Edge) ([]byte, error) {
 	if b, err = appendTime(b, e.LastSeen); err != nil {
 		return nil, err
 	}
-	if len(e.NodesSeen) > 0 {
-		b = appendNextKey(b, in, "nodesSeen")
-		b = appendArray(b, e.NodesSeen, appendString)
-	}
-	if len(e.Sources) > 0 {
-		b = appendNextKey(b, in, "sources")
-		b = appendArray(b, e.Sources, appendString)
-	}
-	if e.Answered {
-		b = appendNextKey(b, in, "answered")
-		b = append(b, "true"...)
-	}
-	if len(e.FwdTuples) > 0 {
-		b = appendNextKey(b, in, "fwdTuples")
-		b = appendArray(b, e.FwdTuples, appendUint)
-	}
-	if e.FwdOverflow {
-		b = appendNextKey(b, in, "fwdOverflow")
-		b = append(b, "true"...)
-	}
-	if len(e.DropTuples) > 0 {
-		b = appendNextKey(b, in, "dropTuples")
-		b = appendArray(b, e.DropTuples, appendUint)
-	}
-	if len(e.DeniedBy) > 0 {
-		b = appendNextKey(b, in, "deniedBy")
-		b = appendArray(b, e.DeniedBy, appendDenial)
-	}
+	b = appendArrayField(b, in, "nodesSeen", e.NodesSeen, appendString)
+	b = appendArrayField(b, in, "sources", e.Sources, appendString)
+	b = appendTrueField(b, in, "answered", e.Answered)
+	b = appendArrayField(b, in, "fwdTuples", e.FwdTuples, appendUint)
+	b = appendTrueField(b, in, "fwdOverflow", e.FwdOverflow)
+	b = appendArrayField(b, in, "dropTuples", e.DropTuples, appendUint)
+	b = appendArrayField(b, in, "deniedBy", e.DeniedBy, appendDenial)
 	return append(b, "\n    }"...), nil
 }
 
@@ -165,10 +135,31 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// appendArray appends xs as an array at the fields' depth, each element
-// by appendElem.
-func appendArray[T any](b []byte, xs []T, appendElem func([]byte, T) []byte) []byte {
-	b = append(b, '[')
+// The omitempty fields of an edge (encoding/json's rule): a field whose
+// value is its type's zero is left out; any other is written after the
+// comma that ends the field before.
+
+func appendUintField(b []byte, in, key string, u uint64) []byte {
+	if u == 0 {
+		return b
+	}
+	return appendUint(appendNextKey(b, in, key), u)
+}
+
+func appendTrueField(b []byte, in, key string, v bool) []byte {
+	if !v {
+		return b
+	}
+	return append(appendNextKey(b, in, key), "true"...)
+}
+
+// appendArrayField writes xs as an array at the fields' depth, each
+// element by appendElem.
+func appendArrayField[T any](b []byte, in, key string, xs []T, appendElem func([]byte, T) []byte) []byte {
+	if len(xs) == 0 {
+		return b
+	}
+	b = append(appendNextKey(b, in, key), '[')
 	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')

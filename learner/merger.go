@@ -77,7 +77,7 @@ func (m *Merger) Merge(o *Graph) {
 			switch {
 			case e == nil:
 			case cur == nil:
-				cur = cloneEdge(e)
+				cur = e.Clone()
 			default:
 				mergeEdge(cur, e)
 			}
@@ -132,8 +132,8 @@ func (m *Merger) index() {
 	m.ready = true
 }
 
-// cloneEdge returns a copy of e with slices of its own.
-func cloneEdge(e *Edge) *Edge {
+// Clone returns a copy of e with slices of its own.
+func (e *Edge) Clone() *Edge {
 	c := *e
 	c.NodesSeen = slices.Clone(e.NodesSeen)
 	c.Sources = slices.Clone(e.Sources)

@@ -296,11 +296,11 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 	if lo.CheckpointPath == "" {
 		return func() {}
 	}
-	return every(ctx, lo.CheckpointInterval, func() {
+	return collectors.Every(ctx, lo.CheckpointInterval, func() bool {
 		lv.mu.Lock()
 		defer lv.mu.Unlock()
 		if lv.flows == lv.cpFlows {
-			return
+			return true
 		}
 		if err := lv.checkpoint(); err != nil {
 			// a failed checkpoint must not lose the window: say it, go on
@@ -309,29 +309,8 @@ func (lv *live) checkpoints(ctx context.Context) (stop func()) {
 				lg.Warn("checkpoint failed", "err", err)
 			}
 		}
+		return true
 	})
-}
-
-// every calls fn every period from one goroutine until ctx is done or
-// the returned stop is called (stop returns once fn no longer runs).
-func every(ctx context.Context, period time.Duration, fn func()) (stop func()) {
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				fn()
-			}
-		}
-	})
-	return func() { close(quit); wg.Wait() }
 }
 
 // checkpoint writes Base ⊕ (what was learned so far) with the cursors.
@@ -398,7 +377,7 @@ func (lv *live) progress(ctx context.Context) (stop func(final bool)) {
 			fn(p)
 		}
 	}
-	stopTicks := every(ctx, period, func() { report(false) })
+	stopTicks := collectors.Every(ctx, period, func() bool { report(false); return true })
 	return func(final bool) {
 		stopTicks()
 		if final {

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"google.golang.org/grpc/credentials"
+
+	"github.com/flowfence/flowfence/internal/tlsfiles"
 )
 
 // TLSFiles name the serving certificate, its key, and the CAs client
@@ -30,21 +31,15 @@ func ServerTLS(f TLSFiles) (*tls.Config, error) {
 	if f.CertFile == "" || f.KeyFile == "" {
 		return nil, errors.New("--tls-cert-file and --tls-key-file: both are needed to serve TLS")
 	}
-	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+	cert, err := tlsfiles.KeyPair("--tls-cert-file", f.CertFile, "--tls-key-file", f.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("--tls-cert-file %s / --tls-key-file %s: %w", f.CertFile, f.KeyFile, err)
+		return nil, err
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if len(f.ClientCAFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, p := range f.ClientCAFiles {
-			pem, err := os.ReadFile(p)
-			if err != nil {
-				return nil, fmt.Errorf("--tls-client-ca-files %s: %w", p, err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("--tls-client-ca-files %s: no PEM certificate in it", p)
-			}
+		pool, err := tlsfiles.CertPool("--tls-client-ca-files", f.ClientCAFiles...)
+		if err != nil {
+			return nil, err
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert

@@ -288,6 +288,24 @@ func (d *fastDecoder) peek() byte {
 	return 0
 }
 
+// next reads what follows a member of an object or an element of an
+// array, as encoding/json's scanner accepts it: a comma (more follows; the
+// whitespace after it is skipped) or end, the closing bracket (ok, no
+// more); anything else is malformed (not ok).
+func (d *fastDecoder) next(end byte) (more, ok bool) {
+	d.ws()
+	switch d.peek() {
+	case ',':
+		d.i++
+		d.ws()
+		return true, true
+	case end:
+		d.i++
+		return false, true
+	}
+	return false, false
+}
+
 // flow-log fields, by key
 const (
 	kNone = iota
@@ -463,19 +481,15 @@ func (d *fastDecoder) flowLog(b []byte, f *FlowLog) bool {
 				d.i++
 				continue
 			}
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-				d.ws()
-				continue
-			case '}':
-				if streakLen > 1 {
-					d.keepRun(streakN, streakAt, streakEnd, streakLen)
-				}
-				d.i++
-			default:
+			more, ok := d.next('}')
+			if !ok {
 				return false
+			}
+			if more {
+				continue
+			}
+			if streakLen > 1 {
+				d.keepRun(streakN, streakAt, streakEnd, streakLen)
 			}
 			break
 		}
@@ -1084,16 +1098,11 @@ func (d *fastDecoder) stringList(build bool) ([]string, int, bool) {
 		if build {
 			out = append(out, d.str(s))
 		}
-		d.ws()
-		switch d.peek() {
-		case ',':
-			d.i++
-			d.ws()
-		case ']':
-			d.i++
+		if more, ok := d.next(']'); !more {
+			if !ok {
+				return nil, 0, false
+			}
 			return out, n, true
-		default:
-			return nil, 0, false
 		}
 	}
 }
@@ -1181,16 +1190,8 @@ func (d *fastDecoder) skip(depth int) bool {
 			if !d.skip(depth + 1) {
 				return false
 			}
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-				d.ws()
-			case '}':
-				d.i++
-				return true
-			default:
-				return false
+			if more, ok := d.next('}'); !more {
+				return ok
 			}
 		}
 	case c == '[':
@@ -1204,16 +1205,8 @@ func (d *fastDecoder) skip(depth int) bool {
 			if !d.skip(depth + 1) {
 				return false
 			}
-			d.ws()
-			switch d.peek() {
-			case ',':
-				d.i++
-				d.ws()
-			case ']':
-				d.i++
-				return true
-			default:
-				return false
+			if more, ok := d.next(']'); !more {
+				return ok
 			}
 		}
 	case c == 't':

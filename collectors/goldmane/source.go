@@ -3,12 +3,10 @@ package goldmane
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -24,6 +22,7 @@ import (
 	"github.com/flowfence/flowfence/collectors/goldmane/goldmanepb"
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/internal/tlsdiag"
+	"github.com/flowfence/flowfence/internal/tlsfiles"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -227,20 +226,16 @@ func clientTLSConfig(o Options) (*tls.Config, error) {
 	if o.CA == "" {
 		return nil, errors.New("--goldmane-ca: required (Goldmane's certificate is signed by the tigera-operator CA: kubectl get configmap -n calico-system goldmane-ca-bundle or tigera-ca-bundle)")
 	}
-	pem, err := os.ReadFile(o.CA)
+	pool, err := tlsfiles.CertPool("--goldmane-ca", o.CA)
 	if err != nil {
-		return nil, fmt.Errorf("--goldmane-ca %s: %w", o.CA, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--goldmane-ca %s: no PEM certificate in it", o.CA)
+		return nil, err
 	}
 	cfg := &tls.Config{RootCAs: pool, ServerName: o.ServerName, MinVersion: tls.VersionTLS12}
 	switch {
 	case o.Cert != "" && o.Key != "":
-		pair, err := tls.LoadX509KeyPair(o.Cert, o.Key)
+		pair, err := tlsfiles.KeyPair("--goldmane-cert", o.Cert, "--goldmane-key", o.Key)
 		if err != nil {
-			return nil, fmt.Errorf("--goldmane-cert %s / --goldmane-key %s: %w", o.Cert, o.Key, err)
+			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	case o.Cert != "" || o.Key != "":

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/flowfence/flowfence/collectors"
 	"github.com/flowfence/flowfence/internal/escape"
 )
 
@@ -259,37 +260,23 @@ func (s *Source) relist(ctx context.Context, client observerpb.ObserverClient, n
 		return func() *shardList { return nil }
 	}
 	var change *shardList
-	done := make(chan struct{})
-	quit := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(s.shardRelist())
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
+	stopWatch := collectors.Every(ctx, s.shardRelist(), func() bool {
+		l, err := s.shardNodes(ctx, client)
+		if err != nil {
+			if ctx.Err() == nil && s.opts.Logger != nil {
+				s.opts.Logger.Warn("could not list the relay's nodes again; the shard keeps its nodes", "relay", s.name, "err", err)
 			}
-			l, err := s.shardNodes(ctx, client)
-			if err != nil {
-				if ctx.Err() == nil && s.opts.Logger != nil {
-					s.opts.Logger.Warn("could not list the relay's nodes again; the shard keeps its nodes", "relay", s.name, "err", err)
-				}
-				continue
-			}
-			if len(l.nodes) > 0 && !slices.Equal(l.nodes, nodes) {
-				change = l
-				cancel(errShardChanged)
-				return
-			}
+			return true
 		}
-	}()
+		if len(l.nodes) > 0 && !slices.Equal(l.nodes, nodes) {
+			change = l
+			cancel(errShardChanged)
+			return false
+		}
+		return true
+	})
 	return func() *shardList {
-		close(quit)
-		<-done
+		stopWatch()
 		return change
 	}
 }

@@ -3,10 +3,8 @@ package hubblerelay
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/internal/tlsdiag"
+	"github.com/flowfence/flowfence/internal/tlsfiles"
 )
 
 // TLSOptions are the client TLS settings, named as the Hubble CLI names
@@ -45,23 +44,17 @@ func (o TLSOptions) Set() bool {
 func (o TLSOptions) Config() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: o.AllowInsecure} //nolint:gosec // explicit, loud opt-in
 	if len(o.CAFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, p := range o.CAFiles {
-			pem, err := os.ReadFile(p)
-			if err != nil {
-				return nil, fmt.Errorf("--tls-ca-cert-files %s: %w", p, err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("--tls-ca-cert-files %s: no PEM certificate in it", p)
-			}
+		pool, err := tlsfiles.CertPool("--tls-ca-cert-files", o.CAFiles...)
+		if err != nil {
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
 	switch {
 	case o.CertFile != "" && o.KeyFile != "":
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		cert, err := tlsfiles.KeyPair("--tls-client-cert-file", o.CertFile, "--tls-client-key-file", o.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-client-cert-file %s / --tls-client-key-file %s: %w", o.CertFile, o.KeyFile, err)
+			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	case o.CertFile != "":
