@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"regexp"
 	"slices"
@@ -178,9 +179,12 @@ func (s *Server) Join(node string) {
 }
 
 // present reports whether node has joined (see Options.Absent).
-func (s *Server) present(node string) bool {
-	a := s.absent.Load()
-	return a == nil || !(*a)[node]
+func (s *Server) present(node string) bool { return presentIn(s.absent.Load(), node) }
+
+// presentIn reports whether node is not in absent (a snapshot of
+// Server.absent).
+func presentIn(absent *map[string]bool, node string) bool {
+	return absent == nil || !(*absent)[node]
 }
 
 // Sent returns how many events the server has sent, over all streams.
@@ -438,8 +442,7 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 		return nil
 	}
 	u := s.available(s.opts.Now())
-	hist := s.history(req, flt, u)
-	for _, q := range hist {
+	for q := range s.history(req, flt, u) {
 		if err := ss.send(q); err != nil {
 			return err
 		}
@@ -450,9 +453,12 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 	return s.follow(req, flt, ss, u)
 }
 
-// history selects the buffered events (of the first u) the request asks
-// for, in order.
-func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) []int {
+// history yields the buffered events (of the first u) the request asks
+// for, in order. Events are yielded as they are selected, so that the first
+// is sent while the rest of a long history is still being read, as a Hubble
+// server does; only the last N of a range (number without first) need the
+// whole range read first.
+func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) iter.Seq[int] {
 	lo := 0
 	if since := req.GetSince(); since != nil {
 		t := since.AsTime()
@@ -465,28 +471,42 @@ func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) [
 	number := req.GetNumber()
 	if number == 0 {
 		if req.GetFollow() && req.GetSince() == nil {
-			return nil // follow without since or number: new events only
+			return func(func(int) bool) {} // follow without since or number: new events only
 		}
 		number = math.MaxUint64
 	}
-	var out []int
-	for q := lo; q < u; q++ {
-		if !until.IsZero() && s.vtime(q).After(until) {
-			break
-		}
-		e := &s.rec.entries[q%s.n()]
-		if !s.retained(q, u) || !flt.match(e) || !s.present(e.node) {
-			continue
-		}
-		out = append(out, q)
-		if req.GetFirst() && uint64(len(out)) >= number {
-			break
+	// the nodes present when the request came: one joining while the
+	// history is sent is not in it (the learner sees it join and asks)
+	absent := s.absent.Load()
+	selected := func(yield func(int) bool) {
+		for q := lo; q < u; q++ {
+			if !until.IsZero() && s.vtime(q).After(until) {
+				return
+			}
+			e := &s.rec.entries[q%s.n()]
+			if s.retained(q, u) && flt.match(e) && presentIn(absent, e.node) && !yield(q) {
+				return
+			}
 		}
 	}
-	if !req.GetFirst() && uint64(len(out)) > number {
-		out = out[uint64(len(out))-number:]
+	if number == math.MaxUint64 {
+		return selected
 	}
-	return out
+	if req.GetFirst() {
+		return func(yield func(int) bool) {
+			sent := uint64(0)
+			for q := range selected {
+				if !yield(q) {
+					return
+				}
+				if sent++; sent >= number {
+					return
+				}
+			}
+		}
+	}
+	all := slices.Collect(selected)
+	return slices.Values(all[uint64(len(all))-min(number, uint64(len(all))):])
 }
 
 // follow streams events as they happen, from event u on.
