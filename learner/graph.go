@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/flowfence/flowfence/internal/escape"
@@ -446,26 +445,14 @@ func unionLabels(a, b map[string]string) map[string]string {
 	return out
 }
 
-func labelSetKey(m map[string]string) string {
-	keys := slices.Sorted(maps.Keys(m))
-	var sb strings.Builder
-	for _, k := range keys {
-		sb.WriteString(k)
-		sb.WriteByte('=')
-		sb.WriteString(m[k])
-		sb.WriteByte(0)
-	}
-	return sb.String()
-}
-
 func unionLabelSets(a, b []map[string]string) []map[string]string {
 	seen := map[string]map[string]string{}
 	for _, s := range a {
-		seen[labelSetKey(s)] = s
+		seen[record.LabelSetKey(s)] = s
 	}
 	for _, s := range b {
-		if _, ok := seen[labelSetKey(s)]; !ok {
-			seen[labelSetKey(s)] = maps.Clone(s)
+		if _, ok := seen[record.LabelSetKey(s)]; !ok {
+			seen[record.LabelSetKey(s)] = maps.Clone(s)
 		}
 	}
 	keys := slices.Sorted(maps.Keys(seen))

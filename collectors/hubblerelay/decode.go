@@ -2,9 +2,6 @@ package hubblerelay
 
 import (
 	"errors"
-	"maps"
-	"slices"
-	"strings"
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	observerpb "github.com/cilium/cilium/api/v1/observer"
@@ -456,15 +453,7 @@ func (d *decoder) labelMap(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return m
 	}
-	keys := slices.Sorted(maps.Keys(m))
-	var sb strings.Builder
-	for _, k := range keys {
-		sb.WriteString(k)
-		sb.WriteByte('=')
-		sb.WriteString(m[k])
-		sb.WriteByte(0)
-	}
-	key := sb.String()
+	key := record.LabelSetKey(m)
 	if cur, ok := d.labelMaps[key]; ok {
 		return cur
 	}

@@ -3,7 +3,10 @@ package hubblerelay
 import (
 	"bufio"
 	"compress/gzip"
+	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -196,5 +199,64 @@ func TestWireDecodeDeniedBy(t *testing.T) {
 	}
 	if got.DeniedBy != "default/deny-xwing" {
 		t.Errorf("denied by %q, want default/deny-xwing", got.DeniedBy)
+	}
+}
+
+// TestLabelSetsNeverShareAMap: the decoder shares one map between endpoints
+// whose label sets are equal; two sets that differ must never be taken for
+// one, whichever comes first — not even when a hostile value holds the
+// separators a naive key would use (a NUL, '=').
+func TestLabelSetsNeverShareAMap(t *testing.T) {
+	event := func(pod string, labels ...string) []byte {
+		t.Helper()
+		quoted := make([]string, len(labels))
+		for i, l := range labels {
+			q, err := json.Marshal(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			quoted[i] = string(q)
+		}
+		resp, err := relay.DecodeJSON([]byte(`{"flow":{"time":"2023-08-21T12:12:18.510175415Z","verdict":"FORWARDED",` +
+			`"IP":{"source":"10.244.1.60","destination":"10.244.1.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":44916,"destination_port":80,"flags":{"SYN":true}}},` +
+			`"source":{"namespace":"shop","pod_name":"` + pod + `","labels":[` + strings.Join(quoted, ",") + `]},` +
+			`"destination":{"namespace":"shop","pod_name":"db-0","labels":["k8s:app=db"]},"node_name":"kind-worker"},` +
+			`"node_name":"kind-worker","time":"2023-08-21T12:12:18.510175415Z"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := proto.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name       string
+		one, other []string
+	}{
+		{"a NUL in a value", []string{"k8s:app=x\x00role=admin"}, []string{"k8s:app=x", "k8s:role=admin"}},
+		{"a NUL and '=' in a value", []string{"k8s:app=x\x00role=admin\x00"}, []string{"k8s:app=x", "k8s:role=admin\x00"}},
+	} {
+		for _, order := range [][2][]string{{c.one, c.other}, {c.other, c.one}} {
+			t.Run(c.name, func(t *testing.T) {
+				d := newDecoder()
+				for i, labels := range order {
+					b := event(fmt.Sprintf("web-%d", i), labels...)
+					var want, got record.Record
+					var resp observerpb.GetFlowsResponse
+					if err := proto.Unmarshal(b, &resp); err != nil {
+						t.Fatal(err)
+					}
+					hubble.ConvertResponse(&resp, &want)
+					if _, _, ok, err := d.convert(b, &got); !ok || err != nil {
+						t.Fatalf("convert: ok %v, err %v", ok, err)
+					}
+					if !maps.Equal(got.Src.Labels, want.Src.Labels) {
+						t.Errorf("labels %q: decoded as %q", want.Src.Labels, got.Src.Labels)
+					}
+				}
+			})
+		}
 	}
 }
