@@ -112,10 +112,6 @@ func (f Formatter) policyKind(global bool) string {
 	return KindNetworkPolicy
 }
 
-func labels() map[string]string {
-	return map[string]string{"app.kubernetes.io/managed-by": "flowfence"}
-}
-
 // qualified returns a policy's name in tier: before Calico v3.32 a policy
 // outside the default tier must be named "<tier>.<name>" (v3.32 accepts
 // the prefixed name as well).
@@ -145,7 +141,7 @@ func (f Formatter) Build(p *policy.Policy) (*Object, []string) {
 	}
 	return &Object{
 		APIVersion: APIVersion, Kind: f.policyKind(false),
-		Metadata: Metadata{Name: qualified(f.Tier, p.Name), Namespace: p.Namespace, Labels: labels()},
+		Metadata: output.Meta(qualified(f.Tier, p.Name), p.Namespace),
 		Spec:     spec,
 	}, notes
 }
@@ -346,12 +342,12 @@ func (f Formatter) tiers(set *policy.Set) []*Object {
 	var out []*Object
 	if len(set.Namespaces) > 0 && len(set.Guard.Addresses) > 0 {
 		o := GuardTierOrder
-		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: Metadata{Name: GuardTier, Labels: labels()},
+		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: output.Meta(GuardTier, ""),
 			Spec: &TierSpec{Order: &o, DefaultAction: ActionPass}})
 	}
 	if f.Tier != "" && f.Tier != "default" && len(set.Namespaces) > 0 {
 		o := WorkloadTierOrder
-		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: Metadata{Name: f.Tier, Labels: labels()},
+		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: output.Meta(f.Tier, ""),
 			Spec: &TierSpec{Order: &o, DefaultAction: ActionDeny}})
 	}
 	return out
@@ -419,7 +415,7 @@ func (f Formatter) Guard(set *policy.Set) (*Object, []string) {
 	}
 	spec.Egress = append(spec.Egress, Rule{Action: ActionPass})
 	return &Object{APIVersion: APIVersion, Kind: f.policyKind(true),
-		Metadata: Metadata{Name: qualified(GuardTier, GuardPolicy), Labels: labels()}, Spec: spec}, comment
+		Metadata: output.Meta(qualified(GuardTier, GuardPolicy), ""), Spec: spec}, comment
 }
 
 // optInSubject is the selector of an opted-in workload: the subject of one

@@ -22,7 +22,7 @@ func Decode(name string, data []byte) ([]*Object, error) {
 		var raw struct {
 			APIVersion string          `json:"apiVersion"`
 			Kind       string          `json:"kind"`
-			Metadata   Metadata        `json:"metadata"`
+			Metadata   output.Metadata `json:"metadata"`
 			Spec       json.RawMessage `json:"spec"`
 		}
 		if err := yaml.UnmarshalStrict(doc, &raw); err != nil {

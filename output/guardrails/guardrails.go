@@ -61,16 +61,10 @@ const (
 // ANP is an AdminNetworkPolicy or BaselineAdminNetworkPolicy (a BANP has
 // no priority and no Pass).
 type ANP struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Metadata   Metadata `json:"metadata"`
-	Spec       Spec     `json:"spec"`
-}
-
-// Metadata is the part of ObjectMeta flowfence sets.
-type Metadata struct {
-	Name   string            `json:"name"`
-	Labels map[string]string `json:"labels,omitempty"`
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Metadata   output.Metadata `json:"metadata"`
+	Spec       Spec            `json:"spec"`
 }
 
 // Spec is AdminNetworkPolicySpec / BaselineAdminNetworkPolicySpec.
@@ -208,10 +202,6 @@ func Add(t output.Tree, set *policy.Set, o Options) error {
 // kindName names an object in the error of an invalid one.
 func kindName(obj *ANP) string { return obj.Kind + " " + obj.Metadata.Name }
 
-func meta(name string) Metadata {
-	return Metadata{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "flowfence"}}
-}
-
 func prio(p int32) *int32 { return &p }
 
 // Guard returns the metadata-guard AdminNetworkPolicies, opt-ins first,
@@ -259,7 +249,7 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 	for _, key := range slices.Sorted(maps.Keys(optIns)) {
 		oi := optIns[key]
 		slices.SortFunc(oi.rules, func(a, b EgressRule) int { return strings.Compare(a.Name, b.Name) })
-		objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: meta(optInName(oi.ns, oi.workload)), Spec: Spec{
+		objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Meta(optInName(oi.ns, oi.workload), ""), Spec: Spec{
 			Priority: prio(OptInPriority),
 			Subject: Subject{Pods: &NamespacedPods{
 				NamespaceSelector: LabelSelector{MatchLabels: map[string]string{NamespaceLabel: oi.ns}},
@@ -303,7 +293,7 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 			To: []EgressPeer{{Networks: nets}}, Ports: &ports})
 	}
 	rules = append(rules, EgressRule{Name: "deny-cloud-metadata", Action: ActionDeny, To: []EgressPeer{{Networks: all}}})
-	objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: meta(GuardName), Spec: Spec{
+	objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Meta(GuardName, ""), Spec: Spec{
 		Priority: prio(GuardPriority),
 		Subject:  Subject{Namespaces: &LabelSelector{}},
 		Egress:   rules,
@@ -342,7 +332,7 @@ func Baseline(set *policy.Set) (*ANP, []string) {
 		// no application namespace: select none rather than every namespace
 		subject = Subject{Namespaces: &LabelSelector{MatchLabels: map[string]string{NamespaceLabel: "flowfence-no-application-namespace"}}}
 	}
-	obj := &ANP{APIVersion: APIVersion, Kind: KindBANP, Metadata: meta(BaselineName), Spec: Spec{
+	obj := &ANP{APIVersion: APIVersion, Kind: KindBANP, Metadata: output.Meta(BaselineName, ""), Spec: Spec{
 		Subject: subject,
 		Ingress: []IngressRule{{Name: "default-deny-ingress", Action: ActionDeny, From: []IngressPeer{{Namespaces: &LabelSelector{}}}}},
 		Egress:  []EgressRule{{Name: "default-deny-egress", Action: ActionDeny, To: []EgressPeer{{Networks: []string{"0.0.0.0/0", "::/0"}}}}},
