@@ -37,6 +37,24 @@ func BlankDocument(doc []byte) bool {
 	return true
 }
 
+// DecodeDocuments decodes each document of a policy file that is not
+// blank (BlankDocument) with decode, in file order; an error names the
+// file (name) and the document, counted from 1 over every document.
+func DecodeDocuments[T any](name string, data []byte, decode func(doc []byte) (T, error)) ([]T, error) {
+	var out []T
+	for i, doc := range SplitDocuments(data) {
+		if BlankDocument(doc) {
+			continue
+		}
+		obj, err := decode(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
 // ClusterObjects is one file of generated cluster-scoped objects: each
 // object validated before it is written (an invalid one is refused,
 // "generated <what> is invalid"), marshaled, "---" between them.

@@ -1,8 +1,6 @@
 package cilium
 
 import (
-	"fmt"
-
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/output"
@@ -12,19 +10,17 @@ import (
 // (several documents separated by "---" allowed) into flowfence's structs
 // and validates them; name is used in errors.
 func Decode(name string, data []byte) ([]*Object, error) {
-	var out []*Object
-	for i, doc := range output.SplitDocuments(data) {
-		if output.BlankDocument(doc) {
-			continue
-		}
-		var obj Object
-		if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
-		}
-		if err := Validate(&obj); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
-		}
-		out = append(out, &obj)
+	return output.DecodeDocuments(name, data, decodeDocument)
+}
+
+// decodeDocument strictly decodes and validates one object.
+func decodeDocument(doc []byte) (*Object, error) {
+	var obj Object
+	if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
+		return nil, err
 	}
-	return out, nil
+	if err := Validate(&obj); err != nil {
+		return nil, err
+	}
+	return &obj, nil
 }
