@@ -275,7 +275,7 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 			flows = append(flows, *f)
 		}
 	}
-	slices.SortFunc(flows, compareFlows)
+	slices.SortFunc(flows, CompareFlows)
 	v.Counts.Edges = len(edges)
 	v.Counts.Allowed = len(edges) - len(flows)
 	for i := range flows {
@@ -501,7 +501,8 @@ func sortedUnique(s []string) []string {
 	return slices.Compact(s)
 }
 
-// compareFlows orders flows by source, destination, protocol, port.
-func compareFlows(a, b Flow) int {
+// CompareFlows orders flows by source, destination (graph node ids),
+// protocol, port: the order of every flow list of a replay and its reports.
+func CompareFlows(a, b Flow) int {
 	return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst), cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.Port, b.Port))
 }
