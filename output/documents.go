@@ -3,6 +3,8 @@ package output
 import (
 	"bytes"
 	"fmt"
+
+	"sigs.k8s.io/yaml"
 )
 
 // SplitDocuments splits a YAML file into its documents at "---" lines
@@ -53,6 +55,20 @@ func DecodeDocuments[T any](name string, data []byte, decode func(doc []byte) (T
 		out = append(out, obj)
 	}
 	return out, nil
+}
+
+// DecodeStrict decodes one YAML document into a new T strictly (an unknown
+// field or a duplicate key is an error) and validates it: how a flavor
+// whose objects are structs of flowfence's own reads one back.
+func DecodeStrict[T any](doc []byte, validate func(*T) error) (*T, error) {
+	var obj T
+	if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
+		return nil, err
+	}
+	if err := validate(&obj); err != nil {
+		return nil, err
+	}
+	return &obj, nil
 }
 
 // ClusterObjects is one file of generated cluster-scoped objects: each
