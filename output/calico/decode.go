@@ -21,15 +21,13 @@ func Decode(name string, data []byte) ([]*Object, error) {
 // or (a Tier) a *TierSpec, and validates it.
 func decodeDocument(doc []byte) (*Object, error) {
 	var raw struct {
-		APIVersion string          `json:"apiVersion"`
-		Kind       string          `json:"kind"`
-		Metadata   output.Metadata `json:"metadata"`
-		Spec       json.RawMessage `json:"spec"`
+		output.ObjectHead
+		Spec json.RawMessage `json:"spec"`
 	}
 	if err := yaml.UnmarshalStrict(doc, &raw); err != nil {
 		return nil, err
 	}
-	obj := &Object{APIVersion: raw.APIVersion, Kind: raw.Kind, Metadata: raw.Metadata}
+	obj := &Object{ObjectHead: raw.ObjectHead}
 	var spec any = &PolicySpec{}
 	if raw.Kind == KindTier {
 		spec = &TierSpec{}

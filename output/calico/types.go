@@ -52,9 +52,7 @@ const (
 
 // Object is one projectcalico.org/v3 resource.
 type Object struct {
-	APIVersion string          `json:"apiVersion"`
-	Kind       string          `json:"kind"`
-	Metadata   output.Metadata `json:"metadata"`
+	output.ObjectHead
 	// Spec is a *PolicySpec or a *TierSpec.
 	Spec any `json:"spec"`
 }

@@ -98,7 +98,7 @@ func (f Formatter) check() error {
 // toFQDNs rules need it, because it makes DNS depend on the agent's L7
 // proxy. Peers that cannot be written are dropped with a note.
 func (f Formatter) Build(p *policy.Policy, guard *policy.Guard, dnsProxy bool) (*Object, []string) {
-	obj := &Object{APIVersion: APIVersion, Kind: KindCiliumNetworkPolicy, Metadata: output.Meta(p.Name, p.Namespace), Spec: &Rule{}}
+	obj := &Object{ObjectHead: output.Head(APIVersion, KindCiliumNetworkPolicy, p.Name, p.Namespace), Spec: &Rule{}}
 	r := obj.Spec
 	if len(p.Subject) > 0 {
 		r.EndpointSelector.MatchLabels = maps.Clone(p.Subject)

@@ -19,11 +19,9 @@ const (
 // Object is a CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy: one
 // rule in Spec, or several in Specs.
 type Object struct {
-	APIVersion string          `json:"apiVersion"`
-	Kind       string          `json:"kind"`
-	Metadata   output.Metadata `json:"metadata"`
-	Spec       *Rule           `json:"spec,omitempty"`
-	Specs      []Rule          `json:"specs,omitempty"`
+	output.ObjectHead
+	Spec  *Rule  `json:"spec,omitempty"`
+	Specs []Rule `json:"specs,omitempty"`
 }
 
 // Rule is api.Rule: the endpoints it selects and what they may send and

@@ -18,8 +18,6 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
-
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
@@ -61,10 +59,8 @@ const (
 // ANP is an AdminNetworkPolicy or BaselineAdminNetworkPolicy (a BANP has
 // no priority and no Pass).
 type ANP struct {
-	APIVersion string          `json:"apiVersion"`
-	Kind       string          `json:"kind"`
-	Metadata   output.Metadata `json:"metadata"`
-	Spec       Spec            `json:"spec"`
+	output.ObjectHead
+	Spec Spec `json:"spec"`
 }
 
 // Spec is AdminNetworkPolicySpec / BaselineAdminNetworkPolicySpec.
@@ -249,7 +245,7 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 	for _, key := range slices.Sorted(maps.Keys(optIns)) {
 		oi := optIns[key]
 		slices.SortFunc(oi.rules, func(a, b EgressRule) int { return strings.Compare(a.Name, b.Name) })
-		objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Meta(optInName(oi.ns, oi.workload), ""), Spec: Spec{
+		objs = append(objs, &ANP{ObjectHead: output.Head(APIVersion, KindANP, optInName(oi.ns, oi.workload), ""), Spec: Spec{
 			Priority: prio(OptInPriority),
 			Subject: Subject{Pods: &NamespacedPods{
 				NamespaceSelector: LabelSelector{MatchLabels: map[string]string{NamespaceLabel: oi.ns}},
@@ -293,7 +289,7 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 			To: []EgressPeer{{Networks: nets}}, Ports: &ports})
 	}
 	rules = append(rules, EgressRule{Name: "deny-cloud-metadata", Action: ActionDeny, To: []EgressPeer{{Networks: all}}})
-	objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Meta(GuardName, ""), Spec: Spec{
+	objs = append(objs, &ANP{ObjectHead: output.Head(APIVersion, KindANP, GuardName, ""), Spec: Spec{
 		Priority: prio(GuardPriority),
 		Subject:  Subject{Namespaces: &LabelSelector{}},
 		Egress:   rules,
@@ -332,7 +328,7 @@ func Baseline(set *policy.Set) (*ANP, []string) {
 		// no application namespace: select none rather than every namespace
 		subject = Subject{Namespaces: &LabelSelector{MatchLabels: map[string]string{NamespaceLabel: "flowfence-no-application-namespace"}}}
 	}
-	obj := &ANP{APIVersion: APIVersion, Kind: KindBANP, Metadata: output.Meta(BaselineName, ""), Spec: Spec{
+	obj := &ANP{ObjectHead: output.Head(APIVersion, KindBANP, BaselineName, ""), Spec: Spec{
 		Subject: subject,
 		Ingress: []IngressRule{{Name: "default-deny-ingress", Action: ActionDeny, From: []IngressPeer{{Namespaces: &LabelSelector{}}}}},
 		Egress:  []EgressRule{{Name: "default-deny-egress", Action: ActionDeny, To: []EgressPeer{{Networks: []string{"0.0.0.0/0", "::/0"}}}}},
@@ -389,12 +385,7 @@ func Marshal(obj *ANP, comment []string) ([]byte, error) {
 func Validate(obj *ANP) error {
 	var errs []string
 	add := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
-	if obj.APIVersion != APIVersion {
-		add("apiVersion %q: want %s", obj.APIVersion, APIVersion)
-	}
-	for _, msg := range validation.IsDNS1123Subdomain(obj.Metadata.Name) {
-		add("metadata.name %q: %s", obj.Metadata.Name, msg)
-	}
+	errs = append(errs, obj.CheckHead(APIVersion)...)
 	actions := []string{ActionAllow, ActionDeny}
 	switch obj.Kind {
 	case KindANP:

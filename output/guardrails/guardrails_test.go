@@ -184,7 +184,7 @@ func (fakeFormatter) Render(*policy.Set) (output.Tree, error) {
 // value breaks Kubernetes' syntax (a line break, a space) is invalid.
 func TestValidateRefusesInvalidLabels(t *testing.T) {
 	for _, sel := range []map[string]string{{"app": "x\n- y"}, {"a b": "x"}} {
-		obj := &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Metadata{Name: "x"},
+		obj := &ANP{ObjectHead: output.ObjectHead{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Metadata{Name: "x"}},
 			Spec: Spec{Priority: new(int32), Subject: Subject{Pods: &NamespacedPods{PodSelector: LabelSelector{MatchLabels: sel}}}}}
 		if err := Validate(obj); err == nil || !strings.Contains(err.Error(), "not a valid label") {
 			t.Errorf("%q: err = %v, want an invalid label", sel, err)
