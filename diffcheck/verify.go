@@ -278,26 +278,16 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 	slices.SortFunc(flows, CompareFlows)
 	v.Counts.Edges = len(edges)
 	v.Counts.Allowed = len(edges) - len(flows)
-	for i := range flows {
-		f := flows[i]
-		switch f.Outcome {
-		case Denied:
-			v.Counts.Denied++
-			v.Denied = append(v.Denied, f)
-		case Host:
-			v.Counts.Host++
-			v.Host = append(v.Host, f)
-		case Inexpressible:
-			v.Counts.Inexpressible++
-			v.Inexpressible = append(v.Inexpressible, f)
-		case Guarded:
-			v.Counts.Guarded++
-			v.Guarded = append(v.Guarded, f)
-		case Uncovered:
-			v.Counts.Uncovered++
-			v.Uncovered = append(v.Uncovered, f)
+	// each reported flow goes to its outcome's list; an outcome's count is
+	// the length of its list
+	lists := map[Outcome]*[]Flow{Denied: &v.Denied, Host: &v.Host, Inexpressible: &v.Inexpressible, Guarded: &v.Guarded, Uncovered: &v.Uncovered}
+	for _, f := range flows {
+		if list := lists[f.Outcome]; list != nil {
+			*list = append(*list, f)
 		}
 	}
+	n := &v.Counts
+	n.Denied, n.Host, n.Inexpressible, n.Guarded, n.Uncovered = len(v.Denied), len(v.Host), len(v.Inexpressible), len(v.Guarded), len(v.Uncovered)
 	for _, e := range learner.SortedEdges(g.Denied) {
 		f := newFlow(g, e)
 		// counted once, as the graph's summary counts it: its drops (a
