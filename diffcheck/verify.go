@@ -140,12 +140,7 @@ type Flow struct {
 }
 
 // PortString is "TCP/8080", or the protocol alone without a port (ICMP).
-func (f *Flow) PortString() string {
-	if f.Port == 0 {
-		return f.Protocol
-	}
-	return fmt.Sprintf("%s/%d", f.Protocol, f.Port)
-}
+func (f *Flow) PortString() string { return policy.PortString(f.Protocol, f.Port) }
 
 // Counts are the edges of a replay per outcome.
 type Counts struct {
