@@ -22,6 +22,7 @@ import (
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // API group/version and kinds.
@@ -73,27 +74,14 @@ type Spec struct {
 
 // Subject is AdminNetworkPolicySubject: exactly one of the two.
 type Subject struct {
-	Namespaces *LabelSelector  `json:"namespaces,omitempty"`
-	Pods       *NamespacedPods `json:"pods,omitempty"`
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Pods       *NamespacedPods       `json:"pods,omitempty"`
 }
 
 // NamespacedPods is NamespacedPod.
 type NamespacedPods struct {
-	NamespaceSelector LabelSelector `json:"namespaceSelector"`
-	PodSelector       LabelSelector `json:"podSelector"`
-}
-
-// LabelSelector is metav1.LabelSelector.
-type LabelSelector struct {
-	MatchLabels      map[string]string `json:"matchLabels,omitempty"`
-	MatchExpressions []Requirement     `json:"matchExpressions,omitempty"`
-}
-
-// Requirement is metav1.LabelSelectorRequirement.
-type Requirement struct {
-	Key      string   `json:"key"`
-	Operator string   `json:"operator"`
-	Values   []string `json:"values,omitempty"`
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+	PodSelector       metav1.LabelSelector `json:"podSelector"`
 }
 
 // IngressRule is AdminNetworkPolicyIngressRule.
@@ -114,14 +102,14 @@ type EgressRule struct {
 
 // IngressPeer is AdminNetworkPolicyIngressPeer.
 type IngressPeer struct {
-	Namespaces *LabelSelector  `json:"namespaces,omitempty"`
-	Pods       *NamespacedPods `json:"pods,omitempty"`
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Pods       *NamespacedPods       `json:"pods,omitempty"`
 }
 
 // EgressPeer is AdminNetworkPolicyEgressPeer (the members flowfence uses).
 type EgressPeer struct {
-	Namespaces *LabelSelector `json:"namespaces,omitempty"`
-	Networks   []string       `json:"networks,omitempty"`
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Networks   []string              `json:"networks,omitempty"`
 }
 
 // Port is AdminNetworkPolicyPort (port numbers only).
@@ -248,8 +236,8 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 		objs = append(objs, &ANP{ObjectHead: output.Head(APIVersion, KindANP, optInName(oi.ns, oi.workload), ""), Spec: Spec{
 			Priority: prio(OptInPriority),
 			Subject: Subject{Pods: &NamespacedPods{
-				NamespaceSelector: LabelSelector{MatchLabels: map[string]string{NamespaceLabel: oi.ns}},
-				PodSelector:       LabelSelector{MatchLabels: maps.Clone(oi.sel)},
+				NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: oi.ns}},
+				PodSelector:       metav1.LabelSelector{MatchLabels: maps.Clone(oi.sel)},
 			}},
 			Egress: oi.rules,
 		}})
@@ -291,7 +279,7 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 	rules = append(rules, EgressRule{Name: "deny-cloud-metadata", Action: ActionDeny, To: []EgressPeer{{Networks: all}}})
 	objs = append(objs, &ANP{ObjectHead: output.Head(APIVersion, KindANP, GuardName, ""), Spec: Spec{
 		Priority: prio(GuardPriority),
-		Subject:  Subject{Namespaces: &LabelSelector{}},
+		Subject:  Subject{Namespaces: &metav1.LabelSelector{}},
 		Egress:   rules,
 	}})
 	c := []string{
@@ -323,14 +311,14 @@ func Baseline(set *policy.Set) (*ANP, []string) {
 		nss = append(nss, ns.Name)
 	}
 	slices.Sort(nss)
-	subject := Subject{Namespaces: &LabelSelector{MatchExpressions: []Requirement{{Key: NamespaceLabel, Operator: "In", Values: nss}}}}
+	subject := Subject{Namespaces: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: NamespaceLabel, Operator: metav1.LabelSelectorOpIn, Values: nss}}}}
 	if len(nss) == 0 {
 		// no application namespace: select none rather than every namespace
-		subject = Subject{Namespaces: &LabelSelector{MatchLabels: map[string]string{NamespaceLabel: "flowfence-no-application-namespace"}}}
+		subject = Subject{Namespaces: &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: "flowfence-no-application-namespace"}}}
 	}
 	obj := &ANP{ObjectHead: output.Head(APIVersion, KindBANP, BaselineName, ""), Spec: Spec{
 		Subject: subject,
-		Ingress: []IngressRule{{Name: "default-deny-ingress", Action: ActionDeny, From: []IngressPeer{{Namespaces: &LabelSelector{}}}}},
+		Ingress: []IngressRule{{Name: "default-deny-ingress", Action: ActionDeny, From: []IngressPeer{{Namespaces: &metav1.LabelSelector{}}}}},
 		Egress:  []EgressRule{{Name: "default-deny-egress", Action: ActionDeny, To: []EgressPeer{{Networks: []string{"0.0.0.0/0", "::/0"}}}}},
 	}}
 	return obj, []string{
@@ -408,7 +396,7 @@ func Validate(obj *ANP) error {
 	}
 	// every selector's labels and values must be valid Kubernetes labels
 	// (they come from observed pods and config opt-ins)
-	sels := map[string]*LabelSelector{"spec.subject.namespaces": obj.Spec.Subject.Namespaces}
+	sels := map[string]*metav1.LabelSelector{"spec.subject.namespaces": obj.Spec.Subject.Namespaces}
 	if p := obj.Spec.Subject.Pods; p != nil {
 		sels["spec.subject.pods.namespaceSelector"], sels["spec.subject.pods.podSelector"] = &p.NamespaceSelector, &p.PodSelector
 	}
