@@ -69,7 +69,7 @@ func Compare(obs *learner.Graph, c *Checker, baseline *learner.Graph, baselineNa
 		d.Policies = c.tree.Dir
 		d.Verification = c.replay(obs)
 		d.Undocumented = append(slices.Clone(d.Verification.Denied), d.Verification.Uncovered...)
-		slices.SortFunc(d.Undocumented, compareFlows)
+		slices.SortFunc(d.Undocumented, CompareFlows)
 		stale, err := c.StaleRules(obs)
 		if err != nil {
 			return nil, err

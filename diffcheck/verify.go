@@ -140,12 +140,7 @@ type Flow struct {
 }
 
 // PortString is "TCP/8080", or the protocol alone without a port (ICMP).
-func (f *Flow) PortString() string {
-	if f.Port == 0 {
-		return f.Protocol
-	}
-	return fmt.Sprintf("%s/%d", f.Protocol, f.Port)
-}
+func (f *Flow) PortString() string { return policy.PortString(f.Protocol, f.Port) }
 
 // Counts are the edges of a replay per outcome.
 type Counts struct {
@@ -275,29 +270,19 @@ func (c *Checker) replay(g *learner.Graph) *Verification {
 			flows = append(flows, *f)
 		}
 	}
-	slices.SortFunc(flows, compareFlows)
+	slices.SortFunc(flows, CompareFlows)
 	v.Counts.Edges = len(edges)
 	v.Counts.Allowed = len(edges) - len(flows)
-	for i := range flows {
-		f := flows[i]
-		switch f.Outcome {
-		case Denied:
-			v.Counts.Denied++
-			v.Denied = append(v.Denied, f)
-		case Host:
-			v.Counts.Host++
-			v.Host = append(v.Host, f)
-		case Inexpressible:
-			v.Counts.Inexpressible++
-			v.Inexpressible = append(v.Inexpressible, f)
-		case Guarded:
-			v.Counts.Guarded++
-			v.Guarded = append(v.Guarded, f)
-		case Uncovered:
-			v.Counts.Uncovered++
-			v.Uncovered = append(v.Uncovered, f)
+	// each reported flow goes to its outcome's list; an outcome's count is
+	// the length of its list
+	lists := map[Outcome]*[]Flow{Denied: &v.Denied, Host: &v.Host, Inexpressible: &v.Inexpressible, Guarded: &v.Guarded, Uncovered: &v.Uncovered}
+	for _, f := range flows {
+		if list := lists[f.Outcome]; list != nil {
+			*list = append(*list, f)
 		}
 	}
+	n := &v.Counts
+	n.Denied, n.Host, n.Inexpressible, n.Guarded, n.Uncovered = len(v.Denied), len(v.Host), len(v.Inexpressible), len(v.Guarded), len(v.Uncovered)
 	for _, e := range learner.SortedEdges(g.Denied) {
 		f := newFlow(g, e)
 		// counted once, as the graph's summary counts it: its drops (a
@@ -501,7 +486,8 @@ func sortedUnique(s []string) []string {
 	return slices.Compact(s)
 }
 
-// compareFlows orders flows by source, destination, protocol, port.
-func compareFlows(a, b Flow) int {
+// CompareFlows orders flows by source, destination (graph node ids),
+// protocol, port: the order of every flow list of a replay and its reports.
+func CompareFlows(a, b Flow) int {
 	return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst), cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.Port, b.Port))
 }

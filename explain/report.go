@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/internal/jsondoc"
+	"github.com/flowfence/flowfence/policy"
 )
 
 // Output formats of explain.
@@ -184,11 +185,7 @@ func RuleText(w io.Writer, r *RuleReport) error {
 		}
 		fmt.Fprintf(&b, "\n  %d flows, %s .. %s, nodes %s\n", el.Flows, stamp(*el.FirstSeen), stamp(*el.LastSeen), t(strings.Join(el.Nodes, ", ")))
 		for _, e := range el.Edges {
-			port := e.Protocol
-			if e.Port != 0 {
-				port = fmt.Sprintf("%s/%d", e.Protocol, e.Port)
-			}
-			fmt.Fprintf(&b, "    %s -> %s %s: %d flows, %s .. %s, nodes %s", t(e.Source), t(e.Destination), t(port), e.Flows, stamp(e.FirstSeen), stamp(e.LastSeen), t(strings.Join(e.Nodes, ", ")))
+			fmt.Fprintf(&b, "    %s -> %s %s: %d flows, %s .. %s, nodes %s", t(e.Source), t(e.Destination), t(policy.PortString(e.Protocol, e.Port)), e.Flows, stamp(e.FirstSeen), stamp(e.LastSeen), t(strings.Join(e.Nodes, ", ")))
 			if len(e.DNSNames) > 0 {
 				fmt.Fprintf(&b, ", DNS %s", t(strings.Join(e.DNSNames, ", ")))
 			}

@@ -3,6 +3,8 @@ package output
 import (
 	"bytes"
 	"fmt"
+
+	"sigs.k8s.io/yaml"
 )
 
 // SplitDocuments splits a YAML file into its documents at "---" lines
@@ -35,6 +37,38 @@ func BlankDocument(doc []byte) bool {
 		}
 	}
 	return true
+}
+
+// DecodeDocuments decodes each document of a policy file that is not
+// blank (BlankDocument) with decode, in file order; an error names the
+// file (name) and the document, counted from 1 over every document.
+func DecodeDocuments[T any](name string, data []byte, decode func(doc []byte) (T, error)) ([]T, error) {
+	var out []T
+	for i, doc := range SplitDocuments(data) {
+		if BlankDocument(doc) {
+			continue
+		}
+		obj, err := decode(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// DecodeStrict decodes one YAML document into a new T strictly (an unknown
+// field or a duplicate key is an error) and validates it: how a flavor
+// whose objects are structs of flowfence's own reads one back.
+func DecodeStrict[T any](doc []byte, validate func(*T) error) (*T, error) {
+	var obj T
+	if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
+		return nil, err
+	}
+	if err := validate(&obj); err != nil {
+		return nil, err
+	}
+	return &obj, nil
 }
 
 // ClusterObjects is one file of generated cluster-scoped objects: each

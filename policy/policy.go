@@ -314,14 +314,20 @@ func (t PortTable) Lookup(id, name string) (NamedPort, bool) {
 }
 
 func (p Port) String() string {
-	if p.Port == 0 {
-		return p.Proto.String()
-	}
-	s := p.Proto.String() + "/" + strconv.Itoa(int(p.Port))
-	if p.Name != "" {
+	s := PortString(p.Proto.String(), p.Port)
+	if p.Port != 0 && p.Name != "" {
 		s += " (" + p.Name + ")"
 	}
 	return s
+}
+
+// PortString is how reports name a protocol and port: "TCP/8080", or the
+// protocol alone without a port (ICMP, or every port of the protocol).
+func PortString(proto string, port uint16) string {
+	if port == 0 {
+		return proto
+	}
+	return proto + "/" + strconv.Itoa(int(port))
 }
 
 // ComparePorts orders ports by protocol then number.

@@ -97,10 +97,7 @@ func Judge(ns *policy.Namespace) {
 
 // DescribeBlocker is one line for reports: who, which way, whom, why.
 func DescribeBlocker(b policy.Blocker) string {
-	port := b.Proto
-	if b.Port != 0 {
-		port = fmt.Sprintf("%s/%d", b.Proto, b.Port)
-	}
+	port := policy.PortString(b.Proto, b.Port)
 	arrow := " -> "
 	if b.Direction == "ingress" {
 		arrow = " <- "

@@ -148,19 +148,22 @@ func Normalize(np *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
 		spec.Ingress = nil
 	}
 	for i := range spec.Ingress {
-		r := &spec.Ingress[i]
-		r.Ports = normalizePorts(r.Ports)
-		r.From = normalizePeers(r.From)
+		normalizeRule(&spec.Ingress[i].Ports, &spec.Ingress[i].From)
 	}
 	if len(spec.Egress) == 0 {
 		spec.Egress = nil
 	}
 	for i := range spec.Egress {
-		r := &spec.Egress[i]
-		r.Ports = normalizePorts(r.Ports)
-		r.To = normalizePeers(r.To)
+		normalizeRule(&spec.Egress[i].Ports, &spec.Egress[i].To)
 	}
 	return out
+}
+
+// normalizeRule normalizes the ports and peers (from or to) of one
+// ingress or egress rule.
+func normalizeRule(ports *[]networkingv1.NetworkPolicyPort, peers *[]networkingv1.NetworkPolicyPeer) {
+	*ports = normalizePorts(*ports)
+	*peers = normalizePeers(*peers)
 }
 
 func normalizeSelector(s *metav1.LabelSelector) {

@@ -40,6 +40,24 @@ func Terminal(s string) string {
 	return b.String()
 }
 
+// quote returns t between double quotes, each byte for which esc returns
+// a replacement written as that replacement: the one loop of the quoted
+// label formats (DOT, Mermaid), each with its own escape table.
+func quote(t string, esc func(c byte) string) string {
+	var b strings.Builder
+	b.Grow(len(t) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(t); i++ {
+		if r := esc(t[i]); r != "" {
+			b.WriteString(r)
+		} else {
+			b.WriteByte(t[i])
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 // plain reports whether s is printable ASCII only.
 func plain(s string) bool {
 	for i := 0; i < len(s); i++ {

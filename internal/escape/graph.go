@@ -23,23 +23,21 @@ import (
 // caller's.
 func DOTString(s string) string {
 	t := Terminal(s)
-	var b strings.Builder
-	b.Grow(len(t) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(t); i++ {
-		switch c := t[i]; c {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
 	if strings.HasSuffix(t, `\`) {
-		b.WriteByte(' ')
+		t += " "
 	}
-	b.WriteByte('"')
-	return b.String()
+	return quote(t, dotEscape)
+}
+
+// dotEscape is the escape of c inside a quoted DOT string ("": c as is).
+func dotEscape(c byte) string {
+	switch c {
+	case '"':
+		return `\"`
+	case '\\':
+		return `\\`
+	}
+	return ""
 }
 
 // HTMLText returns s for HTML text or a quoted attribute value: control

@@ -2,7 +2,6 @@ package escape
 
 import (
 	"strconv"
-	"strings"
 )
 
 // MermaidLabel returns s as a quoted Mermaid label, quotes included, for a
@@ -16,29 +15,24 @@ import (
 // Control characters are made visible first (Terminal): a CR, LF or line
 // separator can neither end the label nor the Markdown fence around the
 // diagram. The node ids beside the label are the caller's, never input.
-func MermaidLabel(s string) string {
-	t := Terminal(s)
-	var b strings.Builder
-	b.Grow(len(t) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(t); i++ {
-		switch c := t[i]; c {
-		case '"':
-			b.WriteString("#quot;")
-		case '#':
-			b.WriteString("#35;")
-		case '<':
-			b.WriteString("#lt;")
-		case '>':
-			b.WriteString("#gt;")
-		case '&':
-			b.WriteString("#amp;")
-		case '`', '|', '%':
-			b.WriteString("#" + strconv.Itoa(int(c)) + ";")
-		default:
-			b.WriteByte(c)
-		}
+func MermaidLabel(s string) string { return quote(Terminal(s), mermaidEscape) }
+
+// mermaidEscape is the entity code of c inside a quoted Mermaid label ("":
+// c as is).
+func mermaidEscape(c byte) string {
+	switch c {
+	case '"':
+		return "#quot;"
+	case '#':
+		return "#35;"
+	case '<':
+		return "#lt;"
+	case '>':
+		return "#gt;"
+	case '&':
+		return "#amp;"
+	case '`', '|', '%':
+		return "#" + strconv.Itoa(int(c)) + ";"
 	}
-	b.WriteByte('"')
-	return b.String()
+	return ""
 }

@@ -97,20 +97,30 @@ func CompareFile(t testing.TB, path string, got []byte) {
 // FirstDiff describes the first line where want and got differ, or returns
 // "" when they are equal.
 func FirstDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
+	i, w, g, differ := FirstDifference(strings.Split(want, "\n"), strings.Split(got, "\n"))
+	if !differ {
+		return ""
+	}
+	return "line " + strconv.Itoa(i+1) + ":\n want: " + w + "\n got:  " + g
+}
+
+// FirstDifference finds the first index where want and got differ (a
+// missing element reads as ""), with the two elements there; differ is
+// false when there is none.
+func FirstDifference(want, got []string) (i int, w, g string, differ bool) {
+	for i = 0; i < len(want) || i < len(got); i++ {
+		w, g = "", ""
+		if i < len(want) {
+			w = want[i]
 		}
-		if i < len(gl) {
-			g = gl[i]
+		if i < len(got) {
+			g = got[i]
 		}
 		if w != g {
-			return "line " + strconv.Itoa(i+1) + ":\n want: " + w + "\n got:  " + g
+			return i, w, g, true
 		}
 	}
-	return ""
+	return 0, "", "", false
 }
 
 func write(t testing.TB, path string, data []byte) {

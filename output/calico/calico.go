@@ -112,10 +112,6 @@ func (f Formatter) policyKind(global bool) string {
 	return KindNetworkPolicy
 }
 
-func labels() map[string]string {
-	return map[string]string{"app.kubernetes.io/managed-by": "flowfence"}
-}
-
 // qualified returns a policy's name in tier: before Calico v3.32 a policy
 // outside the default tier must be named "<tier>.<name>" (v3.32 accepts
 // the prefixed name as well).
@@ -143,11 +139,7 @@ func (f Formatter) Build(p *policy.Policy) (*Object, []string) {
 		spec.Types = append(spec.Types, TypeEgress)
 		spec.Egress = directionRules(p.EgressRules, false, &notes)
 	}
-	return &Object{
-		APIVersion: APIVersion, Kind: f.policyKind(false),
-		Metadata: Metadata{Name: qualified(f.Tier, p.Name), Namespace: p.Namespace, Labels: labels()},
-		Spec:     spec,
-	}, notes
+	return &Object{ObjectHead: output.Head(APIVersion, f.policyKind(false), qualified(f.Tier, p.Name), p.Namespace), Spec: spec}, notes
 }
 
 // Selector renders a label map as a Calico selector expression (sorted
@@ -346,12 +338,12 @@ func (f Formatter) tiers(set *policy.Set) []*Object {
 	var out []*Object
 	if len(set.Namespaces) > 0 && len(set.Guard.Addresses) > 0 {
 		o := GuardTierOrder
-		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: Metadata{Name: GuardTier, Labels: labels()},
+		out = append(out, &Object{ObjectHead: output.Head(APIVersion, KindTier, GuardTier, ""),
 			Spec: &TierSpec{Order: &o, DefaultAction: ActionPass}})
 	}
 	if f.Tier != "" && f.Tier != "default" && len(set.Namespaces) > 0 {
 		o := WorkloadTierOrder
-		out = append(out, &Object{APIVersion: APIVersion, Kind: KindTier, Metadata: Metadata{Name: f.Tier, Labels: labels()},
+		out = append(out, &Object{ObjectHead: output.Head(APIVersion, KindTier, f.Tier, ""),
 			Spec: &TierSpec{Order: &o, DefaultAction: ActionDeny}})
 	}
 	return out
@@ -418,8 +410,7 @@ func (f Formatter) Guard(set *policy.Set) (*Object, []string) {
 		spec.Egress = append(spec.Egress, Rule{Action: ActionDeny, IPVersion: 6, Destination: &EntityRule{Nets: v6}})
 	}
 	spec.Egress = append(spec.Egress, Rule{Action: ActionPass})
-	return &Object{APIVersion: APIVersion, Kind: f.policyKind(true),
-		Metadata: Metadata{Name: qualified(GuardTier, GuardPolicy), Labels: labels()}, Spec: spec}, comment
+	return &Object{ObjectHead: output.Head(APIVersion, f.policyKind(true), qualified(GuardTier, GuardPolicy), ""), Spec: spec}, comment
 }
 
 // optInSubject is the selector of an opted-in workload: the subject of one

@@ -158,7 +158,7 @@ func TestBuildRules(t *testing.T) {
 
 func TestValidateRejects(t *testing.T) {
 	ok := func() *calico.Object {
-		return &calico.Object{APIVersion: calico.APIVersion, Kind: calico.KindNetworkPolicy, Metadata: calico.Metadata{Name: "a", Namespace: "web"},
+		return &calico.Object{ObjectHead: output.ObjectHead{APIVersion: calico.APIVersion, Kind: calico.KindNetworkPolicy, Metadata: output.Metadata{Name: "a", Namespace: "web"}},
 			Spec: &calico.PolicySpec{Selector: "all()", Types: []string{"Egress"}, Egress: []calico.Rule{{Action: "Allow", Protocol: "TCP",
 				Destination: &calico.EntityRule{Nets: []string{"10.0.0.0/8"}, NotNets: []string{"10.1.0.0/16"}, Ports: []calico.Port{calico.Num(443)}}}}}}
 	}

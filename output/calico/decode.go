@@ -14,37 +14,34 @@ import (
 // file (several documents separated by "---" allowed) and validates them;
 // name is used in errors.
 func Decode(name string, data []byte) ([]*Object, error) {
-	var out []*Object
-	for i, doc := range output.SplitDocuments(data) {
-		if output.BlankDocument(doc) {
-			continue
-		}
-		var raw struct {
-			APIVersion string          `json:"apiVersion"`
-			Kind       string          `json:"kind"`
-			Metadata   Metadata        `json:"metadata"`
-			Spec       json.RawMessage `json:"spec"`
-		}
-		if err := yaml.UnmarshalStrict(doc, &raw); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
-		}
-		obj := &Object{APIVersion: raw.APIVersion, Kind: raw.Kind, Metadata: raw.Metadata}
-		var spec any = &PolicySpec{}
-		if raw.Kind == KindTier {
-			spec = &TierSpec{}
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw.Spec))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(spec); err != nil {
-			return nil, fmt.Errorf("%s: document %d: spec: %w", name, i+1, err)
-		}
-		obj.Spec = spec
-		if err := Validate(obj); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
-		}
-		out = append(out, obj)
+	return output.DecodeDocuments(name, data, decodeDocument)
+}
+
+// decodeDocument strictly decodes one object, its spec as a *PolicySpec
+// or (a Tier) a *TierSpec, and validates it.
+func decodeDocument(doc []byte) (*Object, error) {
+	var raw struct {
+		output.ObjectHead
+		Spec json.RawMessage `json:"spec"`
 	}
-	return out, nil
+	if err := yaml.UnmarshalStrict(doc, &raw); err != nil {
+		return nil, err
+	}
+	obj := &Object{ObjectHead: raw.ObjectHead}
+	var spec any = &PolicySpec{}
+	if raw.Kind == KindTier {
+		spec = &TierSpec{}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw.Spec))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(spec); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	obj.Spec = spec
+	if err := Validate(obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 // DecodeTree decodes every policy YAML of a rendered tree (kustomizations

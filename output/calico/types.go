@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -51,18 +52,9 @@ const (
 
 // Object is one projectcalico.org/v3 resource.
 type Object struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Metadata   Metadata `json:"metadata"`
+	output.ObjectHead
 	// Spec is a *PolicySpec or a *TierSpec.
 	Spec any `json:"spec"`
-}
-
-// Metadata is the subset of ObjectMeta flowfence writes.
-type Metadata struct {
-	Name      string            `json:"name"`
-	Namespace string            `json:"namespace,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
 }
 
 // PolicySpec is the spec of a (Staged)(Global)NetworkPolicy.

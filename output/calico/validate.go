@@ -20,11 +20,8 @@ import (
 func Validate(o *Object) error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if o.APIVersion != APIVersion {
-		add("apiVersion %q: want %s", o.APIVersion, APIVersion)
-	}
-	for _, msg := range validation.IsDNS1123Subdomain(o.Metadata.Name) {
-		add("metadata.name %q: %s", o.Metadata.Name, msg)
+	for _, msg := range o.CheckHead(APIVersion) {
+		errs = append(errs, errors.New(msg))
 	}
 	namespaced := o.Kind == KindNetworkPolicy || o.Kind == KindStagedNetworkPolicy
 	switch {

@@ -93,16 +93,12 @@ func (f Formatter) check() error {
 	return nil
 }
 
-func meta(name, ns string) Metadata {
-	return Metadata{Name: name, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "flowfence"}}
-}
-
 // Build converts one policy into a CiliumNetworkPolicy. dnsProxy adds the
 // DNS-proxy rule (rules.dns matchPattern "*") to the DNS bundle: only where
 // toFQDNs rules need it, because it makes DNS depend on the agent's L7
 // proxy. Peers that cannot be written are dropped with a note.
 func (f Formatter) Build(p *policy.Policy, guard *policy.Guard, dnsProxy bool) (*Object, []string) {
-	obj := &Object{APIVersion: APIVersion, Kind: KindCiliumNetworkPolicy, Metadata: meta(p.Name, p.Namespace), Spec: &Rule{}}
+	obj := &Object{ObjectHead: output.Head(APIVersion, KindCiliumNetworkPolicy, p.Name, p.Namespace), Spec: &Rule{}}
 	r := obj.Spec
 	if len(p.Subject) > 0 {
 		r.EndpointSelector.MatchLabels = maps.Clone(p.Subject)

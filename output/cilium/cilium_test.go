@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
 	"github.com/flowfence/flowfence/synth"
@@ -186,7 +187,7 @@ func TestMatchPattern(t *testing.T) {
 // refuses too.
 func TestValidateRejects(t *testing.T) {
 	ok := func() *Object {
-		return &Object{APIVersion: APIVersion, Kind: KindCiliumNetworkPolicy, Metadata: Metadata{Name: "x", Namespace: "shop"},
+		return &Object{ObjectHead: output.ObjectHead{APIVersion: APIVersion, Kind: KindCiliumNetworkPolicy, Metadata: output.Metadata{Name: "x", Namespace: "shop"}},
 			Spec: &Rule{Egress: []EgressRule{{ToEndpoints: []Selector{{MatchLabels: map[string]string{"k8s:app": "a"}}}}}}}
 	}
 	if err := Validate(ok()); err != nil {

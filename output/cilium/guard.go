@@ -158,7 +158,7 @@ func Guard(set *policy.Set) (*Object, []string, error) {
 		rules = append(rules, guardRule(sel, "Opted-in "+k+": deny its credential endpoints on every port but the opted-in ones.", denyRules(w.addrs, w.extra)))
 	}
 
-	obj := &Object{APIVersion: APIVersion, Kind: KindCiliumClusterwideNetworkPolicy, Metadata: meta(GuardName, "")}
+	obj := &Object{ObjectHead: output.Head(APIVersion, KindCiliumClusterwideNetworkPolicy, GuardName, "")}
 	if len(rules) == 1 {
 		obj.Spec = &rules[0]
 	} else {

@@ -7,6 +7,8 @@ package cilium
 // strictly into Cilium's real types and runs its sanitizer, so a tag that
 // drifts from Cilium's fails there.
 
+import "github.com/flowfence/flowfence/output"
+
 // API group/version and kinds.
 const (
 	APIVersion                         = "cilium.io/v2"
@@ -17,18 +19,9 @@ const (
 // Object is a CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy: one
 // rule in Spec, or several in Specs.
 type Object struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Metadata   Metadata `json:"metadata"`
-	Spec       *Rule    `json:"spec,omitempty"`
-	Specs      []Rule   `json:"specs,omitempty"`
-}
-
-// Metadata is the part of ObjectMeta flowfence sets.
-type Metadata struct {
-	Name      string            `json:"name"`
-	Namespace string            `json:"namespace,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
+	output.ObjectHead
+	Spec  *Rule  `json:"spec,omitempty"`
+	Specs []Rule `json:"specs,omitempty"`
 }
 
 // Rule is api.Rule: the endpoints it selects and what they may send and

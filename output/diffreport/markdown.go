@@ -131,27 +131,12 @@ func Markdown(d *diffcheck.Diff) []byte {
 }
 
 // newFlows returns the flows drawn in the graph: the undocumented flows
-// and the new edges, once each, sorted.
+// and the new edges, once each (an undocumented flow before the new edge
+// of the same source, destination, protocol and port), sorted.
 func newFlows(d *diffcheck.Diff) []diffcheck.Flow {
-	type key struct {
-		src, dst, proto string
-		port            uint16
-	}
-	seen := map[key]bool{}
-	var out []diffcheck.Flow
-	for _, fs := range [][]diffcheck.Flow{d.Undocumented, d.NewEdges} {
-		for _, f := range fs {
-			k := key{f.Src, f.Dst, f.Protocol, f.Port}
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, f)
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b diffcheck.Flow) int {
-		return strings.Compare(fmt.Sprintf("%s\x00%s\x00%s\x00%05d", a.Src, a.Dst, a.Protocol, a.Port), fmt.Sprintf("%s\x00%s\x00%s\x00%05d", b.Src, b.Dst, b.Protocol, b.Port))
-	})
-	return out
+	out := slices.Concat(d.Undocumented, d.NewEdges)
+	slices.SortStableFunc(out, diffcheck.CompareFlows)
+	return slices.CompactFunc(out, func(a, b diffcheck.Flow) bool { return diffcheck.CompareFlows(a, b) == 0 })
 }
 
 // Mermaid renders flows as a fenced Mermaid `graph LR` block ("" for none):

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 )
@@ -52,15 +50,6 @@ func (f Formatter) DecodeDocument(path string, doc []byte) (any, error) {
 // Decode strictly decodes one AdminNetworkPolicy or
 // BaselineAdminNetworkPolicy document (unknown fields and duplicate keys
 // are errors) and validates it.
-func Decode(doc []byte) (*ANP, error) {
-	var obj ANP
-	if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
-		return nil, err
-	}
-	if err := Validate(&obj); err != nil {
-		return nil, err
-	}
-	return &obj, nil
-}
+func Decode(doc []byte) (*ANP, error) { return output.DecodeStrict(doc, Validate) }
 
 var _ output.Expecter = Formatter{}

@@ -18,12 +18,11 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
-
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/output"
 	"github.com/flowfence/flowfence/policy"
 	"github.com/flowfence/flowfence/record"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // API group/version and kinds.
@@ -61,16 +60,8 @@ const (
 // ANP is an AdminNetworkPolicy or BaselineAdminNetworkPolicy (a BANP has
 // no priority and no Pass).
 type ANP struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Metadata   Metadata `json:"metadata"`
-	Spec       Spec     `json:"spec"`
-}
-
-// Metadata is the part of ObjectMeta flowfence sets.
-type Metadata struct {
-	Name   string            `json:"name"`
-	Labels map[string]string `json:"labels,omitempty"`
+	output.ObjectHead
+	Spec Spec `json:"spec"`
 }
 
 // Spec is AdminNetworkPolicySpec / BaselineAdminNetworkPolicySpec.
@@ -83,27 +74,14 @@ type Spec struct {
 
 // Subject is AdminNetworkPolicySubject: exactly one of the two.
 type Subject struct {
-	Namespaces *LabelSelector  `json:"namespaces,omitempty"`
-	Pods       *NamespacedPods `json:"pods,omitempty"`
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Pods       *NamespacedPods       `json:"pods,omitempty"`
 }
 
 // NamespacedPods is NamespacedPod.
 type NamespacedPods struct {
-	NamespaceSelector LabelSelector `json:"namespaceSelector"`
-	PodSelector       LabelSelector `json:"podSelector"`
-}
-
-// LabelSelector is metav1.LabelSelector.
-type LabelSelector struct {
-	MatchLabels      map[string]string `json:"matchLabels,omitempty"`
-	MatchExpressions []Requirement     `json:"matchExpressions,omitempty"`
-}
-
-// Requirement is metav1.LabelSelectorRequirement.
-type Requirement struct {
-	Key      string   `json:"key"`
-	Operator string   `json:"operator"`
-	Values   []string `json:"values,omitempty"`
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+	PodSelector       metav1.LabelSelector `json:"podSelector"`
 }
 
 // IngressRule is AdminNetworkPolicyIngressRule.
@@ -124,14 +102,14 @@ type EgressRule struct {
 
 // IngressPeer is AdminNetworkPolicyIngressPeer.
 type IngressPeer struct {
-	Namespaces *LabelSelector  `json:"namespaces,omitempty"`
-	Pods       *NamespacedPods `json:"pods,omitempty"`
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Pods       *NamespacedPods       `json:"pods,omitempty"`
 }
 
 // EgressPeer is AdminNetworkPolicyEgressPeer (the members flowfence uses).
 type EgressPeer struct {
-	Namespaces *LabelSelector `json:"namespaces,omitempty"`
-	Networks   []string       `json:"networks,omitempty"`
+	Namespaces *metav1.LabelSelector `json:"namespaces,omitempty"`
+	Networks   []string              `json:"networks,omitempty"`
 }
 
 // Port is AdminNetworkPolicyPort (port numbers only).
@@ -208,10 +186,6 @@ func Add(t output.Tree, set *policy.Set, o Options) error {
 // kindName names an object in the error of an invalid one.
 func kindName(obj *ANP) string { return obj.Kind + " " + obj.Metadata.Name }
 
-func meta(name string) Metadata {
-	return Metadata{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "flowfence"}}
-}
-
 func prio(p int32) *int32 { return &p }
 
 // Guard returns the metadata-guard AdminNetworkPolicies, opt-ins first,
@@ -259,11 +233,11 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 	for _, key := range slices.Sorted(maps.Keys(optIns)) {
 		oi := optIns[key]
 		slices.SortFunc(oi.rules, func(a, b EgressRule) int { return strings.Compare(a.Name, b.Name) })
-		objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: meta(optInName(oi.ns, oi.workload)), Spec: Spec{
+		objs = append(objs, &ANP{ObjectHead: output.Head(APIVersion, KindANP, optInName(oi.ns, oi.workload), ""), Spec: Spec{
 			Priority: prio(OptInPriority),
 			Subject: Subject{Pods: &NamespacedPods{
-				NamespaceSelector: LabelSelector{MatchLabels: map[string]string{NamespaceLabel: oi.ns}},
-				PodSelector:       LabelSelector{MatchLabels: maps.Clone(oi.sel)},
+				NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: oi.ns}},
+				PodSelector:       metav1.LabelSelector{MatchLabels: maps.Clone(oi.sel)},
 			}},
 			Egress: oi.rules,
 		}})
@@ -303,9 +277,9 @@ func Guard(set *policy.Set) ([]*ANP, [][]string) {
 			To: []EgressPeer{{Networks: nets}}, Ports: &ports})
 	}
 	rules = append(rules, EgressRule{Name: "deny-cloud-metadata", Action: ActionDeny, To: []EgressPeer{{Networks: all}}})
-	objs = append(objs, &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: meta(GuardName), Spec: Spec{
+	objs = append(objs, &ANP{ObjectHead: output.Head(APIVersion, KindANP, GuardName, ""), Spec: Spec{
 		Priority: prio(GuardPriority),
-		Subject:  Subject{Namespaces: &LabelSelector{}},
+		Subject:  Subject{Namespaces: &metav1.LabelSelector{}},
 		Egress:   rules,
 	}})
 	c := []string{
@@ -337,14 +311,14 @@ func Baseline(set *policy.Set) (*ANP, []string) {
 		nss = append(nss, ns.Name)
 	}
 	slices.Sort(nss)
-	subject := Subject{Namespaces: &LabelSelector{MatchExpressions: []Requirement{{Key: NamespaceLabel, Operator: "In", Values: nss}}}}
+	subject := Subject{Namespaces: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: NamespaceLabel, Operator: metav1.LabelSelectorOpIn, Values: nss}}}}
 	if len(nss) == 0 {
 		// no application namespace: select none rather than every namespace
-		subject = Subject{Namespaces: &LabelSelector{MatchLabels: map[string]string{NamespaceLabel: "flowfence-no-application-namespace"}}}
+		subject = Subject{Namespaces: &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceLabel: "flowfence-no-application-namespace"}}}
 	}
-	obj := &ANP{APIVersion: APIVersion, Kind: KindBANP, Metadata: meta(BaselineName), Spec: Spec{
+	obj := &ANP{ObjectHead: output.Head(APIVersion, KindBANP, BaselineName, ""), Spec: Spec{
 		Subject: subject,
-		Ingress: []IngressRule{{Name: "default-deny-ingress", Action: ActionDeny, From: []IngressPeer{{Namespaces: &LabelSelector{}}}}},
+		Ingress: []IngressRule{{Name: "default-deny-ingress", Action: ActionDeny, From: []IngressPeer{{Namespaces: &metav1.LabelSelector{}}}}},
 		Egress:  []EgressRule{{Name: "default-deny-egress", Action: ActionDeny, To: []EgressPeer{{Networks: []string{"0.0.0.0/0", "::/0"}}}}},
 	}}
 	return obj, []string{
@@ -399,12 +373,7 @@ func Marshal(obj *ANP, comment []string) ([]byte, error) {
 func Validate(obj *ANP) error {
 	var errs []string
 	add := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
-	if obj.APIVersion != APIVersion {
-		add("apiVersion %q: want %s", obj.APIVersion, APIVersion)
-	}
-	for _, msg := range validation.IsDNS1123Subdomain(obj.Metadata.Name) {
-		add("metadata.name %q: %s", obj.Metadata.Name, msg)
-	}
+	errs = append(errs, obj.CheckHead(APIVersion)...)
 	actions := []string{ActionAllow, ActionDeny}
 	switch obj.Kind {
 	case KindANP:
@@ -427,7 +396,7 @@ func Validate(obj *ANP) error {
 	}
 	// every selector's labels and values must be valid Kubernetes labels
 	// (they come from observed pods and config opt-ins)
-	sels := map[string]*LabelSelector{"spec.subject.namespaces": obj.Spec.Subject.Namespaces}
+	sels := map[string]*metav1.LabelSelector{"spec.subject.namespaces": obj.Spec.Subject.Namespaces}
 	if p := obj.Spec.Subject.Pods; p != nil {
 		sels["spec.subject.pods.namespaceSelector"], sels["spec.subject.pods.podSelector"] = &p.NamespaceSelector, &p.PodSelector
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/flowfence/flowfence/output"
@@ -184,8 +185,8 @@ func (fakeFormatter) Render(*policy.Set) (output.Tree, error) {
 // value breaks Kubernetes' syntax (a line break, a space) is invalid.
 func TestValidateRefusesInvalidLabels(t *testing.T) {
 	for _, sel := range []map[string]string{{"app": "x\n- y"}, {"a b": "x"}} {
-		obj := &ANP{APIVersion: APIVersion, Kind: KindANP, Metadata: Metadata{Name: "x"},
-			Spec: Spec{Priority: new(int32), Subject: Subject{Pods: &NamespacedPods{PodSelector: LabelSelector{MatchLabels: sel}}}}}
+		obj := &ANP{ObjectHead: output.ObjectHead{APIVersion: APIVersion, Kind: KindANP, Metadata: output.Metadata{Name: "x"}},
+			Spec: Spec{Priority: new(int32), Subject: Subject{Pods: &NamespacedPods{PodSelector: metav1.LabelSelector{MatchLabels: sel}}}}}
 		if err := Validate(obj); err == nil || !strings.Contains(err.Error(), "not a valid label") {
 			t.Errorf("%q: err = %v, want an invalid label", sel, err)
 		}

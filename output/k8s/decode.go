@@ -11,24 +11,22 @@ import (
 // Decode strictly decodes the NetworkPolicy documents of one YAML file
 // (several documents separated by "---" allowed); name is used in errors.
 func Decode(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
-	var out []*networkingv1.NetworkPolicy
-	for i, doc := range output.SplitDocuments(data) {
-		if output.BlankDocument(doc) {
-			continue
-		}
-		var np networkingv1.NetworkPolicy
-		if err := unmarshalStrict(doc, &np); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
-		}
-		if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
-			return nil, fmt.Errorf("%s: document %d: %s/%s is not a networking.k8s.io/v1 NetworkPolicy", name, i+1, np.APIVersion, np.Kind)
-		}
-		if err := Validate(&np); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i+1, err)
-		}
-		out = append(out, &np)
+	return output.DecodeDocuments(name, data, decodeDocument)
+}
+
+// decodeDocument strictly decodes and validates one NetworkPolicy.
+func decodeDocument(doc []byte) (*networkingv1.NetworkPolicy, error) {
+	var np networkingv1.NetworkPolicy
+	if err := unmarshalStrict(doc, &np); err != nil {
+		return nil, err
 	}
-	return out, nil
+	if np.Kind != "NetworkPolicy" || np.APIVersion != "networking.k8s.io/v1" {
+		return nil, fmt.Errorf("%s/%s is not a networking.k8s.io/v1 NetworkPolicy", np.APIVersion, np.Kind)
+	}
+	if err := Validate(&np); err != nil {
+		return nil, err
+	}
+	return &np, nil
 }
 
 // DecodeTree decodes every policy YAML of a rendered tree (kustomizations

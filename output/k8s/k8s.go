@@ -70,7 +70,7 @@ func (Formatter) Render(set *policy.Set) (output.Tree, error) {
 func Build(p *policy.Policy) (*networkingv1.NetworkPolicy, []string) {
 	np := &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "flowfence"}},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: output.ManagedLabels()},
 	}
 	if len(p.Subject) > 0 {
 		np.Spec.PodSelector.MatchLabels = p.Subject

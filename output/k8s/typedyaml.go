@@ -477,6 +477,19 @@ func (p *preader) list(val string, col int, item func(val string, col int) bool)
 	return true
 }
 
+// listOf reads a sequence value (list) into *out, made empty first (an
+// empty list, not nil, as the API decoder gives for `[]`); item reads one
+// element into a zero T, appended even when item fails.
+func listOf[T any](p *preader, val string, col int, out *[]T, item func(it *T, val string, col int) bool) bool {
+	*out = []T{}
+	return p.list(val, col, func(val string, col int) bool {
+		var it T
+		ok := item(&it, val, col)
+		*out = append(*out, it)
+		return ok
+	})
+}
+
 // structItem reads a sequence item that is a struct: a mapping (at col)
 // or `{}`.
 func (p *preader) structItem(val string, col int, f func(key, val string, col int) bool) bool {
@@ -509,27 +522,18 @@ func (p *preader) spec(s *networkingv1.NetworkPolicySpec, key, val string, col i
 			s.PodSelector = *ls
 		}
 	case "policyTypes":
-		s.PolicyTypes = []networkingv1.PolicyType{}
-		ok = p.list(val, col, func(val string, _ int) bool {
-			t, ok := p.str(val)
-			s.PolicyTypes = append(s.PolicyTypes, networkingv1.PolicyType(t))
+		ok = listOf(p, val, col, &s.PolicyTypes, func(t *networkingv1.PolicyType, val string, _ int) bool {
+			v, ok := p.str(val)
+			*t = networkingv1.PolicyType(v)
 			return ok
 		})
 	case "ingress":
-		s.Ingress = []networkingv1.NetworkPolicyIngressRule{}
-		ok = p.list(val, col, func(val string, col int) bool {
-			var r networkingv1.NetworkPolicyIngressRule
-			ok := p.rule(val, col, "from", &r.Ports, &r.From)
-			s.Ingress = append(s.Ingress, r)
-			return ok
+		ok = listOf(p, val, col, &s.Ingress, func(r *networkingv1.NetworkPolicyIngressRule, val string, col int) bool {
+			return p.rule(val, col, "from", &r.Ports, &r.From)
 		})
 	case "egress":
-		s.Egress = []networkingv1.NetworkPolicyEgressRule{}
-		ok = p.list(val, col, func(val string, col int) bool {
-			var r networkingv1.NetworkPolicyEgressRule
-			ok := p.rule(val, col, "to", &r.Ports, &r.To)
-			s.Egress = append(s.Egress, r)
-			return ok
+		ok = listOf(p, val, col, &s.Egress, func(r *networkingv1.NetworkPolicyEgressRule, val string, col int) bool {
+			return p.rule(val, col, "to", &r.Ports, &r.To)
 		})
 	}
 	return ok
@@ -539,20 +543,12 @@ func (p *preader) rule(val string, col int, peersKey string, ports *[]networking
 	return p.structItem(val, col, func(key, val string, col int) bool {
 		switch key {
 		case "ports":
-			*ports = []networkingv1.NetworkPolicyPort{}
-			return p.list(val, col, func(val string, col int) bool {
-				var pt networkingv1.NetworkPolicyPort
-				ok := p.structItem(val, col, func(key, val string, _ int) bool { return p.port(&pt, key, val) })
-				*ports = append(*ports, pt)
-				return ok
+			return listOf(p, val, col, ports, func(pt *networkingv1.NetworkPolicyPort, val string, col int) bool {
+				return p.structItem(val, col, func(key, val string, _ int) bool { return p.port(pt, key, val) })
 			})
 		case peersKey:
-			*peers = []networkingv1.NetworkPolicyPeer{}
-			return p.list(val, col, func(val string, col int) bool {
-				var pe networkingv1.NetworkPolicyPeer
-				ok := p.structItem(val, col, func(key, val string, col int) bool { return p.peer(&pe, key, val, col) })
-				*peers = append(*peers, pe)
-				return ok
+			return listOf(p, val, col, peers, func(pe *networkingv1.NetworkPolicyPeer, val string, col int) bool {
+				return p.structItem(val, col, func(key, val string, col int) bool { return p.peer(pe, key, val, col) })
 			})
 		}
 		return false
@@ -600,10 +596,9 @@ func (p *preader) peer(pe *networkingv1.NetworkPolicyPeer, key, val string, col 
 			case "cidr":
 				ib.CIDR, ok = p.str(val)
 			case "except":
-				ib.Except = []string{}
-				ok = p.list(val, col, func(val string, _ int) bool {
-					s, ok := p.str(val)
-					ib.Except = append(ib.Except, s)
+				ok = listOf(p, val, col, &ib.Except, func(s *string, val string, _ int) bool {
+					var ok bool
+					*s, ok = p.str(val)
 					return ok
 				})
 			}

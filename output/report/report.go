@@ -125,11 +125,7 @@ func writeBlockers(b *bytes.Buffer, ns *policy.Namespace) {
 	b.WriteString("inexpressible protocols). Enforcing now cuts them.\n\n")
 	b.WriteString("| workload | direction | peer | port | flows | why it is denied | fix |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range ns.Blockers {
-		port := k.Proto
-		if k.Port != 0 {
-			port = fmt.Sprintf("%s/%d", k.Proto, k.Port)
-		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %s |\n", escape.MarkdownCell(k.Workload), escape.MarkdownCell(k.Direction), escape.MarkdownCell(k.Peer), escape.MarkdownCell(port), k.Flows, escape.MarkdownCell(k.Reason), escape.MarkdownCell(k.Fix))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %s |\n", escape.MarkdownCell(k.Workload), escape.MarkdownCell(k.Direction), escape.MarkdownCell(k.Peer), escape.MarkdownCell(policy.PortString(k.Proto, k.Port)), k.Flows, escape.MarkdownCell(k.Reason), escape.MarkdownCell(k.Fix))
 	}
 }
 

@@ -45,6 +45,8 @@ package calico
 
 import (
 	"encoding/json"
+
+	caliout "github.com/flowfence/flowfence/output/calico"
 )
 
 // Object is one decoded Calico resource this package evaluates: a policy
@@ -125,8 +127,6 @@ type EntityRule struct {
 	NotPorts          []json.RawMessage `json:"notPorts,omitempty"`
 }
 
-// TierSpec is the spec of a Tier.
-type TierSpec struct {
-	Order         *float64 `json:"order,omitempty"`
-	DefaultAction string   `json:"defaultAction,omitempty"`
-}
+// TierSpec is the spec of a Tier: output/calico's, whose members are all a
+// Tier has that this package evaluates.
+type TierSpec = caliout.TierSpec

@@ -18,6 +18,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	ghtml "github.com/yuin/goldmark/renderer/html"
 	"golang.org/x/net/html"
+
+	"github.com/flowfence/flowfence/internal/golden"
 )
 
 // Names reads a JSON array of names (testdata/hostile/*.json).
@@ -102,19 +104,11 @@ func Tags(doc *html.Node) map[string]int {
 // FirstDiff returns a readable account of the first line where two shapes
 // differ ("" when they are equal).
 func FirstDiff(want, got []string) string {
-	for i := 0; i < max(len(want), len(got)); i++ {
-		var w, g string
-		if i < len(want) {
-			w = want[i]
-		}
-		if i < len(got) {
-			g = got[i]
-		}
-		if w != g {
-			return fmt.Sprintf("element %d: want %q, got %q (%d vs %d elements)", i, w, g, len(want), len(got))
-		}
+	i, w, g, differ := golden.FirstDifference(want, got)
+	if !differ {
+		return ""
 	}
-	return ""
+	return fmt.Sprintf("element %d: want %q, got %q (%d vs %d elements)", i, w, g, len(want), len(got))
 }
 
 // MermaidBlocks returns the lines of each ```mermaid fenced block of md,
