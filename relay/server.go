@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"regexp"
 	"slices"
@@ -179,12 +178,9 @@ func (s *Server) Join(node string) {
 }
 
 // present reports whether node has joined (see Options.Absent).
-func (s *Server) present(node string) bool { return presentIn(s.absent.Load(), node) }
-
-// presentIn reports whether node is not in absent (a snapshot of
-// Server.absent).
-func presentIn(absent *map[string]bool, node string) bool {
-	return absent == nil || !(*absent)[node]
+func (s *Server) present(node string) bool {
+	a := s.absent.Load()
+	return a == nil || !(*a)[node]
 }
 
 // Sent returns how many events the server has sent, over all streams.
@@ -442,7 +438,8 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 		return nil
 	}
 	u := s.available(s.opts.Now())
-	for q := range s.history(req, flt, u) {
+	hist := s.history(req, flt, u)
+	for _, q := range hist {
 		if err := ss.send(q); err != nil {
 			return err
 		}
@@ -453,12 +450,9 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 	return s.follow(req, flt, ss, u)
 }
 
-// history yields the buffered events (of the first u) the request asks
-// for, in order. Events are yielded as they are selected, so that the first
-// is sent while the rest of a long history is still being read, as a Hubble
-// server does; only the last N of a range (number without first) need the
-// whole range read first.
-func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) iter.Seq[int] {
+// history selects the buffered events (of the first u) the request asks
+// for, in order.
+func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) []int {
 	lo := 0
 	if since := req.GetSince(); since != nil {
 		t := since.AsTime()
@@ -471,42 +465,28 @@ func (s *Server) history(req *observerpb.GetFlowsRequest, flt *filters, u int) i
 	number := req.GetNumber()
 	if number == 0 {
 		if req.GetFollow() && req.GetSince() == nil {
-			return func(func(int) bool) {} // follow without since or number: new events only
+			return nil // follow without since or number: new events only
 		}
 		number = math.MaxUint64
 	}
-	// the nodes present when the request came: one joining while the
-	// history is sent is not in it (the learner sees it join and asks)
-	absent := s.absent.Load()
-	selected := func(yield func(int) bool) {
-		for q := lo; q < u; q++ {
-			if !until.IsZero() && s.vtime(q).After(until) {
-				return
-			}
-			e := &s.rec.entries[q%s.n()]
-			if s.retained(q, u) && flt.match(e) && presentIn(absent, e.node) && !yield(q) {
-				return
-			}
+	var out []int
+	for q := lo; q < u; q++ {
+		if !until.IsZero() && s.vtime(q).After(until) {
+			break
+		}
+		e := &s.rec.entries[q%s.n()]
+		if !s.retained(q, u) || !flt.match(e) || !s.present(e.node) {
+			continue
+		}
+		out = append(out, q)
+		if req.GetFirst() && uint64(len(out)) >= number {
+			break
 		}
 	}
-	if number == math.MaxUint64 {
-		return selected
+	if !req.GetFirst() && uint64(len(out)) > number {
+		out = out[uint64(len(out))-number:]
 	}
-	if req.GetFirst() {
-		return func(yield func(int) bool) {
-			sent := uint64(0)
-			for q := range selected {
-				if !yield(q) {
-					return
-				}
-				if sent++; sent >= number {
-					return
-				}
-			}
-		}
-	}
-	all := slices.Collect(selected)
-	return slices.Values(all[uint64(len(all))-min(number, uint64(len(all))):])
+	return out
 }
 
 // follow streams events as they happen, from event u on.

@@ -92,7 +92,6 @@ type decoder struct {
 	respTime      *timestamppb.Timestamp
 	respTS        timestamppb.Timestamp
 	respNode      string
-	lastNode      string // see internNode
 	srcRaw        []byte
 	dstRaw        []byte
 	hasSrc, hasDs bool
@@ -117,17 +116,6 @@ func (d *decoder) intern(b []byte) string {
 	s := string(b)
 	d.strs[s] = s
 	return s
-}
-
-// internNode is intern for node names: a stream's flows come from a few
-// nodes, and a response names its node twice (the response's node_name and
-// the flow's), so the last node name is compared first.
-func (d *decoder) internNode(b []byte) string {
-	if string(b) == d.lastNode {
-		return d.lastNode
-	}
-	d.lastNode = d.intern(b)
-	return d.lastNode
 }
 
 var errWire = errors.New("malformed protobuf")
@@ -175,7 +163,7 @@ func (d *decoder) response(b []byte) (flow []byte, isFlow bool) {
 			if n < 0 {
 				return nil, false
 			}
-			d.respNode, b = d.internNode(v), b[n:]
+			d.respNode, b = d.intern(v), b[n:]
 			continue
 		case num == 1001 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
@@ -690,7 +678,7 @@ func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.
 		if !bytesField {
 			return false
 		}
-		f.NodeName = d.internNode(bs)
+		f.NodeName = d.intern(bs)
 	case 13:
 		if !bytesField {
 			return false
