@@ -31,6 +31,8 @@
 #                            the live runs: the relay serves LIVE_FLOWS
 #                            generated flows LIVE_REPEAT times over
 #                            (the flowfence binary's run: once)
+#   LIVE_RUNS (default 9)    learner runs against the relay; the best
+#                            and the median are reported
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -83,9 +85,10 @@ fi
 # `flowfence learn --from hubble://`) on the flows once.
 LIVE_FLOWS=${LIVE_FLOWS:-200000}
 LIVE_REPEAT=${LIVE_REPEAT:-5}
+LIVE_RUNS=${LIVE_RUNS:-9}
 say "Live: replay relay and learner over gRPC on loopback, CPU per flow ($LIVE_FLOWS flows × $LIVE_REPEAT, then the binary on $LIVE_FLOWS)"
 "$GEN" -flows "$LIVE_FLOWS" -out "$DIR/live.jsonl"
-"$DIR/benchlive" -from "$DIR/live.jsonl" -repeat "$LIVE_REPEAT" -runs "$REPEAT"
+"$DIR/benchlive" -from "$DIR/live.jsonl" -repeat "$LIVE_REPEAT" -runs "$LIVE_RUNS"
 "$DIR/benchlive" -from "$DIR/live.jsonl" -flowfence "$FF" -runs "$REPEAT"
 rm -f "$DIR/live.jsonl"
 

@@ -169,6 +169,22 @@ func run(args []string, stdout io.Writer) error {
 	}
 	best := slices.MinFunc(results, func(a, b result) int { return int(a.learner + a.relay - b.learner - b.relay) })
 	report(stdout, "best", best.flows, best.learner, best.relay, best.wall)
+	// the median of each figure over the runs (per flow, as runs may
+	// learn different counts): on a shared machine one run, even the
+	// best, says little about a change of a few percent
+	median := func(of func(result) time.Duration) time.Duration {
+		per := make([]float64, len(results))
+		for i, r := range results {
+			per[i] = float64(of(r)) / float64(r.flows)
+		}
+		slices.Sort(per)
+		m := (per[(len(per)-1)/2] + per[len(per)/2]) / 2
+		return time.Duration(m * float64(best.flows))
+	}
+	report(stdout, "median", best.flows,
+		median(func(r result) time.Duration { return r.learner }),
+		median(func(r result) time.Duration { return r.relay }),
+		median(func(r result) time.Duration { return r.wall }))
 	return nil
 }
 
