@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/flowfence/flowfence/internal/intern"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -133,7 +134,7 @@ type nodeIDs struct {
 	pods  map[podRefKey]*podRef
 	outs  map[string]*outSlots
 	addrs map[addrRefKey]addrRef
-	ids   map[string]string // interned IDs
+	ids   *intern.Table // interned IDs
 	hints [2]hint
 	next  int
 }
@@ -147,20 +148,10 @@ func mapIdentity(m map[string]string) unsafe.Pointer {
 
 // intern returns the one copy of id the learner keeps.
 func (c *nodeIDs) intern(id string) string {
-	if id == "" {
-		return id
-	}
 	if c.ids == nil {
-		c.ids = map[string]string{}
+		c.ids = intern.New(maxCachedEndpoints)
 	}
-	if s, ok := c.ids[id]; ok {
-		return s
-	}
-	if len(c.ids) >= maxCachedEndpoints {
-		clear(c.ids)
-	}
-	c.ids[id] = id
-	return id
+	return c.ids.String(id)
 }
 
 // nodeID returns the graph node ID of an endpoint without creating the

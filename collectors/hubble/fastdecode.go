@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/flowfence/flowfence/collectors/internal/jsonscan"
+	"github.com/flowfence/flowfence/internal/intern"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -55,7 +56,7 @@ type fastDecoder struct {
 	// dnsIPs are the spans of the DNS answer strings of the current line
 	dnsIPs [][2]int
 
-	intern map[string]string
+	intern *intern.Table
 	labels map[string]*labelEntry
 	names  map[string][]string
 	arena  []byte
@@ -110,7 +111,7 @@ const (
 
 func newFastDecoder(sc *schema) *fastDecoder {
 	d := &fastDecoder{
-		sc: sc, intern: map[string]string{}, labels: map[string]*labelEntry{}, names: map[string][]string{},
+		sc: sc, intern: intern.New(maxInterned), labels: map[string]*labelEntry{}, names: map[string][]string{},
 		endpoints: map[string]*epMemo{}, nodeLabels: map[string]string{}, lastEnum: make([]lastEnum, sc.enumFields),
 		pred: make([]int8, sc.preds),
 	}
@@ -902,20 +903,7 @@ func daysFromCivil(y, m, d int) int64 {
 }
 
 // str interns b.
-func (d *fastDecoder) str(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if s, ok := d.intern[string(b)]; ok {
-		return s
-	}
-	if len(d.intern) >= maxInterned {
-		clear(d.intern)
-	}
-	s := string(b)
-	d.intern[s] = s
-	return s
-}
+func (d *fastDecoder) str(b []byte) string { return d.intern.Bytes(b) }
 
 // node interns a node name, remembering the last one (an exporter file
 // holds one node's flows).

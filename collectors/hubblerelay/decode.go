@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/flowfence/flowfence/collectors/hubble"
+	"github.com/flowfence/flowfence/internal/intern"
 	"github.com/flowfence/flowfence/record"
 )
 
@@ -82,7 +83,7 @@ type epTemplate struct {
 
 // decoder converts the events of one stream. Not safe for concurrent use.
 type decoder struct {
-	strs      map[string]string
+	strs      *intern.Table
 	eps       map[string]*epTemplate
 	labelMaps map[string]map[string]string // label set (canonical) → its one map
 	// m is the reused flow the fields are read into
@@ -102,20 +103,7 @@ type decoder struct {
 }
 
 func newDecoder() *decoder {
-	return &decoder{strs: map[string]string{}, eps: map[string]*epTemplate{}, labelMaps: map[string]map[string]string{}}
-}
-
-// intern returns b as a string shared by every equal one.
-func (d *decoder) intern(b []byte) string {
-	if s, ok := d.strs[string(b)]; ok {
-		return s
-	}
-	if len(d.strs) >= maxInterned {
-		clear(d.strs)
-	}
-	s := string(b)
-	d.strs[s] = s
-	return s
+	return &decoder{strs: intern.New(maxInterned), eps: map[string]*epTemplate{}, labelMaps: map[string]map[string]string{}}
 }
 
 var errWire = errors.New("malformed protobuf")
@@ -163,7 +151,7 @@ func (d *decoder) response(b []byte) (flow []byte, isFlow bool) {
 			if n < 0 {
 				return nil, false
 			}
-			d.respNode, b = d.intern(v), b[n:]
+			d.respNode, b = d.strs.Bytes(v), b[n:]
 			continue
 		case num == 1001 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
@@ -457,9 +445,9 @@ func (d *decoder) ipMsg(b []byte) bool {
 	return scan(b, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
 		switch num {
 		case 1:
-			d.m.IP.Source = d.intern(bs)
+			d.m.IP.Source = d.strs.Bytes(bs)
 		case 2:
-			d.m.IP.Destination = d.intern(bs)
+			d.m.IP.Destination = d.strs.Bytes(bs)
 		default:
 			return true
 		}
@@ -606,9 +594,9 @@ func (d *decoder) l7Msg(b []byte) bool {
 			if !scan(bs, func(num protowire.Number, typ protowire.Type, _ uint64, bs []byte) bool {
 				switch num {
 				case 1:
-					d.m.DNS.Query = d.intern(bs)
+					d.m.DNS.Query = d.strs.Bytes(bs)
 				case 2:
-					d.dnsIPs = append(d.dnsIPs, d.intern(bs))
+					d.dnsIPs = append(d.dnsIPs, d.strs.Bytes(bs))
 				default:
 					return true
 				}
@@ -678,17 +666,17 @@ func (d *decoder) flowField(f *flowpb.Flow, num protowire.Number, typ protowire.
 		if !bytesField {
 			return false
 		}
-		f.NodeName = d.intern(bs)
+		f.NodeName = d.strs.Bytes(bs)
 	case 13:
 		if !bytesField {
 			return false
 		}
-		d.srcNames = append(d.srcNames, d.intern(bs))
+		d.srcNames = append(d.srcNames, d.strs.Bytes(bs))
 	case 14:
 		if !bytesField {
 			return false
 		}
-		d.dstNames = append(d.dstNames, d.intern(bs))
+		d.dstNames = append(d.dstNames, d.strs.Bytes(bs))
 	case 15: // l7
 		if !bytesField || !d.l7Msg(bs) {
 			return false
