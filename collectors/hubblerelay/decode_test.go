@@ -181,18 +181,11 @@ func BenchmarkDecode(b *testing.B) {
 // TestWireDecodeDeniedBy: a flow that names the policy that denied it is
 // left to the general path, which reads the name.
 func TestWireDecodeDeniedBy(t *testing.T) {
-	resp, err := relay.DecodeJSON([]byte(`{"flow":{"time":"2023-08-21T12:12:18.510175415Z","verdict":"DROPPED",` +
-		`"IP":{"source":"10.244.1.60","destination":"10.244.1.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":44916,"destination_port":80,"flags":{"SYN":true}}},` +
-		`"source":{"namespace":"default","pod_name":"xwing"},"destination":{"namespace":"default","pod_name":"deathstar-7848d6c4d5-th9v2"},` +
-		`"node_name":"kind-worker","drop_reason_desc":"POLICY_DENIED","ingress_denied_by":[{"name":"deny-xwing","namespace":"default"}]},` +
-		`"node_name":"kind-worker","time":"2023-08-21T12:12:18.510175415Z"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := proto.Marshal(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := wireEvent(t, `{"flow":{"time":"2023-08-21T12:12:18.510175415Z","verdict":"DROPPED",`+
+		`"IP":{"source":"10.244.1.60","destination":"10.244.1.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":44916,"destination_port":80,"flags":{"SYN":true}}},`+
+		`"source":{"namespace":"default","pod_name":"xwing"},"destination":{"namespace":"default","pod_name":"deathstar-7848d6c4d5-th9v2"},`+
+		`"node_name":"kind-worker","drop_reason_desc":"POLICY_DENIED","ingress_denied_by":[{"name":"deny-xwing","namespace":"default"}]},`+
+		`"node_name":"kind-worker","time":"2023-08-21T12:12:18.510175415Z"}`)
 	var got record.Record
 	if _, _, ok, err := newDecoder().convert(b, &got); !ok || err != nil {
 		t.Fatalf("convert: ok %v, err %v", ok, err)
@@ -217,19 +210,11 @@ func TestLabelSetsNeverShareAMap(t *testing.T) {
 			}
 			quoted[i] = string(q)
 		}
-		resp, err := relay.DecodeJSON([]byte(`{"flow":{"time":"2023-08-21T12:12:18.510175415Z","verdict":"FORWARDED",` +
-			`"IP":{"source":"10.244.1.60","destination":"10.244.1.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":44916,"destination_port":80,"flags":{"SYN":true}}},` +
-			`"source":{"namespace":"shop","pod_name":"` + pod + `","labels":[` + strings.Join(quoted, ",") + `]},` +
-			`"destination":{"namespace":"shop","pod_name":"db-0","labels":["k8s:app=db"]},"node_name":"kind-worker"},` +
-			`"node_name":"kind-worker","time":"2023-08-21T12:12:18.510175415Z"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := proto.Marshal(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return wireEvent(t, `{"flow":{"time":"2023-08-21T12:12:18.510175415Z","verdict":"FORWARDED",`+
+			`"IP":{"source":"10.244.1.60","destination":"10.244.1.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":44916,"destination_port":80,"flags":{"SYN":true}}},`+
+			`"source":{"namespace":"shop","pod_name":"`+pod+`","labels":[`+strings.Join(quoted, ",")+`]},`+
+			`"destination":{"namespace":"shop","pod_name":"db-0","labels":["k8s:app=db"]},"node_name":"kind-worker"},`+
+			`"node_name":"kind-worker","time":"2023-08-21T12:12:18.510175415Z"}`)
 	}
 	for _, c := range []struct {
 		name       string
@@ -259,4 +244,19 @@ func TestLabelSetsNeverShareAMap(t *testing.T) {
 			})
 		}
 	}
+}
+
+// wireEvent returns the GetFlowsResponse of a recorded JSON line as it
+// comes over the wire.
+func wireEvent(t *testing.T, line string) []byte {
+	t.Helper()
+	resp, err := relay.DecodeJSON([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proto.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
