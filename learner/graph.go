@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/flowfence/flowfence/internal/escape"
@@ -445,25 +447,59 @@ func unionLabels(a, b map[string]string) map[string]string {
 	return out
 }
 
+// unionLabelSets returns the distinct label sets of a and b (equal sets are
+// one: record.LabelSetKey), in labelSetOrder, the first maxLabelSets of
+// them: the ones kept are the ones replayed (synth/replay.Peers).
 func unionLabelSets(a, b []map[string]string) []map[string]string {
-	seen := map[string]map[string]string{}
+	type entry struct {
+		order, key string
+		set        map[string]string
+	}
+	var sets []entry
+	seen := map[string]bool{}
+	add := func(s map[string]string, clone bool) {
+		k := record.LabelSetKey(s)
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		if clone {
+			s = maps.Clone(s)
+		}
+		sets = append(sets, entry{order: labelSetOrder(s), key: k, set: s})
+	}
 	for _, s := range a {
-		seen[record.LabelSetKey(s)] = s
+		add(s, false)
 	}
 	for _, s := range b {
-		if _, ok := seen[record.LabelSetKey(s)]; !ok {
-			seen[record.LabelSetKey(s)] = maps.Clone(s)
-		}
+		add(s, true)
 	}
-	keys := slices.Sorted(maps.Keys(seen))
-	if len(keys) > maxLabelSets {
-		keys = keys[:maxLabelSets]
+	slices.SortFunc(sets, func(x, y entry) int {
+		return cmp.Or(strings.Compare(x.order, y.order), strings.Compare(x.key, y.key))
+	})
+	if len(sets) > maxLabelSets {
+		sets = sets[:maxLabelSets]
 	}
-	out := make([]map[string]string, len(keys))
-	for i, k := range keys {
-		out[i] = seen[k]
+	out := make([]map[string]string, len(sets))
+	for i, e := range sets {
+		out[i] = e.set
 	}
 	return out
+}
+
+// labelSetOrder is the text a graph orders a workload's label sets by: the
+// pairs in key order, each written k=v and ended by a NUL. Only an order:
+// it may be equal for different sets holding those bytes, which the
+// LabelSetKey tie-break orders.
+func labelSetOrder(m map[string]string) string {
+	var sb strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		sb.WriteString(k)
+		sb.WriteByte('=')
+		sb.WriteString(m[k])
+		sb.WriteByte(0)
+	}
+	return sb.String()
 }
 
 func unionCapped(a, b []string, max int) []string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -512,5 +513,30 @@ func TestReadGraphRejects(t *testing.T) {
 	}
 	if _, err := ReadGraph("ok.json", bytes.NewReader([]byte(valid))); err != nil {
 		t.Errorf("the unchanged document was rejected: %v", err)
+	}
+}
+
+// TestLabelSetOrder: a workload's label sets keep one order whatever the
+// merge order — the text of their pairs (k=v, NUL-ended) in key order —
+// since the first ones are those kept and replayed; sets that only a
+// separator-based key would confuse both stay.
+func TestLabelSetOrder(t *testing.T) {
+	want := []map[string]string{
+		{"a-b": "1"},
+		{"a": "1"},
+		{"app": "abc"},
+		{"app": "x\x00role=admin"},
+		{"app": "x", "role": "admin"},
+		{"app": "zz"},
+	}
+	for _, split := range []int{0, 2, 4, len(want)} {
+		a := slices.Clone(want[:split])
+		b := slices.Clone(want[split:])
+		slices.Reverse(a)
+		slices.Reverse(b)
+		got := unionLabelSets(b, a)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("sets %d+%d: got %q, want %q", len(b), len(a), got, want)
+		}
 	}
 }
