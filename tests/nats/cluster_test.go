@@ -107,8 +107,10 @@ func (c *cluster) start(i int) {
 		c.t.Fatal(err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		c.t.Fatalf("server %d not ready", i+1)
+	// as long as waitReady waits for the cluster: on a loaded machine a
+	// JetStream node has taken more than 10s to take connections
+	if !s.ReadyForConnections(30 * time.Second) {
+		c.t.Fatalf("server %d not ready after 30s", i+1)
 	}
 	c.servers[i] = s
 }
