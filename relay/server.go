@@ -1,6 +1,7 @@
 // Package relay is a replay Hubble Relay: a server of the real
 // observer.Observer gRPC service (GetFlows with since/until/follow/number/
-// first and namespace/verdict/node filters, ServerStatus, GetNodes) that
+// first, namespace/verdict/node filters and field masks, ServerStatus,
+// GetNodes) that
 // serves recorded flows — for demos without a cluster, and for tests of the
 // live collector (`hubble observe --server` works against it too).
 //
@@ -227,8 +228,11 @@ type frame []byte
 type frameCodec struct{ proto encoding.CodecV2 }
 
 func (c frameCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if f, ok := v.(*frame); ok {
+	switch f := v.(type) {
+	case *frame:
 		return mem.BufferSlice{mem.SliceBuffer(*f)}, nil
+	case *maskedFrame:
+		return mem.BufferSlice{f.buf}, nil
 	}
 	return c.proto.Marshal(v)
 }
@@ -419,13 +423,17 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 	if err != nil {
 		return err
 	}
+	mask, err := newFieldMask(req.GetFieldMask())
+	if err != nil {
+		return err
+	}
 	if req.GetSince() != nil && req.GetUntil() != nil && req.GetUntil().AsTime().Before(req.GetSince().AsTime()) {
 		return status.Error(codes.InvalidArgument, "until is before since")
 	}
 	if req.GetFirst() && req.GetFollow() {
 		return status.Error(codes.InvalidArgument, "first and follow cannot be combined")
 	}
-	ss := &sender{s: s, stream: stream, stallAt: -1}
+	ss := &sender{s: s, stream: stream, mask: mask, stallAt: -1}
 	if s.opts.StallAfter != nil {
 		if n, ok := s.opts.StallAfter(int(s.opened.Add(1))); ok {
 			ss.stallAt = max(n, 0)
@@ -545,6 +553,7 @@ func (s *Server) follow(req *observerpb.GetFlowsRequest, flt *filters, ss *sende
 type sender struct {
 	s       *Server
 	stream  observerpb.Observer_GetFlowsServer
+	mask    *fieldMask // the request's field_mask (nil: whole flows)
 	count   int
 	flows   int
 	stallAt int // events after which the stream stalls (-1 never)
@@ -572,8 +581,16 @@ func (ss *sender) send(q int) error {
 	if err != nil {
 		return status.Errorf(codes.Internal, "encode event %d: %v", q, err)
 	}
-	f := frame(b)
-	if err := ss.stream.SendMsg(&f); err != nil {
+	var msg any
+	if ss.mask != nil {
+		if msg, err = masked(ss.mask, b); err != nil {
+			return status.Errorf(codes.Internal, "mask event %d: %v", q, err)
+		}
+	} else {
+		f := frame(b)
+		msg = &f
+	}
+	if err := ss.stream.SendMsg(msg); err != nil {
 		return err
 	}
 	ss.count++

@@ -2,12 +2,13 @@
 // server) over observer.GetFlows, for an observation window: a duration
 // (follow and stop), since/until (what the relays still buffer), or until
 // interrupted. It converts flows with the same code as the JSON reader
-// (hubble.ConvertResponse), filters on the server (namespaces, verdicts),
-// reconnects with bounded exponential backoff when the stream breaks,
-// resuming from the last flow counted without counting any flow twice
-// (Cursor / Replay: cursor.go), and reports what the window lacks:
-// events the relay said it lost, reconnect gaps, and a window the nodes'
-// ring buffers no longer cover.
+// (hubble.ConvertResponse), filters on the server (namespaces, verdicts)
+// and asks only for the fields the conversion reads (field_mask:
+// hubble.ConvertedFields), reconnects with bounded exponential backoff
+// when the stream breaks, resuming from the last flow counted without
+// counting any flow twice (Cursor / Replay: cursor.go), and reports what
+// the window lacks: events the relay said it lost, reconnect gaps, and a
+// window the nodes' ring buffers no longer cover.
 //
 // A stream is received on one goroutine and decoded and learned on another
 // (handoff.go), so that gRPC's receive path runs beside the work on the

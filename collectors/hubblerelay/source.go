@@ -22,9 +22,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/flowfence/flowfence/collectors"
+	"github.com/flowfence/flowfence/collectors/hubble"
 	"github.com/flowfence/flowfence/internal/escape"
 	"github.com/flowfence/flowfence/record"
 )
@@ -424,7 +426,10 @@ func (s *Source) request(startedAt time.Time, patterns []string, widen bool) *ob
 	if s.opts.Shard.Set() {
 		white = withNodes(white, patterns)
 	}
-	req := &observerpb.GetFlowsRequest{Follow: s.opts.Follow, Whitelist: white, Blacklist: black}
+	req := &observerpb.GetFlowsRequest{Follow: s.opts.Follow, Whitelist: white, Blacklist: black,
+		// only what the conversion reads: a server older than the field
+		// ignores it and sends whole flows, which convert the same
+		FieldMask: &fieldmaskpb.FieldMask{Paths: hubble.ConvertedFields()}}
 	since := s.opts.Since
 	if c := s.cursor.Since(); widen {
 		since = s.floor

@@ -1,0 +1,225 @@
+package relay
+
+import (
+	"fmt"
+	"strings"
+
+	flowpb "github.com/cilium/cilium/api/v1/flow"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+)
+
+// A GetFlows request's field_mask limits the flows sent to the fields it
+// names, as a Hubble server does. The relay applies it to the encoded
+// events themselves: a flow keeps the fields the mask names (a nested
+// path keeps that part of a sub-message the flow has); the response's
+// node_name and time stay when the mask names the flow's node_name and
+// time (Hubble sends the masked flow's). Hubble also sends, for a nested
+// path, its parent messages empty in a flow that has none; the relay does
+// not (the conversion of a flow reads top-level fields: hubble.
+// ConvertedFields).
+
+// GetFlowsResponse and Flow field numbers (observer.proto, flow.proto).
+const (
+	respFlow     protowire.Number = 1
+	respNodeName protowire.Number = 1000
+	respTime     protowire.Number = 1001
+	flowTime     protowire.Number = 1
+	flowNodeName protowire.Number = 11
+)
+
+// fieldMask is the fields of a message kept: each field number's own
+// mask, nil for the whole field. low repeats the verdict for the numbers
+// below 64 (most of a flow's fields), which every field of every flow
+// sent is looked up in.
+type fieldMask struct {
+	fields map[protowire.Number]*fieldMask
+	low    [64]uint8 // 0 dropped, keepWhole, keepPart
+}
+
+const (
+	keepWhole = 1
+	keepPart  = 2
+)
+
+// lookup says whether field num is kept and, when only in part, how.
+func (m *fieldMask) lookup(num protowire.Number) (sub *fieldMask, kept bool) {
+	if num < protowire.Number(len(m.low)) {
+		switch m.low[num] {
+		case 0:
+			return nil, false
+		case keepWhole:
+			return nil, true
+		}
+	}
+	sub, kept = m.fields[num]
+	return sub, kept
+}
+
+// newFieldMask compiles a request's field mask; nil when it keeps
+// everything (no mask, or no path).
+func newFieldMask(fm *fieldmaskpb.FieldMask) (*fieldMask, error) {
+	if len(fm.GetPaths()) == 0 {
+		return nil, nil
+	}
+	root := &fieldMask{fields: map[protowire.Number]*fieldMask{}}
+	flow := (&flowpb.Flow{}).ProtoReflect().Descriptor()
+	for _, path := range fm.GetPaths() {
+		if !(&fieldmaskpb.FieldMask{Paths: []string{path}}).IsValid(&flowpb.Flow{}) {
+			return nil, status.Errorf(codes.InvalidArgument, "flowfence replay relay: field_mask path %q is not a field of flow.Flow", path)
+		}
+		m, md := root, flow
+		names := strings.Split(path, ".")
+		for i, name := range names {
+			num := md.Fields().ByName(protoreflect.Name(name)).Number()
+			sub, seen := m.fields[num]
+			if seen && sub == nil {
+				break // a shorter path keeps the whole field already
+			}
+			if i == len(names)-1 {
+				m.fields[num] = nil
+				break
+			}
+			if !seen {
+				sub = &fieldMask{fields: map[protowire.Number]*fieldMask{}}
+				m.fields[num] = sub
+			}
+			m, md = sub, md.Fields().ByName(protoreflect.Name(name)).Message()
+		}
+	}
+	root.index()
+	return root, nil
+}
+
+// index fills low, in m and its sub-masks.
+func (m *fieldMask) index() {
+	for num, sub := range m.fields {
+		if sub != nil {
+			sub.index()
+		}
+		if num < protowire.Number(len(m.low)) {
+			m.low[num] = keepWhole
+			if sub != nil {
+				m.low[num] = keepPart
+			}
+		}
+	}
+}
+
+// response appends to dst the GetFlowsResponse resp with its flow masked;
+// other events are appended as they are. Events are the relay's own
+// encoding (proto.Marshal), so malformed bytes are a bug, reported.
+func (m *fieldMask) response(dst, resp []byte) ([]byte, error) {
+	if !isFlow(resp) {
+		return append(dst, resp...), nil
+	}
+	_, keepNode := m.lookup(flowNodeName)
+	_, keepTime := m.lookup(flowTime)
+	for b := resp; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, fmt.Errorf("encoded event: %w", protowire.ParseError(n))
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if vn < 0 {
+			return nil, fmt.Errorf("encoded event, field %d: %w", num, protowire.ParseError(vn))
+		}
+		field := b[:n+vn]
+		b = b[n+vn:]
+		switch {
+		case num == respFlow:
+			flow, _ := protowire.ConsumeBytes(field[n:])
+			var err error
+			if dst, err = m.appendMessage(dst, num, flow); err != nil {
+				return nil, err
+			}
+		case num == respNodeName && !keepNode, num == respTime && !keepTime:
+		default:
+			dst = append(dst, field...)
+		}
+	}
+	return dst, nil
+}
+
+// isFlow says whether the encoded GetFlowsResponse resp is a flow.
+func isFlow(resp []byte) bool {
+	for b := resp; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		if num == respFlow {
+			return true
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if vn < 0 {
+			return false
+		}
+		b = b[n+vn:]
+	}
+	return false
+}
+
+// appendMessage appends field num, the message msg with the fields m
+// keeps. Its length goes before them: room for msg's length is left,
+// and what is kept moved up to its own length's size (never larger).
+func (m *fieldMask) appendMessage(dst []byte, num protowire.Number, msg []byte) ([]byte, error) {
+	dst = protowire.AppendTag(dst, num, protowire.BytesType)
+	at, room := len(dst), protowire.SizeVarint(uint64(len(msg)))
+	for range room {
+		dst = append(dst, 0)
+	}
+	start := len(dst)
+	for b := msg; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, fmt.Errorf("encoded flow: %w", protowire.ParseError(n))
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if vn < 0 {
+			return nil, fmt.Errorf("encoded flow, field %d: %w", num, protowire.ParseError(vn))
+		}
+		field := b[:n+vn]
+		b = b[n+vn:]
+		sub, kept := m.lookup(num)
+		switch {
+		case !kept:
+		case sub == nil:
+			dst = append(dst, field...)
+		case typ == protowire.BytesType:
+			v, _ := protowire.ConsumeBytes(field[n:])
+			var err error
+			if dst, err = sub.appendMessage(dst, num, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	size := len(dst) - start
+	n := len(protowire.AppendVarint(dst[at:at], uint64(size)))
+	if n < room {
+		copy(dst[at+n:], dst[start:])
+		dst = dst[:len(dst)-(room-n)]
+	}
+	return dst, nil
+}
+
+// maskedFrame is a masked event in a buffer of gRPC's pool, which
+// returns it there once it is written.
+type maskedFrame struct{ buf mem.Buffer }
+
+// masked encodes event b as mask m keeps it.
+func masked(m *fieldMask, b []byte) (*maskedFrame, error) {
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(len(b))
+	out, err := m.response((*buf)[:0], b)
+	if err != nil {
+		pool.Put(buf)
+		return nil, err
+	}
+	*buf = out
+	return &maskedFrame{buf: mem.NewBuffer(buf, pool)}, nil
+}
