@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -239,6 +240,25 @@ func testObserve(t *testing.T, tl tools) {
 			t.Fatalf("--namespace shop printed a flow neither from nor to shop: %.300s", line)
 		}
 	}
+	// field masks (--field-mask): each flow printed is the whole flow
+	// with only the fields named
+	window := []string{"observe", "--server", addr, "--since", first.Format(time.RFC3339), "--until", last.Format(time.RFC3339), "-o", "jsonpb"}
+	paths := []string{"uuid", "time", "source.namespace", "source.pod_name", "l4.TCP.destination_port", "node_name"}
+	whole := flowObjects(t, run(t, tl.hubble, window...))
+	masked := flowObjects(t, run(t, tl.hubble, append(window, "--field-mask", strings.Join(paths, ","))...))
+	if len(masked) != len(whole) || len(whole) < 100 {
+		t.Fatalf("--field-mask: %d flows, %d without", len(masked), len(whole))
+	}
+	for i := range whole {
+		want := map[string]any{}
+		for _, p := range paths {
+			project(want, whole[i], strings.Split(p, "."))
+		}
+		if !reflect.DeepEqual(masked[i], want) {
+			t.Fatalf("--field-mask %s, flow %d:\n got  %v\n want %v", strings.Join(paths, ","), i, masked[i], want)
+		}
+	}
+
 	status := run(t, tl.hubble, "status", "--server", addr)
 	if !strings.Contains(status, "Current/Max Flows") || !strings.Contains(status, "3/3") {
 		t.Errorf("hubble status:\n%s", status)
@@ -280,4 +300,45 @@ func edgesOf(t *testing.T, path string) string {
 	}
 	st, _ := json.Marshal(g.Stats)
 	return b.String() + string(st)
+}
+
+// flowObjects are the flows of hubble observe -o jsonpb output, decoded.
+func flowObjects(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var flows []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Flow map[string]any `json:"flow"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("%v: %.300s", err, line)
+		}
+		if ev.Flow != nil {
+			flows = append(flows, ev.Flow)
+		}
+	}
+	return flows
+}
+
+// project copies the field at path of src into dst, with the messages
+// on the way (those src has).
+func project(dst, src map[string]any, path []string) {
+	v, ok := src[path[0]]
+	if !ok {
+		return
+	}
+	if len(path) == 1 {
+		dst[path[0]] = v
+		return
+	}
+	sub, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	d, ok := dst[path[0]].(map[string]any)
+	if !ok {
+		d = map[string]any{}
+		dst[path[0]] = d
+	}
+	project(d, sub, path[1:])
 }
