@@ -2,11 +2,11 @@ package relay
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	flowpb "github.com/cilium/cilium/api/v1/flow"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -37,6 +37,7 @@ const (
 // below 64 (most of a flow's fields), which every field of every flow
 // sent is looked up in.
 type fieldMask struct {
+	key    string // the normalized paths (the root's only)
 	fields map[protowire.Number]*fieldMask
 	low    [64]uint8 // 0 dropped, keepWhole, keepPart
 }
@@ -92,6 +93,9 @@ func newFieldMask(fm *fieldmaskpb.FieldMask) (*fieldMask, error) {
 		}
 	}
 	root.index()
+	norm := &fieldmaskpb.FieldMask{Paths: slices.Clone(fm.GetPaths())}
+	norm.Normalize()
+	root.key = strings.Join(norm.GetPaths(), ",")
 	return root, nil
 }
 
@@ -207,19 +211,42 @@ func (m *fieldMask) appendMessage(dst []byte, num protowire.Number, msg []byte) 
 	return dst, nil
 }
 
-// maskedFrame is a masked event in a buffer of gRPC's pool, which
-// returns it there once it is written.
-type maskedFrame struct{ buf mem.Buffer }
+// maskedEvent is an event as a mask (its key) keeps it.
+type maskedEvent struct {
+	mask string
+	data []byte
+}
 
-// masked encodes event b as mask m keeps it.
-func masked(m *fieldMask, b []byte) (*maskedFrame, error) {
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(len(b))
-	out, err := m.response((*buf)[:0], b)
-	if err != nil {
-		pool.Put(buf)
+// maskedChunk is the size of the blocks masked events are kept in, one
+// after the other.
+const maskedChunk = 1 << 20
+
+// masked returns event q, encoded as b, as the stream's mask keeps it. A
+// recorded event is masked once per mask and kept (until another mask
+// asks for it): as the whole events are, it is encoded once and then sent
+// as it is, no frame becomes garbage once written, and the events a
+// replay sends in turn lie in turn in memory. The events of later loops
+// (re-encoded per send) are masked per send.
+func (ss *sender) masked(q int, b []byte) ([]byte, error) {
+	s, m := ss.s, ss.mask
+	if q >= s.n() {
+		return m.response(make([]byte, 0, len(b)), b)
+	}
+	if e := s.masked[q].Load(); e != nil && e.mask == m.key {
+		return e.data, nil
+	}
+	var err error
+	if ss.scratch, err = m.response(ss.scratch[:0], b); err != nil {
 		return nil, err
 	}
-	*buf = out
-	return &maskedFrame{buf: mem.NewBuffer(buf, pool)}, nil
+	s.maskedMu.Lock()
+	if cap(s.maskedChunk)-len(s.maskedChunk) < len(ss.scratch) {
+		s.maskedChunk = make([]byte, 0, max(maskedChunk, len(ss.scratch)))
+	}
+	at := len(s.maskedChunk)
+	s.maskedChunk = append(s.maskedChunk, ss.scratch...)
+	data := s.maskedChunk[at:len(s.maskedChunk):len(s.maskedChunk)]
+	s.maskedMu.Unlock()
+	s.masked[q].Store(&maskedEvent{mask: m.key, data: data})
+	return data, nil
 }

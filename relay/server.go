@@ -24,6 +24,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,11 @@ type Server struct {
 	// absent are the nodes not joined yet (Options.Absent, Join): an
 	// immutable set replaced whole; nil when every node is there
 	absent atomic.Pointer[map[string]bool]
+	// masked[i] is recorded event i as the last field mask asked for it
+	// keeps it, in the blocks that maskedChunk is the last of (mask.go)
+	masked      []atomic.Pointer[maskedEvent]
+	maskedMu    sync.Mutex
+	maskedChunk []byte
 }
 
 // New returns a server replaying rec from now.
@@ -142,7 +148,8 @@ func New(rec *Recording, opts Options) *Server {
 		opts.Now = time.Now
 	}
 	now := opts.Now()
-	s := &Server{rec: rec, opts: opts, created: now, start: now.Add(opts.Delay), positions: map[string][]int{}}
+	s := &Server{rec: rec, opts: opts, created: now, start: now.Add(opts.Delay), positions: map[string][]int{},
+		masked: make([]atomic.Pointer[maskedEvent], len(rec.entries))}
 	s.period = rec.last.Sub(rec.first) + time.Second
 	for i := range rec.entries {
 		n := rec.entries[i].node
@@ -228,11 +235,8 @@ type frame []byte
 type frameCodec struct{ proto encoding.CodecV2 }
 
 func (c frameCodec) Marshal(v any) (mem.BufferSlice, error) {
-	switch f := v.(type) {
-	case *frame:
+	if f, ok := v.(*frame); ok {
 		return mem.BufferSlice{mem.SliceBuffer(*f)}, nil
-	case *maskedFrame:
-		return mem.BufferSlice{f.buf}, nil
 	}
 	return c.proto.Marshal(v)
 }
@@ -554,6 +558,7 @@ type sender struct {
 	s       *Server
 	stream  observerpb.Observer_GetFlowsServer
 	mask    *fieldMask // the request's field_mask (nil: whole flows)
+	scratch []byte     // where events are masked
 	count   int
 	flows   int
 	stallAt int // events after which the stream stalls (-1 never)
@@ -581,16 +586,13 @@ func (ss *sender) send(q int) error {
 	if err != nil {
 		return status.Errorf(codes.Internal, "encode event %d: %v", q, err)
 	}
-	var msg any
 	if ss.mask != nil {
-		if msg, err = masked(ss.mask, b); err != nil {
+		if b, err = ss.masked(q, b); err != nil {
 			return status.Errorf(codes.Internal, "mask event %d: %v", q, err)
 		}
-	} else {
-		f := frame(b)
-		msg = &f
 	}
-	if err := ss.stream.SendMsg(msg); err != nil {
+	f := frame(b)
+	if err := ss.stream.SendMsg(&f); err != nil {
 		return err
 	}
 	ss.count++
