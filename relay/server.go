@@ -5,7 +5,8 @@
 // serves recorded flows — for demos without a cluster, and for tests of the
 // live collector (`hubble observe --server` works against it too).
 //
-// Every recorded event is encoded once when the recording is built; the
+// Every recorded event is encoded once when the recording is built (and
+// once per field mask a client asks for, the first time it is sent); the
 // server sends those bytes as they are (a gRPC codec that passes
 // pre-encoded frames through), so replaying costs the server little more
 // than the transport. It can replay at the recorded pace (or a multiple of

@@ -5,7 +5,9 @@
 // flows/s says more about the neighbours than about flowfence. It prints
 // flows per learner-CPU-second, per relay-CPU-second (serving only: the
 // relay's CPU is read after it loaded the recording and again when the
-// learner is done) and per combined CPU-second; the live target (issue
+// learner is done; the first run also pays for masking every event to the
+// learner's field mask, which the relay keeps for the next runs) and per
+// combined CPU-second; the live target (issue
 // #20: 200k flows/s with relay and learner sharing two cores) is 100k
 // flows per combined CPU-second.
 //
