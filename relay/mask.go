@@ -33,32 +33,10 @@ const (
 )
 
 // fieldMask is the fields of a message kept: each field number's own
-// mask, nil for the whole field. low repeats the verdict for the numbers
-// below 64 (most of a flow's fields), which every field of every flow
-// sent is looked up in.
+// mask, nil for the whole field.
 type fieldMask struct {
 	key    string // the normalized paths (the root's only)
 	fields map[protowire.Number]*fieldMask
-	low    [64]uint8 // 0 dropped, keepWhole, keepPart
-}
-
-const (
-	keepWhole = 1
-	keepPart  = 2
-)
-
-// lookup says whether field num is kept and, when only in part, how.
-func (m *fieldMask) lookup(num protowire.Number) (sub *fieldMask, kept bool) {
-	if num < protowire.Number(len(m.low)) {
-		switch m.low[num] {
-		case 0:
-			return nil, false
-		case keepWhole:
-			return nil, true
-		}
-	}
-	sub, kept = m.fields[num]
-	return sub, kept
 }
 
 // newFieldMask compiles a request's field mask; nil when it keeps
@@ -92,26 +70,10 @@ func newFieldMask(fm *fieldmaskpb.FieldMask) (*fieldMask, error) {
 			m, md = sub, md.Fields().ByName(protoreflect.Name(name)).Message()
 		}
 	}
-	root.index()
 	norm := &fieldmaskpb.FieldMask{Paths: slices.Clone(fm.GetPaths())}
 	norm.Normalize()
 	root.key = strings.Join(norm.GetPaths(), ",")
 	return root, nil
-}
-
-// index fills low, in m and its sub-masks.
-func (m *fieldMask) index() {
-	for num, sub := range m.fields {
-		if sub != nil {
-			sub.index()
-		}
-		if num < protowire.Number(len(m.low)) {
-			m.low[num] = keepWhole
-			if sub != nil {
-				m.low[num] = keepPart
-			}
-		}
-	}
 }
 
 // response appends to dst the GetFlowsResponse resp with its flow masked;
@@ -121,8 +83,8 @@ func (m *fieldMask) response(dst, resp []byte) ([]byte, error) {
 	if !isFlow(resp) {
 		return append(dst, resp...), nil
 	}
-	_, keepNode := m.lookup(flowNodeName)
-	_, keepTime := m.lookup(flowTime)
+	_, keepNode := m.fields[flowNodeName]
+	_, keepTime := m.fields[flowTime]
 	for b := resp; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -189,7 +151,7 @@ func (m *fieldMask) appendMessage(dst []byte, num protowire.Number, msg []byte) 
 		}
 		field := b[:n+vn]
 		b = b[n+vn:]
-		sub, kept := m.lookup(num)
+		sub, kept := m.fields[num]
 		switch {
 		case !kept:
 		case sub == nil:
