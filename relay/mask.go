@@ -173,29 +173,36 @@ func (m *fieldMask) appendMessage(dst []byte, num protowire.Number, msg []byte) 
 	return dst, nil
 }
 
-// maskedEvent is an event as a mask (its key) keeps it.
-type maskedEvent struct {
-	mask string
-	data []byte
-}
-
 // maskedChunk is the size of the blocks masked events are kept in, one
 // after the other.
 const maskedChunk = 1 << 20
 
-// masked returns event q, encoded as b, as the stream's mask keeps it. A
-// recorded event is masked once per mask and kept (until another mask
-// asks for it): as the whole events are, it is encoded once and then sent
-// as it is, no frame becomes garbage once written, and the events a
-// replay sends in turn lie in turn in memory. The events of later loops
-// (re-encoded per send) are masked per send.
+// keeps says whether the server keeps the events masked with mask key:
+// it does for the first mask a client asks for, and only for that one, so
+// that what it keeps is at most one masked copy of the recording whatever
+// the clients ask.
+func (s *Server) keeps(key string) bool {
+	s.maskedMu.Lock()
+	defer s.maskedMu.Unlock()
+	if s.maskedFor == "" {
+		s.maskedFor = key
+	}
+	return s.maskedFor == key
+}
+
+// masked returns event q, encoded as b, as the stream's mask keeps it.
+// With the mask the server keeps events for, a recorded event is masked
+// once and kept: as the whole events are, it is encoded once and then
+// sent as it is, no frame becomes garbage once written, and the events a
+// replay sends in turn lie in turn in memory. Other masks, and the events
+// of later loops (re-encoded per send), are masked per send.
 func (ss *sender) masked(q int, b []byte) ([]byte, error) {
 	s, m := ss.s, ss.mask
-	if q >= s.n() {
+	if q >= s.n() || !ss.keep {
 		return m.response(make([]byte, 0, len(b)), b)
 	}
-	if e := s.masked[q].Load(); e != nil && e.mask == m.key {
-		return e.data, nil
+	if kept := s.masked[q].Load(); kept != nil {
+		return *kept, nil
 	}
 	var err error
 	if ss.scratch, err = m.response(ss.scratch[:0], b); err != nil {
@@ -209,6 +216,6 @@ func (ss *sender) masked(q int, b []byte) ([]byte, error) {
 	s.maskedChunk = append(s.maskedChunk, ss.scratch...)
 	data := s.maskedChunk[at:len(s.maskedChunk):len(s.maskedChunk)]
 	s.maskedMu.Unlock()
-	s.masked[q].Store(&maskedEvent{mask: m.key, data: data})
+	s.masked[q].Store(&data)
 	return data, nil
 }

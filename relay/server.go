@@ -6,7 +6,7 @@
 // live collector (`hubble observe --server` works against it too).
 //
 // Every recorded event is encoded once when the recording is built (and
-// once per field mask a client asks for, the first time it is sent); the
+// once for the first field mask a client asks for, when first sent); the
 // server sends those bytes as they are (a gRPC codec that passes
 // pre-encoded frames through), so replaying costs the server little more
 // than the transport. It can replay at the recorded pace (or a multiple of
@@ -133,10 +133,11 @@ type Server struct {
 	// absent are the nodes not joined yet (Options.Absent, Join): an
 	// immutable set replaced whole; nil when every node is there
 	absent atomic.Pointer[map[string]bool]
-	// masked[i] is recorded event i as the last field mask asked for it
-	// keeps it, in the blocks that maskedChunk is the last of (mask.go)
-	masked      []atomic.Pointer[maskedEvent]
+	// masked[i] is recorded event i as the field mask maskedFor keeps it,
+	// in the blocks that maskedChunk is the last of (mask.go)
+	masked      []atomic.Pointer[[]byte]
 	maskedMu    sync.Mutex
+	maskedFor   string
 	maskedChunk []byte
 }
 
@@ -150,7 +151,7 @@ func New(rec *Recording, opts Options) *Server {
 	}
 	now := opts.Now()
 	s := &Server{rec: rec, opts: opts, created: now, start: now.Add(opts.Delay), positions: map[string][]int{},
-		masked: make([]atomic.Pointer[maskedEvent], len(rec.entries))}
+		masked: make([]atomic.Pointer[[]byte], len(rec.entries))}
 	s.period = rec.last.Sub(rec.first) + time.Second
 	for i := range rec.entries {
 		n := rec.entries[i].node
@@ -438,7 +439,7 @@ func (s *Server) GetFlows(req *observerpb.GetFlowsRequest, stream observerpb.Obs
 	if req.GetFirst() && req.GetFollow() {
 		return status.Error(codes.InvalidArgument, "first and follow cannot be combined")
 	}
-	ss := &sender{s: s, stream: stream, mask: mask, stallAt: -1}
+	ss := &sender{s: s, stream: stream, mask: mask, keep: mask != nil && s.keeps(mask.key), stallAt: -1}
 	if s.opts.StallAfter != nil {
 		if n, ok := s.opts.StallAfter(int(s.opened.Add(1))); ok {
 			ss.stallAt = max(n, 0)
@@ -559,6 +560,7 @@ type sender struct {
 	s       *Server
 	stream  observerpb.Observer_GetFlowsServer
 	mask    *fieldMask // the request's field_mask (nil: whole flows)
+	keep    bool       // the server keeps events masked with mask
 	scratch []byte     // where events are masked
 	count   int
 	flows   int
