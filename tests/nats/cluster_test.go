@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,16 +43,57 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a loopback port nobody listens on now.
+// freePort returns a loopback port nobody listens on now, below the
+// kernel's ephemeral range: a server is given its port some time after
+// this returns, and a port of the ephemeral range can meanwhile become
+// the local end of any connection the other tests open (a node that
+// cannot listen never gets ready).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768 // Linux's default start of the range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 2048 {
+				low = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 1000 {
+		port := 1024 + rand.IntN(low-1024)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free loopback port below the ephemeral range")
+	return 0
 }
+
+// serverLog keeps what a server says of its troubles (warnings, errors),
+// for a test that fails because the server never got ready.
+type serverLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *serverLog) add(level, format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, level+": "+fmt.Sprintf(format, v...))
+}
+
+func (l *serverLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func (l *serverLog) Noticef(string, ...any)         {}
+func (l *serverLog) Debugf(string, ...any)          {}
+func (l *serverLog) Tracef(string, ...any)          {}
+func (l *serverLog) Warnf(format string, v ...any)  { l.add("warning", format, v...) }
+func (l *serverLog) Errorf(format string, v ...any) { l.add("error", format, v...) }
+func (l *serverLog) Fatalf(format string, v ...any) { l.add("fatal", format, v...) }
 
 // cluster is a JetStream cluster of three servers on loopback.
 type cluster struct {
@@ -106,11 +150,13 @@ func (c *cluster) start(i int) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	logs := &serverLog{}
+	s.SetLogger(logs, false, false)
 	go s.Start()
 	// as long as waitReady waits for the cluster: on a loaded machine a
 	// JetStream node has taken more than 10s to take connections
 	if !s.ReadyForConnections(30 * time.Second) {
-		c.t.Fatalf("server %d not ready after 30s", i+1)
+		c.t.Fatalf("server %d not ready after 30s; it said:\n%s", i+1, logs)
 	}
 	c.servers[i] = s
 }
