@@ -86,46 +86,60 @@ func (m *fieldMask) response(dst, resp []byte) ([]byte, error) {
 	_, keepNode := m.fields[flowNodeName]
 	_, keepTime := m.fields[flowTime]
 	for b := resp; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, fmt.Errorf("encoded event: %w", protowire.ParseError(n))
+		f, err := nextField(b)
+		if err != nil {
+			return nil, err
 		}
-		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if vn < 0 {
-			return nil, fmt.Errorf("encoded event, field %d: %w", num, protowire.ParseError(vn))
-		}
-		field := b[:n+vn]
-		b = b[n+vn:]
+		b = b[len(f.raw):]
 		switch {
-		case num == respFlow:
-			flow, _ := protowire.ConsumeBytes(field[n:])
-			var err error
-			if dst, err = m.appendMessage(dst, num, flow); err != nil {
+		case f.num == respFlow:
+			if dst, err = m.appendMessage(dst, f.num, f.value); err != nil {
 				return nil, err
 			}
-		case num == respNodeName && !keepNode, num == respTime && !keepTime:
+		case f.num == respNodeName && !keepNode, f.num == respTime && !keepTime:
 		default:
-			dst = append(dst, field...)
+			dst = append(dst, f.raw...)
 		}
 	}
 	return dst, nil
 }
 
+// field is one field of an encoded message: its number and type, its
+// bytes (tag included) and, when length-delimited, its value.
+type field struct {
+	num        protowire.Number
+	typ        protowire.Type
+	raw, value []byte
+}
+
+// nextField reads the first field of msg.
+func nextField(msg []byte) (field, error) {
+	num, typ, n := protowire.ConsumeTag(msg)
+	if n < 0 {
+		return field{}, fmt.Errorf("encoded event: %w", protowire.ParseError(n))
+	}
+	vn := protowire.ConsumeFieldValue(num, typ, msg[n:])
+	if vn < 0 {
+		return field{}, fmt.Errorf("encoded event, field %d: %w", num, protowire.ParseError(vn))
+	}
+	f := field{num: num, typ: typ, raw: msg[:n+vn]}
+	if typ == protowire.BytesType {
+		f.value, _ = protowire.ConsumeBytes(msg[n:])
+	}
+	return f, nil
+}
+
 // isFlow says whether the encoded GetFlowsResponse resp is a flow.
 func isFlow(resp []byte) bool {
 	for b := resp; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
+		f, err := nextField(b)
+		if err != nil {
 			return false
 		}
-		if num == respFlow {
+		if f.num == respFlow {
 			return true
 		}
-		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if vn < 0 {
-			return false
-		}
-		b = b[n+vn:]
+		b = b[len(f.raw):]
 	}
 	return false
 }
@@ -141,25 +155,18 @@ func (m *fieldMask) appendMessage(dst []byte, num protowire.Number, msg []byte) 
 	}
 	start := len(dst)
 	for b := msg; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, fmt.Errorf("encoded flow: %w", protowire.ParseError(n))
+		f, err := nextField(b)
+		if err != nil {
+			return nil, err
 		}
-		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if vn < 0 {
-			return nil, fmt.Errorf("encoded flow, field %d: %w", num, protowire.ParseError(vn))
-		}
-		field := b[:n+vn]
-		b = b[n+vn:]
-		sub, kept := m.fields[num]
+		b = b[len(f.raw):]
+		sub, kept := m.fields[f.num]
 		switch {
 		case !kept:
 		case sub == nil:
-			dst = append(dst, field...)
-		case typ == protowire.BytesType:
-			v, _ := protowire.ConsumeBytes(field[n:])
-			var err error
-			if dst, err = sub.appendMessage(dst, num, v); err != nil {
+			dst = append(dst, f.raw...)
+		case f.typ == protowire.BytesType:
+			if dst, err = sub.appendMessage(dst, f.num, f.value); err != nil {
 				return nil, err
 			}
 		}
