@@ -253,6 +253,18 @@ func TestTemplate(t *testing.T) {
 					t.Errorf("no %s limit", res)
 				}
 			}
+			// Go's soft memory limit is the container's: the live learner
+			// collects at GOGC=200 and must collect harder near the limit
+			var memLimit *corev1.EnvVar
+			for i, e := range ctr.Env {
+				if e.Name == "GOMEMLIMIT" {
+					memLimit = &ctr.Env[i]
+				}
+			}
+			if memLimit == nil || memLimit.ValueFrom == nil || memLimit.ValueFrom.ResourceFieldRef == nil ||
+				memLimit.ValueFrom.ResourceFieldRef.Resource != "limits.memory" || memLimit.ValueFrom.ResourceFieldRef.ContainerName != "" {
+				t.Errorf("env %+v: want GOMEMLIMIT from this container's limits.memory", ctr.Env)
+			}
 			probe := func(name string, p *corev1.Probe, path string) {
 				if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http" {
 					t.Errorf("%s probe %+v: want GET %s on port http", name, p, path)

@@ -81,6 +81,7 @@ func LiveOptions(c *config.Config, env Env, log *slog.Logger) pipeline.LiveOptio
 		},
 		CheckpointInterval: l.CheckpointInterval,
 		Progress:           Progress(env, c.Quiet),
+		GCPercent:          pipeline.LiveGC(),
 	}
 }
 

@@ -2,10 +2,12 @@ package flags
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowfence/flowfence/config"
 	"github.com/flowfence/flowfence/pipeline"
 )
 
@@ -49,5 +51,21 @@ func TestProgressPrinter(t *testing.T) {
 	}
 	if Progress(Env{Streams: Streams{Err: &plain}}, true) != nil {
 		t.Error("--quiet still prints progress")
+	}
+}
+
+// TestLiveOptionsGC: the verbs read live windows at the collector target
+// pipeline.LiveGC gives (GOGC, when set, stands).
+func TestLiveOptionsGC(t *testing.T) {
+	t.Setenv("GOGC", "")
+	if err := os.Unsetenv("GOGC"); err != nil {
+		t.Fatal(err)
+	}
+	if got := LiveOptions(&config.Config{}, Env{}, nil).GCPercent; got != 200 {
+		t.Errorf("GOGC unset: GCPercent %d, want 200", got)
+	}
+	t.Setenv("GOGC", "80")
+	if got := LiveOptions(&config.Config{}, Env{}, nil).GCPercent; got != 0 {
+		t.Errorf("GOGC=80: GCPercent %d, want 0 (the user's setting stands)", got)
 	}
 }

@@ -14,7 +14,8 @@
 // With -flowfence BIN the two processes are the flowfence binary itself
 // (`flowfence relay` and `flowfence learn --from hubble://…`), as a user
 // runs them. Without it they are this command in its relay and learner
-// roles (the same packages: relay.Load/Serve, pipeline.Learn and
+// roles (the same packages: relay.Load/Serve, pipeline.Learn with the
+// garbage collector's target flowfence learn sets, pipeline.LiveGC, and
 // pipeline.WriteGraphFile), which can write CPU profiles of each side:
 //
 //	go run ./internal/benchgen/cmd/benchgen -flows 200000 -out /tmp/flows.jsonl
@@ -304,7 +305,8 @@ func learn(addr, graph, prof string) error {
 		return err
 	}
 	defer stop()
-	g, sum, err := pipeline.Learn(context.Background(), []string{"hubble://" + addr}, pipeline.LearnOptions{}, nil)
+	g, sum, err := pipeline.Learn(context.Background(), []string{"hubble://" + addr},
+		pipeline.LearnOptions{Live: pipeline.LiveOptions{GCPercent: pipeline.LiveGC()}}, nil)
 	if err != nil {
 		return err
 	}
