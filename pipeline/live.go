@@ -71,8 +71,8 @@ type LiveOptions struct {
 	// and every checkpoint as they happen (the --listen endpoints).
 	Monitor Monitor
 	// GCPercent, when above 0, is the garbage collector's target
-	// percentage (debug.SetGCPercent) while live windows are read; the
-	// previous one is restored after. See LiveGC.
+	// percentage (debug.SetGCPercent, process-wide) while live windows are
+	// read; the previous one is restored after. See LiveGC.
 	GCPercent int
 }
 
