@@ -436,15 +436,17 @@ func TestSlowConsumer(t *testing.T) {
 	// default windows (MiBs) would take in the whole 2,614-flow sample
 	// while the consumer sleeps, as they take in a few seconds of a real
 	// cluster's flows; a real consumer that falls behind by more than its
-	// windows and the ring meets the same skipping
+	// windows, the source's own batches (up to 2 × 1024 flows) and the ring
+	// meets the same skipping
 	small := []grpc.DialOption{grpc.WithInitialWindowSize(64 << 10), grpc.WithInitialConnWindowSize(64 << 10)}
-	// the replay takes about 4 s (1 s delay, 3 s of pacing, the consumer's
-	// sleeps); the window is wall-clock, so it leaves room for a loaded
-	// machine to deliver the end of the replay before it closes
+	// the replay takes about 4 s (1 s delay, 3 s of pacing); the consumer
+	// learns its first 300 flows in 3 s, while the replay sends them all.
+	// The window is wall-clock, so it leaves room for a loaded machine to
+	// deliver the end of the replay before it closes
 	opts := hubblerelay.Options{Since: first, Duration: 15 * time.Second, DialOptions: small}
 	_, rep, err := run(t, context.Background(), "hubble://"+r.Addr, opts, func(n int) {
 		if n < 300 {
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 	if err != nil {
@@ -455,7 +457,7 @@ func TestSlowConsumer(t *testing.T) {
 	const recordedLost = 15
 	lost := rep.LostEvents - min(rep.LostEvents, recordedLost)
 	if lost == 0 {
-		t.Fatalf("no lost_events from a consumer 1.5 s behind a 150-flow ring (flows %d)", rep.Flows)
+		t.Fatalf("no lost_events from a consumer 3 s behind a 150-flow ring (flows %d)", rep.Flows)
 	}
 	// lost counts events (the 3 recorded non-flow events may be among
 	// them); flows the ring had already overwritten when the stream opened
